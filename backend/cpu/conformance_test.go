@@ -1,0 +1,56 @@
+package cpu_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/backendtest"
+	"github.com/gotrain/gotrain/backend/cpu"
+)
+
+// newDevice opens a CPU device with the default number of workers, closed when the test ends.
+func newDevice(t *testing.T) backend.Device { return newDeviceWorkers(t, 0) }
+
+func newDeviceWorkers(t *testing.T, workers int) backend.Device {
+	t.Helper()
+	dev, err := cpu.New(workers)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, dev.Close()) })
+	return dev
+}
+
+func TestAllocWriteRead(t *testing.T)  { backendtest.TestAllocWriteRead(t, newDevice(t)) }
+func TestFill(t *testing.T)            { backendtest.TestFill(t, newDevice(t)) }
+func TestCopy(t *testing.T)            { backendtest.TestCopy(t, newDevice(t)) }
+func TestScale(t *testing.T)           { backendtest.TestScale(t, newDevice(t)) }
+func TestUnary(t *testing.T)           { backendtest.TestUnary(t, newDevice(t)) }
+func TestBinary(t *testing.T)          { backendtest.TestBinary(t, newDevice(t)) }
+func TestBroadcast(t *testing.T)       { backendtest.TestBroadcast(t, newDevice(t)) }
+func TestSum(t *testing.T)             { backendtest.TestSum(t, newDevice(t)) }
+func TestBiasAdd(t *testing.T)         { backendtest.TestBiasAdd(t, newDevice(t)) }
+func TestGemm(t *testing.T)            { backendtest.TestGemm(t, newDevice(t)) }
+func TestActivation(t *testing.T)      { backendtest.TestActivation(t, newDevice(t)) }
+func TestActivationGrad(t *testing.T)  { backendtest.TestActivationGrad(t, newDevice(t)) }
+func TestSoftmax(t *testing.T)         { backendtest.TestSoftmax(t, newDevice(t)) }
+func TestSoftmaxGrad(t *testing.T)     { backendtest.TestSoftmaxGrad(t, newDevice(t)) }
+func TestLoss(t *testing.T)            { backendtest.TestLoss(t, newDevice(t)) }
+func TestLossGrad(t *testing.T)        { backendtest.TestLossGrad(t, newDevice(t)) }
+func TestCountCorrect(t *testing.T)    { backendtest.TestCountCorrect(t, newDevice(t)) }
+func TestSGDStep(t *testing.T)         { backendtest.TestSGDStep(t, newDevice(t)) }
+func TestAdamStep(t *testing.T)        { backendtest.TestAdamStep(t, newDevice(t)) }
+func TestErrors(t *testing.T)          { backendtest.TestErrors(t, newDevice(t)) }
+func TestTrainingCurve(t *testing.T)   { backendtest.TestTrainingCurve(t, newDevice(t)) }
+func TestOracleGradients(t *testing.T) { backendtest.TestOracleGradients(t, newDevice(t)) }
+func TestOracleSGD(t *testing.T)       { backendtest.TestOracleSGD(t, newDevice(t)) }
+
+// TestConformanceWorkers runs the whole suite on one goroutine and on an odd number of workers, so
+// that serial and split code paths both conform.
+func TestConformanceWorkers(t *testing.T) {
+	for _, w := range []int{1, 3} {
+		t.Run(map[int]string{1: "one worker", 3: "three workers"}[w], func(t *testing.T) {
+			backendtest.Run(t, newDeviceWorkers(t, w))
+		})
+	}
+}

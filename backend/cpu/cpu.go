@@ -1,0 +1,652 @@
+// Package cpu is the pure-Go backend: buffers are Go slices, matrix products run on the blocked
+// kernels of package gemm, and everything else runs the pure-Go twins of package kernels, split
+// over all cores by row or element ranges. It builds with CGO_ENABLED=0 and needs no GPU.
+//
+// Work is split into contiguous ranges whose boundaries depend only on the sizes and the core
+// count, and no sum crosses a range boundary, so results are bit-for-bit repeatable on a given
+// machine.
+package cpu
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+
+	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/cpu/gemm"
+	"github.com/gotrain/gotrain/backend/cpu/parallel"
+	"github.com/gotrain/gotrain/kernels"
+)
+
+func init() {
+	backend.Register("cpu", func() (backend.Device, error) { return New(0) })
+}
+
+var _ backend.Device = (*Device)(nil)
+
+// Grain sizes: below these a call runs on one goroutine, because waking a worker costs more
+// than the work (measured: a wake-up is a few microseconds, elementwise work ~1 ns per element).
+const (
+	elemGrain = 1 << 15
+	rowGrain  = 1 << 14 // elements' worth of rows
+)
+
+// Buffer is a CPU buffer: exactly one of F32 and F64 is set, according to its dtype.
+type Buffer struct {
+	F32 []float32
+	F64 []float64
+	dev *Device
+}
+
+// DType returns the buffer's element type.
+func (b *Buffer) DType() backend.DType {
+	if b.F64 != nil {
+		return backend.Float64
+	}
+	return backend.Float32
+}
+
+// Len returns the number of elements.
+func (b *Buffer) Len() int {
+	if b.F64 != nil {
+		return len(b.F64)
+	}
+	return len(b.F32)
+}
+
+// Device is the CPU device.
+type Device struct {
+	pool   *parallel.Pool
+	gemm   *gemm.Engine
+	job    job
+	closed bool
+}
+
+// New opens a CPU device that uses workers goroutines (0 means GOMAXPROCS).
+func New(workers int) (*Device, error) {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	p := parallel.New(workers)
+	return &Device{pool: p, gemm: gemm.New(p)}, nil
+}
+
+// Name returns "cpu".
+func (d *Device) Name() string { return "cpu" }
+
+// Describe names the device and its parallelism.
+func (d *Device) Describe() string {
+	return fmt.Sprintf("cpu: %d goroutines (%s/%s)", d.pool.Workers(), runtime.GOOS, runtime.GOARCH)
+}
+
+// Alloc returns a zeroed buffer.
+func (d *Device) Alloc(dt backend.DType, n int) (backend.Buffer, error) {
+	if d.closed {
+		return nil, fmt.Errorf("cpu: Alloc: %w", backend.ErrClosed)
+	}
+	if n < 0 {
+		return nil, fmt.Errorf("cpu: Alloc: negative length %d: %w", n, backend.ErrInvalid)
+	}
+	switch dt {
+	case backend.Float32:
+		return &Buffer{F32: make([]float32, n), dev: d}, nil
+	case backend.Float64:
+		// A zero-length float64 buffer must still say Float64: keep a non-nil slice.
+		return &Buffer{F64: make([]float64, n, max(n, 1)), dev: d}, nil
+	}
+	return nil, fmt.Errorf("cpu: Alloc: unknown dtype %v: %w", dt, backend.ErrDType)
+}
+
+// Free drops the buffer; the garbage collector reclaims it.
+func (d *Device) Free(b backend.Buffer) {}
+
+// Sync returns at once: CPU ops complete before they return.
+func (d *Device) Sync() error { return nil }
+
+// Close stops the worker goroutines.
+func (d *Device) Close() error {
+	if !d.closed {
+		d.closed = true
+		d.pool.Close()
+	}
+	return nil
+}
+
+// buf converts and checks a buffer argument; name and idx (idx < 0: none) only go into errors,
+// so the success path formats nothing and allocates nothing.
+func (d *Device) buf(op, name string, idx int, b backend.Buffer) (*Buffer, error) {
+	cb, ok := b.(*Buffer)
+	if !ok || cb == nil || cb.dev != d {
+		if idx >= 0 {
+			name = fmt.Sprintf("%s[%d]", name, idx)
+		}
+		if ok && cb != nil {
+			return nil, fmt.Errorf("cpu: %s: %s belongs to another device: %w", op, name, backend.ErrInvalid)
+		}
+		return nil, fmt.Errorf("cpu: %s: %s is %T, not a cpu buffer: %w", op, name, b, backend.ErrInvalid)
+	}
+	return cb, nil
+}
+
+// operands checks that all buffers are CPU buffers of one dtype and returns them (in a slice
+// owned by the device's job, valid until the next call).
+func (d *Device) operands(op string, names string, bs ...backend.Buffer) ([]*Buffer, error) {
+	if d.closed {
+		return nil, fmt.Errorf("cpu: %s: %w", op, backend.ErrClosed)
+	}
+	out := d.job.ops[:0]
+	for i, b := range bs {
+		cb, err := d.buf(op, "operand", -1, b)
+		if err != nil {
+			return nil, fmt.Errorf("operand %d of (%s): %w", i, names, err)
+		}
+		if i > 0 && cb.DType() != out[0].DType() {
+			return nil, fmt.Errorf("cpu: %s: operands (%s) mix %v and %v: %w", op, names, out[0].DType(), cb.DType(), backend.ErrDType)
+		}
+		out = append(out, cb)
+	}
+	d.job.ops = out
+	return out, nil
+}
+
+func lenErr(op, what string, got, want int) error {
+	return fmt.Errorf("cpu: %s: %s has %d elements, want %d: %w", op, what, got, want, backend.ErrShape)
+}
+
+func dimsErr(op string, dims ...int) error {
+	for _, v := range dims {
+		if v < 0 {
+			return fmt.Errorf("cpu: %s: negative dimension in %v: %w", op, slices.Clone(dims), backend.ErrShape) // clone: dims must not escape
+		}
+	}
+	return nil
+}
+
+// Write copies host data into dst.
+func (d *Device) Write(dst backend.Buffer, src any) error {
+	b, err := d.buf("Write", "dst", -1, dst)
+	if err != nil {
+		return err
+	}
+	switch s := src.(type) {
+	case []float32:
+		if b.F32 == nil && b.F64 != nil {
+			return fmt.Errorf("cpu: Write: []float32 into a float64 buffer: %w", backend.ErrDType)
+		}
+		if len(s) != len(b.F32) {
+			return lenErr("Write", "src", len(s), len(b.F32))
+		}
+		copy(b.F32, s)
+	case []float64:
+		if b.F64 == nil {
+			return fmt.Errorf("cpu: Write: []float64 into a float32 buffer: %w", backend.ErrDType)
+		}
+		if len(s) != len(b.F64) {
+			return lenErr("Write", "src", len(s), len(b.F64))
+		}
+		copy(b.F64, s)
+	default:
+		return fmt.Errorf("cpu: Write: src is %T, want []float32 or []float64: %w", src, backend.ErrDType)
+	}
+	return nil
+}
+
+// Read copies src into host memory.
+func (d *Device) Read(dst any, src backend.Buffer) error {
+	b, err := d.buf("Read", "src", -1, src)
+	if err != nil {
+		return err
+	}
+	switch s := dst.(type) {
+	case []float32:
+		if b.F32 == nil && b.F64 != nil {
+			return fmt.Errorf("cpu: Read: float64 buffer into []float32: %w", backend.ErrDType)
+		}
+		if len(s) != len(b.F32) {
+			return lenErr("Read", "dst", len(s), len(b.F32))
+		}
+		copy(s, b.F32)
+	case []float64:
+		if b.F64 == nil {
+			return fmt.Errorf("cpu: Read: float32 buffer into []float64: %w", backend.ErrDType)
+		}
+		if len(s) != len(b.F64) {
+			return lenErr("Read", "dst", len(s), len(b.F64))
+		}
+		copy(s, b.F64)
+	default:
+		return fmt.Errorf("cpu: Read: dst is %T, want []float32 or []float64: %w", dst, backend.ErrDType)
+	}
+	return nil
+}
+
+// Gemm runs the blocked GEMM of package gemm.
+func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b backend.Buffer, beta float64, c backend.Buffer) error {
+	ops, err := d.operands("Gemm", "a, b, c", a, b, c)
+	if err != nil {
+		return err
+	}
+	if err := dimsErr("Gemm", m, n, k); err != nil {
+		return err
+	}
+	ab, bb, cb := ops[0], ops[1], ops[2]
+	if ab.Len() != m*k {
+		return lenErr("Gemm", "a", ab.Len(), m*k)
+	}
+	if bb.Len() != k*n {
+		return lenErr("Gemm", "b", bb.Len(), k*n)
+	}
+	if cb.Len() != m*n {
+		return lenErr("Gemm", "c", cb.Len(), m*n)
+	}
+	lda, ldb := k, n
+	if transA {
+		lda = m
+	}
+	if transB {
+		ldb = k
+	}
+	if ab.F64 != nil {
+		err = d.gemm.Dgemm(transA, transB, m, n, k, alpha, ab.F64, max(lda, 1), bb.F64, max(ldb, 1), beta, cb.F64, max(n, 1))
+	} else {
+		err = d.gemm.Sgemm(transA, transB, m, n, k, float32(alpha), ab.F32, max(lda, 1), bb.F32, max(ldb, 1), float32(beta), cb.F32, max(n, 1))
+	}
+	if err != nil {
+		return fmt.Errorf("cpu: Gemm: %w", err)
+	}
+	return nil
+}
+
+// elementwise runs an elementwise job over n elements.
+func (d *Device) elementwise(run func(j *job, lo, hi int), n int) {
+	d.job.run = run
+	d.pool.Run(&d.job, n, elemGrain)
+}
+
+// rowwise runs a row job over rows rows of cols elements.
+func (d *Device) rowwise(run func(j *job, lo, hi int), rows, cols int) {
+	d.job.run = run
+	d.pool.Run(&d.job, rows, max(1, rowGrain/max(cols, 1)))
+}
+
+// Fill sets every element to v.
+func (d *Device) Fill(dst backend.Buffer, v float64) error {
+	ops, err := d.operands("Fill", "dst", dst)
+	if err != nil {
+		return err
+	}
+	d.job.f = v
+	d.elementwise(fillJob, ops[0].Len())
+	return nil
+}
+
+// Copy copies src to dst.
+func (d *Device) Copy(dst, src backend.Buffer) error {
+	ops, err := d.operands("Copy", "dst, src", dst, src)
+	if err != nil {
+		return err
+	}
+	if ops[1].Len() != ops[0].Len() {
+		return lenErr("Copy", "src", ops[1].Len(), ops[0].Len())
+	}
+	d.elementwise(copyJob, ops[0].Len())
+	return nil
+}
+
+// Scale computes dst = alpha·x.
+func (d *Device) Scale(dst, x backend.Buffer, alpha float64) error {
+	ops, err := d.operands("Scale", "dst, x", dst, x)
+	if err != nil {
+		return err
+	}
+	if ops[1].Len() != ops[0].Len() {
+		return lenErr("Scale", "x", ops[1].Len(), ops[0].Len())
+	}
+	d.job.f = alpha
+	d.elementwise(scaleJob, ops[0].Len())
+	return nil
+}
+
+// Unary computes dst = op(x).
+func (d *Device) Unary(op backend.UnaryOp, dst, x backend.Buffer) error {
+	ops, err := d.operands("Unary", "dst, x", dst, x)
+	if err != nil {
+		return err
+	}
+	if !validUnary(op) {
+		return fmt.Errorf("cpu: Unary: unknown op %v: %w", op, backend.ErrUnsupported)
+	}
+	if ops[1].Len() != ops[0].Len() {
+		return lenErr("Unary "+op.String(), "x", ops[1].Len(), ops[0].Len())
+	}
+	d.job.unary = op
+	d.elementwise(unaryJob, ops[0].Len())
+	return nil
+}
+
+// Binary computes dst = op(a, b) with length-1 broadcasting.
+func (d *Device) Binary(op backend.BinaryOp, dst, a, b backend.Buffer) error {
+	ops, err := d.operands("Binary", "dst, a, b", dst, a, b)
+	if err != nil {
+		return err
+	}
+	if !validBinary(op) {
+		return fmt.Errorf("cpu: Binary: unknown op %v: %w", op, backend.ErrUnsupported)
+	}
+	n := ops[0].Len()
+	for i, name := range []string{"a", "b"} {
+		if l := ops[i+1].Len(); l != n && l != 1 {
+			return fmt.Errorf("cpu: Binary %v: %s has %d elements, want %d or 1: %w", op, name, l, n, backend.ErrShape)
+		}
+	}
+	d.job.binary = op
+	d.elementwise(binaryJob, n)
+	return nil
+}
+
+// Broadcast repeats src [outer,1,inner] into dst [outer,mid,inner].
+func (d *Device) Broadcast(dst, src backend.Buffer, outer, mid, inner int) error {
+	ops, err := d.operands("Broadcast", "dst, src", dst, src)
+	if err != nil {
+		return err
+	}
+	if err := dimsErr("Broadcast", outer, mid, inner); err != nil {
+		return err
+	}
+	if ops[0].Len() != outer*mid*inner {
+		return lenErr("Broadcast", "dst", ops[0].Len(), outer*mid*inner)
+	}
+	if ops[1].Len() != outer*inner {
+		return lenErr("Broadcast", "src", ops[1].Len(), outer*inner)
+	}
+	d.job.outer, d.job.mid, d.job.inner = outer, mid, inner
+	// Split over (outer, mid) rows of inner elements.
+	d.rowwise(broadcastJob, outer*mid, inner)
+	return nil
+}
+
+// Sum reduces src [outer,mid,inner] over mid into dst [outer,inner].
+func (d *Device) Sum(dst, src backend.Buffer, outer, mid, inner int) error {
+	ops, err := d.operands("Sum", "dst, src", dst, src)
+	if err != nil {
+		return err
+	}
+	if err := dimsErr("Sum", outer, mid, inner); err != nil {
+		return err
+	}
+	if ops[0].Len() != outer*inner {
+		return lenErr("Sum", "dst", ops[0].Len(), outer*inner)
+	}
+	if ops[1].Len() != outer*mid*inner {
+		return lenErr("Sum", "src", ops[1].Len(), outer*mid*inner)
+	}
+	d.job.outer, d.job.mid, d.job.inner = outer, mid, inner
+	// Each output element is summed by one goroutine in index order: repeatable bits.
+	d.job.run = sumJob
+	d.pool.Run(&d.job, outer*inner, max(1, rowGrain/max(mid, 1)))
+	return nil
+}
+
+// BiasAdd computes dst = x + bias broadcast over rows.
+func (d *Device) BiasAdd(dst, x, bias backend.Buffer, rows, cols int) error {
+	ops, err := d.operands("BiasAdd", "dst, x, bias", dst, x, bias)
+	if err != nil {
+		return err
+	}
+	if err := dimsErr("BiasAdd", rows, cols); err != nil {
+		return err
+	}
+	if ops[0].Len() != rows*cols {
+		return lenErr("BiasAdd", "dst", ops[0].Len(), rows*cols)
+	}
+	if ops[1].Len() != rows*cols {
+		return lenErr("BiasAdd", "x", ops[1].Len(), rows*cols)
+	}
+	if ops[2].Len() != cols {
+		return lenErr("BiasAdd", "bias", ops[2].Len(), cols)
+	}
+	d.job.rows, d.job.cols = rows, cols
+	d.rowwise(biasAddJob, rows, cols)
+	return nil
+}
+
+// Activation computes dst = f(x).
+func (d *Device) Activation(act kernels.Activation, alpha float64, dst, x backend.Buffer) error {
+	ops, err := d.operands("Activation", "dst, x", dst, x)
+	if err != nil {
+		return err
+	}
+	if !act.Valid() {
+		return fmt.Errorf("cpu: Activation: %v: %w", act, backend.ErrUnsupported)
+	}
+	if ops[1].Len() != ops[0].Len() {
+		return lenErr("Activation "+act.String(), "x", ops[1].Len(), ops[0].Len())
+	}
+	d.job.act, d.job.f = act, alpha
+	d.elementwise(activationJob, ops[0].Len())
+	return d.job.takeErr()
+}
+
+// ActivationGrad computes dx = dy·f'(x).
+func (d *Device) ActivationGrad(act kernels.Activation, alpha float64, dx, x, y, dy backend.Buffer) error {
+	ops, err := d.operands("ActivationGrad", "dx, x, y, dy", dx, x, y, dy)
+	if err != nil {
+		return err
+	}
+	if !act.Valid() {
+		return fmt.Errorf("cpu: ActivationGrad: %v: %w", act, backend.ErrUnsupported)
+	}
+	n := ops[0].Len()
+	for i, name := range []string{"x", "y", "dy"} {
+		if ops[i+1].Len() != n {
+			return lenErr("ActivationGrad "+act.String(), name, ops[i+1].Len(), n)
+		}
+	}
+	d.job.act, d.job.f = act, alpha
+	d.elementwise(activationGradJob, n)
+	return d.job.takeErr()
+}
+
+func (d *Device) checkRows(op string, rows, cols int, ops []*Buffer, names ...string) error {
+	if err := dimsErr(op, rows, cols); err != nil {
+		return err
+	}
+	for i, name := range names {
+		if ops[i].Len() != rows*cols {
+			return lenErr(op, name, ops[i].Len(), rows*cols)
+		}
+	}
+	d.job.rows, d.job.cols = rows, cols
+	return nil
+}
+
+// Softmax computes the (log-)softmax of each row.
+func (d *Device) Softmax(log bool, dst, x backend.Buffer, rows, cols int) error {
+	ops, err := d.operands("Softmax", "dst, x", dst, x)
+	if err != nil {
+		return err
+	}
+	if err := d.checkRows("Softmax", rows, cols, ops, "dst", "x"); err != nil {
+		return err
+	}
+	d.job.log = log
+	d.rowwise(softmaxJob, rows, cols)
+	return d.job.takeErr()
+}
+
+// SoftmaxGrad computes the (log-)softmax backward from its output y.
+func (d *Device) SoftmaxGrad(log bool, dx, y, dy backend.Buffer, rows, cols int) error {
+	ops, err := d.operands("SoftmaxGrad", "dx, y, dy", dx, y, dy)
+	if err != nil {
+		return err
+	}
+	if err := d.checkRows("SoftmaxGrad", rows, cols, ops, "dx", "y", "dy"); err != nil {
+		return err
+	}
+	d.job.log = log
+	d.rowwise(softmaxGradJob, rows, cols)
+	return d.job.takeErr()
+}
+
+// Loss writes the mean loss into the one-element buffer loss. The sum runs on one goroutine:
+// losses are small (a batch of logits) and a fixed order keeps the bits repeatable.
+func (d *Device) Loss(kind kernels.Loss, loss, x, y backend.Buffer, rows, cols int) error {
+	ops, err := d.operands("Loss", "loss, x, y", loss, x, y)
+	if err != nil {
+		return err
+	}
+	if ops[0].Len() != 1 {
+		return lenErr("Loss", "loss", ops[0].Len(), 1)
+	}
+	if err := d.checkRows("Loss", rows, cols, ops[1:], "x", "y"); err != nil {
+		return err
+	}
+	var v float64
+	if ops[1].F64 != nil {
+		v, err = kernels.LossForward(kind, ops[1].F64, ops[2].F64, rows, cols)
+		ops[0].F64[0] = v
+	} else {
+		v, err = kernels.LossForward(kind, ops[1].F32, ops[2].F32, rows, cols)
+		ops[0].F32[0] = float32(v)
+	}
+	if err != nil {
+		return fmt.Errorf("cpu: Loss: %w", err)
+	}
+	return nil
+}
+
+// LossGrad computes dx = dloss·∂loss/∂x.
+func (d *Device) LossGrad(kind kernels.Loss, dx, x, y, dloss backend.Buffer, rows, cols int) error {
+	ops, err := d.operands("LossGrad", "dx, x, y, dloss", dx, x, y, dloss)
+	if err != nil {
+		return err
+	}
+	if ops[3].Len() != 1 {
+		return lenErr("LossGrad", "dloss", ops[3].Len(), 1)
+	}
+	if err := d.checkRows("LossGrad", rows, cols, ops, "dx", "x", "y"); err != nil {
+		return err
+	}
+	if !kind.Valid() {
+		return fmt.Errorf("cpu: LossGrad: %v: %w", kind, backend.ErrUnsupported)
+	}
+	var g float64
+	if ops[3].F64 != nil {
+		g = ops[3].F64[0]
+	} else {
+		g = float64(ops[3].F32[0])
+	}
+	d.job.loss = kind
+	d.job.f = 0
+	if div := kernels.LossDivisor(kind, rows, cols); div > 0 {
+		d.job.f = g / div
+	}
+	d.rowwise(lossGradJob, rows, cols)
+	return d.job.takeErr()
+}
+
+// CountCorrect counts rows whose prediction matches the target.
+func (d *Device) CountCorrect(dst, x, y backend.Buffer, rows, cols int) error {
+	ops, err := d.operands("CountCorrect", "dst, x, y", dst, x, y)
+	if err != nil {
+		return err
+	}
+	if ops[0].Len() != 1 {
+		return lenErr("CountCorrect", "dst", ops[0].Len(), 1)
+	}
+	if err := d.checkRows("CountCorrect", rows, cols, ops[1:], "x", "y"); err != nil {
+		return err
+	}
+	if ops[1].F64 != nil {
+		ops[0].F64[0] = float64(countCorrect(ops[1].F64, ops[2].F64, rows, cols))
+	} else {
+		ops[0].F32[0] = float32(countCorrect(ops[1].F32, ops[2].F32, rows, cols))
+	}
+	return nil
+}
+
+// multi checks parallel lists of parameter-shaped buffers: lists[j] is named names[j] in errors.
+func (d *Device) multi(op string, params []backend.Buffer, names []string, lists ...[]backend.Buffer) error {
+	if d.closed {
+		return fmt.Errorf("cpu: %s: %w", op, backend.ErrClosed)
+	}
+	for j, l := range lists {
+		if len(l) != len(params) {
+			return fmt.Errorf("cpu: %s: %d %s for %d params: %w", op, len(l), names[j], len(params), backend.ErrShape)
+		}
+	}
+	for i, p := range params {
+		pb, err := d.buf(op, "params", i, p)
+		if err != nil {
+			return err
+		}
+		for j, l := range lists {
+			b, err := d.buf(op, names[j], i, l[i])
+			if err != nil {
+				return err
+			}
+			if b.DType() != pb.DType() {
+				return fmt.Errorf("cpu: %s: %s[%d] is %v, params[%d] is %v: %w", op, names[j], i, b.DType(), i, pb.DType(), backend.ErrDType)
+			}
+			if b.Len() != pb.Len() {
+				return lenErr(op, fmt.Sprintf("%s[%d]", names[j], i), b.Len(), pb.Len())
+			}
+		}
+	}
+	return nil
+}
+
+var (
+	sgdNames  = []string{"grads", "moms"}
+	adamNames = []string{"grads", "m", "v", "vmax"}
+)
+
+// SGDStep updates every parameter; each parameter's range is split over the cores.
+func (d *Device) SGDStep(h backend.SGDParams, params, grads, moms []backend.Buffer) error {
+	var err error
+	if h.Momentum != 0 {
+		err = d.multi("SGDStep", params, sgdNames, grads, moms)
+	} else {
+		err = d.multi("SGDStep", params, sgdNames, grads)
+	}
+	if err != nil {
+		return err
+	}
+	d.job.sgd = h
+	for i := range params {
+		d.job.ops = append(d.job.ops[:0], params[i].(*Buffer), grads[i].(*Buffer), nil)
+		if h.Momentum != 0 {
+			d.job.ops[2] = moms[i].(*Buffer)
+		}
+		d.elementwise(sgdJob, params[i].Len())
+		if err := d.job.takeErr(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AdamStep updates every parameter; each parameter's range is split over the cores.
+func (d *Device) AdamStep(h backend.AdamParams, params, grads, m, v, vmax []backend.Buffer) error {
+	var err error
+	if h.AMSGrad {
+		err = d.multi("AdamStep", params, adamNames, grads, m, v, vmax)
+	} else {
+		err = d.multi("AdamStep", params, adamNames, grads, m, v)
+	}
+	if err != nil {
+		return err
+	}
+	d.job.adam = h
+	for i := range params {
+		d.job.ops = append(d.job.ops[:0], params[i].(*Buffer), grads[i].(*Buffer), m[i].(*Buffer), v[i].(*Buffer), nil)
+		if h.AMSGrad {
+			d.job.ops[4] = vmax[i].(*Buffer)
+		}
+		d.elementwise(adamJob, params[i].Len())
+		if err := d.job.takeErr(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,472 @@
+package gemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gonum.org/v1/gonum/blas"
+	gonum "gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/gotrain/gotrain/backend/cpu/parallel"
+)
+
+// shape is one product: op(A) is m×k, op(B) is k×n.
+type shape struct {
+	name           string
+	transA, transB bool
+	m, n, k        int
+}
+
+// mlpShapes are the products of one training step of an MLP 784-256-256-10 at batch 128: the
+// forward X·W of each layer, then dX = dY·Wᵀ and dW = Xᵀ·dY of each layer.
+var mlpShapes = []shape{
+	{"fwd1_128x784x256", false, false, 128, 256, 784},
+	{"fwd2_128x256x256", false, false, 128, 256, 256},
+	{"fwd3_128x256x10", false, false, 128, 10, 256},
+	{"dX1_128x256x784T", false, true, 128, 784, 256},
+	{"dW1_784Tx128x256", true, false, 784, 256, 128},
+	{"dX2_128x256x256T", false, true, 128, 256, 256},
+	{"dW2_256Tx128x256", true, false, 256, 256, 128},
+	{"dX3_128x10x256T", false, true, 128, 256, 10},
+	{"dW3_256Tx128x10", true, false, 256, 10, 128},
+}
+
+// testShapes lists the m, n, k triples the conformance suite runs, each with all four transpose
+// combinations: every triple of tiny sizes (empty, single, below and around one tile), then odd
+// sizes that cross the tile and cache-block edges (and, with the default blocks, mc=168 and
+// kc=256), then the MLP's shapes.
+func testShapes() [][3]int {
+	var s [][3]int
+	tiny := []int{0, 1, 3, 7, 17}
+	for _, m := range tiny {
+		for _, n := range tiny {
+			for _, k := range tiny {
+				s = append(s, [3]int{m, n, k})
+			}
+		}
+	}
+	s = append(s,
+		[3]int{33, 65, 129}, [3]int{129, 33, 65}, [3]int{65, 129, 33},
+		[3]int{250, 257, 129}, [3]int{257, 250, 7}, [3]int{1, 257, 250}, [3]int{257, 1, 250},
+		[3]int{6, 16, 257}, [3]int{12, 32, 513}, [3]int{169, 17, 3},
+	)
+	// The MLP's three distinct shapes; the transposes come from the loop over combinations.
+	return append(s, [3]int{128, 256, 784}, [3]int{784, 256, 128}, [3]int{128, 10, 256})
+}
+
+// scaling is one choice of alpha and beta; beta == 0 cases start C as NaN.
+type scaling struct{ alpha, beta float64 }
+
+var scalings = []scaling{{1, 0}, {1, 1}, {0.5, -1.5}, {-2, 0}, {0, 2}, {0, 0}, {1.25, math.Copysign(0, -1)}}
+
+// tolerance returns atol = rtol for a product with inner dimension k. Inputs are uniform in
+// [-1, 1], so partial sums grow like sqrt(k) and their rounding errors add up like another
+// sqrt(k): the error is about eps*k/3 in the worst elements. Scaling the tolerance with sqrt(k)
+// keeps it within 10× of that for every k tested while still far below the O(1) error of any
+// indexing bug. float32: 1e-5*sqrt(k); float64: 1e-12*sqrt(k).
+func tolerance[T scalar](k int) float64 {
+	base := 1e-12
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		base = 1e-5
+	}
+	return base * math.Sqrt(float64(max(k, 1)))
+}
+
+// randSlice returns n values uniform in [-1, 1).
+func randSlice[T scalar](rng *rand.Rand, n int) []T {
+	s := make([]T, n)
+	for i := range s {
+		s[i] = T(2*rng.Float64() - 1)
+	}
+	return s
+}
+
+// call runs the Engine method for T.
+func call[T scalar](e *Engine, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) error {
+	switch any(alpha).(type) {
+	case float32:
+		return e.Sgemm(transA, transB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+	default:
+		return e.Dgemm(transA, transB, m, n, k, float64(alpha), any(a).([]float64), lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
+	}
+}
+
+// reference computes alpha*op(A)*op(B) + beta*C in float64 with the naive triple loop.
+func reference[T scalar](transA, transB bool, m, n, k int, alpha float64, a []T, lda int, b []T, ldb int, beta float64, c []T, ldc int) []float64 {
+	want := make([]float64, m*n)
+	for i := range m {
+		for j := range n {
+			var s float64
+			for p := range k {
+				var ai, bj T
+				if transA {
+					ai = a[p*lda+i]
+				} else {
+					ai = a[i*lda+p]
+				}
+				if transB {
+					bj = b[j*ldb+p]
+				} else {
+					bj = b[p*ldb+j]
+				}
+				s += float64(ai) * float64(bj)
+			}
+			w := alpha * s
+			if beta != 0 {
+				w += beta * float64(c[i*ldc+j])
+			}
+			want[i*n+j] = w
+		}
+	}
+	return want
+}
+
+// guard is the number of elements past the end of C that are checked to be left alone, and
+// the value they hold; the assembly kernels are not bounds-checked.
+const guard = 64
+
+var guardValue = -12345.0
+
+// checkProduct runs one product on fresh random inputs and compares it with the reference.
+func checkProduct[T scalar](t *testing.T, rng *rand.Rand, e *Engine, transA, transB bool, m, n, k int, sc scaling) {
+	t.Helper()
+	rowsA, colsA := m, k
+	if transA {
+		rowsA, colsA = k, m
+	}
+	rowsB, colsB := k, n
+	if transB {
+		rowsB, colsB = n, k
+	}
+	// Leading dimensions are padded on some cases so rows are not contiguous, and the slices
+	// are exactly as long as the rules require.
+	pad := rng.IntN(2) * 3
+	lda, ldb, ldc := max(1, colsA)+pad, max(1, colsB)+pad, max(1, n)+pad
+	size := func(rows, cols, ld int) int {
+		if rows == 0 || cols == 0 {
+			return 0
+		}
+		return (rows-1)*ld + cols
+	}
+	a := randSlice[T](rng, size(rowsA, colsA, lda))
+	b := randSlice[T](rng, size(rowsB, colsB, ldb))
+	cFull := randSlice[T](rng, size(m, n, ldc)+guard)
+	c := cFull[:size(m, n, ldc)]
+	for i := range guard {
+		cFull[len(c)+i] = T(guardValue)
+	}
+	if sc.beta == 0 {
+		for i := range c {
+			c[i] = T(math.NaN())
+		}
+	}
+	// The padding between rows of C must survive too.
+	for i := range c {
+		if pad > 0 && i%ldc >= n {
+			c[i] = T(guardValue)
+		}
+	}
+	a0, b0 := slices.Clone(a), slices.Clone(b)
+	want := reference(transA, transB, m, n, k, sc.alpha, a, lda, b, ldb, sc.beta, c, ldc)
+
+	err := call(e, transA, transB, m, n, k, T(sc.alpha), a, lda, b, ldb, T(sc.beta), c, ldc)
+	require.NoError(t, err)
+
+	tol := tolerance[T](k)
+	for i := range m {
+		for j := range n {
+			got, w := float64(c[i*ldc+j]), want[i*n+j]
+			if !(math.Abs(got-w) <= tol+tol*math.Abs(w)) {
+				require.Failf(t, "wrong element", "C[%d,%d] = %v, want %v (tol %.3g)", i, j, got, w, tol)
+			}
+		}
+	}
+	for i, v := range c {
+		if i%ldc >= n {
+			require.Equalf(t, T(guardValue), v, "padding C[%d] between rows was written", i)
+		}
+	}
+	for i, v := range cFull[len(c):] {
+		require.Equalf(t, T(guardValue), v, "element %d past the end of C was written", i)
+	}
+	assert.Equal(t, a0, a, "A was modified")
+	assert.Equal(t, b0, b, "B was modified")
+}
+
+// config is one way of running the product code: which kernel, which thresholds, which blocks.
+type config struct {
+	name     string
+	asm      bool
+	forced   bool // force the parallel path (given a pool) and tiny cache blocks
+	parallel int  // workers in the pool; 0 means a zero Engine
+}
+
+var configs = []config{
+	{name: "asm kernel, default paths", asm: true, parallel: 2},
+	{name: "asm kernel, zero Engine (serial) with tiny blocks", asm: true, forced: true},
+	{name: "asm kernel, parallel on 3 workers with tiny blocks", asm: true, forced: true, parallel: 3},
+	{name: "Go kernel, default paths", parallel: 2},
+	{name: "Go kernel, parallel on 3 workers with tiny blocks", forced: true, parallel: 3},
+}
+
+// setConfig switches the package's knobs to cfg until the test ends, and returns an Engine.
+func setConfig(t *testing.T, cfg config) *Engine {
+	asm, par, b32, b64 := useAsm, parallelLimit, block32, block64
+	t.Cleanup(func() { useAsm, parallelLimit, block32, block64 = asm, par, b32, b64 })
+	useAsm = cfg.asm
+	if cfg.forced {
+		parallelLimit = 0
+		// Blocks a few tiles wide make the small test shapes cross every mc, kc and nc edge.
+		block32 = blocking{mr: 6, nr: 16, mc: 12, kc: 9, nc: 48}
+		block64 = blocking{mr: 6, nr: 8, mc: 18, kc: 7, nc: 24}
+	}
+	if cfg.parallel == 0 {
+		return &Engine{}
+	}
+	pool := parallel.New(cfg.parallel)
+	t.Cleanup(pool.Close)
+	return New(pool)
+}
+
+func runConformance[T scalar](t *testing.T) {
+	for ci, cfg := range configs {
+		t.Run(cfg.name, func(t *testing.T) {
+			if cfg.asm && asmKernel32() == nil {
+				t.Skip("no assembly kernel on this platform or CPU")
+			}
+			e := setConfig(t, cfg)
+			rng := rand.New(rand.NewPCG(1, uint64(ci)))
+			for si, s := range testShapes() {
+				m, n, k := s[0], s[1], s[2]
+				for tr := range 4 {
+					transA, transB := tr&1 != 0, tr&2 != 0
+					// Tiny shapes try every scaling; large ones rotate through them.
+					scs := scalings
+					if m*n*k > 4096 {
+						scs = scalings[(si+tr)%len(scalings):][:1]
+					}
+					for _, sc := range scs {
+						name := fmt.Sprintf("m=%d n=%d k=%d transA=%v transB=%v alpha=%v beta=%v", m, n, k, transA, transB, sc.alpha, sc.beta)
+						t.Run(name, func(t *testing.T) {
+							checkProduct[T](t, rng, e, transA, transB, m, n, k, sc)
+						})
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestSgemmMatchesFloat64Reference(t *testing.T) { runConformance[float32](t) }
+
+func TestDgemmMatchesFloat64Reference(t *testing.T) { runConformance[float64](t) }
+
+// TestKernelsAgree checks the assembly micro-kernels against the pure-Go ones directly, on
+// packed panels, in the spirit of crypto/sha256's generic-versus-assembly test.
+func TestKernelsAgree(t *testing.T) {
+	k32, k64 := asmKernel32(), asmKernel64()
+	if k32 == nil || k64 == nil {
+		t.Skip("no assembly kernel on this platform or CPU")
+	}
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, k := range []int{1, 2, 3, 4, 5, 8, 31, 256} {
+		for _, beta := range []float64{0, 1, -0.5} {
+			t.Run(fmt.Sprintf("float32 k=%d beta=%v", k, beta), func(t *testing.T) {
+				kernelsAgree(t, rng, k32, sgemmKernelGo, block32, k, beta)
+			})
+			t.Run(fmt.Sprintf("float64 k=%d beta=%v", k, beta), func(t *testing.T) {
+				kernelsAgree(t, rng, k64, dgemmKernelGo, block64, k, beta)
+			})
+		}
+	}
+}
+
+func kernelsAgree[T scalar](t *testing.T, rng *rand.Rand, asm, pure microKernel[T], blk blocking, k int, beta float64) {
+	const ldc = 21 // wider than any tile, so the row stride matters
+	a := randSlice[T](rng, blk.mr*k)
+	b := randSlice[T](rng, blk.nr*k)
+	c1 := randSlice[T](rng, blk.mr*ldc)
+	if beta == 0 {
+		for i := range c1 {
+			c1[i] = T(math.NaN())
+		}
+	}
+	c2 := slices.Clone(c1)
+	asm(k, &a[0], &b[0], &c1[0], ldc, 1.5, T(beta))
+	pure(k, &a[0], &b[0], &c2[0], ldc, 1.5, T(beta))
+	tol := tolerance[T](k)
+	for i := range c1 {
+		if i%ldc >= blk.nr {
+			assert.Truef(t, math.IsNaN(float64(c1[i])) && math.IsNaN(float64(c2[i])) || c1[i] == c2[i], "element %d outside the tile changed", i)
+			continue
+		}
+		assert.InDeltaf(t, float64(c2[i]), float64(c1[i]), tol*(1+math.Abs(float64(c2[i]))), "element %d", i)
+	}
+}
+
+func TestBadShapesReturnErrShape(t *testing.T) {
+	f := make([]float32, 100)
+	cases := []struct {
+		name           string
+		transA, transB bool
+		m, n, k        int
+		la, lda        int
+		lb, ldb        int
+		lc, ldc        int
+	}{
+		{name: "negative m", m: -1, n: 2, k: 2, la: 4, lda: 2, lb: 4, ldb: 2, lc: 4, ldc: 2},
+		{name: "negative n", m: 2, n: -1, k: 2, la: 4, lda: 2, lb: 4, ldb: 2, lc: 4, ldc: 2},
+		{name: "negative k", m: 2, n: 2, k: -1, la: 4, lda: 2, lb: 4, ldb: 2, lc: 4, ldc: 2},
+		{name: "lda below k", m: 2, n: 2, k: 3, la: 6, lda: 2, lb: 6, ldb: 2, lc: 4, ldc: 2},
+		{name: "lda below m when A is transposed", transA: true, m: 3, n: 2, k: 2, la: 6, lda: 2, lb: 4, ldb: 2, lc: 6, ldc: 2},
+		{name: "ldb below k when B is transposed", transB: true, m: 2, n: 2, k: 3, la: 6, lda: 3, lb: 6, ldb: 2, lc: 4, ldc: 2},
+		{name: "ldc below n", m: 2, n: 3, k: 2, la: 4, lda: 2, lb: 6, ldb: 3, lc: 6, ldc: 2},
+		{name: "zero lda on an empty matrix", m: 0, n: 2, k: 0, la: 0, lda: 0, lb: 0, ldb: 2, lc: 0, ldc: 2},
+		{name: "short A", m: 2, n: 2, k: 2, la: 3, lda: 2, lb: 4, ldb: 2, lc: 4, ldc: 2},
+		{name: "short B", m: 2, n: 2, k: 2, la: 4, lda: 2, lb: 3, ldb: 2, lc: 4, ldc: 2},
+		{name: "short C", m: 2, n: 2, k: 2, la: 4, lda: 2, lb: 4, ldb: 2, lc: 3, ldc: 2},
+		{name: "short C with padded rows", m: 2, n: 2, k: 2, la: 4, lda: 2, lb: 4, ldb: 2, lc: 4, ldc: 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, 1, f[:tc.la], tc.lda, f[:tc.lb], tc.ldb, 0, f[:tc.lc], tc.ldc)
+			assert.ErrorIs(t, err, ErrShape)
+			d := make([]float64, 100)
+			err = Dgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, 1, d[:tc.la], tc.lda, d[:tc.lb], tc.ldb, 0, d[:tc.lc], tc.ldc)
+			assert.ErrorIs(t, err, ErrShape)
+		})
+	}
+	t.Run("empty products accept nil slices", func(t *testing.T) {
+		assert.NoError(t, Sgemm(false, false, 0, 0, 0, 1, nil, 1, nil, 1, 0, nil, 1))
+		assert.NoError(t, Sgemm(false, false, 0, 5, 3, 1, nil, 3, make([]float32, 15), 5, 0, nil, 5))
+		assert.NoError(t, Dgemm(true, true, 4, 0, 0, 1, nil, 4, nil, 1, 0, nil, 1))
+	})
+}
+
+// TestSteadyStateDoesNotAllocate runs the MLP products on the package functions and on an
+// Engine over a pool: once the buffers have grown, no call allocates.
+func TestSteadyStateDoesNotAllocate(t *testing.T) {
+	pool := parallel.New(2)
+	defer pool.Close()
+	engines := map[string]*Engine{"default engine": nil, "engine on a 2-worker pool": New(pool)}
+	for name, e := range engines {
+		for _, s := range mlpShapes {
+			t.Run(name+" "+s.name, func(t *testing.T) {
+				a, lda, b, ldb, c := operands[float32](s)
+				run := func() {
+					var err error
+					if e == nil {
+						err = Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, b, ldb, 0, c, s.n)
+					} else {
+						err = e.Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, b, ldb, 0, c, s.n)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				run()
+				assert.Zero(t, testing.AllocsPerRun(20, run))
+			})
+		}
+	}
+}
+
+// TestConcurrentPackageCalls lets several goroutines share the default Engine; run with -race.
+func TestConcurrentPackageCalls(t *testing.T) {
+	s := mlpShapes[1]
+	a, lda, b, ldb, _ := operands[float32](s)
+	want := make([]float32, s.m*s.n)
+	require.NoError(t, Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, b, ldb, 0, want, s.n))
+	var wg sync.WaitGroup
+	results := make([][]float32, 4)
+	for g := range results {
+		results[g] = make([]float32, s.m*s.n)
+		wg.Go(func() {
+			for range 5 {
+				if err := Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, b, ldb, 0, results[g], s.n); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, got := range results {
+		assert.Equal(t, want, got)
+	}
+}
+
+// operands returns random A and B for s, with their leading dimensions, and a C.
+func operands[T scalar](s shape) (a []T, lda int, b []T, ldb int, c []T) {
+	rng := rand.New(rand.NewPCG(3, uint64(s.m*s.n*s.k)))
+	lda, ldb = s.k, s.n
+	if s.transA {
+		lda = s.m
+	}
+	if s.transB {
+		ldb = s.k
+	}
+	return randSlice[T](rng, s.m*s.k), lda, randSlice[T](rng, s.k*s.n), ldb, make([]T, s.m*s.n)
+}
+
+var benchShapes = append(append([]shape(nil), mlpShapes[:5]...), shape{"square_512", false, false, 512, 512, 512})
+
+func trans(t bool) blas.Transpose {
+	if t {
+		return blas.Trans
+	}
+	return blas.NoTrans
+}
+
+func reportGFLOPs(b *testing.B, s shape) {
+	b.ReportMetric(2*float64(s.m)*float64(s.n)*float64(s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkSgemm compares this package with gonum's pure-Go Sgemm (which also uses every core)
+// on the MLP's products and a larger square one.
+func BenchmarkSgemm(b *testing.B) {
+	for _, s := range benchShapes {
+		a, lda, bm, ldb, c := operands[float32](s)
+		b.Run(s.name+"/ours", func(b *testing.B) {
+			for b.Loop() {
+				if err := Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportGFLOPs(b, s)
+		})
+		b.Run(s.name+"/gonum", func(b *testing.B) {
+			for b.Loop() {
+				gonum.Implementation{}.Sgemm(trans(s.transA), trans(s.transB), s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+			}
+			reportGFLOPs(b, s)
+		})
+	}
+}
+
+// BenchmarkDgemm is BenchmarkSgemm in float64, on the first layer and the square product.
+func BenchmarkDgemm(b *testing.B) {
+	for _, s := range []shape{benchShapes[0], benchShapes[len(benchShapes)-1]} {
+		a, lda, bm, ldb, c := operands[float64](s)
+		b.Run(s.name+"/ours", func(b *testing.B) {
+			for b.Loop() {
+				if err := Dgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportGFLOPs(b, s)
+		})
+		b.Run(s.name+"/gonum", func(b *testing.B) {
+			for b.Loop() {
+				gonum.Implementation{}.Dgemm(trans(s.transA), trans(s.transB), s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+			}
+			reportGFLOPs(b, s)
+		})
+	}
+}

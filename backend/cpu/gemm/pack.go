@@ -1,0 +1,149 @@
+package gemm
+
+// Packing copies a block of op(A) or op(B) into the order the micro-kernel reads it, resolving
+// the transpose on the way, so that the kernel only ever sees one layout. Partial panels at the
+// edges are padded with zeros: the kernel then always computes a full tile, and the padding only
+// reaches the rows or columns of that tile which are thrown away.
+
+// packA packs the mb×kb block of op(A) starting at row ic, column pc into dst as mr-row
+// micro-panels: panel q holds rows q*mr.. as kb columns of mr consecutive values.
+func packA[T scalar](dst []T, trans bool, a []T, lda, ic, mb, pc, kb, mr int) {
+	for q := 0; q*mr < mb; q++ {
+		rows := min(mr, mb-q*mr)
+		d := dst[q*mr*kb : (q+1)*mr*kb]
+		i0 := ic + q*mr
+		if trans {
+			// op(A)(i, p) = a[p*lda + i]: each column of the panel is a contiguous run.
+			if rows == 6 && mr == 6 {
+				// As in packB: element moves rather than a memmove call per 24 bytes.
+				for p := range kb {
+					dc, sc := (*[6]T)(d[p*6:]), (*[6]T)(a[(pc+p)*lda+i0:])
+					dc[0], dc[1], dc[2], dc[3], dc[4], dc[5] = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5]
+				}
+				continue
+			}
+			for p := range kb {
+				src := a[(pc+p)*lda+i0:][:rows]
+				col := d[p*mr : p*mr+mr]
+				copy(col, src)
+				clear(col[rows:])
+			}
+			continue
+		}
+		if rows == 6 && mr == 6 {
+			packRows6(d, a, (i0)*lda+pc, lda, kb)
+			continue
+		}
+		// op(A)(i, p) = a[i*lda + p]: read each row of the panel contiguously and scatter it
+		// with stride mr; the panel is small enough to stay in L1 while being written.
+		for i := range rows {
+			src := a[(i0+i)*lda+pc:][:kb]
+			for p, v := range src {
+				d[p*mr+i] = v
+			}
+		}
+		if rows < mr {
+			for p := range kb {
+				clear(d[p*mr+rows : p*mr+mr])
+			}
+		}
+	}
+}
+
+// packB packs the kb×nb block of op(B) starting at row pc, column jc into dst as nr-column
+// micro-panels: panel q holds columns q*nr.. as kb rows of nr consecutive values.
+func packB[T scalar](dst []T, trans bool, b []T, ldb, pc, kb, jc, nb, nr int) {
+	for q := 0; q*nr < nb; q++ {
+		cols := min(nr, nb-q*nr)
+		d := dst[q*nr*kb : (q+1)*nr*kb]
+		j0 := jc + q*nr
+		if !trans {
+			// op(B)(p, j) = b[p*ldb + j]: each row of the panel is a contiguous run.
+			if cols == 16 && nr == 16 {
+				// The float32 case, by far the most common. Copying 16-byte arrays compiles to
+				// one vector load and store each; copy, or assigning a larger array, calls
+				// memmove, whose overhead on 64 bytes exceeds the copy itself.
+				for p := range kb {
+					dr, sr := d[p*16:p*16+16], b[(pc+p)*ldb+j0:][:16]
+					*(*[4]T)(dr[0:]) = *(*[4]T)(sr[0:])
+					*(*[4]T)(dr[4:]) = *(*[4]T)(sr[4:])
+					*(*[4]T)(dr[8:]) = *(*[4]T)(sr[8:])
+					*(*[4]T)(dr[12:]) = *(*[4]T)(sr[12:])
+				}
+				continue
+			}
+			if cols == 8 && nr == 8 {
+				// The float64 case, likewise in 16-byte moves.
+				for p := range kb {
+					dr, sr := d[p*8:p*8+8], b[(pc+p)*ldb+j0:][:8]
+					*(*[2]T)(dr[0:]) = *(*[2]T)(sr[0:])
+					*(*[2]T)(dr[2:]) = *(*[2]T)(sr[2:])
+					*(*[2]T)(dr[4:]) = *(*[2]T)(sr[4:])
+					*(*[2]T)(dr[6:]) = *(*[2]T)(sr[6:])
+				}
+				continue
+			}
+			for p := range kb {
+				row := d[p*nr : p*nr+nr]
+				copy(row, b[(pc+p)*ldb+j0:][:cols])
+				clear(row[cols:])
+			}
+			continue
+		}
+		if cols == nr && nr%8 == 0 {
+			// Eight rows at a time keep the live row slices within the registers.
+			for j := 0; j < nr; j += 8 {
+				packRows8(d, b, (j0+j)*ldb+pc, ldb, kb, nr, j)
+			}
+			continue
+		}
+		// op(B)(p, j) = b[j*ldb + p]: read each column of the panel contiguously and scatter it
+		// with stride nr.
+		for j := range cols {
+			src := b[(j0+j)*ldb+pc:][:kb]
+			for p, v := range src {
+				d[p*nr+j] = v
+			}
+		}
+		if cols < nr {
+			for p := range kb {
+				clear(d[p*nr+cols : p*nr+nr])
+			}
+		}
+	}
+}
+
+// packRows6 and packRows8 transpose a full 6×kb or 8×kb block whose rows start at src[off],
+// src[off+ld], ...: they read all rows in step and write dst (from column col0, with row
+// stride stride) sequentially. Writing with a stride instead, one source row at a time, touches
+// a new cache line on almost every store and made packing a quarter of the time of a
+// transposed-B product.
+func packRows6[T scalar](dst, src []T, off, ld, kb int) {
+	r0 := src[off:][:kb]
+	r1 := src[off+ld:][:kb]
+	r2 := src[off+2*ld:][:kb]
+	r3 := src[off+3*ld:][:kb]
+	r4 := src[off+4*ld:][:kb]
+	r5 := src[off+5*ld:][:kb]
+	dst = dst[:6*kb]
+	for p := range kb {
+		d := (*[6]T)(dst[p*6:])
+		d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+	}
+}
+
+func packRows8[T scalar](dst, src []T, off, ld, kb, stride, col0 int) {
+	r0 := src[off:][:kb]
+	r1 := src[off+ld:][:kb]
+	r2 := src[off+2*ld:][:kb]
+	r3 := src[off+3*ld:][:kb]
+	r4 := src[off+4*ld:][:kb]
+	r5 := src[off+5*ld:][:kb]
+	r6 := src[off+6*ld:][:kb]
+	r7 := src[off+7*ld:][:kb]
+	for p := range kb {
+		d := (*[8]T)(dst[p*stride+col0:])
+		d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
+		d[4], d[5], d[6], d[7] = r4[p], r5[p], r6[p], r7[p]
+	}
+}

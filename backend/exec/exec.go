@@ -1,0 +1,466 @@
+// Package exec compiles a Gorgonia expression graph (forward ops plus the gradient ops that
+// gorgonia.Grad added) into a Plan: a flat list of device calls over buffers allocated once.
+// Running a plan does no graph walking, no allocation and no host copies; the caller writes the
+// inputs, runs the plan, and reads whatever outputs it needs.
+//
+// Compile lowers our own ops (package kernels) and the Gorgonia ops that models and their
+// gradients produce: matrix products with transposes, elementwise arithmetic and comparisons
+// (with scalar broadcasting), unary math, repeat (broadcast), sum over contiguous axes, reshape
+// (an alias), size and constant nodes, and Gorgonia's softmax. Any other op is a compile error
+// naming the op and the node, never a silent fallback.
+package exec
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/kernels"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// ErrUnsupported is wrapped when a graph holds an op the executor cannot lower.
+var ErrUnsupported = errors.New("exec: unsupported op")
+
+// Config says how to compile a graph.
+type Config struct {
+	// Device runs the plan.
+	Device backend.Device
+	// DType is the element type of every node (float32 for training, float64 for references).
+	DType backend.DType
+	// Targets are the nodes the plan must compute; only their ancestors are lowered.
+	Targets []*G.Node
+	// Bind maps nodes to buffers the caller owns: parameters (leaves the plan reads) and
+	// gradients (nodes the plan writes into the given buffer, so several plans can share one
+	// set of gradient buffers). Bound buffers are not freed by Plan.Close.
+	Bind map[*G.Node]backend.Buffer
+}
+
+// Plan is a compiled graph: run it with Run after writing its inputs.
+type Plan struct {
+	dev   backend.Device
+	steps []step
+	bufs  map[*G.Node]backend.Buffer
+	owned []backend.Buffer
+}
+
+type step struct {
+	node *G.Node
+	run  func() error
+}
+
+// Buffer returns the buffer that holds n's value (an input to write, or an output to read).
+func (p *Plan) Buffer(n *G.Node) (backend.Buffer, bool) {
+	b, ok := p.bufs[n]
+	return b, ok
+}
+
+// Steps is the number of device calls one Run makes.
+func (p *Plan) Steps() int { return len(p.steps) }
+
+// Describe lists the steps, one per line, for debugging and docs.
+func (p *Plan) Describe() string {
+	var sb strings.Builder
+	for i, s := range p.steps {
+		fmt.Fprintf(&sb, "%3d %-24v %v\n", i, s.node.Op(), s.node.Shape())
+	}
+	return sb.String()
+}
+
+// Run executes every step in order. An error names the node whose step failed.
+func (p *Plan) Run() error {
+	for i := range p.steps {
+		if err := p.steps[i].run(); err != nil {
+			n := p.steps[i].node
+			return fmt.Errorf("exec: step %d, node %q (%v): %w", i, n.Name(), n.Op(), err)
+		}
+	}
+	return nil
+}
+
+// Close frees the buffers the plan allocated (not the bound ones).
+func (p *Plan) Close() {
+	for _, b := range p.owned {
+		p.dev.Free(b)
+	}
+	p.owned, p.steps, p.bufs = nil, nil, nil
+}
+
+type compiler struct {
+	cfg   Config
+	plan  *Plan
+	dtype tensor.Dtype
+}
+
+// Compile lowers the ancestors of cfg.Targets in g to a plan.
+func Compile(g *G.ExprGraph, cfg Config) (*Plan, error) {
+	if cfg.Device == nil {
+		return nil, fmt.Errorf("exec: Compile: no device: %w", backend.ErrInvalid)
+	}
+	if len(cfg.Targets) == 0 {
+		return nil, fmt.Errorf("exec: Compile: no targets: %w", backend.ErrInvalid)
+	}
+	c := &compiler{cfg: cfg, plan: &Plan{dev: cfg.Device, bufs: map[*G.Node]backend.Buffer{}}}
+	switch cfg.DType {
+	case backend.Float32:
+		c.dtype = tensor.Float32
+	case backend.Float64:
+		c.dtype = tensor.Float64
+	default:
+		return nil, fmt.Errorf("exec: Compile: dtype %v: %w", cfg.DType, backend.ErrDType)
+	}
+	sorted, err := G.Sort(g)
+	if err != nil {
+		return nil, fmt.Errorf("exec: Compile: sorting the graph: %w", err)
+	}
+	needed := map[*G.Node]bool{}
+	var mark func(n *G.Node)
+	mark = func(n *G.Node) {
+		if needed[n] {
+			return
+		}
+		needed[n] = true
+		for _, ch := range children(g, n) {
+			mark(ch)
+		}
+	}
+	for _, t := range cfg.Targets {
+		if t == nil || t.Graph() != g {
+			return nil, fmt.Errorf("exec: Compile: target %v is not in the graph: %w", t, backend.ErrInvalid)
+		}
+		mark(t)
+	}
+	for n, b := range cfg.Bind {
+		if b.DType() != cfg.DType || b.Len() != n.Shape().TotalSize() {
+			return nil, fmt.Errorf("exec: Compile: node %q %v is bound to a %v buffer of %d elements, want %v of %d: %w",
+				n.Name(), n.Shape(), b.DType(), b.Len(), cfg.DType, n.Shape().TotalSize(), backend.ErrShape)
+		}
+	}
+	// G.Sort puts roots first; leaves come last, so walk backwards.
+	for i := len(sorted) - 1; i >= 0; i-- {
+		n := sorted[i]
+		if !needed[n] {
+			continue
+		}
+		if err := c.lower(g, n); err != nil {
+			c.plan.Close()
+			return nil, err
+		}
+	}
+	return c.plan, nil
+}
+
+func children(g *G.ExprGraph, n *G.Node) []*G.Node {
+	it := g.From(n.ID())
+	out := make([]*G.Node, 0, it.Len())
+	for it.Next() {
+		out = append(out, it.Node().(*G.Node))
+	}
+	return out
+}
+
+// output returns the buffer n writes into: its bound buffer, or a new one the plan owns.
+func (c *compiler) output(n *G.Node) (backend.Buffer, error) {
+	if b, ok := c.cfg.Bind[n]; ok {
+		c.plan.bufs[n] = b
+		return b, nil
+	}
+	b, err := c.cfg.Device.Alloc(c.cfg.DType, n.Shape().TotalSize())
+	if err != nil {
+		return nil, fmt.Errorf("exec: allocating %v for node %q: %w", n.Shape(), n.Name(), err)
+	}
+	c.plan.owned = append(c.plan.owned, b)
+	c.plan.bufs[n] = b
+	return b, nil
+}
+
+func (c *compiler) add(n *G.Node, run func() error) {
+	c.plan.steps = append(c.plan.steps, step{node: n, run: run})
+}
+
+func unsupported(n *G.Node, why string) error {
+	return fmt.Errorf("exec: node %q: op %v (%T) %s: %w", n.Name(), n.Op(), n.Op(), why, ErrUnsupported)
+}
+
+// rowsCols views a shape as a matrix whose rows run along the last axis.
+func rowsCols(s tensor.Shape) (int, int) {
+	if len(s) == 0 {
+		return 1, 1
+	}
+	last := s[len(s)-1]
+	if last == 0 {
+		return 0, 0
+	}
+	return s.TotalSize() / last, last
+}
+
+func (c *compiler) lower(g *G.ExprGraph, n *G.Node) error {
+	dev := c.cfg.Device
+	if n.Dtype() != c.dtype {
+		return fmt.Errorf("exec: node %q has dtype %v, the plan is %v: %w", n.Name(), n.Dtype(), c.dtype, backend.ErrDType)
+	}
+	op := n.Op()
+	if op == nil { // a leaf: a parameter (bound) or an input (allocated here, written by the caller)
+		_, err := c.output(n)
+		return err
+	}
+	ch := children(g, n)
+	in := make([]backend.Buffer, len(ch))
+	for i, x := range ch {
+		b, ok := c.plan.bufs[x]
+		if !ok {
+			return fmt.Errorf("exec: node %q: input %q was not lowered before it (graph order): %w", n.Name(), x.Name(), backend.ErrInvalid)
+		}
+		in[i] = b
+	}
+	shape := n.Shape()
+	size := shape.TotalSize()
+
+	// Ops whose value is known at compile time, and reshape, which is an alias.
+	switch name := fmt.Sprintf("%T", op); name {
+	case "gorgonia.constantScalar", "gorgonia.constantTensor", "*gorgonia.constantScalar", "*gorgonia.constantTensor":
+		v := n.Value()
+		if v == nil {
+			return unsupported(n, "has no value")
+		}
+		return c.constant(n, v.Data())
+	case "gorgonia.sizeOp", "*gorgonia.sizeOp":
+		s := op.String()
+		var val int
+		if rest, ok := strings.CutPrefix(s, "SizeOf="); ok {
+			v, err := strconv.Atoi(rest)
+			if err != nil {
+				return unsupported(n, "has an unreadable size")
+			}
+			val = v
+		} else if rest, ok := strings.CutPrefix(s, "SizeOf("); ok {
+			axis, err := strconv.Atoi(strings.TrimSuffix(rest, ")"))
+			cs := ch[0].Shape()
+			if err != nil || axis < 0 || axis >= len(cs) {
+				return unsupported(n, "has an unreadable axis")
+			}
+			val = cs[axis]
+		} else {
+			return unsupported(n, "is an unknown size form")
+		}
+		return c.constant(n, float64(val))
+	case "gorgonia.reshapeOp", "*gorgonia.reshapeOp":
+		if b, ok := c.cfg.Bind[n]; ok { // a bound result must land in its own buffer
+			c.plan.bufs[n] = b
+			src := in[0]
+			c.add(n, func() error { return dev.Copy(b, src) })
+			return nil
+		}
+		c.plan.bufs[n] = in[0]
+		return nil
+	}
+
+	out, err := c.output(n)
+	if err != nil {
+		return err
+	}
+	switch o := op.(type) {
+	case kernels.ActivationOp:
+		c.add(n, func() error { return dev.Activation(o.Act, o.Alpha, out, in[0]) })
+	case kernels.ActivationGradOp:
+		c.add(n, func() error { return dev.ActivationGrad(o.Act, o.Alpha, out, in[0], in[1], in[2]) })
+	case kernels.SoftmaxOp:
+		r, cl := rowsCols(shape)
+		c.add(n, func() error { return dev.Softmax(o.Log, out, in[0], r, cl) })
+	case kernels.SoftmaxGradOp:
+		r, cl := rowsCols(shape)
+		c.add(n, func() error { return dev.SoftmaxGrad(o.Log, out, in[0], in[1], r, cl) })
+	case kernels.LossOp:
+		r, cl := rowsCols(ch[0].Shape())
+		c.add(n, func() error { return dev.Loss(o.Kind, out, in[0], in[1], r, cl) })
+	case kernels.LossGradOp:
+		r, cl := rowsCols(shape)
+		c.add(n, func() error { return dev.LossGrad(o.Kind, out, in[0], in[1], in[2], r, cl) })
+	case kernels.BiasAddOp:
+		r, cl := rowsCols(shape)
+		c.add(n, func() error { return dev.BiasAdd(out, in[0], in[1], r, cl) })
+	case kernels.BiasGradOp:
+		r, cl := rowsCols(ch[0].Shape())
+		c.add(n, func() error { return dev.Sum(out, in[0], 1, r, cl) })
+	default:
+		return c.lowerGorgonia(n, ch, in, out, size)
+	}
+	return nil
+}
+
+// constant writes a compile-time value into the node's buffer once.
+func (c *compiler) constant(n *G.Node, v any) error {
+	out, err := c.output(n)
+	if err != nil {
+		return err
+	}
+	var vals []float64
+	switch d := v.(type) {
+	case float64:
+		vals = []float64{d}
+	case float32:
+		vals = []float64{float64(d)}
+	case int:
+		vals = []float64{float64(d)}
+	case []float64:
+		vals = d
+	case []float32:
+		for _, x := range d {
+			vals = append(vals, float64(x))
+		}
+	default:
+		return unsupported(n, fmt.Sprintf("holds a constant of type %T", v))
+	}
+	if len(vals) != out.Len() {
+		return unsupported(n, fmt.Sprintf("holds %d constant values for %d elements", len(vals), out.Len()))
+	}
+	if c.cfg.DType == backend.Float64 {
+		return c.cfg.Device.Write(out, vals)
+	}
+	f := make([]float32, len(vals))
+	for i, x := range vals {
+		f[i] = float32(x)
+	}
+	return c.cfg.Device.Write(out, f)
+}
+
+var binarySymbols = map[string]backend.BinaryOp{
+	"+": backend.Add, "-": backend.Sub, "⊙": backend.Mul, "÷": backend.Div, "^": backend.Pow,
+	"<": backend.Lt, ">": backend.Gt, "<=": backend.Le, ">=": backend.Ge, "==": backend.Eq, "!=": backend.Ne,
+}
+
+var unaryNames = map[string]backend.UnaryOp{
+	"abs": backend.Abs, "sign": backend.Sign, "exp": backend.Exp, "ln": backend.Log, "neg": backend.Neg,
+	"square": backend.Square, "sqrt": backend.Sqrt, "inv": backend.Inverse, "cube": backend.Cube,
+	"log1p": backend.Log1p, "expm1": backend.Expm1,
+}
+
+var unaryActivations = map[string]kernels.Activation{
+	"tanh": kernels.Tanh, "sigmoid": kernels.Sigmoid, "softplus": kernels.Softplus,
+}
+
+// parseAxes reads "[0 1]" or "0" style axis lists out of an op's String.
+func parseAxes(s string) ([]int, bool) {
+	s = strings.Trim(strings.TrimSpace(s), "[]")
+	var out []int
+	for _, f := range strings.Fields(s) {
+		a, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, false
+		}
+		out = append(out, a)
+	}
+	return out, len(out) > 0
+}
+
+// split returns the [outer, mid, inner] view of shape around the contiguous axes [lo, hi].
+func split(shape tensor.Shape, lo, hi int) (int, int, int) {
+	outer, mid, inner := 1, 1, 1
+	for i, d := range shape {
+		switch {
+		case i < lo:
+			outer *= d
+		case i <= hi:
+			mid *= d
+		default:
+			inner *= d
+		}
+	}
+	return outer, mid, inner
+}
+
+// lowerGorgonia handles Gorgonia's own op types, which are unexported: they are recognised by
+// type name and read through their String (the only stable view Gorgonia offers).
+func (c *compiler) lowerGorgonia(n *G.Node, ch []*G.Node, in []backend.Buffer, out backend.Buffer, size int) error {
+	dev := c.cfg.Device
+	op := n.Op()
+	s := op.String()
+	switch fmt.Sprintf("%T", op) {
+	case "gorgonia.linAlgBinOp", "*gorgonia.linAlgBinOp":
+		tA, tB := strings.Contains(s, "Aᵀ") || strings.Contains(s, "aᵀ"), strings.Contains(s, "Bᵀ") || strings.Contains(s, "bᵀ")
+		as, bs := ch[0].Shape(), ch[1].Shape()
+		if len(as) != 2 || len(bs) > 2 || len(bs) == 0 {
+			return unsupported(n, fmt.Sprintf("on shapes %v × %v (only matrix×matrix and matrix×vector)", as, bs))
+		}
+		m, k := as[0], as[1]
+		if tA {
+			m, k = k, m
+		}
+		nn := 1
+		if len(bs) == 2 {
+			nn = bs[1]
+			if tB {
+				nn = bs[0]
+			}
+		}
+		c.add(n, func() error { return dev.Gemm(tA, tB && len(bs) == 2, m, nn, k, 1, in[0], in[1], 0, out) })
+	case "gorgonia.elemBinOp", "*gorgonia.elemBinOp":
+		sym, _, _ := strings.Cut(s, " ")
+		bop, ok := binarySymbols[sym]
+		if !ok {
+			return unsupported(n, "has an unknown operator")
+		}
+		la, lb := in[0].Len(), in[1].Len()
+		if (la != size && la != 1) || (lb != size && lb != 1) {
+			return unsupported(n, fmt.Sprintf("on shapes %v and %v (only equal shapes or a scalar)", ch[0].Shape(), ch[1].Shape()))
+		}
+		c.add(n, func() error { return dev.Binary(bop, out, in[0], in[1]) })
+	case "gorgonia.elemUnaryOp", "*gorgonia.elemUnaryOp":
+		if uop, ok := unaryNames[s]; ok {
+			c.add(n, func() error { return dev.Unary(uop, out, in[0]) })
+		} else if act, ok := unaryActivations[s]; ok {
+			c.add(n, func() error { return dev.Activation(act, 0, out, in[0]) })
+		} else {
+			return unsupported(n, "has no device kernel")
+		}
+	case "gorgonia.repeatOp", "*gorgonia.repeatOp":
+		axes, ok := parseAxes(strings.TrimPrefix(s, "Repeat"))
+		if !ok || len(axes) != 1 {
+			return unsupported(n, "repeats along several axes")
+		}
+		shape := n.Shape()
+		ax := axes[0]
+		if ax >= len(shape) {
+			return unsupported(n, "repeats along an axis beyond its shape")
+		}
+		outer, mid, inner := split(shape, ax, ax)
+		if in[0].Len() != outer*inner {
+			return unsupported(n, fmt.Sprintf("repeats a %v input into %v", ch[0].Shape(), shape))
+		}
+		c.add(n, func() error { return dev.Broadcast(out, in[0], outer, mid, inner) })
+	case "gorgonia.sumOp", "*gorgonia.sumOp":
+		axes, ok := parseAxes(strings.TrimPrefix(s, "Σ"))
+		xs := ch[0].Shape()
+		if !ok {
+			return unsupported(n, "has unreadable axes")
+		}
+		lo, hi := axes[0], axes[len(axes)-1]
+		for i, a := range axes {
+			if a != lo+i || a >= len(xs) {
+				return unsupported(n, "sums over non-contiguous axes")
+			}
+		}
+		outer, mid, inner := split(xs, lo, hi)
+		c.add(n, func() error { return dev.Sum(out, in[0], outer, mid, inner) })
+	case "*gorgonia.softmaxOp":
+		if !strings.HasPrefix(s, "Softmax{-1,") && n.Dims() > 1 {
+			return unsupported(n, "is over an axis other than the last")
+		}
+		log := strings.Contains(s, "true")
+		r, cl := rowsCols(n.Shape())
+		c.add(n, func() error { return dev.Softmax(log, out, in[0], r, cl) })
+	case "*gorgonia.softmaxDiffOp":
+		if !strings.HasPrefix(s, "SoftmaxDiff{-1,") && n.Dims() > 1 {
+			return unsupported(n, "is over an axis other than the last")
+		}
+		log := strings.Contains(s, "true")
+		r, cl := rowsCols(n.Shape())
+		c.add(n, func() error { return dev.SoftmaxGrad(log, out, in[1], in[2], r, cl) })
+	default:
+		return unsupported(n, "has no lowering")
+	}
+	return nil
+}

@@ -1,0 +1,166 @@
+package exec_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/cpu"
+	"github.com/gotrain/gotrain/backend/exec"
+	"github.com/gotrain/gotrain/kernels"
+	"github.com/gotrain/gotrain/models"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+func newDevice(t *testing.T) backend.Device {
+	d, err := cpu.New(0)
+	require.NoError(t, err)
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func TestAnUnsupportedOpIsACompileErrorNamingOpAndNode(t *testing.T) {
+	g := G.NewGraph()
+	x := G.NewMatrix(g, tensor.Float64, G.WithShape(2, 3), G.WithName("x"))
+	y := G.Must(G.Sin(x))
+	_, err := exec.Compile(g, exec.Config{Device: newDevice(t), DType: backend.Float64, Targets: []*G.Node{y}})
+	require.ErrorIs(t, err, exec.ErrUnsupported)
+	assert.Contains(t, err.Error(), "sin")
+	assert.Contains(t, err.Error(), y.Name())
+}
+
+func TestOnlyTheTargetsAncestorsAreLowered(t *testing.T) {
+	g := G.NewGraph()
+	x := G.NewMatrix(g, tensor.Float64, G.WithShape(2, 3), G.WithName("x"))
+	a := G.Must(G.Neg(x))
+	_ = G.Must(G.Sin(x)) // unsupported, but not needed for a
+	p, err := exec.Compile(g, exec.Config{Device: newDevice(t), DType: backend.Float64, Targets: []*G.Node{a}})
+	require.NoError(t, err)
+	defer p.Close()
+	assert.Equal(t, 1, p.Steps())
+}
+
+func TestCompileRejectsBadConfigs(t *testing.T) {
+	g := G.NewGraph()
+	x := G.NewMatrix(g, tensor.Float64, G.WithShape(2, 3), G.WithName("x"))
+	a := G.Must(G.Neg(x))
+	dev := newDevice(t)
+	other := G.NewGraph()
+	stray := G.NewScalar(other, tensor.Float64, G.WithName("stray"))
+	small, err := dev.Alloc(backend.Float64, 5)
+	require.NoError(t, err)
+	cases := []struct {
+		name string
+		cfg  exec.Config
+		want string
+	}{
+		{"no device", exec.Config{DType: backend.Float64, Targets: []*G.Node{a}}, "no device"},
+		{"no targets", exec.Config{Device: dev, DType: backend.Float64}, "no targets"},
+		{"a target from another graph", exec.Config{Device: dev, DType: backend.Float64, Targets: []*G.Node{stray}}, "not in the graph"},
+		{"a dtype the graph does not have", exec.Config{Device: dev, DType: backend.Float32, Targets: []*G.Node{a}}, "dtype"},
+		{"a bound buffer of the wrong size", exec.Config{Device: dev, DType: backend.Float64, Targets: []*G.Node{a},
+			Bind: map[*G.Node]backend.Buffer{x: small}}, "5 elements"},
+	}
+	for _, c := range cases {
+		t.Run(c.name+" is an error", func(t *testing.T) {
+			_, err := exec.Compile(g, c.cfg)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+}
+
+// TestFanOutGradientsAccumulate differentiates a graph where x feeds three branches (Gorgonia
+// adds their gradients with + nodes) and a bound reshape result, and checks the executor's
+// gradient against the closed form.
+func TestFanOutGradientsAccumulate(t *testing.T) {
+	g := G.NewGraph()
+	x := G.NewMatrix(g, tensor.Float64, G.WithShape(3, 4), G.WithName("x"))
+	a := G.Must(kernels.Activate(x, kernels.Tanh, 0))
+	b := G.Must(G.Square(x))
+	c := G.Must(G.HadamardProd(a, x))
+	s := G.Must(G.Sum(G.Must(G.Add(G.Must(G.Add(a, b)), c))))
+	grads, err := G.Grad(s, x)
+	require.NoError(t, err)
+
+	dev := newDevice(t)
+	gb, err := dev.Alloc(backend.Float64, 12)
+	require.NoError(t, err)
+	p, err := exec.Compile(g, exec.Config{Device: dev, DType: backend.Float64, Targets: []*G.Node{s, grads[0]},
+		Bind: map[*G.Node]backend.Buffer{grads[0]: gb}})
+	require.NoError(t, err)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	xv := make([]float64, 12)
+	for i := range xv {
+		xv[i] = rng.NormFloat64()
+	}
+	xb, ok := p.Buffer(x)
+	require.True(t, ok)
+	require.NoError(t, dev.Write(xb, xv))
+	require.NoError(t, p.Run())
+	got := make([]float64, 12)
+	require.NoError(t, dev.Read(got, gb))
+	for i, v := range xv {
+		th := math.Tanh(v)
+		want := (1 - th*th) + 2*v + (th + v*(1-th*th))
+		assert.InDelta(t, want, got[i], 1e-12, "element %d", i)
+	}
+}
+
+// TestAPlanRunsBatchAfterBatch checks a compiled model plan gives the same loss when run twice
+// on the same inputs (no state leaks between runs) and another loss on other inputs.
+func TestAPlanRunsBatchAfterBatch(t *testing.T) {
+	spec, err := models.ParseSpec("6-5-3", kernels.GELU, kernels.SoftmaxCrossEntropy)
+	require.NoError(t, err)
+	m, err := spec.Build(4, tensor.Float32, true)
+	require.NoError(t, err)
+	dev := newDevice(t)
+	bind := map[*G.Node]backend.Buffer{}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i, v := range spec.InitParams(models.InitAuto, rng) {
+		b, err := dev.Alloc(backend.Float32, len(v))
+		require.NoError(t, err)
+		require.NoError(t, dev.Write(b, f32(v)))
+		bind[m.Params[i]] = b
+	}
+	p, err := exec.Compile(m.Graph, exec.Config{Device: dev, DType: backend.Float32, Targets: append([]*G.Node{m.Loss}, m.Grads...), Bind: bind})
+	require.NoError(t, err)
+	defer p.Close()
+	xb, _ := p.Buffer(m.X)
+	yb, _ := p.Buffer(m.Y)
+	lb, _ := p.Buffer(m.Loss)
+	run := func(seed uint64) float32 {
+		r := rand.New(rand.NewPCG(seed, 0))
+		x := make([]float32, 24)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		y := make([]float32, 12)
+		for i := 0; i < 4; i++ {
+			y[i*3+r.IntN(3)] = 1
+		}
+		require.NoError(t, dev.Write(xb, x))
+		require.NoError(t, dev.Write(yb, y))
+		require.NoError(t, p.Run())
+		l := make([]float32, 1)
+		require.NoError(t, dev.Read(l, lb))
+		return l[0]
+	}
+	a, b, c := run(1), run(1), run(2)
+	assert.Equal(t, a, b)
+	assert.NotEqual(t, a, c)
+	assert.Contains(t, p.Describe(), "loss:softmax-ce")
+}
+
+func f32(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
+}

@@ -1,0 +1,213 @@
+package train_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/cpu"
+	"github.com/gotrain/gotrain/backend/train"
+	"github.com/gotrain/gotrain/kernels"
+	"github.com/gotrain/gotrain/models"
+	"github.com/gotrain/gotrain/optim"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func newDevice(t testing.TB) backend.Device {
+	d, err := cpu.New(0)
+	require.NoError(t, err)
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// blobs is a seeded synthetic classification set: Gaussian clusters around random centres.
+func blobs(t testing.TB, n, features, classes int, seed uint64) *train.Dataset {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	centres := make([]float64, classes*features)
+	for i := range centres {
+		centres[i] = 3 * rng.NormFloat64()
+	}
+	x := make([]float32, n*features)
+	labels := make([]uint8, n)
+	for i := 0; i < n; i++ {
+		c := rng.IntN(classes)
+		labels[i] = uint8(c)
+		for f := 0; f < features; f++ {
+			x[i*features+f] = float32(centres[c*features+f] + rng.NormFloat64())
+		}
+	}
+	ds, err := train.Classification(x, labels, features, classes)
+	require.NoError(t, err)
+	return ds
+}
+
+func newTrainer(t testing.TB, dev backend.Device, spec string, opt optim.Optimizer, batch, epochs int, seed uint64) *train.Trainer {
+	s, err := models.ParseSpec(spec, kernels.Tanh, kernels.SoftmaxCrossEntropy)
+	require.NoError(t, err)
+	tr, err := train.New(train.Config{Spec: s, Device: dev, Optimizer: opt, BatchSize: batch, Epochs: epochs, Seed: seed})
+	require.NoError(t, err)
+	t.Cleanup(tr.Close)
+	return tr
+}
+
+func TestTrainerLearnsSeparableBlobs(t *testing.T) {
+	dev := newDevice(t)
+	data, test := blobs(t, 600, 8, 4, 1), blobs(t, 200, 8, 4, 1)
+	tr := newTrainer(t, dev, "8-16-4", optim.NewAdam(0.01), 32, 5, 3)
+	hist, err := tr.Fit(data, test)
+	require.NoError(t, err)
+	require.Len(t, hist, 5)
+	assert.Less(t, hist[4].TrainLoss, hist[0].TrainLoss/2, "loss should fall")
+	assert.Greater(t, hist[4].TestAcc, 0.9, "clusters are separable")
+}
+
+func TestSameSeedGivesBitIdenticalWeights(t *testing.T) {
+	data := blobs(t, 203, 8, 3, 2) // 203 rows: the last batch of each epoch is partial
+	run := func(seed uint64) [][]float32 {
+		tr := newTrainer(t, newDevice(t), "8-12-3", &optim.SGD{LRate: 0.05, Momentum: 0.9}, 16, 3, seed)
+		_, err := tr.Fit(data, nil)
+		require.NoError(t, err)
+		p, err := tr.Params()
+		require.NoError(t, err)
+		return p
+	}
+	a, b, c := run(42), run(42), run(43)
+	for i := range a {
+		for j := range a[i] {
+			require.Equal(t, math.Float32bits(a[i][j]), math.Float32bits(b[i][j]), "tensor %d element %d", i, j)
+		}
+	}
+	assert.NotEqual(t, a[0], c[0], "another seed must give other weights")
+}
+
+func TestTheLastPartialBatchIsUsed(t *testing.T) {
+	data := blobs(t, 50, 4, 2, 3)
+	s, err := models.ParseSpec("4-2", kernels.Identity, kernels.SoftmaxCrossEntropy)
+	require.NoError(t, err)
+	var sizes []int
+	tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.NewSGD(0.1), BatchSize: 16, Epochs: 2, Seed: 1,
+		OnStep: func(m train.StepMetrics) error { sizes = append(sizes, m.Batch); return nil }})
+	require.NoError(t, err)
+	defer tr.Close()
+	_, err = tr.Fit(data, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []int{16, 16, 16, 2, 16, 16, 16, 2}, sizes)
+}
+
+func TestEvaluateCountsEveryExample(t *testing.T) {
+	data := blobs(t, 1234, 5, 3, 4) // not a multiple of the eval batch
+	s, err := models.ParseSpec("5-3", kernels.Identity, kernels.SoftmaxCrossEntropy)
+	require.NoError(t, err)
+	tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.NewSGD(0.1), BatchSize: 8, EvalBatch: 100, Seed: 1})
+	require.NoError(t, err)
+	defer tr.Close()
+	loss, acc, err := tr.Evaluate(data)
+	require.NoError(t, err)
+	// The same numbers from a host computation on the weights the trainer holds.
+	p, err := tr.Params()
+	require.NoError(t, err)
+	var sum float64
+	correct := 0
+	for i := 0; i < data.N; i++ {
+		z := make([]float64, 3)
+		best := 0
+		for c := 0; c < 3; c++ {
+			z[c] = float64(p[1][c])
+			for f := 0; f < 5; f++ {
+				z[c] += float64(data.X[i*5+f]) * float64(p[0][f*3+c])
+			}
+			if z[c] > z[best] {
+				best = c
+			}
+		}
+		m := math.Max(z[0], math.Max(z[1], z[2]))
+		lse := m + math.Log(math.Exp(z[0]-m)+math.Exp(z[1]-m)+math.Exp(z[2]-m))
+		for c := 0; c < 3; c++ {
+			if data.Y[i*3+c] == 1 {
+				sum += lse - z[c]
+				if best == c {
+					correct++
+				}
+			}
+		}
+	}
+	assert.InDelta(t, sum/float64(data.N), loss, 1e-5)
+	assert.Equal(t, float64(correct)/float64(data.N), acc)
+}
+
+func TestANonFiniteLossStopsBeforeTheUpdate(t *testing.T) {
+	dev := newDevice(t)
+	data := blobs(t, 64, 4, 2, 5)
+	tr := newTrainer(t, dev, "4-3-2", optim.NewSGD(0.1), 16, 1, 1)
+	p, err := tr.Params()
+	require.NoError(t, err)
+	p[0][0] = float32(math.NaN())
+	require.NoError(t, tr.SetParams(p))
+	_, err = tr.Fit(data, nil)
+	require.ErrorIs(t, err, train.ErrNonFinite)
+	assert.Contains(t, err.Error(), "epoch 1 step 1")
+	after, err := tr.Params()
+	require.NoError(t, err)
+	assert.Equal(t, p[1], after[1], "the update must not have been applied")
+}
+
+func TestTheTrainingStepAllocatesNothing(t *testing.T) {
+	for _, opt := range []optim.Optimizer{optim.NewAdam(1e-3), &optim.SGD{LRate: 0.01, Momentum: 0.9}} {
+		t.Run(opt.Name(), func(t *testing.T) {
+			data := blobs(t, 256, 32, 10, 6)
+			tr := newTrainer(t, newDevice(t), "32-64-64-10", opt, 64, 1, 1)
+			idx := make([]int, 64)
+			for i := range idx {
+				idx[i] = i
+			}
+			_, _, err := tr.TrainStep(data, idx) // compiles the plan
+			require.NoError(t, err)
+			allocs := testing.AllocsPerRun(20, func() {
+				if _, _, err := tr.TrainStep(data, idx); err != nil {
+					t.Fatal(err)
+				}
+			})
+			assert.Zero(t, allocs)
+		})
+	}
+}
+
+func TestBadConfigurationsAreRejected(t *testing.T) {
+	dev := newDevice(t)
+	spec, err := models.ParseSpec("4-2", kernels.ReLU, kernels.SoftmaxCrossEntropy)
+	require.NoError(t, err)
+	cases := []struct {
+		name string
+		cfg  train.Config
+		want string
+	}{
+		{"no device", train.Config{Spec: spec, Optimizer: optim.NewSGD(0.1), BatchSize: 1}, "no device"},
+		{"no optimizer", train.Config{Spec: spec, Device: dev, BatchSize: 1}, "no optimizer"},
+		{"zero batch", train.Config{Spec: spec, Device: dev, Optimizer: optim.NewSGD(0.1)}, "batch size 0"},
+		{"negative epochs", train.Config{Spec: spec, Device: dev, Optimizer: optim.NewSGD(0.1), BatchSize: 1, Epochs: -1}, "epochs -1"},
+		{"negative lr", train.Config{Spec: spec, Device: dev, Optimizer: optim.NewSGD(-1), BatchSize: 1}, "lr -1"},
+		{"beta1 of 1", train.Config{Spec: spec, Device: dev, Optimizer: &optim.Adam{LRate: 1e-3, Beta1: 1, Beta2: 0.999, Eps: 1e-8}, BatchSize: 1}, "beta1 1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name+" is an error naming it", func(t *testing.T) {
+			_, err := train.New(c.cfg)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+}
+
+func TestDataThatDoesNotFitTheModelIsRejected(t *testing.T) {
+	tr := newTrainer(t, newDevice(t), "4-2", optim.NewSGD(0.1), 8, 1, 1)
+	_, err := tr.Fit(blobs(t, 20, 5, 2, 1), nil)
+	require.ErrorIs(t, err, train.ErrInvalid)
+	assert.Contains(t, err.Error(), "5 features")
+	_, err = train.Classification([]float32{1, 2}, []uint8{0, 7}, 1, 3)
+	require.ErrorIs(t, err, train.ErrInvalid)
+	assert.Contains(t, err.Error(), "label 7 at example 1")
+	bad := &train.Dataset{X: []float32{1}, Y: []float32{1, 0}, N: 2, Features: 1, Outputs: 1}
+	_, err = tr.Fit(bad, nil)
+	require.ErrorIs(t, err, train.ErrInvalid)
+}
