@@ -31,9 +31,12 @@ var (
 	block64 = blocking{mr: 6, nr: 8, mc: 72, kc: 256, nc: 4080}
 )
 
-// parallelLimit is the m*n*k below which a product runs on the calling goroutine: waking a
-// worker costs several microseconds, as long as about a million multiply-adds take on one core.
-// A variable so that tests can force the parallel path on small inputs.
+// parallelLimit is the m*n*k below which a product runs on the calling goroutine. Handing work
+// to a parked worker costs microseconds (a hot Run round trip is ~0.3µs, a cold wake-up far more),
+// and on a busy machine the worker may not be scheduled at once, so products under about a
+// million multiply-adds (~25µs on one core) stay serial. The crossover is not tuned finely: the
+// shared development machine was too noisy to measure it. A variable so that tests can force
+// the parallel path on small inputs.
 //
 // There is deliberately no unpacked path for small products: measured on the 2-core AMD EPYC
 // (Zen 4) development machine, plain Go loops ran at 1-2 GFLOP/s, slower than packing plus the
