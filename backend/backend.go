@@ -136,13 +136,6 @@ func BinaryOps() []BinaryOp {
 	return []BinaryOp{Add, Sub, Mul, Div, Pow, Max, Min, Gt, Ge, Lt, Le, Eq, Ne}
 }
 
-// SGDParams and AdamParams are the per-step scalars of the optimizer updates; their doc comments
-// in package kernels give the exact update rules (PyTorch's).
-type (
-	SGDParams  = kernels.SGDParams
-	AdamParams = kernels.AdamParams
-)
-
 // Device is a compute device. Methods are not safe for concurrent use: one goroutine drives a
 // device, the way one CUDA stream orders work.
 type Device interface {
@@ -174,6 +167,8 @@ type Device interface {
 	Fill(dst Buffer, v float64) error
 	// Copy copies src into dst (same dtype and length).
 	Copy(dst, src Buffer) error
+	// Elementwise ops may be called in place (dst the same buffer as an input).
+
 	// Scale computes dst = alpha·x.
 	Scale(dst, x Buffer, alpha float64) error
 	// Unary computes dst = op(x) elementwise.
@@ -208,12 +203,17 @@ type Device interface {
 	// when cols == 1.
 	CountCorrect(dst, x, y Buffer, rows, cols int) error
 
-	// SGDStep updates every parameter in params with its gradient and momentum buffer (moms may
-	// be nil when Momentum is 0), all in one call so a GPU can do it in one launch.
-	SGDStep(h SGDParams, params, grads, moms []Buffer) error
-	// AdamStep updates every parameter with its gradient and moment buffers; vmax is only read
-	// when AMSGrad is set and may be nil otherwise.
-	AdamStep(h AdamParams, params, grads, m, v, vmax []Buffer) error
+	// SumSquares writes into the one-element dst the sum of the squares of every element of every
+	// buffer in xs, accumulated in float64: the squared global norm used to clip gradients. A NaN
+	// or Inf anywhere makes it non-finite, which is how a bad gradient is detected in one read.
+	SumSquares(dst Buffer, xs []Buffer) error
+	// Clamp computes dst = min(max(x, lo), hi) elementwise (NaN stays NaN).
+	Clamp(dst, x Buffer, lo, hi float64) error
+
+	// OptimizerStep applies one update of h.Rule (see kernels.UpdateParams) to every parameter
+	// at once, so a GPU can do it in one launch: params[i] is updated from grads[i] and
+	// state[k][i] for each of the kernels.StateCount(h) state tensors.
+	OptimizerStep(h kernels.UpdateParams, params, grads []Buffer, state [][]Buffer) error
 }
 
 // Factory opens a device.

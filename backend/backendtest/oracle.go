@@ -302,7 +302,7 @@ func TestOracleSGD(t *testing.T, dev backend.Device) {
 	yb, _ := plan.Buffer(m.Y)
 	oracleWrite(t, dev, xb, x)
 	oracleWrite(t, dev, yb, y)
-	opt := optim.NewSGD(lr)
+	opt := optim.MustNamed("sgd", lr)
 	require.NoError(t, opt.Attach(dev, pbufs))
 	defer opt.Close()
 

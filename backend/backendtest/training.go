@@ -76,7 +76,7 @@ func hostTraining(x, y []float64, params [][]float64) []float64 {
 		}
 		gw1, _ := refGemm(true, false, tcD, tcH, tcN, 1, x, dz1, 0, nil)
 		gb1, _ := refSum(dz1, 1, tcN, tcH)
-		h := backend.SGDParams{LR: tcLR, Momentum: tcMomentum, FirstStep: step == 0}
+		h := kernels.UpdateParams{Rule: kernels.RuleSGD, LR: tcLR, Momentum: tcMomentum, FirstStep: step == 0}
 		for i, g := range [][]float64{gw1, gb1, gw2, gb2} {
 			refSGD(h, params[i], g, moms[i])
 		}
@@ -86,7 +86,7 @@ func hostTraining(x, y []float64, params [][]float64) []float64 {
 
 // TestTrainingCurve trains a small MLP for 30 steps purely through device ops (Gemm, BiasAdd,
 // Activation, Loss, LossGrad, Gemm transposes and Sum for the gradients, ActivationGrad,
-// SGDStep) and checks the loss at every step against the same training done by the float64
+// OptimizerStep) and checks the loss at every step against the same training done by the float64
 // reference on the host, and that the loss falls.
 func TestTrainingCurve(t *testing.T, dev backend.Device) {
 	forDTypes(t, dev, func(e *env) {
@@ -110,7 +110,7 @@ func TestTrainingCurve(t *testing.T, dev backend.Device) {
 
 		var got []float64
 		for step := range tcSteps {
-			h := backend.SGDParams{LR: tcLR, Momentum: tcMomentum, FirstStep: step == 0}
+			h := kernels.UpdateParams{Rule: kernels.RuleSGD, LR: tcLR, Momentum: tcMomentum, FirstStep: step == 0}
 			ops := []struct {
 				name string
 				call func() error
@@ -130,7 +130,9 @@ func TestTrainingCurve(t *testing.T, dev backend.Device) {
 				{"ActivationGrad tanh", func() error { return e.dev.ActivationGrad(kernels.Tanh, 0, dz1.b, z1.b, a1.b, da1.b) }},
 				{"Gemm Xᵀ·dZ1", func() error { return e.dev.Gemm(true, false, tcD, tcH, tcN, 1, x.b, dz1.b, 0, gw1.b) }},
 				{"Sum dZ1", func() error { return e.dev.Sum(gb1.b, dz1.b, 1, tcN, tcH) }},
-				{"SGDStep", func() error { return e.dev.SGDStep(h, params.buffers(), grads.buffers(), moms.buffers()) }},
+				{"OptimizerStep", func() error {
+					return e.dev.OptimizerStep(h, params.buffers(), grads.buffers(), [][]backend.Buffer{moms.buffers()})
+				}},
 			}
 			for _, op := range ops {
 				e.do(fmt.Sprintf("step %d: %s", step, op.name), op.call)

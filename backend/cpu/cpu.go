@@ -565,60 +565,48 @@ func (d *Device) CountCorrect(dst, x, y backend.Buffer, rows, cols int) error {
 	return nil
 }
 
-// multi checks parallel lists of parameter-shaped buffers: lists[j] is named names[j] in errors.
-func (d *Device) multi(op string, params []backend.Buffer, names []string, lists ...[]backend.Buffer) error {
+// OptimizerStep updates every parameter; each parameter's range is split over the cores.
+func (d *Device) OptimizerStep(h kernels.UpdateParams, params, grads []backend.Buffer, state [][]backend.Buffer) error {
 	if d.closed {
-		return fmt.Errorf("cpu: %s: %w", op, backend.ErrClosed)
+		return fmt.Errorf("cpu: OptimizerStep: %w", backend.ErrClosed)
 	}
-	for j, l := range lists {
+	want := kernels.StateCount(h)
+	if len(state) != want {
+		return fmt.Errorf("cpu: OptimizerStep %v: %d state lists, want %d: %w", h.Rule, len(state), want, backend.ErrShape)
+	}
+	if len(grads) != len(params) {
+		return fmt.Errorf("cpu: OptimizerStep %v: %d grads for %d params: %w", h.Rule, len(grads), len(params), backend.ErrShape)
+	}
+	for k, l := range state {
 		if len(l) != len(params) {
-			return fmt.Errorf("cpu: %s: %d %s for %d params: %w", op, len(l), names[j], len(params), backend.ErrShape)
+			return fmt.Errorf("cpu: OptimizerStep %v: state list %d has %d buffers for %d params: %w", h.Rule, k, len(l), len(params), backend.ErrShape)
 		}
 	}
+	// Check everything before touching anything, so a bad list never leaves a half-applied step.
 	for i, p := range params {
-		pb, err := d.buf(op, "params", i, p)
+		pb, err := d.buf("OptimizerStep", "params", i, p)
 		if err != nil {
 			return err
 		}
-		for j, l := range lists {
-			b, err := d.buf(op, names[j], i, l[i])
-			if err != nil {
+		if err := d.sameShape(pb, "grads", i, grads[i]); err != nil {
+			return err
+		}
+		for k := range state {
+			if err := d.sameShape(pb, "state", k, state[k][i]); err != nil {
 				return err
 			}
-			if b.DType() != pb.DType() {
-				return fmt.Errorf("cpu: %s: %s[%d] is %v, params[%d] is %v: %w", op, names[j], i, b.DType(), i, pb.DType(), backend.ErrDType)
-			}
-			if b.Len() != pb.Len() {
-				return lenErr(op, fmt.Sprintf("%s[%d]", names[j], i), b.Len(), pb.Len())
-			}
 		}
 	}
-	return nil
-}
-
-var (
-	sgdNames  = []string{"grads", "moms"}
-	adamNames = []string{"grads", "m", "v", "vmax"}
-)
-
-// SGDStep updates every parameter; each parameter's range is split over the cores.
-func (d *Device) SGDStep(h backend.SGDParams, params, grads, moms []backend.Buffer) error {
-	var err error
-	if h.Momentum != 0 {
-		err = d.multi("SGDStep", params, sgdNames, grads, moms)
-	} else {
-		err = d.multi("SGDStep", params, sgdNames, grads)
+	if err := kernels.CheckUpdate(h, 0, 0, d.job.stateLens(want)); err != nil {
+		return fmt.Errorf("cpu: OptimizerStep: %w", err)
 	}
-	if err != nil {
-		return err
-	}
-	d.job.sgd = h
+	d.job.update = h
 	for i := range params {
-		d.job.ops = append(d.job.ops[:0], params[i].(*Buffer), grads[i].(*Buffer), nil)
-		if h.Momentum != 0 {
-			d.job.ops[2] = moms[i].(*Buffer)
+		d.job.ops = append(d.job.ops[:0], params[i].(*Buffer), grads[i].(*Buffer))
+		for k := range state {
+			d.job.ops = append(d.job.ops, state[k][i].(*Buffer))
 		}
-		d.elementwise(sgdJob, params[i].Len())
+		d.elementwise(updateJob, params[i].Len())
 		if err := d.job.takeErr(); err != nil {
 			return err
 		}
@@ -626,27 +614,75 @@ func (d *Device) SGDStep(h backend.SGDParams, params, grads, moms []backend.Buff
 	return nil
 }
 
-// AdamStep updates every parameter; each parameter's range is split over the cores.
-func (d *Device) AdamStep(h backend.AdamParams, params, grads, m, v, vmax []backend.Buffer) error {
-	var err error
-	if h.AMSGrad {
-		err = d.multi("AdamStep", params, adamNames, grads, m, v, vmax)
-	} else {
-		err = d.multi("AdamStep", params, adamNames, grads, m, v)
-	}
+// sameShape checks that b (named name[idx] in errors) is a buffer of this device with p's dtype
+// and length.
+func (d *Device) sameShape(p *Buffer, name string, idx int, b backend.Buffer) error {
+	cb, err := d.buf("OptimizerStep", name, idx, b)
 	if err != nil {
 		return err
 	}
-	d.job.adam = h
-	for i := range params {
-		d.job.ops = append(d.job.ops[:0], params[i].(*Buffer), grads[i].(*Buffer), m[i].(*Buffer), v[i].(*Buffer), nil)
-		if h.AMSGrad {
-			d.job.ops[4] = vmax[i].(*Buffer)
-		}
-		d.elementwise(adamJob, params[i].Len())
-		if err := d.job.takeErr(); err != nil {
+	if cb.DType() != p.DType() {
+		return fmt.Errorf("cpu: OptimizerStep: %s[%d] is %v, the parameter is %v: %w", name, idx, cb.DType(), p.DType(), backend.ErrDType)
+	}
+	if cb.Len() != p.Len() {
+		return lenErr("OptimizerStep", fmt.Sprintf("%s[%d]", name, idx), cb.Len(), p.Len())
+	}
+	return nil
+}
+
+// SumSquares accumulates Σx² over all buffers in float64, one buffer after another in index
+// order (deterministic), each split over the cores with per-chunk partial sums.
+func (d *Device) SumSquares(dst backend.Buffer, xs []backend.Buffer) error {
+	ops, err := d.operands("SumSquares", "dst", dst)
+	if err != nil {
+		return err
+	}
+	if ops[0].Len() != 1 {
+		return lenErr("SumSquares", "dst", ops[0].Len(), 1)
+	}
+	out := ops[0]
+	for i, x := range xs {
+		xb, err := d.buf("SumSquares", "xs", i, x)
+		if err != nil {
 			return err
 		}
+		if xb.DType() != out.DType() {
+			return fmt.Errorf("cpu: SumSquares: xs[%d] is %v, dst is %v: %w", i, xb.DType(), out.DType(), backend.ErrDType)
+		}
 	}
+	var total float64
+	for _, x := range xs {
+		xb := x.(*Buffer)
+		d.job.ops = append(d.job.ops[:0], xb)
+		d.job.partial = [maxChunks]float64{}
+		d.job.chunk = chunkSize(xb.Len(), d.pool.Workers())
+		d.job.run = sumSquaresJob
+		d.pool.Run(&d.job, xb.Len(), d.job.chunk)
+		for _, p := range d.job.partial {
+			total += p
+		}
+	}
+	if out.F64 != nil {
+		out.F64[0] = total
+	} else {
+		out.F32[0] = float32(total)
+	}
+	return nil
+}
+
+// Clamp computes dst = min(max(x, lo), hi).
+func (d *Device) Clamp(dst, x backend.Buffer, lo, hi float64) error {
+	ops, err := d.operands("Clamp", "dst, x", dst, x)
+	if err != nil {
+		return err
+	}
+	if !(lo <= hi) {
+		return fmt.Errorf("cpu: Clamp: lo %v > hi %v: %w", lo, hi, backend.ErrInvalid)
+	}
+	if ops[1].Len() != ops[0].Len() {
+		return lenErr("Clamp", "x", ops[1].Len(), ops[0].Len())
+	}
+	d.job.f, d.job.f2 = lo, hi
+	d.elementwise(clampJob, ops[0].Len())
 	return nil
 }

@@ -23,8 +23,13 @@ type job struct {
 	log               bool
 	rows, cols        int
 	outer, mid, inner int
-	sgd               backend.SGDParams
-	adam              backend.AdamParams
+	f2                float64
+	update            kernels.UpdateParams
+	stateLen          [3]int
+	// SumSquares: each chunk of chunk elements adds into its own slot, so the total does not
+	// depend on which goroutine ran which chunk.
+	chunk   int
+	partial [maxChunks]float64
 
 	mu  sync.Mutex
 	err error // first error a twin returned
@@ -404,37 +409,73 @@ func lossGradJob(j *job, lo, hi int) {
 	}
 }
 
-func sgdJob(j *job, lo, hi int) {
-	p, g, m := j.ops[0], j.ops[1], j.ops[2]
+// maxChunks bounds the number of chunks a reduction is split into.
+const maxChunks = 64
+
+// chunkSize splits n elements into at most workers (and maxChunks) chunks of at least elemGrain.
+func chunkSize(n, workers int) int {
+	parts := min(max(1, n/elemGrain), workers, maxChunks)
+	return max(1, (n+parts-1)/parts)
+}
+
+// stateLens returns zeroed lengths for CheckUpdate's rule-level checks (the per-tensor lengths
+// were checked by the device already).
+func (j *job) stateLens(n int) []int {
+	j.stateLen = [3]int{}
+	return j.stateLen[:n]
+}
+
+func updateJob(j *job, lo, hi int) {
+	p, g, st := j.ops[0], j.ops[1], j.ops[2:]
 	if p.isF64() {
-		var ms []float64
-		if m != nil {
-			ms = m.F64[lo:hi]
+		var s [3][]float64
+		for k, b := range st {
+			s[k] = b.F64[lo:hi]
 		}
-		j.fail(kernels.SGDUpdate(j.sgd, p.F64[lo:hi], g.F64[lo:hi], ms))
+		j.fail(kernels.Update(j.update, p.F64[lo:hi], g.F64[lo:hi], s[:len(st)]...))
 	} else {
-		var ms []float32
-		if m != nil {
-			ms = m.F32[lo:hi]
+		var s [3][]float32
+		for k, b := range st {
+			s[k] = b.F32[lo:hi]
 		}
-		j.fail(kernels.SGDUpdate(j.sgd, p.F32[lo:hi], g.F32[lo:hi], ms))
+		j.fail(kernels.Update(j.update, p.F32[lo:hi], g.F32[lo:hi], s[:len(st)]...))
 	}
 }
 
-func adamJob(j *job, lo, hi int) {
-	p, g, m, v, vm := j.ops[0], j.ops[1], j.ops[2], j.ops[3], j.ops[4]
-	if p.isF64() {
-		var vms []float64
-		if vm != nil {
-			vms = vm.F64[lo:hi]
+func sumSquaresJob(j *job, lo, hi int) {
+	x := j.ops[0]
+	var acc float64
+	if x.isF64() {
+		for _, v := range x.F64[lo:hi] {
+			acc += v * v
 		}
-		j.fail(kernels.AdamUpdate(j.adam, p.F64[lo:hi], g.F64[lo:hi], m.F64[lo:hi], v.F64[lo:hi], vms))
 	} else {
-		var vms []float32
-		if vm != nil {
-			vms = vm.F32[lo:hi]
+		for _, v := range x.F32[lo:hi] {
+			f := float64(v)
+			acc += f * f
 		}
-		j.fail(kernels.AdamUpdate(j.adam, p.F32[lo:hi], g.F32[lo:hi], m.F32[lo:hi], v.F32[lo:hi], vms))
+	}
+	j.partial[lo/j.chunk] = acc
+}
+
+func clampJob(j *job, lo, hi int) {
+	d, x := j.ops[0], j.ops[1]
+	if d.isF64() {
+		clamp(d.F64[lo:hi], x.F64[lo:hi], j.f, j.f2)
+	} else {
+		clamp(d.F32[lo:hi], x.F32[lo:hi], float32(j.f), float32(j.f2))
+	}
+}
+
+func clamp[T kernels.Float](dst, x []T, lo, hi T) {
+	x = x[:len(dst)]
+	for i, v := range x {
+		if v < lo {
+			v = lo
+		} else if v > hi {
+			v = hi
+		}
+		dst[i] = v
 	}
 }
 

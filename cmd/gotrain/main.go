@@ -111,7 +111,7 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("-init: %w", err)
 	}
-	opt, err := optim.New(f.optimizer, f.lr)
+	opt, err := optim.NewNamed(f.optimizer, f.lr)
 	if err != nil {
 		return fmt.Errorf("-optimizer/-lr: %w", err)
 	}
