@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/gotrain/gotrain/backend"
@@ -26,8 +27,24 @@ import (
 // ErrInvalid is wrapped by configuration and data errors.
 var ErrInvalid = errors.New("train: invalid")
 
-// ErrNonFinite is wrapped when the loss becomes NaN or infinite.
-var ErrNonFinite = errors.New("train: non-finite loss")
+// ErrNonFinite is wrapped when the loss or a gradient becomes NaN or infinite.
+var ErrNonFinite = errors.New("train: non-finite loss or gradient")
+
+// ErrInterrupted is returned by Fit when Config.ShouldStop asked it to stop.
+var ErrInterrupted = errors.New("train: interrupted")
+
+// NonFinitePolicy says what a step with a NaN or Inf loss or gradient does. Either way the
+// update is not applied, so the weights never take a non-finite value from a bad step.
+type NonFinitePolicy uint8
+
+// The policies.
+const (
+	// Stop returns an error wrapping ErrNonFinite that names the epoch, the step and the first
+	// parameter whose gradient is non-finite.
+	Stop NonFinitePolicy = iota
+	// Skip drops the step, counts it (Trainer.Skipped) and goes on.
+	Skip
+)
 
 // Dataset is a set of examples with dense targets.
 type Dataset struct {
@@ -79,7 +96,9 @@ type StepMetrics struct {
 	Batch       int // rows in this batch
 	Loss        float64
 	Correct     int
-	LR          float64
+	LR          float64 // the rate this step used
+	GradNorm    float64 // global L2 norm of the gradients before clipping
+	Skipped     bool    // the step had a non-finite loss or gradient and was dropped (policy Skip)
 }
 
 // EpochMetrics is reported after every epoch.
@@ -95,13 +114,31 @@ type EpochMetrics struct {
 type Config struct {
 	Spec      models.Spec
 	Device    backend.Device
-	Optimizer optim.Optimizer
+	Optimizer *optim.Optimizer
 	Epochs    int
 	BatchSize int
 	// EvalBatch is the batch size for evaluation (default 1000).
 	EvalBatch int
 	Seed      uint64
 	Init      models.Init
+
+	// Schedule (optional) sets the learning rate from the optimizer's initial rate, advancing
+	// every epoch or every batch as Interval says. Plateau (optional, not with Schedule) lowers
+	// the rate when the epoch's test loss (training loss without a test set) stops improving.
+	Schedule optim.Schedule
+	Interval optim.Interval
+	Plateau  *optim.Plateau
+	// ClipNorm > 0 rescales the gradients so their global L2 norm is at most ClipNorm
+	// (torch.nn.utils.clip_grad_norm_); ClipValue > 0 clamps each gradient element to
+	// [-ClipValue, ClipValue] (clip_grad_value_). Norm clipping runs first.
+	ClipNorm, ClipValue float64
+	// NonFinite is the policy for a NaN or Inf loss or gradient.
+	NonFinite NonFinitePolicy
+
+	// ShouldStop, when set, is asked after every step; when it returns true, Fit returns an
+	// error wrapping ErrInterrupted with the trainer in a state Snapshot can save and a later
+	// Restore can continue exactly (the CLI sets it from SIGINT and SIGTERM).
+	ShouldStop func() bool
 	// OnStep and OnEpoch, when set, are called after each step and epoch; returning an error
 	// stops training with that error.
 	OnStep  func(StepMetrics) error
@@ -115,8 +152,25 @@ type Trainer struct {
 	params []backend.Buffer
 	grads  []backend.Buffer
 	rng    *rand.Rand
+	pcg    *rand.PCG
 	step   int
 	epoch  int
+	// baseLR is the optimizer's rate when the trainer was made: schedules scale from it.
+	baseLR  float64
+	skipped int
+	norm    backend.Buffer // one element: the squared gradient norm
+
+	// Progress through the current epoch, kept so a run interrupted mid-epoch resumes exactly:
+	// the data-order generator's state before this epoch's shuffle, the batches done, and the
+	// epoch's running sums.
+	midEpoch     bool
+	epochRNG     []byte
+	epochStep    int
+	epochLoss    float64
+	epochCorrect int
+	epochSeen    int
+	epochStart   time.Time
+	history      []EpochMetrics
 
 	// Plans by batch size, built on first use.
 	trainPlans map[int]*batchPlan
@@ -161,6 +215,22 @@ func New(cfg Config) (*Trainer, error) {
 	if cfg.EvalBatch == 0 {
 		cfg.EvalBatch = 1000
 	}
+	if cfg.Schedule != nil && cfg.Plateau != nil {
+		return nil, fmt.Errorf("train: give a schedule or a plateau rule, not both: %w", ErrInvalid)
+	}
+	if cfg.Schedule != nil {
+		if err := optim.ValidateSchedule(cfg.Schedule); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Plateau != nil {
+		if err := cfg.Plateau.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if !(cfg.ClipNorm >= 0) || !(cfg.ClipValue >= 0) || math.IsInf(cfg.ClipNorm, 0) || math.IsInf(cfg.ClipValue, 0) {
+		return nil, fmt.Errorf("train: clip norm %v and clip value %v must be finite and >= 0 (0 disables): %w", cfg.ClipNorm, cfg.ClipValue, ErrInvalid)
+	}
 	if cfg.EvalBatch < 0 {
 		return nil, fmt.Errorf("train: eval batch size %d must be positive: %w", cfg.EvalBatch, ErrInvalid)
 	}
@@ -170,7 +240,9 @@ func New(cfg Config) (*Trainer, error) {
 	// Two streams from one seed: initial weights and the data order, so changing the number of
 	// epochs never changes the initial weights.
 	initRNG := rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))
-	t.rng = rand.New(rand.NewPCG(cfg.Seed, 0xda3e39cb94b95bdb))
+	t.pcg = rand.NewPCG(cfg.Seed, 0xda3e39cb94b95bdb)
+	t.rng = rand.New(t.pcg)
+	t.baseLR = cfg.Optimizer.LR()
 	init := cfg.Spec.InitParams(cfg.Init, initRNG)
 	for _, v := range init {
 		p, err := t.dev.Alloc(backend.Float32, len(v))
@@ -191,6 +263,11 @@ func New(cfg Config) (*Trainer, error) {
 		t.grads = append(t.grads, gb)
 	}
 	if err := cfg.Optimizer.Attach(t.dev, t.params); err != nil {
+		t.Close()
+		return nil, err
+	}
+	var err error
+	if t.norm, err = t.dev.Alloc(backend.Float32, 1); err != nil {
 		t.Close()
 		return nil, err
 	}
@@ -240,6 +317,10 @@ func (t *Trainer) Close() {
 	}
 	for _, b := range append(t.params, t.grads...) {
 		t.dev.Free(b)
+	}
+	if t.norm != nil {
+		t.dev.Free(t.norm)
+		t.norm = nil
 	}
 	t.params, t.grads = nil, nil
 	if t.cfg.Optimizer != nil {
@@ -337,25 +418,119 @@ func (t *Trainer) checkData(ds *Dataset, what string) error {
 }
 
 // TrainStep runs one optimizer step on rows idx of ds and returns the batch loss (before the
-// update) and the number of rows predicted correctly.
+// update) and the number of rows predicted correctly. A non-finite loss or gradient is handled
+// by the NonFinite policy: with Stop it is an error wrapping ErrNonFinite, with Skip the step is
+// dropped and counted (Skipped).
 func (t *Trainer) TrainStep(ds *Dataset, idx []int) (float64, int, error) {
+	m, err := t.trainStep(ds, idx)
+	return m.Loss, m.Correct, err
+}
+
+func (t *Trainer) trainStep(ds *Dataset, idx []int) (StepMetrics, error) {
+	m := StepMetrics{Epoch: t.epoch, Step: t.step + 1, Batch: len(idx), LR: t.cfg.Optimizer.LR()}
 	bp, err := t.planFor(len(idx), true)
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
-	loss, correct, err := t.runBatch(bp, ds, idx)
-	if err != nil {
-		return 0, 0, err
+	if m.Loss, m.Correct, err = t.runBatch(bp, ds, idx); err != nil {
+		return m, err
 	}
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return loss, correct, fmt.Errorf("train: epoch %d step %d: loss is %v; the update was not applied: %w", t.epoch, t.step+1, loss, ErrNonFinite)
+	// One reduction over all gradients gives the norm for clipping and, being non-finite
+	// exactly when some gradient element is, the fault check.
+	if err := t.dev.SumSquares(t.norm, t.grads); err != nil {
+		return m, err
+	}
+	if err := t.dev.Read(t.scalarAny, t.norm); err != nil {
+		return m, err
+	}
+	m.GradNorm = math.Sqrt(float64(t.scalar[0]))
+	if !finite(m.Loss) || !finite(m.GradNorm) {
+		if t.cfg.NonFinite == Skip {
+			t.skipped++
+			t.step++
+			m.Skipped = true
+			return m, nil
+		}
+		return m, t.faultError(m)
+	}
+	if c := t.cfg.ClipNorm; c > 0 && m.GradNorm > c {
+		// torch.nn.utils.clip_grad_norm_: scale by max_norm/(norm+1e-6).
+		scale := c / (m.GradNorm + 1e-6)
+		for _, g := range t.grads {
+			if err := t.dev.Scale(g, g, scale); err != nil {
+				return m, err
+			}
+		}
+	}
+	if c := t.cfg.ClipValue; c > 0 {
+		for _, g := range t.grads {
+			if err := t.dev.Clamp(g, g, -c, c); err != nil {
+				return m, err
+			}
+		}
 	}
 	if err := t.cfg.Optimizer.Step(t.grads); err != nil {
-		return 0, 0, err
+		return m, err
 	}
 	t.step++
-	return loss, correct, nil
+	return m, nil
 }
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// faultError says which step went wrong and why: the loss, the first parameter whose gradient is
+// non-finite and the first parameter that itself holds a non-finite value. It runs only on the
+// fault path, so it may allocate.
+func (t *Trainer) faultError(m StepMetrics) error {
+	var why []string
+	if !finite(m.Loss) {
+		why = append(why, fmt.Sprintf("loss is %v", m.Loss))
+	}
+	names := t.ParamNames()
+	for _, set := range []struct {
+		what string
+		bufs []backend.Buffer
+	}{{"the gradient of", t.grads}, {"the parameter", t.params}} {
+		for i, b := range set.bufs {
+			if err := t.dev.SumSquares(t.norm, []backend.Buffer{b}); err != nil {
+				return err
+			}
+			if err := t.dev.Read(t.scalarAny, t.norm); err != nil {
+				return err
+			}
+			if !finite(float64(t.scalar[0])) {
+				why = append(why, fmt.Sprintf("%s %s is non-finite", set.what, names[i]))
+				break
+			}
+		}
+	}
+	if len(why) == 0 {
+		why = append(why, fmt.Sprintf("the gradient norm is %v", m.GradNorm))
+	}
+	return fmt.Errorf("train: epoch %d step %d: %s; the update was not applied: %w", m.Epoch, m.Step, strings.Join(why, "; "), ErrNonFinite)
+}
+
+// ParamNames names the parameters in Spec.ParamShapes order: w1, b1, w2, b2, ...
+func (t *Trainer) ParamNames() []string {
+	out := make([]string, len(t.params))
+	for i := range out {
+		kind := "w"
+		if i%2 == 1 {
+			kind = "b"
+		}
+		out[i] = fmt.Sprintf("%s%d %v", kind, i/2+1, t.cfg.Spec.ParamShapes()[i])
+	}
+	return out
+}
+
+// Skipped is the number of steps dropped for non-finite values under the Skip policy.
+func (t *Trainer) Skipped() int { return t.skipped }
+
+// Step is the number of steps taken (including skipped ones); Epoch the number of epochs begun.
+func (t *Trainer) Step() int { return t.step }
+
+// Epoch is the number of epochs begun.
+func (t *Trainer) Epoch() int { return t.epoch }
 
 // Evaluate returns the mean loss and the accuracy of the model on ds.
 func (t *Trainer) Evaluate(ds *Dataset) (loss, acc float64, err error) {
@@ -386,59 +561,145 @@ func (t *Trainer) Evaluate(ds *Dataset) (loss, acc float64, err error) {
 	return sum / float64(ds.N), float64(correct) / float64(ds.N), nil
 }
 
-// Fit trains for cfg.Epochs epochs, evaluating on test (which may be nil) after each.
+// Fit trains until cfg.Epochs epochs are done, evaluating on test (which may be nil) after each,
+// and returns the metrics of every epoch so far (including epochs before a Restore). A trainer
+// restored from a mid-epoch snapshot finishes that epoch first, with the same batches.
 func (t *Trainer) Fit(trainSet, test *Dataset) ([]EpochMetrics, error) {
 	if err := t.checkData(trainSet, "training"); err != nil {
-		return nil, err
+		return t.history, err
 	}
 	if test != nil {
 		if err := t.checkData(test, "test"); err != nil {
-			return nil, err
+			return t.history, err
 		}
 	}
 	bs := min(t.cfg.BatchSize, trainSet.N)
 	perm := make([]int, trainSet.N)
-	var history []EpochMetrics
-	for e := 0; e < t.cfg.Epochs; e++ {
-		t.epoch++
-		start := time.Now()
+	for t.midEpoch || t.epoch < t.cfg.Epochs {
+		if !t.midEpoch {
+			if t.cfg.Schedule != nil && t.cfg.Interval == optim.PerEpoch {
+				t.cfg.Optimizer.SetLR(t.cfg.Schedule.LR(t.baseLR, t.epoch))
+			}
+			state, err := t.pcg.MarshalBinary()
+			if err != nil {
+				return t.history, err
+			}
+			t.epochRNG, t.midEpoch = state, true
+			t.epoch++
+			t.epochStep, t.epochLoss, t.epochCorrect, t.epochSeen = 0, 0, 0, 0
+			t.epochStart = time.Now()
+		} else if err := t.pcg.UnmarshalBinary(t.epochRNG); err != nil {
+			return t.history, err
+		}
+		if t.epochStart.IsZero() {
+			t.epochStart = time.Now()
+		}
 		for i := range perm {
 			perm[i] = i
 		}
 		t.rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
-		var lossSum float64
-		correct := 0
-		for lo := 0; lo < len(perm); lo += bs {
+		for lo := t.epochStep * bs; lo < len(perm); lo += bs {
 			idx := perm[lo:min(lo+bs, len(perm))]
-			lr := t.cfg.Optimizer.LR()
-			loss, c, err := t.TrainStep(trainSet, idx)
-			if err != nil {
-				return history, err
+			if t.cfg.Schedule != nil && t.cfg.Interval == optim.PerBatch {
+				t.cfg.Optimizer.SetLR(t.cfg.Schedule.LR(t.baseLR, t.step))
 			}
-			lossSum += loss * float64(len(idx))
-			correct += c
+			m, err := t.trainStep(trainSet, idx)
+			if err != nil {
+				return t.history, err
+			}
+			t.epochStep++
+			if !m.Skipped {
+				t.epochLoss += m.Loss * float64(len(idx))
+				t.epochCorrect += m.Correct
+				t.epochSeen += len(idx)
+			}
 			if t.cfg.OnStep != nil {
-				if err := t.cfg.OnStep(StepMetrics{Epoch: t.epoch, Step: t.step, Batch: len(idx), Loss: loss, Correct: c, LR: lr}); err != nil {
-					return history, err
+				if err := t.cfg.OnStep(m); err != nil {
+					return t.history, err
 				}
 			}
+			if t.cfg.ShouldStop != nil && t.cfg.ShouldStop() && lo+bs < len(perm) {
+				return t.history, fmt.Errorf("train: stopped at epoch %d step %d: %w", t.epoch, t.step, ErrInterrupted)
+			}
 		}
-		dur := time.Since(start)
-		m := EpochMetrics{Epoch: t.epoch, TrainLoss: lossSum / float64(trainSet.N),
-			TrainAcc: float64(correct) / float64(trainSet.N), TestLoss: math.NaN(), TestAcc: math.NaN(),
+		t.midEpoch = false
+		dur := time.Since(t.epochStart)
+		t.epochStart = time.Time{}
+		m := EpochMetrics{Epoch: t.epoch, TrainLoss: t.epochLoss / float64(max(t.epochSeen, 1)),
+			TrainAcc: float64(t.epochCorrect) / float64(max(t.epochSeen, 1)), TestLoss: math.NaN(), TestAcc: math.NaN(),
 			Duration: dur, SamplesPerSec: float64(trainSet.N) / dur.Seconds(), LastLR: t.cfg.Optimizer.LR()}
 		if test != nil {
 			var err error
 			if m.TestLoss, m.TestAcc, err = t.Evaluate(test); err != nil {
-				return history, err
+				return t.history, err
 			}
 		}
-		history = append(history, m)
+		if t.cfg.Plateau != nil {
+			metric := m.TestLoss
+			if test == nil {
+				metric = m.TrainLoss
+			}
+			t.cfg.Optimizer.SetLR(t.cfg.Plateau.Step(metric, t.cfg.Optimizer.LR()))
+		}
+		t.history = append(t.history, m)
 		if t.cfg.OnEpoch != nil {
 			if err := t.cfg.OnEpoch(m); err != nil {
-				return history, err
+				return t.history, err
 			}
 		}
+		if t.cfg.ShouldStop != nil && t.cfg.ShouldStop() && t.epoch < t.cfg.Epochs {
+			return t.history, fmt.Errorf("train: stopped after epoch %d: %w", t.epoch, ErrInterrupted)
+		}
 	}
-	return history, nil
+	return t.history, nil
 }
+
+// FindLR runs the learning-rate range test (optim.RangeTest) on shuffled batches of ds and then
+// puts the weights, the optimizer state and the step count back as they were, so training can
+// start from the same point with the suggested rate.
+func (t *Trainer) FindLR(ds *Dataset, rt optim.RangeTest) (optim.RangeResult, error) {
+	if err := t.checkData(ds, "range-test"); err != nil {
+		return optim.RangeResult{}, err
+	}
+	params, err := t.Params()
+	if err != nil {
+		return optim.RangeResult{}, err
+	}
+	ostate, err := t.cfg.Optimizer.Snapshot()
+	if err != nil {
+		return optim.RangeResult{}, err
+	}
+	lr0, step0, skipped0 := t.cfg.Optimizer.LR(), t.step, t.skipped
+	// Its own data order, so the range test does not shift the training run's shuffles.
+	rng := rand.New(rand.NewPCG(t.cfg.Seed, 0x5851f42d4c957f2d))
+	perm := rng.Perm(ds.N)
+	bs := min(t.cfg.BatchSize, ds.N)
+	pos := 0
+	res, runErr := rt.Run(func(lr float64) (float64, error) {
+		if pos+bs > len(perm) {
+			rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+			pos = 0
+		}
+		idx := perm[pos : pos+bs]
+		pos += bs
+		t.cfg.Optimizer.SetLR(lr)
+		m, err := t.trainStep(ds, idx)
+		if errors.Is(err, ErrNonFinite) {
+			return math.NaN(), nil // the test stops on it
+		}
+		return m.Loss, err
+	})
+	// Restore whatever happened.
+	t.step, t.skipped = step0, skipped0
+	if err := t.SetParams(params); err != nil {
+		return res, err
+	}
+	if err := t.cfg.Optimizer.Restore(ostate); err != nil {
+		return res, err
+	}
+	t.cfg.Optimizer.SetLR(lr0)
+	return res, runErr
+}
+
+// Config returns the trainer's configuration.
+func (t *Trainer) Config() Config { return t.cfg }

@@ -43,7 +43,7 @@ func blobs(t testing.TB, n, features, classes int, seed uint64) *train.Dataset {
 	return ds
 }
 
-func newTrainer(t testing.TB, dev backend.Device, spec string, opt optim.Optimizer, batch, epochs int, seed uint64) *train.Trainer {
+func newTrainer(t testing.TB, dev backend.Device, spec string, opt *optim.Optimizer, batch, epochs int, seed uint64) *train.Trainer {
 	s, err := models.ParseSpec(spec, kernels.Tanh, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
 	tr, err := train.New(train.Config{Spec: s, Device: dev, Optimizer: opt, BatchSize: batch, Epochs: epochs, Seed: seed})
@@ -55,7 +55,7 @@ func newTrainer(t testing.TB, dev backend.Device, spec string, opt optim.Optimiz
 func TestTrainerLearnsSeparableBlobs(t *testing.T) {
 	dev := newDevice(t)
 	data, test := blobs(t, 600, 8, 4, 1), blobs(t, 200, 8, 4, 1)
-	tr := newTrainer(t, dev, "8-16-4", optim.NewAdam(0.01), 32, 5, 3)
+	tr := newTrainer(t, dev, "8-16-4", optim.MustNamed("adam", 0.01), 32, 5, 3)
 	hist, err := tr.Fit(data, test)
 	require.NoError(t, err)
 	require.Len(t, hist, 5)
@@ -66,7 +66,7 @@ func TestTrainerLearnsSeparableBlobs(t *testing.T) {
 func TestSameSeedGivesBitIdenticalWeights(t *testing.T) {
 	data := blobs(t, 203, 8, 3, 2) // 203 rows: the last batch of each epoch is partial
 	run := func(seed uint64) [][]float32 {
-		tr := newTrainer(t, newDevice(t), "8-12-3", &optim.SGD{LRate: 0.05, Momentum: 0.9}, 16, 3, seed)
+		tr := newTrainer(t, newDevice(t), "8-12-3", optim.MustNamed("momentum", 0.05), 16, 3, seed)
 		_, err := tr.Fit(data, nil)
 		require.NoError(t, err)
 		p, err := tr.Params()
@@ -87,7 +87,7 @@ func TestTheLastPartialBatchIsUsed(t *testing.T) {
 	s, err := models.ParseSpec("4-2", kernels.Identity, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
 	var sizes []int
-	tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.NewSGD(0.1), BatchSize: 16, Epochs: 2, Seed: 1,
+	tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 16, Epochs: 2, Seed: 1,
 		OnStep: func(m train.StepMetrics) error { sizes = append(sizes, m.Batch); return nil }})
 	require.NoError(t, err)
 	defer tr.Close()
@@ -100,7 +100,7 @@ func TestEvaluateCountsEveryExample(t *testing.T) {
 	data := blobs(t, 1234, 5, 3, 4) // not a multiple of the eval batch
 	s, err := models.ParseSpec("5-3", kernels.Identity, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
-	tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.NewSGD(0.1), BatchSize: 8, EvalBatch: 100, Seed: 1})
+	tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 8, EvalBatch: 100, Seed: 1})
 	require.NoError(t, err)
 	defer tr.Close()
 	loss, acc, err := tr.Evaluate(data)
@@ -140,7 +140,7 @@ func TestEvaluateCountsEveryExample(t *testing.T) {
 func TestANonFiniteLossStopsBeforeTheUpdate(t *testing.T) {
 	dev := newDevice(t)
 	data := blobs(t, 64, 4, 2, 5)
-	tr := newTrainer(t, dev, "4-3-2", optim.NewSGD(0.1), 16, 1, 1)
+	tr := newTrainer(t, dev, "4-3-2", optim.MustNamed("sgd", 0.1), 16, 1, 1)
 	p, err := tr.Params()
 	require.NoError(t, err)
 	p[0][0] = float32(math.NaN())
@@ -154,7 +154,7 @@ func TestANonFiniteLossStopsBeforeTheUpdate(t *testing.T) {
 }
 
 func TestTheTrainingStepAllocatesNothing(t *testing.T) {
-	for _, opt := range []optim.Optimizer{optim.NewAdam(1e-3), &optim.SGD{LRate: 0.01, Momentum: 0.9}} {
+	for _, opt := range []*optim.Optimizer{optim.MustNamed("adam", 1e-3), optim.MustNamed("momentum", 0.01)} {
 		t.Run(opt.Name(), func(t *testing.T) {
 			data := blobs(t, 256, 32, 10, 6)
 			tr := newTrainer(t, newDevice(t), "32-64-64-10", opt, 64, 1, 1)
@@ -183,12 +183,10 @@ func TestBadConfigurationsAreRejected(t *testing.T) {
 		cfg  train.Config
 		want string
 	}{
-		{"no device", train.Config{Spec: spec, Optimizer: optim.NewSGD(0.1), BatchSize: 1}, "no device"},
+		{"no device", train.Config{Spec: spec, Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 1}, "no device"},
 		{"no optimizer", train.Config{Spec: spec, Device: dev, BatchSize: 1}, "no optimizer"},
-		{"zero batch", train.Config{Spec: spec, Device: dev, Optimizer: optim.NewSGD(0.1)}, "batch size 0"},
-		{"negative epochs", train.Config{Spec: spec, Device: dev, Optimizer: optim.NewSGD(0.1), BatchSize: 1, Epochs: -1}, "epochs -1"},
-		{"negative lr", train.Config{Spec: spec, Device: dev, Optimizer: optim.NewSGD(-1), BatchSize: 1}, "lr -1"},
-		{"beta1 of 1", train.Config{Spec: spec, Device: dev, Optimizer: &optim.Adam{LRate: 1e-3, Beta1: 1, Beta2: 0.999, Eps: 1e-8}, BatchSize: 1}, "beta1 1"},
+		{"zero batch", train.Config{Spec: spec, Device: dev, Optimizer: optim.MustNamed("sgd", 0.1)}, "batch size 0"},
+		{"negative epochs", train.Config{Spec: spec, Device: dev, Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 1, Epochs: -1}, "epochs -1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name+" is an error naming it", func(t *testing.T) {
@@ -200,7 +198,7 @@ func TestBadConfigurationsAreRejected(t *testing.T) {
 }
 
 func TestDataThatDoesNotFitTheModelIsRejected(t *testing.T) {
-	tr := newTrainer(t, newDevice(t), "4-2", optim.NewSGD(0.1), 8, 1, 1)
+	tr := newTrainer(t, newDevice(t), "4-2", optim.MustNamed("sgd", 0.1), 8, 1, 1)
 	_, err := tr.Fit(blobs(t, 20, 5, 2, 1), nil)
 	require.ErrorIs(t, err, train.ErrInvalid)
 	assert.Contains(t, err.Error(), "5 features")
@@ -210,4 +208,143 @@ func TestDataThatDoesNotFitTheModelIsRejected(t *testing.T) {
 	bad := &train.Dataset{X: []float32{1}, Y: []float32{1, 0}, N: 2, Features: 1, Outputs: 1}
 	_, err = tr.Fit(bad, nil)
 	require.ErrorIs(t, err, train.ErrInvalid)
+}
+
+func TestSchedulesSetTheRatePerEpochOrPerBatch(t *testing.T) {
+	data := blobs(t, 40, 4, 2, 7)
+	s, err := models.ParseSpec("4-2", kernels.Identity, kernels.SoftmaxCrossEntropy)
+	require.NoError(t, err)
+	run := func(sched optim.Schedule, iv optim.Interval) []float64 {
+		var lrs []float64
+		tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0.4), BatchSize: 16, Epochs: 3, Seed: 1,
+			Schedule: sched, Interval: iv, OnStep: func(m train.StepMetrics) error { lrs = append(lrs, m.LR); return nil }})
+		require.NoError(t, err)
+		defer tr.Close()
+		_, err = tr.Fit(data, nil)
+		require.NoError(t, err)
+		return lrs
+	}
+	// 40 rows in batches of 16: 3 steps per epoch.
+	assert.Equal(t, []float64{0.4, 0.4, 0.4, 0.2, 0.2, 0.2, 0.1, 0.1, 0.1}, run(optim.Step{Size: 1, Gamma: 0.5}, optim.PerEpoch))
+	assert.Equal(t, []float64{0.4, 0.4, 0.2, 0.2, 0.1, 0.1, 0.05, 0.05, 0.025}, run(optim.Step{Size: 2, Gamma: 0.5}, optim.PerBatch))
+}
+
+func TestPlateauLowersTheRateWhenTheLossStalls(t *testing.T) {
+	data := blobs(t, 40, 4, 2, 8)
+	s, err := models.ParseSpec("4-2", kernels.Identity, kernels.SoftmaxCrossEntropy)
+	require.NoError(t, err)
+	var lrs []float64
+	// All-zero targets make the cross-entropy gradient (softmax·Σy - y) zero, so the weights and
+	// the loss (0) never move: with patience 1 the rate halves after every second bad epoch
+	// (epochs 3 and 5); LastLR is the rate an epoch trained with.
+	p := optim.NewPlateau()
+	p.Patience, p.Factor = 1, 0.5
+	opt := optim.MustNamed("sgd", 1)
+	tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: opt, BatchSize: 40, Epochs: 5, Seed: 1,
+		Plateau: p, OnEpoch: func(m train.EpochMetrics) error { lrs = append(lrs, m.LastLR); return nil }})
+	require.NoError(t, err)
+	defer tr.Close()
+	zero := &train.Dataset{X: data.X, Y: make([]float32, len(data.Y)), N: data.N, Features: data.Features, Outputs: data.Outputs}
+	_, err = tr.Fit(zero, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []float64{1, 1, 1, 0.5, 0.5}, lrs)
+	assert.Equal(t, 0.25, opt.LR(), "the reduction after epoch 5")
+}
+
+func TestClippingBoundsTheUpdate(t *testing.T) {
+	data := blobs(t, 32, 6, 3, 9)
+	idx := make([]int, 32)
+	for i := range idx {
+		idx[i] = i
+	}
+	step := func(clipNorm, clipValue float64) (before, after [][]float32, gradNorm float64) {
+		s, err := models.ParseSpec("6-5-3", kernels.Tanh, kernels.SoftmaxCrossEntropy)
+		require.NoError(t, err)
+		var m train.StepMetrics
+		tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 1), BatchSize: 32, Epochs: 1, Seed: 1,
+			ClipNorm: clipNorm, ClipValue: clipValue, OnStep: func(sm train.StepMetrics) error { m = sm; return nil }})
+		require.NoError(t, err)
+		defer tr.Close()
+		before, err = tr.Params()
+		require.NoError(t, err)
+		_, err = tr.Fit(data, nil)
+		require.NoError(t, err)
+		after, err = tr.Params()
+		require.NoError(t, err)
+		return before, after, m.GradNorm
+	}
+	b, a, norm := step(0.01, 0)
+	require.Greater(t, norm, 0.01, "the test needs a gradient larger than the clip")
+	var ss float64
+	for i := range b {
+		for j := range b[i] {
+			d := float64(a[i][j] - b[i][j])
+			ss += d * d
+		}
+	}
+	assert.InDelta(t, 0.01, math.Sqrt(ss), 1e-5, "with lr 1 the update is the clipped gradient")
+
+	b, a, _ = step(0, 1e-3)
+	for i := range b {
+		for j := range b[i] {
+			require.LessOrEqual(t, math.Abs(float64(a[i][j]-b[i][j])), 1e-3+1e-7, "tensor %d element %d", i, j)
+		}
+	}
+}
+
+func TestNonFiniteStepsAreSkippedOrStopNamingTheParameter(t *testing.T) {
+	data := blobs(t, 48, 4, 2, 10)
+	poisoned := func(policy train.NonFinitePolicy) *train.Trainer {
+		s, err := models.ParseSpec("4-3-2", kernels.Tanh, kernels.SoftmaxCrossEntropy)
+		require.NoError(t, err)
+		tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("adam", 0.01), BatchSize: 16, Epochs: 2, Seed: 1, NonFinite: policy})
+		require.NoError(t, err)
+		t.Cleanup(tr.Close)
+		p, err := tr.Params()
+		require.NoError(t, err)
+		p[2][4] = float32(math.Inf(1)) // w2
+		require.NoError(t, tr.SetParams(p))
+		return tr
+	}
+	tr := poisoned(train.Skip)
+	_, err := tr.Fit(data, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 6, tr.Skipped(), "every step of both epochs is dropped")
+
+	tr = poisoned(train.Stop)
+	_, err = tr.Fit(data, nil)
+	require.ErrorIs(t, err, train.ErrNonFinite)
+	assert.Contains(t, err.Error(), "epoch 1 step 1")
+	assert.Contains(t, err.Error(), "the parameter w2 [3 2] is non-finite")
+}
+
+func TestFindLRSuggestsARateAndRestoresTheRun(t *testing.T) {
+	data := blobs(t, 512, 8, 4, 11)
+	tr := newTrainer(t, newDevice(t), "8-16-4", optim.MustNamed("sgd", 0.1), 32, 1, 1)
+	before, err := tr.Params()
+	require.NoError(t, err)
+	res, err := tr.FindLR(data, optim.RangeTest{Start: 1e-5, End: 100, Steps: 80})
+	require.NoError(t, err)
+	after, err := tr.Params()
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "weights restored")
+	assert.Equal(t, 0, tr.Step())
+	assert.Equal(t, 0.1, tr.Config().Optimizer.LR())
+	require.GreaterOrEqual(t, len(res.Points), 10)
+	for i := 1; i < len(res.Points); i++ {
+		require.Greater(t, res.Points[i].LR, res.Points[i-1].LR)
+	}
+	assert.Contains(t, []string{"diverged", "non-finite loss"}, res.Stopped, "lr 100 blows SGD up")
+	assert.Greater(t, res.Valley, 1e-4)
+	assert.Less(t, res.Valley, 10.0)
+	assert.Greater(t, res.Steepest, 1e-5)
+	// Training from the restored state is the same as never having run the test.
+	tr2 := newTrainer(t, newDevice(t), "8-16-4", optim.MustNamed("sgd", 0.1), 32, 1, 1)
+	_, err = tr.Fit(data, nil)
+	require.NoError(t, err)
+	_, err = tr2.Fit(data, nil)
+	require.NoError(t, err)
+	p1, _ := tr.Params()
+	p2, _ := tr2.Params()
+	assert.Equal(t, p2, p1)
 }

@@ -1,0 +1,258 @@
+package train
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gotrain/gotrain/optim"
+)
+
+// ErrCheckpoint is wrapped by every error about a checkpoint file's contents: a wrong magic,
+// another format version, a checksum mismatch, a truncated file, or a checkpoint of another
+// model or optimizer.
+var ErrCheckpoint = errors.New("train: bad checkpoint")
+
+// CheckpointVersion is the format version this build writes and reads.
+const CheckpointVersion = 1
+
+// The file layout: magic (8 bytes), version (uint32 LE), payload length (uint64 LE), payload
+// (gob of State), SHA-256 of the payload (32 bytes). The length and checksum are checked before
+// the payload is decoded, so a torn or corrupted file is reported as such and never half-loaded.
+var checkpointMagic = [8]byte{'G', 'O', 'T', 'R', 'C', 'K', 'P', 'T'}
+
+// maxCheckpoint bounds what LoadCheckpoint will read (a header claiming more is an error).
+const maxCheckpoint = 4 << 30
+
+// State is everything needed to continue a run exactly: the weights, the optimizer and schedule
+// state, the data-order generator and the position in the current epoch.
+type State struct {
+	Spec      string  // models.Spec.String() of the model
+	Loss      string  // the loss's name
+	Shapes    [][]int // parameter shapes
+	Seed      uint64
+	BatchSize int
+
+	Params    [][]float32
+	Optimizer optim.State
+	BaseLR    float64
+	Plateau   *optim.PlateauState
+
+	Epoch, Step, Skipped int
+	// The current epoch, when the snapshot was taken inside one.
+	MidEpoch                bool
+	EpochRNG                []byte
+	EpochStep               int
+	EpochLoss               float64
+	EpochCorrect, EpochSeen int
+	// RNG is the data-order generator's state at the time of the snapshot.
+	RNG     []byte
+	History []EpochMetrics
+	Saved   time.Time
+}
+
+// Snapshot captures the trainer's state (reading the weights and optimizer state back from the
+// device).
+func (t *Trainer) Snapshot() (*State, error) {
+	params, err := t.Params()
+	if err != nil {
+		return nil, err
+	}
+	ost, err := t.cfg.Optimizer.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	rng, err := t.pcg.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	s := &State{Spec: t.cfg.Spec.String(), Loss: t.cfg.Spec.Loss.String(), Shapes: t.cfg.Spec.ParamShapes(),
+		Seed: t.cfg.Seed, BatchSize: t.cfg.BatchSize, Params: params, Optimizer: ost, BaseLR: t.baseLR,
+		Epoch: t.epoch, Step: t.step, Skipped: t.skipped,
+		MidEpoch: t.midEpoch, EpochRNG: append([]byte(nil), t.epochRNG...), EpochStep: t.epochStep,
+		EpochLoss: t.epochLoss, EpochCorrect: t.epochCorrect, EpochSeen: t.epochSeen,
+		RNG: rng, History: append([]EpochMetrics(nil), t.history...), Saved: time.Now().UTC()}
+	if t.cfg.Plateau != nil {
+		ps := t.cfg.Plateau.Snapshot()
+		s.Plateau = &ps
+	}
+	return s, nil
+}
+
+// Restore puts a snapshot back into a trainer built with the same model, optimizer, batch size
+// and seed; any mismatch is an error wrapping ErrCheckpoint that names it.
+func (t *Trainer) Restore(s *State) error {
+	mismatch := func(what string, got, want any) error {
+		return fmt.Errorf("train: the checkpoint's %s is %v, this run's is %v: %w", what, got, want, ErrCheckpoint)
+	}
+	switch {
+	case s.Spec != t.cfg.Spec.String():
+		return mismatch("model", s.Spec, t.cfg.Spec.String())
+	case s.Loss != t.cfg.Spec.Loss.String():
+		return mismatch("loss", s.Loss, t.cfg.Spec.Loss)
+	case s.BatchSize != t.cfg.BatchSize:
+		return mismatch("batch size", s.BatchSize, t.cfg.BatchSize)
+	case s.Seed != t.cfg.Seed:
+		return mismatch("seed", s.Seed, t.cfg.Seed)
+	case len(s.Params) != len(t.params):
+		return mismatch("parameter count", len(s.Params), len(t.params))
+	case (s.Plateau != nil) != (t.cfg.Plateau != nil):
+		return mismatch("plateau schedule", s.Plateau != nil, t.cfg.Plateau != nil)
+	}
+	for i, p := range s.Params {
+		if len(p) != t.params[i].Len() {
+			return mismatch(fmt.Sprintf("parameter %d size", i), len(p), t.params[i].Len())
+		}
+		for j, v := range p {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("train: the checkpoint's parameter %d element %d is %v: %w", i, j, v, ErrCheckpoint)
+			}
+		}
+	}
+	if err := t.cfg.Optimizer.Restore(s.Optimizer); err != nil {
+		return fmt.Errorf("%w: %w", ErrCheckpoint, err)
+	}
+	if err := t.pcg.UnmarshalBinary(s.RNG); err != nil {
+		return fmt.Errorf("train: the checkpoint's data-order state: %w: %w", err, ErrCheckpoint)
+	}
+	if err := t.SetParams(s.Params); err != nil {
+		return err
+	}
+	if t.cfg.Plateau != nil {
+		t.cfg.Plateau.Restore(*s.Plateau)
+	}
+	t.baseLR, t.epoch, t.step, t.skipped = s.BaseLR, s.Epoch, s.Step, s.Skipped
+	t.midEpoch, t.epochRNG, t.epochStep = s.MidEpoch, append([]byte(nil), s.EpochRNG...), s.EpochStep
+	t.epochLoss, t.epochCorrect, t.epochSeen = s.EpochLoss, s.EpochCorrect, s.EpochSeen
+	t.history = append([]EpochMetrics(nil), s.History...)
+	return nil
+}
+
+// encodeState writes the framed checkpoint to w.
+func encodeState(w io.Writer, s *State) error {
+	var payload bytes.Buffer
+	if err := gob.NewEncoder(&payload).Encode(s); err != nil {
+		return fmt.Errorf("train: encoding the checkpoint: %w", err)
+	}
+	var head [20]byte
+	copy(head[:8], checkpointMagic[:])
+	binary.LittleEndian.PutUint32(head[8:12], CheckpointVersion)
+	binary.LittleEndian.PutUint64(head[12:20], uint64(payload.Len()))
+	sum := sha256.Sum256(payload.Bytes())
+	for _, b := range [][]byte{head[:], payload.Bytes(), sum[:]} {
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SaveCheckpoint writes s to path atomically: to a temporary file in the same directory, synced,
+// then renamed over path (and the directory synced), so a crash at any point leaves either the
+// old checkpoint or the new one, never a torn file under path.
+func SaveCheckpoint(path string, s *State) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("train: saving checkpoint %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err = encodeState(bw, s); err != nil {
+		return fmt.Errorf("train: saving checkpoint %s: %w", path, err)
+	}
+	if err = bw.Flush(); err != nil {
+		return fmt.Errorf("train: saving checkpoint %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("train: saving checkpoint %s: fsync: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("train: saving checkpoint %s: %w", path, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("train: saving checkpoint %s: %w", path, err)
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync() // make the rename durable; not all filesystems support it, so errors are ignored
+		d.Close()
+	}
+	return nil
+}
+
+// ReadCheckpoint decodes a checkpoint from r; name is used in errors. It verifies the magic, the
+// version, the declared length against what is there, and the checksum before decoding.
+func ReadCheckpoint(r io.Reader, name string) (*State, error) {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("train: checkpoint %s: %s: %w", name, fmt.Sprintf(format, a...), ErrCheckpoint)
+	}
+	var head [20]byte
+	if n, err := io.ReadFull(r, head[:]); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, bad("truncated header: %d of 20 bytes", n)
+		}
+		return nil, fmt.Errorf("train: checkpoint %s: %w", name, err)
+	}
+	if !bytes.Equal(head[:8], checkpointMagic[:]) {
+		return nil, bad("not a gotrain checkpoint (magic %q)", head[:8])
+	}
+	if v := binary.LittleEndian.Uint32(head[8:12]); v != CheckpointVersion {
+		return nil, bad("format version %d; this build reads version %d", v, CheckpointVersion)
+	}
+	n := binary.LittleEndian.Uint64(head[12:20])
+	if n > maxCheckpoint {
+		return nil, bad("header claims a %d-byte payload (limit %d)", n, maxCheckpoint)
+	}
+	// Read incrementally, so a lying header costs only what the file really holds.
+	var payload bytes.Buffer
+	got, err := io.CopyN(&payload, r, int64(n))
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, bad("truncated: the header promises %d payload bytes, the file has %d", n, got)
+		}
+		return nil, fmt.Errorf("train: checkpoint %s: %w", name, err)
+	}
+	var sum [32]byte
+	if k, err := io.ReadFull(r, sum[:]); err != nil {
+		return nil, bad("truncated checksum: %d of 32 bytes", k)
+	}
+	if sha256.Sum256(payload.Bytes()) != sum {
+		return nil, bad("checksum mismatch: the file is corrupted")
+	}
+	if extra, _ := io.CopyN(io.Discard, r, 1); extra != 0 {
+		return nil, bad("trailing bytes after the checksum")
+	}
+	s := new(State)
+	if err := gob.NewDecoder(&payload).Decode(s); err != nil {
+		return nil, bad("decoding: %v", err)
+	}
+	if len(s.Shapes) != len(s.Params) {
+		return nil, bad("%d parameter shapes for %d parameters", len(s.Shapes), len(s.Params))
+	}
+	return s, nil
+}
+
+// LoadCheckpoint reads and verifies the checkpoint at path.
+func LoadCheckpoint(path string) (*State, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("train: loading checkpoint: %w", err)
+	}
+	defer f.Close()
+	return ReadCheckpoint(bufio.NewReader(f), path)
+}
