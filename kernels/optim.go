@@ -237,7 +237,8 @@ func adam[T Float](h UpdateParams, p, g, m, v, vmax []T) {
 	n := len(p)
 	g, m, v = g[:n], m[:n], v[:n]
 	b1, b2 := T(h.Beta1), T(h.Beta2)
-	c1, c2 := 1-b1, 1-b2
+	// 1-β in float64 first, as PyTorch does: 1-float32(0.999) is off by 1e-5 relative.
+	c1, c2 := T(1-h.Beta1), T(1-h.Beta2)
 	step := T(h.LR / h.BiasCorrection1)
 	// sqrt(v)/sqrt(bc2) as a product: one division per element fewer, within an ulp.
 	invBC2 := T(1 / math.Sqrt(h.BiasCorrection2))
@@ -269,7 +270,7 @@ func adam[T Float](h UpdateParams, p, g, m, v, vmax []T) {
 func rmsprop[T Float](h UpdateParams, p, g, sq, buf, gavg []T) {
 	n := len(p)
 	g, sq = g[:n], sq[:n]
-	a, eps, mu, lr := T(h.Alpha), T(h.Eps), T(h.Momentum), T(h.LR)
+	a, ca, eps, mu, lr := T(h.Alpha), T(1-h.Alpha), T(h.Eps), T(h.Momentum), T(h.LR)
 	wd, decay := T(h.WeightDecay), T(1-h.LR*h.DecoupledDecay)
 	if buf != nil {
 		buf = buf[:n]
@@ -280,10 +281,10 @@ func rmsprop[T Float](h UpdateParams, p, g, sq, buf, gavg []T) {
 	for i := range p {
 		pi := p[i] * decay
 		gi := g[i] + wd*pi
-		s := a*sq[i] + (1-a)*gi*gi
+		s := a*sq[i] + ca*gi*gi
 		sq[i] = s
 		if gavg != nil {
-			ga := a*gavg[i] + (1-a)*gi
+			ga := a*gavg[i] + ca*gi
 			gavg[i] = ga
 			s -= ga * ga
 		}
@@ -316,14 +317,15 @@ func nadam[T Float](h UpdateParams, p, g, m, v []T) {
 	n := len(p)
 	g, m, v = g[:n], m[:n], v[:n]
 	b1, b2, eps := T(h.Beta1), T(h.Beta2), T(h.Eps)
+	c1, c2 := T(1-h.Beta1), T(1-h.Beta2)
 	invBC2 := T(1 / h.BiasCorrection2)
 	cg, cm := T(h.NAdamGrad), T(h.NAdamMom)
 	wd, decay := T(h.WeightDecay), T(1-h.LR*h.DecoupledDecay)
 	for i := range p {
 		pi := p[i] * decay
 		gi := g[i] + wd*pi
-		mi := b1*m[i] + (1-b1)*gi
-		vi := b2*v[i] + (1-b2)*gi*gi
+		mi := b1*m[i] + c1*gi
+		vi := b2*v[i] + c2*gi*gi
 		m[i], v[i] = mi, vi
 		d := sqrtT(vi*invBC2) + eps
 		p[i] = pi - (cg*gi+cm*mi)/d

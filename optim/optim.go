@@ -147,7 +147,10 @@ func (o Options) Validate() error {
 }
 
 // Group is a parameter group: the indices (into the list given to Attach) of parameters that
-// share Options. The usual use is no weight decay on biases (see NoDecayGroups).
+// share Options. The usual use is no weight decay on biases (see NoDecayGroups). Options are the
+// group's complete options: start from a copy of the defaults and change what differs (Go has no
+// "unset" field to inherit from, unlike PyTorch's param_group dicts); an empty Name means the
+// default's.
 type Group struct {
 	Params  []int
 	Options Options
@@ -180,6 +183,7 @@ func New(defaults Options, groups ...Group) (*Optimizer, error) {
 	if err := defaults.Validate(); err != nil {
 		return nil, err
 	}
+	groups = append([]Group(nil), groups...) // ours to fill in; the caller's slice stays as given
 	for i, g := range groups {
 		if g.Options.Name == "" {
 			g.Options.Name = defaults.Name
@@ -339,7 +343,9 @@ func nadamCoefficients(op Options, t int, muProduct *float64) (float64, float64)
 	return op.LR * (1 - mu) / (1 - *muProduct), op.LR * muNext / (1 - *muProduct*muNext)
 }
 
-// Step applies one update with grads (parallel to the attached params).
+// Step applies one update with grads (parallel to the attached params), one device call per
+// group. The device checks a call before changing anything, so an error (a programming error:
+// mismatched buffers) leaves that group untouched, though earlier groups have been updated.
 func (o *Optimizer) Step(grads []backend.Buffer) error {
 	if o.dev == nil {
 		return fmt.Errorf("optim: %s: Step before Attach: %w", o.Name(), ErrInvalid)
@@ -373,8 +379,9 @@ func (o *Optimizer) Steps() int { return o.steps }
 // LR returns the default group's learning rate.
 func (o *Optimizer) LR() float64 { return o.defaults.LR }
 
-// SetLR sets the learning rate of every group, keeping each group's ratio to the default rate
-// (so a schedule scales all groups alike, as PyTorch's schedulers do with per-group base rates).
+// SetLR sets the learning rate of every attached group, keeping each group's ratio to the
+// default rate (so a schedule scales all groups alike, as PyTorch's schedulers do with per-group
+// base rates). Attach starts the groups again from their own options.
 func (o *Optimizer) SetLR(lr float64) {
 	old := o.defaults.LR
 	o.defaults.LR = lr

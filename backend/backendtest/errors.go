@@ -19,8 +19,9 @@ func (foreignBuffer) DType() backend.DType { return backend.Float32 }
 func (foreignBuffer) Len() int             { return 3 }
 
 // TestErrors checks that bad arguments return errors wrapping the documented sentinels and
-// never panic: mismatched lengths wrap ErrShape, mixed dtypes ErrDType, and invalid enums, nil
-// or foreign buffers and missing optimizer state return some error.
+// never panic: mismatched lengths and optimizer state lists of the wrong count wrap ErrShape,
+// mixed dtypes ErrDType, and invalid enums, nil or foreign buffers, zero bias corrections and a
+// Clamp range with lo > hi return some error.
 func TestErrors(t *testing.T, dev backend.Device) {
 	alloc := func(dt backend.DType, n int) backend.Buffer {
 		b, err := dev.Alloc(dt, n)
@@ -31,11 +32,15 @@ func TestErrors(t *testing.T, dev backend.Device) {
 	f1, f3, f4, f6 := alloc(backend.Float32, 1), alloc(backend.Float32, 3), alloc(backend.Float32, 4), alloc(backend.Float32, 6)
 	d3, d6 := alloc(backend.Float64, 3), alloc(backend.Float64, 6)
 	bs := func(b ...backend.Buffer) []backend.Buffer { return b }
-	sgd := backend.SGDParams{LR: 0.1}
-	mom := backend.SGDParams{LR: 0.1, Momentum: 0.9, FirstStep: true}
-	adam := backend.AdamParams{LR: 0.1, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, BiasCorrection1: 0.1, BiasCorrection2: 0.001}
+	sgd := kernels.UpdateParams{Rule: kernels.RuleSGD, LR: 0.1}
+	mom := kernels.UpdateParams{Rule: kernels.RuleSGD, LR: 0.1, Momentum: 0.9, FirstStep: true}
+	adam := kernels.UpdateParams{Rule: kernels.RuleAdam, LR: 0.1, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, BiasCorrection1: 0.1, BiasCorrection2: 0.001}
 	ams := adam
 	ams.AMSGrad = true
+	noBias := adam
+	noBias.BiasCorrection1, noBias.BiasCorrection2 = 0, 0
+	rms := kernels.UpdateParams{Rule: kernels.RuleRMSProp, LR: 0.01, Alpha: 0.99, Eps: 1e-8, Momentum: 0.9, Centered: true}
+	st := func(l ...[]backend.Buffer) [][]backend.Buffer { return l }
 
 	shape := []error{backend.ErrShape}
 	dtype := []error{backend.ErrDType}
@@ -113,17 +118,50 @@ func TestErrors(t *testing.T, dev backend.Device) {
 		{"LossGrad with an unknown loss", anyErr, func() error { return dev.LossGrad(kernels.Loss(200), f6, f6, f6, f1, 2, 3) }},
 		{"CountCorrect into a dst of length 3", shape, func() error { return dev.CountCorrect(f3, f6, f6, 2, 3) }},
 		{"CountCorrect with y of another length", shape, func() error { return dev.CountCorrect(f1, f6, f4, 2, 3) }},
-		{"SGDStep with fewer grads than params", shape, func() error { return dev.SGDStep(sgd, bs(f3, f4), bs(f3), nil) }},
-		{"SGDStep with a grad of another length", shape, func() error { return dev.SGDStep(sgd, bs(f3), bs(f4), nil) }},
-		{"SGDStep with a grad of another dtype", dtype, func() error { return dev.SGDStep(sgd, bs(f3), bs(d3), nil) }},
-		{"SGDStep with momentum and no momentum buffers", anyErr, func() error { return dev.SGDStep(mom, bs(f3), bs(f3), nil) }},
-		{"SGDStep with a momentum buffer of another length", shape, func() error { return dev.SGDStep(mom, bs(f3), bs(f3), bs(f4)) }},
-		{"SGDStep with a nil parameter", anyErr, func() error { return dev.SGDStep(sgd, bs(nil), bs(f3), nil) }},
-		{"AdamStep with more first moments than params", shape, func() error { return dev.AdamStep(adam, bs(f3), bs(f3), bs(f3, f3), bs(f3), nil) }},
-		{"AdamStep with a second moment of another length", shape, func() error { return dev.AdamStep(adam, bs(f3), bs(f3), bs(f3), bs(f4), nil) }},
-		{"AdamStep with a grad of another dtype", dtype, func() error { return dev.AdamStep(adam, bs(f3), bs(d3), bs(f3), bs(f3), nil) }},
-		{"AdamStep with AMSGrad and no vmax", anyErr, func() error { return dev.AdamStep(ams, bs(f3), bs(f3), bs(f3), bs(f3), nil) }},
-		{"AdamStep with a vmax of another length", shape, func() error { return dev.AdamStep(ams, bs(f3), bs(f3), bs(f3), bs(f3), bs(f4)) }},
+		{"OptimizerStep with fewer grads than params", shape, func() error { return dev.OptimizerStep(sgd, bs(f3, f4), bs(f3), nil) }},
+		{"OptimizerStep with a grad of another length", shape, func() error { return dev.OptimizerStep(sgd, bs(f3), bs(f4), nil) }},
+		{"OptimizerStep with a grad of another dtype", dtype, func() error { return dev.OptimizerStep(sgd, bs(f3), bs(d3), nil) }},
+		{"OptimizerStep with a nil parameter", anyErr, func() error { return dev.OptimizerStep(sgd, bs(nil), bs(f3), nil) }},
+		{"OptimizerStep with a foreign gradient", anyErr, func() error { return dev.OptimizerStep(sgd, bs(f3), bs(foreignBuffer{}), nil) }},
+		{"OptimizerStep with an unknown rule", anyErr, func() error {
+			return dev.OptimizerStep(kernels.UpdateParams{Rule: kernels.Rule(200), LR: 0.1}, bs(f3), bs(f3), nil)
+		}},
+		{"OptimizerStep for SGD with momentum and no state", shape, func() error { return dev.OptimizerStep(mom, bs(f3), bs(f3), nil) }},
+		{"OptimizerStep for SGD without momentum and a state list", shape, func() error {
+			return dev.OptimizerStep(sgd, bs(f3), bs(f3), st(bs(f3)))
+		}},
+		{"OptimizerStep for Adam with one state list", shape, func() error { return dev.OptimizerStep(adam, bs(f3), bs(f3), st(bs(f3))) }},
+		{"OptimizerStep for AMSGrad without vmax", shape, func() error {
+			return dev.OptimizerStep(ams, bs(f3), bs(f3), st(bs(f3), bs(f3)))
+		}},
+		{"OptimizerStep for centered RMSProp with momentum and two state lists", shape, func() error {
+			return dev.OptimizerStep(rms, bs(f3), bs(f3), st(bs(f3), bs(f3)))
+		}},
+		{"OptimizerStep with a state list longer than params", shape, func() error {
+			return dev.OptimizerStep(adam, bs(f3), bs(f3), st(bs(f3, f3), bs(f3)))
+		}},
+		{"OptimizerStep with a state list shorter than params", shape, func() error {
+			return dev.OptimizerStep(mom, bs(f3, f4), bs(f3, f4), st(bs(f3)))
+		}},
+		{"OptimizerStep with a state tensor of another length", shape, func() error {
+			return dev.OptimizerStep(adam, bs(f3), bs(f3), st(bs(f3), bs(f4)))
+		}},
+		{"OptimizerStep with a state tensor of another dtype", dtype, func() error {
+			return dev.OptimizerStep(ams, bs(f3), bs(f3), st(bs(f3), bs(f3), bs(d3)))
+		}},
+		{"OptimizerStep with a nil state tensor", anyErr, func() error { return dev.OptimizerStep(mom, bs(f3), bs(f3), st(bs(nil))) }},
+		{"OptimizerStep for Adam with zero bias corrections", anyErr, func() error {
+			return dev.OptimizerStep(noBias, bs(f3), bs(f3), st(bs(f3), bs(f3)))
+		}},
+		{"SumSquares into a dst of length 3", shape, func() error { return dev.SumSquares(f3, bs(f4, f6)) }},
+		{"SumSquares into an empty dst", shape, func() error { return dev.SumSquares(alloc(backend.Float32, 0), bs(f3)) }},
+		{"SumSquares between dtypes", dtype, func() error { return dev.SumSquares(f1, bs(f3, d3)) }},
+		{"SumSquares of a nil buffer", anyErr, func() error { return dev.SumSquares(f1, bs(f3, nil)) }},
+		{"SumSquares of a foreign buffer", anyErr, func() error { return dev.SumSquares(f1, bs(foreignBuffer{})) }},
+		{"Clamp between lengths", shape, func() error { return dev.Clamp(f3, f4, -1, 1) }},
+		{"Clamp between dtypes", dtype, func() error { return dev.Clamp(d3, f3, -1, 1) }},
+		{"Clamp with lo > hi", anyErr, func() error { return dev.Clamp(f3, f3, 1, -1) }},
+		{"Clamp of a nil buffer", anyErr, func() error { return dev.Clamp(f3, nil, -1, 1) }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

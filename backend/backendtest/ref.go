@@ -367,10 +367,22 @@ func refCountCorrect(x, y []float64, rows, cols int) float64 {
 	return float64(n)
 }
 
-// refSGD applies one SGD step in place, exactly as SGDParams documents it.
-func refSGD(h backend.SGDParams, p, grad, buf []float64) {
+// The optimizer references below are written from PyTorch's documented torch.optim algorithms
+// (the for-loop implementation), not from kernels/optim.go: each works on one parameter in
+// float64, in place, with the step-dependent scalars taken from h as the host computes them.
+
+// refDecay applies both weight-decay forms to element i: decoupled (AdamW's p·(1 - lr·λ)) first,
+// then L2 added to the gradient from the decayed parameter.
+func refDecay(h kernels.UpdateParams, p []float64, grad []float64, i int) float64 {
+	p[i] *= 1 - h.LR*h.DecoupledDecay
+	return grad[i] + h.WeightDecay*p[i]
+}
+
+// refSGD is torch.optim.SGD: on the first step the momentum buffer is the gradient itself
+// (torch.clone(grad), no dampening); later b = μ·b + (1-τ)·g, and Nesterov uses g + μ·b.
+func refSGD(h kernels.UpdateParams, p, grad, buf []float64) {
 	for i := range p {
-		g := grad[i] + h.WeightDecay*p[i]
+		g := refDecay(h, p, grad, i)
 		if h.Momentum != 0 {
 			if h.FirstStep {
 				buf[i] = g
@@ -387,18 +399,91 @@ func refSGD(h backend.SGDParams, p, grad, buf []float64) {
 	}
 }
 
-// refAdam applies one Adam/AdamW step in place, exactly as AdamParams documents it.
-func refAdam(h backend.AdamParams, p, grad, m, v, vmax []float64) {
+// refAdam is torch.optim.Adam/AdamW in the documented form m̂ = m/(1-β1^t), v̂ = v/(1-β2^t),
+// p -= lr·m̂/(sqrt(v̂)+ε), where AMSGrad keeps the running maximum of the raw v and uses it for v̂.
+func refAdam(h kernels.UpdateParams, p, grad, m, v, vmax []float64) {
 	for i := range p {
-		p[i] *= 1 - h.LR*h.DecoupledDecay
-		g := grad[i] + h.WeightDecay*p[i]
+		g := refDecay(h, p, grad, i)
 		m[i] = h.Beta1*m[i] + (1-h.Beta1)*g
 		v[i] = h.Beta2*v[i] + (1-h.Beta2)*g*g
-		vh := v[i]
+		vt := v[i]
 		if h.AMSGrad {
 			vmax[i] = math.Max(vmax[i], v[i])
-			vh = vmax[i]
+			vt = vmax[i]
 		}
-		p[i] -= h.LR / h.BiasCorrection1 * m[i] / (math.Sqrt(vh)/math.Sqrt(h.BiasCorrection2) + h.Eps)
+		mHat, vHat := m[i]/h.BiasCorrection1, vt/h.BiasCorrection2
+		p[i] -= h.LR * mHat / (math.Sqrt(vHat) + h.Eps)
+	}
+}
+
+// refRMSProp is torch.optim.RMSprop: ε is added after the square root, the centered variant
+// subtracts the squared running mean of the gradient, and momentum accumulates g/denominator.
+func refRMSProp(h kernels.UpdateParams, p, grad, sq, buf, gavg []float64) {
+	for i := range p {
+		g := refDecay(h, p, grad, i)
+		sq[i] = h.Alpha*sq[i] + (1-h.Alpha)*g*g
+		vt := sq[i]
+		if h.Centered {
+			gavg[i] = h.Alpha*gavg[i] + (1-h.Alpha)*g
+			vt -= gavg[i] * gavg[i]
+		}
+		den := math.Sqrt(vt) + h.Eps
+		if h.Momentum != 0 {
+			buf[i] = h.Momentum*buf[i] + g/den
+			p[i] -= h.LR * buf[i]
+		} else {
+			p[i] -= h.LR * g / den
+		}
+	}
+}
+
+// refAdagrad is torch.optim.Adagrad with h.LR the already decayed rate lr/(1+(t-1)·lr_decay).
+func refAdagrad(h kernels.UpdateParams, p, grad, sum []float64) {
+	for i := range p {
+		g := refDecay(h, p, grad, i)
+		sum[i] += g * g
+		p[i] -= h.LR * g / (math.Sqrt(sum[i]) + h.Eps)
+	}
+}
+
+// refNAdam is torch.optim.NAdam: p -= (c_m·m + c_g·g)/(sqrt(v/(1-β2^t)) + ε), with the host's
+// coefficients c_g = lr(1-μ_t)/(1-Πμ) and c_m = lr·μ_{t+1}/(1-Πμ·μ_{t+1}).
+func refNAdam(h kernels.UpdateParams, p, grad, m, v []float64) {
+	for i := range p {
+		g := refDecay(h, p, grad, i)
+		m[i] = h.Beta1*m[i] + (1-h.Beta1)*g
+		v[i] = h.Beta2*v[i] + (1-h.Beta2)*g*g
+		den := math.Sqrt(v[i]/h.BiasCorrection2) + h.Eps
+		p[i] -= (h.NAdamMom*m[i] + h.NAdamGrad*g) / den
+	}
+}
+
+// refOptimizerStep applies one step of h.Rule to one parameter; state holds its state tensors
+// in the order of optimStateNames.
+func refOptimizerStep(h kernels.UpdateParams, p, grad []float64, state [][]float64) {
+	at := func(k int) []float64 {
+		if k < len(state) {
+			return state[k]
+		}
+		return nil
+	}
+	switch h.Rule {
+	case kernels.RuleSGD:
+		refSGD(h, p, grad, at(0))
+	case kernels.RuleAdam:
+		refAdam(h, p, grad, at(0), at(1), at(2))
+	case kernels.RuleRMSProp:
+		k, buf, gavg := 1, []float64(nil), []float64(nil)
+		if h.Momentum != 0 {
+			buf, k = at(k), k+1
+		}
+		if h.Centered {
+			gavg = at(k)
+		}
+		refRMSProp(h, p, grad, at(0), buf, gavg)
+	case kernels.RuleAdagrad:
+		refAdagrad(h, p, grad, at(0))
+	case kernels.RuleNAdam:
+		refNAdam(h, p, grad, at(0), at(1))
 	}
 }

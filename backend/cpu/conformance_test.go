@@ -38,8 +38,9 @@ func TestSoftmaxGrad(t *testing.T)     { backendtest.TestSoftmaxGrad(t, newDevic
 func TestLoss(t *testing.T)            { backendtest.TestLoss(t, newDevice(t)) }
 func TestLossGrad(t *testing.T)        { backendtest.TestLossGrad(t, newDevice(t)) }
 func TestCountCorrect(t *testing.T)    { backendtest.TestCountCorrect(t, newDevice(t)) }
-func TestSGDStep(t *testing.T)         { backendtest.TestSGDStep(t, newDevice(t)) }
-func TestAdamStep(t *testing.T)        { backendtest.TestAdamStep(t, newDevice(t)) }
+func TestOptimizerStep(t *testing.T)   { backendtest.TestOptimizerStep(t, newDevice(t)) }
+func TestSumSquares(t *testing.T)      { backendtest.TestSumSquares(t, newDevice(t)) }
+func TestClamp(t *testing.T)           { backendtest.TestClamp(t, newDevice(t)) }
 func TestErrors(t *testing.T)          { backendtest.TestErrors(t, newDevice(t)) }
 func TestTrainingCurve(t *testing.T)   { backendtest.TestTrainingCurve(t, newDevice(t)) }
 func TestOracleGradients(t *testing.T) { backendtest.TestOracleGradients(t, newDevice(t)) }
