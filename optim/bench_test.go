@@ -55,7 +55,7 @@ func report(b *testing.B, bytesPerParam int) {
 // gorgoniaValueGrads wraps tensors as the ValueGrad list Gorgonia's solvers take.
 type valueGrad struct{ v, g *tensor.Dense }
 
-func (vg valueGrad) Value() G.Value          { return vg.v }
+func (vg valueGrad) Value() G.Value         { return vg.v }
 func (vg valueGrad) Grad() (G.Value, error) { return vg.g, nil }
 
 func gorgoniaModel(seed uint64) []G.ValueGrad {

@@ -172,6 +172,9 @@ func SaveCheckpoint(path string, s *State) (err error) {
 			os.Remove(tmp)
 		}
 	}()
+	if err = f.Chmod(0o644); err != nil { // CreateTemp makes 0600; a checkpoint is an ordinary file
+		return fmt.Errorf("train: saving checkpoint %s: %w", path, err)
+	}
 	bw := bufio.NewWriterSize(f, 1<<20)
 	if err = encodeState(bw, s); err != nil {
 		return fmt.Errorf("train: saving checkpoint %s: %w", path, err)

@@ -703,3 +703,61 @@ func (t *Trainer) FindLR(ds *Dataset, rt optim.RangeTest) (optim.RangeResult, er
 
 // Config returns the trainer's configuration.
 func (t *Trainer) Config() Config { return t.cfg }
+
+// Confusion returns the confusion matrix of the model on ds: counts[target][predicted], with
+// classes taken as the argmax of the targets and of the logits (for a single output, the
+// threshold at 0 and 0.5). Row sums are the class counts.
+func (t *Trainer) Confusion(ds *Dataset) ([][]int, error) {
+	if err := t.checkData(ds, "evaluation"); err != nil {
+		return nil, err
+	}
+	classes := max(ds.Outputs, 2)
+	counts := make([][]int, classes)
+	for i := range counts {
+		counts[i] = make([]int, classes)
+	}
+	bs := min(t.cfg.EvalBatch, ds.N)
+	idx := make([]int, bs)
+	logits := make([]float32, bs*ds.Outputs)
+	for lo := 0; lo < ds.N; lo += bs {
+		hi := min(lo+bs, ds.N)
+		idx = idx[:hi-lo]
+		for i := range idx {
+			idx[i] = lo + i
+		}
+		bp, err := t.planFor(hi-lo, false)
+		if err != nil {
+			return nil, err
+		}
+		if _, _, err := t.runBatch(bp, ds, idx); err != nil {
+			return nil, err
+		}
+		out := logits[:len(idx)*ds.Outputs]
+		if err := t.dev.Read(out, bp.logits); err != nil {
+			return nil, err
+		}
+		for r, i := range idx {
+			want := classOf(ds.Y[i*ds.Outputs:(i+1)*ds.Outputs], 0.5)
+			got := classOf(out[r*ds.Outputs:(r+1)*ds.Outputs], 0)
+			counts[want][got]++
+		}
+	}
+	return counts, nil
+}
+
+// classOf is the argmax of a row, or for a single value whether it exceeds threshold.
+func classOf(row []float32, threshold float32) int {
+	if len(row) == 1 {
+		if row[0] > threshold {
+			return 1
+		}
+		return 0
+	}
+	best := 0
+	for j, v := range row {
+		if v > row[best] {
+			best = j
+		}
+	}
+	return best
+}

@@ -1,0 +1,37 @@
+package plot
+
+import "image/color"
+
+// palette holds the series colours, used in order and then repeated. The first
+// seven are Okabe & Ito's colour-blind-safe set (its yellow left out: it
+// vanishes on white); the rest are Tableau/D3 category colours picked to
+// stay apart from those seven and from each other.
+var palette = []color.RGBA{
+	{0x00, 0x72, 0xB2, 0xFF}, // blue
+	{0xD5, 0x5E, 0x00, 0xFF}, // vermillion
+	{0x00, 0x9E, 0x73, 0xFF}, // bluish green
+	{0xCC, 0x79, 0xA7, 0xFF}, // reddish purple
+	{0xE6, 0x9F, 0x00, 0xFF}, // orange
+	{0x56, 0xB4, 0xE9, 0xFF}, // sky blue
+	{0x00, 0x00, 0x00, 0xFF}, // black
+	{0x9C, 0x75, 0x5F, 0xFF}, // Tableau brown
+	{0xE1, 0x57, 0x59, 0xFF}, // Tableau red
+	{0x59, 0xA1, 0x4F, 0xFF}, // Tableau green
+	{0x94, 0x67, 0xBD, 0xFF}, // D3 purple
+	{0xBC, 0xBD, 0x22, 0xFF}, // D3 olive
+}
+
+// Chrome colours: light enough that data stays in front, never equal to a
+// palette colour, so a test can find a series by its exact colour.
+var (
+	colBackground = color.RGBA{0xFF, 0xFF, 0xFF, 0xFF}
+	colGrid       = color.RGBA{0xE4, 0xE4, 0xE4, 0xFF}
+	colGridMinor  = color.RGBA{0xF3, 0xF3, 0xF3, 0xFF}
+	colAxis       = color.RGBA{0x44, 0x44, 0x44, 0xFF}
+	colText       = color.RGBA{0x22, 0x22, 0x22, 0xFF}
+	colMarker     = color.RGBA{0x55, 0x55, 0x55, 0xFF}
+	colLegendEdge = color.RGBA{0xBB, 0xBB, 0xBB, 0xFF}
+)
+
+// seriesColor is the colour of the i-th series.
+func seriesColor(i int) color.RGBA { return palette[i%len(palette)] }

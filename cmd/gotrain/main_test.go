@@ -1,0 +1,285 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"image/png"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gotrain/gotrain/backend/train"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestMain doubles as the CLI for TestSIGINTSavesACheckpoint's child process.
+func TestMain(m *testing.M) {
+	if os.Getenv("GOTRAIN_CLI_CHILD") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func runCLI(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(ctx, args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// small is a fast model on the built-in data.
+var small = []string{"-model", "784-32-10", "-epochs", "2", "-batch", "64", "-progress", "lines", "-checkpoint-every", "0"}
+
+func TestTrainWritesParsableMetricsAChartAndACheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errS := runCLI(t, context.Background(), append([]string{"train", "-run-dir", dir}, small...)...)
+	require.Equal(t, 0, code, errS)
+	assert.Contains(t, out, "epoch 2/2")
+	assert.Contains(t, out, "final test accuracy")
+
+	f, err := os.Open(filepath.Join(dir, epochsJSONL))
+	require.NoError(t, err)
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &m), "line %d", n+1)
+		assert.Greater(t, m["eval_acc"].(float64), 0.5)
+		n++
+	}
+	assert.Equal(t, 2, n)
+
+	steps, err := os.ReadFile(filepath.Join(dir, stepsFile))
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(steps)), "\n")
+	assert.Len(t, lines, 2*157) // 10000 rows in batches of 64
+	for i, l := range lines {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &m), "step line %d", i+1)
+	}
+
+	cf, err := os.Open(filepath.Join(dir, epochsCSV))
+	require.NoError(t, err)
+	defer cf.Close()
+	rows, err := csv.NewReader(cf).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 3)
+	assert.Equal(t, "epoch", rows[0][0])
+
+	pf, err := os.Open(filepath.Join(dir, chartFile))
+	require.NoError(t, err)
+	defer pf.Close()
+	img, err := png.Decode(pf)
+	require.NoError(t, err)
+	assert.Greater(t, img.Bounds().Dx(), 500)
+
+	st, err := train.LoadCheckpoint(filepath.Join(dir, checkpointFile))
+	require.NoError(t, err)
+	assert.Equal(t, 2, st.Epoch)
+}
+
+func TestInvalidOptionsFailBeforeAnyTraining(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "c.json")
+	require.NoError(t, os.WriteFile(cfg, []byte(`{"lr": 0.1, "momentun": 0.9}`), 0o644))
+	badType := filepath.Join(t.TempDir(), "t.json")
+	require.NoError(t, os.WriteFile(badType, []byte(`{"epochs": "many"}`), 0o644))
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-lr", "-1"}, "lr -1"},
+		{[]string{"-optimizer", "adamax"}, `unknown optimizer "adamax"`},
+		{[]string{"-optimizer", "sgd", "-nesterov"}, "nesterov"},
+		{[]string{"-optimizer", "adam", "-beta1", "1"}, "beta1 1"},
+		{[]string{"-model", "784-0-10"}, `width "0"`},
+		{[]string{"-model", "784-32-7"}, "output width 7 does not match the data's 10 classes"},
+		{[]string{"-activation", "cosine"}, `unknown activation "cosine"`},
+		{[]string{"-schedule", "step:size=0"}, "step_size 0"},
+		{[]string{"-schedule", "plateau:factor=3"}, "factor 3"},
+		{[]string{"-schedule-interval", "hour"}, `-schedule-interval "hour"`},
+		{[]string{"-batch", "0"}, "-batch 0"},
+		{[]string{"-epochs", "0"}, "-epochs 0"},
+		{[]string{"-device", "tpu"}, `-device "tpu"`},
+		{[]string{"-val-split", "1"}, "-val-split 1"},
+		{[]string{"-clip-norm", "-2"}, "-clip-norm -2"},
+		{[]string{"-on-nonfinite", "ignore"}, `-on-nonfinite "ignore"`},
+		{[]string{"-data", "/nonexistent/mnist"}, "/nonexistent/mnist"},
+		{[]string{"-config", cfg}, `unknown option "momentun"`},
+		{[]string{"-config", badType}, `option "epochs"`},
+		{[]string{"-label", "y"}, "-label only applies with -csv"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " ")+" is refused", func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "run")
+			code, _, errS := runCLI(t, context.Background(), append([]string{"train", "-run-dir", dir}, c.args...)...)
+			assert.NotEqual(t, 0, code)
+			assert.Contains(t, errS, c.want)
+			_, err := os.Stat(dir)
+			assert.True(t, os.IsNotExist(err), "no run directory: nothing started")
+		})
+	}
+}
+
+func TestHelpListsEveryOptionWithItsDefault(t *testing.T) {
+	for _, cmd := range []string{"train", "sweep", "lr-find", "eval"} {
+		t.Run(cmd, func(t *testing.T) {
+			code, _, errS := runCLI(t, context.Background(), cmd, "-h")
+			assert.Equal(t, 0, code)
+			names := []string{"-device"}
+			if cmd != "eval" {
+				names = append(names, "-model", "-lr", "-optimizer", "-momentum", "-beta1", "-schedule", "-epochs", "-batch", "-seed", "-config", "-clip-norm", "-val-split", "-csv")
+			} else {
+				names = append(names, "-checkpoint", "-data", "-split")
+			}
+			for _, n := range names {
+				assert.Contains(t, errS, "  "+n+" ", "%s -h lacks %s", cmd, n)
+			}
+			assert.Contains(t, errS, "(default")
+		})
+	}
+}
+
+func TestCudaOnACPUBuildSaysHowToGetIt(t *testing.T) {
+	code, _, errS := runCLI(t, context.Background(), append([]string{"train", "-device", "cuda", "-run-dir", t.TempDir()}, small...)...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errS, "-tags gpu")
+}
+
+func TestFlagsOverrideTheConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.json")
+	require.NoError(t, os.WriteFile(cfg, []byte(`{"model": "784-16-10", "epochs": 5, "optimizer": "sgd", "lr": 0.05, "momentum": 0.8}`), 0o644))
+	run := filepath.Join(dir, "run")
+	code, out, errS := runCLI(t, context.Background(), "train", "-config", cfg, "-epochs", "1", "-run-dir", run, "-progress", "lines", "-checkpoint-every", "0", "-chart=false")
+	require.Equal(t, 0, code, errS)
+	assert.Contains(t, out, "784-16:relu-10")
+	assert.Contains(t, out, "sgd+momentum lr 0.05")
+	assert.Contains(t, out, "epoch 1/1")
+	assert.NotContains(t, out, "epoch 2/")
+}
+
+// TestAnInterruptedTrainResumesToTheSameWeights stops a run mid-epoch through its context (what
+// SIGINT does), resumes it with -resume, and compares the final checkpoint with a run that was
+// never stopped.
+func TestAnInterruptedTrainResumesToTheSameWeights(t *testing.T) {
+	ref := t.TempDir()
+	code, _, errS := runCLI(t, context.Background(), append([]string{"train", "-run-dir", ref, "-chart=false"}, small...)...)
+	require.Equal(t, 0, code, errS)
+
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	steps := 0
+	stepHook = func() {
+		if steps++; steps == 200 { // epoch 2, step 43
+			cancel()
+		}
+	}
+	defer func() { stepHook = nil }()
+	code, out, _ := runCLI(t, ctx, append([]string{"train", "-run-dir", dir, "-chart=false"}, small...)...)
+	require.Equal(t, exitInterrupted, code)
+	assert.Contains(t, out, "gotrain train -resume "+dir)
+	stepHook = nil
+
+	code, out, errS = runCLI(t, context.Background(), "train", "-resume", dir)
+	require.Equal(t, 0, code, errS)
+	assert.Contains(t, out, "resuming at epoch 2, step 200")
+
+	a, err := train.LoadCheckpoint(filepath.Join(ref, checkpointFile))
+	require.NoError(t, err)
+	b, err := train.LoadCheckpoint(filepath.Join(dir, checkpointFile))
+	require.NoError(t, err)
+	require.Equal(t, len(a.Params), len(b.Params))
+	for i := range a.Params {
+		for j := range a.Params[i] {
+			require.Equal(t, math.Float32bits(a.Params[i][j]), math.Float32bits(b.Params[i][j]), "tensor %d element %d", i, j)
+		}
+	}
+	lines, err := os.ReadFile(filepath.Join(dir, epochsCSV))
+	require.NoError(t, err)
+	assert.Equal(t, 3, strings.Count(string(lines), "\n"), "header and two epochs, none twice")
+}
+
+// TestSIGINTSavesACheckpoint sends a real SIGINT to a training process.
+func TestSIGINTSavesACheckpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns a training process; skipped in -short mode")
+	}
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	dir := t.TempDir()
+	cmd := exec.Command(exe, "train", "-run-dir", dir, "-model", "784-64-10", "-epochs", "200", "-progress", "lines", "-checkpoint-every", "0")
+	cmd.Env = append(os.Environ(), "GOTRAIN_CLI_CHILD=1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	deadline := time.Now().Add(30 * time.Second)
+	for { // wait until training has started: the first epoch line
+		if strings.Contains(out.String(), "epoch 1/200") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, out.String())
+	assert.Equal(t, exitInterrupted, ee.ExitCode(), out.String())
+	assert.Contains(t, out.String(), "checkpoint saved to")
+	st, err := train.LoadCheckpoint(filepath.Join(dir, checkpointFile))
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, st.Epoch, 1)
+}
+
+func TestSweepRanksRunsAndWritesItsFiles(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errS := runCLI(t, context.Background(), "sweep", "-model", "784-16-10", "-epochs", "1", "-lr", "0.001,0.1", "-optimizer", "sgd,adam", "-out", dir)
+	require.Equal(t, 0, code, errS)
+	assert.Contains(t, out, "rank")
+	for _, f := range []string{"sweep.csv", "curves.csv", "loss.png", "accuracy.png"} {
+		_, err := os.Stat(filepath.Join(dir, f))
+		assert.NoError(t, err, f)
+	}
+	cf, err := os.Open(filepath.Join(dir, "sweep.csv"))
+	require.NoError(t, err)
+	defer cf.Close()
+	rows, err := csv.NewReader(cf).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 5)
+	// Ranked: best accuracy first.
+	assert.GreaterOrEqual(t, rows[1][5], rows[4][5])
+}
+
+func TestLRFindWritesItsChart(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errS := runCLI(t, context.Background(), "lr-find", "-model", "784-16-10", "-optimizer", "sgd", "-steps", "60", "-out", dir)
+	require.Equal(t, 0, code, errS)
+	assert.Contains(t, out, "suggested lr")
+	_, err := os.Stat(filepath.Join(dir, "lrfind.png"))
+	assert.NoError(t, err)
+}
+
+func TestEvalReportsAConfusionMatrix(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errS := runCLI(t, context.Background(), append([]string{"train", "-run-dir", dir, "-chart=false"}, small...)...)
+	require.Equal(t, 0, code, errS)
+	code, out, errS := runCLI(t, context.Background(), "eval", "-checkpoint", dir)
+	require.Equal(t, 0, code, errS)
+	assert.Contains(t, out, "accuracy")
+	assert.Contains(t, out, "confusion matrix")
+	assert.Contains(t, out, "recall")
+
+	code, _, errS = runCLI(t, context.Background(), "eval", "-checkpoint", filepath.Join(dir, stepsFile))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errS, "not a gotrain checkpoint")
+}
