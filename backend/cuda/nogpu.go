@@ -1,8 +1,9 @@
 //go:build !gpu
 
-// Package cuda is the NVIDIA GPU backend. This file is the stand-in compiled without the gpu
-// build tag: it registers the "cuda" name so that asking for it gives a clear error that says
-// how to get GPU support, instead of "no such device".
+// This file is the stand-in for the NVIDIA GPU backend, compiled without the gpu build tag: it
+// registers the "cuda" name so that asking for it gives a clear error that says how to get GPU
+// support, instead of "no such device". The package documentation is in doc.go.
+
 package cuda
 
 import (

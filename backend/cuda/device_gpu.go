@@ -1,0 +1,551 @@
+//go:build gpu
+
+package cuda
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"unsafe"
+
+	"gorgonia.org/cu"
+
+	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/kernels/ptx"
+)
+
+func init() {
+	backend.Register("cuda", func() (backend.Device, error) { return Open(0) })
+}
+
+var _ backend.Device = (*Device)(nil)
+
+// tableCacheSize bounds the multi-tensor tables kept on the device: a trainer uses two (the
+// optimizer's and the gradient norm's); tests use many, each once.
+const tableCacheSize = 32
+
+// Buffer is a device buffer: n elements of dt at ptr, a block of class bytes from the device's
+// allocator (0 for an empty buffer).
+type Buffer struct {
+	ptr   cu.DevicePtr
+	n     int
+	dt    backend.DType
+	class int64
+	dev   *Device
+	freed bool
+}
+
+// DType returns the element type.
+func (b *Buffer) DType() backend.DType { return b.dt }
+
+// Len returns the number of elements.
+func (b *Buffer) Len() int { return b.n }
+
+func (b *Buffer) bytes() int64 { return int64(b.n) * int64(b.dt.Size()) }
+
+func (b *Buffer) addr() uint64 { return uint64(b.ptr) }
+
+// Device is one NVIDIA GPU (see the package documentation for the design). Methods may be called
+// from any goroutine, one at a time.
+type Device struct {
+	ordinal  int
+	dev      cu.Device
+	ctx      cu.CUContext
+	stream   cu.Stream
+	name     string
+	sms      int
+	ccMajor  int
+	ccMinor  int
+	totalMem int64
+	maxGrid  int
+
+	mods []cu.Module
+	fns  [numKernels][2]cu.Function
+	blas *cublas
+
+	alloc  *allocator
+	tables *tableCache
+	table  mtTable
+	// tableClasses remembers the allocator class of each cached table's block.
+	tableClasses map[uint64]int64
+	scratch      *Buffer // maxPartials doubles: the partial sums of the reductions
+	args         args
+	ops          []*Buffer
+	tensors      [2][]int // OptimizerStep: parameter indices by dtype
+
+	// rowPath forces the warp (1) or block (2) variant of the row-wise kernels; 0 chooses by
+	// width. The kernel tests set it to run both variants on every shape.
+	rowPath int
+
+	closed bool
+}
+
+// Open opens GPU ordinal (0 is the first): it retains the device's primary context (the one the
+// CUDA runtime, and so cuBLAS, uses), creates the stream, JIT-compiles the embedded PTX, loads
+// cuBLAS and allocates the reduction scratch.
+func Open(ordinal int) (d *Device, err error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	n, err := cu.NumDevices()
+	if err != nil {
+		return nil, fmt.Errorf("cuda: Open: cuDeviceGetCount: %w: %w", err, backend.ErrNoDevice)
+	}
+	if ordinal < 0 || ordinal >= n {
+		return nil, fmt.Errorf("cuda: Open: device %d of %d: %w", ordinal, n, backend.ErrNoDevice)
+	}
+	d = &Device{ordinal: ordinal, dev: cu.Device(ordinal), tableClasses: map[uint64]int64{}}
+	d.args.init()
+	if d.ctx, err = d.dev.RetainPrimaryCtx(); err != nil {
+		return nil, fmt.Errorf("cuda: Open: cuDevicePrimaryCtxRetain(%d): %w", ordinal, err)
+	}
+	defer func() {
+		if err != nil {
+			d.release()
+		}
+	}()
+	if err = cu.SetCurrentContext(d.ctx); err != nil {
+		return nil, fmt.Errorf("cuda: Open: cuCtxSetCurrent: %w", err)
+	}
+	if d.name, err = d.dev.Name(); err != nil {
+		return nil, fmt.Errorf("cuda: Open: cuDeviceGetName: %w", err)
+	}
+	attrs, err := d.dev.Attributes(cu.MultiprocessorCount, cu.ComputeCapabilityMajor, cu.ComputeCapabilityMinor)
+	if err != nil {
+		return nil, fmt.Errorf("cuda: Open: cuDeviceGetAttribute: %w", err)
+	}
+	d.sms, d.ccMajor, d.ccMinor = attrs[0], attrs[1], attrs[2]
+	d.maxGrid = max(d.sms, 1) * 32
+	if d.totalMem, err = d.dev.TotalMem(); err != nil {
+		return nil, fmt.Errorf("cuda: Open: cuDeviceTotalMem: %w", err)
+	}
+	if d.stream, err = cu.MakeStream(cu.NonBlocking); err != nil {
+		return nil, fmt.Errorf("cuda: Open: cuStreamCreate: %w", err)
+	}
+	if err = d.loadKernels(); err != nil {
+		return nil, err
+	}
+	if d.blas, err = loadCublas(uintptr(unsafe.Pointer(d.stream.C()))); err != nil {
+		return nil, err
+	}
+	d.alloc = newAllocator(
+		func(bytes int64) (uint64, error) {
+			p, err := cu.MemAlloc(bytes)
+			return uint64(p), err
+		},
+		func(p uint64) error { return cu.MemFree(cu.DevicePtr(p)) },
+		func(err error) bool { return errors.Is(err, cu.OutOfMemory) })
+	d.tables = newTableCache(tableCacheSize, d.uploadTable, d.releaseTable)
+	sb, err := d.allocLocked("Open", backend.Float64, maxPartials)
+	if err != nil {
+		return nil, err
+	}
+	d.scratch = sb
+	return d, nil
+}
+
+// loadKernels JIT-compiles every PTX module and looks up every kernel of kernelTable.
+func (d *Device) loadKernels() error {
+	mods, err := ptx.Modules()
+	if err != nil {
+		return fmt.Errorf("cuda: Open: %w", err)
+	}
+	loaded := map[string]cu.Module{}
+	for id, k := range kernelTable {
+		m, ok := loaded[k.module]
+		if !ok {
+			src, ok := mods[k.module]
+			if !ok {
+				return fmt.Errorf("cuda: Open: no embedded PTX for module %q (regenerate with go generate ./kernels/ptx)", k.module)
+			}
+			if m, err = cu.LoadData(src); err != nil {
+				return fmt.Errorf("cuda: Open: cuModuleLoadData(%s.ptx): %w", k.module, err)
+			}
+			loaded[k.module] = m
+			d.mods = append(d.mods, m)
+		}
+		for _, dt := range []backend.DType{backend.Float32, backend.Float64} {
+			name := k.name + dtypeSuffix(dt)
+			f, err := m.Function(name)
+			if err != nil {
+				return fmt.Errorf("cuda: Open: cuModuleGetFunction(%s.ptx, %s): %w", k.module, name, err)
+			}
+			d.fns[id][dtypeIndex(dt)] = f
+		}
+	}
+	return nil
+}
+
+// release frees whatever Open got, in reverse order; the context must be current.
+func (d *Device) release() error {
+	var errs []error
+	if d.stream != (cu.Stream{}) {
+		if err := d.stream.Synchronize(); err != nil {
+			errs = append(errs, fmt.Errorf("cuStreamSynchronize: %w", err))
+		}
+	}
+	if d.tables != nil {
+		d.tables.clear()
+	}
+	if d.alloc != nil {
+		if err := d.alloc.releaseAll(); err != nil {
+			errs = append(errs, fmt.Errorf("cuMemFree: %w", err))
+		}
+	}
+	if err := d.blas.close(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, m := range d.mods {
+		if err := m.Unload(); err != nil {
+			errs = append(errs, fmt.Errorf("cuModuleUnload: %w", err))
+		}
+	}
+	d.mods = nil
+	if d.stream != (cu.Stream{}) {
+		if err := d.stream.Destroy(); err != nil {
+			errs = append(errs, fmt.Errorf("cuStreamDestroy: %w", err))
+		}
+	}
+	if err := d.dev.ReleasePrimaryCtx(); err != nil {
+		errs = append(errs, fmt.Errorf("cuDevicePrimaryCtxRelease: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// enter locks the goroutine to its OS thread and makes the device's context current there; every
+// method that calls CUDA runs between enter and leave.
+func (d *Device) enter(op string) error {
+	if d.closed {
+		return fmt.Errorf("cuda: %s: %w", op, backend.ErrClosed)
+	}
+	runtime.LockOSThread()
+	if err := cu.SetCurrentContext(d.ctx); err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("cuda: %s: cuCtxSetCurrent: %w", op, err)
+	}
+	return nil
+}
+
+func (d *Device) leave() { runtime.UnlockOSThread() }
+
+// Name returns "cuda".
+func (d *Device) Name() string { return "cuda" }
+
+// Describe names the GPU, its compute capability and memory, and the cuBLAS it loaded.
+func (d *Device) Describe() string {
+	lib := "no cuBLAS"
+	if d.blas != nil {
+		lib = d.blas.name
+	}
+	return fmt.Sprintf("cuda: %s (device %d, sm_%d%d, %d SMs, %.1f GiB; %s)",
+		d.name, d.ordinal, d.ccMajor, d.ccMinor, d.sms, float64(d.totalMem)/(1<<30), lib)
+}
+
+// Alloc returns a buffer of n elements from the caching allocator (contents unspecified).
+func (d *Device) Alloc(dt backend.DType, n int) (backend.Buffer, error) {
+	if d.closed {
+		return nil, fmt.Errorf("cuda: Alloc: %w", backend.ErrClosed)
+	}
+	if n < 0 {
+		return nil, fmt.Errorf("cuda: Alloc: negative length %d: %w", n, backend.ErrInvalid)
+	}
+	if dt.Size() == 0 {
+		return nil, fmt.Errorf("cuda: Alloc: unknown dtype %v: %w", dt, backend.ErrDType)
+	}
+	if err := d.enter("Alloc"); err != nil {
+		return nil, err
+	}
+	defer d.leave()
+	return d.allocLocked("Alloc", dt, n)
+}
+
+func (d *Device) allocLocked(op string, dt backend.DType, n int) (*Buffer, error) {
+	bytes := int64(n) * int64(dt.Size())
+	ptr, class, err := d.alloc.get(bytes)
+	if err != nil {
+		if errors.Is(err, cu.OutOfMemory) {
+			free, total, ierr := cu.MemInfo()
+			if ierr != nil {
+				return nil, fmt.Errorf("cuda: %s: cuMemAlloc(%d bytes): %w; cuMemGetInfo: %v: %w", op, class, err, ierr, backend.ErrOutOfMemory)
+			}
+			return nil, oomError(op, class, free, total, d.alloc.stats.InUse, err)
+		}
+		return nil, fmt.Errorf("cuda: %s: cuMemAlloc(%d bytes): %w", op, class, err)
+	}
+	return &Buffer{ptr: cu.DevicePtr(ptr), n: n, dt: dt, class: class, dev: d}, nil
+}
+
+// Free returns b's memory to the allocator's free list (no CUDA call). Freeing nil, a buffer of
+// another device or a freed buffer does nothing.
+func (d *Device) Free(b backend.Buffer) {
+	cb, ok := b.(*Buffer)
+	if !ok || cb == nil || cb.dev != d || cb.freed {
+		return
+	}
+	cb.freed = true
+	if !d.closed {
+		_ = d.alloc.put(cb.addr(), cb.class) // fails only on a device bug; the block is then leaked, not reused twice
+	}
+}
+
+// Sync waits for every issued operation and reports an error of any of them.
+func (d *Device) Sync() error {
+	if err := d.enter("Sync"); err != nil {
+		return err
+	}
+	defer d.leave()
+	if err := d.stream.Synchronize(); err != nil {
+		return fmt.Errorf("cuda: Sync: cuStreamSynchronize: %w", err)
+	}
+	return nil
+}
+
+// Close waits for the stream and releases every buffer, the kernels, cuBLAS's handle, the stream
+// and the context. Closing twice is a no-op.
+func (d *Device) Close() error {
+	if d.closed {
+		return nil
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	d.closed = true
+	if err := cu.SetCurrentContext(d.ctx); err != nil {
+		return fmt.Errorf("cuda: Close: cuCtxSetCurrent: %w", err)
+	}
+	if err := d.release(); err != nil {
+		return fmt.Errorf("cuda: Close: %w", err)
+	}
+	return nil
+}
+
+// buf checks one buffer argument (name[idx] in errors; idx < 0 for none).
+func (d *Device) buf(op, name string, idx int, b backend.Buffer) (*Buffer, error) {
+	cb, ok := b.(*Buffer)
+	if !ok || cb == nil || cb.dev != d || cb.freed {
+		if idx >= 0 {
+			name = fmt.Sprintf("%s[%d]", name, idx)
+		}
+		switch {
+		case ok && cb != nil && cb.freed:
+			return nil, fmt.Errorf("cuda: %s: %s was freed: %w", op, name, backend.ErrInvalid)
+		case ok && cb != nil:
+			return nil, fmt.Errorf("cuda: %s: %s belongs to another device: %w", op, name, backend.ErrInvalid)
+		}
+		return nil, fmt.Errorf("cuda: %s: %s is %T, not a cuda buffer: %w", op, name, b, backend.ErrInvalid)
+	}
+	return cb, nil
+}
+
+// operands checks that the device is open and that every buffer is one of its live buffers of
+// one dtype; the returned slice is reused by the next call.
+func (d *Device) operands(op, names string, bs ...backend.Buffer) ([]*Buffer, error) {
+	if d.closed {
+		return nil, fmt.Errorf("cuda: %s: %w", op, backend.ErrClosed)
+	}
+	out := d.ops[:0]
+	for i, b := range bs {
+		cb, err := d.buf(op, "operand", -1, b)
+		if err != nil {
+			return nil, fmt.Errorf("operand %d of (%s): %w", i, names, err)
+		}
+		if i > 0 && cb.dt != out[0].dt {
+			return nil, fmt.Errorf("cuda: %s: operands (%s) mix %v and %v: %w", op, names, out[0].dt, cb.dt, backend.ErrDType)
+		}
+		out = append(out, cb)
+	}
+	d.ops = out
+	return out, nil
+}
+
+func lenErr(op, what string, got, want int) error {
+	return fmt.Errorf("cuda: %s: %s has %d elements, want %d: %w", op, what, got, want, backend.ErrShape)
+}
+
+func dimsErr(op string, dims ...int) error {
+	for _, v := range dims {
+		if v < 0 {
+			return fmt.Errorf("cuda: %s: negative dimension in %v: %w", op, slices.Clone(dims), backend.ErrShape)
+		}
+	}
+	return nil
+}
+
+// hostSlice returns the address, length and dtype of a []float32 or []float64.
+func hostSlice(op string, h any) (unsafe.Pointer, int, backend.DType, error) {
+	switch s := h.(type) {
+	case []float32:
+		return unsafe.Pointer(unsafe.SliceData(s)), len(s), backend.Float32, nil
+	case []float64:
+		return unsafe.Pointer(unsafe.SliceData(s)), len(s), backend.Float64, nil
+	}
+	return nil, 0, 0, fmt.Errorf("cuda: %s: host data is %T, want []float32 or []float64: %w", op, h, backend.ErrDType)
+}
+
+// Write copies src into dst on the stream. cuMemcpyHtoDAsync from pageable memory stages the data
+// before it returns, so src may be reused at once, and the copy is ordered after the work
+// already issued (which may still read dst).
+func (d *Device) Write(dst backend.Buffer, src any) error {
+	b, err := d.buf("Write", "dst", -1, dst)
+	if err != nil {
+		return err
+	}
+	p, n, dt, err := hostSlice("Write", src)
+	if err != nil {
+		return err
+	}
+	if dt != b.dt {
+		return fmt.Errorf("cuda: Write: %v data into a %v buffer: %w", dt, b.dt, backend.ErrDType)
+	}
+	if n != b.n {
+		return lenErr("Write", "src", n, b.n)
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := d.enter("Write"); err != nil {
+		return err
+	}
+	defer d.leave()
+	if err := cu.MemcpyHtoDAsync(b.ptr, p, b.bytes(), d.stream); err != nil {
+		return fmt.Errorf("cuda: Write: cuMemcpyHtoDAsync(%d bytes): %w", b.bytes(), err)
+	}
+	return nil
+}
+
+// Read copies src into dst once the work issued before it is done: the host's only wait in a
+// training step.
+func (d *Device) Read(dst any, src backend.Buffer) error {
+	b, err := d.buf("Read", "src", -1, src)
+	if err != nil {
+		return err
+	}
+	p, n, dt, err := hostSlice("Read", dst)
+	if err != nil {
+		return err
+	}
+	if dt != b.dt {
+		return fmt.Errorf("cuda: Read: a %v buffer into %v data: %w", b.dt, dt, backend.ErrDType)
+	}
+	if n != b.n {
+		return lenErr("Read", "dst", n, b.n)
+	}
+	if err := d.enter("Read"); err != nil {
+		return err
+	}
+	defer d.leave()
+	if n > 0 {
+		if err := cu.MemcpyDtoHAsync(p, b.ptr, b.bytes(), d.stream); err != nil {
+			return fmt.Errorf("cuda: Read: cuMemcpyDtoHAsync(%d bytes): %w", b.bytes(), err)
+		}
+	}
+	// A copy into pageable memory returns when it is done; the synchronize reports the errors of
+	// earlier kernels even for an empty read.
+	if err := d.stream.Synchronize(); err != nil {
+		return fmt.Errorf("cuda: Read: cuStreamSynchronize: %w", err)
+	}
+	return nil
+}
+
+// uploadTable copies a multi-tensor table into a fresh device block (tableCache's upload).
+func (d *Device) uploadTable(words []uint64) (uint64, error) {
+	bytes := int64(len(words)) * 8
+	ptr, class, err := d.alloc.get(bytes)
+	if err != nil {
+		return 0, fmt.Errorf("cuda: multi-tensor table: cuMemAlloc(%d bytes): %w", bytes, err)
+	}
+	d.tableClasses[ptr] = class
+	if err := cu.MemcpyHtoDAsync(cu.DevicePtr(ptr), unsafe.Pointer(unsafe.SliceData(words)), bytes, d.stream); err != nil {
+		return 0, fmt.Errorf("cuda: multi-tensor table: cuMemcpyHtoDAsync(%d bytes): %w", bytes, err)
+	}
+	return ptr, nil
+}
+
+// releaseTable returns an evicted table's block to the allocator: work issued later on the
+// stream that reuses it runs after every kernel that read the table.
+func (d *Device) releaseTable(ptr uint64) {
+	_ = d.alloc.put(ptr, d.tableClasses[ptr])
+	delete(d.tableClasses, ptr)
+}
+
+// launch launches kernel k for dtype dt with the parameters packed in d.args on a 1-D grid.
+func (d *Device) launch(op string, k kernelID, dt backend.DType, grid, block int) error {
+	return d.launch2(op, k, dt, grid, 1, block, 1)
+}
+
+func (d *Device) launch2(op string, k kernelID, dt backend.DType, gx, gy, bx, by int) error {
+	params := d.args.list()
+	if params == nil {
+		return fmt.Errorf("cuda: %s: %s%s: more than %d kernel parameters", op, kernelTable[k].name, dtypeSuffix(dt), maxArgs)
+	}
+	if err := d.fns[k][dtypeIndex(dt)].Launch(gx, gy, 1, bx, by, 1, 0, d.stream, params); err != nil {
+		return fmt.Errorf("cuda: %s: cuLaunchKernel(%s%s, grid %dx%d, block %dx%d): %w",
+			op, kernelTable[k].name, dtypeSuffix(dt), gx, gy, bx, by, err)
+	}
+	return nil
+}
+
+// grid is the grid of an elementwise kernel over n elements.
+func (d *Device) grid(n int) int { return gridFor(int64(n), blockSize, d.maxGrid) }
+
+// timer measures GPU time on the device's stream with a pair of CUDA events: what benchmarks
+// report, since the host returns from a launch long before the kernel ends.
+type timer struct {
+	d           *Device
+	start, stop cu.Event
+}
+
+func (d *Device) newTimer() (*timer, error) {
+	if err := d.enter("timer"); err != nil {
+		return nil, err
+	}
+	defer d.leave()
+	t := &timer{d: d}
+	var err error
+	if t.start, err = cu.MakeEvent(cu.DefaultEvent); err != nil {
+		return nil, fmt.Errorf("cuda: cuEventCreate: %w", err)
+	}
+	if t.stop, err = cu.MakeEvent(cu.DefaultEvent); err != nil {
+		return nil, fmt.Errorf("cuda: cuEventCreate: %w", err)
+	}
+	return t, nil
+}
+
+// begin records the start event after the work issued so far.
+func (t *timer) begin() error {
+	if err := t.d.enter("timer"); err != nil {
+		return err
+	}
+	defer t.d.leave()
+	if err := t.start.Record(t.d.stream); err != nil {
+		return fmt.Errorf("cuda: cuEventRecord: %w", err)
+	}
+	return nil
+}
+
+// end records the stop event, waits for it and returns the milliseconds since begin.
+func (t *timer) end() (float64, error) {
+	if err := t.d.enter("timer"); err != nil {
+		return 0, err
+	}
+	defer t.d.leave()
+	if err := t.stop.Record(t.d.stream); err != nil {
+		return 0, fmt.Errorf("cuda: cuEventRecord: %w", err)
+	}
+	if err := t.stop.Synchronize(); err != nil {
+		return 0, fmt.Errorf("cuda: cuEventSynchronize: %w", err)
+	}
+	ms, err := t.start.Elapsed(t.stop)
+	if err != nil {
+		return 0, fmt.Errorf("cuda: cuEventElapsedTime: %w", err)
+	}
+	return ms, nil
+}
+
+func (t *timer) close() {
+	if t.d.enter("timer") != nil {
+		return
+	}
+	defer t.d.leave()
+	_ = cu.DestroyEvent(&t.start)
+	_ = cu.DestroyEvent(&t.stop)
+}

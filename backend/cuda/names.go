@@ -1,0 +1,173 @@
+package cuda
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/gotrain/gotrain/backend"
+)
+
+// cublasLibNames are the cuBLAS libraries tried, in order: the newest major versions first, then
+// the unversioned development link. Linking -lcublas at build time would tie the binary to the
+// build machine's major version (see ../../shared/gpu/README.md).
+var cublasLibNames = []string{"libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so"}
+
+// cublasEnv names a cuBLAS library (a file name or a path) to try before the default list.
+const cublasEnv = "GOTRAIN_CUBLAS"
+
+// cublasCandidates returns the libraries to try: override (the value of GOTRAIN_CUBLAS) first
+// when it is set, then cublasLibNames.
+func cublasCandidates(override string) []string {
+	out := make([]string, 0, len(cublasLibNames)+1)
+	if override != "" {
+		out = append(out, override)
+	}
+	return append(out, cublasLibNames...)
+}
+
+// cublasStatusString names a cublasStatus_t (stable across cuBLAS 11 to 13).
+func cublasStatusString(st int) string {
+	switch st {
+	case 0:
+		return "CUBLAS_STATUS_SUCCESS"
+	case 1:
+		return "CUBLAS_STATUS_NOT_INITIALIZED"
+	case 3:
+		return "CUBLAS_STATUS_ALLOC_FAILED"
+	case 7:
+		return "CUBLAS_STATUS_INVALID_VALUE"
+	case 8:
+		return "CUBLAS_STATUS_ARCH_MISMATCH"
+	case 11:
+		return "CUBLAS_STATUS_MAPPING_ERROR"
+	case 13:
+		return "CUBLAS_STATUS_EXECUTION_FAILED"
+	case 14:
+		return "CUBLAS_STATUS_INTERNAL_ERROR"
+	case 15:
+		return "CUBLAS_STATUS_NOT_SUPPORTED"
+	case 16:
+		return "CUBLAS_STATUS_LICENSE_ERROR"
+	}
+	return "cublasStatus_t(" + strconv.Itoa(st) + ")"
+}
+
+// kernelID names one kernel of the embedded PTX; each exists as NAME_f32 and NAME_f64.
+type kernelID int
+
+const (
+	kActFwd kernelID = iota
+	kActBwd
+	kSoftmaxWarp
+	kSoftmaxBlock
+	kSoftmaxGradWarp
+	kSoftmaxGradBlock
+	kLossCEPartial
+	kLossElemPartial
+	kLossCEGradWarp
+	kLossCEGradBlock
+	kLossElemGrad
+	kFill
+	kScale
+	kClamp
+	kUnary
+	kBinary
+	kBiasAdd
+	kBroadcast
+	kSumMid
+	kSumSqPartial
+	kCountCorrectPartial
+	kFinalize
+	kOptimSGD
+	kOptimAdam
+	kOptimRMSProp
+	kOptimAdagrad
+	kOptimNAdam
+	numKernels
+)
+
+// kernelTable gives each kernel's PTX module (the .cu file's base name) and name without the
+// type suffix. names_test.go checks it against the committed PTX, so a renamed kernel fails on a
+// machine without a GPU.
+var kernelTable = [numKernels]struct{ module, name string }{
+	kActFwd:              {"activation", "act_fwd"},
+	kActBwd:              {"activation", "act_bwd"},
+	kSoftmaxWarp:         {"softmax", "softmax_warp"},
+	kSoftmaxBlock:        {"softmax", "softmax_block"},
+	kSoftmaxGradWarp:     {"softmax", "softmax_grad_warp"},
+	kSoftmaxGradBlock:    {"softmax", "softmax_grad_block"},
+	kLossCEPartial:       {"loss", "loss_ce_partial"},
+	kLossElemPartial:     {"loss", "loss_elem_partial"},
+	kLossCEGradWarp:      {"loss", "loss_ce_grad_warp"},
+	kLossCEGradBlock:     {"loss", "loss_ce_grad_block"},
+	kLossElemGrad:        {"loss", "loss_elem_grad"},
+	kFill:                {"elementwise", "fill"},
+	kScale:               {"elementwise", "scale"},
+	kClamp:               {"elementwise", "clamp"},
+	kUnary:               {"elementwise", "unary"},
+	kBinary:              {"elementwise", "binary"},
+	kBiasAdd:             {"bias", "bias_add"},
+	kBroadcast:           {"bias", "broadcast"},
+	kSumMid:              {"bias", "sum_mid"},
+	kSumSqPartial:        {"reduce", "sumsq_partial"},
+	kCountCorrectPartial: {"reduce", "count_correct_partial"},
+	kFinalize:            {"reduce", "reduce_finalize"},
+	kOptimSGD:            {"optim", "optim_sgd"},
+	kOptimAdam:           {"optim", "optim_adam"},
+	kOptimRMSProp:        {"optim", "optim_rmsprop"},
+	kOptimAdagrad:        {"optim", "optim_adagrad"},
+	kOptimNAdam:          {"optim", "optim_nadam"},
+}
+
+// dtypeSuffix is the kernel name suffix of a dtype, and dtypeIndex its index in the device's
+// function table.
+func dtypeSuffix(dt backend.DType) string {
+	if dt == backend.Float64 {
+		return "_f64"
+	}
+	return "_f32"
+}
+
+func dtypeIndex(dt backend.DType) int {
+	if dt == backend.Float64 {
+		return 1
+	}
+	return 0
+}
+
+// Launch shapes.
+const (
+	blockSize   = 256 // threads per block of every 1-D kernel
+	warpsPerBlk = blockSize / 32
+	maxPartials = 1024 // blocks of a reduction kernel: the size of the partial-sum scratch
+	narrowCols  = 32   // rows this wide or narrower get a warp each, wider rows a block
+	maxGridY    = 65535
+)
+
+// gridFor returns the blocks of a grid-stride kernel over n items with per items per block:
+// enough to cover n, at most limit, at least 1.
+func gridFor(n int64, per, limit int) int {
+	g := (n + int64(per) - 1) / int64(per)
+	return int(max(1, min(g, int64(limit))))
+}
+
+// sumShape returns the block shape (tx, ty) of the Sum kernel for an inner axis of inner
+// elements: tx the smallest power of two >= inner, at most 32, and tx·ty = blockSize.
+func sumShape(inner int) (tx, ty int) {
+	tx = 1
+	for tx < inner && tx < 32 {
+		tx <<= 1
+	}
+	return tx, blockSize / tx
+}
+
+// oomError reports an allocation that failed for lack of device memory: what was asked for, what
+// the driver says is free, and what the allocator already holds. It wraps
+// backend.ErrOutOfMemory and the driver's own error.
+func oomError(op string, requested, free, total, inUse int64, cause error) error {
+	return fmt.Errorf("cuda: %s: cannot allocate %d bytes (%s): %d bytes free of %d (cuMemGetInfo), %d in use by this device: %w",
+		op, requested, mib(requested), free, total, inUse, errors.Join(backend.ErrOutOfMemory, cause))
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }

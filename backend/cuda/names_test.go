@@ -1,0 +1,88 @@
+package cuda
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gotrain/gotrain/backend"
+)
+
+func TestCublasCandidatesTryNewestFirst(t *testing.T) {
+	assert.Equal(t, []string{"libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so"}, cublasCandidates(""))
+	got := cublasCandidates("/opt/cuda/lib64/libcublas.so.12")
+	assert.Equal(t, "/opt/cuda/lib64/libcublas.so.12", got[0], "the override comes first")
+	assert.Equal(t, cublasLibNames, got[1:])
+	assert.Equal(t, "CUBLAS_STATUS_INVALID_VALUE", cublasStatusString(7))
+	assert.Equal(t, "cublasStatus_t(99)", cublasStatusString(99))
+}
+
+// TestKernelTableMatchesThePTX checks every kernel the device looks up against the .entry
+// directives of the committed PTX, and that no kernel there is left unused.
+func TestKernelTableMatchesThePTX(t *testing.T) {
+	entry := regexp.MustCompile(`\.entry\s+([A-Za-z0-9_]+)\(`)
+	if _, err := os.Stat("../../kernels/ptx/generate.go"); err != nil {
+		t.Skip("not run from backend/cuda in the repository (a copied test binary): the PTX files are not here")
+	}
+	files, err := filepath.Glob("../../kernels/ptx/*.ptx")
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "no committed PTX: run go generate ./kernels/ptx")
+	entries := map[string]map[string]bool{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		mod := strings.TrimSuffix(filepath.Base(f), ".ptx")
+		entries[mod] = map[string]bool{}
+		for _, m := range entry.FindAllStringSubmatch(string(b), -1) {
+			entries[mod][m[1]] = true
+		}
+	}
+	used := map[string]bool{}
+	for id, k := range kernelTable {
+		require.NotEmpty(t, k.name, "kernel %d has no table entry", id)
+		for _, dt := range []backend.DType{backend.Float32, backend.Float64} {
+			name := k.name + dtypeSuffix(dt)
+			assert.True(t, entries[k.module][name], "%s is not an entry of %s.ptx", name, k.module)
+			used[k.module+"/"+name] = true
+		}
+	}
+	for mod, es := range entries {
+		for e := range es {
+			assert.True(t, used[mod+"/"+e], "%s.ptx has kernel %s that the device never launches", mod, e)
+		}
+	}
+	// Every .cu has its PTX.
+	srcs, err := filepath.Glob("../../kernels/*.cu")
+	require.NoError(t, err)
+	for _, s := range srcs {
+		_, ok := entries[strings.TrimSuffix(filepath.Base(s), ".cu")]
+		assert.True(t, ok, "%s has no committed PTX", s)
+	}
+}
+
+func TestLaunchShapes(t *testing.T) {
+	assert.Equal(t, 1, gridFor(0, 256, 100), "at least one block")
+	assert.Equal(t, 1, gridFor(256, 256, 100))
+	assert.Equal(t, 2, gridFor(257, 256, 100))
+	assert.Equal(t, 100, gridFor(1<<40, 256, 100), "capped")
+	for _, c := range []struct{ inner, tx int }{{1, 1}, {2, 2}, {3, 4}, {10, 16}, {32, 32}, {33, 32}, {40009, 32}} {
+		tx, ty := sumShape(c.inner)
+		assert.Equal(t, c.tx, tx, "inner %d", c.inner)
+		assert.Equal(t, blockSize, tx*ty)
+	}
+}
+
+func TestOOMErrorSaysWhatWasAskedAndWhatIsFree(t *testing.T) {
+	cause := errors.New("OutOfMemory")
+	err := oomError("Alloc", 3<<30, 1<<30, 80<<30, 2<<30, cause)
+	assert.ErrorIs(t, err, backend.ErrOutOfMemory)
+	assert.ErrorIs(t, err, cause)
+	assert.Contains(t, err.Error(), "3221225472 bytes")
+	assert.Contains(t, err.Error(), "1073741824 bytes free")
+}

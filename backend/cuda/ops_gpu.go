@@ -1,0 +1,680 @@
+//go:build gpu
+
+package cuda
+
+import (
+	"fmt"
+
+	"gorgonia.org/cu"
+
+	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/kernels"
+)
+
+// Every op checks its arguments first (the same errors as the CPU backend), returns at once when
+// there is nothing to compute, and then issues its kernels on the stream without waiting.
+
+// Gemm runs on cuBLAS: the row-major product is one column-major call (rowMajorGemm). An empty
+// inner dimension or alpha == 0 leaves C = beta·C, computed here (Fill for beta == 0, so a NaN in
+// C is ignored as the interface requires).
+func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b backend.Buffer, beta float64, c backend.Buffer) error {
+	ops, err := d.operands("Gemm", "a, b, c", a, b, c)
+	if err != nil {
+		return err
+	}
+	if err := dimsErr("Gemm", m, n, k); err != nil {
+		return err
+	}
+	ab, bb, cb := ops[0], ops[1], ops[2]
+	if ab.n != m*k {
+		return lenErr("Gemm", "a", ab.n, m*k)
+	}
+	if bb.n != k*n {
+		return lenErr("Gemm", "b", bb.n, k*n)
+	}
+	if cb.n != m*n {
+		return lenErr("Gemm", "c", cb.n, m*n)
+	}
+	if m == 0 || n == 0 {
+		return nil
+	}
+	if err := d.enter("Gemm"); err != nil {
+		return err
+	}
+	defer d.leave()
+	if k == 0 || alpha == 0 {
+		if beta == 0 {
+			return d.fill("Gemm", cb, 0)
+		}
+		if beta == 1 {
+			return nil
+		}
+		return d.scale("Gemm", cb, cb, beta)
+	}
+	g := rowMajorGemm(transA, transB, m, n, k)
+	if err := d.blas.gemm(cb.dt, g, alpha, bb.addr(), ab.addr(), beta, cb.addr()); err != nil {
+		return fmt.Errorf("cuda: Gemm: %w", err)
+	}
+	return nil
+}
+
+func (d *Device) fill(op string, b *Buffer, v float64) error {
+	if b.n == 0 {
+		return nil
+	}
+	d.args.reset().ptr(b.addr()).float(b.dt, v).i64(b.n)
+	return d.launch(op, kFill, b.dt, d.grid(b.n), blockSize)
+}
+
+func (d *Device) scale(op string, dst, x *Buffer, alpha float64) error {
+	if dst.n == 0 {
+		return nil
+	}
+	d.args.reset().ptr(dst.addr()).ptr(x.addr()).float(dst.dt, alpha).i64(dst.n)
+	return d.launch(op, kScale, dst.dt, d.grid(dst.n), blockSize)
+}
+
+// Fill sets every element to v (rounded to the dtype).
+func (d *Device) Fill(dst backend.Buffer, v float64) error {
+	ops, err := d.operands("Fill", "dst", dst)
+	if err != nil {
+		return err
+	}
+	if ops[0].n == 0 {
+		return nil
+	}
+	if err := d.enter("Fill"); err != nil {
+		return err
+	}
+	defer d.leave()
+	return d.fill("Fill", ops[0], v)
+}
+
+// Copy copies src into dst with cuMemcpyDtoDAsync.
+func (d *Device) Copy(dst, src backend.Buffer) error {
+	ops, err := d.operands("Copy", "dst, src", dst, src)
+	if err != nil {
+		return err
+	}
+	if ops[1].n != ops[0].n {
+		return lenErr("Copy", "src", ops[1].n, ops[0].n)
+	}
+	if ops[0].n == 0 || ops[0].ptr == ops[1].ptr {
+		return nil
+	}
+	if err := d.enter("Copy"); err != nil {
+		return err
+	}
+	defer d.leave()
+	if err := cu.MemcpyDtoDAsync(ops[0].ptr, ops[1].ptr, ops[0].bytes(), d.stream); err != nil {
+		return fmt.Errorf("cuda: Copy: cuMemcpyDtoDAsync(%d bytes): %w", ops[0].bytes(), err)
+	}
+	return nil
+}
+
+// Scale computes dst = alpha·x, alpha rounded to the dtype first (as the CPU backend does).
+func (d *Device) Scale(dst, x backend.Buffer, alpha float64) error {
+	ops, err := d.operands("Scale", "dst, x", dst, x)
+	if err != nil {
+		return err
+	}
+	if ops[1].n != ops[0].n {
+		return lenErr("Scale", "x", ops[1].n, ops[0].n)
+	}
+	if ops[0].n == 0 {
+		return nil
+	}
+	if err := d.enter("Scale"); err != nil {
+		return err
+	}
+	defer d.leave()
+	return d.scale("Scale", ops[0], ops[1], alpha)
+}
+
+// Unary computes dst = op(x).
+func (d *Device) Unary(op backend.UnaryOp, dst, x backend.Buffer) error {
+	ops, err := d.operands("Unary", "dst, x", dst, x)
+	if err != nil {
+		return err
+	}
+	if op < backend.Neg || op > backend.Cube {
+		return fmt.Errorf("cuda: Unary: unknown op %v: %w", op, backend.ErrUnsupported)
+	}
+	if ops[1].n != ops[0].n {
+		return lenErr("Unary "+op.String(), "x", ops[1].n, ops[0].n)
+	}
+	if ops[0].n == 0 {
+		return nil
+	}
+	if err := d.enter("Unary"); err != nil {
+		return err
+	}
+	defer d.leave()
+	o := ops[0]
+	d.args.reset().i64(int(op)).ptr(o.addr()).ptr(ops[1].addr()).i64(o.n)
+	return d.launch("Unary", kUnary, o.dt, d.grid(o.n), blockSize)
+}
+
+// Binary computes dst = op(a, b), a length-1 operand read with stride 0.
+func (d *Device) Binary(op backend.BinaryOp, dst, a, b backend.Buffer) error {
+	ops, err := d.operands("Binary", "dst, a, b", dst, a, b)
+	if err != nil {
+		return err
+	}
+	if op < backend.Add || op > backend.Ne {
+		return fmt.Errorf("cuda: Binary: unknown op %v: %w", op, backend.ErrUnsupported)
+	}
+	n := ops[0].n
+	for i, name := range []string{"a", "b"} {
+		if l := ops[i+1].n; l != n && l != 1 {
+			return fmt.Errorf("cuda: Binary %v: %s has %d elements, want %d or 1: %w", op, name, l, n, backend.ErrShape)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := d.enter("Binary"); err != nil {
+		return err
+	}
+	defer d.leave()
+	stride := func(b *Buffer) int {
+		if b.n == n {
+			return 1
+		}
+		return 0
+	}
+	d.args.reset().i64(int(op)).ptr(ops[0].addr()).ptr(ops[1].addr()).i64(stride(ops[1])).ptr(ops[2].addr()).i64(stride(ops[2])).i64(n)
+	return d.launch("Binary", kBinary, ops[0].dt, d.grid(n), blockSize)
+}
+
+// Broadcast repeats src [outer,1,inner] into dst [outer,mid,inner].
+func (d *Device) Broadcast(dst, src backend.Buffer, outer, mid, inner int) error {
+	ops, err := d.operands("Broadcast", "dst, src", dst, src)
+	if err != nil {
+		return err
+	}
+	if err := dimsErr("Broadcast", outer, mid, inner); err != nil {
+		return err
+	}
+	if ops[0].n != outer*mid*inner {
+		return lenErr("Broadcast", "dst", ops[0].n, outer*mid*inner)
+	}
+	if ops[1].n != outer*inner {
+		return lenErr("Broadcast", "src", ops[1].n, outer*inner)
+	}
+	if ops[0].n == 0 {
+		return nil
+	}
+	if err := d.enter("Broadcast"); err != nil {
+		return err
+	}
+	defer d.leave()
+	d.args.reset().ptr(ops[0].addr()).ptr(ops[1].addr()).i64(outer).i64(mid).i64(inner)
+	return d.launch("Broadcast", kBroadcast, ops[0].dt, d.grid(ops[0].n), blockSize)
+}
+
+// Sum reduces src [outer,mid,inner] over mid into dst [outer,inner], in double.
+func (d *Device) Sum(dst, src backend.Buffer, outer, mid, inner int) error {
+	ops, err := d.operands("Sum", "dst, src", dst, src)
+	if err != nil {
+		return err
+	}
+	if err := dimsErr("Sum", outer, mid, inner); err != nil {
+		return err
+	}
+	if ops[0].n != outer*inner {
+		return lenErr("Sum", "dst", ops[0].n, outer*inner)
+	}
+	if ops[1].n != outer*mid*inner {
+		return lenErr("Sum", "src", ops[1].n, outer*mid*inner)
+	}
+	if ops[0].n == 0 {
+		return nil
+	}
+	if err := d.enter("Sum"); err != nil {
+		return err
+	}
+	defer d.leave()
+	tx, ty := sumShape(inner)
+	d.args.reset().ptr(ops[0].addr()).ptr(ops[1].addr()).i64(outer).i64(mid).i64(inner)
+	return d.launch2("Sum", kSumMid, ops[0].dt, (inner+tx-1)/tx, min(outer, maxGridY), tx, ty)
+}
+
+// BiasAdd computes dst[r,c] = x[r,c] + bias[c].
+func (d *Device) BiasAdd(dst, x, bias backend.Buffer, rows, cols int) error {
+	ops, err := d.operands("BiasAdd", "dst, x, bias", dst, x, bias)
+	if err != nil {
+		return err
+	}
+	if err := dimsErr("BiasAdd", rows, cols); err != nil {
+		return err
+	}
+	if ops[0].n != rows*cols {
+		return lenErr("BiasAdd", "dst", ops[0].n, rows*cols)
+	}
+	if ops[1].n != rows*cols {
+		return lenErr("BiasAdd", "x", ops[1].n, rows*cols)
+	}
+	if ops[2].n != cols {
+		return lenErr("BiasAdd", "bias", ops[2].n, cols)
+	}
+	if rows*cols == 0 {
+		return nil
+	}
+	if err := d.enter("BiasAdd"); err != nil {
+		return err
+	}
+	defer d.leave()
+	d.args.reset().ptr(ops[0].addr()).ptr(ops[1].addr()).ptr(ops[2].addr()).i64(rows).i64(cols)
+	return d.launch("BiasAdd", kBiasAdd, ops[0].dt, d.grid(rows*cols), blockSize)
+}
+
+// Activation computes dst = f(x).
+func (d *Device) Activation(act kernels.Activation, alpha float64, dst, x backend.Buffer) error {
+	ops, err := d.operands("Activation", "dst, x", dst, x)
+	if err != nil {
+		return err
+	}
+	if !act.Valid() {
+		return fmt.Errorf("cuda: Activation: %v: %w", act, backend.ErrUnsupported)
+	}
+	if ops[1].n != ops[0].n {
+		return lenErr("Activation "+act.String(), "x", ops[1].n, ops[0].n)
+	}
+	if ops[0].n == 0 {
+		return nil
+	}
+	if err := d.enter("Activation"); err != nil {
+		return err
+	}
+	defer d.leave()
+	d.args.reset().i64(int(act)).f64(alpha).ptr(ops[0].addr()).ptr(ops[1].addr()).i64(ops[0].n)
+	return d.launch("Activation", kActFwd, ops[0].dt, d.grid(ops[0].n), blockSize)
+}
+
+// ActivationGrad computes dx = dy·f'(x); y is checked but not read (f' is recomputed from x).
+func (d *Device) ActivationGrad(act kernels.Activation, alpha float64, dx, x, y, dy backend.Buffer) error {
+	ops, err := d.operands("ActivationGrad", "dx, x, y, dy", dx, x, y, dy)
+	if err != nil {
+		return err
+	}
+	if !act.Valid() {
+		return fmt.Errorf("cuda: ActivationGrad: %v: %w", act, backend.ErrUnsupported)
+	}
+	n := ops[0].n
+	for i, name := range []string{"x", "y", "dy"} {
+		if ops[i+1].n != n {
+			return lenErr("ActivationGrad "+act.String(), name, ops[i+1].n, n)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := d.enter("ActivationGrad"); err != nil {
+		return err
+	}
+	defer d.leave()
+	d.args.reset().i64(int(act)).f64(alpha).ptr(ops[0].addr()).ptr(ops[1].addr()).ptr(ops[3].addr()).i64(n)
+	return d.launch("ActivationGrad", kActBwd, ops[0].dt, d.grid(n), blockSize)
+}
+
+func (d *Device) checkRows(op string, rows, cols int, ops []*Buffer, names ...string) error {
+	if err := dimsErr(op, rows, cols); err != nil {
+		return err
+	}
+	for i, name := range names {
+		if ops[i].n != rows*cols {
+			return lenErr(op, name, ops[i].n, rows*cols)
+		}
+	}
+	return nil
+}
+
+// narrow says whether rows of cols elements get a warp each (else a block each).
+func (d *Device) narrow(cols int) bool {
+	switch d.rowPath {
+	case 1:
+		return true
+	case 2:
+		return false
+	}
+	return cols <= narrowCols
+}
+
+// rowLaunch launches a warp-per-row or block-per-row kernel over rows.
+func (d *Device) rowLaunch(op string, warp, block kernelID, dt backend.DType, rows, cols int) error {
+	if d.narrow(cols) {
+		return d.launch(op, warp, dt, gridFor(int64(rows), warpsPerBlk, d.maxGrid), blockSize)
+	}
+	return d.launch(op, block, dt, gridFor(int64(rows), 1, d.maxGrid), blockSize)
+}
+
+// Softmax computes the (log-)softmax of each row.
+func (d *Device) Softmax(log bool, dst, x backend.Buffer, rows, cols int) error {
+	ops, err := d.operands("Softmax", "dst, x", dst, x)
+	if err != nil {
+		return err
+	}
+	if err := d.checkRows("Softmax", rows, cols, ops, "dst", "x"); err != nil {
+		return err
+	}
+	if rows*cols == 0 {
+		return nil
+	}
+	if err := d.enter("Softmax"); err != nil {
+		return err
+	}
+	defer d.leave()
+	d.args.reset().i64(b2i(log)).ptr(ops[0].addr()).ptr(ops[1].addr()).i64(rows).i64(cols)
+	return d.rowLaunch("Softmax", kSoftmaxWarp, kSoftmaxBlock, ops[0].dt, rows, cols)
+}
+
+// SoftmaxGrad computes the (log-)softmax backward from the forward output y.
+func (d *Device) SoftmaxGrad(log bool, dx, y, dy backend.Buffer, rows, cols int) error {
+	ops, err := d.operands("SoftmaxGrad", "dx, y, dy", dx, y, dy)
+	if err != nil {
+		return err
+	}
+	if err := d.checkRows("SoftmaxGrad", rows, cols, ops, "dx", "y", "dy"); err != nil {
+		return err
+	}
+	if rows*cols == 0 {
+		return nil
+	}
+	if err := d.enter("SoftmaxGrad"); err != nil {
+		return err
+	}
+	defer d.leave()
+	d.args.reset().i64(b2i(log)).ptr(ops[0].addr()).ptr(ops[1].addr()).ptr(ops[2].addr()).i64(rows).i64(cols)
+	return d.rowLaunch("SoftmaxGrad", kSoftmaxGradWarp, kSoftmaxGradBlock, ops[0].dt, rows, cols)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// finalize adds the first parts partial sums of the scratch into dst[0] as T(sum/div).
+func (d *Device) finalize(op string, dst *Buffer, parts int, div float64) error {
+	d.args.reset().ptr(d.scratch.addr()).i64(parts).f64(div).ptr(dst.addr())
+	return d.launch(op, kFinalize, dst.dt, 1, blockSize)
+}
+
+// Loss writes the mean loss into the one-element loss buffer: per-block partial sums, then one
+// block adds them (no host round trip).
+func (d *Device) Loss(kind kernels.Loss, loss, x, y backend.Buffer, rows, cols int) error {
+	ops, err := d.operands("Loss", "loss, x, y", loss, x, y)
+	if err != nil {
+		return err
+	}
+	if ops[0].n != 1 {
+		return lenErr("Loss", "loss", ops[0].n, 1)
+	}
+	if err := d.checkRows("Loss", rows, cols, ops[1:], "x", "y"); err != nil {
+		return err
+	}
+	if !kind.Valid() {
+		return fmt.Errorf("cuda: Loss: %v: %w", kind, backend.ErrUnsupported)
+	}
+	if err := d.enter("Loss"); err != nil {
+		return err
+	}
+	defer d.leave()
+	l, xb, yb := ops[0], ops[1], ops[2]
+	n := rows * cols
+	if n == 0 {
+		return d.fill("Loss", l, 0) // the twin's loss of nothing
+	}
+	var grid int
+	if kind == kernels.SoftmaxCrossEntropy {
+		grid = gridFor(int64(rows), warpsPerBlk, maxPartials)
+		d.args.reset().ptr(xb.addr()).ptr(yb.addr()).i64(rows).i64(cols).ptr(d.scratch.addr())
+		err = d.launch("Loss", kLossCEPartial, l.dt, grid, blockSize)
+	} else {
+		grid = gridFor(int64(n), blockSize, maxPartials)
+		d.args.reset().i64(int(kind)).ptr(xb.addr()).ptr(yb.addr()).i64(n).ptr(d.scratch.addr())
+		err = d.launch("Loss", kLossElemPartial, l.dt, grid, blockSize)
+	}
+	if err != nil {
+		return err
+	}
+	return d.finalize("Loss", l, grid, kernels.LossDivisor(kind, rows, cols))
+}
+
+// LossGrad computes dx = dloss·∂loss/∂x, reading dloss on the device.
+func (d *Device) LossGrad(kind kernels.Loss, dx, x, y, dloss backend.Buffer, rows, cols int) error {
+	ops, err := d.operands("LossGrad", "dx, x, y, dloss", dx, x, y, dloss)
+	if err != nil {
+		return err
+	}
+	if ops[3].n != 1 {
+		return lenErr("LossGrad", "dloss", ops[3].n, 1)
+	}
+	if err := d.checkRows("LossGrad", rows, cols, ops, "dx", "x", "y"); err != nil {
+		return err
+	}
+	if !kind.Valid() {
+		return fmt.Errorf("cuda: LossGrad: %v: %w", kind, backend.ErrUnsupported)
+	}
+	n := rows * cols
+	if n == 0 {
+		return nil
+	}
+	if err := d.enter("LossGrad"); err != nil {
+		return err
+	}
+	defer d.leave()
+	div := kernels.LossDivisor(kind, rows, cols)
+	dxb, xb, yb, gb := ops[0], ops[1], ops[2], ops[3]
+	if kind == kernels.SoftmaxCrossEntropy {
+		d.args.reset().ptr(dxb.addr()).ptr(xb.addr()).ptr(yb.addr()).ptr(gb.addr()).f64(div).i64(rows).i64(cols)
+		return d.rowLaunch("LossGrad", kLossCEGradWarp, kLossCEGradBlock, dxb.dt, rows, cols)
+	}
+	d.args.reset().i64(int(kind)).ptr(dxb.addr()).ptr(xb.addr()).ptr(yb.addr()).ptr(gb.addr()).f64(div).i64(n)
+	return d.launch("LossGrad", kLossElemGrad, dxb.dt, d.grid(n), blockSize)
+}
+
+// CountCorrect writes the number of rows predicted correctly into the one-element dst.
+func (d *Device) CountCorrect(dst, x, y backend.Buffer, rows, cols int) error {
+	ops, err := d.operands("CountCorrect", "dst, x, y", dst, x, y)
+	if err != nil {
+		return err
+	}
+	if ops[0].n != 1 {
+		return lenErr("CountCorrect", "dst", ops[0].n, 1)
+	}
+	if err := d.checkRows("CountCorrect", rows, cols, ops[1:], "x", "y"); err != nil {
+		return err
+	}
+	if err := d.enter("CountCorrect"); err != nil {
+		return err
+	}
+	defer d.leave()
+	if rows == 0 || cols == 0 {
+		return d.fill("CountCorrect", ops[0], 0)
+	}
+	grid := gridFor(int64(rows), warpsPerBlk, maxPartials)
+	d.args.reset().ptr(ops[1].addr()).ptr(ops[2].addr()).i64(rows).i64(cols).ptr(d.scratch.addr())
+	if err := d.launch("CountCorrect", kCountCorrectPartial, ops[0].dt, grid, blockSize); err != nil {
+		return err
+	}
+	return d.finalize("CountCorrect", ops[0], grid, 1)
+}
+
+// SumSquares writes Σx² over every buffer of xs into the one-element dst, accumulated in double
+// by one multi-tensor kernel.
+func (d *Device) SumSquares(dst backend.Buffer, xs []backend.Buffer) error {
+	ops, err := d.operands("SumSquares", "dst", dst)
+	if err != nil {
+		return err
+	}
+	if ops[0].n != 1 {
+		return lenErr("SumSquares", "dst", ops[0].n, 1)
+	}
+	out := ops[0]
+	d.table.reset(1, chunkElems)
+	for i, x := range xs {
+		xb, err := d.buf("SumSquares", "xs", i, x)
+		if err != nil {
+			return err
+		}
+		if xb.dt != out.dt {
+			return fmt.Errorf("cuda: SumSquares: xs[%d] is %v, dst is %v: %w", i, xb.dt, out.dt, backend.ErrDType)
+		}
+		if xb.n > 0 {
+			_ = d.table.add(xb.n, xb.addr()) // one pointer, as reset said: cannot fail
+		}
+	}
+	if err := d.enter("SumSquares"); err != nil {
+		return err
+	}
+	defer d.leave()
+	words, at := d.table.finish()
+	nchunks := d.table.nchunks()
+	if nchunks == 0 {
+		return d.fill("SumSquares", out, 0)
+	}
+	tab, err := d.tables.get(words)
+	if err != nil {
+		return fmt.Errorf("cuda: SumSquares: %w", err)
+	}
+	grid := min(nchunks, maxPartials)
+	d.args.reset().ptr(tab).i64(at).i64(nchunks).i64(chunkElems).ptr(d.scratch.addr())
+	if err := d.launch("SumSquares", kSumSqPartial, out.dt, grid, blockSize); err != nil {
+		return err
+	}
+	return d.finalize("SumSquares", out, grid, 1)
+}
+
+// Clamp computes dst = min(max(x, lo), hi), NaN staying NaN.
+func (d *Device) Clamp(dst, x backend.Buffer, lo, hi float64) error {
+	ops, err := d.operands("Clamp", "dst, x", dst, x)
+	if err != nil {
+		return err
+	}
+	if !(lo <= hi) {
+		return fmt.Errorf("cuda: Clamp: lo %v > hi %v: %w", lo, hi, backend.ErrInvalid)
+	}
+	if ops[1].n != ops[0].n {
+		return lenErr("Clamp", "x", ops[1].n, ops[0].n)
+	}
+	if ops[0].n == 0 {
+		return nil
+	}
+	if err := d.enter("Clamp"); err != nil {
+		return err
+	}
+	defer d.leave()
+	o := ops[0]
+	d.args.reset().ptr(o.addr()).ptr(ops[1].addr()).float(o.dt, lo).float(o.dt, hi).i64(o.n)
+	return d.launch("Clamp", kClamp, o.dt, d.grid(o.n), blockSize)
+}
+
+var optimKernels = [...]kernelID{kernels.RuleSGD: kOptimSGD, kernels.RuleAdam: kOptimAdam, kernels.RuleRMSProp: kOptimRMSProp,
+	kernels.RuleAdagrad: kOptimAdagrad, kernels.RuleNAdam: kOptimNAdam}
+
+// OptimizerStep applies one update of h.Rule to every parameter with one multi-tensor launch per
+// dtype present (one, in training). Everything is checked before anything is issued, so a bad
+// list never leaves a half-applied step.
+func (d *Device) OptimizerStep(h kernels.UpdateParams, params, grads []backend.Buffer, state [][]backend.Buffer) error {
+	if d.closed {
+		return fmt.Errorf("cuda: OptimizerStep: %w", backend.ErrClosed)
+	}
+	want := kernels.StateCount(h)
+	if len(state) != want {
+		return fmt.Errorf("cuda: OptimizerStep %v: %d state lists, want %d: %w", h.Rule, len(state), want, backend.ErrShape)
+	}
+	if len(grads) != len(params) {
+		return fmt.Errorf("cuda: OptimizerStep %v: %d grads for %d params: %w", h.Rule, len(grads), len(params), backend.ErrShape)
+	}
+	for k, l := range state {
+		if len(l) != len(params) {
+			return fmt.Errorf("cuda: OptimizerStep %v: state list %d has %d buffers for %d params: %w", h.Rule, k, len(l), len(params), backend.ErrShape)
+		}
+	}
+	d.tensors[0], d.tensors[1] = d.tensors[0][:0], d.tensors[1][:0]
+	for i, p := range params {
+		pb, err := d.buf("OptimizerStep", "params", i, p)
+		if err != nil {
+			return err
+		}
+		if err := d.sameShape(pb, -1, i, grads[i]); err != nil {
+			return err
+		}
+		for k := range state {
+			if err := d.sameShape(pb, k, i, state[k][i]); err != nil {
+				return err
+			}
+		}
+		if pb.n > 0 {
+			d.tensors[dtypeIndex(pb.dt)] = append(d.tensors[dtypeIndex(pb.dt)], i)
+		}
+	}
+	var zero [3]int
+	if err := kernels.CheckUpdate(h, 0, 0, zero[:want]); err != nil {
+		return fmt.Errorf("cuda: OptimizerStep: %w", err)
+	}
+	if len(d.tensors[0])+len(d.tensors[1]) == 0 {
+		return nil
+	}
+	if err := d.enter("OptimizerStep"); err != nil {
+		return err
+	}
+	defer d.leave()
+	var ptrs [5]uint64
+	for di, dt := range []backend.DType{backend.Float32, backend.Float64} {
+		idx := d.tensors[di]
+		if len(idx) == 0 {
+			continue
+		}
+		d.table.reset(2+want, chunkElems)
+		for _, i := range idx {
+			ptrs[0], ptrs[1] = params[i].(*Buffer).addr(), grads[i].(*Buffer).addr()
+			for k := range state {
+				ptrs[2+k] = state[k][i].(*Buffer).addr()
+			}
+			_ = d.table.add(params[i].Len(), ptrs[:2+want]...) // 2+want pointers, as reset said
+		}
+		words, at := d.table.finish()
+		nchunks := d.table.nchunks()
+		tab, err := d.tables.get(words)
+		if err != nil {
+			return fmt.Errorf("cuda: OptimizerStep: %w", err)
+		}
+		flags, s := optimScalars(h, dt)
+		d.args.reset().ptr(tab).i64(2 + want).i64(at).i64(nchunks).i64(chunkElems).i64(flags)
+		for _, v := range s {
+			d.args.f64(v)
+		}
+		if err := d.launch("OptimizerStep", optimKernels[h.Rule], dt, min(nchunks, d.maxGrid), blockSize); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sameShape checks that b (grads[idx] for k < 0, else state[k][idx]) is a live buffer of this
+// device with p's dtype and length. The name is only formatted on error, so the check allocates
+// nothing.
+func (d *Device) sameShape(p *Buffer, k, idx int, b backend.Buffer) error {
+	name := func() string {
+		if k < 0 {
+			return "grads"
+		}
+		return fmt.Sprintf("state[%d]", k)
+	}
+	cb, ok := b.(*Buffer)
+	if !ok || cb == nil || cb.dev != d || cb.freed {
+		_, err := d.buf("OptimizerStep", name(), idx, b)
+		return err
+	}
+	if cb.dt != p.dt {
+		return fmt.Errorf("cuda: OptimizerStep: %s[%d] is %v, the parameter is %v: %w", name(), idx, cb.dt, p.dt, backend.ErrDType)
+	}
+	if cb.n != p.n {
+		return lenErr("OptimizerStep", fmt.Sprintf("%s[%d]", name(), idx), cb.n, p.n)
+	}
+	return nil
+}
