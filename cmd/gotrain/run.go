@@ -172,17 +172,17 @@ func (r *runDir) chart(hist []train.EpochMetrics, evalName string) error {
 		trl, tra = append(trl, m.TrainLoss), append(tra, 100*m.TrainAcc)
 		evl, eva = append(evl, m.TestLoss), append(eva, 100*m.TestAcc)
 	}
-	loss := &plot.Chart{Title: "loss per step", XLabel: "step", YLabel: "loss", LogY: true,
+	loss := &plot.Chart{Title: "loss per step", XLabel: "step", YLabel: "loss", LogY: true, IntegerX: true,
 		Series: []plot.Series{{Name: "train (batch)", X: r.stepX, Y: r.stepLoss}}}
-	epochLoss := &plot.Chart{Title: "loss per epoch", XLabel: "epoch", YLabel: "loss",
+	epochLoss := &plot.Chart{Title: "loss per epoch", XLabel: "epoch", YLabel: "loss", IntegerX: true,
 		Series: []plot.Series{{Name: "train", X: ep, Y: trl}}}
-	acc := &plot.Chart{Title: "accuracy per epoch", XLabel: "epoch", YLabel: "accuracy %",
+	acc := &plot.Chart{Title: "accuracy per epoch", XLabel: "epoch", YLabel: "accuracy %", IntegerX: true,
 		Series: []plot.Series{{Name: "train", X: ep, Y: tra}}}
 	if evalName != "" {
 		epochLoss.Series = append(epochLoss.Series, plot.Series{Name: evalName, X: ep, Y: evl, Dashed: true})
 		acc.Series = append(acc.Series, plot.Series{Name: evalName, X: ep, Y: eva, Dashed: true})
 	}
-	lr := &plot.Chart{Title: "learning rate", XLabel: "step", YLabel: "lr", Series: []plot.Series{{Name: "lr", X: r.stepX, Y: r.stepLR}}}
+	lr := &plot.Chart{Title: "learning rate", XLabel: "step", YLabel: "lr", IntegerX: true, Series: []plot.Series{{Name: "lr", X: r.stepX, Y: r.stepLR}}}
 	return plot.SaveGridPNG(filepath.Join(r.dir, chartFile), []*plot.Chart{loss, epochLoss, acc, lr}, 2)
 }
 

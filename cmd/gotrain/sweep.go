@@ -98,8 +98,21 @@ func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for _, op := range opts {
 			for _, act := range acts {
 				for _, sc := range scheds {
-					runs = append(runs, &sweepRun{lr: lr, optimizer: op, activation: act, schedule: sc,
-						name: fmt.Sprintf("%s lr=%g %s %s", op, lr, act, sc)})
+					// Name a run by what varies across the sweep, so chart legends stay short.
+					var parts []string
+					if len(opts) > 1 || len(lrs)*len(acts)*len(scheds) == 1 {
+						parts = append(parts, op)
+					}
+					if len(lrs) > 1 {
+						parts = append(parts, "lr="+lrS)
+					}
+					if len(acts) > 1 {
+						parts = append(parts, act)
+					}
+					if len(scheds) > 1 {
+						parts = append(parts, sc)
+					}
+					runs = append(runs, &sweepRun{lr: lr, optimizer: op, activation: act, schedule: sc, name: strings.Join(parts, " ")})
 				}
 			}
 		}
@@ -296,8 +309,8 @@ func writeSweepFiles(dir string, runs, ranked []*sweepRun, evalName string, targ
 	if err := c.Close(); err != nil {
 		return err
 	}
-	loss := &plot.Chart{Title: "training loss per epoch, one line per run", XLabel: "epoch", YLabel: "train loss", LogY: true}
-	acc := &plot.Chart{Title: evalName + " accuracy per epoch, one line per run", XLabel: "epoch", YLabel: "accuracy %"}
+	loss := &plot.Chart{Title: "training loss per epoch, one line per run", XLabel: "epoch", YLabel: "train loss", LogY: true, IntegerX: true}
+	acc := &plot.Chart{Title: evalName + " accuracy per epoch, one line per run", XLabel: "epoch", YLabel: "accuracy %", IntegerX: true}
 	for _, r := range runs {
 		var ep, l, a []float64
 		for _, m := range r.hist {

@@ -166,3 +166,17 @@ func TestNewAxis(t *testing.T) {
 		})
 	}
 }
+
+func TestIntegerTicksKeepWholeNumbersOnly(t *testing.T) {
+	a := newAxis(1, 3, false)
+	got := integerTicks(a.ticks(9), a)
+	var labels []string
+	for _, tk := range got {
+		labels = append(labels, tk.Label)
+	}
+	assert.Equal(t, []string{"1", "2", "3"}, labels)
+	a = newAxis(1, 2, false)
+	got = integerTicks([]tick{{V: 1.5, Label: "1.5"}}, a)
+	require.Len(t, got, 2, "falls back to every whole number")
+	assert.Equal(t, "1", got[0].Label)
+}

@@ -57,6 +57,9 @@ func (d *prepared) layout(w, h int) layout {
 	var xt []tick
 	for target := max(2, pw/70); ; target-- {
 		xt = d.xa.ticks(target)
+		if c.IntegerX && !c.LogX {
+			xt = integerTicks(xt, d.xa)
+		}
 		n := 0
 		for _, t := range xt {
 			if t.Label != "" {
@@ -68,6 +71,28 @@ func (d *prepared) layout(w, h int) layout {
 		}
 	}
 	return layout{plot: image.Rect(left, top, left+pw, top+ph), xt: xt, yt: yt}
+}
+
+// integerTicks drops ticks that are not whole numbers; when that leaves fewer than two, it puts
+// a tick on every whole number of the axis (a short integer axis such as 1..3 epochs).
+func integerTicks(ts []tick, a axis) []tick {
+	var out []tick
+	for _, t := range ts {
+		if t.V == math.Trunc(t.V) {
+			if math.Abs(t.V) < 1e6 {
+				t.Label = strconv.FormatFloat(t.V, 'f', 0, 64) // "2", not "2.0"
+			}
+			out = append(out, t)
+		}
+	}
+	if len(out) >= 2 {
+		return out
+	}
+	out = out[:0]
+	for v := math.Ceil(a.lo); v <= math.Floor(a.hi) && len(out) < maxTickCount; v++ {
+		out = append(out, tick{V: v, Label: strconv.FormatFloat(v, 'f', 0, 64)})
+	}
+	return out
 }
 
 func maxLabelWidth(ts []tick, scale int) int {

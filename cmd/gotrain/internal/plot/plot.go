@@ -56,9 +56,11 @@ type Marker struct {
 type Chart struct {
 	Title, XLabel, YLabel string
 	LogX, LogY            bool
-	Series                []Series
-	Markers               []Marker
-	Width, Height         int
+	// IntegerX keeps x ticks on whole numbers (epochs, steps) on a linear axis.
+	IntegerX      bool
+	Series        []Series
+	Markers       []Marker
+	Width, Height int
 }
 
 // fontSizes are text sizes as multiples of the 5×7 font.
