@@ -33,7 +33,7 @@ func lrFindCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := rt.Validate(); err != nil {
 		return fmt.Errorf("-start/-end/-steps: %w", err)
 	}
-	s, err := o.validate(1)
+	s, err := o.validate(0)
 	if err != nil {
 		return err
 	}

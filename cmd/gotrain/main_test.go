@@ -283,3 +283,16 @@ func TestEvalReportsAConfusionMatrix(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errS, "not a gotrain checkpoint")
 }
+
+func TestPerBatchSchedulesAreSizedFromTheData(t *testing.T) {
+	// 30 warm-up batches is more than the epoch count: the schedule is sized from the number of
+	// batches (10000/256 = 40), known only once the data is loaded.
+	args := []string{"train", "-model", "784-16-10", "-epochs", "1", "-batch", "256", "-schedule-interval", "batch",
+		"-run-dir", t.TempDir(), "-progress", "lines", "-chart=false", "-schedule"}
+	code, out, errS := runCLI(t, context.Background(), append(args, "warmup-cosine:warmup=30")...)
+	require.Equal(t, 0, code, errS)
+	assert.Contains(t, out, "cosine(tmax=10")
+	code, _, errS = runCLI(t, context.Background(), append(args, "warmup-cosine:warmup=50")...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errS, "t_max -10")
+}

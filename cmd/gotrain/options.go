@@ -260,8 +260,9 @@ func (o *options) optimizerOptions(name string, lr float64) (optim.Options, erro
 	return oo, oo.Validate()
 }
 
-// validate checks every option before any work starts. totalSteps is the number of schedule
-// steps of the run (epochs or batches), for schedules that need it.
+// validate checks every option before any work starts. stepsPerEpoch (batches per epoch) sets
+// the length of per-batch schedules; 0 means the data is not loaded yet, and only the options
+// that do not depend on its size are checked fully.
 func (o *options) validate(stepsPerEpoch int) (*setup, error) {
 	var s setup
 	act, err := kernels.ParseActivation(o.activation)
@@ -299,8 +300,11 @@ func (o *options) validate(stepsPerEpoch int) (*setup, error) {
 		return nil, fmt.Errorf("-eval-batch %d: want at least 1", o.evalBatch)
 	}
 	total := o.epochs
-	if s.interval == optim.PerBatch {
-		total = o.epochs * max(stepsPerEpoch, 1)
+	switch {
+	case stepsPerEpoch <= 0 && s.interval == optim.PerBatch:
+		total = 1 << 30 // unknown yet: long enough for any warm-up; checked again with the data
+	case s.interval == optim.PerBatch:
+		total = o.epochs * stepsPerEpoch
 	}
 	if strings.HasPrefix(strings.TrimSpace(o.schedule), "plateau") {
 		if s.plateau, err = optim.ParsePlateau(o.schedule); err != nil {

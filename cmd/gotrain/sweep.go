@@ -129,7 +129,7 @@ func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for i, r := range runs {
 		ro := o
 		ro.lr, ro.optimizer, ro.activation, ro.schedule = r.lr, r.optimizer, r.activation, r.schedule
-		if _, err := ro.validate(1); err != nil {
+		if _, err := ro.validate(0); err != nil {
 			return fmt.Errorf("run %q: %w", r.name, err)
 		}
 		runOpts[i] = ro

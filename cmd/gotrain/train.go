@@ -44,7 +44,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		return fmt.Errorf("-progress %q: want auto, bar, lines or none", *progressMode)
 	}
-	if _, err := o.validate(1); err != nil {
+	if _, err := o.validate(0); err != nil {
 		return err
 	}
 	ds, err := loadData(&o)
