@@ -153,6 +153,10 @@ type Device interface {
 	// Read copies src into host memory dst ([]float32 or []float64 of src's dtype and length),
 	// waiting for the work that produces it.
 	Read(dst any, src Buffer) error
+	// ReadScalars reads the one element of each buffer in srcs (all of one dtype) into dst[i],
+	// as float64, with a single host synchronisation: how a training step gets its loss, correct
+	// count and gradient norm back in one round trip.
+	ReadScalars(dst []float64, srcs []Buffer) error
 	// Sync waits for all issued work.
 	Sync() error
 	// Close releases the device and every buffer it allocated.

@@ -28,6 +28,7 @@ type Test struct {
 func Tests() []Test {
 	return []Test{
 		{"AllocWriteRead", TestAllocWriteRead},
+		{"ReadScalars", TestReadScalars},
 		{"Fill", TestFill},
 		{"Copy", TestCopy},
 		{"Scale", TestScale},

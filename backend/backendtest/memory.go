@@ -124,3 +124,38 @@ func TestScale(t *testing.T, dev backend.Device) {
 		}
 	})
 }
+
+// TestReadScalars reads several one-element buffers in one call, special values included, and
+// checks the argument errors.
+func TestReadScalars(t *testing.T, dev backend.Device) {
+	forDTypes(t, dev, func(e *env) {
+		vals := []float64{1.5, -2.25, math.Inf(1), math.NaN(), 0, 3e30}
+		if e.dt == backend.Float64 {
+			vals = append(vals, 1e300)
+		}
+		var srcs []backend.Buffer
+		for i, v := range vals {
+			srcs = append(srcs, e.input(fmt.Sprintf("s%d", i), []float64{v}).b)
+		}
+		got := fill(len(vals), -7)
+		e.do("ReadScalars", func() error { return e.dev.ReadScalars(got, srcs) })
+		checkClose(e.t, "ReadScalars", got, e.round(vals), tol{})
+		e.do("ReadScalars of nothing", func() error { return e.dev.ReadScalars(nil, nil) })
+		e.checkInputs()
+
+		two := e.input("two", []float64{1, 2})
+		err := safe(func() error { return e.dev.ReadScalars(make([]float64, 1), []backend.Buffer{two.b}) })
+		assert.ErrorIs(e.t, err, backend.ErrShape, "a two-element buffer")
+		err = safe(func() error { return e.dev.ReadScalars(make([]float64, 1), srcs[:2]) })
+		assert.ErrorIs(e.t, err, backend.ErrShape, "fewer destinations than buffers")
+		other := backend.Float32
+		if e.dt == backend.Float32 {
+			other = backend.Float64
+		}
+		ob, aerr := e.dev.Alloc(other, 1)
+		require.NoError(e.t, aerr)
+		defer e.dev.Free(ob)
+		err = safe(func() error { return e.dev.ReadScalars(make([]float64, 2), []backend.Buffer{srcs[0], ob}) })
+		assert.ErrorIs(e.t, err, backend.ErrDType, "mixed dtypes")
+	})
+}

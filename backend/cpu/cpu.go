@@ -220,6 +220,31 @@ func (d *Device) Read(dst any, src backend.Buffer) error {
 	return nil
 }
 
+// ReadScalars reads one-element buffers; on the CPU the values are simply there.
+func (d *Device) ReadScalars(dst []float64, srcs []backend.Buffer) error {
+	if len(dst) != len(srcs) {
+		return fmt.Errorf("cpu: ReadScalars: %d destinations for %d buffers: %w", len(dst), len(srcs), backend.ErrShape)
+	}
+	for i, s := range srcs {
+		b, err := d.buf("ReadScalars", "srcs", i, s)
+		if err != nil {
+			return err
+		}
+		if b.Len() != 1 {
+			return lenErr("ReadScalars", fmt.Sprintf("srcs[%d]", i), b.Len(), 1)
+		}
+		if i > 0 && b.DType() != srcs[0].DType() {
+			return fmt.Errorf("cpu: ReadScalars: srcs mix %v and %v: %w", srcs[0].DType(), b.DType(), backend.ErrDType)
+		}
+		if b.F64 != nil {
+			dst[i] = b.F64[0]
+		} else {
+			dst[i] = float64(b.F32[0])
+		}
+	}
+	return nil
+}
+
 // Gemm runs the blocked GEMM of package gemm.
 func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b backend.Buffer, beta float64, c backend.Buffer) error {
 	ops, err := d.operands("Gemm", "a, b, c", a, b, c)

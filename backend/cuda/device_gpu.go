@@ -69,7 +69,8 @@ type Device struct {
 	table  mtTable
 	// tableClasses remembers the allocator class of each cached table's block.
 	tableClasses map[uint64]int64
-	scratch      *Buffer // maxPartials doubles: the partial sums of the reductions
+	scratch      *Buffer              // maxPartials doubles: the partial sums of the reductions
+	scalars      [maxPartials]float64 // host side of ReadScalars
 	args         args
 	ops          []*Buffer
 	tensors      [2][]int // OptimizerStep: parameter indices by dtype
@@ -379,6 +380,63 @@ func hostSlice(op string, h any) (unsafe.Pointer, int, backend.DType, error) {
 		return unsafe.Pointer(unsafe.SliceData(s)), len(s), backend.Float64, nil
 	}
 	return nil, 0, 0, fmt.Errorf("cuda: %s: host data is %T, want []float32 or []float64: %w", op, h, backend.ErrDType)
+}
+
+// ReadScalars gathers the one element of each src into the reduction scratch with device-to-device
+// copies (ordered after the work that produces them, and after any reduction that used the
+// scratch), copies the gathered bytes to the host once, and synchronises once.
+func (d *Device) ReadScalars(dst []float64, srcs []backend.Buffer) error {
+	if len(dst) != len(srcs) {
+		return fmt.Errorf("cuda: ReadScalars: %d destinations for %d buffers: %w", len(dst), len(srcs), backend.ErrShape)
+	}
+	if len(srcs) > maxPartials {
+		return fmt.Errorf("cuda: ReadScalars: %d buffers, at most %d: %w", len(srcs), maxPartials, backend.ErrInvalid)
+	}
+	var dt backend.DType
+	for i, s := range srcs {
+		b, err := d.buf("ReadScalars", "srcs", i, s)
+		if err != nil {
+			return err
+		}
+		if b.n != 1 {
+			return lenErr("ReadScalars", fmt.Sprintf("srcs[%d]", i), b.n, 1)
+		}
+		if i == 0 {
+			dt = b.dt
+		} else if b.dt != dt {
+			return fmt.Errorf("cuda: ReadScalars: srcs mix %v and %v: %w", dt, b.dt, backend.ErrDType)
+		}
+	}
+	if len(srcs) == 0 {
+		return nil
+	}
+	if err := d.enter("ReadScalars"); err != nil {
+		return err
+	}
+	defer d.leave()
+	size := int64(dt.Size())
+	for i, s := range srcs {
+		b := s.(*Buffer)
+		if err := cu.MemcpyDtoDAsync(d.scratch.ptr+cu.DevicePtr(int64(i)*size), b.ptr, size, d.stream); err != nil {
+			return fmt.Errorf("cuda: ReadScalars: cuMemcpyDtoDAsync: %w", err)
+		}
+	}
+	total := int64(len(srcs)) * size
+	if err := cu.MemcpyDtoHAsync(unsafe.Pointer(&d.scalars[0]), d.scratch.ptr, total, d.stream); err != nil {
+		return fmt.Errorf("cuda: ReadScalars: cuMemcpyDtoHAsync(%d bytes): %w", total, err)
+	}
+	if err := d.stream.Synchronize(); err != nil {
+		return fmt.Errorf("cuda: ReadScalars: cuStreamSynchronize: %w", err)
+	}
+	if dt == backend.Float64 {
+		copy(dst, d.scalars[:len(srcs)])
+		return nil
+	}
+	f32 := unsafe.Slice((*float32)(unsafe.Pointer(&d.scalars[0])), len(srcs))
+	for i, v := range f32 {
+		dst[i] = float64(v)
+	}
+	return nil
 }
 
 // Write copies src into dst on the stream. cuMemcpyHtoDAsync from pageable memory stages the data

@@ -176,16 +176,17 @@ type Trainer struct {
 	trainPlans map[int]*batchPlan
 	evalPlans  map[int]*batchPlan
 
-	// scalar is a one-element host buffer for read-backs, boxed once: converting a slice to the
-	// `any` that Device.Read takes allocates, and the step must not.
-	scalar    []float32
-	scalarAny any
+	// vals receives the step's scalars (loss, correct count, squared gradient norm).
+	vals []float64
 }
 
 type batchPlan struct {
-	// Host staging for this batch size, also boxed once (see Trainer.scalarAny).
+	// Host staging for this batch size, boxed once: converting a slice to the `any` that
+	// Device.Write takes allocates, and the step must not.
 	xs, ys       []float32
 	xsAny, ysAny any
+	// metrics lists the one-element buffers read back after a step: loss, correct, grad norm².
+	metrics []backend.Buffer
 
 	model   *models.Model
 	plan    *exec.Plan
@@ -235,8 +236,7 @@ func New(cfg Config) (*Trainer, error) {
 		return nil, fmt.Errorf("train: eval batch size %d must be positive: %w", cfg.EvalBatch, ErrInvalid)
 	}
 	t := &Trainer{cfg: cfg, dev: cfg.Device, trainPlans: map[int]*batchPlan{}, evalPlans: map[int]*batchPlan{},
-		scalar: make([]float32, 1)}
-	t.scalarAny = t.scalar
+		vals: make([]float64, 3)}
 	// Two streams from one seed: initial weights and the data order, so changing the number of
 	// epochs never changes the initial weights.
 	initRNG := rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))
@@ -372,12 +372,15 @@ func (t *Trainer) planFor(rows int, training bool) (*batchPlan, error) {
 		plan.Close()
 		return nil, err
 	}
+	bp.metrics = []backend.Buffer{bp.loss, bp.correct, t.norm}
 	cache[rows] = bp
 	return bp, nil
 }
 
-// runBatch writes rows idx of ds, runs the plan and returns the loss and correct count.
-func (t *Trainer) runBatch(bp *batchPlan, ds *Dataset, idx []int) (float64, int, error) {
+// runBatch writes rows idx of ds, runs the plan and counts the correct predictions on the device;
+// with training, it also reduces the squared gradient norm into t.norm. Then one ReadScalars
+// brings the loss, the count and (training) the norm back: the step's only host round trip.
+func (t *Trainer) runBatch(bp *batchPlan, ds *Dataset, idx []int, training bool) (loss float64, correct int, norm2 float64, err error) {
 	f, o := ds.Features, ds.Outputs
 	xs, ys := bp.xs, bp.ys
 	for r, i := range idx {
@@ -385,25 +388,32 @@ func (t *Trainer) runBatch(bp *batchPlan, ds *Dataset, idx []int) (float64, int,
 		copy(ys[r*o:(r+1)*o], ds.Y[i*o:(i+1)*o])
 	}
 	if err := t.dev.Write(bp.x, bp.xsAny); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if err := t.dev.Write(bp.y, bp.ysAny); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if err := bp.plan.Run(); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if err := t.dev.CountCorrect(bp.correct, bp.logits, bp.y, len(idx), o); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	if err := t.dev.Read(t.scalarAny, bp.loss); err != nil {
-		return 0, 0, err
+	srcs := bp.metrics[:2]
+	if training {
+		if err := t.dev.SumSquares(t.norm, t.grads); err != nil {
+			return 0, 0, 0, err
+		}
+		srcs = bp.metrics[:3]
 	}
-	loss := float64(t.scalar[0])
-	if err := t.dev.Read(t.scalarAny, bp.correct); err != nil {
-		return 0, 0, err
+	vals := t.vals[:len(srcs)]
+	if err := t.dev.ReadScalars(vals, srcs); err != nil {
+		return 0, 0, 0, err
 	}
-	return loss, int(t.scalar[0]), nil
+	if training {
+		norm2 = vals[2]
+	}
+	return vals[0], int(vals[1]), norm2, nil
 }
 
 func (t *Trainer) checkData(ds *Dataset, what string) error {
@@ -432,18 +442,13 @@ func (t *Trainer) trainStep(ds *Dataset, idx []int) (StepMetrics, error) {
 	if err != nil {
 		return m, err
 	}
-	if m.Loss, m.Correct, err = t.runBatch(bp, ds, idx); err != nil {
+	// The squared gradient norm comes back with the loss: it drives clipping and, being
+	// non-finite exactly when some gradient element is, the fault check.
+	var norm2 float64
+	if m.Loss, m.Correct, norm2, err = t.runBatch(bp, ds, idx, true); err != nil {
 		return m, err
 	}
-	// One reduction over all gradients gives the norm for clipping and, being non-finite
-	// exactly when some gradient element is, the fault check.
-	if err := t.dev.SumSquares(t.norm, t.grads); err != nil {
-		return m, err
-	}
-	if err := t.dev.Read(t.scalarAny, t.norm); err != nil {
-		return m, err
-	}
-	m.GradNorm = math.Sqrt(float64(t.scalar[0]))
+	m.GradNorm = math.Sqrt(norm2)
 	if !finite(m.Loss) || !finite(m.GradNorm) {
 		if t.cfg.NonFinite == Skip {
 			t.skipped++
@@ -495,10 +500,10 @@ func (t *Trainer) faultError(m StepMetrics) error {
 			if err := t.dev.SumSquares(t.norm, []backend.Buffer{b}); err != nil {
 				return err
 			}
-			if err := t.dev.Read(t.scalarAny, t.norm); err != nil {
+			if err := t.dev.ReadScalars(t.vals[:1], []backend.Buffer{t.norm}); err != nil {
 				return err
 			}
-			if !finite(float64(t.scalar[0])) {
+			if !finite(t.vals[0]) {
 				why = append(why, fmt.Sprintf("%s %s is non-finite", set.what, names[i]))
 				break
 			}
@@ -551,7 +556,7 @@ func (t *Trainer) Evaluate(ds *Dataset) (loss, acc float64, err error) {
 		if err != nil {
 			return 0, 0, err
 		}
-		l, c, err := t.runBatch(bp, ds, idx)
+		l, c, _, err := t.runBatch(bp, ds, idx, false)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -729,7 +734,7 @@ func (t *Trainer) Confusion(ds *Dataset) ([][]int, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, _, err := t.runBatch(bp, ds, idx); err != nil {
+		if _, _, _, err := t.runBatch(bp, ds, idx, false); err != nil {
 			return nil, err
 		}
 		out := logits[:len(idx)*ds.Outputs]

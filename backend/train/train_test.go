@@ -348,3 +348,50 @@ func TestFindLRSuggestsARateAndRestoresTheRun(t *testing.T) {
 	p2, _ := tr2.Params()
 	assert.Equal(t, p2, p1)
 }
+
+// countingDevice counts the calls that make a host wait for a device.
+type countingDevice struct {
+	backend.Device
+	reads, syncs, scalarReads, writes int
+}
+
+func (c *countingDevice) Read(dst any, src backend.Buffer) error {
+	c.reads++
+	return c.Device.Read(dst, src)
+}
+
+func (c *countingDevice) Sync() error { c.syncs++; return c.Device.Sync() }
+
+func (c *countingDevice) ReadScalars(dst []float64, srcs []backend.Buffer) error {
+	c.scalarReads++
+	return c.Device.ReadScalars(dst, srcs)
+}
+
+func (c *countingDevice) Write(dst backend.Buffer, src any) error {
+	c.writes++
+	return c.Device.Write(dst, src)
+}
+
+// TestATrainingStepWaitsForTheDeviceOnce checks the step's host traffic: the batch goes in (two
+// writes) and one ReadScalars brings loss, correct count and gradient norm back; nothing else
+// synchronises.
+func TestATrainingStepWaitsForTheDeviceOnce(t *testing.T) {
+	dev := &countingDevice{Device: newDevice(t)}
+	s, err := models.ParseSpec("8-16-3", kernels.ReLU, kernels.SoftmaxCrossEntropy)
+	require.NoError(t, err)
+	tr, err := train.New(train.Config{Spec: s, Device: dev, Optimizer: optim.MustNamed("adam", 0.01), BatchSize: 16, Seed: 1, ClipNorm: 0.5})
+	require.NoError(t, err)
+	defer tr.Close()
+	data := blobs(t, 64, 8, 3, 30)
+	idx := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+	_, _, err = tr.TrainStep(data, idx) // compiles the plan
+	require.NoError(t, err)
+	*dev = countingDevice{Device: dev.Device}
+	for range 5 {
+		_, _, err = tr.TrainStep(data, idx)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 5, dev.scalarReads, "one ReadScalars per step")
+	assert.Zero(t, dev.reads+dev.syncs, "no other host synchronisation")
+	assert.Equal(t, 10, dev.writes, "the batch's inputs and targets")
+}
