@@ -218,12 +218,16 @@ func sgd[T Float](h UpdateParams, p, g, buf []T) {
 			p[i] = pi - lr*(gi+mu*b)
 		}
 	case wd == 0 && decay == 1:
+		k := momentumVec(p, g, buf, decay, wd, mu, damp, lr) // the AVX2 loop, bit for bit this one
+		p, g, buf = p[k:], g[k:n], buf[k:n]
 		for i := range p {
 			b := mu*buf[i] + damp*g[i]
 			buf[i] = b
 			p[i] -= lr * b
 		}
 	default:
+		k := momentumVec(p, g, buf, decay, wd, mu, damp, lr)
+		p, g, buf = p[k:], g[k:n], buf[k:n]
 		for i := range p {
 			pi := p[i] * decay
 			b := mu*buf[i] + damp*(g[i]+wd*pi)
@@ -243,6 +247,9 @@ func adam[T Float](h UpdateParams, p, g, m, v, vmax []T) {
 	// sqrt(v)/sqrt(bc2) as a product: one division per element fewer, within an ulp.
 	invBC2 := T(1 / math.Sqrt(h.BiasCorrection2))
 	eps, wd, decay := T(h.Eps), T(h.WeightDecay), T(1-h.LR*h.DecoupledDecay)
+	// The AVX2 loops of optim_amd64.s do the first k elements (float32 only), bit for bit as here.
+	k := adamVec(p, g, m, v, vmax, decay, wd, b1, c1, b2, c2, step, invBC2, eps)
+	p, g, m, v = p[k:], g[k:n], m[k:n], v[k:n]
 	if vmax == nil {
 		for i := range p {
 			pi := p[i] * decay
@@ -254,7 +261,7 @@ func adam[T Float](h UpdateParams, p, g, m, v, vmax []T) {
 		}
 		return
 	}
-	vmax = vmax[:n]
+	vmax = vmax[k:n]
 	for i := range p {
 		pi := p[i] * decay
 		gi := g[i] + wd*pi

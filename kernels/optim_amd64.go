@@ -1,0 +1,130 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import "unsafe"
+
+// useOptimAsm selects the AVX2 loops of optim_amd64.s for float32 Adam and SGD-momentum updates.
+// It is set once from CPUID; tests set it false to run the Go loops on the same data. It stays
+// off where the compiler fuses float32 multiply-adds (GOAMD64=v3 and up): the Go loops then round
+// differently, and the assembly's results must be theirs bit for bit, whatever the split.
+var useOptimAsm = hasAVX2() && !goFusesFloat32()
+
+// goFusesFloat32 reports whether this package's float32 x*y+z compiles to one fused multiply-add
+// (the AMD64 rule is unconditional from GOAMD64=v3 on). The product of the operands, 1-2⁻⁴⁶,
+// rounds to 1 in float32, so the sum is 0 when rounded twice and -2⁻⁴⁶ when fused.
+func goFusesFloat32() bool { return mulAdd(1+0x1p-23, 1-0x1p-23, -1) != 0 }
+
+// mulAdd is not inlined, so that the compiler cannot fold the constants, and takes its operands
+// in registers, as the loops have theirs (a multiplication by a memory operand is not fused).
+//
+//go:noinline
+func mulAdd(x, y, z float32) float32 { return x*y + z }
+
+// adamVec runs Adam (AMSGrad when vmax != nil) on the first k elements with AVX2 and returns k:
+// the largest multiple of 8 all slices hold, or 0 for float64, without AVX2, or with the switch
+// off. The results are bit for bit those of adam's Go loops, which finish elements k and up.
+func adamVec[T Float](p, g, m, v, vmax []T, decay, wd, b1, c1, b2, c2, step, invBC2, eps T) int {
+	if !useOptimAsm || unsafe.Sizeof(decay) != 4 {
+		return 0
+	}
+	n := min(len(p), len(g), len(m), len(v))
+	if vmax != nil {
+		n = min(n, len(vmax))
+	}
+	n &^= 7
+	if n == 0 {
+		return 0
+	}
+	k := adamConsts{
+		decay: float32(decay), wd: float32(wd), b1: float32(b1), c1: float32(c1), b2: float32(b2), c2: float32(c2),
+		step: float32(step), invBC2: float32(invBC2), eps: float32(eps),
+	}
+	if vmax == nil {
+		adamAVX2(f32(p), f32(g), f32(m), f32(v), n, &k)
+	} else {
+		adamMaxAVX2(f32(p), f32(g), f32(m), f32(v), f32(vmax), n, &k)
+	}
+	return n
+}
+
+// momentumVec runs SGD with momentum (not Nesterov, not the first step) on the first k elements
+// with AVX2 and returns k, as adamVec does; sgd's Go loops finish the rest.
+func momentumVec[T Float](p, g, buf []T, decay, wd, mu, damp, lr T) int {
+	if !useOptimAsm || unsafe.Sizeof(decay) != 4 {
+		return 0
+	}
+	n := min(len(p), len(g), len(buf)) &^ 7
+	if n == 0 {
+		return 0
+	}
+	k := momentumConsts{decay: float32(decay), wd: float32(wd), mu: float32(mu), damp: float32(damp), lr: float32(lr)}
+	if wd == 0 && decay == 1 { // the same test as sgd's, which picks the loop without decay
+		momentumAVX2(f32(p), f32(g), f32(buf), n, &k)
+	} else {
+		momentumDecayAVX2(f32(p), f32(g), f32(buf), n, &k)
+	}
+	return n
+}
+
+// f32 returns the first element of s as a *float32; callers have checked that T is 4 bytes
+// (float32 or a type defined on it).
+func f32[T Float](s []T) *float32 { return (*float32)(unsafe.Pointer(unsafe.SliceData(s))) }
+
+// adamConsts and momentumConsts are the scalars the assembly broadcasts; the field offsets are
+// hard-coded in optim_amd64.s.
+type adamConsts struct{ decay, wd, b1, c1, b2, c2, step, invBC2, eps float32 }
+
+type momentumConsts struct{ decay, wd, mu, damp, lr float32 }
+
+// adamAVX2 updates n elements (a multiple of 8) of p, m, v from g.
+//
+//go:noescape
+func adamAVX2(p, grad, m, v *float32, n int, k *adamConsts)
+
+// adamMaxAVX2 is adamAVX2 with AMSGrad's running maximum vmax.
+//
+//go:noescape
+func adamMaxAVX2(p, grad, m, v, vmax *float32, n int, k *adamConsts)
+
+// momentumAVX2 updates n elements (a multiple of 8) of p and buf from g, without weight decay.
+//
+//go:noescape
+func momentumAVX2(p, grad, buf *float32, n int, k *momentumConsts)
+
+// momentumDecayAVX2 is momentumAVX2 with L2 and decoupled weight decay.
+//
+//go:noescape
+func momentumDecayAVX2(p, grad, buf *float32, n int, k *momentumConsts)
+
+// cpuid executes the CPUID instruction for leaf eaxArg, subleaf ecxArg.
+func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+
+// xgetbv reads extended control register 0, which says which register states the OS saves.
+func xgetbv() (eax, edx uint32)
+
+// hasAVX2 reports whether the CPU and the operating system support AVX2. It repeats the few
+// lines of backend/cpu/gemm's detectAVX2FMA without the FMA bit (these loops must not fuse, to
+// round as Go's float32 arithmetic does): kernels cannot import the backend, and
+// golang.org/x/sys/cpu is not a direct dependency of the module.
+func hasAVX2() bool {
+	maxLeaf, _, _, _ := cpuid(0, 0)
+	if maxLeaf < 7 {
+		return false
+	}
+	_, _, ecx1, _ := cpuid(1, 0)
+	const (
+		osxsave = 1 << 27
+		avx     = 1 << 28
+	)
+	if ecx1&(osxsave|avx) != osxsave|avx {
+		return false
+	}
+	// The OS must save the XMM (bit 1) and YMM (bit 2) register halves on context switches.
+	if xcr0, _ := xgetbv(); xcr0&6 != 6 {
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	const avx2 = 1 << 5
+	return ebx7&avx2 != 0
+}

@@ -1,0 +1,239 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2 float32 loops for the optimizer updates of optim.go, 8 elements per iteration in one YMM
+// register each. Each computes exactly what its Go loop computes:
+//
+//	adamAVX2           pi = p·decay; gi = g + wd·pi; m = b1·m + c1·gi; v = b2·v + c2·gi·gi
+//	                   p = pi - step·m / (sqrt(v)·invBC2 + eps)
+//	                   28 bytes per element (read p, g, m, v; write p, m, v), 14 mul/add + sqrt + div
+//	adamMaxAVX2        the same with vmax = max(vmax, v) under the square root (AMSGrad)
+//	                   36 bytes per element, Go's max as its 7-instruction MINSS sequence
+//	momentumAVX2       b = mu·buf + damp·g; buf = b; p -= lr·b
+//	                   20 bytes per element (read p, g, buf; write p, buf), 5 mul/add
+//	momentumDecayAVX2  pi = p·decay; b = mu·buf + damp·(g + wd·pi); buf = b; p = pi - lr·b
+//	                   20 bytes per element, 8 mul/add
+//
+// Bit-identical to the Go loops, and so independent of how the CPU backend splits a tensor:
+// every operation is a separate VMULPS/VADDPS/VSUBPS/VDIVPS/VSQRTPS, rounded to float32 exactly
+// as the scalar MULSS/ADDSS/SUBSS/DIVSS/SQRTSS the Go compiler emits, in the Go expression's
+// order. There is deliberately no FMA (Go does not fuse float32 expressions at GOAMD64=v1), and
+// the two source operands of each instruction are in the order of the compiler's scalar code
+// (go build -gcflags=-S, go1.26.8), so that even the NaN payload a two-NaN operation keeps is the
+// same; TestOptimAsmKeepsNaNPayloads notices if a compiler changes that order.
+// The Go caller does the n%8 tail. Alignment is not assumed.
+//
+// Adam is bound by the square root and the division when scalar (SQRTSS and DIVSS per element);
+// eight lanes per instruction make it bound by memory bandwidth like the others. Benchmark with
+//
+//	go test -run xxx -bench 'AdamStep|MomentumStep' -benchtime 10x -count 5 ./optim/
+//	go test -run xxx -bench 'OptimAsm' ./kernels/     (one core, assembly against the Go loop)
+//
+// and compare ours with copy (the same bytes moved) in the same run.
+
+// Offsets of adamConsts and momentumConsts in optim_amd64.go.
+#define A_DECAY 0
+#define A_WD 4
+#define A_B1 8
+#define A_C1 12
+#define A_B2 16
+#define A_C2 20
+#define A_STEP 24
+#define A_INVBC2 28
+#define A_EPS 32
+
+#define M_DECAY 0
+#define M_WD 4
+#define M_MU 8
+#define M_DAMP 12
+#define M_LR 16
+
+// ADAM_MOMENTS computes, for the 8 elements at byte offset AX, pi (Y0), gi (Y1), m (Y3, stored)
+// and v (Y5, stored). The scalar "OPSS Xa, Xb" (Xb = Xb op Xa) is written "VOPPS Ya, Yb, Yb":
+//
+//	pi = p·decay; gi = pi·wd + g; m = gi·c1 + m·b1; v = gi·c2·gi + v·b2
+#define ADAM_MOMENTS \
+	VMOVUPS (DI)(AX*1), Y0; \
+	VMULPS Y15, Y0, Y0; \
+	VMULPS Y14, Y0, Y1; \
+	VADDPS (SI)(AX*1), Y1, Y1; \
+	VMOVUPS (DX)(AX*1), Y2; \
+	VMULPS Y13, Y2, Y2; \
+	VMULPS Y12, Y1, Y3; \
+	VADDPS Y2, Y3, Y3; \
+	VMOVUPS Y3, (DX)(AX*1); \
+	VMOVUPS (R8)(AX*1), Y4; \
+	VMULPS Y11, Y4, Y4; \
+	VMULPS Y10, Y1, Y5; \
+	VMULPS Y1, Y5, Y5; \
+	VADDPS Y4, Y5, Y5; \
+	VMOVUPS Y5, (R8)(AX*1)
+
+// ADAM_STEP stores p = pi - m·step / (sqrt(Y5)·invBC2 + eps) from pi (Y0) and m (Y3).
+#define ADAM_STEP \
+	VMULPS Y9, Y3, Y3; \
+	VSQRTPS Y5, Y5; \
+	VMULPS Y8, Y5, Y5; \
+	VADDPS Y7, Y5, Y5; \
+	VDIVPS Y5, Y3, Y3; \
+	VSUBPS Y3, Y0, Y0; \
+	VMOVUPS Y0, (DI)(AX*1)
+
+// ADAM_CONSTS broadcasts the adamConsts at R10 into Y7-Y15.
+#define ADAM_CONSTS \
+	VBROADCASTSS A_DECAY(R10), Y15; \
+	VBROADCASTSS A_WD(R10), Y14; \
+	VBROADCASTSS A_B1(R10), Y13; \
+	VBROADCASTSS A_C1(R10), Y12; \
+	VBROADCASTSS A_B2(R10), Y11; \
+	VBROADCASTSS A_C2(R10), Y10; \
+	VBROADCASTSS A_STEP(R10), Y9; \
+	VBROADCASTSS A_INVBC2(R10), Y8; \
+	VBROADCASTSS A_EPS(R10), Y7
+
+// func adamAVX2(p, grad, m, v *float32, n int, k *adamConsts)
+TEXT ·adamAVX2(SB), NOSPLIT, $0-48
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), DX
+	MOVQ v+24(FP), R8
+	MOVQ n+32(FP), CX
+	MOVQ k+40(FP), R10
+	ADAM_CONSTS
+	SHLQ $2, CX // n in bytes
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ adam_done
+adam_loop:
+	ADAM_MOMENTS
+	ADAM_STEP
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB adam_loop
+adam_done:
+	VZEROUPPER
+	RET
+
+// func adamMaxAVX2(p, grad, m, v, vmax *float32, n int, k *adamConsts)
+TEXT ·adamMaxAVX2(SB), NOSPLIT, $0-56
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), DX
+	MOVQ v+24(FP), R8
+	MOVQ vmax+32(FP), R9
+	MOVQ n+40(FP), CX
+	MOVQ k+48(FP), R10
+	ADAM_CONSTS
+	MOVL $0x80000000, BX
+	MOVD BX, X6
+	VPBROADCASTD X6, Y6 // the sign bit
+	SHLQ $2, CX
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ adamMax_done
+adamMax_loop:
+	ADAM_MOMENTS
+	// vh = max(vmax, v) as Go computes it on amd64: -min(-vmax, -v) with
+	// t = MINSS(-vmax, -v); r = MINSS(t, -vmax) | t, which gets NaNs and signed zeros right.
+	VXORPS  Y6, Y5, Y2         // -v
+	VXORPS  (R9)(AX*1), Y6, Y4 // -vmax
+	VMINPS  Y2, Y4, Y2         // t = min(-vmax, -v)
+	VMINPS  Y4, Y2, Y4         // min(t, -vmax)
+	VORPS   Y2, Y4, Y4
+	VXORPS  Y6, Y4, Y5         // vh
+	VMOVUPS Y5, (R9)(AX*1)
+	ADAM_STEP
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB adamMax_loop
+adamMax_done:
+	VZEROUPPER
+	RET
+
+// func momentumAVX2(p, grad, buf *float32, n int, k *momentumConsts)
+TEXT ·momentumAVX2(SB), NOSPLIT, $0-40
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ buf+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ k+32(FP), R10
+	VBROADCASTSS M_MU(R10), Y15
+	VBROADCASTSS M_DAMP(R10), Y14
+	VBROADCASTSS M_LR(R10), Y13
+	SHLQ $2, CX
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ momentum_done
+momentum_loop:
+	VMOVUPS (DX)(AX*1), Y0 // buf
+	VMULPS  Y15, Y0, Y0    // buf·mu
+	VMOVUPS (SI)(AX*1), Y1 // g
+	VMULPS  Y14, Y1, Y1    // g·damp
+	VADDPS  Y1, Y0, Y0     // b = buf·mu + g·damp
+	VMOVUPS Y0, (DX)(AX*1)
+	VMOVUPS (DI)(AX*1), Y1 // p
+	VMULPS  Y13, Y0, Y0    // b·lr
+	VSUBPS  Y0, Y1, Y1     // p - b·lr
+	VMOVUPS Y1, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB momentum_loop
+momentum_done:
+	VZEROUPPER
+	RET
+
+// func momentumDecayAVX2(p, grad, buf *float32, n int, k *momentumConsts)
+TEXT ·momentumDecayAVX2(SB), NOSPLIT, $0-40
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ buf+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ k+32(FP), R10
+	VBROADCASTSS M_DECAY(R10), Y15
+	VBROADCASTSS M_WD(R10), Y14
+	VBROADCASTSS M_MU(R10), Y13
+	VBROADCASTSS M_DAMP(R10), Y12
+	VBROADCASTSS M_LR(R10), Y11
+	SHLQ $2, CX
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ momentumDecay_done
+momentumDecay_loop:
+	VMOVUPS (DI)(AX*1), Y0     // p
+	VMULPS  Y15, Y0, Y0        // pi = p·decay
+	VMOVUPS (DX)(AX*1), Y1     // buf
+	VMULPS  Y13, Y1, Y1        // buf·mu
+	VMULPS  Y14, Y0, Y2        // pi·wd
+	VADDPS  (SI)(AX*1), Y2, Y2 // + g
+	VMULPS  Y12, Y2, Y2        // ·damp
+	VADDPS  Y1, Y2, Y1         // b = (pi·wd + g)·damp + buf·mu
+	VMOVUPS Y1, (DX)(AX*1)
+	VMULPS  Y11, Y1, Y1        // b·lr
+	VSUBPS  Y1, Y0, Y0         // pi - b·lr
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB momentumDecay_loop
+momentumDecay_done:
+	VZEROUPPER
+	RET
+
+// func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+TEXT ·cpuid(SB), NOSPLIT, $0-24
+	MOVL eaxArg+0(FP), AX
+	MOVL ecxArg+4(FP), CX
+	CPUID
+	MOVL AX, eax+8(FP)
+	MOVL BX, ebx+12(FP)
+	MOVL CX, ecx+16(FP)
+	MOVL DX, edx+20(FP)
+	RET
+
+// func xgetbv() (eax, edx uint32)
+TEXT ·xgetbv(SB), NOSPLIT, $0-8
+	MOVL $0, CX
+	XGETBV
+	MOVL AX, eax+0(FP)
+	MOVL DX, edx+4(FP)
+	RET

@@ -1,0 +1,13 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// Without assembly the Go loops of adam and sgd do every element. useOptimAsm exists so that the
+// same tests build everywhere; setting it changes nothing here.
+var useOptimAsm = false
+
+func adamVec[T Float](p, g, m, v, vmax []T, decay, wd, b1, c1, b2, c2, step, invBC2, eps T) int {
+	return 0
+}
+
+func momentumVec[T Float](p, g, buf []T, decay, wd, mu, damp, lr T) int { return 0 }
