@@ -43,6 +43,10 @@ func ActivationForward[T Float](act Activation, alpha float64, dst, x []T) error
 	case Identity:
 		copy(dst, x)
 	case Sigmoid:
+		if d32, ok := any(dst).([]float32); ok {
+			sigmoid32(d32, any(x).([]float32))
+			break
+		}
 		for i, v := range x {
 			dst[i] = T(sigmoid(float64(v)))
 		}

@@ -12,7 +12,9 @@ import (
 // whole row NaN. dst may be x itself.
 //
 // For float32 the softmax is rounded twice (exp(x-m) is stored in dst, then scaled), so it is
-// within 2^-23 rather than 2^-24 relative: this saves a second exp per element.
+// within 2^-23 rather than 2^-24 relative: this saves a second exp per element. The float32
+// softmax (not the log-softmax) also uses a float32 exp (softmax32, below), within 2 ulp, which
+// brings it to about 4 ulp (5e-7) relative.
 func SoftmaxForward[T Float](log bool, dst, x []T, rows, cols int) error {
 	n, err := matrixLen("SoftmaxForward", rows, cols)
 	if err != nil {
@@ -21,6 +23,10 @@ func SoftmaxForward[T Float](log bool, dst, x []T, rows, cols int) error {
 	if len(dst) != n || len(x) != n {
 		return fmt.Errorf("kernels: SoftmaxForward: len(dst)=%d, len(x)=%d, want rows*cols=%d*%d: %w",
 			len(dst), len(x), rows, cols, ErrInvalid)
+	}
+	if d32, ok := any(dst).([]float32); ok && !log {
+		softmax32(d32, any(x).([]float32), rows, cols) // the float32 fast path, below
+		return nil
 	}
 	for r := 0; r < rows; r++ {
 		xr := x[r*cols : (r+1)*cols]
@@ -125,4 +131,62 @@ func matrixLen(fn string, rows, cols int) (int, error) {
 		return 0, fmt.Errorf("kernels: %s: shape [%d, %d] is negative or too large: %w", fn, rows, cols, ErrInvalid)
 	}
 	return rows * cols, nil
+}
+
+// Float32 softmax (not log-softmax) fast path: exp32 instead of the float64 exp. The float32
+// difference d = v - m is rounded, and its rounding error times |d| (up to 87) would be too large
+// a relative error for the small probabilities; so the error lo is computed exactly (Knuth's
+// TwoSum) and passed to exp32, which adds it to the reduced argument. A difference at or below
+// exp32Min (a subnormal or zero exp), and a NaN, takes the float64 path of SoftmaxForward for
+// that element, so the extremes are exactly what they were. The row sum is accumulated in float64
+// in 8 partial sums (element j into s[j%8]) added in a fixed tree: the order of the AVX2 loop of
+// act_amd64.s, which gives the same bits, a row at a time. The log-softmax keeps the float64
+// path: its result x - m - log(s) is near 0 for the likely classes, where the relative error of
+// a float32 exp would show.
+
+// softmax32 is SoftmaxForward(false, ...) for float32 rows: runs of rows in assembly where there
+// is one, each row it stops at (one with a NaN or a difference at or below exp32Min) in Go.
+func softmax32(dst, x []float32, rows, cols int) {
+	if cols == 0 {
+		return
+	}
+	for r := 0; r < rows; r++ {
+		if useActAsm {
+			r += softmax32AVX2(&dst[r*cols], &x[r*cols], rows-r, cols)
+			if r == rows {
+				break
+			}
+		}
+		softmax32Row(dst[r*cols:(r+1)*cols], x[r*cols:(r+1)*cols])
+	}
+}
+
+// softmax32Row is the Go loop of softmax32, for one row.
+func softmax32Row(dr, xr []float32) {
+	dr = dr[:len(xr)]
+	m := float32(rowMax(xr))
+	var s [8]float64
+	for j, v := range xr {
+		d := v - m
+		bb := d - v
+		lo := (v - (d - bb)) - (m + bb) // d + lo = v - m exactly
+		var e float32
+		if d > exp32Min {
+			e = exp32(d, lo)
+		} else {
+			d := float64(v) - float64(m)
+			e64 := expRecon(expReduce(d))
+			if d <= expFastMin {
+				e64 = math.Exp(d)
+			}
+			e = float32(e64)
+		}
+		dr[j] = e
+		s[j&7] += float64(e)
+	}
+	t0, t1, t2, t3 := s[0]+s[4], s[1]+s[5], s[2]+s[6], s[3]+s[7]
+	inv := 1 / ((t0 + t2) + (t1 + t3))
+	for j, v := range dr {
+		dr[j] = float32(float64(v) * inv)
+	}
 }

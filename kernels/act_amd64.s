@@ -1,0 +1,442 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2 float32 loops for the sigmoid (activation32.go) and the row softmax (softmax.go), 8
+// elements per YMM register. Each computes exactly what its Go reference computes:
+//
+//	sigmoid32AVX2   a = -|x|; e = exp32(a, 0); r = 1/(1+e); σ = x < 0 ? e·r : r     (sigmoid32Go)
+//	                8 bytes per element (read x, write σ); 25 float ops (one a division),
+//	                2 integer ops, 1 blend
+//	softmax32AVX2   per row: m = max, d + lo = x - m (TwoSum), e = exp32(d, lo) stored,
+//	                s = Σe in float64 in 8 lanes, σ = float32(float64(e)·(1/s))   (softmax32Row)
+//	                8 bytes per element from memory; about 40 float ops per element, and per
+//	                row two horizontal reductions (max, min) and one float64 division. Rows of
+//	                up to 16 are held in two YMM registers (x read once, dst written once);
+//	                wider rows make three passes (x is re-read from L1, e stored and re-read)
+//
+// Bit-identical to the Go code, and so independent of the CPU, of the purego tag and of how the
+// CPU backend splits a tensor over cores: every operation is a separate VMULPS/VADDPS/VSUBPS/
+// VDIVPS (VADDPD/VMULPD/VDIVSD for the softmax sum), rounded exactly as the scalar instructions
+// the Go compiler emits, in the order of the Go expression; VCVTTPS2DQ truncates as Go's
+// int32(float32) does. There is deliberately no FMA (the Go code converts each product to
+// float32 before an addition, which forbids fusion at any GOAMD64 level). Where a lane needs the
+// Go code's float64 path (sigmoid: -|x| <= exp32Min or NaN; softmax: a NaN in the row, or
+// min - max <= exp32Min, which by the monotony of rounding is the smallest difference), the loop
+// stops before writing that block or row and returns its index; Go does it and calls again. So
+// no NaN ever reaches the vector code, and a NaN's payload cannot differ. The sigmoid's n%8
+// tail is left to Go; a softmax row's cols%8 tail uses masked loads and stores (VMASKMOVPS).
+// Alignment is not assumed.
+//
+// The sigmoid takes about 0.7 ns per element on one core (VDIVPS and the polynomial's chain),
+// within 3x of a copy of the same bytes on two cores. The softmax over short rows is bound by latency: one row's chain
+// (max, reduction, TwoSum, the 20-deep polynomial, the float64 sum, the division, the scaling)
+// is about 150 cycles and only one or two rows fit in the out-of-order window; a variant that
+// transposes 8 rows into column vectors would remove the horizontal reductions and overlap 8
+// rows. Benchmark with
+//
+//	go test -run xxx -bench 'Sigmoid|SoftmaxRows10' -benchtime 3x -count 5 ./backend/cpu/
+//	go test -run xxx -bench 'ActAsm' ./kernels/     (one core, assembly against the Go loop)
+//
+// and compare ours with gorgonia and with copy (the same bytes moved) in the same run.
+
+// Constants, one YMM each: the float32 bits of activation32.go's constants.
+DATA sgnbit<>+0(SB)/8, $0x8000000080000000
+DATA sgnbit<>+8(SB)/8, $0x8000000080000000
+DATA sgnbit<>+16(SB)/8, $0x8000000080000000
+DATA sgnbit<>+24(SB)/8, $0x8000000080000000
+GLOBL sgnbit<>(SB), RODATA|NOPTR, $32
+
+#define CONST8(name, bits) \
+	DATA name+0(SB)/4, $bits; \
+	DATA name+4(SB)/4, $bits; \
+	DATA name+8(SB)/4, $bits; \
+	DATA name+12(SB)/4, $bits; \
+	DATA name+16(SB)/4, $bits; \
+	DATA name+20(SB)/4, $bits; \
+	DATA name+24(SB)/4, $bits; \
+	DATA name+28(SB)/4, $bits; \
+	GLOBL name(SB), RODATA|NOPTR, $32
+
+CONST8(expmin<>, 0xc2aea8f6) // exp32Min = -87.33
+CONST8(log2e<>, 0x3fb8aa3b)  // log2e32
+CONST8(half<>, 0x3f000000)   // 0.5
+CONST8(ln2hi<>, 0x3f318000)  // ln2Hi32
+CONST8(ln2lo<>, 0xb95e8083)  // ln2Lo32
+CONST8(p0<>, 0x39506967)     // 1.9875691500e-4
+CONST8(p1<>, 0x3ab743ce)     // 1.3981999507e-3
+CONST8(p2<>, 0x3c088908)     // 8.3334519073e-3
+CONST8(p3<>, 0x3d2aa9c1)     // 4.1665795894e-2
+CONST8(p4<>, 0x3e2aaaaa)     // 1.6666665459e-1
+CONST8(p5<>, 0x3f000000)     // 5.0000001201e-1
+CONST8(one<>, 0x3f800000)    // 1
+CONST8(bias<>, 0x0000007f)   // 127, the exponent bias (int32)
+CONST8(neginf<>, 0xff800000) // -Inf
+CONST8(posinf<>, 0x7f800000) // +Inf
+
+// tailmask<>+4(8-k) is the VMASKMOVPS mask of the first k lanes.
+DATA tailmask<>+0(SB)/8, $0xffffffffffffffff
+DATA tailmask<>+8(SB)/8, $0xffffffffffffffff
+DATA tailmask<>+16(SB)/8, $0xffffffffffffffff
+DATA tailmask<>+24(SB)/8, $0xffffffffffffffff
+DATA tailmask<>+32(SB)/8, $0
+DATA tailmask<>+40(SB)/8, $0
+DATA tailmask<>+48(SB)/8, $0
+DATA tailmask<>+56(SB)/8, $0
+GLOBL tailmask<>(SB), RODATA|NOPTR, $64
+
+DATA oned<>+0(SB)/8, $1.0
+GLOBL oned<>(SB), RODATA|NOPTR, $8
+
+// EXP32(a, lo, e, n, r) sets e = exp32(a, lo), line for line as activation32.go (a Go "x op y" is
+// "VOPPS y, x, dst"); n and r are clobbered, a and lo kept.
+//
+//	n = int32(a·log2e - 0.5); fn = float32(n)
+//	r = a - fn·ln2Hi; r = r - fn·ln2Lo; r = r + lo
+//	p = p0·r + p1; p = p·r + p2; ... p = p·r + p5
+//	e = ((p·r)·r + r) + 1; e = e · float32frombits((n+127) << 23)
+#define EXP32(a, lo, e, n, r) \
+	VMULPS log2e<>(SB), a, e; \
+	VSUBPS half<>(SB), e, e; \
+	VCVTTPS2DQ e, n; \
+	VCVTDQ2PS n, e; \
+	VMULPS ln2hi<>(SB), e, r; \
+	VSUBPS r, a, r; \
+	VMULPS ln2lo<>(SB), e, e; \
+	VSUBPS e, r, r; \
+	VADDPS lo, r, r; \
+	VMULPS p0<>(SB), r, e; \
+	VADDPS p1<>(SB), e, e; \
+	VMULPS r, e, e; \
+	VADDPS p2<>(SB), e, e; \
+	VMULPS r, e, e; \
+	VADDPS p3<>(SB), e, e; \
+	VMULPS r, e, e; \
+	VADDPS p4<>(SB), e, e; \
+	VMULPS r, e, e; \
+	VADDPS p5<>(SB), e, e; \
+	VMULPS r, e, e; \
+	VMULPS r, e, e; \
+	VADDPS r, e, e; \
+	VADDPS one<>(SB), e, e; \
+	VPADDD bias<>(SB), n, n; \
+	VPSLLD $23, n, n; \
+	VMULPS n, e, e
+
+// func sigmoid32AVX2(dst, x *float32, n int) int
+TEXT ·sigmoid32AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHLQ $2, CX                // bytes
+	XORQ AX, AX                // byte offset of the block
+	VMOVUPS one<>(SB), Y15
+	VXORPS Y14, Y14, Y14       // lo = 0
+
+sigmoid_loop:
+	CMPQ AX, CX
+	JGE sigmoid_done
+	VMOVUPS (SI)(AX*1), Y0     // x
+	VORPS sgnbit<>(SB), Y0, Y1 // a = -|x|
+	VCMPPS $0x1e, expmin<>(SB), Y1, Y2 // a > exp32Min (false for NaN)
+	VMOVMSKPS Y2, BX
+	CMPL BX, $0xff
+	JNE sigmoid_done           // a lane for the exact path: Go does this block
+	EXP32(Y1, Y14, Y3, Y4, Y5) // e
+	VADDPS Y15, Y3, Y4         // 1 + e
+	VDIVPS Y4, Y15, Y4         // r = 1 / (1 + e)
+	VMULPS Y4, Y3, Y5          // e·r
+	VBLENDVPS Y0, Y5, Y4, Y4   // e·r where x's sign bit is set, else r
+	VMOVUPS Y4, (DI)(AX*1)
+	ADDQ $32, AX
+	JMP sigmoid_loop
+
+sigmoid_done:
+	SHRQ $2, AX
+	MOVQ AX, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// MAXMIN_CHECK(fail) reduces the max (Y0, to every lane of X0) and the min (Y1) of a row and
+// jumps to fail unless no lane of Y2 is unordered and min - max > exp32Min, the smallest
+// difference of the row being above the float64 path's range. Clobbers X1, X4, CX.
+#define MAXMIN_CHECK(fail) \
+	VMOVMSKPS Y2, CX; \
+	TESTL CX, CX; \
+	JNZ fail; \
+	VEXTRACTF128 $1, Y0, X4; \
+	VMAXPS X4, X0, X0; \
+	VPERMILPS $0x4e, X0, X4; \
+	VMAXPS X4, X0, X0; \
+	VPERMILPS $0xb1, X0, X4; \
+	VMAXPS X4, X0, X0; \
+	VEXTRACTF128 $1, Y1, X4; \
+	VMINPS X4, X1, X1; \
+	VPERMILPS $0x4e, X1, X4; \
+	VMINPS X4, X1, X1; \
+	VPERMILPS $0xb1, X1, X4; \
+	VMINPS X4, X1, X1; \
+	VSUBPS X0, X1, X1; \
+	VCMPPS $0x1e, expmin<>(SB), X1, X1; \
+	VMOVMSKPS X1, CX; \
+	TESTL $1, CX; \
+	JZ fail
+
+// TWOSUM(v, m, d, lo, t) sets d = v - m and lo = (v - (d - bb)) - (m + bb), bb = d - v, so that
+// d + lo = v - m exactly (Knuth's TwoSum), as softmax32Row.
+#define TWOSUM(v, m, d, lo, t) \
+	VSUBPS m, v, d; \
+	VSUBPS v, d, lo; \
+	VSUBPS lo, d, t; \
+	VSUBPS t, v, t; \
+	VADDPS lo, m, lo; \
+	VSUBPS lo, t, lo
+
+// SUM_INV(a, b, t) sets every lane of a to 1 / ((t0 + t2) + (t1 + t3)), t_k = a_k + b_k (the
+// float64 partial sums s_k, s_k+4). Clobbers b, t.
+#define SUM_INV(a, b, xa, xb, xt) \
+	VADDPD b, a, a; \
+	VEXTRACTF128 $1, a, xb; \
+	VADDPD xb, xa, xa; \
+	VPERMILPD $1, xa, xb; \
+	VADDSD xb, xa, xa; \
+	VMOVSD oned<>(SB), xt; \
+	VDIVSD xa, xt, xa; \
+	VBROADCASTSD xa, a
+
+// SCALE(lo, hi, inv, y, x, xt) sets y to float32(lo·inv) in lanes 0-3 and float32(hi·inv) in
+// lanes 4-7 (lo and hi float64).
+#define SCALE(lo, hi, inv, y, x, xt) \
+	VMULPD inv, lo, lo; \
+	VMULPD inv, hi, hi; \
+	VCVTPD2PSY lo, x; \
+	VCVTPD2PSY hi, xt; \
+	VINSERTF128 $1, xt, y, y
+
+// STORE_PART(y, x, k, p, l4, l2, l1, end) stores the first k lanes (1 to 8) of y at p with
+// plain stores (a masked store is slow, and a masked load of it cannot be forwarded). Clobbers
+// y and p; branches on k, which is the same for every row.
+#define STORE_PART(y, x, k, p, l4, l2, l1, end) \
+	TESTQ $8, k; \
+	JZ l4; \
+	VMOVUPS y, (p); \
+	JMP end; \
+l4: \
+	TESTQ $4, k; \
+	JZ l2; \
+	VMOVUPS x, (p); \
+	VEXTRACTF128 $1, y, x; \
+	ADDQ $16, p; \
+l2: \
+	TESTQ $2, k; \
+	JZ l1; \
+	VMOVQ x, (p); \
+	VMOVHLPS x, x, x; \
+	ADDQ $8, p; \
+l1: \
+	TESTQ $1, k; \
+	JZ end; \
+	VMOVSS x, (p); \
+end:
+
+// func softmax32AVX2(dst, x *float32, rows, cols int) int
+//
+// Registers: SI, DI the row of x and dst; AX the row index; R8 rows; R9 cols; R12 the row's
+// bytes. Y11 -Inf, Y12 +Inf. Rows of up to 16 are held in two YMM registers (masks Y13, Y10);
+// wider rows go through dst: R10 the bytes of the row's whole blocks of 8, R11 cols%8, Y13 the
+// mask of the last cols%8 lanes, whose exps stay in Y14 from pass 2 to pass 3.
+TEXT ·softmax32AVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ rows+16(FP), R8
+	MOVQ cols+24(FP), R9
+	MOVQ R9, R12
+	SHLQ $2, R12
+	VMOVUPS neginf<>(SB), Y11
+	VMOVUPS posinf<>(SB), Y12
+	LEAQ tailmask<>(SB), DX
+	XORQ AX, AX
+	CMPQ R9, $16
+	JGT softmax_wide
+
+	// Rows of 1 to 16: block 0 holds k0 = min(cols, 8) elements, block 1 k1 = cols - k0.
+	MOVQ R9, R10
+	CMPQ R10, $8
+	JLE softmax_k0
+	MOVQ $8, R10
+softmax_k0:
+	MOVQ R9, R13
+	SUBQ R10, R13
+	MOVQ $8, CX
+	SUBQ R10, CX
+	VMOVUPS (DX)(CX*4), Y13
+	MOVQ $8, CX
+	SUBQ R13, CX
+	VMOVUPS (DX)(CX*4), Y10
+
+softmax_short_row:
+	CMPQ AX, R8
+	JGE softmax_done
+	VMASKMOVPS (SI), Y13, Y3   // 0 in the lanes past the row
+	VMASKMOVPS 32(SI), Y10, Y9
+	VBLENDVPS Y13, Y3, Y11, Y0
+	VBLENDVPS Y10, Y9, Y11, Y4
+	VMAXPS Y4, Y0, Y0
+	VBLENDVPS Y13, Y3, Y12, Y1
+	VBLENDVPS Y10, Y9, Y12, Y4
+	VMINPS Y4, Y1, Y1
+	VCMPPS $3, Y3, Y3, Y2
+	VCMPPS $3, Y9, Y9, Y4
+	VORPS Y4, Y2, Y2
+	MAXMIN_CHECK(softmax_done) // else Go does this row
+	VBROADCASTSS X0, Y0
+	TWOSUM(Y3, Y0, Y4, Y5, Y6)
+	EXP32(Y4, Y5, Y6, Y7, Y8)  // e0
+	TWOSUM(Y9, Y0, Y4, Y5, Y7)
+	EXP32(Y4, Y5, Y7, Y8, Y1)  // e1
+	VANDPS Y13, Y6, Y6         // the lanes past the row add +0
+	VANDPS Y10, Y7, Y7
+	VCVTPS2PD X6, Y1           // float64 e0..e3
+	VEXTRACTF128 $1, Y6, X6
+	VCVTPS2PD X6, Y2           // e4..e7
+	VCVTPS2PD X7, Y4           // e8..e11
+	VEXTRACTF128 $1, Y7, X7
+	VCVTPS2PD X7, Y5           // e12..e15
+	VADDPD Y4, Y1, Y6          // s0..s3 = e_k + e_k+8
+	VADDPD Y5, Y2, Y7          // s4..s7
+	SUM_INV(Y6, Y7, X6, X7, X8)
+	SCALE(Y1, Y2, Y6, Y3, X3, X8)
+	SCALE(Y4, Y5, Y6, Y9, X9, X8)
+	CMPQ R10, $8
+	JLT softmax_short_part
+	VMOVUPS Y3, (DI)
+	TESTQ R13, R13
+	JZ softmax_short_next
+	LEAQ 32(DI), DX
+	STORE_PART(Y9, X9, R13, DX, short1_4, short1_2, short1_1, short1_end)
+	JMP softmax_short_next
+softmax_short_part:
+	MOVQ DI, DX
+	STORE_PART(Y3, X3, R10, DX, short0_4, short0_2, short0_1, short0_end)
+softmax_short_next:
+	ADDQ R12, SI
+	ADDQ R12, DI
+	INCQ AX
+	JMP softmax_short_row
+
+softmax_wide:
+	MOVQ R9, R11
+	ANDQ $7, R11
+	MOVQ R9, R10
+	ANDQ $-8, R10
+	SHLQ $2, R10
+	MOVQ $8, CX
+	SUBQ R11, CX
+	VMOVUPS (DX)(CX*4), Y13
+
+softmax_row:
+	CMPQ AX, R8
+	JGE softmax_done
+
+	// Pass 1: max (Y0), min (Y1) and an unordered flag (Y2) over the row.
+	VMOVUPS Y11, Y0
+	VMOVUPS Y12, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ BX, BX
+
+softmax_max:
+	CMPQ BX, R10
+	JGE softmax_max_tail
+	VMOVUPS (SI)(BX*1), Y3
+	VMAXPS Y3, Y0, Y0
+	VMINPS Y3, Y1, Y1
+	VCMPPS $3, Y3, Y3, Y4
+	VORPS Y4, Y2, Y2
+	ADDQ $32, BX
+	JMP softmax_max
+
+softmax_max_tail:
+	TESTQ R11, R11
+	JZ softmax_max_reduce
+	VMASKMOVPS (SI)(BX*1), Y13, Y3 // 0 in the lanes past the row
+	VBLENDVPS Y13, Y3, Y11, Y4
+	VMAXPS Y4, Y0, Y0
+	VBLENDVPS Y13, Y3, Y12, Y4
+	VMINPS Y4, Y1, Y1
+	VCMPPS $3, Y3, Y3, Y4
+	VORPS Y4, Y2, Y2
+
+softmax_max_reduce:
+	MAXMIN_CHECK(softmax_done) // else Go does this row
+
+	// Pass 2: d + lo = x - m, e = exp32(d, lo) stored in dst (the tail's kept in Y14), summed
+	// in float64 into the lanes of Y1 (s0..s3) and Y2 (s4..s7).
+	VBROADCASTSS X0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	XORQ BX, BX
+
+softmax_exp:
+	CMPQ BX, R10
+	JGE softmax_exp_tail
+	VMOVUPS (SI)(BX*1), Y3
+	TWOSUM(Y3, Y0, Y4, Y5, Y6)
+	EXP32(Y4, Y5, Y6, Y7, Y8)
+	VMOVUPS Y6, (DI)(BX*1)
+	VCVTPS2PD X6, Y7
+	VADDPD Y7, Y1, Y1
+	VEXTRACTF128 $1, Y6, X6
+	VCVTPS2PD X6, Y7
+	VADDPD Y7, Y2, Y2
+	ADDQ $32, BX
+	JMP softmax_exp
+
+softmax_exp_tail:
+	TESTQ R11, R11
+	JZ softmax_sum
+	VMASKMOVPS (SI)(BX*1), Y13, Y3
+	TWOSUM(Y3, Y0, Y4, Y5, Y6)
+	EXP32(Y4, Y5, Y14, Y7, Y8)
+	VANDPS Y13, Y14, Y14 // the lanes past the row add +0
+	VCVTPS2PD X14, Y7
+	VADDPD Y7, Y1, Y1
+	VEXTRACTF128 $1, Y14, X6
+	VCVTPS2PD X6, Y7
+	VADDPD Y7, Y2, Y2
+
+softmax_sum:
+	SUM_INV(Y1, Y2, X1, X2, X3)
+
+	// Pass 3: dst = float32(float64(e) · inv).
+	XORQ BX, BX
+
+softmax_scale:
+	CMPQ BX, R10
+	JGE softmax_scale_tail
+	VCVTPS2PD (DI)(BX*1), Y3
+	VCVTPS2PD 16(DI)(BX*1), Y4
+	SCALE(Y3, Y4, Y1, Y3, X3, X4)
+	VMOVUPS Y3, (DI)(BX*1)
+	ADDQ $32, BX
+	JMP softmax_scale
+
+softmax_scale_tail:
+	TESTQ R11, R11
+	JZ softmax_next
+	VEXTRACTF128 $1, Y14, X4
+	VCVTPS2PD X14, Y3
+	VCVTPS2PD X4, Y4
+	SCALE(Y3, Y4, Y1, Y3, X3, X4)
+	LEAQ (DI)(BX*1), DX
+	STORE_PART(Y3, X3, R11, DX, wide_4, wide_2, wide_1, wide_end)
+
+softmax_next:
+	ADDQ R12, SI
+	ADDQ R12, DI
+	INCQ AX
+	JMP softmax_row
+
+softmax_done:
+	MOVQ AX, ret+32(FP)
+	VZEROUPPER
+	RET

@@ -1,0 +1,265 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The AVX2 loops of act_amd64.s must give the Go loops' float32 results bit for bit, so that a
+// sigmoid or softmax does not depend on the CPU, on the purego tag, nor on how the CPU backend
+// splits a tensor over cores (the split moves the boundary between assembly blocks and the Go
+// tail, and between rows the assembly does and rows it leaves to Go). These tests run
+// sigmoid32 and softmax32 with useActAsm off and on over the same inputs and compare bits.
+// Without assembly (purego, other architectures) they compare the Go loops with themselves.
+
+// actLengths: every length up to 40 (all tails, and blocks with and without an exact lane) and
+// a few thousand.
+func actLengths() []int {
+	var ns []int
+	for n := 0; n <= 40; n++ {
+		ns = append(ns, n)
+	}
+	return append(ns, 1000, 4099)
+}
+
+// actSpecials are the inputs at and around every boundary of the float32 paths.
+var actSpecials = []float32{
+	0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+	math.Float32frombits(0x7fc01234), math.Float32frombits(0xffa00001), // NaNs with payloads
+	1e-45, -1e-45, 1e-40, -1e-40, 1e-30, -1e-30, math.SmallestNonzeroFloat32, math.MaxFloat32, -math.MaxFloat32,
+	1e30, -1e30, 87.33, -87.33, math.Nextafter32(87.33, 0), math.Nextafter32(-87.33, 0),
+	math.Nextafter32(87.33, 100), math.Nextafter32(-87.33, -100), 88.7, -88.7, 103, -103, 0.5, -0.5, 1, -1,
+}
+
+// drawAct fills s with mostly moderate values (the vector path), and with probability special a
+// special value or a huge or tiny one.
+func drawAct(rng *rand.Rand, s []float32, special float64) {
+	for i := range s {
+		switch u := rng.Float64(); {
+		case u < special/2:
+			s[i] = actSpecials[rng.IntN(len(actSpecials))]
+		case u < special:
+			s[i] = float32(math.Ldexp(rng.NormFloat64(), rng.IntN(260)-130))
+		default:
+			s[i] = float32(rng.NormFloat64() * 6)
+		}
+	}
+}
+
+// withActAsm runs f with useActAsm set to asm.
+func withActAsm(asm bool, f func()) {
+	defer func(old bool) { useActAsm = old }(useActAsm)
+	useActAsm = asm
+	f()
+}
+
+// requireSameBits32 fails at the first element whose bits differ.
+func requireSameBits32(t *testing.T, want, got []float32, what string) {
+	t.Helper()
+	require.Len(t, got, len(want), what)
+	for i := range want {
+		if math.Float32bits(want[i]) != math.Float32bits(got[i]) {
+			require.Failf(t, "bits differ", "%s[%d]: got %v (%#08x), want %v (%#08x)",
+				what, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+		}
+	}
+}
+
+func nans32(n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(math.NaN())
+	}
+	return s
+}
+
+func TestActAsmSigmoidMatchesGoLoopBitForBit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	for _, special := range []float64{0, 0.02, 0.5} {
+		for _, n := range actLengths() {
+			t.Run(fmt.Sprintf("%d elements with %.0f%% specials, at every misalignment", n, 100*special), func(t *testing.T) {
+				back := make([]float32, n+7)
+				drawAct(rng, back, special)
+				for off := range 8 {
+					if off > 0 && n > 100 && off != 3 {
+						continue
+					}
+					x := back[off : off+n]
+					x0 := append([]float32(nil), x...)
+					want, got := nans32(n), nans32(n)
+					withActAsm(false, func() { sigmoid32(want, x) })
+					sigmoid32(got, x)
+					requireSameBits32(t, want, got, "sigmoid")
+					requireSameBits32(t, x0, x, "x (input)")
+
+					// In place.
+					in := append([]float32(nil), x...)
+					sigmoid32(in, in)
+					requireSameBits32(t, want, in, "in-place sigmoid")
+				}
+			})
+		}
+	}
+}
+
+func TestActAsmSigmoidDoesNotDependOnTheSplit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	for _, n := range []int{17, 40, 1000, 4099} {
+		t.Run(fmt.Sprintf("%d elements computed in two parts give the bits of one call", n), func(t *testing.T) {
+			x := make([]float32, n)
+			drawAct(rng, x, 0.02)
+			whole := nans32(n)
+			sigmoid32(whole, x)
+			for _, k := range []int{0, 1, 5, 8, 9, n / 2, n - 3, n} {
+				parts := nans32(n)
+				sigmoid32(parts[:k], x[:k])
+				sigmoid32(parts[k:], x[k:])
+				requireSameBits32(t, whole, parts, fmt.Sprintf("split at %d", k))
+			}
+		})
+	}
+}
+
+// actShapes: all narrow widths (every tail, one and several blocks of 8) and wide rows.
+func actShapes() [][2]int {
+	var sh [][2]int
+	for cols := 1; cols <= 40; cols++ {
+		sh = append(sh, [2]int{13, cols})
+	}
+	return append(sh, [2]int{0, 7}, [2]int{5, 0}, [2]int{1, 1}, [2]int{3, 1000}, [2]int{2, 4099}, [2]int{1000, 10})
+}
+
+func TestActAsmSoftmaxMatchesGoLoopBitForBit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 46))
+	for _, special := range []float64{0, 0.01, 0.3} {
+		for _, sh := range actShapes() {
+			rows, cols := sh[0], sh[1]
+			n := rows * cols
+			t.Run(fmt.Sprintf("%dx%d with %.0f%% specials, at every misalignment", rows, cols, 100*special), func(t *testing.T) {
+				back := make([]float32, n+7)
+				drawAct(rng, back, special)
+				for off := range 8 {
+					if off > 0 && n > 2000 && off != 5 {
+						continue
+					}
+					x := back[off : off+n]
+					x0 := append([]float32(nil), x...)
+					want, got := nans32(n), nans32(n)
+					withActAsm(false, func() { softmax32(want, x, rows, cols) })
+					softmax32(got, x, rows, cols)
+					requireSameBits32(t, want, got, "softmax")
+					requireSameBits32(t, x0, x, "x (input)")
+
+					in := append([]float32(nil), x...)
+					softmax32(in, in, rows, cols)
+					requireSameBits32(t, want, in, "in-place softmax")
+				}
+			})
+		}
+	}
+}
+
+func TestActAsmSoftmaxDoesNotDependOnTheSplit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(47, 48))
+	for _, sh := range [][2]int{{37, 10}, {29, 3}, {11, 33}, {5, 1000}} {
+		rows, cols := sh[0], sh[1]
+		t.Run(fmt.Sprintf("%dx%d computed in two blocks of rows gives the bits of one call", rows, cols), func(t *testing.T) {
+			n := rows * cols
+			x := make([]float32, n)
+			drawAct(rng, x, 0.005)
+			whole := nans32(n)
+			softmax32(whole, x, rows, cols)
+			for _, k := range []int{0, 1, rows / 2, rows - 1, rows} {
+				parts := nans32(n)
+				softmax32(parts[:k*cols], x[:k*cols], k, cols)
+				softmax32(parts[k*cols:], x[k*cols:], rows-k, cols)
+				requireSameBits32(t, whole, parts, fmt.Sprintf("split at row %d", k))
+			}
+		})
+	}
+}
+
+// The float32 softmax path must be as exact as the float64 twin at the extremes, and as accurate
+// as the kernel tests ask (rtol 1e-6) on wide rows of spread logits, where the rounding of
+// x - m would cost |x - m|·2^-24 relative without TwoSum's correction.
+func TestActSoftmax32Accuracy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(49, 50))
+	for _, asm := range []bool{false, true} {
+		t.Run(fmt.Sprintf("rows of up to 3000 logits in [-60, 60] are within 1e-6 relative of float64 (assembly %v)", asm), func(t *testing.T) {
+			withActAsm(asm, func() {
+				for _, cols := range []int{10, 100, 3000} {
+					x := make([]float32, cols)
+					for i := range x {
+						x[i] = float32(rng.Float64()*120 - 60)
+					}
+					got := nans32(cols)
+					softmax32(got, x, 1, cols)
+					m := rowMax(x)
+					s := 0.0
+					for _, v := range x {
+						s += math.Exp(float64(v) - m)
+					}
+					for j, v := range x {
+						want := math.Exp(float64(v)-m) / s
+						if want < 0x1p-126 { // float32 subnormal: absolute accuracy only
+							assert.InDelta(t, want, float64(got[j]), 0x1p-149, "cols %d, y[%d]", cols, j)
+							continue
+						}
+						assert.InEpsilon(t, want, float64(got[j]), 1e-6, "cols %d, y[%d] (x-m = %v)", cols, j, float64(v)-m)
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestActAsmDoesNotAllocate(t *testing.T) {
+	x := make([]float32, 1000)
+	drawAct(rand.New(rand.NewPCG(51, 52)), x, 0.01)
+	y := make([]float32, 1000)
+	assert.Zero(t, testing.AllocsPerRun(20, func() {
+		sigmoid32(y, x)
+		softmax32(y, x, 100, 10)
+	}))
+}
+
+// BenchmarkActAsm times the assembly against the Go loops on one core: sigmoid over 1M float32,
+// softmax over 1M float32 in rows of 10 and of 1024 (8 bytes moved per element).
+func BenchmarkActAsm(b *testing.B) {
+	const n = 1 << 20
+	rng := rand.New(rand.NewPCG(53, 54))
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64() * 3)
+	}
+	dst := make([]float32, n)
+	for _, asm := range []bool{false, true} {
+		name := "go"
+		if asm {
+			name = "avx2"
+		}
+		b.Run("sigmoid/"+name, func(b *testing.B) {
+			withActAsm(asm, func() {
+				b.SetBytes(8 * n)
+				for b.Loop() {
+					sigmoid32(dst, x)
+				}
+			})
+		})
+		for _, cols := range []int{10, 1024} {
+			b.Run(fmt.Sprintf("softmax-rows-of-%d/%s", cols, name), func(b *testing.B) {
+				withActAsm(asm, func() {
+					b.SetBytes(8 * n)
+					for b.Loop() {
+						softmax32(dst, x, n/cols, cols)
+					}
+				})
+			})
+		}
+	}
+}
