@@ -7,7 +7,9 @@
 #     with `go test -c -tags gpu`, plus backend/train's (its CPU training benchmark is the
 #     baseline for backend/cuda's BenchmarkTrainStep);
 #   - the CLI built with -tags gpu (gotrain, with MNIST and the PTX embedded);
-#   - scripts/gpu-run.sh, which runs them all there, and torch_baseline.py when ../shared/gpu has it.
+#   - gpubench (cmd/gpubench, pure Go), which tabulates our benchmarks against PyTorch's;
+#   - scripts/gpu-run.sh, which runs them all there, scripts/gpu-bench.sh, which runs the
+#     comparison with PyTorch (issue 5), and torch_baseline.py when ../shared/gpu has it.
 #
 # Nothing here runs GPU code: a binary that imports gorgonia.org/cu exits at start without an
 # NVIDIA driver. Run from anywhere; paths are relative to the repository root.
@@ -46,7 +48,12 @@ echo "== go build ${flags[*]} ./cmd/gotrain -> $out/gotrain"
 go build "${flags[@]}" -o "$out/gotrain" ./cmd/gotrain
 echo "cli gotrain cmd/gotrain" >>"$manifest"
 
+echo "== go build -trimpath ./cmd/gpubench -> $out/gpubench"
+go build -trimpath -ldflags='-s -w' -o "$out/gpubench" ./cmd/gpubench
+echo "tool gpubench cmd/gpubench" >>"$manifest"
+
 cp scripts/gpu-run.sh "$out/gpu-run.sh"
+cp scripts/gpu-bench.sh "$out/gpu-bench.sh"
 if [ -f ../shared/gpu/torch_baseline.py ]; then
   cp ../shared/gpu/torch_baseline.py "$out/torch_baseline.py"
   echo "extra torch_baseline.py" >>"$manifest"
