@@ -66,6 +66,19 @@ func BiasAdd(x, b *G.Node) (*G.Node, error) {
 	return G.ApplyOp(BiasAddOp{}, x, b)
 }
 
+// pureOp gives an op the answers Gorgonia's VMs ask of every op that computes a new value from
+// its inputs with Go code: Do allocates its result, calls nothing external and overwrites no input.
+type pureOp struct{}
+
+// ReturnsPtr is false: Do allocates its result.
+func (pureOp) ReturnsPtr() bool { return false }
+
+// CallsExtern is false.
+func (pureOp) CallsExtern() bool { return false }
+
+// OverwritesInput is -1: no input is overwritten.
+func (pureOp) OverwritesInput() int { return -1 }
+
 // opHash hashes an op by its String, which names every parameter.
 func opHash(s fmt.Stringer) uint32 {
 	h := fnv.New32a()
@@ -155,6 +168,7 @@ func checkArity(op G.Op, n int) error {
 
 // ActivationOp is an elementwise activation.
 type ActivationOp struct {
+	pureOp
 	Act   Activation
 	Alpha float64
 }
@@ -189,15 +203,6 @@ func (op ActivationOp) Do(in ...G.Value) (G.Value, error) {
 	return out, err
 }
 
-// ReturnsPtr is false: Do allocates its result.
-func (op ActivationOp) ReturnsPtr() bool { return false }
-
-// CallsExtern is false.
-func (op ActivationOp) CallsExtern() bool { return false }
-
-// OverwritesInput is -1: no input is overwritten.
-func (op ActivationOp) OverwritesInput() int { return -1 }
-
 // WriteHash writes String.
 func (op ActivationOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 
@@ -218,6 +223,7 @@ func (op ActivationOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, e
 
 // ActivationGradOp computes dx = dy·f'(x) from (x, y = f(x), dy).
 type ActivationGradOp struct {
+	pureOp
 	Act   Activation
 	Alpha float64
 }
@@ -252,15 +258,6 @@ func (op ActivationGradOp) Do(in ...G.Value) (G.Value, error) {
 	return out, err
 }
 
-// ReturnsPtr is false.
-func (op ActivationGradOp) ReturnsPtr() bool { return false }
-
-// CallsExtern is false.
-func (op ActivationGradOp) CallsExtern() bool { return false }
-
-// OverwritesInput is -1.
-func (op ActivationGradOp) OverwritesInput() int { return -1 }
-
 // WriteHash writes String.
 func (op ActivationGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 
@@ -271,7 +268,10 @@ func (op ActivationGradOp) Hashcode() uint32 { return opHash(op) }
 func (op ActivationGradOp) String() string { return fmt.Sprintf("%v'(α=%g)", op.Act, op.Alpha) }
 
 // SoftmaxOp is softmax (or log-softmax) over the last axis.
-type SoftmaxOp struct{ Log bool }
+type SoftmaxOp struct {
+	pureOp
+	Log bool
+}
 
 // Arity is 1.
 func (op SoftmaxOp) Arity() int { return 1 }
@@ -304,15 +304,6 @@ func (op SoftmaxOp) Do(in ...G.Value) (G.Value, error) {
 	return out, err
 }
 
-// ReturnsPtr is false.
-func (op SoftmaxOp) ReturnsPtr() bool { return false }
-
-// CallsExtern is false.
-func (op SoftmaxOp) CallsExtern() bool { return false }
-
-// OverwritesInput is -1.
-func (op SoftmaxOp) OverwritesInput() int { return -1 }
-
 // WriteHash writes String.
 func (op SoftmaxOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 
@@ -337,7 +328,10 @@ func (op SoftmaxOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, erro
 }
 
 // SoftmaxGradOp computes the softmax backward from (y, dy).
-type SoftmaxGradOp struct{ Log bool }
+type SoftmaxGradOp struct {
+	pureOp
+	Log bool
+}
 
 // Arity is 2.
 func (op SoftmaxGradOp) Arity() int { return 2 }
@@ -370,15 +364,6 @@ func (op SoftmaxGradOp) Do(in ...G.Value) (G.Value, error) {
 	return out, err
 }
 
-// ReturnsPtr is false.
-func (op SoftmaxGradOp) ReturnsPtr() bool { return false }
-
-// CallsExtern is false.
-func (op SoftmaxGradOp) CallsExtern() bool { return false }
-
-// OverwritesInput is -1.
-func (op SoftmaxGradOp) OverwritesInput() int { return -1 }
-
 // WriteHash writes String.
 func (op SoftmaxGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 
@@ -389,7 +374,10 @@ func (op SoftmaxGradOp) Hashcode() uint32 { return opHash(op) }
 func (op SoftmaxGradOp) String() string { return SoftmaxOp(op).String() + "'" }
 
 // LossOp is a fused loss of (logits, targets) reduced to a scalar mean.
-type LossOp struct{ Kind Loss }
+type LossOp struct {
+	pureOp
+	Kind Loss
+}
 
 // Arity is 2.
 func (op LossOp) Arity() int { return 2 }
@@ -418,15 +406,6 @@ func (op LossOp) Do(in ...G.Value) (G.Value, error) {
 	return G.NewF32(float32(l)), err
 }
 
-// ReturnsPtr is false.
-func (op LossOp) ReturnsPtr() bool { return false }
-
-// CallsExtern is false.
-func (op LossOp) CallsExtern() bool { return false }
-
-// OverwritesInput is -1.
-func (op LossOp) OverwritesInput() int { return -1 }
-
 // WriteHash writes String.
 func (op LossOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 
@@ -446,7 +425,10 @@ func (op LossOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) 
 }
 
 // LossGradOp computes dx = dloss·∂loss/∂x from (x, y, dloss).
-type LossGradOp struct{ Kind Loss }
+type LossGradOp struct {
+	pureOp
+	Kind Loss
+}
 
 // Arity is 3.
 func (op LossGradOp) Arity() int { return 3 }
@@ -479,15 +461,6 @@ func (op LossGradOp) Do(in ...G.Value) (G.Value, error) {
 	return out, err
 }
 
-// ReturnsPtr is false.
-func (op LossGradOp) ReturnsPtr() bool { return false }
-
-// CallsExtern is false.
-func (op LossGradOp) CallsExtern() bool { return false }
-
-// OverwritesInput is -1.
-func (op LossGradOp) OverwritesInput() int { return -1 }
-
 // WriteHash writes String.
 func (op LossGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 
@@ -499,7 +472,7 @@ func (op LossGradOp) String() string { return "loss:" + op.Kind.String() + "'" }
 
 // BiasAddOp adds a bias vector to every row of a matrix: one op instead of Gorgonia's
 // reshape-repeat-add chain, with a column-sum backward.
-type BiasAddOp struct{}
+type BiasAddOp struct{ pureOp }
 
 // Arity is 2.
 func (op BiasAddOp) Arity() int { return 2 }
@@ -540,15 +513,6 @@ func biasAdd[T Float](dst, x, b []T, rows, cols int) error {
 	return nil
 }
 
-// ReturnsPtr is false.
-func (op BiasAddOp) ReturnsPtr() bool { return false }
-
-// CallsExtern is false.
-func (op BiasAddOp) CallsExtern() bool { return false }
-
-// OverwritesInput is -1.
-func (op BiasAddOp) OverwritesInput() int { return -1 }
-
 // WriteHash writes String.
 func (op BiasAddOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 
@@ -568,7 +532,7 @@ func (op BiasAddOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, erro
 }
 
 // BiasGradOp sums a matrix over its rows: the gradient of a bias.
-type BiasGradOp struct{}
+type BiasGradOp struct{ pureOp }
 
 // Arity is 1.
 func (op BiasGradOp) Arity() int { return 1 }
@@ -614,15 +578,6 @@ func colSum[T Float](dst, x []T, rows, cols int) {
 		dst[c] = T(s)
 	}
 }
-
-// ReturnsPtr is false.
-func (op BiasGradOp) ReturnsPtr() bool { return false }
-
-// CallsExtern is false.
-func (op BiasGradOp) CallsExtern() bool { return false }
-
-// OverwritesInput is -1.
-func (op BiasGradOp) OverwritesInput() int { return -1 }
 
 // WriteHash writes String.
 func (op BiasGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
