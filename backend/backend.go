@@ -220,6 +220,24 @@ type Device interface {
 	OptimizerStep(h kernels.UpdateParams, params, grads []Buffer, state [][]Buffer) error
 }
 
+// CheckStepLists checks the list shapes of an OptimizerStep call (the per-buffer checks are the
+// device's): as many grads as params, kernels.StateCount(h) state lists, each as long as params.
+// dev prefixes the error ("cpu", "cuda").
+func CheckStepLists(dev string, h kernels.UpdateParams, params, grads []Buffer, state [][]Buffer) error {
+	if want := kernels.StateCount(h); len(state) != want {
+		return fmt.Errorf("%s: OptimizerStep %v: %d state lists, want %d: %w", dev, h.Rule, len(state), want, ErrShape)
+	}
+	if len(grads) != len(params) {
+		return fmt.Errorf("%s: OptimizerStep %v: %d grads for %d params: %w", dev, h.Rule, len(grads), len(params), ErrShape)
+	}
+	for k, l := range state {
+		if len(l) != len(params) {
+			return fmt.Errorf("%s: OptimizerStep %v: state list %d has %d buffers for %d params: %w", dev, h.Rule, k, len(l), len(params), ErrShape)
+		}
+	}
+	return nil
+}
+
 // Factory opens a device.
 type Factory func() (Device, error)
 

@@ -595,18 +595,10 @@ func (d *Device) OptimizerStep(h kernels.UpdateParams, params, grads []backend.B
 	if d.closed {
 		return fmt.Errorf("cpu: OptimizerStep: %w", backend.ErrClosed)
 	}
+	if err := backend.CheckStepLists("cpu", h, params, grads, state); err != nil {
+		return err
+	}
 	want := kernels.StateCount(h)
-	if len(state) != want {
-		return fmt.Errorf("cpu: OptimizerStep %v: %d state lists, want %d: %w", h.Rule, len(state), want, backend.ErrShape)
-	}
-	if len(grads) != len(params) {
-		return fmt.Errorf("cpu: OptimizerStep %v: %d grads for %d params: %w", h.Rule, len(grads), len(params), backend.ErrShape)
-	}
-	for k, l := range state {
-		if len(l) != len(params) {
-			return fmt.Errorf("cpu: OptimizerStep %v: state list %d has %d buffers for %d params: %w", h.Rule, k, len(l), len(params), backend.ErrShape)
-		}
-	}
 	// Check everything before touching anything, so a bad list never leaves a half-applied step.
 	for i, p := range params {
 		pb, err := d.buf("OptimizerStep", "params", i, p)

@@ -582,18 +582,10 @@ func (d *Device) OptimizerStep(h kernels.UpdateParams, params, grads []backend.B
 	if d.closed {
 		return fmt.Errorf("cuda: OptimizerStep: %w", backend.ErrClosed)
 	}
+	if err := backend.CheckStepLists("cuda", h, params, grads, state); err != nil {
+		return err
+	}
 	want := kernels.StateCount(h)
-	if len(state) != want {
-		return fmt.Errorf("cuda: OptimizerStep %v: %d state lists, want %d: %w", h.Rule, len(state), want, backend.ErrShape)
-	}
-	if len(grads) != len(params) {
-		return fmt.Errorf("cuda: OptimizerStep %v: %d grads for %d params: %w", h.Rule, len(grads), len(params), backend.ErrShape)
-	}
-	for k, l := range state {
-		if len(l) != len(params) {
-			return fmt.Errorf("cuda: OptimizerStep %v: state list %d has %d buffers for %d params: %w", h.Rule, k, len(l), len(params), backend.ErrShape)
-		}
-	}
 	d.tensors[0], d.tensors[1] = d.tensors[0][:0], d.tensors[1][:0]
 	for i, p := range params {
 		pb, err := d.buf("OptimizerStep", "params", i, p)
