@@ -2,10 +2,12 @@
 
 package kernels
 
+import "github.com/gotrain/gotrain/backend/cpu/cpufeat"
+
 // useActAsm selects the AVX2 loops of act_amd64.s for the float32 sigmoid and softmax. It is set
-// once from CPUID (hasAVX2, optim_amd64.go); tests set it false to run the Go loops on the same
+// once from CPUID (package cpufeat); tests set it false to run the Go loops on the same
 // data.
-var useActAsm = hasAVX2()
+var useActAsm = cpufeat.AVX2
 
 // sigmoid32AVX2 stores σ(x) for the elements of x in blocks of 8, n being a multiple of 8, and
 // returns how many it did: n, or the start of the first block that holds an argument for

@@ -2,13 +2,17 @@
 
 package kernels
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/gotrain/gotrain/backend/cpu/cpufeat"
+)
 
 // useOptimAsm selects the AVX2 loops of optim_amd64.s for float32 Adam and SGD-momentum updates.
 // It is set once from CPUID; tests set it false to run the Go loops on the same data. It stays
 // off where the compiler fuses float32 multiply-adds (GOAMD64=v3 and up): the Go loops then round
 // differently, and the assembly's results must be theirs bit for bit, whatever the split.
-var useOptimAsm = hasAVX2() && !goFusesFloat32()
+var useOptimAsm = cpufeat.AVX2 && !goFusesFloat32()
 
 // goFusesFloat32 reports whether this package's float32 x*y+z compiles to one fused multiply-add
 // (the AMD64 rule is unconditional from GOAMD64=v3 on). The product of the operands, 1-2⁻⁴⁶,
@@ -96,35 +100,3 @@ func momentumAVX2(p, grad, buf *float32, n int, k *momentumConsts)
 //
 //go:noescape
 func momentumDecayAVX2(p, grad, buf *float32, n int, k *momentumConsts)
-
-// cpuid executes the CPUID instruction for leaf eaxArg, subleaf ecxArg.
-func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-
-// xgetbv reads extended control register 0, which says which register states the OS saves.
-func xgetbv() (eax, edx uint32)
-
-// hasAVX2 reports whether the CPU and the operating system support AVX2. It repeats the few
-// lines of backend/cpu/gemm's detectAVX2FMA without the FMA bit (these loops must not fuse, to
-// round as Go's float32 arithmetic does): kernels cannot import the backend, and
-// golang.org/x/sys/cpu is not a direct dependency of the module.
-func hasAVX2() bool {
-	maxLeaf, _, _, _ := cpuid(0, 0)
-	if maxLeaf < 7 {
-		return false
-	}
-	_, _, ecx1, _ := cpuid(1, 0)
-	const (
-		osxsave = 1 << 27
-		avx     = 1 << 28
-	)
-	if ecx1&(osxsave|avx) != osxsave|avx {
-		return false
-	}
-	// The OS must save the XMM (bit 1) and YMM (bit 2) register halves on context switches.
-	if xcr0, _ := xgetbv(); xcr0&6 != 6 {
-		return false
-	}
-	_, ebx7, _, _ := cpuid(7, 0)
-	const avx2 = 1 << 5
-	return ebx7&avx2 != 0
-}
