@@ -75,15 +75,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if dir == "" {
 		dir = filepath.Join("runs", time.Now().Format("20060102-150405"))
 	}
-	rd, err := openRunDir(dir, *resume != "")
-	if err != nil {
-		return err
-	}
-	defer rd.close()
-	if err := saveOptions(dir, fs); err != nil {
-		return err
-	}
-
+	var rd *runDir // opened once the trainer (and a resumed state) is known to be good
 	pr := &progress{w: stdout, epochs: o.epochs, steps: steps, batch: o.batch}
 	switch *progressMode {
 	case "auto":
@@ -134,6 +126,14 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if tr.Epoch() >= o.epochs && !state.MidEpoch {
 			return fmt.Errorf("-resume %s: the run already finished its %d epochs; raise -epochs to continue it", *resume, tr.Epoch())
 		}
+	}
+	// Only now touch the run directory, so a refused resume leaves its files as they were.
+	if rd, err = openRunDir(dir, *resume != ""); err != nil {
+		return err
+	}
+	defer rd.close()
+	if err := saveOptions(dir, fs); err != nil {
+		return err
 	}
 
 	if !pr.quiet {
