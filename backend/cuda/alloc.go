@@ -36,6 +36,11 @@ type allocator struct {
 	// isOOM reports whether an alloc error means out of memory: then the cached blocks are
 	// released and the alloc is tried once more.
 	isOOM func(error) bool
+	// beforeTrim, when set, runs before trim frees cached blocks (the device waits for its
+	// stream there): a block on a free list may still be read by queued work, which is harmless
+	// while the block is only handed out again on the same stream, but cuMemFree must not pull
+	// memory from under a kernel that has not run yet.
+	beforeTrim func() error
 
 	cache  map[int64][]uint64 // free blocks by size class
 	blocks map[uint64]block   // every block obtained from alloc and not yet freed
@@ -109,6 +114,11 @@ func (a *allocator) put(ptr uint64, class int64) error {
 
 // trim frees every cached block (not the ones in use), returning the first error.
 func (a *allocator) trim() error {
+	if a.beforeTrim != nil && len(a.cache) > 0 {
+		if err := a.beforeTrim(); err != nil {
+			return err
+		}
+	}
 	var first error
 	for class, l := range a.cache {
 		for _, ptr := range l {

@@ -133,6 +133,43 @@ func TestAllocatorReleasesItsCacheAndRetriesWhenOutOfMemory(t *testing.T) {
 	assert.ErrorIs(t, err, errFakeOOM)
 }
 
+// TestAllocatorWaitsBeforeItFreesCachedBlocks checks that trimming the cache (on out of memory)
+// first runs beforeTrim (the device waits for its stream: a cached block may still be read by
+// queued work), and that a failed wait frees nothing.
+func TestAllocatorWaitsBeforeItFreesCachedBlocks(t *testing.T) {
+	m := newFakeMemory(4 << 20)
+	a := newTestAllocator(m)
+	var waits, freesAtWait []int
+	a.beforeTrim = func() error {
+		waits = append(waits, 1)
+		freesAtWait = append(freesAtWait, m.frees)
+		return nil
+	}
+	p, c, err := a.get(3 << 20)
+	require.NoError(t, err)
+	require.NoError(t, a.put(p, c))
+	_, _, err = a.get(2 << 20) // out of memory: trims, so waits first
+	require.NoError(t, err)
+	assert.Len(t, waits, 1, "one wait before the cached blocks are freed")
+	assert.Equal(t, []int{0}, freesAtWait, "the wait comes before any free")
+	assert.Equal(t, 1, m.frees)
+
+	_, _, err = a.get(3 << 20) // out of memory with nothing cached: nothing to trim, no wait
+	require.Error(t, err)
+	assert.Len(t, waits, 1, "no wait when nothing is cached")
+
+	b := newTestAllocator(newFakeMemory(4 << 20))
+	errWait := errors.New("sticky error")
+	b.beforeTrim = func() error { return errWait }
+	q, qc, err := b.get(3 << 20)
+	require.NoError(t, err)
+	require.NoError(t, b.put(q, qc))
+	_, _, err = b.get(2 << 20)
+	assert.ErrorIs(t, err, errWait, "a failed wait is reported")
+	assert.ErrorIs(t, err, errFakeOOM, "with the out-of-memory error")
+	assert.Equal(t, int64(3<<20), b.stats.Cached, "and nothing was freed")
+}
+
 func TestAllocatorRefusesBadFrees(t *testing.T) {
 	a := newTestAllocator(newFakeMemory(1 << 20))
 	p, c, err := a.get(100)

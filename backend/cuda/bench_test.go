@@ -84,28 +84,37 @@ func BenchmarkActivation(b *testing.B) {
 	}
 }
 
+// freeAll returns benchmark buffers to the device's cache.
+func freeAll(d *Device, bs []backend.Buffer) {
+	for _, x := range bs {
+		d.Free(x)
+	}
+}
+
 func BenchmarkSoftmax(b *testing.B) {
 	d := openGPU(b)
-	bs := benchBuffers(b, d, backend.Float32, 2, benchN)
 	for _, cols := range []int{10, 1000} {
-		rows := benchN / cols
+		rows := benchN / cols // benchN is not a multiple of cols: the buffers hold rows·cols
+		bs := benchBuffers(b, d, backend.Float32, 2, rows*cols)
 		b.Run("rows of "+strconv.Itoa(cols), func(b *testing.B) {
 			gpuTime(b, d, 2*4*int64(rows*cols), func() error { return d.Softmax(false, bs[1], bs[0], rows, cols) })
 		})
+		freeAll(d, bs)
 	}
 }
 
 func BenchmarkLoss(b *testing.B) {
 	d := openGPU(b)
-	bs := benchBuffers(b, d, backend.Float32, 3, benchN)
+	rows, cols := benchN/10, 10
+	n := rows * cols // benchN is not a multiple of 10
+	bs := benchBuffers(b, d, backend.Float32, 3, n)
 	loss, err := d.Alloc(backend.Float32, 1)
 	require.NoError(b, err)
-	rows, cols := benchN/10, 10
 	b.Run("softmax cross-entropy forward, rows of 10", func(b *testing.B) {
-		gpuTime(b, d, 2*4*benchN, func() error { return d.Loss(kernels.SoftmaxCrossEntropy, loss, bs[0], bs[1], rows, cols) })
+		gpuTime(b, d, 2*4*int64(n), func() error { return d.Loss(kernels.SoftmaxCrossEntropy, loss, bs[0], bs[1], rows, cols) })
 	})
 	b.Run("softmax cross-entropy backward, rows of 10", func(b *testing.B) {
-		gpuTime(b, d, 3*4*benchN, func() error {
+		gpuTime(b, d, 3*4*int64(n), func() error {
 			return d.LossGrad(kernels.SoftmaxCrossEntropy, bs[2], bs[0], bs[1], loss, rows, cols)
 		})
 	})
@@ -169,9 +178,7 @@ func BenchmarkOptimizerStep(b *testing.B) {
 			h.Eps = max(h.Eps, 1e-8)
 			gpuTime(b, d, c.arrays*4*tensors*n, func() error { return d.OptimizerStep(h, params, grads, state) })
 			for _, l := range append([][]backend.Buffer{params, grads}, state...) {
-				for _, x := range l {
-					d.Free(x)
-				}
+				freeAll(d, l)
 			}
 		})
 	}

@@ -50,7 +50,7 @@ func TestOracleSGD(t *testing.T)       { backendtest.TestOracleSGD(t, newDevice(
 // TestEveryConformanceTestHasAWrapper keeps the list above complete: the suite's names must all
 // be wrapped here (Tests() may grow).
 func TestEveryConformanceTestHasAWrapper(t *testing.T) {
-	wrapped := map[string]bool{"AllocWriteRead": true, "Fill": true, "Copy": true, "Scale": true, "Unary": true,
+	wrapped := map[string]bool{"AllocWriteRead": true, "ReadScalars": true, "Fill": true, "Copy": true, "Scale": true, "Unary": true,
 		"Binary": true, "Broadcast": true, "Sum": true, "BiasAdd": true, "Gemm": true, "Activation": true,
 		"ActivationGrad": true, "Softmax": true, "SoftmaxGrad": true, "Loss": true, "LossGrad": true,
 		"CountCorrect": true, "OptimizerStep": true, "SumSquares": true, "Clamp": true, "Errors": true,

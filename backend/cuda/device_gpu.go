@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"sync"
 	"unsafe"
 
 	"gorgonia.org/cu"
@@ -69,11 +70,15 @@ type Device struct {
 	table  mtTable
 	// tableClasses remembers the allocator class of each cached table's block.
 	tableClasses map[uint64]int64
-	scratch      *Buffer              // maxPartials doubles: the partial sums of the reductions
-	scalars      [maxPartials]float64 // host side of ReadScalars
-	args         args
-	ops          []*Buffer
-	tensors      [2][]int // OptimizerStep: parameter indices by dtype
+	scratch      *Buffer // maxPartials doubles: the partial sums of the reductions
+	// scalars is the host side of ReadScalars: a separate allocation, never an array inside
+	// Device, because cgo's pointer check (cgocheck=1, the default) inspects the whole Go object
+	// a pointer passed to C points into, and Device holds Go pointers: passing &d.arr[0] to
+	// cuMemcpyDtoHAsync panics with "cgo argument has Go pointer to unpinned Go pointer".
+	scalars []float64
+	args    args
+	ops     []*Buffer
+	tensors [2][]int // OptimizerStep: parameter indices by dtype
 
 	// rowPath forces the warp (1) or block (2) variant of the row-wise kernels; 0 chooses by
 	// width. The kernel tests set it to run both variants on every shape.
@@ -95,7 +100,8 @@ func Open(ordinal int) (d *Device, err error) {
 	if ordinal < 0 || ordinal >= n {
 		return nil, fmt.Errorf("cuda: Open: device %d of %d: %w", ordinal, n, backend.ErrNoDevice)
 	}
-	d = &Device{ordinal: ordinal, dev: cu.Device(ordinal), tableClasses: map[uint64]int64{}}
+	d = &Device{ordinal: ordinal, dev: cu.Device(ordinal), tableClasses: map[uint64]int64{},
+		scalars: make([]float64, maxPartials)}
 	d.args.init()
 	if d.ctx, err = d.dev.RetainPrimaryCtx(); err != nil {
 		return nil, fmt.Errorf("cuda: Open: cuDevicePrimaryCtxRetain(%d): %w", ordinal, err)
@@ -136,13 +142,37 @@ func Open(ordinal int) (d *Device, err error) {
 		},
 		func(p uint64) error { return cu.MemFree(cu.DevicePtr(p)) },
 		func(err error) bool { return errors.Is(err, cu.OutOfMemory) })
+	d.alloc.beforeTrim = func() error { return d.stream.Synchronize() } // context current: trim runs inside get or release
 	d.tables = newTableCache(tableCacheSize, d.uploadTable, d.releaseTable)
 	sb, err := d.allocLocked("Open", backend.Float64, maxPartials)
 	if err != nil {
 		return nil, err
 	}
 	d.scratch = sb
+	keepPrimaryCtx(d.dev)
 	return d, nil
+}
+
+var (
+	keptMu sync.Mutex
+	kept   = map[cu.Device]bool{}
+)
+
+// keepPrimaryCtx retains dev's primary context once more, for the life of the process, the first
+// time a device on it opens. Without it, Close releases the last reference and the driver
+// destroys the context, while the CUDA runtime inside cuBLAS (loaded with dlopen and never
+// unloaded) may still hold state for it: the next Open would create a new primary context under
+// that runtime, and each Open would pay the context's creation again (the test suite opens a
+// device per test). Close still frees every buffer, module, stream and handle it made.
+func keepPrimaryCtx(dev cu.Device) {
+	keptMu.Lock()
+	defer keptMu.Unlock()
+	if kept[dev] {
+		return
+	}
+	if _, err := dev.RetainPrimaryCtx(); err == nil {
+		kept[dev] = true
+	}
 }
 
 // loadKernels JIT-compiles every PTX module and looks up every kernel of kernelTable.
@@ -302,7 +332,8 @@ func (d *Device) Sync() error {
 }
 
 // Close waits for the stream and releases every buffer, the kernels, cuBLAS's handle, the stream
-// and the context. Closing twice is a no-op.
+// and this device's reference to the primary context (which the process keeps retained: see
+// keepPrimaryCtx). Closing twice is a no-op.
 func (d *Device) Close() error {
 	if d.closed {
 		return nil
@@ -534,6 +565,10 @@ func (d *Device) launch2(op string, k kernelID, dt backend.DType, gx, gy, bx, by
 	params := d.args.list()
 	if params == nil {
 		return fmt.Errorf("cuda: %s: %s%s: more than %d kernel parameters", op, kernelTable[k].name, dtypeSuffix(dt), maxArgs)
+	}
+	if sig := kernelTable[k].params; !d.args.matches(sig) {
+		// A launch with the wrong parameters reads garbage or faults the context; refuse it.
+		return fmt.Errorf("cuda: %s: %s%s: packed parameters %q, the kernel takes %q", op, kernelTable[k].name, dtypeSuffix(dt), d.args.packed(), sig)
 	}
 	if err := d.fns[k][dtypeIndex(dt)].Launch(gx, gy, 1, bx, by, 1, 0, d.stream, params); err != nil {
 		return fmt.Errorf("cuda: %s: cuLaunchKernel(%s%s, grid %dx%d, block %dx%d): %w",

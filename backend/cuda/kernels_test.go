@@ -24,8 +24,13 @@ import (
 //     broadcast): float32 1e-6 relative. Both sides compute the same double expression and round
 //     it once; they differ only where CUDA's libm (exp, erfc, log1p: 1-2 ulp in double) and Go's
 //     disagree across a float32 rounding boundary, one float32 ulp (6e-8). float64: 1e-13
-//     relative, for the same libm differences amplified by the cancellation in GELU's and SiLU's
-//     derivatives.
+//     relative, for the same libm differences. The derivatives of GELU, GELU-tanh and SiLU cross
+//     zero (at x ≈ -0.75, -0.75 and -1.28) as a difference of terms of order 0.2-1, so near the
+//     root their absolute error, a few ulp of those terms (CUDA's erfc is within 5 ulp, the
+//     twin's exp within 2), is unbounded relative to the result: on 100003 uniform(-8,8) inputs
+//     about 8 per activation are more than 1e-13 relative from the exact value in the twin alone.
+//     The float64 backward therefore also allows 1e-14 absolute (actGradTol), as backendtest's
+//     actTol does; float32 rounds the double result once and keeps the elementwise tolerance.
 //   - row-wise (softmax, log-softmax, their backward, losses and their gradients): the row sums
 //     are added in another order (a butterfly instead of a loop), 1e-15 relative in double; then
 //     the same formula. float32 1e-6 relative plus 1e-7 absolute (log-softmax: 1e-6 absolute, its
@@ -41,10 +46,11 @@ import (
 type tolerance struct{ atol, rtol float64 }
 
 var (
-	elemTol   = map[backend.DType]tolerance{backend.Float32: {1e-30, 1e-6}, backend.Float64: {1e-300, 1e-13}}
-	rowTol    = map[backend.DType]tolerance{backend.Float32: {1e-7, 1e-6}, backend.Float64: {1e-15, 1e-12}}
-	logRowTol = map[backend.DType]tolerance{backend.Float32: {1e-6, 1e-6}, backend.Float64: {1e-14, 1e-12}}
-	reduceTol = map[backend.DType]tolerance{backend.Float32: {0, 1e-6}, backend.Float64: {0, 1e-12}}
+	elemTol    = map[backend.DType]tolerance{backend.Float32: {1e-30, 1e-6}, backend.Float64: {1e-300, 1e-13}}
+	actGradTol = map[backend.DType]tolerance{backend.Float32: {1e-30, 1e-6}, backend.Float64: {1e-14, 1e-13}}
+	rowTol     = map[backend.DType]tolerance{backend.Float32: {1e-7, 1e-6}, backend.Float64: {1e-15, 1e-12}}
+	logRowTol  = map[backend.DType]tolerance{backend.Float32: {1e-6, 1e-6}, backend.Float64: {1e-14, 1e-12}}
+	reduceTol  = map[backend.DType]tolerance{backend.Float32: {0, 1e-6}, backend.Float64: {0, 1e-12}}
 )
 
 var dtypes = []backend.DType{backend.Float32, backend.Float64}
@@ -184,7 +190,7 @@ func TestActivationKernelsMatchTheirTwins(t *testing.T) {
 						p.do(func(d backend.Device, b func(twin) backend.Buffer) error {
 							return d.ActivationGrad(act, alpha, b(dx), b(x), b(y), b(dy))
 						})
-						p.compare("backward", dx, elemTol[dt], 0)
+						p.compare("backward", dx, actGradTol[dt], 0)
 						// In place, as the executor may call them.
 						p.do(func(d backend.Device, b func(twin) backend.Buffer) error { return d.Activation(act, alpha, b(x), b(x)) })
 						p.compare("forward in place", x, elemTol[dt], 0)

@@ -87,38 +87,45 @@ const (
 	numKernels
 )
 
-// kernelTable gives each kernel's PTX module (the .cu file's base name) and name without the
-// type suffix. names_test.go checks it against the committed PTX, so a renamed kernel fails on a
-// machine without a GPU.
-var kernelTable = [numKernels]struct{ module, name string }{
-	kActFwd:              {"activation", "act_fwd"},
-	kActBwd:              {"activation", "act_bwd"},
-	kSoftmaxWarp:         {"softmax", "softmax_warp"},
-	kSoftmaxBlock:        {"softmax", "softmax_block"},
-	kSoftmaxGradWarp:     {"softmax", "softmax_grad_warp"},
-	kSoftmaxGradBlock:    {"softmax", "softmax_grad_block"},
-	kLossCEPartial:       {"loss", "loss_ce_partial"},
-	kLossElemPartial:     {"loss", "loss_elem_partial"},
-	kLossCEGradWarp:      {"loss", "loss_ce_grad_warp"},
-	kLossCEGradBlock:     {"loss", "loss_ce_grad_block"},
-	kLossElemGrad:        {"loss", "loss_elem_grad"},
-	kFill:                {"elementwise", "fill"},
-	kScale:               {"elementwise", "scale"},
-	kClamp:               {"elementwise", "clamp"},
-	kUnary:               {"elementwise", "unary"},
-	kBinary:              {"elementwise", "binary"},
-	kBiasAdd:             {"bias", "bias_add"},
-	kBroadcast:           {"bias", "broadcast"},
-	kSumMid:              {"bias", "sum_mid"},
-	kSumSqPartial:        {"reduce", "sumsq_partial"},
-	kCountCorrectPartial: {"reduce", "count_correct_partial"},
-	kFinalize:            {"reduce", "reduce_finalize"},
-	kOptimSGD:            {"optim", "optim_sgd"},
-	kOptimAdam:           {"optim", "optim_adam"},
-	kOptimRMSProp:        {"optim", "optim_rmsprop"},
-	kOptimAdagrad:        {"optim", "optim_adagrad"},
-	kOptimNAdam:          {"optim", "optim_nadam"},
+// kernelTable gives each kernel's PTX module (the .cu file's base name), name without the type
+// suffix, and parameter signature: one letter per parameter, in order, u for an 8-byte integer or
+// device pointer (i64, T*, u64*, double*), d for a double, t for a scalar of the element type T
+// (float in NAME_f32, double in NAME_f64). names_test.go checks names and signatures against the
+// committed PTX, so a renamed kernel or a changed parameter list fails on a machine without a GPU;
+// the launcher checks what it packed against the signature before every launch.
+var kernelTable = [numKernels]struct{ module, name, params string }{
+	kActFwd:              {"activation", "act_fwd", "uduuu"},
+	kActBwd:              {"activation", "act_bwd", "uduuuu"},
+	kSoftmaxWarp:         {"softmax", "softmax_warp", "uuuuu"},
+	kSoftmaxBlock:        {"softmax", "softmax_block", "uuuuu"},
+	kSoftmaxGradWarp:     {"softmax", "softmax_grad_warp", "uuuuuu"},
+	kSoftmaxGradBlock:    {"softmax", "softmax_grad_block", "uuuuuu"},
+	kLossCEPartial:       {"loss", "loss_ce_partial", "uuuuu"},
+	kLossElemPartial:     {"loss", "loss_elem_partial", "uuuuu"},
+	kLossCEGradWarp:      {"loss", "loss_ce_grad_warp", "uuuuduu"},
+	kLossCEGradBlock:     {"loss", "loss_ce_grad_block", "uuuuduu"},
+	kLossElemGrad:        {"loss", "loss_elem_grad", "uuuuudu"},
+	kFill:                {"elementwise", "fill", "utu"},
+	kScale:               {"elementwise", "scale", "uutu"},
+	kClamp:               {"elementwise", "clamp", "uuttu"},
+	kUnary:               {"elementwise", "unary", "uuuu"},
+	kBinary:              {"elementwise", "binary", "uuuuuuu"},
+	kBiasAdd:             {"bias", "bias_add", "uuuuu"},
+	kBroadcast:           {"bias", "broadcast", "uuuuu"},
+	kSumMid:              {"bias", "sum_mid", "uuuuu"},
+	kSumSqPartial:        {"reduce", "sumsq_partial", "uuuuu"},
+	kCountCorrectPartial: {"reduce", "count_correct_partial", "uuuuu"},
+	kFinalize:            {"reduce", "reduce_finalize", "uudu"},
+	kOptimSGD:            {"optim", "optim_sgd", optimSig},
+	kOptimAdam:           {"optim", "optim_adam", optimSig},
+	kOptimRMSProp:        {"optim", "optim_rmsprop", optimSig},
+	kOptimAdagrad:        {"optim", "optim_adagrad", optimSig},
+	kOptimNAdam:          {"optim", "optim_nadam", optimSig},
 }
+
+// optimSig is the optimizer kernels' signature: the table, nptr, chunks_at, nchunks, chunk and
+// flags, then optimSlots doubles.
+const optimSig = "uuuuuu" + "dddddddddd"
 
 // dtypeSuffix is the kernel name suffix of a dtype, and dtypeIndex its index in the device's
 // function table.

@@ -66,6 +66,57 @@ func TestKernelTableMatchesThePTX(t *testing.T) {
 	}
 }
 
+// TestKernelSignaturesMatchThePTX checks each kernelTable signature against the parameter list
+// of the kernel's .entry in the committed PTX, for both element types: a parameter added, dropped,
+// reordered or retyped in a .cu shows here, not as garbage or a fault on the GPU. In PTX, pointers
+// and long longs are .u64 (u), doubles .f64 (d), and T is .f32 in NAME_f32 and .f64 in NAME_f64.
+func TestKernelSignaturesMatchThePTX(t *testing.T) {
+	if _, err := os.Stat("../../kernels/ptx/generate.go"); err != nil {
+		t.Skip("not run from backend/cuda in the repository (a copied test binary): the PTX files are not here")
+	}
+	entry := regexp.MustCompile(`(?s)\.entry\s+([A-Za-z0-9_]+)\((.*?)\)`)
+	param := regexp.MustCompile(`\.param\s+\.(\w+)\s`)
+	params := map[string][]string{} // module/kernel -> PTX parameter types
+	files, err := filepath.Glob("../../kernels/ptx/*.ptx")
+	require.NoError(t, err)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		mod := strings.TrimSuffix(filepath.Base(f), ".ptx")
+		for _, m := range entry.FindAllStringSubmatch(string(b), -1) {
+			var types []string
+			for _, p := range param.FindAllStringSubmatch(m[2], -1) {
+				types = append(types, p[1])
+			}
+			params[mod+"/"+m[1]] = types
+		}
+	}
+	for _, k := range kernelTable {
+		for _, dt := range []backend.DType{backend.Float32, backend.Float64} {
+			name := k.name + dtypeSuffix(dt)
+			got, ok := params[k.module+"/"+name]
+			if !assert.True(t, ok, "%s is not an entry of %s.ptx", name, k.module) {
+				continue
+			}
+			want := make([]string, len(k.params))
+			for i, c := range k.params {
+				switch c {
+				case 'u':
+					want[i] = "u64"
+				case 'd':
+					want[i] = "f64"
+				case 't':
+					want[i] = map[backend.DType]string{backend.Float32: "f32", backend.Float64: "f64"}[dt]
+				default:
+					t.Fatalf("%s: signature %q has the unknown letter %q", name, k.params, c)
+				}
+			}
+			assert.Equal(t, want, got, "%s: signature %q against the PTX's parameters", name, k.params)
+			assert.LessOrEqual(t, len(k.params), maxArgs, "%s has more parameters than args holds", name)
+		}
+	}
+}
+
 func TestLaunchShapes(t *testing.T) {
 	assert.Equal(t, 1, gridFor(0, 256, 100), "at least one block")
 	assert.Equal(t, 1, gridFor(256, 256, 100))

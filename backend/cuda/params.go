@@ -18,9 +18,10 @@ const maxArgs = 16
 // built once and points into vals, so packing and launching allocate nothing; an args must not
 // be copied after init.
 type args struct {
-	vals [maxArgs]uint64
-	ptrs [maxArgs]unsafe.Pointer
-	n    int
+	vals  [maxArgs]uint64
+	ptrs  [maxArgs]unsafe.Pointer
+	kinds [maxArgs]byte // the kernelTable signature letter of each parameter packed
+	n     int
 }
 
 func (a *args) init() {
@@ -35,25 +36,27 @@ func (a *args) reset() *args {
 	return a
 }
 
-func (a *args) put(v uint64) *args {
+func (a *args) put(v uint64, kind byte) *args {
 	if a.n < maxArgs {
 		a.vals[a.n] = v
+		a.kinds[a.n] = kind
 	}
 	a.n++ // an overflow shows in list, which the launcher checks
 	return a
 }
 
 // ptr appends a device pointer.
-func (a *args) ptr(p uint64) *args { return a.put(p) }
+func (a *args) ptr(p uint64) *args { return a.put(p, 'u') }
 
 // i64 appends an integer (the kernels take every count and enum as a long long).
-func (a *args) i64(v int) *args { return a.put(uint64(int64(v))) }
+func (a *args) i64(v int) *args { return a.put(uint64(int64(v)), 'u') }
 
 // f64 appends a double.
-func (a *args) f64(v float64) *args { return a.put(math.Float64bits(v)) }
+func (a *args) f64(v float64) *args { return a.put(math.Float64bits(v), 'd') }
 
-// f32 appends a float: its bits in the low 32 bits of the 8.
-func (a *args) f32(v float32) *args { return a.put(uint64(math.Float32bits(v))) }
+// f32 appends a float: its bits in the low 32 bits of the 8. Kernels take a float only as their
+// element type T, so it is packed as a T parameter.
+func (a *args) f32(v float32) *args { return a.put(uint64(math.Float32bits(v)), 't') }
 
 // float appends a scalar of the kernel's element type T: a float for Float32 buffers (v rounded
 // to float32 first, as the CPU backend converts it), a double for Float64.
@@ -61,7 +64,7 @@ func (a *args) float(dt backend.DType, v float64) *args {
 	if dt == backend.Float32 {
 		return a.f32(float32(v))
 	}
-	return a.f64(v)
+	return a.put(math.Float64bits(v), 't')
 }
 
 // list returns the parameter pointers for Function.Launch, or nil if more than maxArgs were
@@ -72,6 +75,23 @@ func (a *args) list() []unsafe.Pointer {
 	}
 	return a.ptrs[:a.n]
 }
+
+// matches reports whether the parameters packed are, in number and kind, the signature sig (see
+// kernelTable). It allocates nothing.
+func (a *args) matches(sig string) bool {
+	if a.n != len(sig) || a.n > maxArgs {
+		return false
+	}
+	for i := 0; i < a.n; i++ {
+		if a.kinds[i] != sig[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// packed returns the signature of the parameters packed, for an error message.
+func (a *args) packed() string { return string(a.kinds[:min(a.n, maxArgs)]) }
 
 // Flags of the optimizer kernel (kernels/optim.cu's enum).
 const (
