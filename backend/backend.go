@@ -88,6 +88,7 @@ const (
 var unaryNames = map[UnaryOp]string{Neg: "neg", Exp: "exp", Log: "log", Square: "square", Sqrt: "sqrt",
 	Abs: "abs", Sign: "sign", Inverse: "inverse", Log1p: "log1p", Expm1: "expm1", Cube: "cube"}
 
+// String names the op.
 func (o UnaryOp) String() string {
 	if s, ok := unaryNames[o]; ok {
 		return s
@@ -124,6 +125,7 @@ const (
 var binaryNames = map[BinaryOp]string{Add: "add", Sub: "sub", Mul: "mul", Div: "div", Pow: "pow", Max: "max",
 	Min: "min", Gt: "gt", Ge: "ge", Lt: "lt", Le: "le", Eq: "eq", Ne: "ne"}
 
+// String names the op.
 func (o BinaryOp) String() string {
 	if s, ok := binaryNames[o]; ok {
 		return s

@@ -233,6 +233,7 @@ func ParseInit(s string) (Init, error) {
 	return 0, fmt.Errorf("models: unknown init %q (want auto, glorot or he): %w", s, ErrSpec)
 }
 
+// String is the name ParseInit accepts.
 func (i Init) String() string {
 	return [...]string{"auto", "glorot", "he"}[min(int(i), 2)]
 }

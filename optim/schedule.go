@@ -34,6 +34,7 @@ type Constant struct{}
 // LR returns base.
 func (Constant) LR(base float64, _ int) float64 { return base }
 
+// String names the schedule.
 func (Constant) String() string { return "constant" }
 
 // Step is torch.optim.lr_scheduler.StepLR: base·Gamma^⌊step/Size⌋.
@@ -47,6 +48,7 @@ func (s Step) LR(base float64, step int) float64 {
 	return base * math.Pow(s.Gamma, float64(step/s.Size))
 }
 
+// String names the schedule and its options.
 func (s Step) String() string { return fmt.Sprintf("step(size=%d, gamma=%g)", s.Size, s.Gamma) }
 
 // MultiStep is MultiStepLR: base·Gamma^(number of milestones <= step).
@@ -61,6 +63,7 @@ func (s MultiStep) LR(base float64, step int) float64 {
 	return base * math.Pow(s.Gamma, float64(n))
 }
 
+// String names the schedule and its options.
 func (s MultiStep) String() string {
 	return fmt.Sprintf("multistep(milestones=%v, gamma=%g)", s.Milestones, s.Gamma)
 }
@@ -73,6 +76,7 @@ func (s Exponential) LR(base float64, step int) float64 {
 	return base * math.Pow(s.Gamma, float64(step))
 }
 
+// String names the schedule and its options.
 func (s Exponential) String() string { return fmt.Sprintf("exponential(gamma=%g)", s.Gamma) }
 
 // Cosine is CosineAnnealingLR: EtaMin + (base-EtaMin)·(1+cos(π·step/TMax))/2. Like PyTorch's
@@ -87,6 +91,7 @@ func (s Cosine) LR(base float64, step int) float64 {
 	return s.EtaMin + (base-s.EtaMin)*(1+math.Cos(math.Pi*float64(step)/float64(s.TMax)))/2
 }
 
+// String names the schedule and its options.
 func (s Cosine) String() string { return fmt.Sprintf("cosine(tmax=%d, eta_min=%g)", s.TMax, s.EtaMin) }
 
 // Linear is LinearLR, the usual warm-up: the factor goes linearly from Start to End over Iters
@@ -105,6 +110,7 @@ func (s Linear) LR(base float64, step int) float64 {
 	return base * (s.Start + (s.End-s.Start)*t)
 }
 
+// String names the schedule and its options.
 func (s Linear) String() string {
 	return fmt.Sprintf("linear(start=%g, end=%g, iters=%d)", s.Start, s.End, s.Iters)
 }
@@ -133,6 +139,7 @@ func (s OneCycle) LR(_ float64, step int) float64 {
 	return cosAnneal(s.MaxLR, minLR, (st-end1)/(end2-end1))
 }
 
+// String names the schedule and its options.
 func (s OneCycle) String() string {
 	return fmt.Sprintf("onecycle(max_lr=%g, total=%d, pct_start=%g)", s.MaxLR, s.TotalSteps, s.PctStart)
 }
@@ -154,6 +161,7 @@ func (s Sequential) LR(base float64, step int) float64 {
 	return s.Schedules[i].LR(base, step-start)
 }
 
+// String names the schedules and the milestones.
 func (s Sequential) String() string {
 	parts := make([]string, len(s.Schedules))
 	for i, sc := range s.Schedules {
@@ -333,6 +341,7 @@ func (p *Plateau) Snapshot() PlateauState { return p.state }
 // Restore sets the state from a snapshot.
 func (p *Plateau) Restore(s PlateauState) { p.state = s }
 
+// String names the rule and its options.
 func (p *Plateau) String() string {
 	return fmt.Sprintf("plateau(mode=%s, factor=%g, patience=%d, threshold=%g %s, cooldown=%d, min_lr=%g)",
 		p.Mode, p.Factor, p.Patience, p.Threshold, p.ThresholdMode, p.Cooldown, p.MinLR)
