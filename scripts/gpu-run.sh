@@ -36,9 +36,16 @@ if command -v nvidia-smi >/dev/null; then nvidia-smi -L; fi
 declare -a summary
 failed=0
 while read -r kind bin pkg; do
-  [ "$kind" = test ] || continue
+  [ "$kind" = test ] || [ "$kind" = bench ] || continue
   wd=$dir
   if [ -n "$repo" ] && [ -d "$repo/$pkg" ]; then wd=$repo/$pkg; fi
+  if [ "$kind" = bench ]; then # a CPU-only package kept for its benchmarks: no tests here
+    if [ "${BENCH:-0}" = 1 ]; then
+      echo "== $bin benchmarks"
+      (cd "$wd" && "$dir/$bin" -test.run '^$' -test.bench . -test.benchtime 20x -test.timeout "$TEST_TIMEOUT") 2>&1 | tee "$logs/$bin.bench.log"
+    fi
+    continue
+  fi
   echo "== $bin (in $wd)"
   (cd "$wd" && "$dir/$bin" -test.v -test.count=1 -test.timeout "$TEST_TIMEOUT") 2>&1 | tee "$logs/$bin.log"
   rc=${PIPESTATUS[0]}
