@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -220,7 +221,7 @@ func TestSIGINTSavesACheckpoint(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(exe, "train", "-run-dir", dir, "-model", "784-64-10", "-epochs", "200", "-progress", "lines", "-checkpoint-every", "0")
 	cmd.Env = append(os.Environ(), "GOTRAIN_CLI_CHILD=1")
-	var out bytes.Buffer
+	var out syncBuffer // written by exec's copying goroutine while this one polls it
 	cmd.Stdout, cmd.Stderr = &out, &out
 	require.NoError(t, cmd.Start())
 	deadline := time.Now().Add(30 * time.Second)
@@ -239,6 +240,24 @@ func TestSIGINTSavesACheckpoint(t *testing.T) {
 	st, err := train.LoadCheckpoint(filepath.Join(dir, checkpointFile))
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, st.Epoch, 1)
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader at a time.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestSweepRanksRunsAndWritesItsFiles(t *testing.T) {
