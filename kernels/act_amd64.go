@@ -7,7 +7,7 @@ import "github.com/gotrain/gotrain/backend/cpu/cpufeat"
 // useActAsm selects the AVX2 loops of act_amd64.s for the float32 sigmoid and softmax. It is set
 // once from CPUID (package cpufeat); tests set it false to run the Go loops on the same
 // data.
-var useActAsm = cpufeat.AVX2
+var useActAsm = cpufeat.Current() >= cpufeat.AVX2
 
 // sigmoid32AVX2 stores σ(x) for the elements of x in blocks of 8, n being a multiple of 8, and
 // returns how many it did: n, or the start of the first block that holds an argument for

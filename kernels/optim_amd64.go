@@ -12,7 +12,7 @@ import (
 // It is set once from CPUID; tests set it false to run the Go loops on the same data. It stays
 // off where the compiler fuses float32 multiply-adds (GOAMD64=v3 and up): the Go loops then round
 // differently, and the assembly's results must be theirs bit for bit, whatever the split.
-var useOptimAsm = cpufeat.AVX2 && !goFusesFloat32()
+var useOptimAsm = cpufeat.Current() >= cpufeat.AVX2 && !goFusesFloat32()
 
 // goFusesFloat32 reports whether this package's float32 x*y+z compiles to one fused multiply-add
 // (the AMD64 rule is unconditional from GOAMD64=v3 on). The product of the operands, 1-2⁻⁴⁶,
