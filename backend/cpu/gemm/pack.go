@@ -22,6 +22,12 @@ func packA[T scalar](dst []T, trans bool, a []T, lda, ic, mb, pc, kb, mr int) {
 				}
 				continue
 			}
+			if rows == 14 && mr == 14 {
+				for p := range kb {
+					*(*[14]T)(d[p*14:]) = *(*[14]T)(a[(pc+p)*lda+i0:])
+				}
+				continue
+			}
 			for p := range kb {
 				src := a[(pc+p)*lda+i0:][:rows]
 				col := d[p*mr : p*mr+mr]
@@ -32,6 +38,22 @@ func packA[T scalar](dst []T, trans bool, a []T, lda, ic, mb, pc, kb, mr int) {
 		}
 		if rows == 6 && mr == 6 {
 			packRows6(d, a, (i0)*lda+pc, lda, kb)
+			continue
+		}
+		if rows == 14 && mr == 14 {
+			// Rows 0-7 and 6-13 as two transposed 8-row blocks (rows 6 and 7 are written twice,
+			// with the same values), in assembly where there is one.
+			off := i0*lda + pc
+			done := transpose8(d, a[off:], lda, kb, 14)
+			if done > 0 {
+				transpose8(d[6:], a[off+6*lda:], lda, kb, 14)
+			}
+			for i := range 14 {
+				src := a[off+i*lda+done : off+i*lda+kb]
+				for p, v := range src {
+					d[(done+p)*14+i] = v
+				}
+			}
 			continue
 		}
 		// op(A)(i, p) = a[i*lda + p]: read each row of the panel contiguously and scatter it
@@ -72,6 +94,17 @@ func packB[T scalar](dst []T, trans bool, b []T, ldb, pc, kb, jc, nb, nr int) {
 				}
 				continue
 			}
+			if cols == 32 && nr == 32 {
+				// The AVX-512 float32 tile: eight 16-byte moves per row.
+				for p := range kb {
+					dr, sr := d[p*32:p*32+32], b[(pc+p)*ldb+j0:][:32]
+					*(*[8]T)(dr[0:]) = *(*[8]T)(sr[0:])
+					*(*[8]T)(dr[8:]) = *(*[8]T)(sr[8:])
+					*(*[8]T)(dr[16:]) = *(*[8]T)(sr[16:])
+					*(*[8]T)(dr[24:]) = *(*[8]T)(sr[24:])
+				}
+				continue
+			}
 			if cols == 8 && nr == 8 {
 				// The float64 case, likewise in 16-byte moves.
 				for p := range kb {
@@ -91,9 +124,12 @@ func packB[T scalar](dst []T, trans bool, b []T, ldb, pc, kb, jc, nb, nr int) {
 			continue
 		}
 		if cols == nr && nr%8 == 0 {
-			// Eight rows at a time keep the live row slices within the registers.
+			// Eight rows at a time: in assembly (8×8 transposes) for the whole multiples of 8
+			// of kb where there is one, else, and for the rest, with the live row slices
+			// within the registers.
 			for j := 0; j < nr; j += 8 {
-				packRows8(d, b, (j0+j)*ldb+pc, ldb, kb, nr, j)
+				done := transpose8(d[j:], b[(j0+j)*ldb+pc:], ldb, kb, nr)
+				packRows8(d[done*nr:], b, (j0+j)*ldb+pc+done, ldb, kb-done, nr, j)
 			}
 			continue
 		}
