@@ -2,41 +2,42 @@
 
 #include "textflag.h"
 
-// AVX2 float32 loops for the sigmoid (activation32.go) and the row softmax (softmax.go), 8
+// AVX2 float32 loops for the activations (activation32.go) and the row softmax (softmax.go), 8
 // elements per YMM register. Each computes exactly what its Go reference computes:
 //
-//	sigmoid32AVX2   a = -|x|; e = exp32(a, 0); r = 1/(1+e); σ = x < 0 ? e·r : r     (sigmoid32Go)
-//	                8 bytes per element (read x, write σ); 25 float ops (one a division),
-//	                2 integer ops, 1 blend
-//	softmax32AVX2   per row: m = max, d + lo = x - m (TwoSum), e = exp32(d, lo) stored,
-//	                s = Σe in float64 in 8 lanes, σ = float32(float64(e)·(1/s))   (softmax32Row)
-//	                8 bytes per element from memory; about 40 float ops per element, and per
-//	                row two horizontal reductions (max, min) and one float64 division. Rows of
-//	                up to 16 are held in two YMM registers (x read once, dst written once);
-//	                wider rows make three passes (x is re-read from L1, e stored and re-read)
+//	sigmoidAVX2      a = max(-|x|, sigClamp); e = flush(exp32(a, 0)); r = 1/(1+e); σ = x < 0 ? e·r : r
+//	sigmoidGradAVX2  the same e, r; dx = dy·((e·r)·r)
+//	tanhAVX2         e = flush(exp32(max(-2|x|, sigClamp), 0)); big = copysign((1-e)/(1+e), x)
+//	                 small = x·(z·P(z) + 1), z = x²; tanh = |x| < 0.625 ? small : big
+//	tanhGradAVX2     dx = dy·(((4·e)·r)·r), r = 1/(1+e)
+//	reluAVX2         max(x, 0) as the compiler's -min(min(-x, -0), -x) | ... sequence
+//	reluGradAVX2     dx = dy·(x > 0 ? 1 : x <= 0 ? 0 : x)
+//	                 8 bytes per element (12 for the gradients); the exp is 25 float ops
+//	softmax32AVX2    per row: m = max, d + lo = x - m (TwoSum), e = exp32(d, lo) stored,
+//	                 s = Σe in float64 in 8 lanes, σ = float32(float64(e)·(1/s))   (softmax32Row)
+//	                 8 bytes per element from memory; about 40 float ops per element, and per
+//	                 row two horizontal reductions (max, min) and one float64 division. Rows of
+//	                 up to 16 are held in two YMM registers (x read once, dst written once);
+//	                 wider rows make three passes (x is re-read from L1, e stored and re-read)
 //
-// Bit-identical to the Go code, and so independent of the CPU, of the purego tag and of how the
-// CPU backend splits a tensor over cores: every operation is a separate VMULPS/VADDPS/VSUBPS/
-// VDIVPS (VADDPD/VMULPD/VDIVSD for the softmax sum), rounded exactly as the scalar instructions
-// the Go compiler emits, in the order of the Go expression; VCVTTPS2DQ truncates as Go's
-// int32(float32) does. There is deliberately no FMA (the Go code converts each product to
-// float32 before an addition, which forbids fusion at any GOAMD64 level). Where a lane needs the
-// Go code's float64 path (sigmoid: -|x| <= exp32Min or NaN; softmax: a NaN in the row, or
-// min - max <= exp32Min, which by the monotony of rounding is the smallest difference), the loop
-// stops before writing that block or row and returns its index; Go does it and calls again. So
-// no NaN ever reaches the vector code, and a NaN's payload cannot differ. The sigmoid's n%8
-// tail is left to Go; a softmax row's cols%8 tail uses masked loads and stores (VMASKMOVPS).
-// Alignment is not assumed.
+// Bit-identical to the Go code, and so independent of the CPU, of the instruction level, of the
+// purego tag and of how the CPU backend splits a tensor over cores: every operation is a
+// separate VMULPS/VADDPS/VSUBPS/VDIVPS (VADDPD/VMULPD/VDIVSD for the softmax sum), rounded
+// exactly as the scalar instructions the Go compiler emits, in the order of the Go expression;
+// VCVTTPS2DQ truncates as Go's int32(float32) does. There is deliberately no FMA (the Go code
+// converts each product to float32 before an addition, which forbids fusion at any GOAMD64
+// level). The activations have no branch on the values: the exp's argument is clamped and its
+// subnormal results are masked to zero (flush), the selections are blends, and a NaN flows
+// through the arithmetic from its one source, so its payload is the Go code's. The softmax still
+// stops at a row with a NaN or a difference from the max at or below exp32Min, before writing it,
+// and returns its index for Go to do. The n%8 tail of the activations is left to Go; a softmax
+// row's cols%8 tail uses masked loads and stores (VMASKMOVPS). Alignment is not assumed.
 //
-// The sigmoid takes about 0.7 ns per element on one core (VDIVPS and the polynomial's chain),
-// within 3x of a copy of the same bytes on two cores. The softmax over short rows is bound by latency: one row's chain
-// (max, reduction, TwoSum, the 20-deep polynomial, the float64 sum, the division, the scaling)
-// is about 150 cycles and only one or two rows fit in the out-of-order window; a variant that
-// transposes 8 rows into column vectors would remove the horizontal reductions and overlap 8
-// rows. Benchmark with
+// Benchmark with
 //
 //	go test -run xxx -bench 'Sigmoid|SoftmaxRows10' -benchtime 3x -count 5 ./backend/cpu/
-//	go test -run xxx -bench 'ActAsm' ./kernels/     (one core, assembly against the Go loop)
+//	go test -run xxx -bench 'ActAsm' ./kernels/     (one core, each level against the Go loop)
+//	go test -run xxx -bench Values ./backend/cpu/   (normal against extreme, subnormal, NaN inputs)
 //
 // and compare ours with gorgonia and with copy (the same bytes moved) in the same run.
 
@@ -73,6 +74,17 @@ CONST8(one<>, 0x3f800000)    // 1
 CONST8(bias<>, 0x0000007f)   // 127, the exponent bias (int32)
 CONST8(neginf<>, 0xff800000) // -Inf
 CONST8(posinf<>, 0x7f800000) // +Inf
+CONST8(clamp<>, 0xc2af3333)  // sigClamp = -87.6
+CONST8(fltmin<>, 0x00800000) // 2^-126, the smallest normal float32
+CONST8(absmask<>, 0x7fffffff)
+CONST8(neg2<>, 0xc0000000)   // -2
+CONST8(four<>, 0x40800000)   // 4
+CONST8(small<>, 0x3f200000)  // tanhSmall32 = 0.625
+CONST8(th0<>, 0xbbbaf0ea)    // -5.70498872745e-3, Cephes' tanhf polynomial
+CONST8(th1<>, 0x3ca9134e)    // 2.06390887954e-2
+CONST8(th2<>, 0x3d5c1e2d)    // 5.37397155531e-2 (subtracted)
+CONST8(th3<>, 0x3e088393)    // 1.33314422036e-1
+CONST8(th4<>, 0x3eaaaa99)    // 3.33332819422e-1 (subtracted)
 
 // tailmask<>+4(8-k) is the VMASKMOVPS mask of the first k lanes.
 DATA tailmask<>+0(SB)/8, $0xffffffffffffffff
@@ -123,8 +135,16 @@ GLOBL oned<>(SB), RODATA|NOPTR, $8
 	VPSLLD $23, n, n; \
 	VMULPS n, e, e
 
-// func sigmoid32AVX2(dst, x *float32, n int) int
-TEXT ·sigmoid32AVX2(SB), NOSPLIT, $0-32
+// EXPCLAMP(a, e, n, r) sets e = flush(exp32(max(a, sigClamp), 0)) (Y14 = 0, Y13 = sigClamp);
+// a is clamped in place, n and r are clobbered.
+#define EXPCLAMP(a, e, n, r) \
+	VMAXPS a, Y13, a; \
+	EXP32(a, Y14, e, n, r); \
+	VCMPPS $5, fltmin<>(SB), e, n; \
+	VANDPS n, e, e
+
+// func sigmoidAVX2(dst, x *float32, n int)
+TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ n+16(FP), CX
@@ -132,17 +152,14 @@ TEXT ·sigmoid32AVX2(SB), NOSPLIT, $0-32
 	XORQ AX, AX                // byte offset of the block
 	VMOVUPS one<>(SB), Y15
 	VXORPS Y14, Y14, Y14       // lo = 0
+	VMOVUPS clamp<>(SB), Y13
 
 sigmoid_loop:
 	CMPQ AX, CX
 	JGE sigmoid_done
 	VMOVUPS (SI)(AX*1), Y0     // x
-	VORPS sgnbit<>(SB), Y0, Y1 // a = -|x|
-	VCMPPS $0x1e, expmin<>(SB), Y1, Y2 // a > exp32Min (false for NaN)
-	VMOVMSKPS Y2, BX
-	CMPL BX, $0xff
-	JNE sigmoid_done           // a lane for the exact path: Go does this block
-	EXP32(Y1, Y14, Y3, Y4, Y5) // e
+	VORPS sgnbit<>(SB), Y0, Y1 // -|x|
+	EXPCLAMP(Y1, Y3, Y4, Y5)   // e
 	VADDPS Y15, Y3, Y4         // 1 + e
 	VDIVPS Y4, Y15, Y4         // r = 1 / (1 + e)
 	VMULPS Y4, Y3, Y5          // e·r
@@ -152,8 +169,172 @@ sigmoid_loop:
 	JMP sigmoid_loop
 
 sigmoid_done:
-	SHRQ $2, AX
-	MOVQ AX, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func sigmoidGradAVX2(dx, x, dy *float32, n int)
+TEXT ·sigmoidGradAVX2(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ dy+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHLQ $2, CX
+	XORQ AX, AX
+	VMOVUPS one<>(SB), Y15
+	VXORPS Y14, Y14, Y14
+	VMOVUPS clamp<>(SB), Y13
+
+sigmoidGrad_loop:
+	CMPQ AX, CX
+	JGE sigmoidGrad_done
+	VMOVUPS (SI)(AX*1), Y0
+	VORPS sgnbit<>(SB), Y0, Y1
+	EXPCLAMP(Y1, Y3, Y4, Y5)   // e
+	VADDPS Y15, Y3, Y4
+	VDIVPS Y4, Y15, Y4         // r
+	VMULPS Y4, Y3, Y5          // e·r
+	VMULPS Y4, Y5, Y5          // (e·r)·r
+	VMULPS (DX)(AX*1), Y5, Y5  // dy·σ'
+	VMOVUPS Y5, (DI)(AX*1)
+	ADDQ $32, AX
+	JMP sigmoidGrad_loop
+
+sigmoidGrad_done:
+	VZEROUPPER
+	RET
+
+// func tanhAVX2(dst, x *float32, n int)
+TEXT ·tanhAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHLQ $2, CX
+	XORQ AX, AX
+	VMOVUPS one<>(SB), Y15
+	VXORPS Y14, Y14, Y14
+	VMOVUPS clamp<>(SB), Y13
+
+tanh_loop:
+	CMPQ AX, CX
+	JGE tanh_done
+	VMOVUPS (SI)(AX*1), Y0      // x
+	VANDPS absmask<>(SB), Y0, Y1 // |x|
+	VMULPS neg2<>(SB), Y1, Y2   // -2|x|
+	EXPCLAMP(Y2, Y3, Y4, Y5)    // e
+	VSUBPS Y3, Y15, Y4          // 1 - e
+	VADDPS Y15, Y3, Y5          // 1 + e
+	VDIVPS Y5, Y4, Y4           // (1-e)/(1+e)
+	VANDPS sgnbit<>(SB), Y0, Y5
+	VORPS Y5, Y4, Y4            // big, with the sign of x
+	VMULPS Y0, Y0, Y5           // z = x·x
+	VMULPS th0<>(SB), Y5, Y6    // p = c0·z
+	VADDPS th1<>(SB), Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VSUBPS th2<>(SB), Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VADDPS th3<>(SB), Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VSUBPS th4<>(SB), Y6, Y6    // P(z)
+	VMULPS Y6, Y5, Y6           // z·P
+	VADDPS Y15, Y6, Y6          // z·P + 1
+	VMULPS Y6, Y0, Y6           // small = x·(z·P + 1)
+	VCMPPS $1, small<>(SB), Y1, Y7 // |x| < 0.625
+	VBLENDVPS Y7, Y6, Y4, Y4
+	VMOVUPS Y4, (DI)(AX*1)
+	ADDQ $32, AX
+	JMP tanh_loop
+
+tanh_done:
+	VZEROUPPER
+	RET
+
+// func tanhGradAVX2(dx, x, dy *float32, n int)
+TEXT ·tanhGradAVX2(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ dy+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHLQ $2, CX
+	XORQ AX, AX
+	VMOVUPS one<>(SB), Y15
+	VXORPS Y14, Y14, Y14
+	VMOVUPS clamp<>(SB), Y13
+
+tanhGrad_loop:
+	CMPQ AX, CX
+	JGE tanhGrad_done
+	VMOVUPS (SI)(AX*1), Y0
+	VANDPS absmask<>(SB), Y0, Y1
+	VMULPS neg2<>(SB), Y1, Y2
+	EXPCLAMP(Y2, Y3, Y4, Y5)   // e
+	VADDPS Y15, Y3, Y4
+	VDIVPS Y4, Y15, Y4         // r
+	VMULPS four<>(SB), Y3, Y5  // 4·e
+	VMULPS Y4, Y5, Y5
+	VMULPS Y4, Y5, Y5          // ((4·e)·r)·r
+	VMULPS (DX)(AX*1), Y5, Y5  // dy·sech²
+	VMOVUPS Y5, (DI)(AX*1)
+	ADDQ $32, AX
+	JMP tanhGrad_loop
+
+tanhGrad_done:
+	VZEROUPPER
+	RET
+
+// func reluAVX2(dst, x *float32, n int)
+//
+// max(x, 0) exactly as Go computes it: t = min(-x, -0); r = min(t, -x) | t; max = -r (MINPS
+// returns its second source when either is NaN), which gives +0 for -0 and keeps a NaN's payload.
+TEXT ·reluAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHLQ $2, CX
+	XORQ AX, AX
+	VMOVUPS sgnbit<>(SB), Y15  // the sign bit, which is also -0
+
+relu_loop:
+	CMPQ AX, CX
+	JGE relu_done
+	VXORPS (SI)(AX*1), Y15, Y0 // -x
+	VMINPS Y15, Y0, Y1         // t = min(-x, -0)
+	VMINPS Y0, Y1, Y2          // min(t, -x)
+	VORPS Y1, Y2, Y2
+	VXORPS Y15, Y2, Y2
+	VMOVUPS Y2, (DI)(AX*1)
+	ADDQ $32, AX
+	JMP relu_loop
+
+relu_done:
+	VZEROUPPER
+	RET
+
+// func reluGradAVX2(dx, x, dy *float32, n int)
+TEXT ·reluGradAVX2(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ dy+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHLQ $2, CX
+	XORQ AX, AX
+	VMOVUPS one<>(SB), Y15
+	VXORPS Y14, Y14, Y14
+
+reluGrad_loop:
+	CMPQ AX, CX
+	JGE reluGrad_done
+	VMOVUPS (SI)(AX*1), Y0
+	VCMPPS $0x1e, Y14, Y0, Y1  // x > 0
+	VANDPS Y15, Y1, Y1         // 1 where x > 0
+	VCMPPS $3, Y0, Y0, Y2      // x unordered (NaN)
+	VANDPS Y0, Y2, Y2          // x where NaN
+	VORPS Y2, Y1, Y1           // step(x)
+	VMULPS (DX)(AX*1), Y1, Y1  // dy·step
+	VMOVUPS Y1, (DI)(AX*1)
+	ADDQ $32, AX
+	JMP reluGrad_loop
+
+reluGrad_done:
 	VZEROUPPER
 	RET
 

@@ -28,7 +28,9 @@ const (
 // ActivationForward sets dst[i] = f(x[i]) for the activation act (alpha as documented on the
 // Activation constants). dst may be x itself (but not a shifted overlap of it). The arithmetic is
 // done in float64 in forms that cannot overflow, so every finite input gives the correctly rounded
-// or nearly correctly rounded T, ±Inf give the limits, and NaN stays NaN.
+// or nearly correctly rounded T, ±Inf give the limits, and NaN stays NaN; float32 sigmoid and tanh
+// use float32 loops within a few ulp instead, which flush results below 2^-126 to 0
+// (activation32.go).
 func ActivationForward[T Float](act Activation, alpha float64, dst, x []T) error {
 	if !act.Valid() {
 		return fmt.Errorf("kernels: ActivationForward: invalid activation %v: %w", act, ErrInvalid)
@@ -44,13 +46,17 @@ func ActivationForward[T Float](act Activation, alpha float64, dst, x []T) error
 		copy(dst, x)
 	case Sigmoid:
 		if d32, ok := any(dst).([]float32); ok {
-			sigmoid32(d32, any(x).([]float32))
+			sigmoidFwd.run(d32, any(x).([]float32))
 			break
 		}
 		for i, v := range x {
 			dst[i] = T(sigmoid(float64(v)))
 		}
 	case Tanh:
+		if d32, ok := any(dst).([]float32); ok {
+			tanhFwd.run(d32, any(x).([]float32))
+			break
+		}
 		for i, v := range x {
 			// tanhFast written out: as a function of its own it ran at a third of this speed.
 			f := float64(v)
@@ -62,6 +68,10 @@ func ActivationForward[T Float](act Activation, alpha float64, dst, x []T) error
 			dst[i] = T(t)
 		}
 	case ReLU:
+		if d32, ok := any(dst).([]float32); ok {
+			reluFwd.run(d32, any(x).([]float32))
+			break
+		}
 		for i, v := range x {
 			dst[i] = max(v, 0) // the builtin max returns NaN for a NaN argument
 		}
@@ -99,9 +109,10 @@ func ActivationForward[T Float](act Activation, alpha float64, dst, x []T) error
 }
 
 // ActivationBackward sets dx[i] = dy[i]·f'(x[i]). y = f(x) must be given (it is checked for
-// length) but the derivative is recomputed from x in float64: from a float32 y, σ' = y(1-y) and
-// tanh' = 1-y² lose most of their digits as y saturates (a relative error of 1e-3 at x = 10), and
-// become exactly 0 long before the true value does. dx may be dy itself. The result is the product
+// length) but the derivative is recomputed from x, in float64 or, for float32 sigmoid and tanh,
+// in float32 from exp(-|x|) (activation32.go): from a float32 y, σ' = y(1-y) and tanh' = 1-y²
+// lose most of their digits as y saturates (a relative error of 1e-3 at x = 10), and become
+// exactly 0 long before the true value does. dx may be dy itself. The result is the product
 // dy·f'(x), so a NaN in dy gives NaN, and so does a NaN in x except for Identity; f'(0) is 0 for ReLU and alpha for LeakyReLU and ELU,
 // as in PyTorch.
 func ActivationBackward[T Float](act Activation, alpha float64, dx, x, y, dy []T) error {
@@ -117,14 +128,26 @@ func ActivationBackward[T Float](act Activation, alpha float64, dx, x, y, dy []T
 	case Identity:
 		copy(dx, dy)
 	case Sigmoid:
+		if d32, ok := any(dx).([]float32); ok {
+			sigmoidBwd.run(d32, any(x).([]float32), any(dy).([]float32))
+			break
+		}
 		for i, v := range x {
 			dx[i] = T(float64(dy[i]) * sigmoidGrad(float64(v)))
 		}
 	case Tanh:
+		if d32, ok := any(dx).([]float32); ok {
+			tanhBwd.run(d32, any(x).([]float32), any(dy).([]float32))
+			break
+		}
 		for i, v := range x {
 			dx[i] = T(float64(dy[i]) * tanhGrad(float64(v)))
 		}
 	case ReLU:
+		if d32, ok := any(dx).([]float32); ok {
+			reluBwd.run(d32, any(x).([]float32), any(dy).([]float32))
+			break
+		}
 		for i, v := range x {
 			dx[i] = T(float64(dy[i]) * step(float64(v), 0))
 		}

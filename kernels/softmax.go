@@ -3,6 +3,8 @@ package kernels
 import (
 	"fmt"
 	"math"
+
+	"github.com/gotrain/gotrain/backend/cpu/cpufeat"
 )
 
 // SoftmaxForward computes, for every row of the row-major [rows, cols] matrix x, the softmax
@@ -151,7 +153,7 @@ func softmax32(dst, x []float32, rows, cols int) {
 		return
 	}
 	for r := 0; r < rows; r++ {
-		if useActAsm {
+		if level() >= cpufeat.AVX2 {
 			r += softmax32AVX2(&dst[r*cols], &x[r*cols], rows-r, cols)
 			if r == rows {
 				break
