@@ -8,12 +8,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gotrain/gotrain/backend/cpu/cpufeat"
 )
 
-// The AVX2 loops of optim_amd64.s must give the Go loops' float32 results bit for bit, so that a
-// step does not depend on the CPU, on the purego tag, nor on how the CPU backend splits a tensor
-// over cores (the split moves the boundary between assembly and Go tail). These tests run
-// Update with useOptimAsm off and on over the same inputs and compare the bits of every output.
+// The AVX2 loops of optim_amd64.s and the AVX-512 loops of optim512_amd64.s must give the Go
+// loops' float32 results bit for bit, so that a step does not depend on the CPU, on the
+// instruction level, on the purego tag, nor on how the CPU backend splits a tensor over cores
+// (the split moves the boundary between assembly and Go tail). These tests run Update with
+// useOptimAsm off, and on at every level this CPU supports, over the same inputs and compare the
+// bits of every output.
 
 // asmUpdateCases are the configurations the assembly takes, and a few it leaves to Go (Nesterov,
 // the first step) which must be unaffected.
@@ -143,41 +147,51 @@ func TestOptimAsmMatchesGoLoopsBitForBit(t *testing.T) {
 		t.Skip("no AVX2 assembly in this build or on this CPU, or Go fuses float32 multiply-adds (GOAMD64=v3)")
 	}
 	rng := rand.New(rand.NewPCG(11, 12))
-	for _, c := range asmUpdateCases {
-		t.Run(c.name+" in assembly gives the Go loop's bits", func(t *testing.T) {
-			for _, step := range []int{1, 2, 10, 1000} {
-				h := c.h
-				h.BiasCorrection1, h.BiasCorrection2 = AdamBiasCorrections(h.Beta1, h.Beta2, step)
-				for _, n := range asmLengths() {
-					in := newAsmInputs(rng, h, n)
-					want, got := in.clone(), in.clone()
-					want.update(t, h, 0, n, false)
-					got.update(t, h, 0, n, true)
-					requireSameBits(t, want, got, fmt.Sprintf("step %d, n %d", step, n))
-				}
-			}
-		})
+	for _, l := range asmLevels() {
+		for _, c := range asmUpdateCases {
+			t.Run(fmt.Sprintf("%s in %v assembly gives the Go loop's bits", c.name, l), func(t *testing.T) {
+				withLevel(t, l, func() {
+					for _, step := range []int{1, 2, 10, 1000} {
+						h := c.h
+						h.BiasCorrection1, h.BiasCorrection2 = AdamBiasCorrections(h.Beta1, h.Beta2, step)
+						for _, n := range asmLengths() {
+							in := newAsmInputs(rng, h, n)
+							want, got := in.clone(), in.clone()
+							want.update(t, h, 0, n, false)
+							got.update(t, h, 0, n, true)
+							requireSameBits(t, want, got, fmt.Sprintf("step %d, n %d", step, n))
+						}
+					}
+				})
+			})
+		}
 	}
 }
 
 func TestOptimAsmResultsDoNotDependOnTheSplit(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	for _, c := range asmUpdateCases {
-		t.Run(c.name+" on [0,k) then [k,n) equals one call on [0,n)", func(t *testing.T) {
-			h := c.h
-			h.BiasCorrection1, h.BiasCorrection2 = AdamBiasCorrections(h.Beta1, h.Beta2, 3)
-			for _, n := range []int{17, 40, 1000, 4093} {
-				in := newAsmInputs(rng, h, n)
-				whole := in.clone()
-				whole.update(t, h, 0, n, useOptimAsm)
-				for _, k := range []int{1, 3, 7, 9, 15, n/2 | 1, n - 1} {
-					split := in.clone()
-					split.update(t, h, 0, k, useOptimAsm)
-					split.update(t, h, k, n, useOptimAsm)
-					requireSameBits(t, whole, split, fmt.Sprintf("n %d split at %d", n, k))
-				}
+		t.Run(c.name+" on [0,k) then [k,n) equals one call on [0,n) at every level", func(t *testing.T) {
+			for _, l := range cpufeat.Supported() {
+				withLevel(t, l, func() { splitCase(t, rng, c.h) })
 			}
 		})
+	}
+}
+
+// splitCase runs one configuration on [0,k) then [k,n) and on [0,n) at the current level.
+func splitCase(t *testing.T, rng *rand.Rand, h UpdateParams) {
+	h.BiasCorrection1, h.BiasCorrection2 = AdamBiasCorrections(h.Beta1, h.Beta2, 3)
+	for _, n := range []int{17, 40, 1000, 4093} {
+		in := newAsmInputs(rng, h, n)
+		whole := in.clone()
+		whole.update(t, h, 0, n, useOptimAsm)
+		for _, k := range []int{1, 3, 7, 9, 15, 16, 17, n/2 | 1, n - 1} {
+			split := in.clone()
+			split.update(t, h, 0, k, useOptimAsm)
+			split.update(t, h, k, n, useOptimAsm)
+			requireSameBits(t, whole, split, fmt.Sprintf("n %d split at %d", n, k))
+		}
 	}
 }
 
@@ -192,7 +206,7 @@ func TestOptimAsmKeepsNaNPayloads(t *testing.T) {
 	// operands of the instruction it names in optim_amd64.s. Finite results are unaffected.
 	rng := rand.New(rand.NewPCG(15, 16))
 	for _, c := range asmUpdateCases {
-		t.Run(c.name+" propagates the same NaN as the Go loop", func(t *testing.T) {
+		t.Run(c.name+" propagates the same NaN as the Go loop at every level", func(t *testing.T) {
 			h := c.h
 			h.BiasCorrection1, h.BiasCorrection2 = AdamBiasCorrections(h.Beta1, h.Beta2, 5)
 			in := newAsmInputs(rng, h, 1024)
@@ -204,10 +218,13 @@ func TestOptimAsmKeepsNaNPayloads(t *testing.T) {
 					}
 				}
 			}
-			want, got := in.clone(), in.clone()
+			want := in.clone()
 			want.update(t, h, 0, len(in.p), false)
-			got.update(t, h, 0, len(in.p), true)
-			requireSameBits(t, want, got, "NaN inputs")
+			for _, l := range asmLevels() {
+				got := in.clone()
+				withLevel(t, l, func() { got.update(t, h, 0, len(in.p), true) })
+				requireSameBits(t, want, got, l.String()+" with NaN inputs")
+			}
 		})
 	}
 }
@@ -247,23 +264,19 @@ func BenchmarkOptimAsm(b *testing.B) {
 		for k := range st {
 			st[k] = make([]float32, n)
 		}
-		for _, asm := range []bool{false, true} {
-			name := c.name + "/go"
-			if asm {
-				if !useOptimAsm {
-					continue
-				}
-				name = c.name + "/avx2"
+		for _, l := range cpufeat.Supported() {
+			if l > cpufeat.Generic && !useOptimAsm {
+				continue
 			}
-			b.Run(name, func(b *testing.B) {
-				defer func(old bool) { useOptimAsm = old }(useOptimAsm)
-				useOptimAsm = asm
-				b.SetBytes(int64(c.bytes * n))
-				for b.Loop() {
-					if err := Update(c.h, p, g, st...); err != nil {
-						b.Fatal(err)
+			b.Run(c.name+"/"+l.String(), func(b *testing.B) {
+				withLevel(b, l, func() {
+					b.SetBytes(int64(c.bytes * n))
+					for b.Loop() {
+						if err := Update(c.h, p, g, st...); err != nil {
+							b.Fatal(err)
+						}
 					}
-				}
+				})
 				b.ReportMetric(float64(c.bytes*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 			})
 		}
