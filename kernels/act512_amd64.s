@@ -390,3 +390,319 @@ reluGrad_done:
 	VZEROUPPER
 	RET
 
+// The row softmax (softmax32Row of softmax.go), with the constants of CONSTS where EXP32Z wants
+// them and Z26-Z29 reused: Z29 = -Inf, Z28 = the canonical NaN, Z27 = exp32Min, Z26 = -104.
+// Registers per row: Z0 x, Z1 m (broadcast), Z2 d, Z3 lo, Z5 e, Z6 the float64 sums; Z8-Z14
+// are scratch for the float64 exp of a block with a subnormal probability.
+
+DATA kninf<>+0(SB)/4, $0xff800000
+GLOBL kninf<>(SB), RODATA|NOPTR, $4
+DATA kqnan<>+0(SB)/4, $0x7fc00000
+GLOBL kqnan<>(SB), RODATA|NOPTR, $4
+DATA kexpmin<>+0(SB)/4, $0xc2aea8f6
+GLOBL kexpmin<>(SB), RODATA|NOPTR, $4
+DATA km104<>+0(SB)/4, $0xc2d00000
+GLOBL km104<>(SB), RODATA|NOPTR, $4
+DATA kone64<>+0(SB)/8, $0x3ff0000000000000
+GLOBL kone64<>(SB), RODATA|NOPTR, $8
+DATA kinvln2<>+0(SB)/8, $0x3ff71547652b82fe
+GLOBL kinvln2<>(SB), RODATA|NOPTR, $8
+DATA kln2hi64<>+0(SB)/8, $0x3fe62e42fee00000
+GLOBL kln2hi64<>(SB), RODATA|NOPTR, $8
+DATA kln2lo64<>+0(SB)/8, $0x3dea39ef35793c76
+GLOBL kln2lo64<>(SB), RODATA|NOPTR, $8
+DATA kshift64<>+0(SB)/8, $0x4338000000000000
+GLOBL kshift64<>(SB), RODATA|NOPTR, $8
+DATA kbias64<>+0(SB)/8, $1023
+GLOBL kbias64<>(SB), RODATA|NOPTR, $8
+DATA kc11<>+0(SB)/8, $0x3e5ae64567f544e4
+GLOBL kc11<>(SB), RODATA|NOPTR, $8
+DATA kc10<>+0(SB)/8, $0x3e927e4fb7789f5c
+GLOBL kc10<>(SB), RODATA|NOPTR, $8
+DATA kc9<>+0(SB)/8, $0x3ec71de3a556c734
+GLOBL kc9<>(SB), RODATA|NOPTR, $8
+DATA kc8<>+0(SB)/8, $0x3efa01a01a01a01a
+GLOBL kc8<>(SB), RODATA|NOPTR, $8
+DATA kc7<>+0(SB)/8, $0x3f2a01a01a01a01a
+GLOBL kc7<>(SB), RODATA|NOPTR, $8
+DATA kc6<>+0(SB)/8, $0x3f56c16c16c16c17
+GLOBL kc6<>(SB), RODATA|NOPTR, $8
+DATA kc5<>+0(SB)/8, $0x3f81111111111111
+GLOBL kc5<>(SB), RODATA|NOPTR, $8
+DATA kc4<>+0(SB)/8, $0x3fa5555555555555
+GLOBL kc4<>(SB), RODATA|NOPTR, $8
+DATA kc3<>+0(SB)/8, $0x3fc5555555555555
+GLOBL kc3<>(SB), RODATA|NOPTR, $8
+DATA kc2<>+0(SB)/8, $0x3fe0000000000000
+GLOBL kc2<>(SB), RODATA|NOPTR, $8
+
+// TWOSUMZ(v, m, d, lo, t): d = v - m, lo = (v - (d - bb)) - (m + bb) with bb = d - v.
+#define TWOSUMZ(v, m, d, lo, t) \
+	VSUBPS m, v, d; \
+	VSUBPS v, d, lo; \
+	VSUBPS lo, d, t; \
+	VSUBPS t, v, t; \
+	VADDPS lo, m, lo; \
+	VSUBPS lo, t, lo
+
+// EXPBANDZ(dd, e, t, k, r): e = expBand(dd) on 8 float64 lanes (e float64; softmax.go); t, k, r
+// clobbered.
+#define EXPBANDZ(dd, e, t, k, r) \
+	VMULPD.BCST kinvln2<>(SB), dd, t; \
+	VADDPD.BCST kshift64<>(SB), t, t; \
+	VSUBPD.BCST kshift64<>(SB), t, k; \
+	VMULPD.BCST kln2hi64<>(SB), k, r; \
+	VSUBPD r, dd, r; \
+	VMULPD.BCST kln2lo64<>(SB), k, k; \
+	VSUBPD k, r, r; \
+	VMULPD.BCST kc11<>(SB), r, e; \
+	VADDPD.BCST kc10<>(SB), e, e; \
+	VMULPD r, e, e; \
+	VADDPD.BCST kc9<>(SB), e, e; \
+	VMULPD r, e, e; \
+	VADDPD.BCST kc8<>(SB), e, e; \
+	VMULPD r, e, e; \
+	VADDPD.BCST kc7<>(SB), e, e; \
+	VMULPD r, e, e; \
+	VADDPD.BCST kc6<>(SB), e, e; \
+	VMULPD r, e, e; \
+	VADDPD.BCST kc5<>(SB), e, e; \
+	VMULPD r, e, e; \
+	VADDPD.BCST kc4<>(SB), e, e; \
+	VMULPD r, e, e; \
+	VADDPD.BCST kc3<>(SB), e, e; \
+	VMULPD r, e, e; \
+	VADDPD.BCST kc2<>(SB), e, e; \
+	VMULPD r, e, e; \
+	VADDPD.BCST kone64<>(SB), e, e; \
+	VMULPD r, e, e; \
+	VADDPD.BCST kone64<>(SB), e, e; \
+	VPSUBQ.BCST kshift64<>(SB), t, k; \
+	VPADDQ.BCST kbias64<>(SB), k, k; \
+	VPSLLQ $52, k, k; \
+	VMULPD k, e, e
+
+// EXPROW: from x (Z0, lanes past the row -Inf) and m (Z1) set e (Z5): exp32(d, lo) where
+// d > exp32Min, expBand(x - m in float64) where -104 < d <= exp32Min (computed only when the
+// block has such a lane), 0 below. Clobbers Z2-Z4, Z8-Z14, K2, K3.
+#define EXPROW(band, back) \
+	TWOSUMZ(Z0, Z1, Z2, Z3, Z4); \
+	EXP32Z(Z2, Z3, Z5, Z4, Z8); \
+	VCMPPS $0x1e, Z27, Z2, K2; \
+	VMOVAPS.Z Z5, K2, Z5; \
+	VCMPPS $0x1e, Z26, Z2, K3; \
+	KANDNW K3, K2, K3; \
+	KORTESTW K3, K3; \
+	JNZ band; \
+back:
+
+// BAND(back): the float64 exp for the lanes of K3, merged into Z5, then back.
+#define BAND(back) \
+	VCVTSS2SD X1, X1, X9; \
+	VBROADCASTSD X9, Z9; \
+	VCVTPS2PD Y0, Z10; \
+	VSUBPD Z9, Z10, Z10; \
+	EXPBANDZ(Z10, Z11, Z12, Z13, Z14); \
+	VCVTPD2PS Z11, Y11; \
+	VEXTRACTF32X8 $1, Z0, Y10; \
+	VCVTPS2PD Y10, Z10; \
+	VSUBPD Z9, Z10, Z10; \
+	EXPBANDZ(Z10, Z8, Z12, Z13, Z14); \
+	VCVTPD2PS Z8, Y8; \
+	VINSERTF32X8 $1, Y8, Z11, Z11; \
+	VMOVAPS Z11, K3, Z5; \
+	JMP back
+
+// ADDE: Z6 (8 float64) += e (Z5) lanes 0-7, then lanes 8-15, the order of s[j%8] += e_j.
+#define ADDE \
+	VCVTPS2PD Y5, Z3; \
+	VADDPD Z3, Z6, Z6; \
+	VEXTRACTF32X8 $1, Z5, Y4; \
+	VCVTPS2PD Y4, Z4; \
+	VADDPD Z4, Z6, Z6
+
+// INV: Z6 = 1 / ((t0 + t2) + (t1 + t3)) in every lane, t_k = s_k + s_k+4 (s in Z6).
+#define INV \
+	VEXTRACTF64X4 $1, Z6, Y3; \
+	VADDPD Y3, Y6, Y6; \
+	VEXTRACTF128 $1, Y6, X3; \
+	VADDPD X3, X6, X6; \
+	VPERMILPD $1, X6, X3; \
+	VADDSD X3, X6, X6; \
+	VMOVSD kone64<>(SB), X3; \
+	VDIVSD X6, X3, X6; \
+	VBROADCASTSD X6, Z6
+
+// SCALEE(e, ey, out): out = float32(float64(e)·inv) on 16 lanes (inv in Z6; ey is e's lower
+// half). Clobbers Z3, Z4.
+#define SCALEE(e, ey, out) \
+	VCVTPS2PD ey, Z3; \
+	VMULPD Z6, Z3, Z3; \
+	VEXTRACTF32X8 $1, e, Y4; \
+	VCVTPS2PD Y4, Z4; \
+	VMULPD Z6, Z4, Z4; \
+	VCVTPD2PS Z3, Y3; \
+	VCVTPD2PS Z4, Y4; \
+	VINSERTF32X8 $1, Y4, Z3, out
+
+// HMAX(v, vy, m): every lane of m = the largest lane of v (vy: its lower half). Clobbers Z3, Z4.
+#define HMAX(v, vy, m) \
+	VEXTRACTF32X8 $1, v, Y3; \
+	VMAXPS Y3, vy, Y3; \
+	VEXTRACTF128 $1, Y3, X4; \
+	VMAXPS X4, X3, X3; \
+	VPERMILPS $0x4e, X3, X4; \
+	VMAXPS X4, X3, X3; \
+	VPERMILPS $0xb1, X3, X4; \
+	VMAXPS X4, X3, X3; \
+	VBROADCASTSS X3, m
+
+// func softmax512(dst, x *float32, rows, cols int)
+//
+// Every row, cols >= 1. Rows of up to 16 are one masked register (K1); wider rows make three
+// passes over blocks of 16 (max and a NaN/+Inf test; e stored into dst and summed; scaled), the
+// last block under K1. A row with a NaN or +Inf, or only -Inf, is stored as NaN.
+TEXT ·softmax512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ rows+16(FP), R8
+	MOVQ cols+24(FP), R9
+	CONSTS
+	VBROADCASTSS kninf<>(SB), Z29
+	VBROADCASTSS kqnan<>(SB), Z28
+	VBROADCASTSS kexpmin<>(SB), Z27
+	VBROADCASTSS km104<>(SB), Z26
+	MOVQ R9, R12
+	SHLQ $2, R12 // row bytes
+	MOVQ R9, CX
+	ANDQ $15, CX // lanes of the last block (0: a whole one)
+	MOVL $0xffff, BX
+	JZ sm_mask
+	MOVL $1, BX
+	SHLL CX, BX
+	DECL BX
+sm_mask:
+	KMOVW BX, K1
+	MOVQ R9, R10
+	SUBQ $1, R10
+	SHRQ $4, R10
+	SHLQ $6, R10 // byte offset of the last block
+	CMPQ R9, $16
+	JGT sm_wide
+
+sm_short:
+	TESTQ R8, R8
+	JZ sm_done
+	VMOVAPS Z29, Z0
+	VMOVUPS (SI), K1, Z0
+	VFPCLASSPSZ $0x89, Z0, K2 // NaN or +Inf
+	KORTESTW K2, K2
+	JNZ sm_short_nan
+	HMAX(Z0, Y0, Z1)
+	VCMPPS $0, Z29, Z1, K2 // m = -Inf: the row is all -Inf
+	KORTESTW K2, K2
+	JNZ sm_short_nan
+	EXPROW(sm_short_band, sm_short_back)
+	VPXORQ Z6, Z6, Z6
+	ADDE
+	INV
+	SCALEE(Z5, Y5, Z5)
+	VMOVUPS Z5, K1, (DI)
+sm_short_next:
+	ADDQ R12, SI
+	ADDQ R12, DI
+	DECQ R8
+	JMP sm_short
+sm_short_nan:
+	VMOVUPS Z28, K1, (DI)
+	JMP sm_short_next
+sm_short_band:
+	BAND(sm_short_back)
+
+sm_wide:
+	TESTQ R8, R8
+	JZ sm_done
+	// Pass 1: the max (Z1) and a NaN/+Inf test (K5) over the blocks, the last one under K1.
+	VMOVAPS Z29, Z1
+	KXORW K5, K5, K5
+	XORQ AX, AX
+sm_max:
+	CMPQ AX, R10
+	JGE sm_max_last
+	VMOVUPS (SI)(AX*1), Z0
+	VMAXPS Z0, Z1, Z1
+	VFPCLASSPSZ $0x89, Z0, K2
+	KORW K2, K5, K5
+	ADDQ $64, AX
+	JMP sm_max
+sm_max_last:
+	VMOVAPS Z29, Z0
+	VMOVUPS (SI)(AX*1), K1, Z0
+	VMAXPS Z0, Z1, Z1
+	VFPCLASSPSZ $0x89, Z0, K2
+	KORW K2, K5, K5
+	KORTESTW K5, K5
+	JNZ sm_wide_nan
+	HMAX(Z1, Y1, Z1)
+	VCMPPS $0, Z29, Z1, K2
+	KORTESTW K2, K2
+	JNZ sm_wide_nan
+
+	// Pass 2: e stored into dst and summed into Z6.
+	VPXORQ Z6, Z6, Z6
+	XORQ AX, AX
+sm_exp:
+	CMPQ AX, R10
+	JGE sm_exp_last
+	VMOVUPS (SI)(AX*1), Z0
+	EXPROW(sm_exp_band, sm_exp_back)
+	VMOVUPS Z5, (DI)(AX*1)
+	ADDE
+	ADDQ $64, AX
+	JMP sm_exp
+sm_exp_last:
+	VMOVAPS Z29, Z0
+	VMOVUPS (SI)(AX*1), K1, Z0
+	EXPROW(sm_last_band, sm_last_back)
+	VMOVUPS Z5, K1, (DI)(AX*1)
+	ADDE
+	INV
+
+	// Pass 3: dst = float32(float64(e)·inv).
+	XORQ AX, AX
+sm_scale:
+	CMPQ AX, R10
+	JGE sm_scale_last
+	VMOVUPS (DI)(AX*1), Z5
+	SCALEE(Z5, Y5, Z5)
+	VMOVUPS Z5, (DI)(AX*1)
+	ADDQ $64, AX
+	JMP sm_scale
+sm_scale_last:
+	VMOVUPS.Z (DI)(AX*1), K1, Z5
+	SCALEE(Z5, Y5, Z5)
+	VMOVUPS Z5, K1, (DI)(AX*1)
+sm_wide_next:
+	ADDQ R12, SI
+	ADDQ R12, DI
+	DECQ R8
+	JMP sm_wide
+sm_wide_nan:
+	XORQ AX, AX
+sm_nan_loop:
+	CMPQ AX, R10
+	JGE sm_nan_last
+	VMOVUPS Z28, (DI)(AX*1)
+	ADDQ $64, AX
+	JMP sm_nan_loop
+sm_nan_last:
+	VMOVUPS Z28, K1, (DI)(AX*1)
+	JMP sm_wide_next
+sm_exp_band:
+	BAND(sm_exp_back)
+sm_last_band:
+	BAND(sm_last_back)
+
+sm_done:
+	VZEROUPPER
+	RET

@@ -58,8 +58,13 @@ func tanhGrad512(dx, x, dy *float32, n int)
 func reluGrad512(dx, x, dy *float32, n int)
 
 // softmax32AVX2 computes softmax32Row for the rows of the [rows, cols] matrix x (cols > 0), and
-// returns how many it did: rows, or the index of the first row that holds a NaN or a difference
-// from the row max at or below exp32Min, which it leaves, unwritten, to the caller.
+// returns how many it did: rows, or the index of the first row with a subnormal probability (a
+// difference from the row max in (-104, exp32Min]), which it leaves, unwritten, to the caller.
 //
 //go:noescape
 func softmax32AVX2(dst, x *float32, rows, cols int) int
+
+// softmax512 computes softmax32Row for every row of the [rows, cols] matrix x (cols > 0).
+//
+//go:noescape
+func softmax512(dst, x *float32, rows, cols int)

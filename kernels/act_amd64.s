@@ -28,9 +28,10 @@
 // converts each product to float32 before an addition, which forbids fusion at any GOAMD64
 // level). The activations have no branch on the values: the exp's argument is clamped and its
 // subnormal results are masked to zero (flush), the selections are blends, and a NaN flows
-// through the arithmetic from its one source, so its payload is the Go code's. The softmax still
-// stops at a row with a NaN or a difference from the max at or below exp32Min, before writing it,
-// and returns its index for Go to do. The n%8 tail of the activations is left to Go; a softmax
+// through the arithmetic from its one source, so its payload is the Go code's. The softmax writes a
+// NaN row and zero probabilities itself; it stops only at a row with a subnormal probability (a
+// difference from the max in (-104, exp32Min]), before writing it, and returns its index for Go
+// to do (the AVX-512 loop computes those in float64 lanes instead). The n%8 tail of the activations is left to Go; a softmax
 // row's cols%8 tail uses masked loads and stores (VMASKMOVPS). Alignment is not assumed.
 //
 // Benchmark with
@@ -75,6 +76,9 @@ CONST8(bias<>, 0x0000007f)   // 127, the exponent bias (int32)
 CONST8(neginf<>, 0xff800000) // -Inf
 CONST8(posinf<>, 0x7f800000) // +Inf
 CONST8(clamp<>, 0xc2af3333)  // sigClamp = -87.6
+CONST8(m104<>, 0xc2d00000)   // -104: below it a probability rounds to 0
+CONST8(qnan<>, 0x7fc00000)   // the canonical quiet NaN of a NaN row
+CONST8(ones<>, 0xffffffff)   // every lane of a row
 CONST8(fltmin<>, 0x00800000) // 2^-126, the smallest normal float32
 CONST8(absmask<>, 0x7fffffff)
 CONST8(neg2<>, 0xc0000000)   // -2
@@ -338,19 +342,24 @@ reluGrad_done:
 	VZEROUPPER
 	RET
 
-// MAXMIN_CHECK(fail) reduces the max (Y0, to every lane of X0) and the min (Y1) of a row and
-// jumps to fail unless no lane of Y2 is unordered and min - max > exp32Min, the smallest
-// difference of the row being above the float64 path's range. Clobbers X1, X4, CX.
-#define MAXMIN_CHECK(fail) \
+// MAXMIN_CHECK(nan, low) reduces the max (Y0, to every lane of X0) and the min (Y1) of a row;
+// it jumps to nan if a lane of Y2 is unordered or the max is ±Inf (a NaN row), and to low if
+// min - max <= exp32Min (some probability is subnormal or zero). Clobbers X1, X4, CX.
+#define MAXMIN_CHECK(nan, low) \
 	VMOVMSKPS Y2, CX; \
 	TESTL CX, CX; \
-	JNZ fail; \
+	JNZ nan; \
 	VEXTRACTF128 $1, Y0, X4; \
 	VMAXPS X4, X0, X0; \
 	VPERMILPS $0x4e, X0, X4; \
 	VMAXPS X4, X0, X0; \
 	VPERMILPS $0xb1, X0, X4; \
 	VMAXPS X4, X0, X0; \
+	VANDPS absmask<>(SB), X0, X4; \
+	VCMPPS $0, posinf<>(SB), X4, X4; \
+	VMOVMSKPS X4, CX; \
+	TESTL $1, CX; \
+	JNZ nan; \
 	VEXTRACTF128 $1, Y1, X4; \
 	VMINPS X4, X1, X1; \
 	VPERMILPS $0x4e, X1, X4; \
@@ -361,7 +370,20 @@ reluGrad_done:
 	VCMPPS $0x1e, expmin<>(SB), X1, X1; \
 	VMOVMSKPS X1, CX; \
 	TESTL $1, CX; \
-	JZ fail
+	JZ low
+
+// LOWLANES(d, e, rowmask, t, t2, band) zeroes e where d <= exp32Min, and jumps to band if a lane
+// of rowmask has -104 < d <= exp32Min (a subnormal probability: Go computes that row). Clobbers
+// t, t2, CX.
+#define LOWLANES(d, e, rowmask, t, t2, band) \
+	VCMPPS $0x1e, expmin<>(SB), d, t; \
+	VANDPS t, e, e; \
+	VCMPPS $0x1e, m104<>(SB), d, t2; \
+	VANDNPS t2, t, t2; \
+	VANDPS rowmask, t2, t2; \
+	VMOVMSKPS t2, CX; \
+	TESTL CX, CX; \
+	JNZ band
 
 // TWOSUM(v, m, d, lo, t) sets d = v - m and lo = (v - (d - bb)) - (m + bb), bb = d - v, so that
 // d + lo = v - m exactly (Knuth's TwoSum), as softmax32Row.
@@ -469,12 +491,15 @@ softmax_short_row:
 	VCMPPS $3, Y3, Y3, Y2
 	VCMPPS $3, Y9, Y9, Y4
 	VORPS Y4, Y2, Y2
-	MAXMIN_CHECK(softmax_done) // else Go does this row
+	MAXMIN_CHECK(softmax_short_nan, softmax_short_go)
+softmax_short_go:
 	VBROADCASTSS X0, Y0
 	TWOSUM(Y3, Y0, Y4, Y5, Y6)
 	EXP32(Y4, Y5, Y6, Y7, Y8)  // e0
+	LOWLANES(Y4, Y6, Y13, Y7, Y8, softmax_done) // a subnormal probability: Go does this row
 	TWOSUM(Y9, Y0, Y4, Y5, Y7)
 	EXP32(Y4, Y5, Y7, Y8, Y1)  // e1
+	LOWLANES(Y4, Y7, Y10, Y8, Y1, softmax_done)
 	VANDPS Y13, Y6, Y6         // the lanes past the row add +0
 	VANDPS Y10, Y7, Y7
 	VCVTPS2PD X6, Y1           // float64 e0..e3
@@ -504,6 +529,11 @@ softmax_short_next:
 	ADDQ R12, DI
 	INCQ AX
 	JMP softmax_short_row
+softmax_short_nan:
+	VMOVUPS qnan<>(SB), Y14
+	VMASKMOVPS Y14, Y13, (DI)
+	VMASKMOVPS Y14, Y10, 32(DI)
+	JMP softmax_short_next
 
 softmax_wide:
 	MOVQ R9, R11
@@ -548,7 +578,31 @@ softmax_max_tail:
 	VORPS Y4, Y2, Y2
 
 softmax_max_reduce:
-	MAXMIN_CHECK(softmax_done) // else Go does this row
+	MAXMIN_CHECK(softmax_wide_nan, softmax_wide_low)
+	JMP softmax_wide_exp
+
+	// Some difference is at or below exp32Min: Go does the row if one is above -104 (a
+	// subnormal probability), checked before anything is written (dst may be x).
+softmax_wide_low:
+	VBROADCASTSS X0, Y0
+	XORQ BX, BX
+softmax_low:
+	CMPQ BX, R10
+	JGE softmax_low_tail
+	VMOVUPS (SI)(BX*1), Y3
+	VSUBPS Y0, Y3, Y4
+	VMOVUPS ones<>(SB), Y3
+	LOWLANES(Y4, Y5, Y3, Y6, Y7, softmax_done)
+	ADDQ $32, BX
+	JMP softmax_low
+softmax_low_tail:
+	TESTQ R11, R11
+	JZ softmax_wide_exp
+	VMASKMOVPS (SI)(BX*1), Y13, Y3
+	VSUBPS Y0, Y3, Y4
+	LOWLANES(Y4, Y5, Y13, Y6, Y7, softmax_done)
+
+softmax_wide_exp:
 
 	// Pass 2: d + lo = x - m, e = exp32(d, lo) stored in dst (the tail's kept in Y14), summed
 	// in float64 into the lanes of Y1 (s0..s3) and Y2 (s4..s7).
@@ -563,6 +617,8 @@ softmax_exp:
 	VMOVUPS (SI)(BX*1), Y3
 	TWOSUM(Y3, Y0, Y4, Y5, Y6)
 	EXP32(Y4, Y5, Y6, Y7, Y8)
+	VCMPPS $0x1e, expmin<>(SB), Y4, Y7 // 0 where d <= exp32Min
+	VANDPS Y7, Y6, Y6
 	VMOVUPS Y6, (DI)(BX*1)
 	VCVTPS2PD X6, Y7
 	VADDPD Y7, Y1, Y1
@@ -578,6 +634,8 @@ softmax_exp_tail:
 	VMASKMOVPS (SI)(BX*1), Y13, Y3
 	TWOSUM(Y3, Y0, Y4, Y5, Y6)
 	EXP32(Y4, Y5, Y14, Y7, Y8)
+	VCMPPS $0x1e, expmin<>(SB), Y4, Y7
+	VANDPS Y7, Y14, Y14
 	VANDPS Y13, Y14, Y14 // the lanes past the row add +0
 	VCVTPS2PD X14, Y7
 	VADDPD Y7, Y1, Y1
@@ -616,6 +674,22 @@ softmax_next:
 	ADDQ R12, DI
 	INCQ AX
 	JMP softmax_row
+
+softmax_wide_nan:
+	VMOVUPS qnan<>(SB), Y3
+	XORQ BX, BX
+softmax_nan:
+	CMPQ BX, R10
+	JGE softmax_nan_tail
+	VMOVUPS Y3, (DI)(BX*1)
+	ADDQ $32, BX
+	JMP softmax_nan
+softmax_nan_tail:
+	TESTQ R11, R11
+	JZ softmax_next
+	LEAQ (DI)(BX*1), DX
+	STORE_PART(Y3, X3, R11, DX, nan_4, nan_2, nan_1, nan_end)
+	JMP softmax_next
 
 softmax_done:
 	MOVQ AX, ret+32(FP)
