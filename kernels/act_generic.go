@@ -17,4 +17,4 @@ var (
 )
 
 func softmax32AVX2(dst, x *float32, rows, cols int) int { return 0 }
-func softmax512(dst, x *float32, rows, cols int) {}
+func softmax512(dst, x *float32, rows, cols int)        {}
