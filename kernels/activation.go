@@ -228,15 +228,17 @@ func tanhGrad(x float64) float64 {
 	return 4 * e * r * r
 }
 
-// step returns the ReLU-family derivative: 1 for x > 0, neg otherwise, NaN for NaN.
+// step returns the ReLU-family derivative: 1 for x > 0, neg otherwise, x itself for NaN. It is
+// built from bit masks rather than branches: on inputs of random sign a branch mispredicts half
+// the time (that made ReLU's backward 4x slower than its forward).
 func step(x, neg float64) float64 {
-	if x > 0 {
-		return 1
-	}
-	if x <= 0 {
-		return neg
-	}
-	return x
+	const sign = 1 << 63
+	b := math.Float64bits(x)
+	abs := b &^ sign
+	nan := uint64(int64(0x7ff0000000000000-abs) >> 63)   // all ones for a NaN
+	nonzero := uint64(-int64(uint64(-int64(abs)) >> 63)) // all ones for abs != 0
+	pos := ^uint64(int64(b)>>63) & nonzero &^ nan        // x > 0
+	return math.Float64frombits(0x3ff0000000000000&pos | b&nan | math.Float64bits(neg)&^(pos|nan))
 }
 
 // gelu returns x·Φ(x) with Φ(x) = erfc(-x/√2)/2, which unlike 1+erf(x/√2) does not cancel for
