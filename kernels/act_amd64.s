@@ -139,15 +139,84 @@ GLOBL oned<>(SB), RODATA|NOPTR, $8
 	VPSLLD $23, n, n; \
 	VMULPS n, e, e
 
-// EXPCLAMP(a, e, n, r) sets e = flush(exp32(max(a, sigClamp), 0)) (Y14 = 0, Y13 = sigClamp);
-// a is clamped in place, n and r are clobbered.
-#define EXPCLAMP(a, e, n, r) \
-	VMAXPS a, Y13, a; \
-	EXP32(a, Y14, e, n, r); \
-	VCMPPS $5, fltmin<>(SB), e, n; \
-	VANDPS n, e, e
+// EXP32N(a, e, n, r) is EXP32(a, 0, e, n, r) without the addition of lo = 0: r + 0 differs from
+// r only for r = -0, which happens only for a = -0, and both give e = 1.
+#define EXP32N(a, e, n, r) \
+	VMULPS log2e<>(SB), a, e; \
+	VSUBPS half<>(SB), e, e; \
+	VCVTTPS2DQ e, n; \
+	VCVTDQ2PS n, e; \
+	VMULPS ln2hi<>(SB), e, r; \
+	VSUBPS r, a, r; \
+	VMULPS ln2lo<>(SB), e, e; \
+	VSUBPS e, r, r; \
+	VMULPS p0<>(SB), r, e; \
+	VADDPS p1<>(SB), e, e; \
+	VMULPS r, e, e; \
+	VADDPS p2<>(SB), e, e; \
+	VMULPS r, e, e; \
+	VADDPS p3<>(SB), e, e; \
+	VMULPS r, e, e; \
+	VADDPS p4<>(SB), e, e; \
+	VMULPS r, e, e; \
+	VADDPS p5<>(SB), e, e; \
+	VMULPS r, e, e; \
+	VMULPS r, e, e; \
+	VADDPS r, e, e; \
+	VADDPS one<>(SB), e, e; \
+	VPADDD bias<>(SB), n, n; \
+	VPSLLD $23, n, n; \
+	VMULPS n, e, e
+
+// EXP32R(a, e, n, r) is EXP32N with the first constants in registers (LOADEXP: Y7 log2e, Y8
+// 0.5, Y9 ln2Hi, Y10 ln2Lo, Y11 p0, Y12 p1, Y14 p2, Y2 p3), for the loops with registers to spare:
+// the same operations, fewer loads.
+#define LOADEXP \
+	VMOVUPS log2e<>(SB), Y7; \
+	VMOVUPS half<>(SB), Y8; \
+	VMOVUPS ln2hi<>(SB), Y9; \
+	VMOVUPS ln2lo<>(SB), Y10; \
+	VMOVUPS p0<>(SB), Y11; \
+	VMOVUPS p1<>(SB), Y12; \
+	VMOVUPS p2<>(SB), Y14; \
+	VMOVUPS p3<>(SB), Y2
+
+#define EXP32R(a, e, n, r) \
+	VMULPS Y7, a, e; \
+	VSUBPS Y8, e, e; \
+	VCVTTPS2DQ e, n; \
+	VCVTDQ2PS n, e; \
+	VMULPS Y9, e, r; \
+	VSUBPS r, a, r; \
+	VMULPS Y10, e, e; \
+	VSUBPS e, r, r; \
+	VMULPS Y11, r, e; \
+	VADDPS Y12, e, e; \
+	VMULPS r, e, e; \
+	VADDPS Y14, e, e; \
+	VMULPS r, e, e; \
+	VADDPS Y2, e, e; \
+	VMULPS r, e, e; \
+	VADDPS p4<>(SB), e, e; \
+	VMULPS r, e, e; \
+	VADDPS p5<>(SB), e, e; \
+	VMULPS r, e, e; \
+	VMULPS r, e, e; \
+	VADDPS r, e, e; \
+	VADDPS Y15, e, e; \
+	VPADDD bias<>(SB), n, n; \
+	VPSLLD $23, n, n; \
+	VMULPS n, e, e
+
+// The activations compute e0 = exp32(max(a, sigClamp)) unflushed and apply the flush of the Go
+// code (flushSub) only where it shows: for e0 < 2^-126, 1 + e0 and 1 - e0 round to 1, so r and
+// tanh's (1-e)/(1+e) are the same with e0 as with 0, and only e0·r (and e0·r·r) must be masked.
+// That keeps the comparison off the exp's dependency chain.
 
 // func sigmoidAVX2(dst, x *float32, n int)
+//
+// Two blocks of 8 per iteration (the exp is a chain of 25 dependent operations; two independent
+// chains keep both FP pipe pairs busy), then a last single block.
 TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ x+8(FP), SI
@@ -155,19 +224,51 @@ TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-24
 	SHLQ $2, CX                // bytes
 	XORQ AX, AX                // byte offset of the block
 	VMOVUPS one<>(SB), Y15
-	VXORPS Y14, Y14, Y14       // lo = 0
 	VMOVUPS clamp<>(SB), Y13
+	MOVQ CX, DX
+	SUBQ $32, DX               // the last offset with two blocks left
+
+sigmoid_loop2:
+	CMPQ AX, DX
+	JGE sigmoid_loop
+	VMOVUPS (SI)(AX*1), Y0     // x
+	VMOVUPS 32(SI)(AX*1), Y7
+	VORPS sgnbit<>(SB), Y0, Y1 // -|x|
+	VORPS sgnbit<>(SB), Y7, Y8
+	VMAXPS Y1, Y13, Y1         // max(sigClamp, -|x|)
+	VMAXPS Y8, Y13, Y8
+	EXP32N(Y1, Y3, Y4, Y5)     // e0
+	EXP32N(Y8, Y9, Y10, Y11)
+	VCMPPS $5, fltmin<>(SB), Y3, Y6 // e0 >= 2^-126 (or NaN)
+	VCMPPS $5, fltmin<>(SB), Y9, Y12
+	VADDPS Y15, Y3, Y4         // 1 + e
+	VADDPS Y15, Y9, Y10
+	VDIVPS Y4, Y15, Y4         // r = 1 / (1 + e)
+	VDIVPS Y10, Y15, Y10
+	VMULPS Y4, Y3, Y5          // e·r
+	VMULPS Y10, Y9, Y11
+	VANDPS Y6, Y5, Y5          // flushed
+	VANDPS Y12, Y11, Y11
+	VBLENDVPS Y0, Y5, Y4, Y4   // e·r where x's sign bit is set, else r
+	VBLENDVPS Y7, Y11, Y10, Y10
+	VMOVUPS Y4, (DI)(AX*1)
+	VMOVUPS Y10, 32(DI)(AX*1)
+	ADDQ $64, AX
+	JMP sigmoid_loop2
 
 sigmoid_loop:
 	CMPQ AX, CX
 	JGE sigmoid_done
-	VMOVUPS (SI)(AX*1), Y0     // x
-	VORPS sgnbit<>(SB), Y0, Y1 // -|x|
-	EXPCLAMP(Y1, Y3, Y4, Y5)   // e
-	VADDPS Y15, Y3, Y4         // 1 + e
-	VDIVPS Y4, Y15, Y4         // r = 1 / (1 + e)
-	VMULPS Y4, Y3, Y5          // e·r
-	VBLENDVPS Y0, Y5, Y4, Y4   // e·r where x's sign bit is set, else r
+	VMOVUPS (SI)(AX*1), Y0
+	VORPS sgnbit<>(SB), Y0, Y1
+	VMAXPS Y1, Y13, Y1
+	EXP32N(Y1, Y3, Y4, Y5)
+	VCMPPS $5, fltmin<>(SB), Y3, Y6
+	VADDPS Y15, Y3, Y4
+	VDIVPS Y4, Y15, Y4
+	VMULPS Y4, Y3, Y5
+	VANDPS Y6, Y5, Y5
+	VBLENDVPS Y0, Y5, Y4, Y4
 	VMOVUPS Y4, (DI)(AX*1)
 	ADDQ $32, AX
 	JMP sigmoid_loop
@@ -185,19 +286,22 @@ TEXT ·sigmoidGradAVX2(SB), NOSPLIT, $0-32
 	SHLQ $2, CX
 	XORQ AX, AX
 	VMOVUPS one<>(SB), Y15
-	VXORPS Y14, Y14, Y14
 	VMOVUPS clamp<>(SB), Y13
+	LOADEXP
 
 sigmoidGrad_loop:
 	CMPQ AX, CX
 	JGE sigmoidGrad_done
 	VMOVUPS (SI)(AX*1), Y0
 	VORPS sgnbit<>(SB), Y0, Y1
-	EXPCLAMP(Y1, Y3, Y4, Y5)   // e
+	VMAXPS Y1, Y13, Y1
+	EXP32R(Y1, Y3, Y4, Y5)     // e0
+	VCMPPS $5, fltmin<>(SB), Y3, Y6
 	VADDPS Y15, Y3, Y4
 	VDIVPS Y4, Y15, Y4         // r
 	VMULPS Y4, Y3, Y5          // e·r
 	VMULPS Y4, Y5, Y5          // (e·r)·r
+	VANDPS Y6, Y5, Y5          // flushed
 	VMULPS (DX)(AX*1), Y5, Y5  // dy·σ'
 	VMOVUPS Y5, (DI)(AX*1)
 	ADDQ $32, AX
@@ -215,7 +319,6 @@ TEXT ·tanhAVX2(SB), NOSPLIT, $0-24
 	SHLQ $2, CX
 	XORQ AX, AX
 	VMOVUPS one<>(SB), Y15
-	VXORPS Y14, Y14, Y14
 	VMOVUPS clamp<>(SB), Y13
 
 tanh_loop:
@@ -224,7 +327,8 @@ tanh_loop:
 	VMOVUPS (SI)(AX*1), Y0      // x
 	VANDPS absmask<>(SB), Y0, Y1 // |x|
 	VMULPS neg2<>(SB), Y1, Y2   // -2|x|
-	EXPCLAMP(Y2, Y3, Y4, Y5)    // e
+	VMAXPS Y2, Y13, Y2
+	EXP32N(Y2, Y3, Y4, Y5)      // e0 (no flush needed: 1 ± e0 = 1 when it would apply)
 	VSUBPS Y3, Y15, Y4          // 1 - e
 	VADDPS Y15, Y3, Y5          // 1 + e
 	VDIVPS Y5, Y4, Y4           // (1-e)/(1+e)
@@ -261,7 +365,6 @@ TEXT ·tanhGradAVX2(SB), NOSPLIT, $0-32
 	SHLQ $2, CX
 	XORQ AX, AX
 	VMOVUPS one<>(SB), Y15
-	VXORPS Y14, Y14, Y14
 	VMOVUPS clamp<>(SB), Y13
 
 tanhGrad_loop:
@@ -270,12 +373,15 @@ tanhGrad_loop:
 	VMOVUPS (SI)(AX*1), Y0
 	VANDPS absmask<>(SB), Y0, Y1
 	VMULPS neg2<>(SB), Y1, Y2
-	EXPCLAMP(Y2, Y3, Y4, Y5)   // e
+	VMAXPS Y2, Y13, Y2
+	EXP32N(Y2, Y3, Y4, Y5)     // e0
+	VCMPPS $5, fltmin<>(SB), Y3, Y6
 	VADDPS Y15, Y3, Y4
 	VDIVPS Y4, Y15, Y4         // r
 	VMULPS four<>(SB), Y3, Y5  // 4·e
 	VMULPS Y4, Y5, Y5
 	VMULPS Y4, Y5, Y5          // ((4·e)·r)·r
+	VANDPS Y6, Y5, Y5          // flushed
 	VMULPS (DX)(AX*1), Y5, Y5  // dy·sech²
 	VMOVUPS Y5, (DI)(AX*1)
 	ADDQ $32, AX

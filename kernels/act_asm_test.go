@@ -312,9 +312,11 @@ func BenchmarkActAsm(b *testing.B) {
 			b.Run(k.name+"/"+l.String(), func(b *testing.B) {
 				withLevel(b, l, func() {
 					b.SetBytes(int64(bytes * n))
+					done := cpuTimer(b)
 					for b.Loop() {
 						k.run(dst, x, dy)
 					}
+					done()
 				})
 			})
 		}
@@ -322,9 +324,11 @@ func BenchmarkActAsm(b *testing.B) {
 			b.Run(fmt.Sprintf("softmax-rows-of-%d/%s", cols, l), func(b *testing.B) {
 				withLevel(b, l, func() {
 					b.SetBytes(8 * n)
+					done := cpuTimer(b)
 					for b.Loop() {
 						softmax32(dst, x, n/cols, cols)
 					}
+					done()
 				})
 			})
 		}

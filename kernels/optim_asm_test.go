@@ -271,11 +271,13 @@ func BenchmarkOptimAsm(b *testing.B) {
 			b.Run(c.name+"/"+l.String(), func(b *testing.B) {
 				withLevel(b, l, func() {
 					b.SetBytes(int64(c.bytes * n))
+					done := cpuTimer(b)
 					for b.Loop() {
 						if err := Update(c.h, p, g, st...); err != nil {
 							b.Fatal(err)
 						}
 					}
+					done()
 				})
 				b.ReportMetric(float64(c.bytes*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 			})

@@ -111,25 +111,31 @@ func BenchmarkReduce(b *testing.B) {
 		b.Run("bias-add/"+l.String(), func(b *testing.B) {
 			withLevel(b, l, func() {
 				b.SetBytes(8 * n)
+				done := cpuTimer(b)
 				for b.Loop() {
 					_ = AddBias(dst, x, bias)
 				}
+				done()
 			})
 		})
 		b.Run("sum-columns/"+l.String(), func(b *testing.B) {
 			withLevel(b, l, func() {
 				b.SetBytes(4 * n)
+				done := cpuTimer(b)
 				for b.Loop() {
 					_ = SumColumns(sums, x, n/cols, cols)
 				}
+				done()
 			})
 		})
 		b.Run("sum-squares/"+l.String(), func(b *testing.B) {
 			withLevel(b, l, func() {
 				b.SetBytes(4 * n)
+				done := cpuTimer(b)
 				for b.Loop() {
 					_ = SumSquares(x)
 				}
+				done()
 			})
 		})
 	}
