@@ -508,7 +508,9 @@ func BenchmarkSgemm(b *testing.B) {
 
 // BenchmarkSgemmLevels runs the products of the two MLPs' training steps at every level this
 // CPU supports, on 1 and 2 workers, each beside the peak FMA rate of that level and worker count
-// measured in this process: the figures behind the README's GEMM table.
+// measured in this process: the figures behind the README's GEMM table. On one worker it also
+// reports the rate per second of the thread's CPU time against the peak measured the same way
+// ("cpu-peak%"), which the other load of a shared machine does not distort.
 func BenchmarkSgemmLevels(b *testing.B) {
 	for _, l := range cpufeat.Supported() {
 		for _, workers := range []int{1, 2} {
@@ -518,18 +520,38 @@ func BenchmarkSgemmLevels(b *testing.B) {
 				a, lda, bm, ldb, c := operands[float32](s)
 				b.Run(fmt.Sprintf("%v/%s/w%d", l, s.name, workers), func(b *testing.B) {
 					useLevel(b, l)
+					if workers == 1 {
+						runtime.LockOSThread()
+						defer runtime.UnlockOSThread()
+					}
+					c0 := threadCPU()
 					for b.Loop() {
 						if err := e.Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n); err != nil {
 							b.Fatal(err)
 						}
 					}
+					cpu := threadCPU() - c0
 					reportPeak(b, l, workers, reportGFLOPs(b, s))
+					if workers == 1 && cpu > 0 {
+						p, ok := cpuPeaks[l]
+						if !ok {
+							var err error
+							p, err = PeakGFLOPSPerCPUSecond(l, 300*time.Millisecond)
+							require.NoError(b, err)
+							cpuPeaks[l] = p
+						}
+						g := 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(b.N) / cpu.Seconds() / 1e9
+						b.ReportMetric(100*g/p, "cpu-peak%")
+					}
 				})
 			}
 			pool.Close()
 		}
 	}
 }
+
+// cpuPeaks caches PeakGFLOPSPerCPUSecond per level.
+var cpuPeaks = map[cpufeat.Level]float64{}
 
 // BenchmarkDgemm is BenchmarkSgemm in float64, on the first layer and the square product.
 func BenchmarkDgemm(b *testing.B) {

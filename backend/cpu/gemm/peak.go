@@ -2,6 +2,7 @@ package gemm
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -11,13 +12,26 @@ import (
 // PeakGFLOPS measures this machine's peak float32 multiply-add rate at level l on workers
 // goroutines at once (a register-only loop of independent FMAs, or of multiplies and adds for
 // Generic, which has no fused instruction in Go), for about d, and returns GFLOP/s (an FMA
-// counts two). It is the limit beside the GEMM's figures: benchmarks report their rate as a
-// fraction of it, measured in the same process, because a VM's clock, turbo and core sharing
-// make any number from a spec sheet wrong by tens of percent. A level the CPU lacks is an
-// error.
+// counts two) of wall time. It is the limit beside the GEMM's figures: benchmarks report their
+// rate as a fraction of it, measured in the same process, because a VM's clock, turbo and core
+// sharing make any number from a spec sheet wrong by tens of percent. A level the CPU lacks is
+// an error.
 func PeakGFLOPS(l cpufeat.Level, workers int, d time.Duration) (float64, error) {
+	wall, _, err := peak(l, workers, d)
+	return wall, err
+}
+
+// PeakGFLOPSPerCPUSecond is PeakGFLOPS per second of CPU time of one thread: the loop runs on a
+// locked OS thread, whose CPU time excludes the time other processes held the core. On a
+// shared machine it is the steadier figure to compare one-worker products with.
+func PeakGFLOPSPerCPUSecond(l cpufeat.Level, d time.Duration) (float64, error) {
+	_, cpu, err := peak(l, 1, d)
+	return cpu, err
+}
+
+func peak(l cpufeat.Level, workers int, d time.Duration) (wall, cpu float64, err error) {
 	if l > cpufeat.Detected() {
-		return 0, fmt.Errorf("gemm: PeakGFLOPS: level %v is not supported by this CPU (it has %v)", l, cpufeat.Detected())
+		return 0, 0, fmt.Errorf("gemm: PeakGFLOPS: level %v is not supported by this CPU (it has %v)", l, cpufeat.Detected())
 	}
 	loop, flopsPerIter := peakLoop(l)
 	workers = max(workers, 1)
@@ -32,17 +46,26 @@ func PeakGFLOPS(l cpufeat.Level, workers int, d time.Duration) (float64, error) 
 		}
 		n *= 4
 	}
-	best := 0.0
 	for range 3 {
 		var wg sync.WaitGroup
 		st := time.Now()
-		for range workers {
-			wg.Go(func() { loop(n) })
+		cpus := make([]time.Duration, workers)
+		for w := range workers {
+			wg.Go(func() {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				c0 := threadCPU()
+				loop(n)
+				cpus[w] = threadCPU() - c0
+			})
 		}
 		wg.Wait()
-		best = max(best, float64(workers)*float64(n)*flopsPerIter/time.Since(st).Seconds()/1e9)
+		wall = max(wall, float64(workers)*float64(n)*flopsPerIter/time.Since(st).Seconds()/1e9)
+		if cpus[0] > 0 {
+			cpu = max(cpu, float64(n)*flopsPerIter/cpus[0].Seconds()/1e9)
+		}
 	}
-	return best, nil
+	return wall, cpu, nil
 }
 
 // peakLoopGo (called with m = 1, c = 0, which it cannot see) runs n rounds of 12 independent
