@@ -7,13 +7,16 @@
 // (see there for what each computes and why the bits are the Go code's). Here every element is
 // done in assembly, the n%16 tail with a mask (K1) on its loads and stores; the selections are
 // mask registers (VCMPPS into K, VPMOVD2M for the sign) and merge- or zero-masked moves. The
-// constants live in Z7-Z31, broadcast once per call.
+// constants live in Z7-Z31, broadcast once per call (kclamp is exp32Min and kfltmin -2^-126, the
+// two bounds of expNeg).
 
 DATA kone<>+0(SB)/4, $0x3f800000
 GLOBL kone<>(SB), RODATA|NOPTR, $4
-DATA kclamp<>+0(SB)/4, $0xc2af3333
+DATA kminnorm<>+0(SB)/4, $0x00800000
+GLOBL kminnorm<>(SB), RODATA|NOPTR, $4
+DATA kclamp<>+0(SB)/4, $0xc2aea8f6
 GLOBL kclamp<>(SB), RODATA|NOPTR, $4
-DATA kfltmin<>+0(SB)/4, $0x00800000
+DATA kfltmin<>+0(SB)/4, $0x80800000
 GLOBL kfltmin<>(SB), RODATA|NOPTR, $4
 DATA ksgnbit<>+0(SB)/4, $0x80000000
 GLOBL ksgnbit<>(SB), RODATA|NOPTR, $4
@@ -115,22 +118,27 @@ GLOBL kth4<>(SB), RODATA|NOPTR, $4
 	VPSLLD $23, n, n; \
 	VMULPS n, e, e
 
-// EXPCLAMPZ(a, e, n, r) sets e = flush(exp32(max(a, sigClamp), 0)); a is clamped in place.
+// EXPCLAMPZ(a, e, n, r) sets e = expNeg(a) (activation32.go): a is replaced by 0 where
+// a < exp32Min (K2) or a > -2^-126, and e by 0 where a < exp32Min. K2, K3 clobbered.
 #define EXPCLAMPZ(a, e, n, r) \
-	VMAXPS a, Z29, a; \
+	VCMPPS $1, Z29, a, K2; \
+	VCMPPS $0x1e, Z28, a, K3; \
+	KORW K2, K3, K3; \
+	KNOTW K3, K3; \
+	VMOVAPS.Z a, K3, a; \
 	EXP32Z(a, Z30, e, n, r); \
-	VCMPPS $5, Z28, e, K2; \
+	KNOTW K2, K2; \
 	VMOVAPS.Z e, K2, e
 
-// BODY_SIGMOID: Z0 = x -> Z4 = σ(x).
+// BODY_SIGMOID: Z0 = x -> Z4 = σ(x) = (x < 0 ? e : 1)/(1+e).
 #define BODY_SIGMOID \
 	VORPS Z27, Z0, Z1; \
 	EXPCLAMPZ(Z1, Z3, Z4, Z5); \
 	VADDPS Z31, Z3, Z4; \
-	VDIVPS Z4, Z31, Z4; \
-	VMULPS Z4, Z3, Z5; \
 	VPMOVD2M Z0, K3; \
-	VMOVAPS Z5, K3, Z4
+	VMOVAPS Z31, Z5; \
+	VMOVAPS Z3, K3, Z5; \
+	VDIVPS Z4, Z5, Z4
 
 // func sigmoid512(dst, x *float32, n int)
 TEXT ·sigmoid512(SB), NOSPLIT, $0-24
@@ -210,6 +218,9 @@ sigmoidGrad_done:
 // BODY_TANH: Z0 = x -> Z4 = tanh(x).
 #define BODY_TANH \
 	VANDPS Z26, Z0, Z1; \
+	VCMPPS.BCST $1, kminnorm<>(SB), Z1, K4; \
+	VANDPS Z27, Z0, K4, Z0; \
+	VANDPS Z26, Z0, Z1; \
 	VMULPS Z14, Z1, Z2; \
 	EXPCLAMPZ(Z2, Z3, Z4, Z5); \
 	VSUBPS Z3, Z31, Z4; \
@@ -266,6 +277,8 @@ tanh_done:
 // BODY_TANHGRAD: Z0 = x, Z6 = dy -> Z4 = dy·tanh'(x).
 #define BODY_TANHGRAD \
 	VANDPS Z26, Z0, Z1; \
+	VCMPPS.BCST $1, kminnorm<>(SB), Z1, K4; \
+	VPXORD Z1, Z1, K4, Z1; \
 	VMULPS Z14, Z1, Z2; \
 	EXPCLAMPZ(Z2, Z3, Z4, Z5); \
 	VADDPS Z31, Z3, Z4; \

@@ -5,9 +5,9 @@
 // AVX2 float32 loops for the activations (activation32.go) and the row softmax (softmax.go), 8
 // elements per YMM register. Each computes exactly what its Go reference computes:
 //
-//	sigmoidAVX2      a = max(-|x|, sigClamp); e = flush(exp32(a, 0)); r = 1/(1+e); σ = x < 0 ? e·r : r
-//	sigmoidGradAVX2  the same e, r; dx = dy·((e·r)·r)
-//	tanhAVX2         e = flush(exp32(max(-2|x|, sigClamp), 0)); big = copysign((1-e)/(1+e), x)
+//	sigmoidAVX2      e = expNeg(-|x|); σ = (x < 0 ? e : 1)/(1+e)
+//	sigmoidGradAVX2  the same e, r = 1/(1+e); dx = dy·((e·r)·r)
+//	tanhAVX2         e = expNeg(-2|x|); big = copysign((1-e)/(1+e), x)
 //	                 small = x·(z·P(z) + 1), z = x²; tanh = |x| < 0.625 ? small : big
 //	tanhGradAVX2     dx = dy·(((4·e)·r)·r), r = 1/(1+e)
 //	reluAVX2         max(x, 0) as the compiler's -min(min(-x, -0), -x) | ... sequence
@@ -26,9 +26,10 @@
 // exactly as the scalar instructions the Go compiler emits, in the order of the Go expression;
 // VCVTTPS2DQ truncates as Go's int32(float32) does. There is deliberately no FMA (the Go code
 // converts each product to float32 before an addition, which forbids fusion at any GOAMD64
-// level). The activations have no branch on the values: the exp's argument is clamped and its
-// subnormal results are masked to zero (flush), the selections are blends, and a NaN flows
-// through the arithmetic from its one source, so its payload is the Go code's. The softmax writes a
+// level). The activations have no branch on the values and never compute with a subnormal: the
+// exp's argument is masked to 0 where it is below exp32Min or above -2^-126 and the exp to 0
+// where it is below exp32Min (expNeg), the selections are blends, and a NaN flows through the
+// arithmetic from its one source, so its payload is the Go code's. The softmax writes a
 // NaN row and zero probabilities itself; it stops only at a row with a subnormal probability (a
 // difference from the max in (-104, exp32Min]), before writing it, and returns its index for Go
 // to do (the AVX-512 loop computes those in float64 lanes instead). The n%8 tail of the activations is left to Go; a softmax
@@ -75,11 +76,11 @@ CONST8(one<>, 0x3f800000)    // 1
 CONST8(bias<>, 0x0000007f)   // 127, the exponent bias (int32)
 CONST8(neginf<>, 0xff800000) // -Inf
 CONST8(posinf<>, 0x7f800000) // +Inf
-CONST8(clamp<>, 0xc2af3333)  // sigClamp = -87.6
 CONST8(m104<>, 0xc2d00000)   // -104: below it a probability rounds to 0
 CONST8(qnan<>, 0x7fc00000)   // the canonical quiet NaN of a NaN row
 CONST8(ones<>, 0xffffffff)   // every lane of a row
-CONST8(fltmin<>, 0x00800000) // 2^-126, the smallest normal float32
+CONST8(negtiny<>, 0x80800000) // -2^-126: a larger exp argument (<= 0) is replaced by 0
+CONST8(minnorm<>, 0x00800000) // 2^-126
 CONST8(absmask<>, 0x7fffffff)
 CONST8(neg2<>, 0xc0000000)   // -2
 CONST8(four<>, 0x40800000)   // 4
@@ -168,55 +169,21 @@ GLOBL oned<>(SB), RODATA|NOPTR, $8
 	VPSLLD $23, n, n; \
 	VMULPS n, e, e
 
-// EXP32R(a, e, n, r) is EXP32N with the first constants in registers (LOADEXP: Y7 log2e, Y8
-// 0.5, Y9 ln2Hi, Y10 ln2Lo, Y11 p0, Y12 p1, Y14 p2, Y2 p3), for the loops with registers to spare:
-// the same operations, fewer loads.
-#define LOADEXP \
-	VMOVUPS log2e<>(SB), Y7; \
-	VMOVUPS half<>(SB), Y8; \
-	VMOVUPS ln2hi<>(SB), Y9; \
-	VMOVUPS ln2lo<>(SB), Y10; \
-	VMOVUPS p0<>(SB), Y11; \
-	VMOVUPS p1<>(SB), Y12; \
-	VMOVUPS p2<>(SB), Y14; \
-	VMOVUPS p3<>(SB), Y2
-
-#define EXP32R(a, e, n, r) \
-	VMULPS Y7, a, e; \
-	VSUBPS Y8, e, e; \
-	VCVTTPS2DQ e, n; \
-	VCVTDQ2PS n, e; \
-	VMULPS Y9, e, r; \
-	VSUBPS r, a, r; \
-	VMULPS Y10, e, e; \
-	VSUBPS e, r, r; \
-	VMULPS Y11, r, e; \
-	VADDPS Y12, e, e; \
-	VMULPS r, e, e; \
-	VADDPS Y14, e, e; \
-	VMULPS r, e, e; \
-	VADDPS Y2, e, e; \
-	VMULPS r, e, e; \
-	VADDPS p4<>(SB), e, e; \
-	VMULPS r, e, e; \
-	VADDPS p5<>(SB), e, e; \
-	VMULPS r, e, e; \
-	VMULPS r, e, e; \
-	VADDPS r, e, e; \
-	VADDPS Y15, e, e; \
-	VPADDD bias<>(SB), n, n; \
-	VPSLLD $23, n, n; \
-	VMULPS n, e, e
-
-// The activations compute e0 = exp32(max(a, sigClamp)) unflushed and apply the flush of the Go
-// code (flushSub) only where it shows: for e0 < 2^-126, 1 + e0 and 1 - e0 round to 1, so r and
-// tanh's (1-e)/(1+e) are the same with e0 as with 0, and only e0·r (and e0·r·r) must be masked.
-// That keeps the comparison off the exp's dependency chain.
+// EXPNEG(a, e, n, r, low, tiny) sets e = expNeg(a) (activation32.go): a is replaced by 0 where
+// a < exp32Min (low) or a > -2^-126 (tiny), and e by 0 where a < exp32Min, so that no lane
+// computes with a subnormal. n, r, tiny clobbered; low keeps its mask.
+#define EXPNEG(a, e, n, r, low, tiny) \
+	VCMPPS $1, expmin<>(SB), a, low; \
+	VCMPPS $0x1e, negtiny<>(SB), a, tiny; \
+	VORPS low, tiny, tiny; \
+	VANDNPS a, tiny, a; \
+	EXP32N(a, e, n, r); \
+	VANDNPS e, low, e
 
 // func sigmoidAVX2(dst, x *float32, n int)
 //
-// Two blocks of 8 per iteration (the exp is a chain of 25 dependent operations; two independent
-// chains keep both FP pipe pairs busy), then a last single block.
+// Two blocks of 8 per iteration (the exp is a chain of about 25 dependent operations; two
+// independent chains keep the FP pipes busy), then a last single block.
 TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ x+8(FP), SI
@@ -224,7 +191,6 @@ TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-24
 	SHLQ $2, CX                // bytes
 	XORQ AX, AX                // byte offset of the block
 	VMOVUPS one<>(SB), Y15
-	VMOVUPS clamp<>(SB), Y13
 	MOVQ CX, DX
 	SUBQ $32, DX               // the last offset with two blocks left
 
@@ -235,22 +201,14 @@ sigmoid_loop2:
 	VMOVUPS 32(SI)(AX*1), Y7
 	VORPS sgnbit<>(SB), Y0, Y1 // -|x|
 	VORPS sgnbit<>(SB), Y7, Y8
-	VMAXPS Y1, Y13, Y1         // max(sigClamp, -|x|)
-	VMAXPS Y8, Y13, Y8
-	EXP32N(Y1, Y3, Y4, Y5)     // e0
-	EXP32N(Y8, Y9, Y10, Y11)
-	VCMPPS $5, fltmin<>(SB), Y3, Y6 // e0 >= 2^-126 (or NaN)
-	VCMPPS $5, fltmin<>(SB), Y9, Y12
+	EXPNEG(Y1, Y3, Y4, Y5, Y6, Y2)       // e
+	EXPNEG(Y8, Y9, Y10, Y11, Y12, Y13)
 	VADDPS Y15, Y3, Y4         // 1 + e
 	VADDPS Y15, Y9, Y10
-	VDIVPS Y4, Y15, Y4         // r = 1 / (1 + e)
-	VDIVPS Y10, Y15, Y10
-	VMULPS Y4, Y3, Y5          // e·r
-	VMULPS Y10, Y9, Y11
-	VANDPS Y6, Y5, Y5          // flushed
-	VANDPS Y12, Y11, Y11
-	VBLENDVPS Y0, Y5, Y4, Y4   // e·r where x's sign bit is set, else r
-	VBLENDVPS Y7, Y11, Y10, Y10
+	VBLENDVPS Y0, Y3, Y15, Y5  // e where x's sign bit is set, else 1
+	VBLENDVPS Y7, Y9, Y15, Y11
+	VDIVPS Y4, Y5, Y4          // σ = e/(1+e) or 1/(1+e)
+	VDIVPS Y10, Y11, Y10
 	VMOVUPS Y4, (DI)(AX*1)
 	VMOVUPS Y10, 32(DI)(AX*1)
 	ADDQ $64, AX
@@ -261,14 +219,10 @@ sigmoid_loop:
 	JGE sigmoid_done
 	VMOVUPS (SI)(AX*1), Y0
 	VORPS sgnbit<>(SB), Y0, Y1
-	VMAXPS Y1, Y13, Y1
-	EXP32N(Y1, Y3, Y4, Y5)
-	VCMPPS $5, fltmin<>(SB), Y3, Y6
+	EXPNEG(Y1, Y3, Y4, Y5, Y6, Y2)
 	VADDPS Y15, Y3, Y4
-	VDIVPS Y4, Y15, Y4
-	VMULPS Y4, Y3, Y5
-	VANDPS Y6, Y5, Y5
-	VBLENDVPS Y0, Y5, Y4, Y4
+	VBLENDVPS Y0, Y3, Y15, Y5
+	VDIVPS Y4, Y5, Y4
 	VMOVUPS Y4, (DI)(AX*1)
 	ADDQ $32, AX
 	JMP sigmoid_loop
@@ -286,22 +240,17 @@ TEXT ·sigmoidGradAVX2(SB), NOSPLIT, $0-32
 	SHLQ $2, CX
 	XORQ AX, AX
 	VMOVUPS one<>(SB), Y15
-	VMOVUPS clamp<>(SB), Y13
-	LOADEXP
 
 sigmoidGrad_loop:
 	CMPQ AX, CX
 	JGE sigmoidGrad_done
 	VMOVUPS (SI)(AX*1), Y0
 	VORPS sgnbit<>(SB), Y0, Y1
-	VMAXPS Y1, Y13, Y1
-	EXP32R(Y1, Y3, Y4, Y5)     // e0
-	VCMPPS $5, fltmin<>(SB), Y3, Y6
+	EXPNEG(Y1, Y3, Y4, Y5, Y6, Y2) // e
 	VADDPS Y15, Y3, Y4
 	VDIVPS Y4, Y15, Y4         // r
 	VMULPS Y4, Y3, Y5          // e·r
 	VMULPS Y4, Y5, Y5          // (e·r)·r
-	VANDPS Y6, Y5, Y5          // flushed
 	VMULPS (DX)(AX*1), Y5, Y5  // dy·σ'
 	VMOVUPS Y5, (DI)(AX*1)
 	ADDQ $32, AX
@@ -319,16 +268,18 @@ TEXT ·tanhAVX2(SB), NOSPLIT, $0-24
 	SHLQ $2, CX
 	XORQ AX, AX
 	VMOVUPS one<>(SB), Y15
-	VMOVUPS clamp<>(SB), Y13
 
 tanh_loop:
 	CMPQ AX, CX
 	JGE tanh_done
 	VMOVUPS (SI)(AX*1), Y0      // x
 	VANDPS absmask<>(SB), Y0, Y1 // |x|
+	VCMPPS $1, minnorm<>(SB), Y1, Y2 // |x| < 2^-126: x becomes ±0
+	VANDPS sgnbit<>(SB), Y0, Y3
+	VBLENDVPS Y2, Y3, Y0, Y0
+	VANDPS absmask<>(SB), Y0, Y1
 	VMULPS neg2<>(SB), Y1, Y2   // -2|x|
-	VMAXPS Y2, Y13, Y2
-	EXP32N(Y2, Y3, Y4, Y5)      // e0 (no flush needed: 1 ± e0 = 1 when it would apply)
+	EXPNEG(Y2, Y3, Y4, Y5, Y7, Y6) // e
 	VSUBPS Y3, Y15, Y4          // 1 - e
 	VADDPS Y15, Y3, Y5          // 1 + e
 	VDIVPS Y5, Y4, Y4           // (1-e)/(1+e)
@@ -365,23 +316,21 @@ TEXT ·tanhGradAVX2(SB), NOSPLIT, $0-32
 	SHLQ $2, CX
 	XORQ AX, AX
 	VMOVUPS one<>(SB), Y15
-	VMOVUPS clamp<>(SB), Y13
 
 tanhGrad_loop:
 	CMPQ AX, CX
 	JGE tanhGrad_done
 	VMOVUPS (SI)(AX*1), Y0
 	VANDPS absmask<>(SB), Y0, Y1
+	VCMPPS $5, minnorm<>(SB), Y1, Y2 // |x| >= 2^-126 (else taken as 0)
+	VANDPS Y2, Y1, Y1
 	VMULPS neg2<>(SB), Y1, Y2
-	VMAXPS Y2, Y13, Y2
-	EXP32N(Y2, Y3, Y4, Y5)     // e0
-	VCMPPS $5, fltmin<>(SB), Y3, Y6
+	EXPNEG(Y2, Y3, Y4, Y5, Y6, Y7) // e
 	VADDPS Y15, Y3, Y4
 	VDIVPS Y4, Y15, Y4         // r
 	VMULPS four<>(SB), Y3, Y5  // 4·e
 	VMULPS Y4, Y5, Y5
 	VMULPS Y4, Y5, Y5          // ((4·e)·r)·r
-	VANDPS Y6, Y5, Y5          // flushed
 	VMULPS (DX)(AX*1), Y5, Y5  // dy·sech²
 	VMOVUPS Y5, (DI)(AX*1)
 	ADDQ $32, AX

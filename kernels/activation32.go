@@ -13,13 +13,16 @@ import (
 // (softmax.go) too. ReLU's loops are the twins' own, written without branches. Each element's
 // result depends only on that element, so any split of a slice gives the same bits.
 //
-// The time of these loops does not depend on the values (issue 19): the exp's argument is
-// clamped at sigClamp, and an exp result below the smallest normal float32 (2^-126, reached for
-// arguments under about -87.34) is flushed to zero instead of being computed exactly in float64
-// as before. So σ(x) for x < -87.34 is 0 where it was a subnormal below 1.2e-38, and the same
-// holds for σ'(x), tanh'(x) (|x| > 43.67) and the saturated tanh (which is ±1 either way);
-// every other result is what it was within the kernels' tolerance, NaN stays NaN and ±Inf give
-// the limits. There are no data-dependent branches: selections are masks.
+// The time of these loops does not depend on the values (issue 19). exp32 is evaluated on an
+// argument a <= 0 that is replaced by 0 where a < exp32Min or |a| < 2^-126, and its result is
+// set to 0 where a < exp32Min: no lane ever computes with a subnormal (which on Zen 5 makes a
+// vector addition with a subnormal result several times slower) and none takes another path.
+// So exp(-|x|) below exp(-87.33) = 1.18e-38 is 0, where it was computed exactly in float64
+// before: σ(x) for x < -87.33 is 0 instead of a subnormal or a number below 1.2e-38, and the
+// same holds for σ'(x) and tanh'(x) (|x| > 43.67) and the saturated tanh (which is ±1 either
+// way); a subnormal |x| gives exp32(0) = 1, which is what exp32 of it rounds to anyway. Every
+// other result is what it was within the kernels' tolerance, NaN stays NaN and ±Inf give the
+// limits. Selections are masks, not branches.
 //
 // The Go code here is the reference of the AVX2 loops of act_amd64.s and the AVX-512 loops of
 // act512_amd64.s, which repeat it operation for operation and must give the same bits
@@ -34,10 +37,6 @@ const (
 	ln2Hi32  = float32(0.693359375)
 	ln2Lo32  = float32(-2.12194440e-4)
 
-	// sigClamp is the floor of exp32's argument in the activations: above it 2^n in exp32 is a
-	// valid float32 scale (n >= -126), and exp(sigClamp) is below 2^-126, so every argument
-	// under it gives a flushed 0 anyway.
-	sigClamp = float32(-87.6)
 	// tanhSmall32 is where the float32 tanh switches from Cephes' odd polynomial to the exp form
 	// (Cephes' tanhf does the same): below it 1-e would cancel.
 	tanhSmall32 = float32(0.625)
@@ -46,10 +45,10 @@ const (
 	signBit32   = 1 << 31
 )
 
-// exp32 returns exp(a+lo) for sigClamp <= a <= 0 (callers clamp the range), where lo is a
+// exp32 returns exp(a+lo) for exp32Min < a <= 0 (callers keep to that range), where lo is a
 // correction far below a's last bit (0 for a plain exp; the rounding error of a difference for
-// the softmax). lo joins the reduced argument, where it is not lost. For a below about -87.34 the
-// result is subnormal (and rounded on the way); callers flush it with flushSub.
+// the softmax). lo joins the reduced argument, where it is not lost. The result is a normal
+// float32 (at least exp(-87.33)).
 func exp32(a, lo float32) float32 {
 	n := int32(float32(a*log2e32) - 0.5) // round to nearest for a <= 0 (truncation toward zero)
 	fn := float32(n)
@@ -80,19 +79,26 @@ func signMask(v float32) uint32 { return uint32(int32(math.Float32bits(v)) >> 31
 // negAbs returns -|v| (a NaN gets its sign bit set).
 func negAbs(v float32) float32 { return math.Float32frombits(math.Float32bits(v) | signBit32) }
 
-// clampArg returns max(a, sigClamp), a NaN unchanged: what VMAXPS gives with sigClamp as its
-// first source (Go's builtin max would merge a NaN's bits with the constant's).
-func clampArg(a float32) float32 {
-	if a < sigClamp {
-		return sigClamp
-	}
-	return a
+// expNeg returns exp(a) for a <= 0 or NaN (which it keeps): 0 for a < exp32Min, exp32(0) = 1
+// for |a| < 2^-126, else exp32(a). Both masks are bit tests on a, so there is no branch; the
+// assembly builds them with two comparisons, a < exp32Min and a > -2^-126 (false for NaN).
+func expNeg(a float32) float32 {
+	b := math.Float32bits(a)
+	// a's sign bit is set unless a is a NaN; on the bits of such floats a larger magnitude is a
+	// larger number, and NaNs lie outside [bits(-0), bits(-Inf)].
+	low := below(b, 0xff800001) &^ below(b, math.Float32bits(exp32Min)+1) // exp32Min > a >= -Inf
+	tiny := below(b, 0x80800000) &^ below(b, 0x80000000)                  // -2^-126 < a <= -0
+	e := exp32(math.Float32frombits(b&^(low|tiny)), 0)
+	return math.Float32frombits(math.Float32bits(e) &^ low)
 }
 
-// logistic32 returns e = exp(-|x|) (flushed below 2^-126) and r = 1/(1+e); σ(x) is e·r for x < 0
+// below returns all ones when b < c (unsigned), else 0.
+func below(b, c uint32) uint32 { return uint32(int64(uint64(b)-uint64(c)) >> 63) }
+
+// logistic32 returns e = exp(-|x|) (0 below exp(-87.33)) and r = 1/(1+e); σ(x) is e·r for x < 0
 // and r otherwise.
 func logistic32(v float32) (e, r float32) {
-	e = flushSub(exp32(clampArg(negAbs(v)), 0))
+	e = expNeg(negAbs(v))
 	return e, 1 / (1 + e)
 }
 
@@ -100,11 +106,13 @@ func logistic32(v float32) (e, r float32) {
 func sigmoid32Go(dst, x []float32) {
 	dst = dst[:len(x)]
 	for i, v := range x {
-		e, r := logistic32(v)
-		// σ(v) = e·r for v < 0, else r: selected with the sign bit, not a branch (random signs
-		// would mispredict half the time).
+		e := expNeg(negAbs(v))
+		// σ(v) = e/(1+e) for v < 0, else 1/(1+e): the numerator is selected with the sign bit,
+		// not a branch (random signs would mispredict half the time), and one division rounds
+		// once.
 		m := signMask(v)
-		dst[i] = math.Float32frombits(math.Float32bits(r)&^m | math.Float32bits(e*r)&m)
+		num := math.Float32frombits(0x3f800000&^m | math.Float32bits(e)&m)
+		dst[i] = num / (1 + e)
 	}
 }
 
@@ -120,7 +128,8 @@ func sigmoidGrad32Go(dx, x, dy []float32) {
 
 // tanh32Go sets dst = tanh(x): for |x| < 0.625 Cephes' tanhf polynomial, x·(1 + z·P(z)) with
 // z = x² (written as a product so that tanh(-0) = -0), within 1 ulp; above, (1-e)/(1+e) with
-// e = exp(-2|x|) and the sign of x, which cannot overflow and is ±1 in the tails.
+// e = exp(-2|x|) and the sign of x, which cannot overflow and is ±1 in the tails. A subnormal x
+// gives ±0.
 func tanh32Go(dst, x []float32) {
 	dst = dst[:len(x)]
 	for i, v := range x {
@@ -129,9 +138,13 @@ func tanh32Go(dst, x []float32) {
 }
 
 func tanh32(v float32) float32 {
+	// A subnormal x is replaced by ±0 before any arithmetic (tanh(x) = x there, so the result is
+	// flushed to ±0): a multiplication with a subnormal operand is several times slower.
 	b := math.Float32bits(v)
+	b &^= below(b&^signBit32, minNormal32) &^ signBit32
+	v = math.Float32frombits(b)
 	ax := math.Float32frombits(b &^ signBit32)
-	e := flushSub(exp32(clampArg(-2*ax), 0))
+	e := expNeg(-2 * ax)
 	big := math.Float32frombits(math.Float32bits((1-e)/(1+e)) | b&signBit32)
 	z := v * v
 	p := float32(-5.70498872745e-3*z) + 2.06390887954e-2
@@ -149,8 +162,10 @@ func tanh32(v float32) float32 {
 func tanhGrad32Go(dx, x, dy []float32) {
 	dx, dy = dx[:len(x)], dy[:len(x)]
 	for i, v := range x {
-		ax := math.Float32frombits(math.Float32bits(v) &^ signBit32)
-		e := flushSub(exp32(clampArg(-2*ax), 0))
+		// |x| < 2^-126 is taken as 0 (tanh' is 1 there either way), for speed as in tanh32.
+		ab := math.Float32bits(v) &^ signBit32
+		ax := math.Float32frombits(ab &^ below(ab, minNormal32))
+		e := expNeg(-2 * ax)
 		r := 1 / (1 + e)
 		dx[i] = dy[i] * (4 * e * r * r)
 	}

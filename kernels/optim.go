@@ -285,6 +285,20 @@ func rmsprop[T Float](h UpdateParams, p, g, sq, buf, gavg []T) {
 	if gavg != nil {
 		gavg = gavg[:n]
 	}
+	if buf == nil && gavg == nil {
+		// Plain RMSProp: the AVX2/AVX-512 loops of optim_amd64.s do the first k elements
+		// (float32 only), bit for bit as this loop.
+		k := rmspropVec(p, g, sq, decay, wd, a, ca, eps, lr)
+		p, g, sq = p[k:], g[k:n], sq[k:n]
+		for i := range p {
+			pi := p[i] * decay
+			gi := g[i] + wd*pi
+			s := a*sq[i] + ca*gi*gi
+			sq[i] = s
+			p[i] = pi - lr*gi/(sqrtT(s)+eps)
+		}
+		return
+	}
 	for i := range p {
 		pi := p[i] * decay
 		gi := g[i] + wd*pi

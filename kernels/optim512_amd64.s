@@ -280,3 +280,62 @@ momentumDecay512_done:
 	VZEROUPPER
 	RET
 
+// func rmsprop512(p, grad, sq *float32, n int, k *rmspropConsts)
+//
+// rmspropAVX2 (optim_amd64.s) on 16 lanes, the tail under K1.
+#define RMSPROP \
+	VMULPS Z15, Z0, Z0; \
+	VMULPS Z14, Z0, Z1; \
+	VADDPS Z20, Z1, Z1; \
+	VMULPS Z13, Z2, Z2; \
+	VMULPS Z12, Z1, Z3; \
+	VMULPS Z1, Z3, Z3; \
+	VADDPS Z2, Z3, Z3; \
+	VMULPS Z10, Z1, Z4; \
+	VSQRTPS Z3, Z5; \
+	VADDPS Z11, Z5, Z5; \
+	VDIVPS Z5, Z4, Z4; \
+	VSUBPS Z4, Z0, Z0
+
+TEXT ·rmsprop512(SB), NOSPLIT, $0-40
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ sq+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ k+32(FP), R10
+	VBROADCASTSS 0(R10), Z15
+	VBROADCASTSS 4(R10), Z14
+	VBROADCASTSS 8(R10), Z13
+	VBROADCASTSS 12(R10), Z12
+	VBROADCASTSS 16(R10), Z11
+	VBROADCASTSS 20(R10), Z10
+	XORQ AX, AX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ rmsprop512_tail
+rmsprop512_loop:
+	VMOVUPS (DI)(AX*1), Z0
+	VMOVUPS (SI)(AX*1), Z20
+	VMOVUPS (DX)(AX*1), Z2
+	RMSPROP
+	VMOVUPS Z3, (DX)(AX*1)
+	VMOVUPS Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ rmsprop512_loop
+rmsprop512_tail:
+	ANDQ $15, CX
+	JZ rmsprop512_done
+	MOVL $1, BX
+	SHLL CX, BX
+	DECL BX
+	KMOVW BX, K1
+	VMOVUPS.Z (DI)(AX*1), K1, Z0
+	VMOVUPS.Z (SI)(AX*1), K1, Z20
+	VMOVUPS.Z (DX)(AX*1), K1, Z2
+	RMSPROP
+	VMOVUPS Z3, K1, (DX)(AX*1)
+	VMOVUPS Z0, K1, (DI)(AX*1)
+rmsprop512_done:
+	VZEROUPPER
+	RET

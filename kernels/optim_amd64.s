@@ -219,3 +219,47 @@ momentumDecay_done:
 	VZEROUPPER
 	RET
 
+
+// func rmspropAVX2(p, grad, sq *float32, n int, k *rmspropConsts)
+//
+// Plain RMSProp, as the Go loop: pi = p·decay; gi = pi·wd + g; s = (gi·ca)·gi + sq·a; sq = s;
+// p = pi - (gi·lr) / (sqrt(s) + eps). 20 bytes per element (read p, g, sq; write p, sq).
+TEXT ·rmspropAVX2(SB), NOSPLIT, $0-40
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ sq+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ k+32(FP), R10
+	VBROADCASTSS 0(R10), Y15  // decay
+	VBROADCASTSS 4(R10), Y14  // wd
+	VBROADCASTSS 8(R10), Y13  // a
+	VBROADCASTSS 12(R10), Y12 // ca = 1-a
+	VBROADCASTSS 16(R10), Y11 // eps
+	VBROADCASTSS 20(R10), Y10 // lr
+	SHLQ $2, CX
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ rmsprop_done
+rmsprop_loop:
+	VMOVUPS (DI)(AX*1), Y0
+	VMULPS Y15, Y0, Y0         // pi = p·decay
+	VMULPS Y14, Y0, Y1
+	VADDPS (SI)(AX*1), Y1, Y1  // gi = pi·wd + g
+	VMOVUPS (DX)(AX*1), Y2
+	VMULPS Y13, Y2, Y2         // sq·a
+	VMULPS Y12, Y1, Y3
+	VMULPS Y1, Y3, Y3          // (gi·ca)·gi
+	VADDPS Y2, Y3, Y3          // s
+	VMOVUPS Y3, (DX)(AX*1)
+	VMULPS Y10, Y1, Y4         // gi·lr
+	VSQRTPS Y3, Y3
+	VADDPS Y11, Y3, Y3         // sqrt(s) + eps
+	VDIVPS Y3, Y4, Y4
+	VSUBPS Y4, Y0, Y0          // pi - (gi·lr)/d
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB rmsprop_loop
+rmsprop_done:
+	VZEROUPPER
+	RET

@@ -37,6 +37,11 @@ var asmUpdateCases = []struct {
 	{"SGD with momentum and decoupled decay", UpdateParams{Rule: RuleSGD, LR: 0.3, Momentum: 0.9, Dampening: 0.1, DecoupledDecay: 0.5}},
 	{"SGD with Nesterov momentum (Go only)", UpdateParams{Rule: RuleSGD, LR: 0.1, Momentum: 0.9, Nesterov: true, WeightDecay: 1e-2}},
 	{"SGD on its first step (Go only)", UpdateParams{Rule: RuleSGD, LR: 0.1, Momentum: 0.9, FirstStep: true}},
+	{"RMSProp", UpdateParams{Rule: RuleRMSProp, LR: 1e-2, Alpha: 0.99, Eps: 1e-8}},
+	{"RMSProp with L2 weight decay", UpdateParams{Rule: RuleRMSProp, LR: 0.3, Alpha: 0.9, Eps: 1e-6, WeightDecay: 0.1}},
+	{"RMSProp with decoupled decay", UpdateParams{Rule: RuleRMSProp, LR: 0.05, Alpha: 0.99, Eps: 1e-8, DecoupledDecay: 0.2}},
+	{"RMSProp with momentum (Go only)", UpdateParams{Rule: RuleRMSProp, LR: 1e-2, Alpha: 0.99, Eps: 1e-8, Momentum: 0.9}},
+	{"centered RMSProp (Go only)", UpdateParams{Rule: RuleRMSProp, LR: 1e-2, Alpha: 0.99, Eps: 1e-8, Centered: true}},
 }
 
 // asmLengths covers every tail length, lengths below one vector, and a few thousands.
@@ -254,6 +259,7 @@ func BenchmarkOptimAsm(b *testing.B) {
 		{"adam-amsgrad", UpdateParams{Rule: RuleAdam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, BiasCorrection1: 0.1, BiasCorrection2: 0.001, AMSGrad: true}, 36},
 		{"momentum", UpdateParams{Rule: RuleSGD, LR: 1e-3, Momentum: 0.9}, 20},
 		{"momentum-wd", UpdateParams{Rule: RuleSGD, LR: 1e-3, Momentum: 0.9, WeightDecay: 1e-4}, 20},
+		{"rmsprop", UpdateParams{Rule: RuleRMSProp, LR: 1e-2, Alpha: 0.99, Eps: 1e-8}, 20},
 	}
 	for _, c := range cases {
 		p, g := make([]float32, n), make([]float32, n)
