@@ -22,7 +22,11 @@ type microKernel[T scalar] func(k int, a, b, c *T, ldc int, alpha, beta T)
 // a[p*lda+i] (a transposed A, or a packed panel with lda = mr), a row kernel at a[i*lda+p] (A
 // not transposed). Packing A costs as much as the product itself at the MLP's shapes (A is
 // read once per 32 columns of C), so the AVX-512 level skips it for every full micro-panel.
-type inPlaceKernel[T scalar] func(k int, a, b, c *T, ldc, lda int, alpha, beta T)
+//
+// Row p of the B micro-panel is at b[p*ldb:] (ldb = nr for a packed panel): for a product of
+// few rows (a batch of 32) B's micro-panels are used only a few times, and packing B would cost
+// more than the product, so B not transposed is read in place too (see bInPlace).
+type inPlaceKernel[T scalar] func(k int, a, b, c *T, ldc, lda, ldb int, alpha, beta T)
 
 // blocking holds the register tile (mr×nr) and cache blocks of one kernel: an mc×kc block of A
 // is packed to stay in L2 and a kc×nr micro-panel of B to stay in L1, while a kc×nc block of B
@@ -32,6 +36,12 @@ type blocking struct {
 	mc, kc, nc int
 	rowsOuter  bool // see gemmTask.macro
 }
+
+// bInPlaceRows is the largest m for which the in-place kernels also read B (not transposed)
+// where it lies instead of packing it: B's micro-panels are then used by at most 19 row panels,
+// which on the 2-core Zen 5 machine did not repay the copy (m×256×784 products of 32 to 256 rows
+// ran 1.1-1.6x faster unpacked, per CPU second). A variable so that tests can force either way.
+var bInPlaceRows = 256
 
 // tinyBlocks makes every product use cache blocks a few tiles wide (mr and nr stay those of the
 // kernel), so that the tests' small matrices cross every mc, kc and nc edge of the driver. Only
@@ -84,6 +94,7 @@ type gemmTask[T scalar] struct {
 	kern           microKernel[T]
 	col, row       inPlaceKernel[T] // nil unless the level reads A in place
 	packedA        bool             // pack A even so (see aliasing)
+	bInPlace       bool             // read B's full micro-panels in place (see inPlaceKernel)
 	blk            blocking
 	splitN         bool // Range indexes nr-column panels of C if set, mr-row panels if not
 	chunk, chunks  int  // dynamic split: chunks of chunk panels handed out by next (0: static)
@@ -110,6 +121,7 @@ func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern microKernel[T], co
 	t.a, t.b, t.c, t.lda, t.ldb, t.ldc = a, b, c, lda, ldb, ldc
 	t.kern, t.col, t.row, t.blk = kern, col, row, blocksFor(blk)
 	t.packedA = aliasing(lda, int(unsafe.Sizeof(alpha)))
+	t.bInPlace = col != nil && !transB && m <= bInPlaceRows && !aliasing(ldb, int(unsafe.Sizeof(alpha)))
 	if len(t.ws) == 0 {
 		t.ws = make([]workspace[T], 1) // a zero Engine
 	}
@@ -214,7 +226,12 @@ func (t *gemmTask[T]) block(w *workspace[T], i0, i1, j0, j1 int) {
 		nb := min(nc, j1-jc)
 		for pc := 0; pc < t.k; pc += kc {
 			kb := min(kc, t.k-pc)
-			packB(w.b, t.transB, t.b, t.ldb, pc, kb, jc, nb, blk.nr)
+			if !t.bInPlace {
+				packB(w.b, t.transB, t.b, t.ldb, pc, kb, jc, nb, blk.nr)
+			} else if full := nb / blk.nr * blk.nr; full < nb {
+				// Only a ragged last micro-panel is packed, at the start of w.b.
+				packB(w.b, false, t.b, t.ldb, pc, kb, jc+full, nb-full, blk.nr)
+			}
 			// Only the first slice applies beta; later ones accumulate onto it.
 			beta := t.beta
 			if pc > 0 {
@@ -224,12 +241,12 @@ func (t *gemmTask[T]) block(w *workspace[T], i0, i1, j0, j1 int) {
 				mb := min(mc, i1-ic)
 				if t.col == nil || t.packedA {
 					packA(w.a, t.transA, t.a, t.lda, ic, mb, pc, kb, blk.mr)
-				} else if full := mb / blk.mr * blk.mr; full < mb {
-					// Only a ragged last micro-panel is packed (zero-padded to mr rows); the
-					// full ones are read in place.
+				} else if full := mb / blk.mr * blk.mr; full < mb && t.m < blk.mr {
+					// Only a ragged last micro-panel of a product with fewer than mr rows is
+					// packed (zero-padded to mr rows); the others are read in place (see tile).
 					packA(w.a, t.transA, t.a, t.lda, ic+full, mb-full, pc, kb, blk.mr)
 				}
-				t.macro(w, ic, mb, nb, kb, pc, beta, t.c[ic*t.ldc+jc:])
+				t.macro(w, ic, jc, mb, nb, kb, pc, beta, t.c[ic*t.ldc+jc:])
 			}
 		}
 	}
@@ -244,27 +261,33 @@ func (t *gemmTask[T]) block(w *workspace[T], i0, i1, j0, j1 int) {
 // it from L2. The AVX-512 tiles' B micro-panel is 32 KiB, too much for a 48 KiB L1 beside the
 // streams, so there the row loop is outside: one mr×kb micro-panel of A (14 KiB) stays in L1
 // and the kb×nb block of B streams from L2, as BLIS does for these tiles.
-func (t *gemmTask[T]) macro(w *workspace[T], ic, mb, nb, kb, pc int, beta T, c []T) {
+func (t *gemmTask[T]) macro(w *workspace[T], ic, jc, mb, nb, kb, pc int, beta T, c []T) {
 	mr, nr := t.blk.mr, t.blk.nr
 	if t.blk.rowsOuter {
 		for ir := 0; ir < mb; ir += mr {
 			for jr := 0; jr < nb; jr += nr {
-				t.tile(w, ic, ir, jr, min(mr, mb-ir), min(nr, nb-jr), kb, pc, beta, c)
+				t.tile(w, ic, jc, ir, jr, min(mr, mb-ir), min(nr, nb-jr), kb, pc, beta, c)
 			}
 		}
 		return
 	}
 	for jr := 0; jr < nb; jr += nr {
 		for ir := 0; ir < mb; ir += mr {
-			t.tile(w, ic, ir, jr, min(mr, mb-ir), min(nr, nb-jr), kb, pc, beta, c)
+			t.tile(w, ic, jc, ir, jr, min(mr, mb-ir), min(nr, nb-jr), kb, pc, beta, c)
 		}
 	}
 }
 
 // tile computes the mrr×nrr tile at row ir, column jr of the block (mrr <= mr, nrr <= nr).
-func (t *gemmTask[T]) tile(w *workspace[T], ic, ir, jr, mrr, nrr, kb, pc int, beta T, c []T) {
+func (t *gemmTask[T]) tile(w *workspace[T], ic, jc, ir, jr, mrr, nrr, kb, pc int, beta T, c []T) {
 	mr, nr, ldc := t.blk.mr, t.blk.nr, t.ldc
-	bp := &w.b[jr*kb]
+	bp, ldb := &w.b[jr*kb], nr
+	switch {
+	case t.bInPlace && nrr == nr:
+		bp, ldb = &t.b[pc*t.ldb+jc+jr], t.ldb
+	case t.bInPlace:
+		bp = &w.b[0]
+	}
 	off := ir*ldc + jr
 	dst, ld, b := &c[off], ldc, beta
 	ragged := mrr < mr || nrr < nr
@@ -273,21 +296,32 @@ func (t *gemmTask[T]) tile(w *workspace[T], ic, ir, jr, mrr, nrr, kb, pc int, be
 		// are zero-padded) and merge only the part that exists.
 		dst, ld, b = &w.tile[0], nr, 0
 	}
+	// skip is the number of leading rows of the scratch tile that are not part of this tile: a
+	// ragged panel read in place is computed as the mr rows that end with it (they overlap the
+	// panel before, which the merge below leaves alone), so it needs no packing.
+	skip := 0
+	i0 := ic + ir // the first row of op(A) the kernel reads
+	if mrr < mr && t.col != nil && !t.packedA && t.m >= mr {
+		skip = mr - mrr
+		i0 -= skip
+	}
 	switch {
-	case t.col == nil || t.packedA:
+	case t.col == nil:
 		t.kern(kb, &w.a[ir*kb], bp, dst, ld, t.alpha, b)
-	case mrr < mr:
-		t.col(kb, &w.a[0], bp, dst, ld, mr, t.alpha, b)
+	case t.packedA:
+		t.col(kb, &w.a[ir*kb], bp, dst, ld, mr, ldb, t.alpha, b)
+	case mrr < mr && skip == 0:
+		t.col(kb, &w.a[0], bp, dst, ld, mr, ldb, t.alpha, b)
 	case t.transA:
-		t.col(kb, &t.a[pc*t.lda+ic+ir], bp, dst, ld, t.lda, t.alpha, b)
+		t.col(kb, &t.a[pc*t.lda+i0], bp, dst, ld, t.lda, ldb, t.alpha, b)
 	default:
-		t.row(kb, &t.a[(ic+ir)*t.lda+pc], bp, dst, ld, t.lda, t.alpha, b)
+		t.row(kb, &t.a[i0*t.lda+pc], bp, dst, ld, t.lda, ldb, t.alpha, b)
 	}
 	if !ragged {
 		return
 	}
 	for i := range mrr {
-		src := w.tile[i*nr : i*nr+nrr]
+		src := w.tile[(skip+i)*nr : (skip+i)*nr+nrr]
 		dst := c[off+i*ldc : off+i*ldc+nrr]
 		if beta == 0 {
 			copy(dst, src)

@@ -39,10 +39,13 @@
 	VFMADD231PS Z28, Z30, acc0; \
 	VFMADD231PS Z29, Z30, acc1
 
-// STEP32(ao, bo): one step of k with the A column at ao(SI) and the B row at bo(DI).
-#define STEP32(ao, bo) \
-	VMOVUPS bo(DI), Z28; \
-	VMOVUPS (bo+64)(DI), Z29; \
+// BROW(m0, m1) loads one row of the B micro-panel (32 floats at m0 and m1) into Z28, Z29.
+#define BROW(m0, m1) \
+	VMOVUPS m0, Z28; \
+	VMOVUPS m1, Z29
+
+// ROWS32(ao): the 28 FMAs of one step of k with the A column at ao(SI), B's row in Z28, Z29.
+#define ROWS32(ao) \
 	ROW32(ao, Z0, Z1); \
 	ROW32(ao+4, Z2, Z3); \
 	ROW32(ao+8, Z4, Z5); \
@@ -212,11 +215,13 @@
 	PFROW; PFROW; PFROW; PFROW; PFROW; PFROW; PFROW; \
 	PFROW; PFROW; PFROW; PFROW; PFROW; PFROW; PFROW
 
-// func sgemm512Col(k int, a, b, c *float32, ldc, lda int, alpha, beta float32)
+// func sgemm512Col(k int, a, b, c *float32, ldc, lda, ldb int, alpha, beta float32)
 //
 // The A micro-panel's element (i, p) is at a[p*lda + i]: lda = 14 for a packed panel, or the
 // leading dimension of a transposed A read in place (op(A) = Aᵀ is then column-contiguous).
-TEXT ·sgemm512Col(SB), NOSPLIT, $8-56
+// Row p of the B micro-panel is at b[p*ldb:]: ldb = 32 for a packed panel, or B's leading
+// dimension when B is read in place.
+TEXT ·sgemm512Col(SB), NOSPLIT, $8-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
@@ -225,6 +230,8 @@ TEXT ·sgemm512Col(SB), NOSPLIT, $8-56
 	SHLQ $2, R8 // row stride of C in bytes
 	MOVQ lda+40(FP), R10
 	SHLQ $2, R10 // step of A per k in bytes
+	MOVQ ldb+48(FP), R11
+	SHLQ $2, R11 // step of B per k in bytes
 	FLUSH_ON
 	PREFETCHC
 	ZERO28
@@ -234,15 +241,20 @@ TEXT ·sgemm512Col(SB), NOSPLIT, $8-56
 	SHRQ $2, R9
 	JZ s512_tail
 s512_loop4:
-	STEP32(0, 0)
+	BROW(0(DI), 64(DI))
+	ROWS32(0)
 	ADDQ R10, SI
-	STEP32(0, 128)
+	BROW(0(DI)(R11*1), 64(DI)(R11*1))
+	ROWS32(0)
 	ADDQ R10, SI
-	STEP32(0, 256)
+	LEAQ (DI)(R11*2), DI
+	BROW(0(DI), 64(DI))
+	ROWS32(0)
 	ADDQ R10, SI
-	STEP32(0, 384)
+	BROW(0(DI)(R11*1), 64(DI)(R11*1))
+	ROWS32(0)
 	ADDQ R10, SI
-	ADDQ $512, DI
+	LEAQ (DI)(R11*2), DI
 	DECQ R9
 	JNZ s512_loop4
 
@@ -250,14 +262,15 @@ s512_tail:
 	ANDQ $3, CX
 	JZ s512_store
 s512_loop1:
-	STEP32(0, 0)
+	BROW(0(DI), 64(DI))
+	ROWS32(0)
 	ADDQ R10, SI
-	ADDQ $128, DI
+	ADDQ R11, DI
 	DECQ CX
 	JNZ s512_loop1
 
 s512_store:
-	STORE32(alpha+48(FP), beta+52(FP), s512_overwrite)
+	STORE32(alpha+56(FP), beta+60(FP), s512_overwrite)
 	FLUSH_OFF
 	VZEROUPPER
 	RET
@@ -275,10 +288,8 @@ s512_overwrite:
 	VFMADD231PS Z28, Z30, acc0; \
 	VFMADD231PS Z29, Z30, acc1
 
-// STEPR(o, bo): one step of k, the A elements at byte offset o of the 14 row pointers.
-#define STEPR(o, bo) \
-	VMOVUPS bo(DI), Z28; \
-	VMOVUPS (bo+64)(DI), Z29; \
+// STEPRA(o): STEPR's FMAs, B's row already in Z28, Z29.
+#define STEPRA(o) \
 	ROWR(o(SI), Z0, Z1); \
 	ROWR(o(SI)(R11*1), Z2, Z3); \
 	ROWR(o(SI)(R11*2), Z4, Z5); \
@@ -294,12 +305,13 @@ s512_overwrite:
 	ROWR(o(BX), Z24, Z25); \
 	ROWR(o(BX)(R11*1), Z26, Z27)
 
-// func sgemm512Row(k int, a, b, c *float32, ldc, lda int, alpha, beta float32)
+// func sgemm512Row(k int, a, b, c *float32, ldc, lda, ldb int, alpha, beta float32)
 //
 // The A micro-panel is 14 rows of a row-major A read in place: element (i, p) at a[i*lda + p].
 // Rows 0-3, 4-7, 8-11 and 12-13 are addressed from SI, R13, R14 and BX with the index
-// registers R11 = lda and R12 = 3·lda (bytes).
-TEXT ·sgemm512Row(SB), NOSPLIT, $8-56
+// registers R11 = lda and R12 = 3·lda (bytes). B's rows are ldb apart (R10, bytes), as in
+// sgemm512Col.
+TEXT ·sgemm512Row(SB), NOSPLIT, $8-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
@@ -308,6 +320,8 @@ TEXT ·sgemm512Row(SB), NOSPLIT, $8-56
 	SHLQ $2, R8
 	MOVQ lda+40(FP), R11
 	SHLQ $2, R11
+	MOVQ ldb+48(FP), R10
+	SHLQ $2, R10
 	LEAQ (R11)(R11*2), R12
 	LEAQ (SI)(R11*4), R13
 	LEAQ (R13)(R11*4), R14
@@ -320,15 +334,20 @@ TEXT ·sgemm512Row(SB), NOSPLIT, $8-56
 	SHRQ $2, R9
 	JZ srow_tail
 srow_loop4:
-	STEPR(0, 0)
-	STEPR(4, 128)
-	STEPR(8, 256)
-	STEPR(12, 384)
+	BROW(0(DI), 64(DI))
+	STEPRA(0)
+	BROW(0(DI)(R10*1), 64(DI)(R10*1))
+	STEPRA(4)
+	LEAQ (DI)(R10*2), DI
+	BROW(0(DI), 64(DI))
+	STEPRA(8)
+	BROW(0(DI)(R10*1), 64(DI)(R10*1))
+	STEPRA(12)
+	LEAQ (DI)(R10*2), DI
 	ADDQ $16, SI
 	ADDQ $16, R13
 	ADDQ $16, R14
 	ADDQ $16, BX
-	ADDQ $512, DI
 	DECQ R9
 	JNZ srow_loop4
 
@@ -336,17 +355,18 @@ srow_tail:
 	ANDQ $3, CX
 	JZ srow_store
 srow_loop1:
-	STEPR(0, 0)
+	BROW(0(DI), 64(DI))
+	STEPRA(0)
 	ADDQ $4, SI
 	ADDQ $4, R13
 	ADDQ $4, R14
 	ADDQ $4, BX
-	ADDQ $128, DI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ srow_loop1
 
 srow_store:
-	STORE32(alpha+48(FP), beta+52(FP), srow_overwrite)
+	STORE32(alpha+56(FP), beta+60(FP), srow_overwrite)
 	FLUSH_OFF
 	VZEROUPPER
 	RET

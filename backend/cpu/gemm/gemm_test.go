@@ -210,6 +210,7 @@ type config struct {
 	level    cpufeat.Level
 	forced   bool // force the parallel path (given a pool) and tiny cache blocks
 	parallel int  // workers in the pool; 0 means a zero Engine
+	bInPlace int  // bInPlaceRows for the test (0: the default)
 }
 
 // configs runs every level this CPU supports (cpufeat.Supported: the pure-Go kernels, then AVX2,
@@ -221,6 +222,11 @@ func configs() []config {
 		cs = append(cs, config{name: l.String() + " kernels, default paths", level: l, parallel: 2})
 		if l != cpufeat.Generic {
 			cs = append(cs, config{name: l.String() + " kernels, zero Engine (serial) with tiny blocks", level: l, forced: true})
+		}
+		if l == cpufeat.AVX512 {
+			cs = append(cs,
+				config{name: "avx512 kernels reading B in place at every size, 2 workers", level: l, parallel: 2, bInPlace: 1 << 30},
+				config{name: "avx512 kernels packing B at every size, serial with tiny blocks", level: l, forced: true, bInPlace: -1})
 		}
 		cs = append(cs, config{name: l.String() + " kernels, parallel on 3 workers with tiny blocks", level: l, forced: true, parallel: 3})
 	}
@@ -236,8 +242,11 @@ func useLevel(t testing.TB, l cpufeat.Level) {
 
 // setConfig switches the package's knobs to cfg until the test ends, and returns an Engine.
 func setConfig(t *testing.T, cfg config) *Engine {
-	par, tiny := parallelLimit, tinyBlocks
-	t.Cleanup(func() { parallelLimit, tinyBlocks = par, tiny })
+	par, tiny, bip := parallelLimit, tinyBlocks, bInPlaceRows
+	t.Cleanup(func() { parallelLimit, tinyBlocks, bInPlaceRows = par, tiny, bip })
+	if cfg.bInPlace != 0 {
+		bInPlaceRows = cfg.bInPlace
+	}
 	useLevel(t, cfg.level)
 	if cfg.forced {
 		parallelLimit = 0

@@ -57,16 +57,16 @@ func packA[T scalar](dst []T, trans bool, a []T, lda, ic, mb, pc, kb, mr int) {
 			continue
 		}
 		// op(A)(i, p) = a[i*lda + p]: read each row of the panel contiguously and scatter it
-		// with stride mr; the panel is small enough to stay in L1 while being written.
+		// with stride mr; the panel is small enough to stay in L1 while being written. A ragged
+		// panel is cleared first in one call (a clear of mr-rows elements per column cost a
+		// memclr call each).
+		if rows < mr {
+			clear(d)
+		}
 		for i := range rows {
 			src := a[(i0+i)*lda+pc:][:kb]
 			for p, v := range src {
 				d[p*mr+i] = v
-			}
-		}
-		if rows < mr {
-			for p := range kb {
-				clear(d[p*mr+rows : p*mr+mr])
 			}
 		}
 	}
@@ -95,13 +95,13 @@ func packB[T scalar](dst []T, trans bool, b []T, ldb, pc, kb, jc, nb, nr int) {
 				continue
 			}
 			if cols == 32 && nr == 32 {
-				// The AVX-512 float32 tile: eight 16-byte moves per row.
+				// The AVX-512 float32 tile: eight 16-byte moves per row (a 32-byte array is
+				// copied with a memmove call in this generic code).
 				for p := range kb {
 					dr, sr := d[p*32:p*32+32], b[(pc+p)*ldb+j0:][:32]
-					*(*[8]T)(dr[0:]) = *(*[8]T)(sr[0:])
-					*(*[8]T)(dr[8:]) = *(*[8]T)(sr[8:])
-					*(*[8]T)(dr[16:]) = *(*[8]T)(sr[16:])
-					*(*[8]T)(dr[24:]) = *(*[8]T)(sr[24:])
+					for o := 0; o < 32; o += 4 {
+						*(*[4]T)(dr[o:]) = *(*[4]T)(sr[o:])
+					}
 				}
 				continue
 			}
@@ -116,10 +116,18 @@ func packB[T scalar](dst []T, trans bool, b []T, ldb, pc, kb, jc, nb, nr int) {
 				}
 				continue
 			}
+			// A ragged panel (the last columns, or a narrow B such as a 10-class layer): element
+			// moves, as a copy and a clear per row are two calls for a few floats.
 			for p := range kb {
 				row := d[p*nr : p*nr+nr]
-				copy(row, b[(pc+p)*ldb+j0:][:cols])
-				clear(row[cols:])
+				src := b[(pc+p)*ldb+j0:][:cols]
+				for j := range row {
+					var v T
+					if j < len(src) {
+						v = src[j]
+					}
+					row[j] = v
+				}
 			}
 			continue
 		}
