@@ -23,8 +23,13 @@ func packA[T scalar](dst []T, trans bool, a []T, lda, ic, mb, pc, kb, mr int) {
 				continue
 			}
 			if rows == 14 && mr == 14 {
+				// 16-byte moves: a 56-byte array copy is a memmove call in generic code.
 				for p := range kb {
-					*(*[14]T)(d[p*14:]) = *(*[14]T)(a[(pc+p)*lda+i0:])
+					dc, sc := d[p*14:p*14+14], a[(pc+p)*lda+i0:][:14]
+					*(*[4]T)(dc[0:]) = *(*[4]T)(sc[0:])
+					*(*[4]T)(dc[4:]) = *(*[4]T)(sc[4:])
+					*(*[4]T)(dc[8:]) = *(*[4]T)(sc[8:])
+					*(*[2]T)(dc[12:]) = *(*[2]T)(sc[12:])
 				}
 				continue
 			}
