@@ -398,8 +398,9 @@ reluGrad_done:
 	RET
 
 // MAXMIN_CHECK(nan, low) reduces the max (Y0, to every lane of X0) and the min (Y1) of a row;
-// it jumps to nan if a lane of Y2 is unordered or the max is ±Inf (a NaN row), and to low if
-// min - max <= exp32Min (some probability is subnormal or zero). Clobbers X1, X4, CX.
+// it jumps to nan if a lane of Y2 is unordered (a NaN row), and to low if min - max is not above
+// exp32Min (some probability is subnormal or zero, or the max is ±Inf: then the difference is
+// -Inf or NaN). So a row of moderate logits takes none of the extra work. Clobbers X1, X4, CX.
 #define MAXMIN_CHECK(nan, low) \
 	VMOVMSKPS Y2, CX; \
 	TESTL CX, CX; \
@@ -410,11 +411,6 @@ reluGrad_done:
 	VMAXPS X4, X0, X0; \
 	VPERMILPS $0xb1, X0, X4; \
 	VMAXPS X4, X0, X0; \
-	VANDPS absmask<>(SB), X0, X4; \
-	VCMPPS $0, posinf<>(SB), X4, X4; \
-	VMOVMSKPS X4, CX; \
-	TESTL $1, CX; \
-	JNZ nan; \
 	VEXTRACTF128 $1, Y1, X4; \
 	VMINPS X4, X1, X1; \
 	VPERMILPS $0x4e, X1, X4; \
@@ -426,6 +422,14 @@ reluGrad_done:
 	VMOVMSKPS X1, CX; \
 	TESTL $1, CX; \
 	JZ low
+
+// INFCHECK(nan) jumps to nan if the row's max (X0) is ±Inf: a NaN row. Clobbers X4, CX.
+#define INFCHECK(nan) \
+	VANDPS absmask<>(SB), X0, X4; \
+	VCMPPS $0, posinf<>(SB), X4, X4; \
+	VMOVMSKPS X4, CX; \
+	TESTL $1, CX; \
+	JNZ nan
 
 // LOWLANES(d, e, rowmask, t, t2, band) zeroes e where d <= exp32Min, and jumps to band if a lane
 // of rowmask has -104 < d <= exp32Min (a subnormal probability: Go computes that row). Clobbers
@@ -546,15 +550,23 @@ softmax_short_row:
 	VCMPPS $3, Y3, Y3, Y2
 	VCMPPS $3, Y9, Y9, Y4
 	VORPS Y4, Y2, Y2
-	MAXMIN_CHECK(softmax_short_nan, softmax_short_go)
-softmax_short_go:
+	MAXMIN_CHECK(softmax_short_nan, softmax_short_low)
 	VBROADCASTSS X0, Y0
 	TWOSUM(Y3, Y0, Y4, Y5, Y6)
 	EXP32(Y4, Y5, Y6, Y7, Y8)  // e0
-	LOWLANES(Y4, Y6, Y13, Y7, Y8, softmax_done) // a subnormal probability: Go does this row
 	TWOSUM(Y9, Y0, Y4, Y5, Y7)
 	EXP32(Y4, Y5, Y7, Y8, Y1)  // e1
+	JMP softmax_short_sum
+softmax_short_low:
+	INFCHECK(softmax_short_nan)
+	VBROADCASTSS X0, Y0
+	TWOSUM(Y3, Y0, Y4, Y5, Y6)
+	EXP32(Y4, Y5, Y6, Y7, Y8)
+	LOWLANES(Y4, Y6, Y13, Y7, Y8, softmax_done) // a subnormal probability: Go does this row
+	TWOSUM(Y9, Y0, Y4, Y5, Y7)
+	EXP32(Y4, Y5, Y7, Y8, Y1)
 	LOWLANES(Y4, Y7, Y10, Y8, Y1, softmax_done)
+softmax_short_sum:
 	VANDPS Y13, Y6, Y6         // the lanes past the row add +0
 	VANDPS Y10, Y7, Y7
 	VCVTPS2PD X6, Y1           // float64 e0..e3
@@ -639,6 +651,7 @@ softmax_max_reduce:
 	// Some difference is at or below exp32Min: Go does the row if one is above -104 (a
 	// subnormal probability), checked before anything is written (dst may be x).
 softmax_wide_low:
+	INFCHECK(softmax_wide_nan)
 	VBROADCASTSS X0, Y0
 	XORQ BX, BX
 softmax_low:
@@ -652,21 +665,45 @@ softmax_low:
 	JMP softmax_low
 softmax_low_tail:
 	TESTQ R11, R11
-	JZ softmax_wide_exp
+	JNZ softmax_low_tail2
+	JMP softmax_wide_expz
+softmax_low_tail2:
 	VMASKMOVPS (SI)(BX*1), Y13, Y3
 	VSUBPS Y0, Y3, Y4
 	LOWLANES(Y4, Y5, Y13, Y6, Y7, softmax_done)
-
-softmax_wide_exp:
+	JMP softmax_wide_expz
 
 	// Pass 2: d + lo = x - m, e = exp32(d, lo) stored in dst (the tail's kept in Y14), summed
-	// in float64 into the lanes of Y1 (s0..s3) and Y2 (s4..s7).
+	// in float64 into the lanes of Y1 (s0..s3) and Y2 (s4..s7); a row with low lanes takes the
+	// loop that zeroes e where d <= exp32Min.
+softmax_wide_exp:
 	VBROADCASTSS X0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
 	XORQ BX, BX
 
 softmax_exp:
+	CMPQ BX, R10
+	JGE softmax_exp_tail
+	VMOVUPS (SI)(BX*1), Y3
+	TWOSUM(Y3, Y0, Y4, Y5, Y6)
+	EXP32(Y4, Y5, Y6, Y7, Y8)
+	VMOVUPS Y6, (DI)(BX*1)
+	VCVTPS2PD X6, Y7
+	VADDPD Y7, Y1, Y1
+	VEXTRACTF128 $1, Y6, X6
+	VCVTPS2PD X6, Y7
+	VADDPD Y7, Y2, Y2
+	ADDQ $32, BX
+	JMP softmax_exp
+
+softmax_wide_expz:
+	VBROADCASTSS X0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	XORQ BX, BX
+
+softmax_expz:
 	CMPQ BX, R10
 	JGE softmax_exp_tail
 	VMOVUPS (SI)(BX*1), Y3
@@ -681,7 +718,7 @@ softmax_exp:
 	VCVTPS2PD X6, Y7
 	VADDPD Y7, Y2, Y2
 	ADDQ $32, BX
-	JMP softmax_exp
+	JMP softmax_expz
 
 softmax_exp_tail:
 	TESTQ R11, R11
