@@ -32,6 +32,8 @@ func TestFloat32ActivationsSweep(t *testing.T) {
 		{"sigmoid gradient", func(d []float32) { sigmoidGrad32Go(d, xs, ones) }, func(x float64) float64 { return sig(x) * sig(-x) }},
 		{"tanh", func(d []float32) { tanh32Go(d, xs) }, math.Tanh},
 		{"tanh gradient", func(d []float32) { tanhGrad32Go(d, xs, ones) }, func(x float64) float64 { c := math.Cosh(x); return 1 / (c * c) }},
+		{"silu", func(d []float32) { silu32(d, xs) }, func(x float64) float64 { return x * sig(x) }},
+		{"softplus gradient", func(d []float32) { softplusGrad32(d, xs, ones) }, sig},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s over %d arguments", c.name, len(xs)), func(t *testing.T) {

@@ -68,3 +68,22 @@ func softmax32AVX2(dst, x *float32, rows, cols int) int
 //
 //go:noescape
 func softmax512(dst, x *float32, rows, cols int)
+
+// sigmoidDirect is sigmoidFwd.run with the assembly called directly rather than through a func
+// value, so that dst and x do not escape (callers pass arrays on their stack).
+func sigmoidDirect(dst, x []float32) {
+	dst = dst[:len(x)]
+	switch l := level(); {
+	case len(x) == 0:
+		return
+	case l >= cpufeat.AVX512:
+		sigmoid512(&dst[0], &x[0], len(x))
+		return
+	case l >= cpufeat.AVX2:
+		if n := len(x) &^ 7; n > 0 {
+			sigmoidAVX2(&dst[0], &x[0], n)
+			dst, x = dst[n:], x[n:]
+		}
+	}
+	sigmoid32Go(dst, x)
+}

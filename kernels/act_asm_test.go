@@ -102,6 +102,8 @@ var float32Loops = []struct {
 	{"sigmoid gradient", func(d, x, dy []float32) { sigmoidBwd.run(d, x, dy) }, false},
 	{"tanh gradient", func(d, x, dy []float32) { tanhBwd.run(d, x, dy) }, false},
 	{"relu gradient", func(d, x, dy []float32) { reluBwd.run(d, x, dy) }, false},
+	{"silu", func(d, x, _ []float32) { silu32(d, x) }, false},
+	{"softplus gradient", func(d, x, dy []float32) { softplusGrad32(d, x, dy) }, false},
 }
 
 // requireSameResults is requireSameBits32, or with nanBits false, equal bits or both NaN.

@@ -18,3 +18,6 @@ var (
 
 func softmax32AVX2(dst, x *float32, rows, cols int) int { return 0 }
 func softmax512(dst, x *float32, rows, cols int)        {}
+
+// sigmoidDirect is the Go loop.
+func sigmoidDirect(dst, x []float32) { sigmoid32Go(dst, x) }

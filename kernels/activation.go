@@ -97,6 +97,10 @@ func ActivationForward[T Float](act Activation, alpha float64, dst, x []T) error
 			dst[i] = T(geluTanh(float64(v)))
 		}
 	case SiLU:
+		if d32, ok := any(dst).([]float32); ok {
+			silu32(d32, any(x).([]float32))
+			break
+		}
 		for i, v := range x {
 			dst[i] = T(silu(float64(v)))
 		}
@@ -176,6 +180,10 @@ func ActivationBackward[T Float](act Activation, alpha float64, dx, x, y, dy []T
 			dx[i] = T(float64(dy[i]) * siluGrad(float64(v)))
 		}
 	case Softplus:
+		if d32, ok := any(dx).([]float32); ok {
+			softplusGrad32(d32, any(x).([]float32), any(dy).([]float32))
+			break
+		}
 		for i, v := range x {
 			dx[i] = T(float64(dy[i]) * sigmoid(float64(v)))
 		}

@@ -252,3 +252,37 @@ func (k *binary32) run(dx, x, dy []float32) {
 
 // sigmoid32 fills dst with σ(x) for float32 slices of equal length.
 func sigmoid32(dst, x []float32) { sigmoidFwd.run(dst, x) }
+
+// silu32 sets dst = x·σ(x) for float32 from the float32 sigmoid (sigmoidFwd, at the current
+// level) in chunks of 256 on the stack, so dst may be x: within 4e-7 relative of float64 and with
+// no value-dependent path. Below exp32Min the product is 0 (σ is flushed there; this also makes
+// -Inf give 0 rather than -Inf·0 = NaN).
+func silu32(dst, x []float32) {
+	var s [256]float32
+	dst = dst[:len(x)]
+	for len(x) > 0 {
+		n := min(len(x), len(s))
+		sigmoidDirect(s[:n], x[:n])
+		for i, v := range x[:n] {
+			b := math.Float32bits(v)
+			low := below(b, 0xff800001) &^ below(b, math.Float32bits(exp32Min)+1) // exp32Min > v >= -Inf
+			dst[i] = math.Float32frombits(math.Float32bits(v*s[i]) &^ low)
+		}
+		dst, x = dst[n:], x[n:]
+	}
+}
+
+// softplusGrad32 sets dx = dy·σ(x) (softplus' derivative is the sigmoid) from the float32
+// sigmoid, in chunks of 256 on the stack, so dx may be dy.
+func softplusGrad32(dx, x, dy []float32) {
+	var s [256]float32
+	dx, dy = dx[:len(x)], dy[:len(x)]
+	for len(x) > 0 {
+		n := min(len(x), len(s))
+		sigmoidDirect(s[:n], x[:n])
+		for i, g := range dy[:n] {
+			dx[i] = g * s[i]
+		}
+		dx, x, dy = dx[n:], x[n:], dy[n:]
+	}
+}
