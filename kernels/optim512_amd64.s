@@ -282,15 +282,24 @@ momentumDecay512_done:
 
 // func rmsprop512(p, grad, sq *float32, n int, k *rmspropConsts)
 //
-// rmspropAVX2 (optim_amd64.s) on 16 lanes, the tail under K1.
+// rmspropAVX2 (optim_amd64.s) on 16 lanes, the tail under K1; flush is VFPCLASSPS for
+// subnormals and zeros (classes 0x20, 0x02, 0x04: flushSub makes -0 +0 too) and a zero-masked move.
+#define FLUSH16(x) \
+	VFPCLASSPSZ $0x26, x, K2; \
+	KNOTW K2, K2; \
+	VMOVAPS.Z x, K2, x
+
 #define RMSPROP \
 	VMULPS Z15, Z0, Z0; \
+	FLUSH16(Z20); \
 	VMULPS Z14, Z0, Z1; \
 	VADDPS Z20, Z1, Z1; \
+	FLUSH16(Z2); \
 	VMULPS Z13, Z2, Z2; \
 	VMULPS Z12, Z1, Z3; \
 	VMULPS Z1, Z3, Z3; \
 	VADDPS Z2, Z3, Z3; \
+	FLUSH16(Z3); \
 	VMULPS Z10, Z1, Z4; \
 	VSQRTPS Z3, Z5; \
 	VADDPS Z11, Z5, Z5; \

@@ -49,6 +49,17 @@
 #define M_DAMP 12
 #define M_LR 16
 
+DATA absmask<>+0(SB)/8, $0x7fffffff7fffffff
+DATA absmask<>+8(SB)/8, $0x7fffffff7fffffff
+DATA absmask<>+16(SB)/8, $0x7fffffff7fffffff
+DATA absmask<>+24(SB)/8, $0x7fffffff7fffffff
+GLOBL absmask<>(SB), RODATA|NOPTR, $32
+DATA minnorm<>+0(SB)/8, $0x0080000000800000
+DATA minnorm<>+8(SB)/8, $0x0080000000800000
+DATA minnorm<>+16(SB)/8, $0x0080000000800000
+DATA minnorm<>+24(SB)/8, $0x0080000000800000
+GLOBL minnorm<>(SB), RODATA|NOPTR, $32
+
 // ADAM_MOMENTS computes, for the 8 elements at byte offset AX, pi (Y0), gi (Y1), m (Y3, stored)
 // and v (Y5, stored). The scalar "OPSS Xa, Xb" (Xb = Xb op Xa) is written "VOPPS Ya, Yb, Yb":
 //
@@ -222,8 +233,15 @@ momentumDecay_done:
 
 // func rmspropAVX2(p, grad, sq *float32, n int, k *rmspropConsts)
 //
-// Plain RMSProp, as the Go loop: pi = p·decay; gi = pi·wd + g; s = (gi·ca)·gi + sq·a; sq = s;
-// p = pi - (gi·lr) / (sqrt(s) + eps). 20 bytes per element (read p, g, sq; write p, sq).
+// Plain RMSProp, as the Go loop: pi = p·decay; gi = flush(g) + pi·wd;
+// s = flush((gi·ca)·gi + flush(sq)·a); sq = s; p = pi - (gi·lr) / (sqrt(s) + eps), flush
+// replacing a value below 2^-126 in magnitude by +0 (a mask from VCMPPS on |x|, NaN kept).
+// 20 bytes per element (read p, g, sq; write p, sq).
+#define FLUSH8(x, t) \
+	VANDPS absmask<>(SB), x, t; \
+	VCMPPS $5, minnorm<>(SB), t, t; \
+	VANDPS t, x, x
+
 TEXT ·rmspropAVX2(SB), NOSPLIT, $0-40
 	MOVQ p+0(FP), DI
 	MOVQ grad+8(FP), SI
@@ -243,13 +261,17 @@ TEXT ·rmspropAVX2(SB), NOSPLIT, $0-40
 rmsprop_loop:
 	VMOVUPS (DI)(AX*1), Y0
 	VMULPS Y15, Y0, Y0         // pi = p·decay
+	VMOVUPS (SI)(AX*1), Y5
+	FLUSH8(Y5, Y6)             // flush(g)
 	VMULPS Y14, Y0, Y1
-	VADDPS (SI)(AX*1), Y1, Y1  // gi = pi·wd + g
+	VADDPS Y5, Y1, Y1          // gi = pi·wd + g
 	VMOVUPS (DX)(AX*1), Y2
+	FLUSH8(Y2, Y6)
 	VMULPS Y13, Y2, Y2         // sq·a
 	VMULPS Y12, Y1, Y3
 	VMULPS Y1, Y3, Y3          // (gi·ca)·gi
 	VADDPS Y2, Y3, Y3          // s
+	FLUSH8(Y3, Y6)
 	VMOVUPS Y3, (DX)(AX*1)
 	VMULPS Y10, Y1, Y4         // gi·lr
 	VSQRTPS Y3, Y3
