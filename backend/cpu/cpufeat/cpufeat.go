@@ -60,6 +60,10 @@ var (
 	note     string
 )
 
+// FMA reports whether this CPU can run the AVX2/FMA kernels (Detected() >= AVX2). It is the
+// previous API of this package, kept for tests that pin the trajectories of the assembly GEMM.
+var FMA = detected >= AVX2
+
 func init() { current, note = choose(detected, os.Getenv(EnvVar)) }
 
 // choose applies the value of GOTRAIN_CPU (env, possibly empty) to the detected level.
