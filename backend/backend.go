@@ -220,24 +220,13 @@ type Device interface {
 	// at once, so a GPU can do it in one launch: params[i] is updated from grads[i] and
 	// state[k][i] for each of the kernels.StateCount(h) state tensors.
 	OptimizerStep(h kernels.UpdateParams, params, grads []Buffer, state [][]Buffer) error
-}
 
-// CheckStepLists checks the list shapes of an OptimizerStep call (the per-buffer checks are the
-// device's): as many grads as params, kernels.StateCount(h) state lists, each as long as params.
-// dev prefixes the error ("cpu", "cuda").
-func CheckStepLists(dev string, h kernels.UpdateParams, params, grads []Buffer, state [][]Buffer) error {
-	if want := kernels.StateCount(h); len(state) != want {
-		return fmt.Errorf("%s: OptimizerStep %v: %d state lists, want %d: %w", dev, h.Rule, len(state), want, ErrShape)
-	}
-	if len(grads) != len(params) {
-		return fmt.Errorf("%s: OptimizerStep %v: %d grads for %d params: %w", dev, h.Rule, len(grads), len(params), ErrShape)
-	}
-	for k, l := range state {
-		if len(l) != len(params) {
-			return fmt.Errorf("%s: OptimizerStep %v: state list %d has %d buffers for %d params: %w", dev, h.Rule, k, len(l), len(params), ErrShape)
-		}
-	}
-	return nil
+	// Run executes one call of a registered Op (conv2d, maxpool2d, batchnorm, ...): the generic
+	// entry point through which op families beyond the typed methods above are added without
+	// growing this interface. The device checks that the buffers are its own and of one dtype,
+	// then the op's shared check (Op.Check), then runs its executor for the op, or the op's Via
+	// composition when it has none; an op it cannot run is an error wrapping ErrUnsupported.
+	Run(c *Call) error
 }
 
 // Factory opens a device.

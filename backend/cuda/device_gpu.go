@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"sync"
 	"unsafe"
 
@@ -389,18 +388,10 @@ func (d *Device) operands(op, names string, bs ...backend.Buffer) ([]*Buffer, er
 	return out, nil
 }
 
-func lenErr(op, what string, got, want int) error {
-	return fmt.Errorf("cuda: %s: %s has %d elements, want %d: %w", op, what, got, want, backend.ErrShape)
-}
+// dev is the device name the shared checks of package backend put in front of their errors.
+const dev = "cuda"
 
-func dimsErr(op string, dims ...int) error {
-	for _, v := range dims {
-		if v < 0 {
-			return fmt.Errorf("cuda: %s: negative dimension in %v: %w", op, slices.Clone(dims), backend.ErrShape)
-		}
-	}
-	return nil
-}
+func lenErr(op, what string, got, want int) error { return backend.LenErr(dev, op, what, got, want) }
 
 // hostSlice returns the address, length and dtype of a []float32 or []float64.
 func hostSlice(op string, h any) (unsafe.Pointer, int, backend.DType, error) {
