@@ -38,8 +38,8 @@ type OpSpec struct {
 }
 
 var (
-	opsMu  sync.Mutex
-	opList []*Op
+	opsMu    sync.Mutex
+	opList   []*Op
 	opByName = map[string]*Op{}
 )
 

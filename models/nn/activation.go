@@ -46,8 +46,12 @@ func (op ActivationOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 // Do runs the twin.
 func (op ActivationOp) Do(in ...G.Value) (G.Value, error) {
 	return doTwin(op, in, in[0].Shape(),
-		func(dst []float32, x [][]float32) error { return kernels.ActivationForward(op.Act, op.Alpha, dst, x[0]) },
-		func(dst []float64, x [][]float64) error { return kernels.ActivationForward(op.Act, op.Alpha, dst, x[0]) })
+		func(dst []float32, x [][]float32) error {
+			return kernels.ActivationForward(op.Act, op.Alpha, dst, x[0])
+		},
+		func(dst []float64, x [][]float64) error {
+			return kernels.ActivationForward(op.Act, op.Alpha, dst, x[0])
+		})
 }
 
 // Lower is backend.OpActivation.

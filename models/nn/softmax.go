@@ -99,8 +99,12 @@ func (op SoftmaxGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 func (op SoftmaxGradOp) Do(in ...G.Value) (G.Value, error) {
 	r, c := rowsCols(in[0].Shape())
 	return doTwin(op, in, in[0].Shape(),
-		func(dst []float32, v [][]float32) error { return kernels.SoftmaxBackward(op.Log, dst, v[0], v[1], r, c) },
-		func(dst []float64, v [][]float64) error { return kernels.SoftmaxBackward(op.Log, dst, v[0], v[1], r, c) })
+		func(dst []float32, v [][]float32) error {
+			return kernels.SoftmaxBackward(op.Log, dst, v[0], v[1], r, c)
+		},
+		func(dst []float64, v [][]float64) error {
+			return kernels.SoftmaxBackward(op.Log, dst, v[0], v[1], r, c)
+		})
 }
 
 // Lower is backend.OpSoftmaxGrad.
