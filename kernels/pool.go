@@ -1,0 +1,198 @@
+package kernels
+
+import "fmt"
+
+// PoolKind names a pooling reduction.
+type PoolKind uint8
+
+// The pooling kinds.
+const (
+	// MaxPool takes the largest element of each window (PyTorch's MaxPool2d): the first one in
+	// row-major window order among equals, and NaN when the window holds one (the first NaN).
+	MaxPool PoolKind = iota
+	// AvgPool takes the mean of each window (PyTorch's AvgPool2d): by default over the whole
+	// window, padding counted as zeros (count_include_pad=True); with ExcludePad over the
+	// elements inside the image only.
+	AvgPool
+)
+
+// String is "max" or "avg".
+func (k PoolKind) String() string {
+	switch k {
+	case MaxPool:
+		return "max"
+	case AvgPool:
+		return "avg"
+	}
+	return fmt.Sprintf("PoolKind(%d)", uint8(k))
+}
+
+// Pool2D is the geometry of a 2-D pooling over NCHW images with PyTorch's semantics (dilation 1,
+// ceil_mode False): x [N, C, H, W] to y [N, C, OH, OW], OH = ⌊(H + 2·PadH − KH) / StrideH⌋ + 1,
+// windows starting at i·StrideH − PadH. As in PyTorch the padding is at most half the kernel, so
+// every window holds at least one element of the image; max pooling never picks padding.
+type Pool2D struct {
+	Kind             PoolKind
+	N, C, H, W       int
+	KH, KW           int
+	StrideH, StrideW int
+	PadH, PadW       int
+	// ExcludePad divides an average by the elements inside the image (count_include_pad=False).
+	ExcludePad bool
+}
+
+// OutH is the output height.
+func (g Pool2D) OutH() int { return (g.H+2*g.PadH-g.KH)/g.StrideH + 1 }
+
+// OutW is the output width.
+func (g Pool2D) OutW() int { return (g.W+2*g.PadW-g.KW)/g.StrideW + 1 }
+
+// Planes is N·C: the work is split over planes.
+func (g Pool2D) Planes() int { return g.N * g.C }
+
+// XLen is N·C·H·W.
+func (g Pool2D) XLen() int { return g.N * g.C * g.H * g.W }
+
+// YLen is N·C·OH·OW.
+func (g Pool2D) YLen() int { return g.N * g.C * g.OutH() * g.OutW() }
+
+// String reads like PyTorch's repr.
+func (g Pool2D) String() string {
+	s := fmt.Sprintf("%vpool2d(%dx%dx%dx%d, kernel %dx%d, stride %dx%d, padding %dx%d", g.Kind, g.N, g.C, g.H, g.W,
+		g.KH, g.KW, g.StrideH, g.StrideW, g.PadH, g.PadW)
+	if g.Kind == AvgPool && g.ExcludePad {
+		s += ", count_include_pad=False"
+	}
+	return s + ")"
+}
+
+// Validate checks the geometry with PyTorch's rules: positive sizes, kernel and stride, padding
+// between 0 and half the kernel, a kernel no larger than the padded input.
+func (g Pool2D) Validate() error {
+	switch {
+	case g.Kind != MaxPool && g.Kind != AvgPool:
+		return fmt.Errorf("kernels: %v: unknown pooling: %w", g, ErrInvalid)
+	case g.N <= 0 || g.C <= 0 || g.H <= 0 || g.W <= 0:
+		return fmt.Errorf("kernels: %v: sizes must be positive: %w", g, ErrInvalid)
+	case g.KH <= 0 || g.KW <= 0:
+		return fmt.Errorf("kernels: %v: kernel must be positive: %w", g, ErrInvalid)
+	case g.StrideH <= 0 || g.StrideW <= 0:
+		return fmt.Errorf("kernels: %v: stride must be positive: %w", g, ErrInvalid)
+	case g.PadH < 0 || g.PadW < 0 || 2*g.PadH > g.KH || 2*g.PadW > g.KW:
+		return fmt.Errorf("kernels: %v: padding must be between 0 and half the kernel: %w", g, ErrInvalid)
+	case g.H+2*g.PadH < g.KH || g.W+2*g.PadW < g.KW:
+		return fmt.Errorf("kernels: %v: the kernel is larger than the padded input (%dx%d): %w", g, g.H+2*g.PadH, g.W+2*g.PadW, ErrInvalid)
+	}
+	return nil
+}
+
+// window returns the rows [h0, h1) and columns [w0, w1) of window (i, j) inside the image, and
+// the average's divisor.
+func (g Pool2D) window(i, j int) (h0, h1, w0, w1 int, div float64) {
+	hs, ws := i*g.StrideH-g.PadH, j*g.StrideW-g.PadW
+	h0, h1 = max(hs, 0), min(hs+g.KH, g.H)
+	w0, w1 = max(ws, 0), min(ws+g.KW, g.W)
+	if g.ExcludePad {
+		div = float64((h1 - h0) * (w1 - w0))
+	} else {
+		// With ceil_mode False a window never reaches past the padding, so PyTorch's divisor
+		// (the window clipped to the padded input) is the whole kernel.
+		div = float64(g.KH * g.KW)
+	}
+	return
+}
+
+// argmax returns the index in plane of window (i, j)'s maximum: the first largest element in
+// row-major order, or the first NaN. The forward and both backward formulations use it, so they
+// agree on ties.
+func argmax[T Float](g Pool2D, plane []T, i, j int) int {
+	h0, h1, w0, w1, _ := g.window(i, j)
+	best := h0*g.W + w0
+	m := plane[best]
+	for h := h0; h < h1; h++ {
+		row := plane[h*g.W : (h+1)*g.W]
+		for w := w0; w < w1; w++ {
+			if v := row[w]; v > m || (v != v && m == m) {
+				m, best = v, h*g.W+w
+			}
+		}
+	}
+	return best
+}
+
+func (g Pool2D) checkRange(op string, p0, p1 int, lens ...[2]int) error {
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	for _, l := range lens {
+		if l[0] != l[1] {
+			return fmt.Errorf("kernels: %s: a tensor has %d elements, want %d, for %v: %w", op, l[0], l[1], g, ErrInvalid)
+		}
+	}
+	if p0 < 0 || p1 > g.Planes() || p0 > p1 {
+		return fmt.Errorf("kernels: %s: planes [%d, %d) of %d: %w", op, p0, p1, g.Planes(), ErrInvalid)
+	}
+	return nil
+}
+
+// PoolForward sets y for the planes [p0, p1) of the N·C planes (the CPU device splits the planes
+// over its cores). An average is summed in float64 in row-major window order.
+func PoolForward[T Float](g Pool2D, y, x []T, p0, p1 int) error {
+	if err := g.checkRange("PoolForward", p0, p1, [2]int{len(y), g.YLen()}, [2]int{len(x), g.XLen()}); err != nil {
+		return err
+	}
+	oh, ow, hw := g.OutH(), g.OutW(), g.H*g.W
+	for pl := p0; pl < p1; pl++ {
+		plane, out := x[pl*hw:(pl+1)*hw], y[pl*oh*ow:(pl+1)*oh*ow]
+		for i := 0; i < oh; i++ {
+			for j := 0; j < ow; j++ {
+				if g.Kind == MaxPool {
+					out[i*ow+j] = plane[argmax(g, plane, i, j)]
+					continue
+				}
+				h0, h1, w0, w1, div := g.window(i, j)
+				var s float64
+				for h := h0; h < h1; h++ {
+					for _, v := range plane[h*g.W+w0 : h*g.W+w1] {
+						s += float64(v)
+					}
+				}
+				out[i*ow+j] = T(s / div)
+			}
+		}
+	}
+	return nil
+}
+
+// PoolBackward sets dx = ∂⟨dy, pool(x)⟩/∂x for the planes [p0, p1): a max window passes dy to its
+// argmax (recomputed from x, so nothing is kept from the forward pass), an average window dy/div
+// to each of its elements. Each element's contributions are added in row-major window order, the
+// order the CUDA kernel's per-element gather uses, so the two agree bit for bit. x is not read
+// for average pooling.
+func PoolBackward[T Float](g Pool2D, dx, x, dy []T, p0, p1 int) error {
+	if err := g.checkRange("PoolBackward", p0, p1, [2]int{len(dx), g.XLen()}, [2]int{len(x), g.XLen()}, [2]int{len(dy), g.YLen()}); err != nil {
+		return err
+	}
+	oh, ow, hw := g.OutH(), g.OutW(), g.H*g.W
+	for pl := p0; pl < p1; pl++ {
+		plane, d, up := x[pl*hw:(pl+1)*hw], dx[pl*hw:(pl+1)*hw], dy[pl*oh*ow:(pl+1)*oh*ow]
+		clear(d)
+		for i := 0; i < oh; i++ {
+			for j := 0; j < ow; j++ {
+				if g.Kind == MaxPool {
+					d[argmax(g, plane, i, j)] += up[i*ow+j]
+					continue
+				}
+				h0, h1, w0, w1, div := g.window(i, j)
+				v := up[i*ow+j] / T(div)
+				for h := h0; h < h1; h++ {
+					row := d[h*g.W+w0 : h*g.W+w1]
+					for k := range row {
+						row[k] += v
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
