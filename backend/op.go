@@ -183,3 +183,14 @@ func CheckCall(dev string, c *Call) error {
 func Unsupported(dev string, op *Op) error {
 	return fmt.Errorf("%s: %s: no executor on this device: %w", dev, op.name, ErrUnsupported)
 }
+
+// CheckLens checks that the buffers of c have the given lengths, in operand order, naming the
+// first that does not (for ops' Check functions).
+func CheckLens(c *Call, lens ...int) error {
+	for i, want := range lens {
+		if got := c.Bufs[i].Len(); got != want {
+			return fmt.Errorf("%s has %d elements, want %d: %w", c.Op.operands[i], got, want, ErrShape)
+		}
+	}
+	return nil
+}

@@ -10,6 +10,7 @@ package cpu
 import (
 	"fmt"
 	"runtime"
+	"sync"
 
 	"github.com/gotrain/gotrain/backend"
 	"github.com/gotrain/gotrain/backend/cpu/gemm"
@@ -58,6 +59,10 @@ type Device struct {
 	pool   *parallel.Pool
 	gemm   *gemm.Engine
 	job    job
+	// task runs the executors of registered ops that split their work into ranges; states holds
+	// the long-lived scratch of op families that need more (convolution), by op ID.
+	task   rangeTask
+	states []any
 	closed bool
 }
 
@@ -650,4 +655,50 @@ func (d *Device) Run(c *backend.Call) error {
 		return err
 	}
 	return f(d, c, ops)
+}
+
+// rangeTask is the long-lived work description of the executors of registered ops: like job,
+// one per device, so handing it to the pool allocates nothing.
+type rangeTask struct {
+	run func(t *rangeTask, lo, hi int)
+	c   *backend.Call
+	ops []*Buffer
+	mu  sync.Mutex
+	err error
+}
+
+// Range implements parallel.Task.
+func (t *rangeTask) Range(lo, hi int) { t.run(t, lo, hi) }
+
+// fail records the first error of a twin (which the op's check makes unreachable in practice).
+func (t *rangeTask) fail(err error) {
+	if err != nil {
+		t.mu.Lock()
+		if t.err == nil {
+			t.err = err
+		}
+		t.mu.Unlock()
+	}
+}
+
+// split runs run over [0, n) in ranges of at least grain items, split over the cores, for call c
+// with operands ops, and returns the first error a range reported.
+func (d *Device) split(c *backend.Call, ops []*Buffer, run func(t *rangeTask, lo, hi int), n, grain int) error {
+	t := &d.task
+	t.run, t.c, t.ops, t.err = run, c, ops, nil
+	d.pool.Run(t, n, max(grain, 1))
+	t.c, t.ops = nil, nil
+	return t.err
+}
+
+// opState returns the long-lived state of an op family, keyed by one of its ops and made by mk on
+// first use.
+func (d *Device) opState(key *backend.Op, mk func() any) any {
+	for len(d.states) <= key.ID() {
+		d.states = append(d.states, nil)
+	}
+	if d.states[key.ID()] == nil {
+		d.states[key.ID()] = mk()
+	}
+	return d.states[key.ID()]
 }
