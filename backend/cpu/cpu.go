@@ -56,9 +56,9 @@ func (b *Buffer) Len() int {
 
 // Device is the CPU device.
 type Device struct {
-	pool   *parallel.Pool
-	gemm   *gemm.Engine
-	job    job
+	pool *parallel.Pool
+	gemm *gemm.Engine
+	job  job
 	// task runs the executors of registered ops that split their work into ranges; states holds
 	// the long-lived scratch of op families that need more (convolution), by op ID.
 	task   rangeTask
