@@ -61,7 +61,7 @@ type Device struct {
 	maxGrid  int
 
 	mods []cu.Module
-	fns  [numKernels][2]cu.Function
+	fns  [][2]cu.Function // by kernelID
 	blas *cublas
 
 	alloc  *allocator
@@ -70,6 +70,7 @@ type Device struct {
 	// tableClasses remembers the allocator class of each cached table's block.
 	tableClasses map[uint64]int64
 	scratch      *Buffer // maxPartials doubles: the partial sums of the reductions
+	work         *Buffer // an op's intermediate results (a convolution's column matrix), see workspace
 	// scalars is the host side of ReadScalars: a separate allocation, never an array inside
 	// Device, because cgo's pointer check (cgocheck=1, the default) inspects the whole Go object
 	// a pointer passed to C points into, and Device holds Go pointers: passing &d.arr[0] to
@@ -181,6 +182,7 @@ func (d *Device) loadKernels() error {
 		return fmt.Errorf("cuda: Open: %w", err)
 	}
 	loaded := map[string]cu.Module{}
+	d.fns = make([][2]cu.Function, len(kernelTable))
 	for id, k := range kernelTable {
 		m, ok := loaded[k.module]
 		if !ok {
@@ -524,6 +526,26 @@ func (d *Device) Read(dst any, src backend.Buffer) error {
 		return fmt.Errorf("cuda: Read: cuStreamSynchronize: %w", err)
 	}
 	return nil
+}
+
+// workspace returns the address of device scratch of at least bytes bytes, for the intermediate
+// results of an op (a convolution's column matrix), valid until the next call. It grows on demand
+// and is kept, so a training step after the first allocates nothing; a block it outgrows goes
+// back to the allocator, which hands it out again only to work issued after the work that used it.
+func (d *Device) workspace(op string, bytes int64) (uint64, error) {
+	if d.work != nil && d.work.bytes() >= bytes {
+		return d.work.addr(), nil
+	}
+	if d.work != nil {
+		d.Free(d.work)
+		d.work = nil
+	}
+	b, err := d.allocLocked(op, backend.Float64, int((bytes+7)/8))
+	if err != nil {
+		return 0, err
+	}
+	d.work = b
+	return b.addr(), nil
 }
 
 // uploadTable copies a multi-tensor table into a fresh device block (tableCache's upload).
