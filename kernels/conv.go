@@ -167,10 +167,7 @@ func Col2im[T Float](g Conv2D, dx, col []T) error {
 					dst := plane[(i*g.StrideH-g.PadH+p*g.DilH)*g.W:]
 					x0 := jlo*g.StrideW - g.PadW + q*g.DilW
 					if g.StrideW == 1 {
-						d := dst[x0 : x0+len(s)]
-						for j, v := range s {
-							d[j] += v
-						}
+						addTo(dst[x0:x0+len(s)], s)
 						continue
 					}
 					for _, v := range s {
@@ -182,6 +179,20 @@ func Col2im[T Float](g Conv2D, dx, col []T) error {
 		}
 	}
 	return nil
+}
+
+// addTo sets d[j] += s[j], four at a time: the rows of a column matrix are short (an output row),
+// so the loop's overhead matters.
+func addTo[T Float](d, s []T) {
+	d = d[:len(s)]
+	j := 0
+	for ; j+4 <= len(s); j += 4 {
+		d0, d1, d2, d3 := d[j]+s[j], d[j+1]+s[j+1], d[j+2]+s[j+2], d[j+3]+s[j+3]
+		d[j], d[j+1], d[j+2], d[j+3] = d0, d1, d2, d3
+	}
+	for ; j < len(s); j++ {
+		d[j] += s[j]
+	}
 }
 
 // IsPointwise reports whether an image's column matrix is the image itself (a 1×1 kernel with

@@ -102,24 +102,6 @@ func (g Pool2D) window(i, j int) (h0, h1, w0, w1 int, div float64) {
 	return
 }
 
-// argmax returns the index in plane of window (i, j)'s maximum: the first largest element in
-// row-major order, or the first NaN. The forward and both backward formulations use it, so they
-// agree on ties.
-func argmax[T Float](g Pool2D, plane []T, i, j int) int {
-	h0, h1, w0, w1, _ := g.window(i, j)
-	best := h0*g.W + w0
-	m := plane[best]
-	for h := h0; h < h1; h++ {
-		row := plane[h*g.W : (h+1)*g.W]
-		for w := w0; w < w1; w++ {
-			if v := row[w]; v > m || (v != v && m == m) {
-				m, best = v, h*g.W+w
-			}
-		}
-	}
-	return best
-}
-
 func (g Pool2D) checkRange(op string, p0, p1 int, lens ...[2]int) error {
 	if err := g.Validate(); err != nil {
 		return err
@@ -144,12 +126,12 @@ func PoolForward[T Float](g Pool2D, y, x []T, p0, p1 int) error {
 	oh, ow, hw := g.OutH(), g.OutW(), g.H*g.W
 	for pl := p0; pl < p1; pl++ {
 		plane, out := x[pl*hw:(pl+1)*hw], y[pl*oh*ow:(pl+1)*oh*ow]
+		if g.Kind == MaxPool {
+			maxPlane(g, plane, out, nil, nil)
+			continue
+		}
 		for i := 0; i < oh; i++ {
 			for j := 0; j < ow; j++ {
-				if g.Kind == MaxPool {
-					out[i*ow+j] = plane[argmax(g, plane, i, j)]
-					continue
-				}
 				h0, h1, w0, w1, div := g.window(i, j)
 				var s float64
 				for h := h0; h < h1; h++ {
@@ -162,6 +144,37 @@ func PoolForward[T Float](g Pool2D, y, x []T, p0, p1 int) error {
 		}
 	}
 	return nil
+}
+
+// maxPlane runs max pooling over one plane: into out (forward), or, with up and d, adding each
+// window's up to d at its argmax (backward). The window loop is written out here rather than
+// calling argmax per window: pooling is a small share of the arithmetic of a CNN, but per-window
+// calls made it a large share of the time.
+func maxPlane[T Float](g Pool2D, plane, out, up, d []T) {
+	oh, ow := g.OutH(), g.OutW()
+	for i := 0; i < oh; i++ {
+		hs := i*g.StrideH - g.PadH
+		h0, h1 := max(hs, 0), min(hs+g.KH, g.H)
+		for j := 0; j < ow; j++ {
+			ws := j*g.StrideW - g.PadW
+			w0, w1 := max(ws, 0), min(ws+g.KW, g.W)
+			best := h0*g.W + w0
+			m := plane[best]
+			for h := h0; h < h1; h++ {
+				row := plane[h*g.W+w0 : h*g.W+w1]
+				for k, v := range row {
+					if v > m || (v != v && m == m) {
+						m, best = v, h*g.W+w0+k
+					}
+				}
+			}
+			if d != nil {
+				d[best] += up[i*ow+j]
+			} else {
+				out[i*ow+j] = m
+			}
+		}
+	}
 }
 
 // PoolBackward sets dx = ∂⟨dy, pool(x)⟩/∂x for the planes [p0, p1): a max window passes dy to its
@@ -177,12 +190,12 @@ func PoolBackward[T Float](g Pool2D, dx, x, dy []T, p0, p1 int) error {
 	for pl := p0; pl < p1; pl++ {
 		plane, d, up := x[pl*hw:(pl+1)*hw], dx[pl*hw:(pl+1)*hw], dy[pl*oh*ow:(pl+1)*oh*ow]
 		clear(d)
+		if g.Kind == MaxPool {
+			maxPlane(g, plane, nil, up, d)
+			continue
+		}
 		for i := 0; i < oh; i++ {
 			for j := 0; j < ow; j++ {
-				if g.Kind == MaxPool {
-					d[argmax(g, plane, i, j)] += up[i*ow+j]
-					continue
-				}
 				h0, h1, w0, w1, div := g.window(i, j)
 				v := up[i*ow+j] / T(div)
 				for h := h0; h < h1; h++ {
