@@ -1,12 +1,13 @@
 // pool.cu: 2-D max and average pooling (kernels/pool.go's Pool2D) over planes = N·C planes.
 //
-//   pool_fwd: one thread per output; a max window scans its elements inside the image in
-//     row-major order and keeps the first largest (or the first NaN), an average sums them in
-//     double and divides by the kernel area (by the elements inside with flag 2).
+//   pool_fwd: one thread per output; a max window is Go's max of its elements inside the image
+//     (NaN if one is NaN, +0 over −0), an average sums them in double in row-major order and
+//     divides by the kernel area (by the elements inside with flag 2).
 //   pool_bwd: one thread per input element (a gather: no atomics, a fixed order): it visits the
 //     windows that contain it in row-major window order and adds dy/div (average) or dy when the
-//     window's recomputed argmax is this element (max), in T, the order kernels.PoolBackward's
-//     scatter adds them, so the two agree bit for bit.
+//     window's argmax, recomputed as kernels.maxBackward does (the first element of the largest
+//     order key), is this element (max), in T, the order kernels.PoolBackward's scatter adds
+//     them, so the two agree bit for bit.
 //
 // Flags: 1 average (else max), 2 exclude the padding from the average's divisor. Geometry pairs
 // are packed (a << 32) | b: hw = (H, W), k = (KH, KW), s = stride, p = padding, o = (OH, OW).
@@ -31,16 +32,38 @@ struct PoolGeom {
   }
 };
 
+// okey is kernels/pool.go's order key: the bits turned from sign-magnitude to two's complement,
+// ordered as the floats (−0 below +0, positive NaNs above +Inf, negative ones below −Inf).
+__device__ __forceinline__ i64 okey(float v) {
+  const int b = __float_as_int(v);
+  return (i64)(b ^ ((b >> 31) & 0x7fffffff));
+}
+__device__ __forceinline__ i64 okey(double v) {
+  const i64 b = __double_as_longlong(v);
+  return b ^ ((b >> 63) & 0x7fffffffffffffffLL);
+}
+
+// pool_max is the window's value: Go's max over its elements (NaN if one is NaN, +0 over −0).
+template <typename T>
+__device__ __forceinline__ T pool_max(const PoolGeom& g, const T* plane, i64 i, i64 j) {
+  i64 h0, h1, w0, w1;
+  g.window(i, j, h0, h1, w0, w1);
+  T m = plane[h0 * g.W + w0];
+  for (i64 h = h0; h < h1; h++)
+    for (i64 w = w0; w < w1; w++) m = go_max(m, plane[h * g.W + w]);
+  return m;
+}
+
+// pool_argmax is the window's first element of the largest order key, as kernels.maxBackward.
 template <typename T>
 __device__ __forceinline__ i64 pool_argmax(const PoolGeom& g, const T* plane, i64 i, i64 j) {
   i64 h0, h1, w0, w1;
   g.window(i, j, h0, h1, w0, w1);
-  i64 best = h0 * g.W + w0;
-  T m = plane[best];
+  i64 best = h0 * g.W + w0, bk = okey(plane[best]);
   for (i64 h = h0; h < h1; h++)
     for (i64 w = w0; w < w1; w++) {
-      const T v = plane[h * g.W + w];
-      if (v > m || (v != v && m == m)) m = v, best = h * g.W + w;
+      const i64 k = okey(plane[h * g.W + w]);
+      if (k > bk) bk = k, best = h * g.W + w;
     }
   return best;
 }
@@ -52,7 +75,7 @@ __device__ __forceinline__ void pool_fwd_body(T* y, const T* x, i64 planes, i64 
     const i64 j = idx % g.OW, i = (idx / g.OW) % g.OH, pl = idx / g.OW / g.OH;
     const T* plane = x + pl * g.H * g.W;
     if (!g.avg) {
-      y[idx] = plane[pool_argmax(g, plane, i, j)];
+      y[idx] = pool_max(g, plane, i, j);
       continue;
     }
     i64 h0, h1, w0, w1;

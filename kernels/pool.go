@@ -1,14 +1,19 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // PoolKind names a pooling reduction.
 type PoolKind uint8
 
 // The pooling kinds.
 const (
-	// MaxPool takes the largest element of each window (PyTorch's MaxPool2d): the first one in
-	// row-major window order among equals, and NaN when the window holds one (the first NaN).
+	// MaxPool takes the largest element of each window (PyTorch's MaxPool2d), NaN when the window
+	// holds one, +0 of +0 and −0 (Go's max); the gradient goes to the first element of the
+	// window (row-major) equal to it. Where a NaN is the maximum, which element gets the
+	// gradient is fixed (maxBackward) but not PyTorch's (the loss is NaN anyway).
 	MaxPool PoolKind = iota
 	// AvgPool takes the mean of each window (PyTorch's AvgPool2d): by default over the whole
 	// window, padding counted as zeros (count_include_pad=True); with ExcludePad over the
@@ -127,7 +132,7 @@ func PoolForward[T Float](g Pool2D, y, x []T, p0, p1 int) error {
 	for pl := p0; pl < p1; pl++ {
 		plane, out := x[pl*hw:(pl+1)*hw], y[pl*oh*ow:(pl+1)*oh*ow]
 		if g.Kind == MaxPool {
-			maxPlane(g, plane, out, nil, nil)
+			maxPlane(g, plane, out)
 			continue
 		}
 		for i := 0; i < oh; i++ {
@@ -146,33 +151,124 @@ func PoolForward[T Float](g Pool2D, y, x []T, p0, p1 int) error {
 	return nil
 }
 
-// maxPlane runs max pooling over one plane: into out (forward), or, with up and d, adding each
-// window's up to d at its argmax (backward). The window loop is written out here rather than
-// calling argmax per window: pooling is a small share of the arithmetic of a CNN, but per-window
-// calls made it a large share of the time.
-func maxPlane[T Float](g Pool2D, plane, out, up, d []T) {
-	oh, ow := g.OutH(), g.OutW()
+// maxPlane sets out to the max pooling of one plane: each window's builtin max (NaN when one
+// element is NaN; +0 over −0; order-independent), without branches on the data, which on random
+// data mispredict about once per element. The 2×2, stride 2 windows of most networks get a loop
+// of their own.
+func maxPlane[T Float](g Pool2D, plane, out []T) {
+	oh, ow, w := g.OutH(), g.OutW(), g.W
+	if g.is2x2() {
+		for i := 0; i < oh; i++ {
+			r0, r1 := plane[2*i*w:2*i*w+2*ow], plane[(2*i+1)*w:(2*i+1)*w+2*ow]
+			o := out[i*ow : (i+1)*ow]
+			for j := range o {
+				o[j] = max(r0[2*j], r0[2*j+1], r1[2*j], r1[2*j+1])
+			}
+		}
+		return
+	}
 	for i := 0; i < oh; i++ {
 		hs := i*g.StrideH - g.PadH
 		h0, h1 := max(hs, 0), min(hs+g.KH, g.H)
 		for j := 0; j < ow; j++ {
 			ws := j*g.StrideW - g.PadW
-			w0, w1 := max(ws, 0), min(ws+g.KW, g.W)
-			best := h0*g.W + w0
-			m := plane[best]
+			w0, w1 := max(ws, 0), min(ws+g.KW, w)
+			m := plane[h0*w+w0]
 			for h := h0; h < h1; h++ {
-				row := plane[h*g.W+w0 : h*g.W+w1]
-				for k, v := range row {
-					if v > m || (v != v && m == m) {
-						m, best = v, h*g.W+w0+k
+				for _, v := range plane[h*w+w0 : h*w+w1] {
+					m = max(m, v)
+				}
+			}
+			out[i*ow+j] = m
+		}
+	}
+}
+
+func (g Pool2D) is2x2() bool {
+	return g.KH == 2 && g.KW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadH == 0 && g.PadW == 0
+}
+
+// maxBackward adds each window's up to d at its argmax, for one plane given as the bits of its
+// elements (int32 for float32, int64 for float64). The argmax is taken over order keys, the bits
+// turned from sign-magnitude to two's complement, whose integer order is the floats' order (−0
+// below +0) with positive NaNs above +Inf and negative NaNs below −Inf: the first maximum of a
+// window without NaN, and a fixed element for one with NaN. Integer comparisons with plain
+// assignments compile to conditional moves, so there is no data-dependent branch. pool.cu takes
+// the same keys.
+func maxBackward[T Float, I int32 | int64](g Pool2D, bits []I, up, d []T) {
+	sh := I(8*unsafe.Sizeof(I(0)) - 1)
+	mask := I(1)<<sh - 1
+	key := func(b I) I { return b ^ (b>>sh)&mask }
+	oh, ow, w := g.OutH(), g.OutW(), g.W
+	if g.is2x2() {
+		if b32, ok := any(bits).([]int32); ok {
+			if u32, ok := any(up).([]float32); ok {
+				maxBackward2x2f32(b32, u32, any(d).([]float32), oh, ow, w)
+				return
+			}
+		}
+		for i := 0; i < oh; i++ {
+			at0, at1 := 2*i*w, (2*i+1)*w
+			r0, r1 := bits[at0:at0+2*ow], bits[at1:at1+2*ow]
+			u := up[i*ow : (i+1)*ow]
+			for j := range u {
+				best, at := key(r0[2*j]), at0+2*j
+				if k := key(r0[2*j+1]); k > best {
+					best, at = k, at0+2*j+1
+				}
+				if k := key(r1[2*j]); k > best {
+					best, at = k, at1+2*j
+				}
+				if k := key(r1[2*j+1]); k > best {
+					at = at1 + 2*j + 1
+				}
+				d[at] += u[j]
+			}
+		}
+		return
+	}
+	for i := 0; i < oh; i++ {
+		hs := i*g.StrideH - g.PadH
+		h0, h1 := max(hs, 0), min(hs+g.KH, g.H)
+		for j := 0; j < ow; j++ {
+			ws := j*g.StrideW - g.PadW
+			w0, w1 := max(ws, 0), min(ws+g.KW, w)
+			best, at := key(bits[h0*w+w0]), h0*w+w0
+			for h := h0; h < h1; h++ {
+				for k := h*w + w0; k < h*w+w1; k++ {
+					if kk := key(bits[k]); kk > best {
+						best, at = kk, k
 					}
 				}
 			}
-			if d != nil {
-				d[best] += up[i*ow+j]
-			} else {
-				out[i*ow+j] = m
-			}
+			d[at] += up[i*ow+j]
+		}
+	}
+}
+
+// maxBackward2x2f32 is maxBackward's 2×2 loop for float32 written without type parameters, which
+// keeps the keys in registers (the generic version spills them through its dictionary).
+func maxBackward2x2f32(bits []int32, up, d []float32, oh, ow, w int) {
+	key := func(b int32) int64 { return int64(b ^ (b>>31)&0x7fffffff) }
+	for i := 0; i < oh; i++ {
+		at0, at1 := 2*i*w, (2*i+1)*w
+		r0, r1 := bits[at0:at0+2*ow], bits[at1:at1+2*ow]
+		u := up[i*ow : (i+1)*ow]
+		for j := range u {
+			// A select without branches: (best − k) >> 63 is all ones exactly when k > best
+			// (int64 keys of int32 bits cannot overflow), and picks the candidate's index.
+			k0, k1, k2, k3 := key(r0[2*j]), key(r0[2*j+1]), key(r1[2*j]), key(r1[2*j+1])
+			at := at0 + 2*j
+			best := k0
+			m := (best - k1) >> 63
+			at ^= (at ^ (at0 + 2*j + 1)) & int(m)
+			best = max(best, k1)
+			m = (best - k2) >> 63
+			at ^= (at ^ (at1 + 2*j)) & int(m)
+			best = max(best, k2)
+			m = (best - k3) >> 63
+			at ^= (at ^ (at1 + 2*j + 1)) & int(m)
+			d[at] += u[j]
 		}
 	}
 }
@@ -191,7 +287,11 @@ func PoolBackward[T Float](g Pool2D, dx, x, dy []T, p0, p1 int) error {
 		plane, d, up := x[pl*hw:(pl+1)*hw], dx[pl*hw:(pl+1)*hw], dy[pl*oh*ow:(pl+1)*oh*ow]
 		clear(d)
 		if g.Kind == MaxPool {
-			maxPlane(g, plane, nil, up, d)
+			if unsafe.Sizeof(plane[0]) == 4 {
+				maxBackward(g, unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(plane))), len(plane)), up, d)
+			} else {
+				maxBackward(g, unsafe.Slice((*int64)(unsafe.Pointer(unsafe.SliceData(plane))), len(plane)), up, d)
+			}
 			continue
 		}
 		for i := 0; i < oh; i++ {
