@@ -3,6 +3,11 @@
 // Gorgonia graph to. Implementations register themselves by name: "cpu" (package backend/cpu,
 // pure Go, always built) and "cuda" (package backend/cuda, build tag gpu).
 //
+// Beyond the typed methods, op families (convolution, pooling, dropout, batch normalisation, ...)
+// are registered ops (Op, created with NewOp in one file per family here, with the argument
+// check every device shares) that a device runs through Device.Run; each device registers its
+// executor for an op in a file of its own, so a new family changes no central file.
+//
 // Every operation works on whole buffers laid out row-major; shapes are passed as ints. Ops are
 // issued in order on one logical stream: an implementation may run them asynchronously, and Read
 // and Sync are the points where the host waits. Arguments are checked (dtypes, lengths) and a
