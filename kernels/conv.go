@@ -119,15 +119,27 @@ func Im2col[T Float](g Conv2D, col, x []T) error {
 				clear(dst[ihi*ow:])
 				for i := ilo; i < ihi; i++ {
 					d := dst[i*ow : (i+1)*ow]
-					clear(d[:jlo])
-					clear(d[jhi:])
+					for j := range d[:jlo] {
+						d[j] = 0
+					}
+					for j := jhi; j < len(d); j++ {
+						d[j] = 0
+					}
 					if jlo >= jhi {
 						continue
 					}
 					src := plane[(i*g.StrideH-g.PadH+p*g.DilH)*g.W:]
 					x0 := jlo*g.StrideW - g.PadW + q*g.DilW
 					if g.StrideW == 1 {
-						copy(d[jlo:jhi], src[x0:x0+jhi-jlo])
+						// Output rows are short (28 or fewer elements in an MNIST network): a
+						// loop beats memmove's call there.
+						if s, t := src[x0:x0+jhi-jlo], d[jlo:jhi]; len(s) <= 32 {
+							for k, v := range s {
+								t[k] = v
+							}
+						} else {
+							copy(t, s)
+						}
 						continue
 					}
 					for j := jlo; j < jhi; j++ {
