@@ -133,7 +133,8 @@ func (h *hasher) sum() string {
 }
 
 // hashState hashes what a checkpoint holds that decides the rest of a run: weights, optimizer
-// state (tensors, step count, rates, NAdam products), plateau state and the position.
+// state (tensors, step count, NAdam products), plateau state and the position. The rates are
+// pinned by the steps' hash (each step's rate), not by how a checkpoint stores them.
 func hashState(st *train.State) string {
 	var h hasher
 	for _, p := range st.Params {
@@ -142,10 +143,6 @@ func hashState(st *train.State) string {
 		}
 	}
 	h.int(st.Optimizer.Steps)
-	h.f64(st.Optimizer.DefaultLR)
-	for _, v := range st.Optimizer.LRs {
-		h.f64(v)
-	}
 	for _, v := range st.Optimizer.MuProduct {
 		h.f64(v)
 	}
