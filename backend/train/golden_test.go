@@ -113,12 +113,17 @@ func (c goldenCase) config(stop func() bool) train.Config {
 	if err != nil {
 		panic(err)
 	}
-	cfg := train.Config{Spec: s, Optimizer: c.opt(), BatchSize: 16, Epochs: 3, Seed: 7,
-		Schedule: c.schedule, Interval: c.interval, ClipNorm: c.clipNorm, ClipValue: c.clipVal, ShouldStop: stop}
+	opt := c.opt()
+	var p *optim.Plateau
 	if c.plateau != nil {
-		cfg.Plateau = c.plateau()
+		p = c.plateau()
 	}
-	return cfg
+	sched, err := optim.NewScheduler(opt.BaseRates(), c.schedule, c.interval, p)
+	if err != nil {
+		panic(err)
+	}
+	return train.Config{Spec: s, Optimizer: opt, Scheduler: sched, BatchSize: 16, Epochs: 3, Seed: 7,
+		ClipNorm: c.clipNorm, ClipValue: c.clipVal, ShouldStop: stop}
 }
 
 // hasher accumulates the bits of a trajectory.
@@ -151,11 +156,11 @@ func hashState(st *train.State) string {
 			h.f64(v)
 		}
 	}
-	if st.Plateau != nil {
-		h.f64(st.Plateau.Best)
-		h.int(st.Plateau.NumBad)
-		h.int(st.Plateau.CooldownCounter)
-		h.int(st.Plateau.Epochs)
+	if ps := plateauOf(st); ps != nil {
+		h.f64(ps.Best)
+		h.int(ps.NumBad)
+		h.int(ps.CooldownCounter)
+		h.int(ps.Epochs)
 	}
 	h.int(st.Epoch)
 	h.int(st.Step)
@@ -163,6 +168,15 @@ func hashState(st *train.State) string {
 	h.f64(st.EpochLoss)
 	h.int(st.EpochCorrect)
 	return h.sum()
+}
+
+// plateauOf is the plateau state of a checkpoint: in its scheduler state, or where checkpoints
+// written before the scheduler existed kept it.
+func plateauOf(st *train.State) *optim.PlateauState {
+	if st.Scheduler != nil {
+		return st.Scheduler.Plateau
+	}
+	return st.Plateau
 }
 
 type goldenResult struct {
