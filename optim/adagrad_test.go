@@ -9,6 +9,7 @@ import (
 // torch.optim.Adagrad: γ̃ = γ/(1+(t-1)η); g += λp; s += g² (s starts at
 // initial_accumulator_value); p -= γ̃g/(√s + ε).
 func init() {
+	torchDefaults["adagrad"] = optim.Options{Name: "adagrad", LR: 0.5, Eps: 1e-10}
 	references["adagrad"] = reference{
 		states: func(optim.Options) []string { return []string{"sum"} },
 		init:   func(_ string, o optim.Options) float64 { return o.InitialAccumulator },

@@ -10,6 +10,8 @@ import (
 // v = β2v + (1-β2)g², m̂ = m/(1-β1^t), v̂ = v/(1-β2^t) (AMSGrad: of the running maximum of v),
 // p -= γm̂/(√v̂ + ε).
 func init() {
+	torchDefaults["adam"] = optim.Options{Name: "adam", LR: 0.5, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
+	torchDefaults["adamw"] = optim.Options{Name: "adamw", LR: 0.5, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01}
 	adam := reference{
 		states: func(o optim.Options) []string {
 			if o.AMSGrad {

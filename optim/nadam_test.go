@@ -10,6 +10,7 @@ import (
 // m̂ = μ_{t+1}m/(1 - Π_{i≤t+1}μ_i) + (1-μ_t)g/(1 - Π_{i≤t}μ_i), v̂ = v/(1-β2^t);
 // p -= γm̂/(√v̂ + ε).
 func init() {
+	torchDefaults["nadam"] = optim.Options{Name: "nadam", LR: 0.5, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, MomentumDecay: 4e-3}
 	mu := func(o optim.Options, t int) float64 {
 		return o.Beta1 * (1 - 0.5*math.Pow(0.96, float64(t)*o.MomentumDecay))
 	}

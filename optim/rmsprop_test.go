@@ -9,6 +9,7 @@ import (
 // torch.optim.RMSprop: g += λp; v = αv + (1-α)g²; centered: ḡ = αḡ + (1-α)g, ṽ = v - ḡ²;
 // momentum: b = μb + g/(√ṽ + ε), p -= γb; else p -= γg/(√ṽ + ε).
 func init() {
+	torchDefaults["rmsprop"] = optim.Options{Name: "rmsprop", LR: 0.5, Alpha: 0.99, Eps: 1e-8}
 	references["rmsprop"] = reference{
 		states: func(o optim.Options) []string {
 			kinds := []string{"square_avg"}

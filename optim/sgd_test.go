@@ -5,6 +5,9 @@ import "github.com/gotrain/gotrain/optim"
 // torch.optim.SGD: g += λp; with momentum b = g on the first step, else μb + (1-τ)g, and
 // g = g + μb (Nesterov) or b; p -= γg.
 func init() {
+	torchDefaults["sgd"] = optim.Options{Name: "sgd", LR: 0.5}
+	torchDefaults["momentum"] = optim.Options{Name: "sgd", LR: 0.5, Momentum: 0.9}
+	torchDefaults["nesterov"] = optim.Options{Name: "sgd", LR: 0.5, Momentum: 0.9, Nesterov: true}
 	references["sgd"] = reference{
 		states: func(o optim.Options) []string {
 			if o.Momentum != 0 {
