@@ -24,7 +24,7 @@
 // (GB/s beside a device-to-device copy; compare with torch_baseline.py's fused Adam in one run).
 #include "common.cuh"
 
-enum { RULE_SGD, RULE_ADAM, RULE_RMSPROP, RULE_ADAGRAD, RULE_NADAM };
+enum { RULE_SGD, RULE_ADAM, RULE_RMSPROP, RULE_ADAGRAD, RULE_NADAM, RULE_RADAM };
 // Flags: kernels.FlagMomentum, FlagNesterov, FlagFirstStep, FlagAMSGrad, FlagCentered, FlagRectified.
 enum { F_MOMENTUM = 1, F_NESTEROV = 2, F_FIRST = 4, F_AMSGRAD = 8, F_CENTERED = 16, F_RECTIFIED = 32 };
 
@@ -116,6 +116,17 @@ __device__ __forceinline__ void update(const Hyper<T>& h, T& p, T g, T* st) {
     const T s = st[0] + gi * gi;
     st[0] = s;
     p = pi - lr * gi / (sqrt_t(s) + eps);
+  } else if (RULE == RULE_RADAM) {  // optim/radam.go
+    const T b1 = h.s[0], b2 = h.s[1], step = h.s[2], sbc2 = h.s[3], eps = h.s[4], wd = h.s[5], decay = h.s[6];
+    const T c1 = h.s[7], c2 = h.s[8];
+    const T pi = p * decay;
+    const T gi = g + wd * pi;
+    const T mi = b1 * st[0] + c1 * gi;
+    const T vi = b2 * st[1] + c2 * gi * gi;
+    st[0] = mi;
+    st[1] = vi;
+    if (f & F_RECTIFIED) p = pi - step * mi * (sbc2 / (sqrt_t(vi) + eps));
+    else p = pi - step * mi;
   } else {  // RULE_NADAM
     const T b1 = h.s[0], b2 = h.s[1], eps = h.s[2], inv_bc2 = h.s[3], cg = h.s[4], cm = h.s[5], wd = h.s[6],
             decay = h.s[7], c1 = h.s[8], c2 = h.s[9];
@@ -203,5 +214,6 @@ __device__ __forceinline__ void optim_body(const u64* tab, i64 nptr, i64 chunks_
   OPTIM_KERNEL(T, sfx, adam, RULE_ADAM)         \
   OPTIM_KERNEL(T, sfx, rmsprop, RULE_RMSPROP)   \
   OPTIM_KERNEL(T, sfx, adagrad, RULE_ADAGRAD)   \
-  OPTIM_KERNEL(T, sfx, nadam, RULE_NADAM)
+  OPTIM_KERNEL(T, sfx, nadam, RULE_NADAM)       \
+  OPTIM_KERNEL(T, sfx, radam, RULE_RADAM)
 BOTH(OPTIM_KERNELS)
