@@ -24,10 +24,17 @@
 // (GB/s beside a device-to-device copy; compare with torch_baseline.py's fused Adam in one run).
 #include "common.cuh"
 
-enum { RULE_SGD, RULE_ADAM, RULE_RMSPROP, RULE_ADAGRAD, RULE_NADAM, RULE_RADAM };
+enum { RULE_SGD, RULE_ADAM, RULE_RMSPROP, RULE_ADAGRAD, RULE_NADAM, RULE_RADAM, RULE_ADAMAX, RULE_LION };
 // Flags: kernels.FlagMomentum, FlagNesterov, FlagFirstStep, FlagAMSGrad, FlagCentered, FlagRectified.
 enum { F_MOMENTUM = 1, F_NESTEROV = 2, F_FIRST = 4, F_AMSGRAD = 8, F_CENTERED = 16, F_RECTIFIED = 32 };
 
+// abs_t clears the sign bit, as Go's math.Abs (fabs, not a comparison: -0 and NaN's sign too).
+template <typename T>
+__device__ __forceinline__ T abs_t(T x);
+template <>
+__device__ __forceinline__ float abs_t<float>(float x) { return fabsf(x); }
+template <>
+__device__ __forceinline__ double abs_t<double>(double x) { return fabs(x); }
 template <typename T>
 __device__ __forceinline__ T sqrt_t(T x);
 template <>
@@ -127,6 +134,22 @@ __device__ __forceinline__ void update(const Hyper<T>& h, T& p, T g, T* st) {
     st[1] = vi;
     if (f & F_RECTIFIED) p = pi - step * mi * (sbc2 / (sqrt_t(vi) + eps));
     else p = pi - step * mi;
+  } else if (RULE == RULE_ADAMAX) {  // optim/adamax.go
+    const T b1 = h.s[0], c1 = h.s[1], b2 = h.s[2], eps = h.s[3], clr = h.s[4], wd = h.s[5];
+    const T pi = p;
+    const T gi = g + wd * pi;
+    const T mi = b1 * st[0] + c1 * gi;
+    const T ui = go_max(b2 * st[1], abs_t(gi) + eps);
+    st[0] = mi;
+    st[1] = ui;
+    p = pi - clr * (mi / ui);
+  } else if (RULE == RULE_LION) {  // optim/lion.go
+    const T b1 = h.s[0], c1 = h.s[1], b2 = h.s[2], c2 = h.s[3], lr = h.s[4], decay = h.s[5];
+    T c = b1 * st[0] + c1 * g;
+    if (c > (T)0) c = (T)1;
+    else if (c < (T)0) c = (T)-1;  // ±0 and NaN stay as they are, as torch.sign
+    p = p * decay - lr * c;
+    st[0] = b2 * st[0] + c2 * g;
   } else {  // RULE_NADAM
     const T b1 = h.s[0], b2 = h.s[1], eps = h.s[2], inv_bc2 = h.s[3], cg = h.s[4], cm = h.s[5], wd = h.s[6],
             decay = h.s[7], c1 = h.s[8], c2 = h.s[9];
@@ -215,5 +238,7 @@ __device__ __forceinline__ void optim_body(const u64* tab, i64 nptr, i64 chunks_
   OPTIM_KERNEL(T, sfx, rmsprop, RULE_RMSPROP)   \
   OPTIM_KERNEL(T, sfx, adagrad, RULE_ADAGRAD)   \
   OPTIM_KERNEL(T, sfx, nadam, RULE_NADAM)       \
-  OPTIM_KERNEL(T, sfx, radam, RULE_RADAM)
+  OPTIM_KERNEL(T, sfx, radam, RULE_RADAM)       \
+  OPTIM_KERNEL(T, sfx, adamax, RULE_ADAMAX)     \
+  OPTIM_KERNEL(T, sfx, lion, RULE_LION)
 BOTH(OPTIM_KERNELS)
