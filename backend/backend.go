@@ -221,10 +221,10 @@ type Device interface {
 	// Clamp computes dst = min(max(x, lo), hi) elementwise (NaN stays NaN).
 	Clamp(dst, x Buffer, lo, hi float64) error
 
-	// OptimizerStep applies one update of h.Rule (see kernels.UpdateParams) to every parameter
-	// at once, so a GPU can do it in one launch: params[i] is updated from grads[i] and
-	// state[k][i] for each of the kernels.StateCount(h) state tensors.
-	OptimizerStep(h kernels.UpdateParams, params, grads []Buffer, state [][]Buffer) error
+	// OptimizerStep applies one optimizer step (see kernels.Step) to every parameter at once, so
+	// a GPU can do it in one launch: params[i] is updated from grads[i] and state[k][i] for each
+	// of the s.States state tensors.
+	OptimizerStep(s *kernels.Step, params, grads []Buffer, state [][]Buffer) error
 
 	// Run executes one call of a registered Op (conv2d, maxpool2d, batchnorm, ...): the generic
 	// entry point through which op families beyond the typed methods above are added without
