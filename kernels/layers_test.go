@@ -13,6 +13,7 @@ import (
 
 var poolCases = []kernels.Pool2D{
 	{Kind: kernels.MaxPool, N: 2, C: 3, H: 6, W: 6, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
+	{Kind: kernels.MaxPool, N: 2, C: 2, H: 7, W: 5, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
 	{Kind: kernels.MaxPool, N: 1, C: 2, H: 7, W: 5, KH: 3, KW: 3, StrideH: 1, StrideW: 2, PadH: 1, PadW: 1},
 	{Kind: kernels.MaxPool, N: 2, C: 1, H: 1, W: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1},
 	{Kind: kernels.MaxPool, N: 1, C: 1, H: 1, W: 1, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1},

@@ -19,6 +19,7 @@ func pool(kind kernels.PoolKind, n, c, h, w, kh, kw, sh, sw, ph, pw int) kernels
 func poolCases(kind kernels.PoolKind) []kernels.Pool2D {
 	cs := []kernels.Pool2D{
 		pool(kind, 2, 3, 6, 6, 2, 2, 2, 2, 0, 0),
+		pool(kind, 2, 2, 7, 5, 2, 2, 2, 2, 0, 0), // odd sizes: a last row and column in no window
 		pool(kind, 1, 2, 7, 5, 3, 3, 1, 2, 1, 1),
 		pool(kind, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0),
 		pool(kind, 1, 1, 1, 1, 2, 2, 2, 2, 1, 1),
