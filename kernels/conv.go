@@ -117,6 +117,10 @@ func Im2col[T Float](g Conv2D, col, x []T) error {
 				row++
 				clear(dst[:ilo*ow])
 				clear(dst[ihi*ow:])
+				if g.StrideH == 1 && g.StrideW == 1 && g.DilH == 1 && ow == g.W && ilo < ihi {
+					sameWidthRows(dst[ilo*ow:ihi*ow], plane, (ilo-g.PadH+p)*g.W+q*g.DilW-g.PadW, ow, jlo, jhi)
+					continue
+				}
 				for i := ilo; i < ihi; i++ {
 					d := dst[i*ow : (i+1)*ow]
 					for j := range d[:jlo] {
@@ -134,6 +138,7 @@ func Im2col[T Float](g Conv2D, col, x []T) error {
 						// Output rows are short (28 or fewer elements in an MNIST network): a
 						// loop beats memmove's call there.
 						if s, t := src[x0:x0+jhi-jlo], d[jlo:jhi]; len(s) <= 32 {
+							t = t[:len(s)]
 							for k, v := range s {
 								t[k] = v
 							}
@@ -151,6 +156,36 @@ func Im2col[T Float](g Conv2D, col, x []T) error {
 		}
 	}
 	return nil
+}
+
+// sameWidthRows fills the rows of one column-matrix row whose output width equals the image's
+// (stride 1, a "same" padding such as LeNet's first layer): the rows are then one contiguous run
+// of the plane starting at s0 (negative when it starts in the padding), copied at once, after
+// which the columns outside [jlo, jhi) of each row, which the run wrapped into from neighbouring
+// image rows (or which lie beyond the plane), are zeroed.
+func sameWidthRows[T Float](d, plane []T, s0, w, jlo, jhi int) {
+	lo, hi := 0, len(d)
+	if s0 < 0 {
+		lo = -s0
+	}
+	if s0+hi > len(plane) {
+		hi = len(plane) - s0
+	}
+	if lo < hi {
+		copy(d[lo:hi], plane[s0+lo:s0+hi])
+	}
+	if jlo == 0 && jhi == w {
+		return
+	}
+	for r := 0; r+w <= len(d); r += w {
+		row := d[r : r+w]
+		for j := range row[:jlo] {
+			row[j] = 0
+		}
+		for j := jhi; j < w; j++ {
+			row[j] = 0
+		}
+	}
 }
 
 // Col2im is the adjoint of Im2col: it sets dx [C, H, W] of one image to the sum, over every

@@ -22,6 +22,8 @@ var convCases = []kernels.Conv2D{
 	{N: 1, C: 3, H: 1, W: 1, OutC: 2, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1}, // 1×1 image, padded
 	{N: 2, C: 4, H: 9, W: 8, OutC: 5, KH: 5, KW: 5, StrideH: 3, StrideW: 2, PadH: 2, PadW: 4, DilH: 1, DilW: 1},
 	{N: 1, C: 1, H: 6, W: 4, OutC: 2, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 4, PadW: 0, DilH: 3, DilW: 1},
+	{N: 2, C: 2, H: 6, W: 7, OutC: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1}, // "same" width
+	{N: 1, C: 2, H: 5, W: 6, OutC: 2, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 2}, // same width, dilated
 }
 
 func randn(rng *rand.Rand, n int) []float64 {
