@@ -15,8 +15,28 @@ import (
 // own GEMM on the same work done as one product (forward: [OutC, C·KH·KW] × [C·KH·KW, N·OH·OW];
 // input gradient: its transpose on the left; weight gradient: [OutC, N·OH·OW] × [N·OH·OW,
 // C·KH·KW]), in the same process. Compare the GFLOP/s of conv and gemm within one run: their
-// ratio is what im2col, col2im, the per-image split and the chunked weight-gradient sum cost.
+// ratio is what im2col, col2im, the per-image split and the chunked weight-gradient sum cost. The
+// first sub-benchmark is the GEMM on a square 512³ product, the device's GEMM rate on a
+// well-shaped product, for the same comparison against the best case.
 func BenchmarkConv(b *testing.B) {
+	b.Run("gemm-512x512x512", func(b *testing.B) {
+		dev, err := cpu.New(0)
+		require.NoError(b, err)
+		defer dev.Close()
+		bufs := make([]backend.Buffer, 3)
+		for i := range bufs {
+			bufs[i], err = dev.Alloc(backend.Float32, 512*512)
+			require.NoError(b, err)
+			require.NoError(b, dev.Write(bufs[i], randomF32(512*512, uint64(i))))
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := dev.Gemm(false, false, 512, 512, 512, 1, bufs[0], bufs[1], 0, bufs[2]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(2*512*512*512*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
 	c := func(name string, n, cin, h, cout, k, pad int) struct {
 		name string
 		g    kernels.Conv2D
