@@ -22,6 +22,7 @@ func lrFindCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	end := fs.Float64("end", 10, "last learning rate")
 	steps := fs.Int("steps", 100, "batches to train, the rate rising exponentially from -start to -end")
 	out := fs.String("out", "lrfind", "directory for lrfind.png and lrfind.csv")
+	chartFmt := chartFormatFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: gotrain lr-find [flags]\n\nThe learning-rate range test (Smith 2015; fastai's lr_find): trains for -steps batches while the\nrate rises from -start to -end, stops when the smoothed loss passes 4x its best, restores the\nweights, and suggests a rate. The training flags (model, optimizer, ...) are those of train.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -81,8 +82,8 @@ func lrFindCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		XLabel: "learning rate", YLabel: "loss", LogX: true,
 		Series:  []plot.Series{{Name: "batch loss", X: lrs, Y: loss, Dashed: true}, {Name: "smoothed", X: lrs, Y: smooth}},
 		Markers: []plot.Marker{{X: res.Valley, Label: fmt.Sprintf("valley %.2g", res.Valley)}, {X: res.Steepest, Label: fmt.Sprintf("steepest %.2g", res.Steepest)}}}
-	png := filepath.Join(*out, "lrfind.png")
-	if err := c.SavePNG(png); err != nil {
+	png := filepath.Join(*out, "lrfind"+chartFmt.Ext())
+	if err := plot.Save(png, c); err != nil {
 		return err
 	}
 	csvPath := filepath.Join(*out, "lrfind.csv")

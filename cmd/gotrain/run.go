@@ -166,8 +166,8 @@ func (r *runDir) close() error {
 	return err
 }
 
-// chart writes loss, accuracy and learning rate over the run as one PNG.
-func (r *runDir) chart(hist []train.EpochMetrics, evalName string) error {
+// chart writes loss, accuracy and learning rate over the run as one chart file in format f.
+func (r *runDir) chart(hist []train.EpochMetrics, evalName string, f plot.Format) error {
 	var ep, trl, tra, evl, eva []float64
 	for _, m := range hist {
 		ep = append(ep, float64(m.Epoch))
@@ -185,7 +185,7 @@ func (r *runDir) chart(hist []train.EpochMetrics, evalName string) error {
 		acc.Series = append(acc.Series, plot.Series{Name: evalName, X: ep, Y: eva, Dashed: true})
 	}
 	lr := &plot.Chart{Title: "learning rate", XLabel: "step", YLabel: "lr", IntegerX: true, Series: []plot.Series{{Name: "lr", X: r.stepX, Y: r.stepLR}}}
-	return plot.SaveGridPNG(filepath.Join(r.dir, chartFile), []*plot.Chart{loss, epochLoss, acc, lr}, 2)
+	return plot.SaveGrid(filepath.Join(r.dir, chartName(chartFile, f)), []*plot.Chart{loss, epochLoss, acc, lr}, 2)
 }
 
 // saveOptions records the options of a run that differ from the defaults, for -resume.

@@ -72,6 +72,7 @@ func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	o.registerFor(fs, true)
 	out := fs.String("out", "", "directory for sweep.csv, curves.csv and the charts (default sweeps/YYYYMMDD-HHMMSS)")
+	chartFmt := chartFormatFlag(fs)
 	parallel := fs.Int("parallel", 0, "runs trained at once (0: one per core on the CPU, 1 on a GPU)")
 	target := fs.Float64("target", 0.97, "accuracy whose first epoch is reported as 'epochs to target'")
 	fs.Usage = func() {
@@ -217,10 +218,10 @@ func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return ranked[a].final().TrainLoss < ranked[b].final().TrainLoss
 	})
 	printSweepTable(stdout, ranked, ds.evalName, *target)
-	if err := writeSweepFiles(dir, runs, ranked, ds.evalName, *target); err != nil {
+	if err := writeSweepFiles(dir, runs, ranked, ds.evalName, *target, *chartFmt); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\n%d runs in %.1fs; outputs: %s (sweep.csv, curves.csv, loss.png, accuracy.png)\n", len(runs), time.Since(start).Seconds(), dir)
+	fmt.Fprintf(stdout, "\n%d runs in %.1fs; outputs: %s (sweep.csv, curves.csv, loss%s, accuracy%[4]s)\n", len(runs), time.Since(start).Seconds(), dir, chartFmt.Ext())
 	if ctx.Err() != nil {
 		return fmt.Errorf("sweep stopped before every run finished: %w", train.ErrInterrupted)
 	}
@@ -277,7 +278,7 @@ func clip(s string, n int) string {
 	return s[:n-1] + "…"
 }
 
-func writeSweepFiles(dir string, runs, ranked []*sweepRun, evalName string, target float64) error {
+func writeSweepFiles(dir string, runs, ranked []*sweepRun, evalName string, target float64, chartFmt plot.Format) error {
 	f, err := os.Create(filepath.Join(dir, "sweep.csv"))
 	if err != nil {
 		return err
@@ -325,13 +326,13 @@ func writeSweepFiles(dir string, runs, ranked []*sweepRun, evalName string, targ
 	if len(loss.Series) == 0 {
 		return nil
 	}
-	if err := loss.SavePNG(filepath.Join(dir, "loss.png")); err != nil {
+	if err := plot.Save(filepath.Join(dir, "loss"+chartFmt.Ext()), loss); err != nil {
 		return err
 	}
 	if evalName == "" {
 		return nil
 	}
-	return acc.SavePNG(filepath.Join(dir, "accuracy.png"))
+	return plot.Save(filepath.Join(dir, "accuracy"+chartFmt.Ext()), acc)
 }
 
 func csvF(v float64) string {

@@ -21,6 +21,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	runDirFlag := fs.String("run-dir", "", "directory for metrics, chart, options and checkpoints (default runs/YYYYMMDD-HHMMSS)")
 	resume := fs.String("resume", "", "continue the run in this directory from its checkpoint (its options are used; -epochs may raise the total)")
 	chart := fs.Bool("chart", true, "write chart.png (loss, accuracy and lr over the run) into the run directory")
+	chartFmt := chartFormatFlag(fs)
 	progressMode := fs.String("progress", "auto", "progress display: auto (a live bar on a terminal, a line per epoch otherwise), bar, lines or none")
 	every := fs.Int("checkpoint-every", 1, "save a checkpoint every N epochs (0: only at the end and on interrupt)")
 	fs.Usage = func() {
@@ -162,7 +163,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if *chart {
-		if err := rd.chart(hist, ds.evalName); err != nil {
+		if err := rd.chart(hist, ds.evalName, *chartFmt); err != nil {
 			return fmt.Errorf("writing the chart: %w", err)
 		}
 	}
