@@ -32,7 +32,10 @@ type Contour struct {
 	// Paths are drawn in order, over the contours; a NaN point breaks its line.
 	Paths []Series
 	// Points are labelled points such as a minimum, drawn as crosses.
-	Points        []Point
+	Points []Point
+	// DotEvery puts a dot on every DotEvery-th point of each path, so that the spacing of the
+	// dots shows the speed; 0 means a dot at every point of paths with at most 120 points.
+	DotEvery      int
 	Width, Height int
 }
 
@@ -211,6 +214,9 @@ func (d *contour) draw(cell draw.Canvas) {
 			sty.Dashes = seriesDash
 		}
 		dot := draw.GlyphStyle{Color: seriesColor(i), Radius: px(1.8), Shape: draw.CircleGlyph{}}
+		if c.DotEvery > 0 {
+			dot.Radius = px(3) // sparse dots: big enough to see beside a line of another colour
+		}
 		n := 0
 		for _, r := range runs {
 			n += len(r)
@@ -226,7 +232,18 @@ func (d *contour) draw(cell draw.Canvas) {
 			if len(xy) > 1 {
 				p.Add(&plotter.Line{XYs: xy, LineStyle: sty})
 			}
-			if n <= dotsUpTo || len(xy) == 1 {
+			switch {
+			case c.DotEvery > 0:
+				var dots plotter.XYs
+				for k, q := range xy {
+					if k%c.DotEvery == 0 {
+						dots = append(dots, q)
+					}
+				}
+				if len(dots) > 0 {
+					p.Add(&plotter.Scatter{XYs: dots, GlyphStyle: dot})
+				}
+			case n <= dotsUpTo || len(xy) == 1:
 				p.Add(&plotter.Scatter{XYs: xy, GlyphStyle: dot})
 			}
 		}
@@ -258,10 +275,13 @@ func (d *contour) draw(cell draw.Canvas) {
 					return
 				}
 				at := vg.Point{X: dc.Min.X + vg.Length(u)*(dc.Max.X-dc.Min.X) + px(9), Y: dc.Min.Y + vg.Length(v)*(dc.Max.Y-dc.Min.Y)}
-				w := sty.Width(pt.Label)
+				w, h := sty.Width(pt.Label), sty.FontExtents().Height
 				if at.X+w > dc.Max.X { // no room on the right: put it on the left
 					at.X -= w + px(18)
 				}
+				at.Y += h * 0.6 // above the paths that end at the point
+				m := px(2)
+				dc.FillPolygon(colLabelBack, []vg.Point{{X: at.X - m, Y: at.Y - h/2}, {X: at.X + w + m, Y: at.Y - h/2}, {X: at.X + w + m, Y: at.Y + h/2}, {X: at.X - m, Y: at.Y + h/2}})
 				dc.FillText(sty, at, pt.Label)
 			})
 			bw := 0.25 // about the label's width, for the legend to avoid
