@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 
+	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -208,8 +209,13 @@ func (d *contour) draw(cell draw.Canvas) {
 	ya := axis{lo: c.YMin, hi: c.YMax}
 	occ := &occupancy{}
 	var entries []entry
+	var starts plotter.XYs
+	var ends []gplot.Plotter
 	for i, runs := range d.paths {
 		sty := draw.LineStyle{Color: seriesColor(i), Width: px(2)}
+		if c.DotEvery > 0 {
+			sty.Width = px(1.5) // long paths often overlap: thinner lines hide less of each other
+		}
 		if c.Paths[i].Dashed {
 			sty.Dashes = seriesDash
 		}
@@ -251,12 +257,21 @@ func (d *contour) draw(cell draw.Canvas) {
 			continue
 		}
 		first, last := runs[0][0], runs[len(runs)-1][len(runs[len(runs)-1])-1]
-		p.Add(&plotter.Scatter{XYs: plotter.XYs{{X: first.x, Y: first.y}}, GlyphStyle: draw.GlyphStyle{Color: colText, Radius: px(5), Shape: draw.RingGlyph{}}})
-		p.Add(&plotter.Scatter{XYs: plotter.XYs{{X: last.x, Y: last.y}}, GlyphStyle: draw.GlyphStyle{Color: seriesColor(i), Radius: px(4.5), Shape: draw.CircleGlyph{}}})
+		starts = append(starts, plotter.XY{X: first.x, Y: first.y})
+		// End points go on top of every path, ringed in white, so that paths that overlap
+		// (all of them, along Rosenbrock's valley) still show where each one stopped.
+		end := last
+		col := seriesColor(i)
+		ends = append(ends, &plotter.Scatter{XYs: plotter.XYs{{X: end.x, Y: end.y}}, GlyphStyle: draw.GlyphStyle{Color: color.White, Radius: px(6), Shape: draw.CircleGlyph{}}},
+			&plotter.Scatter{XYs: plotter.XYs{{X: end.x, Y: end.y}}, GlyphStyle: draw.GlyphStyle{Color: col, Radius: px(4.5), Shape: draw.CircleGlyph{}}})
 		if c.Paths[i].Name != "" {
 			end := draw.GlyphStyle{Color: seriesColor(i), Radius: px(4), Shape: draw.CircleGlyph{}}
 			entries = append(entries, entry{name: c.Paths[i].Name, line: &sty, glyph: &end})
 		}
+	}
+	p.Add(ends...)
+	if len(starts) > 0 {
+		p.Add(&plotter.Scatter{XYs: starts, GlyphStyle: draw.GlyphStyle{Color: colText, Radius: px(5), Shape: draw.RingGlyph{}}})
 	}
 	var labels []func(draw.Canvas)
 	for _, pt := range c.Points {
