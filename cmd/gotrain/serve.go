@@ -36,20 +36,26 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
+		return fmt.Errorf("%w: %w", errUsage, err) // the flag package printed it
+	}
+	// usage reports a bad flag value itself: main prints nothing for errUsage.
+	usage := func(format string, a ...any) error {
+		err := fmt.Errorf(format, a...)
+		fmt.Fprintln(stderr, "gotrain serve:", err)
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if *port < 0 || *port > 65535 {
-		return fmt.Errorf("%w: -port %d: want 0 to 65535", errUsage, *port)
+		return usage("-port %d: want 0 to 65535", *port)
 	}
 	if *poll < 50*time.Millisecond {
-		return fmt.Errorf("%w: -poll %v: want at least 50ms", errUsage, *poll)
+		return usage("-poll %v: want at least 50ms", *poll)
 	}
 	host, hostPort := *addr, strconv.Itoa(*port)
 	if h, p, err := net.SplitHostPort(*addr); err == nil {
 		portSet := false
 		fs.Visit(func(f *flag.Flag) { portSet = portSet || f.Name == "port" })
 		if portSet {
-			return fmt.Errorf("%w: -addr %s names a port and -port %d another: give one", errUsage, *addr, *port)
+			return usage("-addr %s names a port and -port %d another: give one", *addr, *port)
 		}
 		host, hostPort = h, p
 	}
@@ -85,7 +91,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	url := "http://" + ln.Addr().String() + "/"
 	if !loopback {
 		fmt.Fprintf(stderr, "warning: listening on %s, reachable from other machines: anyone who reaches it can read every run, sweep and study below %s\n",
-			ln.Addr(), strings.Join(dirs, ", "))
+			net.JoinHostPort(host, strconv.Itoa(tcp.Port)), strings.Join(dirs, ", "))
 		if tcp.IP.IsUnspecified() {
 			url = "http://127.0.0.1:" + strconv.Itoa(tcp.Port) + "/ (and this machine's other addresses)"
 		}

@@ -6,10 +6,10 @@ import (
 )
 
 // minMax picks the rows a chart needs to draw y against x at a width of about buckets pixels:
-// the finite points are cut into buckets of consecutive rows and each bucket keeps its first,
-// smallest, largest and last point, in row order (the M4 scheme of Jugel et al., VLDB 2014).
-// A spike in a 10,000-step curve survives, which averaging or every-n-th sampling would lose,
-// and the answer stays at most 4×buckets points however long the run.
+// the finite points are cut into buckets of consecutive rows and each bucket keeps its smallest
+// and its largest point, in row order, plus the curve's first and last points. A spike in a
+// 10,000-step curve survives, which averaging or every-n-th sampling would lose, and the answer
+// stays at most 2×buckets+2 points however long the run.
 func minMax(x, y []float32, buckets int) []int {
 	var idx []int
 	for i := range y {
@@ -17,18 +17,18 @@ func minMax(x, y []float32, buckets int) []int {
 			idx = append(idx, i)
 		}
 	}
-	if buckets < 1 || len(idx) <= 4*buckets {
+	if buckets < 1 || len(idx) <= 2*buckets+2 {
 		return idx
 	}
-	out := make([]int, 0, 4*buckets)
+	out := make([]int, 0, 2*buckets+2)
 	n := len(idx)
+	out = append(out, idx[0])
 	for b := 0; b < buckets; b++ {
 		lo, hi := b*n/buckets, (b+1)*n/buckets
 		if lo >= hi {
 			continue
 		}
-		first, last := idx[lo], idx[hi-1]
-		mn, mx := first, first
+		mn, mx := idx[lo], idx[lo]
 		for _, i := range idx[lo:hi] {
 			if y[i] < y[mn] {
 				mn = i
@@ -37,17 +37,16 @@ func minMax(x, y []float32, buckets int) []int {
 				mx = i
 			}
 		}
-		out = append(out, first)
 		a, c := min(mn, mx), max(mn, mx)
-		if a != first {
+		if a != out[len(out)-1] {
 			out = append(out, a)
 		}
-		if c != a && c != first {
+		if c != a {
 			out = append(out, c)
 		}
-		if last != c && last != first {
-			out = append(out, last)
-		}
+	}
+	if last := idx[n-1]; last != out[len(out)-1] {
+		out = append(out, last)
 	}
 	return out
 }
@@ -59,15 +58,15 @@ func finite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(floa
 // Missing values are carried over, not averaged in.
 func smooth(y []float32, w float64) []float32 {
 	out := make([]float32, len(y))
-	last, n := 0.0, 0
+	last, wn := 0.0, 1.0 // wn is wⁿ
 	for i, v := range y {
 		if !finite(v) {
 			out[i] = v
 			continue
 		}
 		last = last*w + (1-w)*float64(v)
-		n++
-		debias := 1 - math.Pow(w, float64(n))
+		wn *= w
+		debias := 1 - wn
 		if debias == 0 {
 			debias = 1
 		}
@@ -77,7 +76,7 @@ func smooth(y []float32, w float64) []float32 {
 }
 
 // floats is a list of numbers that writes NaN and infinities as JSON null, and each value with
-// the fewest digits that read back as the same float32 (the charts need no more).
+// at most 6 significant digits: a chart cannot show more, and it keeps long overlays light.
 type floats []float32
 
 // MarshalJSON writes the list by hand: encoding/json refuses NaN.
@@ -92,7 +91,7 @@ func (f floats) MarshalJSON() ([]byte, error) {
 			b = append(b, "null"...)
 			continue
 		}
-		b = strconv.AppendFloat(b, float64(v), 'g', -1, 32)
+		b = strconv.AppendFloat(b, float64(v), 'g', 6, 32)
 	}
 	return append(b, ']'), nil
 }

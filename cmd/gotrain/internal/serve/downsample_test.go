@@ -22,7 +22,7 @@ func TestMinMaxKeepsTheOutlineInFewPoints(t *testing.T) {
 	y[1234] = -3 // and a dip
 	y[99] = float32(math.NaN())
 	idx := minMax(x, y, 300)
-	require.LessOrEqual(t, len(idx), 4*300)
+	require.LessOrEqual(t, len(idx), 2*300+2)
 	require.Greater(t, len(idx), 300)
 	for k := 1; k < len(idx); k++ {
 		require.Less(t, idx[k-1], idx[k], "in row order, no repeats")
@@ -34,6 +34,7 @@ func TestMinMaxKeepsTheOutlineInFewPoints(t *testing.T) {
 	assert.Equal(t, n-1, idx[len(idx)-1])
 	short := minMax(x[:120], y[:120], 300)
 	assert.Len(t, short, 119, "a short curve is sent whole (less its NaN)")
+	assert.Len(t, minMax(x[:602], y[:602], 300), 601, "up to 2×buckets+2 points are sent whole")
 }
 
 func TestMinMaxExtremesOfEveryBucket(t *testing.T) {
@@ -59,7 +60,7 @@ func TestMinMaxExtremesOfEveryBucket(t *testing.T) {
 				ma = i
 			}
 		}
-		assert.True(t, kept[mi] && kept[ma] && kept[lo] && kept[hi-1], "bucket %d", b)
+		assert.True(t, kept[mi] && kept[ma], "bucket %d", b)
 	}
 }
 

@@ -441,7 +441,7 @@ func optionsMatch(opts map[string]string, cols []gridColumn, r []any) bool {
 func epochCurve(s *Server, it *Item, metric string) (gridCurve, bool) {
 	var c gridCurve
 	err := s.store.table(it.root, it.file(epochsFile), false, func(t *table) error {
-		ys := t.cols[metric]
+		ys := t.col(metric)
 		xs := xColumn(t, "epoch")
 		for i := range ys {
 			if finite(xs[i]) && finite(ys[i]) {

@@ -56,12 +56,12 @@ func (runKind) Summary(s *Server, it *Item) Summary {
 		}
 		sum.Metrics = map[string]float64{}
 		for _, k := range t.order {
-			c := t.cols[k]
+			c := t.col(k)
 			if v := c[len(c)-1]; finite(v) && k != "epoch" {
 				sum.Metrics["final_"+k] = float64(v)
 			}
 		}
-		if c := t.cols["eval_acc"]; c != nil {
+		if c := t.col("eval_acc"); c != nil {
 			best := math.Inf(-1)
 			for _, v := range c {
 				if finite(v) && float64(v) > best {
@@ -223,7 +223,7 @@ func (runKind) Detail(s *Server, it *Item, q detailQuery) (any, error) {
 			for _, k := range t.order {
 				cs.Columns = append(cs.Columns, k)
 				if k != x && want(k) {
-					cs.Series[k] = pick(xs, t.cols[k], q.points, w)
+					cs.Series[k] = pick(xs, t.col(k), q.points, w)
 				}
 			}
 			if t.bad > 0 {
@@ -260,7 +260,7 @@ func (runKind) Detail(s *Server, it *Item, q detailQuery) (any, error) {
 
 // xColumn is a table's x column, or the row numbers when it has none.
 func xColumn(t *table, x string) []float32 {
-	if xs := t.cols[x]; xs != nil {
+	if xs := t.col(x); xs != nil {
 		return xs
 	}
 	xs := make([]float32, t.rows)
@@ -295,7 +295,7 @@ func diagnostics(s *Server, it *Item, q detailQuery) (*curveSet, []string, error
 		for _, k := range t.order {
 			dc.Columns = append(dc.Columns, k)
 			if k != "step" && (k == metric || strings.HasSuffix(k, "."+metric)) {
-				dc.Series[k] = pick(xs, t.cols[k], q.points, q.smooth)
+				dc.Series[k] = pick(xs, t.col(k), q.points, q.smooth)
 			}
 		}
 		return nil

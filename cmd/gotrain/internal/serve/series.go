@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"unsafe"
 )
 
 // maxLine bounds one JSON line; a longer one is counted as malformed and skipped, so a file of
@@ -28,22 +29,30 @@ type table struct {
 	name    string // the file's path below its root
 	flatten bool   // nested objects become dotted keys (diagnostics); flat files take the fast path
 
-	info     fs.FileInfo // of the file as last read, to notice replacement
-	offset   int64       // bytes consumed (complete lines)
-	partial  []byte      // an incomplete last line, kept until its newline arrives
-	skipping bool        // inside an overlong line, dropping bytes up to its newline
-	cols     map[string][]float32
-	order    []string // keys in order of first appearance
+	info     fs.FileInfo    // of the file as last read, to notice replacement
+	offset   int64          // bytes consumed (complete lines)
+	partial  []byte         // an incomplete last line, kept until its newline arrives
+	skipping bool           // inside an overlong line, dropping bytes up to its newline
+	order    []string       // keys in order of first appearance
+	index    map[string]int // key -> position in order and colv
+	colv     [][]float32    // the columns, in order
 	rows     int
 	bad      int   // malformed lines skipped
 	used     int64 // last access, for eviction (the catalogue's clock)
 	seen     []int // per column, the row it was last set in (scratch for a line)
 	resets   int   // times the file shrank or was replaced and reading started over
-	version  int64 // bumps whenever rows change
 }
 
 func newTable(name string, flatten bool) *table {
-	return &table{name: name, flatten: flatten, cols: map[string][]float32{}}
+	return &table{name: name, flatten: flatten, index: map[string]int{}}
+}
+
+// col is the column of a key, nil if the file has none.
+func (t *table) col(key string) []float32 {
+	if i, ok := t.index[key]; ok {
+		return t.colv[i]
+	}
+	return nil
 }
 
 // errTooLarge refuses files that would not fit the store's limits.
@@ -101,10 +110,9 @@ func (t *table) refresh(root *readRoot) error {
 func (t *table) reset(info fs.FileInfo) {
 	if t.rows > 0 || t.offset > 0 {
 		t.resets++
-		t.version++
 	}
 	t.info, t.offset, t.partial, t.skipping = info, 0, nil, false
-	t.cols, t.order, t.rows, t.bad, t.seen = map[string][]float32{}, nil, 0, 0, nil
+	t.index, t.colv, t.order, t.rows, t.bad, t.seen = map[string]int{}, nil, nil, 0, 0, nil
 }
 
 // consume parses the complete lines in b (with any partial line kept from before).
@@ -168,58 +176,45 @@ func (t *table) line(line []byte) {
 		}
 	}
 	// Pad columns this line did not mention.
-	for i, k := range t.order {
+	for i := range t.colv {
 		if t.seen[i] != t.rows {
-			t.cols[k] = append(t.cols[k], float32(math.NaN()))
+			t.colv[i] = append(t.colv[i], float32(math.NaN()))
 		}
 	}
-	t.version++
 }
 
 // unsetRow removes values the current row had already set (a line found malformed midway).
 func (t *table) unsetRow() {
-	for i, k := range t.order {
+	for i, c := range t.colv {
 		if t.seen[i] == t.rows {
-			c := t.cols[k]
-			t.cols[k] = c[:len(c)-1]
+			t.colv[i] = c[:len(c)-1]
 			t.seen[i] = 0
 		}
 	}
 }
 
 // set stores one value of the current row; a key seen twice in a line keeps the last value.
+// Looking the key up with string(key) does not allocate; only a new key is copied.
 func (t *table) set(key []byte, v float64) {
-	c, ok := t.cols[string(key)]
-	idx := -1
-	if ok {
-		idx = t.colIndex(string(key))
-	} else {
+	i, ok := t.index[string(key)]
+	if !ok {
 		k := string(key)
-		c = make([]float32, t.rows-1, max(t.rows, 16))
-		for i := range c {
-			c[i] = float32(math.NaN())
+		c := make([]float32, t.rows-1, max(t.rows, 16))
+		for j := range c {
+			c[j] = float32(math.NaN())
 		}
+		i = len(t.order)
 		t.order = append(t.order, k)
+		t.index[k] = i
+		t.colv = append(t.colv, c)
 		t.seen = append(t.seen, 0)
-		idx = len(t.order) - 1
-		t.cols[k] = c
 	}
-	if t.seen[idx] == t.rows {
-		c[len(c)-1] = float32(v)
+	if t.seen[i] == t.rows {
+		t.colv[i][len(t.colv[i])-1] = float32(v)
 		return
 	}
-	t.seen[idx] = t.rows
-	t.cols[string(key)] = append(c, float32(v))
-}
-
-// colIndex finds a key's position in order. Files have few columns, so a scan beats a second map.
-func (t *table) colIndex(k string) int {
-	for i, o := range t.order {
-		if o == k {
-			return i
-		}
-	}
-	return -1
+	t.seen[i] = t.rows
+	t.colv[i] = append(t.colv[i], float32(v))
 }
 
 // parseGeneral handles any JSON object: nested objects become dotted keys ("layers.w1.grad_norm"),
@@ -379,7 +374,8 @@ func parseFlat(b []byte, set func(key []byte, v float64)) bool {
 			for i < len(b) && (b[i] == '-' || b[i] == '+' || b[i] == '.' || b[i] == 'e' || b[i] == 'E' || (b[i] >= '0' && b[i] <= '9')) {
 				i++
 			}
-			v, err := strconv.ParseFloat(string(b[s:i]), 64)
+			// strconv copies the text into any error it returns, so it may read the bytes in place.
+			v, err := strconv.ParseFloat(unsafe.String(&b[s], i-s), 64)
 			if err != nil {
 				return false
 			}

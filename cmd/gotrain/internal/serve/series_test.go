@@ -87,10 +87,10 @@ func TestTableReadsOnlyWhatWasAppendedAndWholeLinesOnly(t *testing.T) {
 	}
 	assert.Equal(t, int64(len(text)), tb.offset)
 	assert.Equal(t, 0, tb.bad)
-	for i, v := range tb.cols["step"] {
+	for i, v := range tb.col("step") {
 		assert.Equal(t, float32(i+1), v)
 	}
-	assert.Equal(t, float32(0.25), tb.cols["loss"][3])
+	assert.Equal(t, float32(0.25), tb.col("loss")[3])
 
 	// The bytes already read are not read again: an edit inside them (same size) goes unseen,
 	// which is what incremental reading means for files that are only ever appended to.
@@ -98,7 +98,7 @@ func TestTableReadsOnlyWhatWasAppendedAndWholeLinesOnly(t *testing.T) {
 	copy(b[strings.Index(string(b), `"loss":1`)+7:], "9")
 	require.NoError(t, os.WriteFile(name, b, 0o644))
 	require.NoError(t, tb.refresh(r))
-	assert.Equal(t, float32(1), tb.cols["loss"][0], "reread bytes it had already consumed")
+	assert.Equal(t, float32(1), tb.col("loss")[0], "reread bytes it had already consumed")
 	assert.Equal(t, 0, tb.resets)
 }
 
@@ -125,7 +125,7 @@ func TestTableStartsOverWhenTheFileShrinksOrIsReplaced(t *testing.T) {
 	require.NoError(t, os.WriteFile(other, []byte(stepLine(1, 42, 1, 1, 1, 1)+stepLine(1, 43, 1, 1, 1, 1)+stepLine(1, 44, 1, 1, 1, 1)+stepLine(1, 45, 1, 1, 1, 1)), 0o644))
 	require.NoError(t, os.Rename(other, name))
 	require.NoError(t, tb.refresh(r))
-	assert.Equal(t, []float32{42, 43, 44, 45}, tb.cols["step"])
+	assert.Equal(t, []float32{42, 43, 44, 45}, tb.col("step"))
 
 	require.NoError(t, os.Remove(name))
 	require.NoError(t, tb.refresh(r))
@@ -140,13 +140,14 @@ func TestTableSkipsMalformedAndOverlongLines(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "s.jsonl"), []byte(text), 0o644))
 	tb, _ := tableOf(t, dir, "s.jsonl", false)
 	assert.Equal(t, 3, tb.bad, "garbage, a torn line and an overlong line")
-	assert.Equal(t, []float32{1, 3, 4}, tb.cols["step"])
-	assert.Equal(t, float32(0.5), tb.cols["loss"][1], "a nested value does not lose the line's numbers")
+	assert.Equal(t, []float32{1, 3, 4}, tb.col("step"))
+	assert.Equal(t, float32(0.5), tb.col("loss")[1], "a nested value does not lose the line's numbers")
 	// A column first seen late is NaN before it.
-	require.Len(t, tb.cols["new"], 3)
-	assert.True(t, math.IsNaN(float64(tb.cols["new"][0])))
-	assert.Equal(t, float32(7), tb.cols["new"][2])
-	for k, c := range tb.cols {
+	require.Len(t, tb.col("new"), 3)
+	assert.True(t, math.IsNaN(float64(tb.col("new")[0])))
+	assert.Equal(t, float32(7), tb.col("new")[2])
+	for k, c := range tb.index {
+		c := tb.colv[c]
 		assert.Len(t, c, tb.rows, k)
 	}
 }
@@ -184,8 +185,8 @@ func TestDiagnosticsShapesBecomeLayerColumns(t *testing.T) {
 				}
 				return out
 			}
-			assert.Equal(t, []float32{0.5}, finiteOf(tb.cols[w1]))
-			assert.Equal(t, []float32{0.25}, finiteOf(tb.cols[w2]))
+			assert.Equal(t, []float32{0.5}, finiteOf(tb.col(w1)))
+			assert.Equal(t, []float32{0.25}, finiteOf(tb.col(w2)))
 		})
 	}
 }

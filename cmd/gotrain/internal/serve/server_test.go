@@ -98,7 +98,7 @@ func TestARunsDetailIsDownsampledAndComplete(t *testing.T) {
 	r := d.Items[0]
 	assert.Equal(t, 10000, r.Steps.Rows)
 	loss := r.Steps.Series["loss"]
-	assert.LessOrEqual(t, len(loss["x"]), 2000)
+	assert.LessOrEqual(t, len(loss["x"]), 2*500+2)
 	assert.Greater(t, len(loss["x"]), 500)
 	assert.Len(t, loss["s"], len(loss["x"]), "smoothed values at the same steps")
 	assert.Equal(t, 1.0, *loss["x"][0])
