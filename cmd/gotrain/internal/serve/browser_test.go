@@ -241,7 +241,7 @@ func TestBrowser(t *testing.T) {
 		waitJS(t, ctx, "all rows back", `document.querySelectorAll("#grid tbody tr").length === 9`)
 		require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#grid th[data-col="best_eval_acc"]`))))
 		assert.Equal(t, "9", evalJS[string](t, ctx, `document.querySelector("#inter svg").dataset.curves`), "every run's curve matched")
-		assert.ElementsMatch(t, []string{"lr", "optimizer"}, evalJS[[]string](t, ctx, `[...document.querySelectorAll("#importance rect")].map(r => r.dataset.param)`),
+		assert.ElementsMatch(t, []string{"lr", "optimizer"}, evalJS[[]string](t, ctx, `[...document.querySelectorAll("#importance rect[data-param]")].map(r => r.dataset.param)`),
 			"the parameters that vary")
 		screenshot(t, ctx, shots, "sweep.png")
 	})

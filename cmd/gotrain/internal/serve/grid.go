@@ -53,10 +53,12 @@ type gridCurve struct {
 	Reason string    `json:"reason,omitempty"`
 }
 
-// importance is how much of the objective's variance one parameter explains.
+// importance is how much of the objective's variance one parameter explains: alone (or as a
+// study recorded it), and with its interactions where the table allows telling.
 type importance struct {
-	Param string  `json:"param"`
-	Value float64 `json:"value"`
+	Param string   `json:"param"`
+	Value float64  `json:"value"`
+	Total *float64 `json:"total,omitempty"`
 }
 
 // buildGrid types the cells of a CSV (header first) and assigns roles with role().
@@ -111,14 +113,19 @@ func buildGrid(recs [][]string, role func(col string) string) ([]gridColumn, [][
 	return cols, rows
 }
 
-// varianceImportance estimates, for each parameter, the share of the objective's variance that
-// the parameter alone explains: the rows are grouped by the parameter's value (numbers with more
-// than six distinct values into five bins of equal count) and the between-group sum of squares
-// is taken as a fraction of the total, corrected for the number of groups (ε², Kelley 1935:
-// (SS_between − (k−1)·MS_within) / SS_total, clamped at 0), so that a parameter with a value per
-// row does not explain "everything" in a handful of trials. It is the main effect an analysis
-// of variance reports for a grid and ignores interactions; rows without an objective value are
-// left out, and a parameter with as many groups as rows is not estimated.
+// varianceImportance estimates how much of the objective's spread each parameter accounts for,
+// from the table alone, as two shares of the objective's sum of squares (SS):
+//
+//   - alone (Value): the rows are grouped by the parameter's value and the share is the
+//     between-group SS over the total (η², the main effect an analysis of variance reports);
+//   - with interactions (Total): the rows are grouped by the values of every other parameter,
+//     and the share is what remains unexplained by those groups, 1 − SS_between/SS_total (the
+//     total-effect index of Sobol, estimated on the grid). In a sweep where adam diverges only
+//     at lr 0.1, neither parameter alone explains much, and both do with interactions.
+//
+// Numbers with more than six distinct values are grouped into five bins of equal count. A share
+// is left out when its groups are as many as the rows (a value per row explains "everything"
+// and says nothing); rows without an objective value are left out.
 func varianceImportance(cols []gridColumn, rows [][]any, obj int) ([]importance, []string) {
 	var skipped []string
 	if obj < 0 {
@@ -145,46 +152,90 @@ func varianceImportance(cols []gridColumn, rows [][]any, obj int) ([]importance,
 	for _, y := range ys {
 		total += (y - mean) * (y - mean)
 	}
-	for j, c := range cols {
-		if c.Role != "param" {
-			continue
-		}
-		keys := make([]string, len(keep))
-		distinct := map[string]bool{}
-		for n, i := range keep {
-			keys[n] = cellKey(rows[i][j])
-			distinct[keys[n]] = true
-		}
-		if len(distinct) < 2 {
-			continue
-		}
-		if c.Numeric && len(distinct) > 6 {
-			keys = quantileBins(rows, keep, j, 5)
-		}
+	// share is the between-group SS over the total, or ok=false with a group per row.
+	share := func(keys []string) (float64, bool) {
 		sum, cnt := map[string]float64{}, map[string]float64{}
 		for n, k := range keys {
 			sum[k] += ys[n]
 			cnt[k]++
 		}
-		groups, n := float64(len(sum)), float64(len(ys))
-		if n <= groups {
-			skipped = append(skipped, c.Name)
-			continue
+		if len(sum) >= len(ys) {
+			return 0, false
+		}
+		if total == 0 {
+			return 0, true
 		}
 		between := 0.0
 		for k := range sum {
 			m := sum[k] / cnt[k]
 			between += cnt[k] * (m - mean) * (m - mean)
 		}
-		v := 0.0
-		if total > 0 {
-			within := math.Max(0, total-between) / (n - groups)
-			v = math.Max(0, (between-(groups-1)*within)/total)
-		}
-		out = append(out, importance{Param: c.Name, Value: v})
+		return math.Min(1, between/total), true
 	}
-	sort.SliceStable(out, func(a, b int) bool { return out[a].Value > out[b].Value })
+	// The group key of every row for every varied parameter.
+	var params []int
+	keys := map[int][]string{}
+	for j, c := range cols {
+		if c.Role != "param" {
+			continue
+		}
+		k := make([]string, len(keep))
+		distinct := map[string]bool{}
+		for n, i := range keep {
+			k[n] = cellKey(rows[i][j])
+			distinct[k[n]] = true
+		}
+		if len(distinct) < 2 {
+			continue
+		}
+		if c.Numeric && len(distinct) > 6 {
+			k = quantileBins(rows, keep, j, 5)
+		}
+		params = append(params, j)
+		keys[j] = k
+	}
+	for _, j := range params {
+		im := importance{Param: cols[j].Name}
+		alone, ok := share(keys[j])
+		if ok {
+			im.Value = alone
+		}
+		others := make([]string, len(ys))
+		for n := range others {
+			var b strings.Builder
+			for _, o := range params {
+				if o != j {
+					b.WriteString(keys[o][n] + "\x00")
+				}
+			}
+			others[n] = b.String()
+		}
+		if rest, okT := share(others); okT && len(params) > 1 {
+			t := math.Max(0, 1-rest)
+			im.Total = &t
+		} else if len(params) == 1 && ok {
+			im.Total = &alone
+		}
+		if !ok && im.Total == nil {
+			skipped = append(skipped, cols[j].Name)
+			continue
+		}
+		out = append(out, im)
+	}
+	sortImportance(out)
 	return out, skipped
+}
+
+// sortImportance puts the parameters that matter most first: by their share with
+// interactions where known, else alone.
+func sortImportance(out []importance) {
+	key := func(im importance) float64 {
+		if im.Total != nil {
+			return math.Max(*im.Total, im.Value)
+		}
+		return im.Value
+	}
+	sort.SliceStable(out, func(a, b int) bool { return key(out[a]) > key(out[b]) })
 }
 
 func cellKey(v any) string {
@@ -287,7 +338,7 @@ func (sweepKind) Summary(s *Server, it *Item) Summary {
 func (sweepKind) Detail(s *Server, it *Item, q detailQuery) (any, error) {
 	d := &gridDetail{ID: it.ID, Kind: it.Kind, Name: it.Name, Status: it.Status, Files: it.Files, Members: it.Members,
 		Objective: "best_eval_acc", Direction: "max", CurveMetric: "eval_acc",
-		ImportanceSource: "computed here: the share of the objective's variance each parameter explains alone (ε², see the README)"}
+		ImportanceSource: "computed here from the table: the share of the objective's variance each parameter explains alone (η²), and with its interactions (total effect); see the README"}
 	recs, err := s.store.csv(it.root, it.file("sweep.csv"))
 	if err != nil {
 		d.Notes = append(d.Notes, err.Error())
@@ -632,9 +683,9 @@ func (studyKind) Detail(s *Server, it *Item, q detailQuery) (any, error) {
 			}
 		}
 		d.Importance, d.NotEstimated = varianceImportance(d.Columns, done, obj)
-		d.ImportanceSource = "computed here from the completed trials: the share of the objective's variance each parameter explains alone (ε², see the README)"
+		d.ImportanceSource = "computed here from the completed trials: the share of the objective's variance each parameter explains alone (η²), and with its interactions (total effect); see the README"
 	}
-	sort.SliceStable(d.Importance, func(a, b int) bool { return d.Importance[a].Value > d.Importance[b].Value })
+	sortImportance(d.Importance)
 
 	// Trials' run directories: named in run_dir, or by the trial number (trial-7, trial_0007, 7).
 	byTrial := map[string]string{}

@@ -194,28 +194,47 @@ func TestAStudyDetailRanksTrialsAndExplainsPruning(t *testing.T) {
 }
 
 func TestVarianceImportance(t *testing.T) {
-	// y depends on a only: a explains everything, b (balanced against a) nothing.
 	cols := []gridColumn{{Name: "a", Role: "param"}, {Name: "b", Role: "param"}, {Name: "y", Role: "objective", Numeric: true}}
+	total := func(im importance) float64 {
+		require.NotNil(t, im.Total, im.Param)
+		return *im.Total
+	}
+	// y depends on a only: a explains everything, alone and with b; b nothing.
 	rows := [][]any{{"x", "p", 1.0}, {"x", "q", 1.0}, {"z", "p", 3.0}, {"z", "q", 3.0}}
 	imp, skipped := varianceImportance(cols, rows, 2)
 	require.Len(t, imp, 2)
-	assert.Equal(t, importance{"a", 1}, imp[0])
-	assert.Equal(t, importance{"b", 0}, imp[1])
+	assert.Equal(t, "a", imp[0].Param)
+	assert.Equal(t, 1.0, imp[0].Value)
+	assert.Equal(t, 1.0, total(imp[0]))
+	assert.Equal(t, 0.0, imp[1].Value)
+	assert.Equal(t, 0.0, total(imp[1]))
 	assert.Empty(t, skipped)
 
-	// By hand: y = 1,2,3,6 over a = x,x,z,z. Mean 3, SS_total 1+4... = 4+1+0+9 = 14;
-	// group means 1.5 and 4.5, SS_between 2·2.25 + 2·2.25 = 9, SS_within 5 over n−k = 2 dof;
-	// ε² = (9 − 1·2.5) / 14.
+	// Pure interaction (y = a XOR b): neither explains anything alone, each everything with the other.
+	rows = [][]any{{"x", "p", 0.0}, {"x", "q", 1.0}, {"z", "p", 1.0}, {"z", "q", 0.0}}
+	imp, _ = varianceImportance(cols, rows, 2)
+	for _, im := range imp {
+		assert.Equal(t, 0.0, im.Value, im.Param)
+		assert.Equal(t, 1.0, total(im), im.Param)
+	}
+
+	// By hand: y = 1,2,3,6 over a = x,x,z,z and b = p,q,p,q. Mean 3, SS_total 4+1+0+9 = 14.
+	// a: group means 1.5 and 4.5, SS_between 2·2.25·2 = 9: alone 9/14. b: means 2 and 4,
+	// SS_between 2·1·2 = 4: alone 4/14. a with interactions: 1 − 4/14; b: 1 − 9/14.
 	rows = [][]any{{"x", "p", 1.0}, {"x", "q", 2.0}, {"z", "p", 3.0}, {"z", "q", 6.0}}
 	imp, _ = varianceImportance(cols, rows, 2)
-	assert.InDelta(t, 6.5/14, imp[0].Value, 1e-12)
+	require.Len(t, imp, 2)
 	assert.Equal(t, "a", imp[0].Param)
+	assert.InDelta(t, 9.0/14, imp[0].Value, 1e-12)
+	assert.InDelta(t, 1-4.0/14, total(imp[0]), 1e-12)
+	assert.InDelta(t, 4.0/14, imp[1].Value, 1e-12)
+	assert.InDelta(t, 1-9.0/14, total(imp[1]), 1e-12)
 
-	// A parameter with a value per row is not estimated.
-	rows = [][]any{{"x", "p", 1.0}, {"y", "p", 2.0}, {"z", "q", 3.0}}
-	imp, skipped = varianceImportance(cols, rows, 2)
+	// A parameter with a value per row says nothing alone; with b constant there is nothing else.
+	cols1 := []gridColumn{{Name: "a", Role: "param"}, {Name: "y", Role: "objective", Numeric: true}}
+	imp, skipped = varianceImportance(cols1, [][]any{{"x", 1.0}, {"y", 2.0}, {"z", 3.0}}, 1)
 	assert.Equal(t, []string{"a"}, skipped)
-	assert.Len(t, imp, 1)
+	assert.Empty(t, imp)
 }
 
 func TestLiveUpdatesArriveOverServerSentEvents(t *testing.T) {

@@ -54,6 +54,14 @@ function fmt(v) {
   if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(2).replace(/\.?0+e/, "e").replace("e+", "e");
   return String(+v.toPrecision(5));
 }
+// niceTicks are about n round values (1, 2 or 5 times a power of ten apart) covering [lo, hi].
+function niceTicks(lo, hi, n) {
+  const raw = (hi - lo) / Math.max(1, n), p = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * p).find((st) => st >= raw) || raw;
+  const out = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(+v.toPrecision(12));
+  return out;
+}
 function colorOf(id) { return PALETTE[state.selected.indexOf(id) % PALETTE.length]; }
 // label is an item's folder below its root (the root's own name when the root is the item):
 // short enough for a legend; the full path is in the list's tooltips.
@@ -473,7 +481,7 @@ function axisFor(d, j, idx) {
     const f = (v) => (log ? Math.log10(v) : v);
     let lo = Math.min(...vals.map(f)), hi = Math.max(...vals.map(f));
     if (!(hi > lo)) { lo -= 1; hi += 1; }
-    const ticks = log ? [] : [lo, (lo + hi) / 2, hi];
+    const ticks = log ? [] : niceTicks(lo, hi, 4);
     if (log) for (let e = Math.ceil(lo); e <= Math.floor(hi); e++) ticks.push(e);
     return { pos: (v) => (v === null || v === undefined ? null : (f(v) - lo) / (hi - lo)), ticks: ticks.map((t) => [(t - lo) / (hi - lo), log ? fmt(10 ** t) : fmt(t)]) };
   }
@@ -539,14 +547,25 @@ function renderImportance(d) {
   $("importance-src").textContent = (d.importance_source || "") +
     (d.not_estimated && d.not_estimated.length ? ". Not estimated (a different value in every row): " + d.not_estimated.join(", ") : "");
   if (imp.length === 0) { box.replaceChildren(el("p", { class: "hint", text: "Not enough varied rows to estimate." })); return; }
-  const W = Math.max(260, box.clientWidth || 360), rowH = 22, H = imp.length * rowH + 6, lw = 110;
-  const max = Math.max(...imp.map((x) => x.value), 1e-12);
+  const withTotal = imp.some((x) => x.total !== undefined);
+  const W = Math.max(260, box.clientWidth || 360), barH = 9, rowH = withTotal ? 28 : 20, lw = 110, top = withTotal ? 18 : 2;
+  const H = top + imp.length * rowH + 4;
+  const max = Math.max(...imp.flatMap((x) => [x.value, x.total ?? 0]), 1e-12);
+  const scale = (W - lw - 50) / max;
   const root = svg("svg", { width: W, height: H });
+  if (withTotal) {
+    root.append(svg("rect", { x: lw, y: 3, width: 10, height: 8, fill: "#4e79a7" }), svg("text", { x: lw + 14, y: 11 }, document.createTextNode("alone")),
+      svg("rect", { x: lw + 60, y: 3, width: 10, height: 8, fill: "#a0cbe8" }), svg("text", { x: lw + 74, y: 11 }, document.createTextNode("with interactions")));
+  }
   imp.forEach((x, k) => {
-    const w = ((W - lw - 50) * x.value) / max;
-    root.append(svg("text", { x: lw - 6, y: k * rowH + 15, "text-anchor": "end" }, document.createTextNode(x.param)),
-      svg("rect", { x: lw, y: k * rowH + 4, width: Math.max(1, w), height: rowH - 8, fill: "#4e79a7", "data-param": x.param }),
-      svg("text", { x: lw + w + 5, y: k * rowH + 15 }, document.createTextNode(x.value.toFixed(3))));
+    const y = top + k * rowH;
+    root.append(svg("text", { x: lw - 6, y: y + (withTotal ? 14 : 12), "text-anchor": "end" }, document.createTextNode(x.param)),
+      svg("rect", { x: lw, y: y + 2, width: Math.max(1, x.value * scale), height: barH, fill: "#4e79a7", "data-param": x.param }),
+      svg("text", { x: lw + x.value * scale + 5, y: y + 10 }, document.createTextNode(x.value.toFixed(3))));
+    if (x.total !== undefined) {
+      root.append(svg("rect", { x: lw, y: y + 3 + barH, width: Math.max(1, x.total * scale), height: barH, fill: "#a0cbe8", "data-total": x.param }),
+        svg("text", { x: lw + x.total * scale + 5, y: y + 11 + barH }, document.createTextNode(x.total.toFixed(3))));
+    }
   });
   box.replaceChildren(root);
 }
@@ -567,9 +586,9 @@ function renderInter(d) {
   const root = svg("svg", { width: W, height: H, "data-curves": String(curves.length) });
   const ax = svg("g", { class: "axis" });
   ax.append(svg("line", { x1: pad.l, x2: W - pad.r, y1: H - pad.b, y2: H - pad.b }), svg("line", { x1: pad.l, x2: pad.l, y1: pad.t, y2: H - pad.b }));
-  for (let k = 0; k <= 4; k++) {
-    const v = y0 + ((y1 - y0) * k) / 4;
-    ax.append(svg("text", { x: pad.l - 4, y: Y(v) + 3, "text-anchor": "end" }, document.createTextNode(fmt(v))));
+  for (const v of niceTicks(y0, y1, 5)) {
+    ax.append(svg("line", { x1: pad.l - 3, x2: pad.l, y1: Y(v), y2: Y(v) }),
+      svg("text", { x: pad.l - 5, y: Y(v) + 3, "text-anchor": "end" }, document.createTextNode(fmt(v))));
   }
   const step = Math.max(1, Math.ceil((x1 - x0) / 10));
   for (let v = Math.ceil(x0); v <= x1; v += step) ax.append(svg("text", { x: X(v), y: H - pad.b + 14, "text-anchor": "middle" }, document.createTextNode(fmt(v))));
