@@ -74,13 +74,14 @@ func artifacts(t *testing.T) string {
 	return dir
 }
 
+// screenshot saves the page; with -readme, the views the README shows are copied there too.
 func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
 	require.NoError(t, chromedp.Do(ctx, chromedp.Sleep(150*time.Millisecond)))
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, name), png, 0o644))
-	if *updateReadme {
+	if *updateReadme && (name == "runs.png" || name == "sweep.png" || name == "study.png") {
 		require.NoError(t, os.WriteFile(filepath.Join("..", "..", "..", "..", "testdata", "readme", "serve-"+name), png, 0o644))
 	}
 }
@@ -178,6 +179,7 @@ func TestBrowser(t *testing.T) {
 		require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`input[name="xaxis"][value="epoch"]`))))
 		waitJS(t, ctx, "epoch charts", `(document.querySelector('[data-chart="e:train_acc,eval_acc"]')||{dataset:{}}).dataset.runs === "2"`)
 		assert.Equal(t, "5", evalJS[string](t, ctx, `document.querySelector('[data-chart="e:train_acc,eval_acc"]').dataset.maxX`))
+		screenshot(t, ctx, shots, "runs-epoch.png")
 		require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`input[name="xaxis"][value="step"]`))))
 	})
 
@@ -204,6 +206,7 @@ func TestBrowser(t *testing.T) {
 		require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#list .item[data-id="0/momentum-0.05"] input`))))
 		waitJS(t, ctx, "the diagnostics panel", `!document.getElementById("diag").hidden && (document.querySelector('#diag [data-chart^="d:"]')||{dataset:{}}).dataset.series === "3"`)
 		assert.Equal(t, "grad_norm", evalJS[string](t, ctx, `document.getElementById("diag-metric").value`))
+		screenshot(t, ctx, shots, "diagnostics.png")
 	})
 
 	t.Run("a run deleted meanwhile leaves the page", func(t *testing.T) {

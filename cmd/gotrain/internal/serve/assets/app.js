@@ -27,6 +27,8 @@ const state = {
   xaxis: "step", logy: true, logx: false, smooth: 0.6, diag: "",
 };
 
+const INT_INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 1e4, 2e4, 2.5e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7];
+const DASHES = [undefined, [6, 4], [2, 3], [10, 3, 2, 3]]; // one line style per run in the diagnostics panel
 const $ = (id) => document.getElementById(id);
 function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
@@ -238,9 +240,11 @@ function chart(key, title, lines, log, width) {
   const opts = {
     width, height: 230, legend: { show: false },
     scales: { x: { time: false, distr: state.logx ? 3 : 1 }, y: { distr: log ? 3 : 1 } },
-    axes: [{ stroke: "#556", grid: { stroke: "#eef" } }, { stroke: "#556", grid: { stroke: "#eef" }, size: 56, values: (u, vs) => vs.map(fmt) }],
+    // x is a step or an epoch: whole numbers only.
+    axes: [{ stroke: "#556", grid: { stroke: "#eef" }, incrs: state.logx ? undefined : INT_INCRS }, { stroke: "#556", grid: { stroke: "#eef" }, size: 56, values: (u, vs) => vs.map(fmt) }],
     series: [{}, ...lines.map((l) => ({
-      label: l.label, stroke: l.faint ? l.color + "44" : l.color, width: l.faint ? 1 : 1.6, dash: l.dash ? [6, 4] : undefined,
+      label: l.label, stroke: l.faint ? l.color + "44" : l.color, width: l.faint ? 1 : 1.6,
+      dash: Array.isArray(l.dash) ? l.dash : l.dash ? [6, 4] : undefined,
       spanGaps: true, points: { show: false },
     }))],
     cursor: { drag: { x: true, y: false } },
@@ -329,16 +333,30 @@ function renderDiag(runs, width) {
   if ([...sel.options].map((o) => o.value).join() !== metrics.join()) sel.replaceChildren(...metrics.map((m) => el("option", { value: m, text: m })));
   sel.value = cur;
   const lines = [];
-  runs.forEach((r, ri) => {
-    const names = Object.keys((r.diagnostics && r.diagnostics.series) || {}).sort();
-    names.forEach((n, li) => {
-      if (!(n === cur || n.endsWith("." + cur))) return;
+  const layerColor = new Map();
+  const withDiag = runs.filter((r) => r.diagnostics && Object.keys(r.diagnostics.series).length);
+  const styles = [];
+  withDiag.forEach((r, ri) => {
+    const names = Object.keys(r.diagnostics.series).sort();
+    styles.push(label(state.byId.get(r.id)) + (ri === 0 ? " solid" : " " + ["", "dashed", "dotted", "dash-dot"][ri % DASHES.length]));
+    for (const n of names) {
+      if (!(n === cur || n.endsWith("." + cur))) continue;
       const s = r.diagnostics.series[n];
       const layer = n === cur ? "" : n.slice(0, -cur.length - 1);
-      lines.push({ run: r.id, label: shortName(state.byId.get(r.id)) + " " + layer, color: PALETTE[li % PALETTE.length], x: s.x, y: s.s || s.y, dash: ri % 2 === 1 });
-    });
+      if (!layerColor.has(layer)) layerColor.set(layer, PALETTE[layerColor.size % PALETTE.length]);
+      lines.push({ run: r.id, label: label(state.byId.get(r.id)) + " " + layer, color: layerColor.get(layer), x: s.x, y: s.s || s.y, dash: DASHES[ri % DASHES.length] || false });
+    }
   });
-  const box = chart("d:" + cur, cur + " per layer (colour: layer; dashes: second run)", lines, state.logy && !/frac|mean/.test(cur), Math.max(400, $("diag").clientWidth - 30));
+  // "layers.w1", "layers.w2": the shared first part says nothing.
+  const names = [...layerColor.keys()];
+  const pre = names.length > 1 && names.every((n) => n.includes(".") && n.split(".")[0] === names[0].split(".")[0]) ? names[0].split(".")[0] + "." : "";
+  if (pre) for (const l of lines) l.label = l.label.replace(" " + pre, " ");
+  const legend = $("diag-legend");
+  legend.replaceChildren(...[...layerColor].map(([layer, color]) => {
+    const sw = el("i"); sw.style.background = color;
+    return el("span", {}, sw, el("span", { text: (pre ? layer.slice(pre.length) : layer) || cur }));
+  }), el("span", { class: "hint", text: styles.join(" · ") }));
+  const box = chart("d:" + cur, cur + " per layer", lines, state.logy && !/frac|mean/.test(cur), Math.max(400, $("diag").clientWidth - 30));
   $("diag-chart").replaceChildren(box);
 }
 
