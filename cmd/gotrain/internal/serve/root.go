@@ -14,8 +14,7 @@ import (
 // spelled or linked, reaches outside it (os.Root refuses "..", absolute names and symbolic links
 // that leave the tree). It exposes reads only: nothing in this package can write into a run.
 type readRoot struct {
-	path     string // as given on the command line
-	required bool   // given explicitly: it must exist when serving starts
+	path string // as given on the command line
 
 	mu   sync.Mutex
 	root *os.Root // nil while the folder does not exist

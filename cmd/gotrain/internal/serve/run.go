@@ -40,8 +40,11 @@ func (runKind) Detect(e map[string]fs.DirEntry) bool {
 // per epoch). It never reads steps.jsonl whole, so listing 200 long runs stays cheap.
 func (runKind) Summary(s *Server, it *Item) Summary {
 	var sum Summary
-	sum.Options, _ = readOptions(it)
 	var notes []string
+	var err error
+	if sum.Options, err = readOptions(it); err != nil {
+		notes = append(notes, err.Error())
+	}
 	if last, err := lastLine(it.root, it.file(stepsFile)); err == nil && last != nil {
 		parseFlat(last, func(k []byte, v float64) {
 			if string(k) == "step" && finite(float32(v)) {
@@ -49,7 +52,7 @@ func (runKind) Summary(s *Server, it *Item) Summary {
 			}
 		})
 	}
-	err := s.store.table(it.root, it.file(epochsFile), false, func(t *table) error {
+	err = s.store.table(it.root, it.file(epochsFile), false, func(t *table) error {
 		sum.Epochs = t.rows
 		if t.rows == 0 {
 			return nil

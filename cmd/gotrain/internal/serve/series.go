@@ -330,8 +330,8 @@ func parseFlat(b []byte, set func(key []byte, v float64)) bool {
 		ks := i + 1
 		i = ks
 		for i < len(b) && b[i] != '"' {
-			if b[i] == '\\' {
-				return false // escaped keys: let encoding/json decode them
+			if b[i] == '\\' || b[i] < 0x20 || b[i] >= 0x80 {
+				return false // escapes, control bytes, non-ASCII: encoding/json's rules apply
 			}
 			i++
 		}
@@ -351,8 +351,15 @@ func parseFlat(b []byte, set func(key []byte, v float64)) bool {
 		case c == '"':
 			i++
 			for i < len(b) && b[i] != '"' {
+				if b[i] < 0x20 {
+					return false // JSON forbids raw control bytes in strings
+				}
 				if b[i] == '\\' {
-					i++
+					n := escapeLen(b[i+1:])
+					if n == 0 {
+						return false
+					}
+					i += n
 				}
 				i++
 			}
@@ -375,6 +382,9 @@ func parseFlat(b []byte, set func(key []byte, v float64)) bool {
 				i++
 			}
 			// strconv copies the text into any error it returns, so it may read the bytes in place.
+			if !jsonNumber(b[s:i]) {
+				return false // strconv takes more than JSON allows (01, -.5, 1.)
+			}
 			v, err := strconv.ParseFloat(unsafe.String(&b[s], i-s), 64)
 			if err != nil {
 				return false
@@ -395,6 +405,65 @@ func parseFlat(b []byte, set func(key []byte, v float64)) bool {
 		}
 		i = skipSpace(b, i+1)
 	}
+}
+
+// escapeLen is the length of a valid JSON escape after its backslash (\n, \u00e9), 0 if invalid.
+func escapeLen(b []byte) int {
+	if len(b) == 0 {
+		return 0
+	}
+	switch b[0] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 1
+	case 'u':
+		if len(b) < 5 {
+			return 0
+		}
+		for _, c := range b[1:5] {
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return 0
+			}
+		}
+		return 5
+	}
+	return 0
+}
+
+// jsonNumber reports whether b is a number as JSON writes it:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func jsonNumber(b []byte) bool {
+	i := 0
+	digits := func() int {
+		s := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i - s
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	if i < len(b) && b[i] == '0' {
+		i++
+	} else if digits() == 0 {
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(b)
 }
 
 func skipSpace(b []byte, i int) int {

@@ -206,3 +206,35 @@ func TestLastLineReadsTheTail(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, `{"step":1}`, string(last))
 }
+
+// FuzzParseFlat checks the fast path against encoding/json: whatever it accepts is a JSON
+// object whose numbers, booleans and nulls it reads as encoding/json does.
+//
+//	go test -run xxx -fuzz FuzzParseFlat ./cmd/gotrain/internal/serve/
+func FuzzParseFlat(f *testing.F) {
+	for _, s := range []string{stepLine(1, 2, 0.5, 0.25, 1e-3, 1), `{"a":null,"b":true,"c":"x\"y"}`, `{}`, `{"a":-1e-7}`, `{"a":1,"a":2}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		got := map[string]float64{}
+		if !parseFlat([]byte(line), func(k []byte, v float64) { got[string(k)] = v }) {
+			return
+		}
+		var want map[string]any
+		if err := json.Unmarshal([]byte(line), &want); err != nil {
+			t.Fatalf("accepted %q, which encoding/json refuses: %v", line, err)
+		}
+		for k, v := range want {
+			switch v := v.(type) {
+			case float64:
+				if got[k] != v {
+					t.Fatalf("%q: %s = %v, encoding/json reads %v", line, k, got[k], v)
+				}
+			case nil:
+				if !math.IsNaN(got[k]) {
+					t.Fatalf("%q: %s = %v for null", line, k, got[k])
+				}
+			}
+		}
+	})
+}

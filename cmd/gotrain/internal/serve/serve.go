@@ -27,9 +27,11 @@ var assets embed.FS
 
 // Config says what to serve.
 type Config struct {
-	// Dirs are the folders to look in. Each Required one must exist; the others (the defaults,
-	// runs/, sweeps/ and studies/) may appear later.
-	Dirs     []string
+	// Dirs are the folders to look in.
+	Dirs []string
+	// Required says every folder must exist now (folders named on the command line, where a
+	// missing one is a typo); otherwise (the defaults runs/, sweeps/ and studies/) a folder may
+	// appear later and is looked for at every scan.
 	Required bool
 	// Poll is how often the folders are looked at again while a page is open (default 500 ms).
 	Poll time.Duration
@@ -73,7 +75,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.store = newStore(limit)
 	for _, d := range cfg.Dirs {
-		r := &readRoot{path: d, required: cfg.Required}
+		r := &readRoot{path: d}
 		if _, err := r.open(); err != nil && cfg.Required {
 			return nil, fmt.Errorf("serve: %w", err)
 		}

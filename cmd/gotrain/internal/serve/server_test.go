@@ -491,3 +491,46 @@ func TestEvictionKeepsAnswersRight(t *testing.T) {
 	}
 	assert.LessOrEqual(t, total, 20000+2000*8, "within the limit, give or take the table in use")
 }
+
+func TestBadFilesAreNotesNotFailures(t *testing.T) {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "bad-run")
+	require.NoError(t, os.MkdirAll(run, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(run, "options.json"), []byte("{"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(run, "steps.jsonl"), []byte("\x00\xff garbage\n[1,2]\n"+stepLine(1, 1, 1, 1, 1, 1)), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(run, "epochs.jsonl"), []byte("}}}\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(run, "diagnostics.jsonl"), []byte(`{"step":"x","layers":[[[]]]}`+"\n"), 0o644))
+	sweep := filepath.Join(dir, "bad-sweep")
+	require.NoError(t, os.MkdirAll(sweep, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(sweep, "sweep.csv"), []byte("rank,lr\n1,\"0.1\n2,x,y,z\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(sweep, "curves.csv"), []byte("run,epoch\n\"lr=0.1\",one\n"), 0o644))
+	study := filepath.Join(dir, "bad-study")
+	require.NoError(t, os.MkdirAll(study, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(study, "trials.csv"), []byte("state\nPRUNED\n\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(study, "study.json"), []byte("[]"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(study, "importance.csv"), []byte("lr\n"), 0o644))
+	only := filepath.Join(dir, "db-only")
+	require.NoError(t, os.MkdirAll(only, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(only, "study.db"), []byte("SQLite format 3\x00"), 0o644))
+	_, ts := newTestServer(t, dir)
+
+	var a itemsAnswer
+	getJSON(t, ts.URL+"/api/items", &a)
+	require.Len(t, a.Items, 4)
+	for _, it := range a.Items {
+		var d struct {
+			Items []struct {
+				Notes []string `json:"notes"`
+			} `json:"items"`
+		}
+		getJSON(t, ts.URL+"/api/detail?id="+url.QueryEscape(it.ID), &d)
+		require.Len(t, d.Items, 1, it.ID)
+		if it.ID == "0/bad-run" {
+			assert.NotEmpty(t, d.Items[0].Notes, "a broken options.json is said")
+			assert.Equal(t, 1, it.Steps)
+		}
+	}
+	var d detailAnswer
+	getJSON(t, ts.URL+"/api/detail?id=0/bad-run", &d)
+	assert.Equal(t, 1, d.Items[0].Steps.Rows, "the one good line of steps.jsonl")
+}
