@@ -140,8 +140,11 @@ func (o Options) Validate() error {
 			return bad("initial_accumulator_value", o.InitialAccumulator, ">= 0")
 		}
 	}
-	if o.Name != "sgd" && !nonNeg(o.Eps) {
-		return bad("eps", o.Eps, ">= 0")
+	// eps keeps a division by a running second moment (or accumulator) finite. PyTorch accepts
+	// 0, but then a parameter whose gradient is still 0 divides 0 by 0 on the first step and the
+	// run dies later blaming a weight; refuse it here, where the cause is known.
+	if o.Name != "sgd" && !(o.Eps > 0 && !math.IsInf(o.Eps, 0)) {
+		return bad("eps", o.Eps, "finite and > 0 (it keeps a division by the second moment finite)")
 	}
 	return nil
 }
