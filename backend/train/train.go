@@ -104,7 +104,7 @@ type StepMetrics struct {
 // EpochMetrics is reported after every epoch.
 type EpochMetrics struct {
 	Epoch                 int
-	TrainLoss, TrainAcc   float64 // averaged over the epoch's batches, weighted by rows
+	TrainLoss, TrainAcc   float64 // averaged over the epoch's applied steps, weighted by rows; NaN when every step was skipped
 	TestLoss, TestAcc     float64 // NaN when there is no test set
 	Duration              time.Duration
 	SamplesPerSec, LastLR float64
@@ -648,6 +648,9 @@ func (t *Trainer) Fit(trainSet, test *Dataset) ([]EpochMetrics, error) {
 		m := EpochMetrics{Epoch: t.epoch, TrainLoss: t.epochLoss / float64(max(t.epochSeen, 1)),
 			TrainAcc: float64(t.epochCorrect) / float64(max(t.epochSeen, 1)), TestLoss: math.NaN(), TestAcc: math.NaN(),
 			Duration: dur, SamplesPerSec: float64(trainSet.N) / dur.Seconds(), LastLR: t.cfg.Optimizer.LR()}
+		if t.epochSeen == 0 { // every step was skipped: there is no training loss to report, not a loss of 0
+			m.TrainLoss, m.TrainAcc = math.NaN(), math.NaN()
+		}
 		if test != nil {
 			var err error
 			if m.TestLoss, m.TestAcc, err = t.Evaluate(test); err != nil {
@@ -676,7 +679,8 @@ func (t *Trainer) Fit(trainSet, test *Dataset) ([]EpochMetrics, error) {
 
 // FindLR runs the learning-rate range test (optim.RangeTest) on shuffled batches of ds and then
 // puts the weights, the optimizer state and the step count back as they were, so training can
-// start from the same point with the suggested rate.
+// start from the same point with the suggested rate. Config.ShouldStop is asked before every
+// batch; when it says stop, FindLR returns the points so far and an error wrapping ErrInterrupted.
 func (t *Trainer) FindLR(ds *Dataset, rt optim.RangeTest) (optim.RangeResult, error) {
 	if err := t.checkData(ds, "range-test"); err != nil {
 		return optim.RangeResult{}, err
@@ -696,6 +700,9 @@ func (t *Trainer) FindLR(ds *Dataset, rt optim.RangeTest) (optim.RangeResult, er
 	bs := min(t.cfg.BatchSize, ds.N)
 	pos := 0
 	res, runErr := rt.Run(func(lr float64) (float64, error) {
+		if t.cfg.ShouldStop != nil && t.cfg.ShouldStop() {
+			return 0, fmt.Errorf("train: range test stopped: %w", ErrInterrupted)
+		}
 		if pos+bs > len(perm) {
 			rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 			pos = 0
