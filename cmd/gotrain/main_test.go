@@ -118,7 +118,7 @@ func TestInvalidOptionsFailBeforeAnyTraining(t *testing.T) {
 		{[]string{"-data", "/nonexistent/mnist"}, "/nonexistent/mnist"},
 		{[]string{"-config", cfg}, `unknown option "momentun"`},
 		{[]string{"-config", badType}, `option "epochs"`},
-		{[]string{"-label", "y"}, "-label only applies with -csv"},
+		{[]string{"-label", "y"}, "-label does not apply to MNIST data"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " ")+" is refused", func(t *testing.T) {
@@ -138,9 +138,12 @@ func TestHelpListsEveryOptionWithItsDefault(t *testing.T) {
 			code, _, errS := runCLI(t, context.Background(), cmd, "-h")
 			assert.Equal(t, 0, code)
 			names := []string{"-device"}
-			if cmd != "eval" {
+			switch cmd {
+			case "train", "sweep":
 				names = append(names, "-model", "-lr", "-optimizer", "-momentum", "-beta1", "-schedule", "-epochs", "-batch", "-seed", "-config", "-clip-norm", "-val-split", "-csv")
-			} else {
+			case "lr-find":
+				names = append(names, "-model", "-optimizer", "-momentum", "-beta1", "-batch", "-seed", "-config", "-clip-norm", "-csv", "-start", "-end", "-steps")
+			default:
 				names = append(names, "-checkpoint", "-data", "-split")
 			}
 			for _, n := range names {
@@ -187,12 +190,12 @@ func TestAnInterruptedTrainResumesToTheSameWeights(t *testing.T) {
 		}
 	}
 	defer func() { stepHook = nil }()
-	code, out, _ := runCLI(t, ctx, append([]string{"train", "-run-dir", dir, "-chart=false"}, small...)...)
+	code, _, errS = runCLI(t, ctx, append([]string{"train", "-run-dir", dir, "-chart=false"}, small...)...)
 	require.Equal(t, exitInterrupted, code)
-	assert.Contains(t, out, "gotrain train -resume "+dir)
+	assert.Contains(t, errS, "gotrain train -resume "+dir)
 	stepHook = nil
 
-	code, out, errS = runCLI(t, context.Background(), "train", "-resume", dir)
+	code, out, errS := runCLI(t, context.Background(), "train", "-resume", dir)
 	require.Equal(t, 0, code, errS)
 	assert.Contains(t, out, "resuming at epoch 2, step 200")
 
@@ -306,12 +309,14 @@ func TestEvalReportsAConfusionMatrix(t *testing.T) {
 func TestPerBatchSchedulesAreSizedFromTheData(t *testing.T) {
 	// 30 warm-up batches is more than the epoch count: the schedule is sized from the number of
 	// batches (10000/256 = 40), known only once the data is loaded.
-	args := []string{"train", "-model", "784-16-10", "-epochs", "1", "-batch", "256", "-schedule-interval", "batch",
-		"-run-dir", t.TempDir(), "-progress", "lines", "-chart=false", "-schedule"}
-	code, out, errS := runCLI(t, context.Background(), append(args, "warmup-cosine:warmup=30")...)
+	args := func() []string {
+		return []string{"train", "-model", "784-16-10", "-epochs", "1", "-batch", "256", "-schedule-interval", "batch",
+			"-run-dir", t.TempDir(), "-progress", "lines", "-chart=false", "-schedule"}
+	}
+	code, out, errS := runCLI(t, context.Background(), append(args(), "warmup-cosine:warmup=30")...)
 	require.Equal(t, 0, code, errS)
 	assert.Contains(t, out, "cosine(tmax=10")
-	code, _, errS = runCLI(t, context.Background(), append(args, "warmup-cosine:warmup=50")...)
+	code, _, errS = runCLI(t, context.Background(), append(args(), "warmup-cosine:warmup=50")...)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errS, "t_max -10")
 }
