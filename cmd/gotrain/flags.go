@@ -97,6 +97,24 @@ func (v *optValue) Set(s string) error {
 	return nil
 }
 
+// scratch is an unset option of the same kind, to check a value without keeping it.
+func (v *optValue) scratch() *optValue {
+	w := &optValue{kind: v.kind, emptyOK: v.emptyOK}
+	switch v.ptr.(type) {
+	case *string:
+		w.ptr = new(string)
+	case *int:
+		w.ptr = new(int)
+	case *uint64:
+		w.ptr = new(uint64)
+	case *float64:
+		w.ptr = new(float64)
+	case *bool:
+		w.ptr = new(bool)
+	}
+	return w
+}
+
 // parse stores s, or says what is wrong with it.
 func (v *optValue) parse(s string) error {
 	switch p := v.ptr.(type) {
@@ -320,12 +338,16 @@ func (c *command) apply(entries []configEntry, source string, lenient bool) erro
 		if e.key == "config" || e.key == "resume" {
 			return usagef("%s: option %q cannot be set in a file; give it on the command line", source, e.key)
 		}
-		if c.given(e.key) {
-			continue
-		}
 		text, err := e.text(v.kind, lenient)
 		if err != nil {
 			return usagef("%s: option %q: %v", source, e.key, err)
+		}
+		if c.given(e.key) {
+			// The command line overrides the file, but a bad value in the file is still an error.
+			if err := v.scratch().parse(text); err != nil {
+				return usagef("%s: option %q: %s %v", source, e.key, e.show(), err)
+			}
+			continue
 		}
 		if err := v.Set(text); err != nil {
 			return usagef("%s: option %q: %s %v", source, e.key, e.show(), err)

@@ -122,7 +122,7 @@ func (c cliCase) check(t *testing.T) (stdout, stderr string) {
 	}
 	if c.code != 0 {
 		assert.Equal(t, 1, strings.Count(errS, "\n"), "exactly one line of message: %q", errS)
-		assert.True(t, strings.HasPrefix(errS, "gotrain "), "the message names the command: %q", errS)
+		assert.True(t, strings.HasPrefix(errS, "gotrain"), "the message names the command: %q", errS)
 		if runDir != "" {
 			_, err := os.Stat(runDir)
 			assert.True(t, os.IsNotExist(err), "a failed command created %s", runDir)
