@@ -216,6 +216,9 @@ func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		go func() {
 			defer wg.Done()
 			for i := range work {
+				if ctx.Err() != nil {
+					continue // stopped: the runs not started stay so
+				}
 				r := runs[i]
 				t0 := time.Now()
 				r.started = true
