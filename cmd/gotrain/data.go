@@ -44,7 +44,7 @@ func loadData(o *options) (*dataset, error) {
 		tr, te, err = mnist.Embedded()
 		ds.source = "built-in MNIST subset"
 	} else {
-		if err := isDir("-data", o.data); err != nil {
+		if err := isDir("-data", o.data, "the MNIST files"); err != nil {
 			return nil, err
 		}
 		tr, te, err = mnist.LoadDir(o.data)
@@ -91,8 +91,9 @@ func loadData(o *options) (*dataset, error) {
 	return ds, nil
 }
 
-// isDir checks that path is a directory, naming what it is otherwise.
-func isDir(flagName, path string) error {
+// isDir checks that path is a directory, naming what it is otherwise; want says what the
+// directory should hold.
+func isDir(flagName, path, want string) error {
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -100,7 +101,7 @@ func isDir(flagName, path string) error {
 	case err != nil:
 		return fmt.Errorf("%s: %w", flagName, err)
 	case !st.IsDir():
-		return fmt.Errorf("%s %s: is a file; want a directory holding the MNIST files", flagName, path)
+		return fmt.Errorf("%s %s: is a file; want a directory holding %s", flagName, path, want)
 	}
 	return nil
 }
@@ -313,14 +314,13 @@ func loadEvalData(dataDir, csvPath, label, split string, info *train.DataInfo, o
 		if info != nil && info.Source == "csv" {
 			return nil, fmt.Errorf("-checkpoint %s was trained on a CSV file (features %s); evaluate it with -csv FILE", ckpt, strings.Join(info.Features, ", "))
 		}
-		o := &options{data: dataDir}
 		var tr, te *mnist.Dataset
 		var err error
 		ed := &evalData{source: "built-in MNIST subset"}
 		if dataDir == "" {
 			tr, te, err = mnist.Embedded()
 		} else {
-			if err := isDir("-data", o.data); err != nil {
+			if err := isDir("-data", dataDir, "the MNIST files"); err != nil {
 				return nil, err
 			}
 			tr, te, err = mnist.LoadDir(dataDir)

@@ -146,8 +146,8 @@ type setup struct {
 	facts    runFacts
 }
 
-// optimizerOptions merges the optimizer flags that were given over the rule's PyTorch defaults.
-func (o *options) optimizerOptions(name string, lr float64) (optim.Options, error) {
+// optimOptions merges the optimizer flags that were given over the rule's PyTorch defaults.
+func (o *options) optimOptions(name string, lr float64) (optim.Options, error) {
 	oo, err := optim.Defaults(name, lr)
 	if err != nil {
 		return oo, err
@@ -214,7 +214,7 @@ func (o *options) validate(stepsPerEpoch int) (*setup, error) {
 	if o.cmd != "lr-find" && !(o.lr > 0) {
 		return nil, fmt.Errorf("-lr %v: want a rate > 0 (a rate of 0 never changes the weights)", o.lr)
 	}
-	if s.optOpts, err = o.optimizerOptions(o.optimizer, o.lr); err != nil {
+	if s.optOpts, err = o.optimOptions(o.optimizer, o.lr); err != nil {
 		return nil, fmt.Errorf("-optimizer %s: %w", o.optimizer, err)
 	}
 	switch o.interval {

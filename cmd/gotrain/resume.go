@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 
@@ -29,6 +32,9 @@ type recordedRun struct {
 // the recorded one (naming both), and applies the recorded values to the options not given.
 func applyRecorded(c *command, dir string) (*recordedRun, error) {
 	path := filepath.Join(dir, optionsFile)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("-resume %s: not a gotrain run directory (it has no %s)", dir, optionsFile)
+	}
 	raw, err := readLimitedFile("-resume", path, limConfig)
 	if err != nil {
 		return nil, err

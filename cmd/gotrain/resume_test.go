@@ -56,7 +56,7 @@ func TestResumeContinuesTheSameRunOrRefuses(t *testing.T) {
 			want: []string{"-epochs 3: the run's -schedule cosine takes its length from -epochs (2)", "cosine(tmax=2", "cosine(tmax=3"}}, cosine},
 		{cliCase{name: "another run directory", args: []string{"-run-dir", "$TMP/elsewhere", "-epochs", "3"}, code: 2, want: []string{"stays in its own directory"}}, fx.mnist},
 		{cliCase{name: "-overwrite", args: []string{"-overwrite", "-epochs", "3"}, code: 2, want: []string{"-overwrite: a resumed run continues its files"}}, fx.mnist},
-		{cliCase{name: "a directory that is not there", args: []string{"-epochs", "3"}, code: 1, want: []string{"no such run directory"}}, "$MISSING"},
+		{cliCase{name: "a directory that is not there", args: []string{"-epochs", "3"}, code: 1, want: []string{"missing: no such directory"}}, "$MISSING"},
 		{cliCase{name: "a run that saved no checkpoint", args: []string{"-epochs", "3"}, code: 1, want: []string{"no checkpoint to continue from"}}, optionsOnly},
 		{cliCase{name: "another data file", args: []string{"-csv", irisCSV, "-epochs", "31"}, code: 1, want: []string{"-csv " + irisCSV + ": the run in", "trained with -csv " + irisCopy}}, changing},
 		{cliCase{name: "a data file that changed since the checkpoint", args: []string{"-epochs", "2"}, code: 1,

@@ -56,8 +56,8 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return usagef("-run-dir %s and -resume %s: a resumed run stays in its own directory; give only -resume", t.runDir, t.resume)
 		}
 		t.runDir = t.resume
-		if err := isDir("-resume", t.resume); err != nil {
-			return fmt.Errorf("-resume %s: no such run directory", t.resume)
+		if err := isDir("-resume", t.resume, "a run (its options.json and checkpoint.ckpt)"); err != nil {
+			return err
 		}
 		var err error
 		if rec, err = applyRecorded(c, t.resume); err != nil {
