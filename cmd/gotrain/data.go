@@ -370,12 +370,21 @@ func loadEvalData(dataDir, csvPath, label, split string, info *train.DataInfo, o
 			strings.Join(t.FeatureNames, ", "), strings.Join(info.Features, ", "))
 	}
 	index := make(map[string]uint8, len(info.Classes))
+	numeric := make(map[float64]uint8, len(info.Classes)) // numeric labels match by value: "1" is "1.0"
 	for i, c := range info.Classes {
 		index[c] = uint8(i)
+		if v, err := strconv.ParseFloat(c, 64); err == nil && numeric != nil {
+			numeric[v] = uint8(i)
+		} else {
+			numeric = nil
+		}
 	}
 	remap := make([]uint8, len(t.ClassNames))
 	for i, c := range t.ClassNames {
 		j, ok := index[c]
+		if v, err := strconv.ParseFloat(c, 64); !ok && err == nil && numeric != nil {
+			j, ok = numeric[v]
+		}
 		if !ok {
 			return nil, fmt.Errorf("-csv %s: label %q was not seen in training; the model knows %s", csvPath, c, strings.Join(quoteAll(info.Classes), ", "))
 		}

@@ -131,4 +131,13 @@ func TestEvalPreparesDataAsTrainingDid(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("numeric labels match by value", func(t *testing.T) {
+		dir := newRunDir(t)
+		cliCase{args: quick(t, "-csv", writeFile(t, "num.csv", "a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n"), "-model", "2-2", "-run-dir", dir)}.check(t)
+		out, _ := cliCase{args: []string{"eval", "-checkpoint", dir, "-csv", writeFile(t, "num2.csv", "a,b,y\n1,2,0.0\n3,4,1e0\n")}}.check(t)
+		assert.Contains(t, out, "all 2 rows")
+		cliCase{args: []string{"eval", "-checkpoint", dir, "-csv", writeFile(t, "num3.csv", "a,b,y\n1,2,2\n")}, code: 1,
+			want: []string{`label "2" was not seen in training; the model knows "0", "1"`}}.check(t)
+	})
 }
