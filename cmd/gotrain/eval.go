@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -90,6 +91,13 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if !slices.EqualFunc(spec.ParamShapes(), state.Shapes, slices.Equal[[]int]) {
 		return fmt.Errorf("-checkpoint %s: its parameter shapes %v are not those of its model %v (%v)", path, state.Shapes, spec, spec.ParamShapes())
+	}
+	for i, p := range state.Params {
+		for j, v := range p {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("-checkpoint %s: parameter %d (shape %v) holds %v at element %d; a model with non-finite weights cannot be evaluated", path, i, state.Shapes[i], v, j)
+			}
+		}
 	}
 	ed, err := loadEvalData(f.data, f.csv, f.label, f.split, state.Data, spec.Outputs(), path)
 	if err != nil {

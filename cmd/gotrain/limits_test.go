@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/binary"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,9 @@ func TestSizesFromInputAreCheckedBeforeAnythingIsAllocated(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(idx, n), head, 0o644))
 	}
 	noCkpt := t.TempDir()
+	nanCkpt := filepath.Join(tmp, "nan.ckpt")
+	require.NoError(t, train.SaveCheckpoint(nanCkpt, &train.State{Spec: "2-2", Loss: "softmax-ce", Shapes: [][]int{{2, 2}, {2}},
+		Params: [][]float32{{1, 2, float32(math.NaN()), 4}, {0, 0}}}))
 
 	cases := []cliCase{
 		{name: "a model of 8e11 parameters", args: quick(t, "-model", "784-1000000000-10"), code: 1,
@@ -73,6 +77,8 @@ func TestSizesFromInputAreCheckedBeforeAnythingIsAllocated(t *testing.T) {
 			code: 1, want: []string{"checkpoint file size limit of 1 KiB", "GOTRAIN_MAX_CHECKPOINT_BYTES="}},
 		{name: "eval of a checkpoint whose model is absurd", args: []string{"eval", "-checkpoint", hugeSpec}, code: 1,
 			want: []string{"huge.ckpt: its model 784-1000000000:identity-10 has 7.95e+11 parameters"}},
+		{name: "eval of a checkpoint with a NaN weight", args: []string{"eval", "-checkpoint", nanCkpt}, code: 1,
+			want: []string{"parameter 0 (shape [2 2]) holds NaN at element 2"}},
 		{name: "-resume with options.json over the config limit", args: []string{"train", "-resume", fx.mnist, "-epochs", "3"},
 			env: map[string]string{"GOTRAIN_MAX_CONFIG_BYTES": "8"}, code: 1, want: []string{"options.json is", "GOTRAIN_MAX_CONFIG_BYTES"}},
 		{name: "a negative limit", args: quick(t), env: map[string]string{"GOTRAIN_MAX_PARAMS": "-5"}, code: 1,
