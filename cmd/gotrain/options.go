@@ -146,33 +146,39 @@ type setup struct {
 	facts    runFacts
 }
 
+// optimFloats and optimBools map the optimizer options to their optim.Options fields.
+var (
+	optimFloats = map[string]func(*optim.Options) *float64{
+		"momentum": func(o *optim.Options) *float64 { return &o.Momentum }, "dampening": func(o *optim.Options) *float64 { return &o.Dampening },
+		"weight-decay": func(o *optim.Options) *float64 { return &o.WeightDecay }, "beta1": func(o *optim.Options) *float64 { return &o.Beta1 },
+		"beta2": func(o *optim.Options) *float64 { return &o.Beta2 }, "eps": func(o *optim.Options) *float64 { return &o.Eps },
+		"alpha": func(o *optim.Options) *float64 { return &o.Alpha }, "lr-decay": func(o *optim.Options) *float64 { return &o.LRDecay },
+		"initial-accumulator": func(o *optim.Options) *float64 { return &o.InitialAccumulator },
+		"momentum-decay":      func(o *optim.Options) *float64 { return &o.MomentumDecay },
+	}
+	optimBools = map[string]func(*optim.Options) *bool{
+		"nesterov": func(o *optim.Options) *bool { return &o.Nesterov }, "amsgrad": func(o *optim.Options) *bool { return &o.AMSGrad },
+		"centered": func(o *optim.Options) *bool { return &o.Centered }, "decoupled": func(o *optim.Options) *bool { return &o.Decoupled },
+	}
+)
+
 // optimOptions merges the optimizer flags that were given over the rule's PyTorch defaults.
 func (o *options) optimOptions(name string, lr float64) (optim.Options, error) {
 	oo, err := optim.Defaults(name, lr)
 	if err != nil {
 		return oo, err
 	}
-	floats := []struct {
-		name string
-		v    float64
-		dst  *float64
-	}{{"momentum", o.momentum, &oo.Momentum}, {"dampening", o.dampening, &oo.Dampening}, {"weight-decay", o.wd, &oo.WeightDecay},
-		{"beta1", o.beta1, &oo.Beta1}, {"beta2", o.beta2, &oo.Beta2}, {"eps", o.eps, &oo.Eps}, {"alpha", o.alpha, &oo.Alpha},
-		{"lr-decay", o.lrDecay, &oo.LRDecay}, {"initial-accumulator", o.initAcc, &oo.InitialAccumulator},
-		{"momentum-decay", o.momDecay, &oo.MomentumDecay}}
-	for _, f := range floats {
-		if o.given(f.name) {
-			*f.dst = f.v
+	values := map[string]float64{"momentum": o.momentum, "dampening": o.dampening, "weight-decay": o.wd, "beta1": o.beta1, "beta2": o.beta2,
+		"eps": o.eps, "alpha": o.alpha, "lr-decay": o.lrDecay, "initial-accumulator": o.initAcc, "momentum-decay": o.momDecay}
+	for n, field := range optimFloats {
+		if o.given(n) {
+			*field(&oo) = values[n]
 		}
 	}
-	bools := []struct {
-		name string
-		v    bool
-		dst  *bool
-	}{{"nesterov", o.nesterov, &oo.Nesterov}, {"amsgrad", o.amsgrad, &oo.AMSGrad}, {"centered", o.centered, &oo.Centered}, {"decoupled", o.decoupled, &oo.Decoupled}}
-	for _, b := range bools {
-		if o.given(b.name) {
-			*b.dst = b.v
+	flags := map[string]bool{"nesterov": o.nesterov, "amsgrad": o.amsgrad, "centered": o.centered, "decoupled": o.decoupled}
+	for n, field := range optimBools {
+		if o.given(n) {
+			*field(&oo) = flags[n]
 		}
 	}
 	return oo, oo.Validate()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 
 	"github.com/gotrain/gotrain/backend/train"
 	"github.com/gotrain/gotrain/optim"
@@ -57,8 +58,8 @@ func applyRecorded(c *command, dir string) (*recordedRun, error) {
 		if resumeMayChange[n] {
 			continue
 		}
-		old, now := ref.show(n), c.show(n)
-		if old != now {
+		if ref.effective(n) != c.effective(n) {
+			old, now := ref.show(n), c.show(n)
 			return nil, fmt.Errorf("%s: the run in %s was trained with %s; a resumed run keeps its options (only -epochs may grow), so start a new run to change it",
 				now, dir, old)
 		}
@@ -67,6 +68,33 @@ func applyRecorded(c *command, dir string) (*recordedRun, error) {
 		return nil, err
 	}
 	return &recordedRun{dir: dir, ref: ref}, nil
+}
+
+// effective is the value an option has in a run, in a canonical form for comparison: the
+// value given, or the default (for an optimizer option without a fixed default, the
+// optimizer's), so that giving an option its default value is no change.
+func (c *command) effective(name string) string {
+	v := c.vals[name]
+	if c.given(name) {
+		return v.String()
+	}
+	if field, ok := optimFloats[name]; ok {
+		oo, err := optim.Defaults(c.effective("optimizer"), 0)
+		if err == nil {
+			return strconv.FormatFloat(*field(&oo), 'g', -1, 64)
+		}
+	}
+	if field, ok := optimBools[name]; ok {
+		oo, err := optim.Defaults(c.effective("optimizer"), 0)
+		if err == nil {
+			return strconv.FormatBool(*field(&oo))
+		}
+	}
+	w := v.scratch()
+	if err := w.parse(c.fs.Lookup(name).DefValue); err != nil {
+		return c.fs.Lookup(name).DefValue
+	}
+	return w.String()
 }
 
 // show renders an option's value for a message: "-lr 0.001", or its default.

@@ -63,6 +63,8 @@ func TestResumeContinuesTheSameRunOrRefuses(t *testing.T) {
 			want: []string{"the data is not the data the run was trained on: feature 0's mean and std"}}, changing},
 		{cliCase{name: "more epochs, with the options that do not change training", args: []string{"-epochs", "3", "-progress", "lines", "-chart=true",
 			"-checkpoint-every", "2", "-workers", "1", "-eval-batch", "500", "-device", "cpu"}, code: 0}, fx.mnist},
+		{cliCase{name: "more epochs, giving options their recorded or default values", args: []string{"-epochs", "3", "-model", "784-16-10",
+			"-lr", "1e-3", "-optimizer", "adam", "-seed", "1", "-beta1", "0.9", "-amsgrad=false", "-progress", "lines"}, code: 0}, fx.mnist},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
