@@ -135,23 +135,32 @@ func showSize(v float64, bytes bool) string {
 	return fmt.Sprintf("%.0f bytes", v)
 }
 
-// defaultMemoryLimit is 80% of this machine's memory where it can be read (Linux), 16 GiB
-// elsewhere: a run that needs more would be killed, or die in the Go runtime, part way.
+// defaultMemoryLimit is 80% of the memory this process may use where that can be read (Linux:
+// the machine's memory, or a container's cgroup limit when lower), 16 GiB elsewhere: a run that
+// needs more would be killed, or die in the Go runtime, part way.
 func defaultMemoryLimit() int64 {
-	f, err := os.Open("/proc/meminfo")
-	if err == nil {
-		defer f.Close()
+	total := int64(0)
+	if f, err := os.Open("/proc/meminfo"); err == nil {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
 			if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
 				kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 				if err == nil && kb > 0 {
-					return kb * 1024 / 10 * 8
+					total = kb * 1024
 				}
 			}
 		}
+		f.Close()
 	}
-	return 16 << 30
+	if b, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
+		if v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && v > 0 && (total == 0 || v < total) {
+			total = v // "max" (no limit) does not parse
+		}
+	}
+	if total == 0 {
+		return 16 << 30
+	}
+	return total / 10 * 8
 }
 
 // limitsHelp is the end of every command's -h.
