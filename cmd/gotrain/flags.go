@@ -160,20 +160,18 @@ func parseInt(s string) (int, error) {
 	if err == nil {
 		return int(n), nil
 	}
+	outOfRange := fmt.Errorf("is out of range (integers go from %d to %d)", math.MinInt64, math.MaxInt64)
 	if errors.Is(err, strconv.ErrRange) {
-		return 0, fmt.Errorf("is out of range (integers go from %d to %d)", math.MinInt64, math.MaxInt64)
+		return 0, outOfRange
 	}
 	f, ferr := strconv.ParseFloat(t, 64)
 	switch {
-	case ferr != nil && !errors.Is(ferr, strconv.ErrRange):
+	case errors.Is(ferr, strconv.ErrRange):
+		return 0, outOfRange
+	case ferr != nil, math.IsNaN(f), math.IsInf(f, 0), f != math.Trunc(f):
 		return 0, errors.New("is not an integer")
-	case errors.Is(ferr, strconv.ErrRange) || math.IsInf(f, 0) || math.Abs(f) >= 1<<63:
-		if math.IsNaN(f) {
-			return 0, errors.New("is not an integer")
-		}
-		return 0, fmt.Errorf("is out of range (integers go from %d to %d)", math.MinInt64, math.MaxInt64)
-	case f != math.Trunc(f) || math.IsNaN(f):
-		return 0, errors.New("is not an integer")
+	case math.Abs(f) >= 1<<63:
+		return 0, outOfRange
 	}
 	return int(f), nil
 }
@@ -197,12 +195,12 @@ func parseUint(s string) (uint64, error) {
 	}
 	f, ferr := strconv.ParseFloat(t, 64)
 	switch {
-	case ferr != nil && !errors.Is(ferr, strconv.ErrRange), math.IsNaN(f):
-		return 0, errors.New("is not an integer")
-	case ferr != nil || f >= 1<<64:
+	case errors.Is(ferr, strconv.ErrRange):
 		return 0, outOfRange
-	case f != math.Trunc(f):
+	case ferr != nil, math.IsNaN(f), math.IsInf(f, 0), f != math.Trunc(f):
 		return 0, errors.New("is not an integer")
+	case f >= 1<<64:
+		return 0, outOfRange
 	}
 	return uint64(f), nil
 }

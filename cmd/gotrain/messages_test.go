@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -82,4 +83,35 @@ func TestEveryFailurePrintsOneMessage(t *testing.T) {
 		assert.Equal(t, 0, code)
 		assert.Empty(t, out)
 	})
+}
+
+// TestNumbersParseOneWay checks the one parser every numeric option uses.
+func TestNumbersParseOneWay(t *testing.T) {
+	cases := []struct {
+		kind kind
+		in   string
+		want string // the stored value, or the error
+	}{
+		{kindInt, "42", "42"}, {kindInt, " 7 ", "7"}, {kindInt, "1e3", "1000"}, {kindInt, "-0", "0"},
+		{kindInt, "2.5", "is not an integer"}, {kindInt, "Inf", "is not an integer"}, {kindInt, "NaN", "is not an integer"},
+		{kindInt, "0x10", "is not an integer"}, {kindInt, "", "is not an integer"},
+		{kindInt, "99999999999999999999", "is out of range"}, {kindInt, "-99999999999999999999", "is out of range"},
+		{kindInt, "1e19", "is out of range"}, {kindInt, "1e999", "is out of range"},
+		{kindUint, "18446744073709551615", "18446744073709551615"}, {kindUint, "18446744073709551616", "is out of range"},
+		{kindUint, "-1", "is negative"}, {kindUint, "-1.5", "is not an integer"}, {kindUint, "2e19", "is out of range"},
+		{kindFloat, "1e-3", "0.001"}, {kindFloat, "NaN", "is not a finite number"}, {kindFloat, "-Inf", "is not a finite number"},
+		{kindFloat, "1e400", "is out of range"}, {kindFloat, "fast", "is not a number"},
+		{kindBool, "true", "true"}, {kindBool, "0", "false"}, {kindBool, "yes", "is not true or false"},
+	}
+	for _, c := range cases {
+		t.Run(c.kind.want()+" from "+strconv.Quote(c.in), func(t *testing.T) {
+			v := (&optValue{kind: c.kind, ptr: map[kind]any{kindInt: new(int), kindUint: new(uint64), kindFloat: new(float64), kindBool: new(bool)}[c.kind]}).scratch()
+			if err := v.Set(c.in); err != nil {
+				assert.Contains(t, err.Error(), c.want)
+				return
+			}
+			assert.Equal(t, c.want, v.String())
+			assert.Contains(t, v.Set(c.in).Error(), "given twice", "a second Set is refused")
+		})
+	}
 }
