@@ -11,26 +11,42 @@ import (
 
 // An option that does not apply to what it was given with is an error, never ignored:
 // -optimizer adam -momentum 0.5 used to train plain Adam and record momentum 0.5. This file is
-// the one place that knows which option applies when; validate asks it about every option given
-// on the command line or in a config file.
+// the one place that knows which option applies when (which optimizer reads which
+// hyperparameter comes from the optimizers' descriptions, optim.Description.Uses); prepare asks
+// it about every option given on the command line or in a config file.
 
-// optimizerOptions lists, for each option that belongs to some optimizers only, those
-// optimizers (by their -optimizer names). It is kept here, in one table, until the optimizers'
-// own descriptions (package optim) say which hyperparameters they take.
-var optimizerOptions = map[string][]string{
-	"momentum":            {"sgd", "momentum", "nesterov", "rmsprop"},
-	"dampening":           {"sgd", "momentum", "nesterov"},
-	"nesterov":            {"sgd", "momentum", "nesterov"},
-	"beta1":               {"adam", "adamw", "nadam"},
-	"beta2":               {"adam", "adamw", "nadam"},
-	"eps":                 {"rmsprop", "adam", "adamw", "adagrad", "nadam"},
-	"amsgrad":             {"adam", "adamw"},
-	"alpha":               {"rmsprop"},
-	"centered":            {"rmsprop"},
-	"lr-decay":            {"adagrad"},
-	"initial-accumulator": {"adagrad"},
-	"momentum-decay":      {"nadam"},
-	"decoupled":           {"nadam"},
+// optimizersUsing lists the optimizers (by their -optimizer names, presets included) whose
+// descriptions in package optim say they read the hyperparameter name; nil when name is not an
+// optimizer hyperparameter.
+func optimizersUsing(name string) []string {
+	if !slices.Contains(optim.Hyperparameters(), name) {
+		return nil
+	}
+	var out []string
+	for _, n := range optim.Names() {
+		d, err := optim.Describe(n)
+		if err != nil {
+			continue
+		}
+		if d.Alias != "" {
+			if d, err = optim.Describe(d.Alias); err != nil {
+				continue
+			}
+		}
+		if slices.Contains(d.Uses, name) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// usedBy says, for -h, which optimizers read an option.
+func usedBy(name string) string {
+	users := optimizersUsing(name)
+	if len(users) == len(optim.Names()) {
+		return "for every optimizer"
+	}
+	return "for " + strings.Join(users, ", ")
 }
 
 // runFacts are what an option's applicability depends on, for one run.
@@ -114,7 +130,7 @@ var conditions = map[string]func(r *runFacts) string{
 
 // whyNot says why option name does not apply to r, or "" when it does.
 func whyNot(name string, r *runFacts) string {
-	if opts, ok := optimizerOptions[name]; ok && !slices.Contains(opts, r.optimizer) {
+	if opts := optimizersUsing(name); opts != nil && !slices.Contains(opts, r.optimizer) {
 		return fmt.Sprintf("it is an option of %s", strings.Join(opts, ", "))
 	}
 	if cond := conditions[name]; cond != nil {
@@ -126,7 +142,7 @@ func whyNot(name string, r *runFacts) string {
 // context names what an option was checked against, for the message.
 func (r *runFacts) context(name string) string {
 	switch {
-	case optimizerOptions[name] != nil:
+	case optimizersUsing(name) != nil:
 		return "-optimizer " + r.optimizer
 	case name == "schedule-interval" || name == "lr":
 		return "-schedule " + r.schedule

@@ -27,7 +27,7 @@ func TestOptionsThatDoNotApplyOrAreMalformedAreRefused(t *testing.T) {
 	cases := []cliCase{
 		// An option of another optimizer.
 		{name: "-momentum with adam", args: quick(t, "-optimizer", "adam", "-momentum", "0.5"), code: 2,
-			want: []string{"-momentum does not apply to -optimizer adam: it is an option of sgd, momentum, nesterov, rmsprop"}},
+			want: []string{"-momentum does not apply to -optimizer adam: it is an option of momentum, nesterov, rmsprop, sgd"}},
 		{name: "-beta1 with sgd", args: quick(t, "-optimizer", "sgd", "-beta1", "0.5"), code: 2, want: []string{"-beta1 does not apply to -optimizer sgd"}},
 		{name: "-amsgrad with sgd", args: quick(t, "-optimizer", "sgd", "-amsgrad"), code: 2, want: []string{"-amsgrad does not apply to -optimizer sgd: it is an option of adam, adamw"}},
 		{name: "-amsgrad=false with sgd", args: quick(t, "-optimizer", "sgd", "-amsgrad=false"), code: 2, want: []string{"-amsgrad does not apply"}},

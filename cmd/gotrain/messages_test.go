@@ -58,7 +58,7 @@ func TestEveryFailurePrintsOneMessage(t *testing.T) {
 		{name: "a data directory that is not there", args: quick(t, "-data", "/nonexistent/mnist"), code: 1, want: []string{"-data /nonexistent/mnist: no such directory"}},
 		{name: "a CSV file that is not there", args: quick(t, "-csv", "/nonexistent/x.csv", "-model", "2-2"), code: 1, want: []string{"-csv /nonexistent/x.csv: no such file"}},
 		{name: "an unknown device", args: quick(t, "-device", "tpu"), code: 1, want: []string{`-device "tpu": want cpu or cuda`}},
-		{name: "an unknown optimizer", args: quick(t, "-optimizer", "adamax"), code: 1, want: []string{`unknown optimizer "adamax"`}},
+		{name: "an unknown optimizer", args: quick(t, "-optimizer", "adamx"), code: 1, want: []string{`unknown optimizer "adamx"`}},
 		{name: "an unknown progress mode", args: quick(t, "-progress", "fancy"), code: 1, want: []string{`-progress "fancy": want auto, bar, lines or none`}},
 		{name: "a negative checkpoint interval", args: quick(t, "-checkpoint-every", "-1"), code: 1, want: []string{"-checkpoint-every -1: want >= 0"}},
 		{name: "an unknown eval split", args: []string{"eval", "-checkpoint", fx.mnist, "-split", "val"}, code: 1, want: []string{`-split "val": want test or train`}},

@@ -73,20 +73,38 @@ func (o *options) register(c *command, cmd string) {
 		c.str(&o.optimizer, "optimizer", "adam", "optimizer: "+strings.Join(optim.Names(), ", "))
 		c.float(&o.lr, "lr", 1e-3, "learning rate")
 	}
-	c.optFloat(&o.momentum, "momentum", "momentum (sgd, rmsprop); default: the optimizer's (0.9 for momentum/nesterov, else 0)")
-	c.optFloat(&o.dampening, "dampening", "sgd dampening (default 0)")
-	c.bool(&o.nesterov, "nesterov", false, "sgd: use Nesterov momentum")
-	c.optFloat(&o.wd, "weight-decay", "weight decay: L2 for sgd/adam/rmsprop/adagrad/nadam, decoupled for adamw (default 0; 0.01 for adamw)")
-	c.optFloat(&o.beta1, "beta1", "adam/adamw/nadam beta1 (default 0.9)")
-	c.optFloat(&o.beta2, "beta2", "adam/adamw/nadam beta2 (default 0.999)")
-	c.optFloat(&o.eps, "eps", "epsilon, > 0 (default 1e-8; 1e-10 for adagrad)")
-	c.bool(&o.amsgrad, "amsgrad", false, "adam/adamw: use AMSGrad")
-	c.optFloat(&o.alpha, "alpha", "rmsprop smoothing constant (default 0.99)")
-	c.bool(&o.centered, "centered", false, "rmsprop: centered variant")
-	c.optFloat(&o.lrDecay, "lr-decay", "adagrad lr_decay (default 0)")
-	c.optFloat(&o.initAcc, "initial-accumulator", "adagrad initial_accumulator_value (default 0)")
-	c.optFloat(&o.momDecay, "momentum-decay", "nadam momentum_decay (default 0.004)")
-	c.bool(&o.decoupled, "decoupled", false, "nadam: decoupled weight decay (NAdamW)")
+	// The optimizer options say which optimizers read them from the optimizers' descriptions,
+	// so a new optimizer's help is right without an edit here.
+	for _, f := range []struct {
+		p     *float64
+		name  string
+		usage string
+	}{
+		{&o.momentum, "momentum", "momentum (default: the optimizer's: 0.9 for momentum/nesterov, else 0)"},
+		{&o.dampening, "dampening", "dampening of the momentum buffer (default 0)"},
+		{&o.wd, "weight-decay", "weight decay: L2 added to the gradient, or decoupled for adamw and lion (and -decoupled) (default 0; 0.01 for adamw)"},
+		{&o.beta1, "beta1", "first-moment decay (default 0.9)"},
+		{&o.beta2, "beta2", "second-moment decay (default 0.999; 0.99 for lion)"},
+		{&o.eps, "eps", "epsilon, > 0 (default 1e-8; 1e-10 for adagrad)"},
+		{&o.alpha, "alpha", "smoothing constant (default 0.99)"},
+		{&o.lrDecay, "lr-decay", "lr_decay (default 0)"},
+		{&o.initAcc, "initial-accumulator", "initial_accumulator_value (default 0)"},
+		{&o.momDecay, "momentum-decay", "momentum_decay (default 0.004)"},
+	} {
+		c.optFloat(f.p, f.name, f.usage+"; "+usedBy(f.name))
+	}
+	for _, f := range []struct {
+		p     *bool
+		name  string
+		usage string
+	}{
+		{&o.nesterov, "nesterov", "use Nesterov momentum"},
+		{&o.amsgrad, "amsgrad", "use AMSGrad"},
+		{&o.centered, "centered", "centered variant"},
+		{&o.decoupled, "decoupled", "decoupled weight decay (NAdamW, RAdamW)"},
+	} {
+		c.bool(f.p, f.name, false, f.usage+"; "+usedBy(f.name))
+	}
 	c.bool(&o.noDecayBias, "no-decay-bias", false, "put biases in a parameter group without weight decay")
 	if !rangeTest {
 		scheduleFlag := "learning-rate schedule"

@@ -105,7 +105,10 @@ func (r *plannedRun) trainer(workers int, hooks train.Config) (backend.Device, *
 	cfg := hooks
 	cfg.Spec, cfg.Device, cfg.Optimizer = s.spec, dev, opt
 	cfg.Epochs, cfg.BatchSize, cfg.EvalBatch, cfg.Seed, cfg.Init = r.o.epochs, r.o.batch, r.o.evalBatch, r.o.seed, s.init
-	cfg.Schedule, cfg.Interval, cfg.Plateau = s.schedule, s.interval, s.plateau
+	if cfg.Scheduler, err = optim.NewScheduler(opt.BaseRates(), s.schedule, s.interval, s.plateau); err != nil {
+		dev.Close()
+		return nil, nil, err
+	}
 	cfg.ClipNorm, cfg.ClipValue, cfg.NonFinite = r.o.clipNorm, r.o.clipValue, s.policy
 	tr, err := train.New(cfg)
 	if err != nil {
