@@ -39,6 +39,9 @@ func TestOptionsThatDoNotApplyOrAreMalformedAreRefused(t *testing.T) {
 		{name: "-momentum-decay with adam", args: quick(t, "-momentum-decay", "0.01"), code: 2, want: []string{"-momentum-decay does not apply to -optimizer adam: it is an option of nadam"}},
 		{name: "-decoupled with adamw", args: quick(t, "-optimizer", "adamw", "-decoupled"), code: 2, want: []string{"-decoupled does not apply to -optimizer adamw"}},
 		{name: "-eps with sgd", args: quick(t, "-optimizer", "sgd", "-eps", "1e-6"), code: 2, want: []string{"-eps does not apply to -optimizer sgd"}},
+		{name: "-eps with lion", args: quick(t, "-optimizer", "lion", "-eps", "1e-6"), code: 2, want: []string{"-eps does not apply to -optimizer lion"}},
+		{name: "-amsgrad with adamax", args: quick(t, "-optimizer", "adamax", "-amsgrad"), code: 2, want: []string{"-amsgrad does not apply to -optimizer adamax"}},
+		{name: "-decoupled with radam without weight decay", args: quick(t, "-optimizer", "radam", "-decoupled"), code: 2, want: []string{"-decoupled does not apply", "weight decay is 0"}},
 		{name: "-momentum with adam from a config file", args: quick(t, "-config", momentumConfig), code: 2,
 			want: []string{"-momentum (set by -config " + momentumConfig + ") does not apply to -optimizer adam"}},
 		// An option whose effect is nil with the other settings.
