@@ -198,6 +198,13 @@ func TestParseSchedule(t *testing.T) {
 		{"multistep:milestones=8;3", "increasing"},
 		{"onecycle", "max_lr 0"},
 		{"cosine:tmax=-1", "t_max -1"},
+		{"step:size=2.5", "size=2.5: want an integer"},
+		{"cosine:tmax=1e30", "tmax=1e+30: out of range"},
+		{"multistep:milestones=2;4.5", "m1=4.5: want an integer"},
+		{"cosine:eta_min=Inf", `eta_min="Inf" is not finite`},
+		{"exponential:gamma=NaN", `gamma="NaN" is not finite`},
+		{"step:gamma=1e999", `gamma="1e999" is out of range`},
+		{"step:size=2,size=3", "size is given twice"},
 	}
 	for _, c := range bad {
 		t.Run(fmt.Sprintf("%q is rejected", c.spec), func(t *testing.T) {
@@ -210,6 +217,10 @@ func TestParseSchedule(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "max", p.Mode)
 	assert.Equal(t, 3, p.Patience)
-	_, err = optim.ParsePlateau("plateau:factor=2")
-	require.ErrorIs(t, err, optim.ErrInvalid)
+	for _, spec := range []string{"plateau:factor=2", "plateau:patience=1.5", "plateau:min_lr=inf", "plateau:max=2", "plateau:cooldown=1e30"} {
+		_, err = optim.ParsePlateau(spec)
+		require.ErrorIs(t, err, optim.ErrInvalid, spec)
+	}
+	assert.ErrorIs(t, (&optim.Plateau{Mode: "min", ThresholdMode: "rel", Factor: 0.5, MinLR: math.Inf(1)}).Validate(), optim.ErrInvalid)
+	assert.ErrorIs(t, optim.ValidateSchedule(optim.Cosine{TMax: 5, EtaMin: math.Inf(1)}), optim.ErrInvalid)
 }

@@ -1,23 +1,52 @@
 package main
 
 import (
-	"flag"
+	"fmt"
 	"strings"
 
 	"github.com/gotrain/gotrain/cmd/gotrain/internal/plot"
 )
 
-// chartFormatFlag registers -chart-format, the file format of a command's charts, on fs.
-func chartFormatFlag(fs *flag.FlagSet) *plot.Format {
-	f := plot.PNG
-	fs.TextVar(&f, "chart-format", plot.PNG, "file format of the charts: png, svg or pdf")
-	return &f
+// chartFormat is the -chart-format option of the commands that write charts.
+type chartFormat struct{ name string }
+
+// register adds -chart-format to c.
+func (f *chartFormat) register(c *command) {
+	c.str(&f.name, "chart-format", "png", "file format of the charts: png, svg or pdf")
 }
 
-// chartName is name (e.g. "chart.png") with the extension of format f.
-func chartName(name string, f plot.Format) string {
+// check refuses an unknown format; a command calls it before doing any work.
+func (f *chartFormat) check() error {
+	if _, err := plot.ParseFormat(f.name); err != nil {
+		return fmt.Errorf("-chart-format %q: want png, svg or pdf", f.name)
+	}
+	return nil
+}
+
+// file is name ("chart.png") with the chosen format's extension ("chart.svg").
+func (f *chartFormat) file(name string) string {
+	g, err := plot.ParseFormat(f.name)
+	if err != nil {
+		g = plot.PNG // unreachable after check
+	}
+	return chartName(name, g)
+}
+
+// chartName is name with the extension of format g.
+func chartName(name string, g plot.Format) string {
 	if i := strings.LastIndexByte(name, '.'); i >= 0 {
 		name = name[:i]
 	}
-	return name + f.Ext()
+	return name + g.Ext()
+}
+
+// chartFiles lists each chart file name in every format, for the files a command may replace.
+func chartFiles(names ...string) []string {
+	var out []string
+	for _, n := range names {
+		for _, g := range plot.Formats() {
+			out = append(out, chartName(n, g))
+		}
+	}
+	return out
 }

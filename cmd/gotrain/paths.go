@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -19,29 +18,55 @@ import (
 	"github.com/gotrain/gotrain/optim/testfunc"
 )
 
+// pathsFlags are the options of gotrain paths.
+type pathsFlags struct {
+	function, optimizers, lr, start, out string
+	steps                                int
+	overwrite                            bool
+	charts                               chartFormat
+}
+
+// pathsIntro is paths' help text, with the functions listed.
+func pathsIntro() string {
+	var b strings.Builder
+	b.WriteString(`Usage: gotrain paths [flags]
+
+Runs optimizers (their real update code, on the CPU device) on a 2-D test function from a start
+point, the gradient computed analytically each step, and draws their paths over the function's
+contours, with each one's rate and steps in the legend. Also writes every path as CSV.
+Functions:
+`)
+	for _, n := range testfunc.Names() {
+		f, _ := testfunc.Get(n)
+		fmt.Fprintf(&b, "  %-11s %s\n", n, f.Summary)
+	}
+	return b.String()
+}
+
+func newPathsCommand() (*command, *pathsFlags) {
+	c := newCommand("paths", pathsIntro())
+	var p pathsFlags
+	c.str(&p.function, "function", "rosenbrock", "test function: "+strings.Join(testfunc.Names(), ", "))
+	c.str(&p.optimizers, "optimizers", strings.Join(testfunc.Representative(), ","), "optimizers to compare (comma-separated), or all")
+	c.strOrEmpty(&p.lr, "lr", "", "learning rates: one for all, or per optimizer as sgd=0.001,adam=0.05 (default: the function's own per optimizer)")
+	c.int(&p.steps, "steps", 0, "steps per optimizer (default: the function's own)")
+	c.strOrEmpty(&p.start, "start", "", "start point x,y (default: the function's own)")
+	c.strOrEmpty(&p.out, "out", "", "directory for FUNCTION.png (or .svg, .pdf) and FUNCTION.csv (default: a new paths/YYYYMMDD-HHMMSS[-N])")
+	c.bool(&p.overwrite, "overwrite", false, "replace the paths already in -out")
+	p.charts.register(c)
+	return c, &p
+}
+
 // pathsCmd runs optimizers on a 2-D test function and draws their paths over its contours.
 func pathsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("paths", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fn := fs.String("function", "rosenbrock", "test function: "+strings.Join(testfunc.Names(), ", "))
-	opts := fs.String("optimizers", strings.Join(testfunc.Representative(), ","), "optimizers to compare (comma-separated), or all")
-	lrs := fs.String("lr", "", "learning rates: one for all, or per optimizer as sgd=0.001,adam=0.05 (default: the function's own per optimizer)")
-	steps := fs.Int("steps", 0, "steps per optimizer (default: the function's own)")
-	start := fs.String("start", "", "start point x,y (default: the function's own)")
-	out := fs.String("out", "paths", "directory for FUNCTION.png (or .svg, .pdf) and FUNCTION.csv")
-	chartFmt := chartFormatFlag(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: gotrain paths [flags]\n\nRuns optimizers (their real update code, on the CPU device) on a 2-D test function from a start\npoint, the gradient computed analytically each step, and draws their paths over the function's\ncontours, with each one's rate and steps in the legend. Also writes every path as CSV.\nFunctions:\n")
-		for _, n := range testfunc.Names() {
-			f, _ := testfunc.Get(n)
-			fmt.Fprintf(fs.Output(), "  %-11s %s\n", n, f.Summary)
-		}
-		fmt.Fprintf(fs.Output(), "\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args, new(string)); err != nil {
+	c, pf := newPathsCommand()
+	if err := c.parse(args, stderr); err != nil {
 		return err
 	}
+	if err := pf.charts.check(); err != nil {
+		return err
+	}
+	fn, opts, lrs, steps, start, out := &pf.function, &pf.optimizers, &pf.lr, &pf.steps, &pf.start, &pf.out
 	f, err := testfunc.Get(*fn)
 	if err != nil {
 		return fmt.Errorf("-function: %w", err)
@@ -67,6 +92,14 @@ func pathsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("-start: %w", err)
 		}
 	}
+	var ours []string // every function's files: one directory may hold several
+	for _, n := range testfunc.Names() {
+		ours = append(append(ours, chartFiles(n+".png")...), n+".csv")
+	}
+	dir := &outDir{flag: "-out", path: *out, parent: "paths", what: "paths output", ours: ours, overwrite: pf.overwrite}
+	if err := dir.check(); err != nil {
+		return err
+	}
 	dev, err := cpu.New(1)
 	if err != nil {
 		return err
@@ -86,10 +119,12 @@ func pathsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, m := range f.Minima {
 		chart.Points = append(chart.Points, plot.Point{X: m.X, Y: m.Y, Label: fmt.Sprintf("minimum (%g, %g)", m.X, m.Y)})
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return fmt.Errorf("-out: %w", err)
+	lock, err := dir.take()
+	if err != nil {
+		return err
 	}
-	csvPath := filepath.Join(*out, f.Name+".csv")
+	defer lock.release()
+	csvPath := filepath.Join(dir.path, f.Name+".csv")
 	cf, err := os.Create(csvPath)
 	if err != nil {
 		return fmt.Errorf("-out: %w", err)
@@ -138,7 +173,7 @@ func pathsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := cf.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", csvPath, err)
 	}
-	chartPath := filepath.Join(*out, f.Name+chartFmt.Ext())
+	chartPath := filepath.Join(dir.path, pf.charts.file(f.Name+".png"))
 	if err := plot.Save(chartPath, chart); err != nil {
 		return err
 	}

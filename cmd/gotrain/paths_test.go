@@ -85,16 +85,17 @@ func TestPathsRefusesBadFlags(t *testing.T) {
 		{[]string{"-function", "himmelblau"}, `unknown function "himmelblau"`},
 		{[]string{"-optimizers", "sgd,adamz"}, `unknown optimizer "adamz"`},
 		{[]string{"-optimizers", ","}, "names no optimizer"},
-		{[]string{"-lr", "adam=0.1"}, "adam is not among the optimizers"},
+		{[]string{"-optimizers", "sgd", "-lr", "adam=0.1"}, "adam is not among the optimizers"},
 		{[]string{"-optimizers", "adam", "-lr", "adam=-1"}, `rate "-1": want a number > 0`},
 		{[]string{"-lr", "fast"}, `rate "fast"`},
 		{[]string{"-start", "1"}, `"1": want two finite numbers x,y`},
 		{[]string{"-start", "NaN,1"}, "want two finite numbers"},
-		{[]string{"-steps", "-3"}, "-steps -3"},
+		{[]string{"-steps", "-3"}, "-steps -3: want 1 to 1000000"},
+		{[]string{"-function", "saddle", "-start", "1,1", "-lr", "0.1", "-chart-format", "svg", "-optimizers", "lion", "-function", "beale"}, "-function beale given twice"},
 		{[]string{"-chart-format", "gif"}, `format "gif"`},
 	} {
 		t.Run(tt.want, func(t *testing.T) {
-			args := append([]string{"paths", "-optimizers", "sgd", "-out", t.TempDir()}, tt.args...)
+			args := append([]string{"paths", "-out", t.TempDir()}, tt.args...)
 			code, _, errS := runCLI(t, context.Background(), args...)
 			assert.NotEqual(t, 0, code)
 			assert.Contains(t, errS, tt.want)
