@@ -451,6 +451,49 @@ func optInt(spec, key string, v float64) (int, error) {
 	return int(v), nil
 }
 
+// ParseRates reads what a Scheduler is built from: a closed-form schedule (ParseSchedule), a
+// plateau rule (ParsePlateau), or a finite schedule that hands over to a plateau rule once it has
+// run its course, written SCHEDULE+plateau[:...], as in "warmup:iters=500+plateau:patience=2".
+// One of the two results is nil when the spec does not name it.
+func ParseRates(spec string, total int) (Schedule, *Plateau, error) {
+	head, tail, chained := cutPlateau(spec)
+	switch {
+	case !chained && scheduleIsPlateau(head):
+		p, err := ParsePlateau(head)
+		return nil, p, err
+	case !chained:
+		s, err := ParseSchedule(head, total)
+		return s, nil, err
+	}
+	if scheduleIsPlateau(head) {
+		return nil, nil, fmt.Errorf("optim: schedule %q: a plateau rule has no end, so nothing can follow it: %w", spec, ErrInvalid)
+	}
+	s, err := ParseSchedule(head, total)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, ok := s.(Finite); !ok {
+		return nil, nil, fmt.Errorf("optim: schedule %q: %v has no end to hand over to the plateau rule at (use warmup, cosine or onecycle before +plateau): %w",
+			spec, s, ErrInvalid)
+	}
+	p, err := ParsePlateau(tail)
+	return s, p, err
+}
+
+// cutPlateau splits "A+plateau..." into A and "plateau...".
+func cutPlateau(spec string) (head, tail string, ok bool) {
+	i := strings.Index(strings.ToLower(spec), "+plateau")
+	if i < 0 {
+		return strings.TrimSpace(spec), "", false
+	}
+	return strings.TrimSpace(spec[:i]), strings.TrimSpace(spec[i+1:]), true
+}
+
+func scheduleIsPlateau(spec string) bool {
+	name, _, _ := strings.Cut(strings.TrimSpace(spec), ":")
+	return strings.EqualFold(strings.TrimSpace(name), "plateau")
+}
+
 // ParsePlateau reads "plateau[:factor=0.5,patience=3,...]" into a Plateau with PyTorch's
 // defaults for what is not given (mode=max and threshold_mode=abs are written as max=1, abs=1).
 func ParsePlateau(spec string) (*Plateau, error) {

@@ -111,7 +111,7 @@ func (o *options) register(c *command, cmd string) {
 		if sweep {
 			scheduleFlag = "learning-rate schedules to compare, separated by '|', each"
 		}
-		c.str(&o.schedule, "schedule", "constant", scheduleFlag+" NAME[:key=value,...]: constant; step:size=,gamma=; multistep:milestones=3;6,gamma=; exponential:gamma=; cosine[:tmax=,eta_min=]; warmup:start=,end=,iters=; warmup-cosine:warmup=,tmax=; onecycle:max_lr=[,total=,pct_start=]; plateau[:factor=,patience=,threshold=,cooldown=,min_lr=,max=1,abs=1]")
+		c.str(&o.schedule, "schedule", "constant", scheduleFlag+" NAME[:key=value,...]: constant; step:size=,gamma=; multistep:milestones=3;6,gamma=; exponential:gamma=; cosine[:tmax=,eta_min=]; warmup:start=,end=,iters=; warmup-cosine:warmup=,tmax=; onecycle:max_lr=[,total=,pct_start=]; plateau[:factor=,patience=,threshold=,cooldown=,min_lr=,max=1,abs=1]; a warmup, cosine or onecycle then a plateau rule: SCHEDULE+plateau[:...]")
 		c.str(&o.interval, "schedule-interval", "epoch", "when the schedule advances: epoch or batch (plateau is always per epoch)")
 	} else {
 		o.schedule, o.interval = "constant", "epoch"
@@ -268,11 +268,7 @@ func (o *options) validate(stepsPerEpoch int) (*setup, error) {
 		}
 		total = o.epochs * stepsPerEpoch
 	}
-	if scheduleName(o.schedule) == "plateau" {
-		if s.plateau, err = optim.ParsePlateau(o.schedule); err != nil {
-			return nil, fmt.Errorf("-schedule: %w", err)
-		}
-	} else if s.schedule, err = optim.ParseSchedule(o.schedule, total); err != nil {
+	if s.schedule, s.plateau, err = optim.ParseRates(o.schedule, total); err != nil {
 		return nil, fmt.Errorf("-schedule: %w", err)
 	}
 	if !(o.clipNorm >= 0) {

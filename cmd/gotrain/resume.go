@@ -135,8 +135,8 @@ func checkResumeEpochs(o *options, rec *recordedRun, st *train.State, steps int)
 		}
 		return epochs
 	}
-	before, err1 := optim.ParseSchedule(o.schedule, total(oldEpochs))
-	after, err2 := optim.ParseSchedule(o.schedule, total(o.epochs))
+	before, _, err1 := optim.ParseRates(o.schedule, total(oldEpochs))
+	after, _, err2 := optim.ParseRates(o.schedule, total(o.epochs))
 	if err1 != nil || err2 != nil || before.String() != after.String() {
 		what := "it would become invalid"
 		if err1 == nil && err2 == nil {

@@ -256,7 +256,10 @@ func batchText(batch, n int) string {
 }
 
 func scheduleOf(s *setup) string {
-	if s.plateau != nil {
+	switch {
+	case s.plateau != nil && s.schedule != nil:
+		return s.schedule.String() + ", then " + s.plateau.String()
+	case s.plateau != nil:
 		return s.plateau.String()
 	}
 	return s.schedule.String()
