@@ -26,10 +26,22 @@ type moduleLoad struct {
 	module, kind string
 	took         time.Duration
 	info         string
+	// refused is the fatbin's error when the driver refused it and the PTX was loaded instead.
+	refused error
+	// withoutLogs is cuModuleLoadDataEx's error when it failed and cuModuleLoadData (no JIT
+	// options) loaded the image: a guard against the options themselves being the trouble.
+	withoutLogs error
 }
 
 func (l moduleLoad) String() string {
-	return fmt.Sprintf("%s.%s %.1f ms", l.module, l.kind, float64(l.took.Microseconds())/1e3)
+	s := fmt.Sprintf("%s.%s %.1f ms", l.module, l.kind, float64(l.took.Microseconds())/1e3)
+	if l.refused != nil {
+		s += " (the fatbin was refused: " + l.refused.Error() + ")"
+	}
+	if l.withoutLogs != nil {
+		s += " (loaded without JIT logs: " + l.withoutLogs.Error() + ")"
+	}
+	return s
 }
 
 // loadModule loads one module image (a fatbin or PTX) into the current context with the JIT's
@@ -51,6 +63,10 @@ func loadModule(module, kind, image string) (cu.Module, moduleLoad, error) {
 	runtime.KeepAlive(infoLog)
 	rep.info = cString(infoLog)
 	if err != nil {
+		if plain, perr := cu.LoadData(image); perr == nil {
+			rep.withoutLogs = err
+			return plain, rep, nil
+		}
 		msg := fmt.Sprintf("cuda: Open: cuModuleLoadDataEx(%s.%s): %v", module, kind, err)
 		if e := cString(errLog); e != "" {
 			msg += "\nJIT error log:\n" + e
@@ -71,9 +87,12 @@ func cString(b []byte) string {
 	return strings.TrimSpace(string(b))
 }
 
-// moduleImages returns the image to load for every kernel family: its fatbin, or its PTX when
-// forcePTX is set or the family has no fatbin (kind is "fatbin" or "ptx").
-func moduleImages(forcePTX bool) (map[string][2]string, error) {
+// moduleImage is what there is to load of one kernel family: its fatbin (empty when there is none
+// or forcePTX asked for the PTX) and its PTX.
+type moduleImage struct{ fatbin, ptx string }
+
+// moduleImages returns every kernel family's images.
+func moduleImages(forcePTX bool) (map[string]moduleImage, error) {
 	ptxs, err := ptx.Modules()
 	if err != nil {
 		return nil, fmt.Errorf("cuda: Open: %w", err)
@@ -82,15 +101,33 @@ func moduleImages(forcePTX bool) (map[string][2]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cuda: Open: %w", err)
 	}
-	out := make(map[string][2]string, len(ptxs))
+	out := make(map[string]moduleImage, len(ptxs))
 	for mod, src := range ptxs {
-		if fb, ok := fats[mod]; ok && !forcePTX {
-			out[mod] = [2]string{"fatbin", fb}
-		} else {
-			out[mod] = [2]string{"ptx", src}
+		img := moduleImage{ptx: src}
+		if !forcePTX {
+			img.fatbin = fats[mod]
 		}
+		out[mod] = img
 	}
 	return out, nil
+}
+
+// load loads the family's fatbin, or its PTX when there is no fatbin or the driver refuses it (the
+// refusal is kept in the report: TestSmoke fails on it, the device still works).
+func (img moduleImage) load(module string) (cu.Module, moduleLoad, error) {
+	if img.fatbin == "" {
+		return loadModule(module, "ptx", img.ptx)
+	}
+	m, rep, err := loadModule(module, "fatbin", img.fatbin)
+	if err == nil {
+		return m, rep, nil
+	}
+	m, rep, perr := loadModule(module, "ptx", img.ptx)
+	rep.refused = err
+	if perr != nil {
+		return m, rep, fmt.Errorf("%w; and its PTX: %w", err, perr)
+	}
+	return m, rep, nil
 }
 
 // loadKernels loads every kernel family the device uses and looks up every kernel of kernelTable.
@@ -109,7 +146,7 @@ func (d *Device) loadKernels(forcePTX bool) error {
 		if !ok {
 			return cu.Module{}, fmt.Errorf("cuda: Open: no embedded kernels for module %q (regenerate with go generate ./kernels/ptx)", module)
 		}
-		m, rep, err := loadModule(module, img[0], img[1])
+		m, rep, err := img.load(module)
 		d.loads = append(d.loads, rep)
 		if err != nil {
 			return m, err

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gotrain/gotrain/backend"
@@ -33,6 +34,9 @@ func TestSmoke(t *testing.T) {
 		if l.info != "" {
 			t.Logf("JIT info log of %s.%s:\n%s", l.module, l.kind, l.info)
 		}
+		// The device works on the PTX, but the committed machine code did not load.
+		assert.NoError(t, l.refused, "the driver refused %s.fatbin and the device loaded its PTX", l.module)
+		assert.NoError(t, l.withoutLogs, "%s.%s loaded only without the JIT's log buffers", l.module, l.kind)
 	}
 	gpu.syncEach = true
 	gpu.blas.check = gpu.stream.Synchronize
