@@ -19,6 +19,7 @@ type lrFindFlags struct {
 	steps      int
 	out        string
 	overwrite  bool
+	charts     chartFormat
 }
 
 const lrFindIntro = `Usage: gotrain lr-find [flags]
@@ -30,7 +31,7 @@ Ctrl-C (SIGINT) or SIGTERM stops it and writes the curve so far.
 `
 
 // lrFindFiles are the files a range test writes (and -overwrite replaces).
-var lrFindFiles = []string{"lrfind.png", "lrfind.csv"}
+var lrFindFiles = append(chartFiles("lrfind.png"), "lrfind.csv")
 
 func newLRFindCommand() (*command, *options, *lrFindFlags) {
 	c := newCommand("lr-find", lrFindIntro)
@@ -42,6 +43,7 @@ func newLRFindCommand() (*command, *options, *lrFindFlags) {
 	c.int(&f.steps, "steps", 100, "batches to train, the rate rising exponentially from -start to -end (at least 3)")
 	c.strOrEmpty(&f.out, "out", "", "directory for lrfind.png and lrfind.csv (default: a new lrfind/YYYYMMDD-HHMMSS[-N])")
 	c.bool(&f.overwrite, "overwrite", false, "replace the range test already in -out")
+	f.charts.register(c)
 	return c, &o, &f
 }
 
@@ -52,6 +54,9 @@ func lrFindCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	// The flags carry the defaults; a value given is used as given (a -start of 0 is an error,
 	// not a cue to use the default).
+	if err := f.charts.check(); err != nil {
+		return err
+	}
 	rt := optim.RangeTest{}.WithDefaults()
 	rt.Start, rt.End, rt.Steps = f.start, f.end, f.steps
 	if err := rt.Validate(); err != nil {
@@ -111,8 +116,8 @@ func lrFindCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		XLabel: "learning rate", YLabel: "loss", LogX: true,
 		Series:  []plot.Series{{Name: "batch loss", X: lrs, Y: loss, Dashed: true}, {Name: "smoothed", X: lrs, Y: smooth}},
 		Markers: []plot.Marker{{X: res.Valley, Label: fmt.Sprintf("valley %.2g", res.Valley)}, {X: res.Steepest, Label: fmt.Sprintf("steepest %.2g", res.Steepest)}}}
-	png := filepath.Join(dir.path, "lrfind.png")
-	if err := ch.SavePNG(png); err != nil {
+	png := filepath.Join(dir.path, f.charts.file("lrfind.png"))
+	if err := plot.Save(png, ch); err != nil {
 		return err
 	}
 	csvPath, err := writeLRCurve(dir.path, res.Points)

@@ -29,7 +29,7 @@ const (
 )
 
 // runFiles are the files a training run writes (and -overwrite replaces).
-var runFiles = []string{optionsFile, checkpointFile, stepsFile, epochsJSONL, epochsCSV, chartFile}
+var runFiles = append([]string{optionsFile, checkpointFile, stepsFile, epochsJSONL, epochsCSV}, chartFiles(chartFile)...)
 
 var epochsHeader = []string{"epoch", "train_loss", "train_acc", "eval_loss", "eval_acc", "lr", "seconds", "samples_per_sec"}
 
@@ -253,8 +253,8 @@ func stepSeries(dir string) (x, loss, lr []float64, err error) {
 	return x, loss, lr, sc.Err()
 }
 
-// chart writes loss, accuracy and learning rate over the whole run as one PNG.
-func writeChart(dir string, hist []train.EpochMetrics, evalName string) error {
+// chart writes loss, accuracy and learning rate over the whole run as one chart, named file.
+func writeChart(dir, file string, hist []train.EpochMetrics, evalName string) error {
 	stepX, stepLoss, stepLR, err := stepSeries(dir)
 	if err != nil {
 		return err
@@ -276,7 +276,7 @@ func writeChart(dir string, hist []train.EpochMetrics, evalName string) error {
 		acc.Series = append(acc.Series, plot.Series{Name: evalName, X: ep, Y: eva, Dashed: true})
 	}
 	lr := &plot.Chart{Title: "learning rate", XLabel: "step", YLabel: "lr", IntegerX: true, Series: []plot.Series{{Name: "lr", X: stepX, Y: stepLR}}}
-	return plot.SaveGridPNG(filepath.Join(dir, chartFile), []*plot.Chart{loss, epochLoss, acc, lr}, 2)
+	return plot.SaveGrid(filepath.Join(dir, file), []*plot.Chart{loss, epochLoss, acc, lr}, 2)
 }
 
 // notRecorded are the options options.json leaves out: they say where the run is, not how it

@@ -80,6 +80,7 @@ type sweepFlags struct {
 	overwrite bool
 	parallel  int
 	target    float64
+	charts    chartFormat
 }
 
 const sweepIntro = `Usage: gotrain sweep [flags]
@@ -91,7 +92,7 @@ Ctrl-C (SIGINT) or SIGTERM stops the runs and writes the results so far.
 `
 
 // sweepFiles are the files a sweep writes (and -overwrite replaces).
-var sweepFiles = []string{"sweep.csv", "curves.csv", "loss.png", "accuracy.png"}
+var sweepFiles = append([]string{"sweep.csv", "curves.csv"}, chartFiles("loss.png", "accuracy.png")...)
 
 func newSweepCommand() (*command, *options, *sweepFlags) {
 	c := newCommand("sweep", sweepIntro)
@@ -102,12 +103,16 @@ func newSweepCommand() (*command, *options, *sweepFlags) {
 	c.bool(&f.overwrite, "overwrite", false, "replace the sweep already in -out")
 	c.int(&f.parallel, "parallel", 0, "runs trained at once (0: one per core on the CPU, 1 on a GPU)")
 	c.float(&f.target, "target", 0.97, "accuracy whose first epoch is reported as 'epochs to target'")
+	f.charts.register(c)
 	return c, &o, &f
 }
 
 func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c, o, f := newSweepCommand()
 	if err := c.parse(args, stderr); err != nil {
+		return err
+	}
+	if err := f.charts.check(); err != nil {
 		return err
 	}
 	lrs, err := splitList("-lr", o.lrList, ",")
@@ -266,7 +271,7 @@ func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return la < lb
 	})
 	printSweepTable(stdout, ranked, ds.evalName, f.target)
-	if err := writeSweepFiles(dir.path, runs, ranked, ds.evalName, f.target); err != nil {
+	if err := writeSweepFiles(dir.path, runs, ranked, ds.evalName, f.target, &f.charts); err != nil {
 		return fmt.Errorf("writing the sweep's files to %s: %w", dir.path, err)
 	}
 	failed, stopped, notStarted := 0, 0, 0
@@ -284,7 +289,7 @@ func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return interruptedf("interrupted: %d of %d runs finished, %d stopped part way, %d not started; the results so far are in %s (sweep.csv, curves.csv, charts)",
 			len(runs)-stopped-notStarted-failed, len(runs), stopped, notStarted, dir.path)
 	}
-	fmt.Fprintf(stdout, "\n%d runs in %.1fs; outputs: %s (sweep.csv, curves.csv, loss.png, accuracy.png)\n", len(runs), time.Since(start).Seconds(), dir.path)
+	fmt.Fprintf(stdout, "\n%d runs in %.1fs; outputs: %s (sweep.csv, curves.csv, %s, %s)\n", len(runs), time.Since(start).Seconds(), dir.path, f.charts.file("loss.png"), f.charts.file("accuracy.png"))
 	if failed == len(runs) {
 		return fmt.Errorf("every run failed (the table and %s say why)", filepath.Join(dir.path, "sweep.csv"))
 	}
@@ -351,7 +356,7 @@ func clip(s string, n int) string {
 	return s[:n-1] + "…"
 }
 
-func writeSweepFiles(dir string, runs, ranked []*sweepRun, evalName string, target float64) error {
+func writeSweepFiles(dir string, runs, ranked []*sweepRun, evalName string, target float64, charts *chartFormat) error {
 	rows := [][]string{{"rank", "optimizer", "lr", "activation", "schedule", "best_eval_acc", "best_epoch", "final_train_loss",
 		"final_eval_loss", "final_eval_acc", "epochs_to_target", "wall_seconds", "error"}}
 	for i, r := range ranked {
@@ -394,11 +399,11 @@ func writeSweepFiles(dir string, runs, ranked []*sweepRun, evalName string, targ
 	if len(loss.Series) == 0 {
 		return nil
 	}
-	if err := loss.SavePNG(filepath.Join(dir, "loss.png")); err != nil {
+	if err := plot.Save(filepath.Join(dir, charts.file("loss.png")), loss); err != nil {
 		return err
 	}
 	if evalName == "" {
 		return nil
 	}
-	return acc.SavePNG(filepath.Join(dir, "accuracy.png"))
+	return plot.Save(filepath.Join(dir, charts.file("accuracy.png")), acc)
 }

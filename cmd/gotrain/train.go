@@ -19,6 +19,7 @@ type trainFlags struct {
 	chart          bool
 	progress       string
 	every          int
+	charts         chartFormat
 }
 
 const trainIntro = `Usage: gotrain train [flags]
@@ -39,12 +40,16 @@ func newTrainCommand() (*command, *options, *trainFlags) {
 	c.bool(&t.chart, "chart", true, "write chart.png (loss, accuracy and lr over the whole run) into the run directory")
 	c.str(&t.progress, "progress", "auto", "progress display: auto (a live bar on a terminal, a line per epoch otherwise), bar, lines or none")
 	c.int(&t.every, "checkpoint-every", 1, "save a checkpoint every N epochs (0: only at the end and on interrupt)")
+	t.charts.register(c)
 	return c, &o, &t
 }
 
 func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c, o, t := newTrainCommand()
 	if err := c.parse(args, stderr); err != nil {
+		return err
+	}
+	if err := t.charts.check(); err != nil {
 		return err
 	}
 	var rec *recordedRun
@@ -214,7 +219,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if t.chart {
-		if err := writeChart(dir.path, hist, ds.evalName); err != nil {
+		if err := writeChart(dir.path, t.charts.file(chartFile), hist, ds.evalName); err != nil {
 			return fmt.Errorf("writing the chart: %w", err)
 		}
 	}
