@@ -2,7 +2,7 @@ package cuda
 
 // The batch normalisation kernels (kernels/batchnorm.cu); the executor is batchnorm_gpu.go.
 var (
-	kBNFwd       = defKernel("batchnorm", "bn_fwd", "uuuuuuuuuddu")
-	kBNGradInput = defKernel("batchnorm", "bn_grad_input", "uuuuuuuuudu")
-	kBNGradGamma = defKernel("batchnorm", "bn_grad_gamma", "uuuuuuuudu")
+	kBNFwd       = defKernel("batchnorm", "bn_fwd", "ppppppiiiddi")
+	kBNGradInput = defKernel("batchnorm", "bn_grad_input", "ppppppiiidi")
+	kBNGradGamma = defKernel("batchnorm", "bn_grad_gamma", "pppppiiidi")
 )

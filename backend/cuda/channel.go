@@ -2,6 +2,6 @@ package cuda
 
 // The per-channel kernels (kernels/channel.cu); the executor is channel_gpu.go.
 var (
-	kChannelBias = defKernel("channel", "channel_bias", "uuuuuu")
-	kChannelSum  = defKernel("channel", "channel_sum", "uuuuu")
+	kChannelBias = defKernel("channel", "channel_bias", "pppiii")
+	kChannelSum  = defKernel("channel", "channel_sum", "ppiii")
 )

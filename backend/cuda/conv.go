@@ -5,9 +5,9 @@ import "github.com/gotrain/gotrain/kernels"
 // The convolution's kernels (kernels/conv.cu) and its chunking, pure Go so that the table test
 // and the chunk test run on any machine; the executor is conv_gpu.go.
 var (
-	kIm2col = defKernel("conv", "im2col", "uuuuuuuuuuuu")
-	kCol2im = defKernel("conv", "col2im", "uuuuuuuuuuuu")
-	kSwap01 = defKernel("conv", "swap01", "uuuuu")
+	kIm2col = defKernel("conv", "im2col", "ppiiiiiiiiii")
+	kCol2im = defKernel("conv", "col2im", "ppiiiiiiiiii")
+	kSwap01 = defKernel("conv", "swap01", "ppiii")
 )
 
 // convWorkspaceBytes bounds the workspace of a convolution: the column matrix and the

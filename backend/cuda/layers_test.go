@@ -15,6 +15,62 @@ import (
 // convolution's products run on cuBLAS in another order (reduceTol of the terms' scale); batch
 // norm's and the channel sum's reductions are a block tree instead of a loop (rowTol).
 
+// familySmoke holds TestSmoke's launch of the kernel families that register one here rather than
+// in smoke_test.go's table: one small case of each op, against the twin.
+var familySmoke = map[string]func(t *testing.T, p *pair){
+	"conv": func(t *testing.T, p *pair) {
+		g := kernels.Conv2D{N: 3, C: 2, H: 7, W: 6, OutC: 4, KH: 3, KW: 3, StrideH: 2, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 2}
+		x, w, dy := p.buf(p.uniform(g.XLen(), -1, 1)), p.buf(p.uniform(g.WLen(), -1, 1)), p.buf(p.uniform(g.YLen(), -1, 1))
+		y, dx, dw := p.out(g.YLen()), p.out(g.XLen()), p.out(g.WLen())
+		p.run(backend.OpConv2D, &g, nil, y, x, w)
+		p.run(backend.OpConv2DGradInput, &g, nil, dx, dy, w)
+		p.run(backend.OpConv2DGradFilter, &g, nil, dw, x, dy)
+		p.compare("conv2d", y, reduceTol[p.dt], float64(g.K()))
+		p.compare("conv2d input gradient", dx, reduceTol[p.dt], float64(g.K()))
+		p.compare("conv2d weight gradient", dw, reduceTol[p.dt], float64(g.N*g.P()))
+	},
+	"pool": func(t *testing.T, p *pair) {
+		for _, kind := range []kernels.PoolKind{kernels.MaxPool, kernels.AvgPool} {
+			g := kernels.Pool2D{Kind: kind, N: 2, C: 3, H: 9, W: 8, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1}
+			x, dy := p.buf(p.uniform(g.XLen(), -3, 3)), p.buf(p.uniform(g.YLen(), -1, 1))
+			y, dx := p.out(g.YLen()), p.out(g.XLen())
+			p.run(backend.OpPool2D, &g, nil, y, x)
+			p.run(backend.OpPool2DGrad, &g, nil, dx, x, dy)
+			p.compare(g.String(), y, reduceTol[p.dt], 0)
+			p.compare(g.String()+" gradient", dx, tolerance{}, 0)
+		}
+	},
+	"dropout": func(t *testing.T, p *pair) {
+		d := kernels.Dropout{P: 0.5, Stream: 1}
+		x, y := p.buf(p.uniform(4099, -3, 3)), p.out(4099)
+		p.run(backend.OpDropout, &d, &backend.RunState{Seed: 3, Step: 9}, y, x)
+		p.compare("dropout", y, tolerance{}, 0)
+	},
+	"batchnorm": func(t *testing.T, p *pair) {
+		b := kernels.BatchNorm{N: 4, C: 3, Inner: 25, Eps: 1e-5, Momentum: 0.1, Train: true}
+		x, gamma, beta := p.buf(p.uniform(b.Len(), -3, 4)), p.buf(p.uniform(b.C, 0.5, 2)), p.buf(p.uniform(b.C, -1, 1))
+		rm, rv, dy := p.buf(p.uniform(b.C, -1, 1)), p.buf(p.uniform(b.C, 0.5, 2)), p.buf(p.uniform(b.Len(), -1, 1))
+		y, dx, dg := p.out(b.Len()), p.out(b.Len()), p.out(b.C)
+		p.run(backend.OpBatchNormGradInput, &b, nil, dx, x, gamma, rm, rv, dy)
+		p.run(backend.OpBatchNormGradGamma, &b, nil, dg, x, rm, rv, dy)
+		p.run(backend.OpBatchNorm, &b, nil, y, x, gamma, beta, rm, rv)
+		p.compare("batchnorm", y, rowTol[p.dt], 0)
+		p.compare("batchnorm running var", rv, rowTol[p.dt], 0)
+		p.compare("batchnorm input gradient", dx, rowTol[p.dt], 1)
+		p.compare("batchnorm gamma gradient", dg, reduceTol[p.dt], float64(b.M()))
+	},
+	"channel": func(t *testing.T, p *pair) {
+		a := backend.ChannelAttrs{Outer: 5, Channels: 7, Inner: 33}
+		n := a.Outer * a.Channels * a.Inner
+		x, b := p.buf(p.uniform(n, -2, 2)), p.buf(p.uniform(a.Channels, -1, 1))
+		y, s := p.out(n), p.out(a.Channels)
+		p.run(backend.OpChannelBias, &a, nil, y, x, b)
+		p.run(backend.OpChannelSum, &a, nil, s, x)
+		p.compare("channel bias", y, tolerance{}, 0)
+		p.compare("channel sum", s, reduceTol[p.dt], 2*float64(a.Outer*a.Inner))
+	},
+}
+
 func (p *pair) run(op *backend.Op, attrs any, state *backend.RunState, bufs ...twin) {
 	p.t.Helper()
 	p.do(func(d backend.Device, pick func(twin) backend.Buffer) error {

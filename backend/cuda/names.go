@@ -57,11 +57,13 @@ func cublasStatusString(st int) string {
 type kernelID int
 
 // kernelSpec is one kernel's PTX module (the .cu file's base name), name without the type suffix,
-// and parameter signature: one letter per parameter, in order, u for an 8-byte integer or device
-// pointer (i64, T*, u64*, double*), d for a double, t for a scalar of the element type T (float in
-// NAME_f32, double in NAME_f64). names_test.go checks names and signatures against the committed
-// PTX, so a renamed kernel or a changed parameter list fails on a machine without a GPU; the
-// launcher checks what it packed against the signature before every launch.
+// and parameter signature: one letter per parameter, in order, p for a device pointer (T*,
+// const T*, u64*, double*), i for a 64-bit integer (i64), d for a double, t for a scalar of the
+// element type T (float in NAME_f32, double in NAME_f64). names_test.go checks names and
+// signatures against the committed PTX (where p and i are both .u64) and against the parameter
+// lists in kernels/*.cu (where they are not), so a renamed kernel, or a parameter added, dropped,
+// swapped or retyped, fails on a machine without a GPU; the launcher checks what it packed
+// against the signature before every launch.
 type kernelSpec struct{ module, name, params string }
 
 // kernelTable lists every kernel the device loads, in kernelID order. Each kernel family declares
@@ -78,28 +80,28 @@ func defKernel(module, name, params string) kernelID {
 
 // The kernels of the typed Device methods.
 var (
-	kActFwd              = defKernel("activation", "act_fwd", "uduuu")
-	kActBwd              = defKernel("activation", "act_bwd", "uduuuu")
-	kSoftmaxWarp         = defKernel("softmax", "softmax_warp", "uuuuu")
-	kSoftmaxBlock        = defKernel("softmax", "softmax_block", "uuuuu")
-	kSoftmaxGradWarp     = defKernel("softmax", "softmax_grad_warp", "uuuuuu")
-	kSoftmaxGradBlock    = defKernel("softmax", "softmax_grad_block", "uuuuuu")
-	kLossCEPartial       = defKernel("loss", "loss_ce_partial", "uuuuu")
-	kLossElemPartial     = defKernel("loss", "loss_elem_partial", "uuuuu")
-	kLossCEGradWarp      = defKernel("loss", "loss_ce_grad_warp", "uuuuduu")
-	kLossCEGradBlock     = defKernel("loss", "loss_ce_grad_block", "uuuuduu")
-	kLossElemGrad        = defKernel("loss", "loss_elem_grad", "uuuuudu")
-	kFill                = defKernel("elementwise", "fill", "utu")
-	kScale               = defKernel("elementwise", "scale", "uutu")
-	kClamp               = defKernel("elementwise", "clamp", "uuttu")
-	kUnary               = defKernel("elementwise", "unary", "uuuu")
-	kBinary              = defKernel("elementwise", "binary", "uuuuuuu")
-	kBiasAdd             = defKernel("bias", "bias_add", "uuuuu")
-	kBroadcast           = defKernel("bias", "broadcast", "uuuuu")
-	kSumMid              = defKernel("bias", "sum_mid", "uuuuu")
-	kSumSqPartial        = defKernel("reduce", "sumsq_partial", "uuuuu")
-	kCountCorrectPartial = defKernel("reduce", "count_correct_partial", "uuuuu")
-	kFinalize            = defKernel("reduce", "reduce_finalize", "uudu")
+	kActFwd              = defKernel("activation", "act_fwd", "idppi")
+	kActBwd              = defKernel("activation", "act_bwd", "idpppi")
+	kSoftmaxWarp         = defKernel("softmax", "softmax_warp", "ippii")
+	kSoftmaxBlock        = defKernel("softmax", "softmax_block", "ippii")
+	kSoftmaxGradWarp     = defKernel("softmax", "softmax_grad_warp", "ipppii")
+	kSoftmaxGradBlock    = defKernel("softmax", "softmax_grad_block", "ipppii")
+	kLossCEPartial       = defKernel("loss", "loss_ce_partial", "ppiip")
+	kLossElemPartial     = defKernel("loss", "loss_elem_partial", "ippip")
+	kLossCEGradWarp      = defKernel("loss", "loss_ce_grad_warp", "ppppdii")
+	kLossCEGradBlock     = defKernel("loss", "loss_ce_grad_block", "ppppdii")
+	kLossElemGrad        = defKernel("loss", "loss_elem_grad", "ippppdi")
+	kFill                = defKernel("elementwise", "fill", "pti")
+	kScale               = defKernel("elementwise", "scale", "ppti")
+	kClamp               = defKernel("elementwise", "clamp", "pptti")
+	kUnary               = defKernel("elementwise", "unary", "ippi")
+	kBinary              = defKernel("elementwise", "binary", "ippipii")
+	kBiasAdd             = defKernel("bias", "bias_add", "pppii")
+	kBroadcast           = defKernel("bias", "broadcast", "ppiii")
+	kSumMid              = defKernel("bias", "sum_mid", "ppiii")
+	kSumSqPartial        = defKernel("reduce", "sumsq_partial", "piiip")
+	kCountCorrectPartial = defKernel("reduce", "count_correct_partial", "ppiip")
+	kFinalize            = defKernel("reduce", "reduce_finalize", "pidp")
 )
 
 // The optimizer kernels are not in kernelTable: there is one per update rule, named
@@ -108,7 +110,7 @@ var (
 // nchunks, chunk and flags, then optimSlots doubles (a kernels.Step's S).
 const (
 	optimModule = "optim"
-	optimSig    = "uuuuuu" + "dddddddddd"
+	optimSig    = "piiiii" + "dddddddddd"
 )
 
 // optimKernelName is the name of a rule's optimizer kernel for dt.

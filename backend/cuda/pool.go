@@ -4,8 +4,8 @@ import "github.com/gotrain/gotrain/kernels"
 
 // The pooling kernels (kernels/pool.cu); the executor is pool_gpu.go.
 var (
-	kPoolFwd = defKernel("pool", "pool_fwd", "uuuuuuuuu")
-	kPoolBwd = defKernel("pool", "pool_bwd", "uuuuuuuuuu")
+	kPoolFwd = defKernel("pool", "pool_fwd", "ppiiiiiii")
+	kPoolBwd = defKernel("pool", "pool_bwd", "pppiiiiiii")
 )
 
 // poolParams are pool.cu's packed geometry parameters (hw, k, s, p, o) and flags.
