@@ -238,7 +238,7 @@ func TestSweepRanksRunsAndWritesItsFiles(t *testing.T) {
 	code, out, errS := runCLI(t, context.Background(), "sweep", "-model", "784-16-10", "-epochs", "1", "-lr", "0.001,0.1", "-optimizer", "sgd,adam", "-out", dir)
 	require.Equal(t, 0, code, errS)
 	assert.Contains(t, out, "rank")
-	for _, f := range []string{"sweep.csv", "curves.csv", "loss.png", "accuracy.png"} {
+	for _, f := range []string{"sweep.csv", "curves.csv", "loss.png", "accuracy.png", "lr.png"} {
 		_, err := os.Stat(filepath.Join(dir, f))
 		assert.NoError(t, err, f)
 	}

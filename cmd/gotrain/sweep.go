@@ -92,7 +92,7 @@ Ctrl-C (SIGINT) or SIGTERM stops the runs and writes the results so far.
 `
 
 // sweepFiles are the files a sweep writes (and -overwrite replaces).
-var sweepFiles = append([]string{"sweep.csv", "curves.csv"}, chartFiles("loss.png", "accuracy.png")...)
+var sweepFiles = append([]string{"sweep.csv", "curves.csv"}, chartFiles("loss.png", "accuracy.png", "lr.png")...)
 
 func newSweepCommand() (*command, *options, *sweepFlags) {
 	c := newCommand("sweep", sweepIntro)
@@ -289,7 +289,11 @@ func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return interruptedf("interrupted: %d of %d runs finished, %d stopped part way, %d not started; the results so far are in %s (sweep.csv, curves.csv, charts)",
 			len(runs)-stopped-notStarted-failed, len(runs), stopped, notStarted, dir.path)
 	}
-	fmt.Fprintf(stdout, "\n%d runs in %.1fs; outputs: %s (sweep.csv, curves.csv, %s, %s)\n", len(runs), time.Since(start).Seconds(), dir.path, f.charts.file("loss.png"), f.charts.file("accuracy.png"))
+	charts := f.charts.file("loss.png") + ", " + f.charts.file("accuracy.png")
+	if len(lrs) > 1 && ds.evalName != "" {
+		charts += ", " + f.charts.file("lr.png")
+	}
+	fmt.Fprintf(stdout, "\n%d runs in %.1fs; outputs: %s (sweep.csv, curves.csv, %s)\n", len(runs), time.Since(start).Seconds(), dir.path, charts)
 	if failed == len(runs) {
 		return fmt.Errorf("every run failed (the table and %s say why)", filepath.Join(dir.path, "sweep.csv"))
 	}
@@ -405,5 +409,65 @@ func writeSweepFiles(dir string, runs, ranked []*sweepRun, evalName string, targ
 	if evalName == "" {
 		return nil
 	}
-	return plot.Save(filepath.Join(dir, charts.file("accuracy.png")), acc)
+	if err := plot.Save(filepath.Join(dir, charts.file("accuracy.png")), acc); err != nil {
+		return err
+	}
+	if lrc := lrSensitivity(runs, evalName); lrc != nil {
+		return plot.Save(filepath.Join(dir, charts.file("lr.png")), lrc)
+	}
+	return nil
+}
+
+// lrSensitivity charts each configuration's best evaluation accuracy against the learning rate,
+// one line per combination of the other options: how sensitive each optimizer is to the rate.
+// It is nil when the sweep tries fewer than two rates.
+func lrSensitivity(runs []*sweepRun, evalName string) *plot.Chart {
+	type line struct{ x, y []float64 }
+	lines := map[string]*line{}
+	var order []string
+	rates := map[float64]bool{}
+	for _, r := range runs {
+		best, _ := r.bestEval()
+		if math.IsNaN(best) {
+			continue
+		}
+		// The run's name without its rate is what the line stands for.
+		var parts []string
+		for _, p := range strings.Fields(r.name) {
+			if !strings.HasPrefix(p, "lr=") {
+				parts = append(parts, p)
+			}
+		}
+		key := strings.Join(parts, " ")
+		if key == "" {
+			key = r.optimizer
+		}
+		l, ok := lines[key]
+		if !ok {
+			l = &line{}
+			lines[key], order = l, append(order, key)
+		}
+		l.x, l.y = append(l.x, r.lr), append(l.y, 100*best)
+		rates[r.lr] = true
+	}
+	if len(rates) < 2 {
+		return nil
+	}
+	c := &plot.Chart{Title: "best " + evalName + " accuracy against the learning rate", XLabel: "learning rate", YLabel: "best accuracy %", LogX: true}
+	for _, k := range order {
+		l := lines[k]
+		sort.Sort(byX{l.x, l.y})
+		c.Series = append(c.Series, plot.Series{Name: k, X: l.x, Y: l.y})
+	}
+	return c
+}
+
+// byX sorts parallel x and y by x.
+type byX struct{ x, y []float64 }
+
+func (b byX) Len() int           { return len(b.x) }
+func (b byX) Less(i, j int) bool { return b.x[i] < b.x[j] }
+func (b byX) Swap(i, j int) {
+	b.x[i], b.x[j] = b.x[j], b.x[i]
+	b.y[i], b.y[j] = b.y[j], b.y[i]
 }
