@@ -1,6 +1,6 @@
 // Package models builds Gorgonia expression graphs for the networks gotrain trains, from a
 // compact spec: logistic regression ("784-10") and multi-layer perceptrons ("784-256-256-10").
-// Graphs use our own ops from package kernels (activations, bias add, fused losses), so their
+// Graphs use our own ops from package models/nn (activations, bias add, fused losses), so their
 // gradients are our backward kernels. This package makes graphs only: it never touches a device.
 package models
 
@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/gotrain/gotrain/kernels"
+	"github.com/gotrain/gotrain/models/nn"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -183,18 +184,18 @@ func (s Spec) Build(batch int, dt tensor.Dtype, grads bool) (*Model, error) {
 		if err != nil {
 			return nil, fmt.Errorf("models: layer %d matmul: %w", i+1, err)
 		}
-		if z, err = kernels.BiasAdd(z, b); err != nil {
+		if z, err = nn.BiasAdd(z, b); err != nil {
 			return nil, fmt.Errorf("models: layer %d: %w", i+1, err)
 		}
 		if l.Act != kernels.Identity {
-			if z, err = kernels.Activate(z, l.Act, l.Alpha); err != nil {
+			if z, err = nn.Activate(z, l.Act, l.Alpha); err != nil {
 				return nil, fmt.Errorf("models: layer %d: %w", i+1, err)
 			}
 		}
 		h, in = z, l.Units
 	}
 	m.Logits = h
-	loss, err := kernels.FusedLoss(m.Logits, m.Y, s.Loss)
+	loss, err := nn.FusedLoss(m.Logits, m.Y, s.Loss)
 	if err != nil {
 		return nil, fmt.Errorf("models: loss: %w", err)
 	}
