@@ -341,9 +341,9 @@ func (l SeqLayer) token() string {
 var Presets = map[string]string{
 	// LeNet-5 as PyTorch tutorials write it, with ReLU and max pooling.
 	"lenet5": "1x28x28-conv(6,5,pad=2):relu-maxpool(2)-conv(16,5):relu-maxpool(2)-120:relu-84:relu-10",
-	// A small VGG-style network: two blocks of convolution, batch normalisation, ReLU and
-	// pooling, then dropout and a dense layer.
-	"cnn": "1x28x28-conv(32,3,pad=1):none-bn-relu-conv(32,3,pad=1):none-bn-relu-maxpool(2)-conv(64,3,pad=1):none-bn-relu-conv(64,3,pad=1):none-bn-relu-maxpool(2)-dropout(0.25)-256:none-bn-relu-dropout(0.5)-10",
+	// Two blocks of convolution, batch normalisation, ReLU and pooling, then dropout and a
+	// dense layer with batch normalisation.
+	"cnn": "1x28x28-conv(32,3,pad=1):none-bn-relu-maxpool(2)-conv(64,3,pad=1):none-bn-relu-maxpool(2)-dropout(0.25)-128:none-bn-relu-dropout(0.5)-10",
 }
 
 // ParseModel reads -model: a preset name (Presets), the MLP grammar of ParseSpec
@@ -385,7 +385,13 @@ func parseSeq(orig, src string, act kernels.Activation, loss kernels.Loss) (Seq,
 		return fmt.Errorf("models: model %q: token %d %q: %s: %w", orig, i+1, parts[min(i, len(parts)-1)], fmt.Sprintf(format, a...), ErrSpec)
 	}
 	if len(parts) < 2 {
-		return Seq{}, fmt.Errorf("models: model %q: want an input and at least an output layer, as in 1x28x28-conv(8,3)-10: %w", orig, ErrSpec)
+		names := make([]string, 0, len(Presets))
+		for n := range Presets {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return Seq{}, fmt.Errorf("models: model %q: not a preset (%s), and no layers: want an input and at least an output layer, as in 784-10 or 1x28x28-conv(8,3)-10: %w",
+			orig, strings.Join(names, ", "), ErrSpec)
 	}
 	s := Seq{Loss: loss}
 	for _, d := range strings.Split(strings.TrimSpace(parts[0]), "x") {
@@ -453,6 +459,9 @@ func parseSeq(orig, src string, act kernels.Activation, loss kernels.Loss) (Seq,
 			}
 			l.Units, l.Kernel = pos[0], pos[1]
 			l.Stride, l.Pad, l.Dilation = getOr(kv, "stride", 1), getOr(kv, "pad", 0), getOr(kv, "dilation", 1)
+			if l.Stride < 1 || l.Dilation < 1 {
+				return Seq{}, bad(i, "stride %d and dilation %d must be at least 1", l.Stride, l.Dilation)
+			}
 			switch getOr(kv, "bias", 1) {
 			case 0:
 				l.NoBias = true
@@ -471,6 +480,9 @@ func parseSeq(orig, src string, act kernels.Activation, loss kernels.Loss) (Seq,
 			kind := MaxPool
 			if name == "avgpool" {
 				kind = AvgPool
+			}
+			if st, ok := kv["stride"]; ok && st < 1 {
+				return Seq{}, bad(i, "stride %d must be at least 1 (leave it out for the kernel size)", st)
 			}
 			s.Layers = append(s.Layers, SeqLayer{Kind: kind, Kernel: pos[0], Stride: getOr(kv, "stride", 0), Pad: getOr(kv, "pad", 0)})
 		case "bn", "batchnorm":

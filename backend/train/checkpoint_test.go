@@ -321,3 +321,90 @@ func FuzzReadCheckpoint(f *testing.F) {
 		require.Equal(t, len(st.Shapes), len(st.Params))
 	})
 }
+
+// TestAConvNetWithBatchNormAndDropoutResumesBitForBit interrupts a convolutional network with
+// batch normalisation (running statistics are state, in the checkpoint) and dropout (masks keyed
+// by the seed and the step) mid-epoch, and finishes it from the checkpoint file in a fresh
+// trainer: weights and running statistics must equal the uninterrupted run's bit for bit.
+func TestAConvNetWithBatchNormAndDropoutResumesBitForBit(t *testing.T) {
+	m, err := models.ParseModel("1x6x6-conv(4,3,pad=1):none-bn-relu-maxpool(2)-dropout(0.3)-12:none-bn-relu-dropout(0.2)-3", kernels.ReLU, kernels.SoftmaxCrossEntropy)
+	require.NoError(t, err)
+	data, test := blobs(t, 90, 36, 3, 41), blobs(t, 30, 36, 3, 42)
+	data.Shape, test.Shape = []int{1, 6, 6}, []int{1, 6, 6}
+	newTr := func(stop func() bool) *train.Trainer {
+		tr, err := train.New(train.Config{Model: m, Device: newDevice(t), Optimizer: optim.MustNamed("adam", 0.01), BatchSize: 16,
+			Epochs: 3, Seed: 9, ShouldStop: stop})
+		require.NoError(t, err)
+		t.Cleanup(tr.Close)
+		return tr
+	}
+	ref := newTr(nil)
+	_, err = ref.Fit(data, test)
+	require.NoError(t, err)
+	wantP, err := ref.Params()
+	require.NoError(t, err)
+	wantS, err := ref.State()
+	require.NoError(t, err)
+	require.Len(t, wantS, 4, "two batch norms: a running mean and variance each")
+	assert.NotEqual(t, make([]float32, len(wantS[0])), wantS[0], "the running mean moved")
+
+	n := 0
+	a := newTr(func() bool { n++; return n >= 8 }) // 6 steps per epoch: stop inside the second
+	_, err = a.Fit(data, test)
+	require.ErrorIs(t, err, train.ErrInterrupted)
+	st, err := a.Snapshot()
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "cnn.ckpt")
+	require.NoError(t, train.SaveCheckpoint(path, st))
+	loaded, err := train.LoadCheckpoint(path)
+	require.NoError(t, err)
+	require.Len(t, loaded.Running, 4)
+
+	b := newTr(nil)
+	require.NoError(t, b.Restore(loaded))
+	_, err = b.Fit(data, test)
+	require.NoError(t, err)
+	gotP, err := b.Params()
+	require.NoError(t, err)
+	gotS, err := b.State()
+	require.NoError(t, err)
+	for i := range wantP {
+		for j := range wantP[i] {
+			require.Equal(t, math.Float32bits(wantP[i][j]), math.Float32bits(gotP[i][j]), "parameter %d element %d", i, j)
+		}
+	}
+	for i := range wantS {
+		for j := range wantS[i] {
+			require.Equal(t, math.Float32bits(wantS[i][j]), math.Float32bits(gotS[i][j]), "state %d element %d", i, j)
+		}
+	}
+
+	// A checkpoint without the running statistics is refused, naming them.
+	bad := *loaded
+	bad.Running = nil
+	c := newTr(nil)
+	err = c.Restore(&bad)
+	require.ErrorIs(t, err, train.ErrCheckpoint)
+	assert.Contains(t, err.Error(), "running statistics")
+}
+
+// TestAModelOfImagesRefusesDataOfAnotherShape checks the trainer's own check: a network of
+// 1x6x6 images takes neither rows of 36 features without a shape nor 4x3x3 examples.
+func TestAModelOfImagesRefusesDataOfAnotherShape(t *testing.T) {
+	m, err := models.ParseModel("1x6x6-conv(2,3)-3", kernels.ReLU, kernels.SoftmaxCrossEntropy)
+	require.NoError(t, err)
+	tr, err := train.New(train.Config{Model: m, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 4, Epochs: 1, Seed: 1})
+	require.NoError(t, err)
+	defer tr.Close()
+	rows := blobs(t, 12, 36, 3, 1)
+	_, err = tr.Fit(rows, nil)
+	require.ErrorIs(t, err, train.ErrInvalid)
+	assert.Contains(t, err.Error(), "no image shape")
+	rows.Shape = []int{4, 3, 3}
+	_, err = tr.Fit(rows, nil)
+	require.ErrorIs(t, err, train.ErrInvalid)
+	assert.Contains(t, err.Error(), "[4 3 3]")
+	rows.Shape = []int{1, 6, 6}
+	_, err = tr.Fit(rows, nil)
+	require.NoError(t, err)
+}

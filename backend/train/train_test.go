@@ -426,3 +426,29 @@ func TestFindLRStopsWhenAskedAndStillRestoresTheRun(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, before, after, "weights restored")
 }
+
+// TestDropoutDrawsANewMaskEveryStep trains the same batch twice at rate 0 (the weights never
+// move): only dropout's mask, keyed by the step, can change the loss; without dropout it must
+// not change.
+func TestDropoutDrawsANewMaskEveryStep(t *testing.T) {
+	data := blobs(t, 32, 8, 2, 3)
+	for _, c := range []struct {
+		model string
+		same  bool
+	}{{"8-dropout(0.5)-16:relu-dropout(0.5)-2", false}, {"8-16:relu-2", true}} {
+		m, err := models.ParseModel(c.model, kernels.ReLU, kernels.SoftmaxCrossEntropy)
+		require.NoError(t, err)
+		tr, err := train.New(train.Config{Model: m, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0), BatchSize: 32, Seed: 1})
+		require.NoError(t, err)
+		idx := make([]int, 32)
+		for i := range idx {
+			idx[i] = i
+		}
+		l1, _, err := tr.TrainStep(data, idx)
+		require.NoError(t, err)
+		l2, _, err := tr.TrainStep(data, idx)
+		require.NoError(t, err)
+		assert.Equal(t, c.same, l1 == l2, "%s: losses %v and %v", c.model, l1, l2)
+		tr.Close()
+	}
+}

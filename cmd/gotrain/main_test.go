@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -289,4 +290,28 @@ func TestPerBatchSchedulesAreSizedFromTheData(t *testing.T) {
 	code, _, errS = runCLI(t, context.Background(), append(args(), "warmup-cosine:warmup=50")...)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errS, "t_max -10")
+}
+
+// TestAConvNetTrainsEvaluatesAndRefusesDataThatDoesNotFit trains a small convolutional network
+// with batch normalisation and dropout from the -model grammar on the built-in digits, evaluates
+// its checkpoint (running statistics included) to the run's own test accuracy, and refuses a
+// network of images on CSV rows and a preset with an activation that no layer takes.
+func TestAConvNetTrainsEvaluatesAndRefusesDataThatDoesNotFit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	model := "1x28x28-conv(4,5,stride=3):none-bn-relu-maxpool(2)-dropout(0.2)-10"
+	code, out, errS := runCLI(t, context.Background(), "train", "-model", model, "-epochs", "1", "-run-dir", dir, "-progress", "lines")
+	require.Equal(t, 0, code, errS)
+	require.Contains(t, out, "model: "+model+", loss softmax-ce, 762 parameters")
+	acc := regexp.MustCompile(`final test accuracy: ([0-9.]+)%`).FindStringSubmatch(out)
+	require.NotNil(t, acc, out)
+	code, out, errS = runCLI(t, context.Background(), "eval", "-checkpoint", dir)
+	require.Equal(t, 0, code, errS)
+	assert.Contains(t, out, "accuracy "+acc[1]+"%", "eval applies the running statistics the run ended with")
+
+	code, _, errS = runCLI(t, context.Background(), "train", "-model", model, "-csv", "../../models/csvdata/testdata/iris.csv", "-run-dir", filepath.Join(t.TempDir(), "r"))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errS, "takes images of shape 1x28x28")
+	code, _, errS = runCLI(t, context.Background(), "train", "-model", "lenet5x", "-run-dir", filepath.Join(t.TempDir(), "r"))
+	assert.Equal(t, 1, code, "a value that is not what it must be, like every option's")
+	assert.Contains(t, errS, `-model: models: model "lenet5x"`)
 }

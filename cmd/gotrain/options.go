@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gotrain/gotrain/backend/train"
@@ -55,7 +57,9 @@ func (o *options) register(c *command, cmd string) {
 	sweep, rangeTest := cmd == "sweep", cmd == "lr-find"
 	c.strOrEmpty(&o.config, "config", "", "JSON file of options (keys are flag names); flags given on the command line override it")
 	c.config = &o.config
-	c.str(&o.model, "model", "784-256-256-10", "layer widths, input first; a hidden layer may name its activation (784-256:tanh-10); 784-10 is logistic regression")
+	c.str(&o.model, "model", "784-256-256-10", "the network: layer widths, input first, a hidden layer may name its activation (784-256:tanh-10; 784-10 is logistic regression); "+
+		"or layers joined by '-' from an input CxHxW: conv(out,k[,stride=,pad=,dilation=,bias=0])[:act], maxpool(k[,stride=,pad=]), avgpool(...), bn, dropout(p), flatten, an activation (relu, ...), N[:act] dense, the output width last "+
+		"(1x28x28-conv(32,3,pad=1):none-bn-relu-maxpool(2)-128-10); or a preset: "+presetNames())
 	if sweep {
 		c.str(&o.actList, "activation", "relu", "hidden-layer activations to compare, comma-separated: "+joinStringers(kernels.Activations()))
 	} else {
@@ -309,12 +313,33 @@ func (o *options) validate(stepsPerEpoch int) (*setup, error) {
 // hiddenLayersTakingDefault counts the hidden layers of a -model value that do not name their
 // own activation.
 func hiddenLayersTakingDefault(model string) int {
-	parts := strings.Split(strings.TrimSpace(model), "-")
+	src := strings.TrimSpace(model)
+	if p, ok := models.Presets[strings.ToLower(src)]; ok {
+		src = p
+	}
+	parts := strings.Split(src, "-")
 	n := 0
 	for i := 1; i < len(parts)-1; i++ {
-		if !strings.Contains(parts[i], ":") {
+		tok := strings.TrimSpace(parts[i])
+		// A dense width or a convolution takes the default unless it names its activation
+		// (a suffix after the width or the closing parenthesis).
+		body := tok[strings.LastIndex(tok, ")")+1:]
+		if strings.Contains(body, ":") {
+			continue
+		}
+		if _, err := strconv.Atoi(tok); err == nil || strings.HasPrefix(strings.ToLower(tok), "conv(") {
 			n++
 		}
 	}
 	return n
+}
+
+// presetNames lists the -model presets.
+func presetNames() string {
+	names := make([]string, 0, len(models.Presets))
+	for n := range models.Presets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }
