@@ -193,7 +193,8 @@ func ParseParam(s string) (Param, error) {
 		body = body[:i]
 	}
 	dist, args, _ := strings.Cut(body, ":")
-	switch strings.TrimSpace(dist) {
+	dist = strings.TrimSpace(dist)
+	switch dist {
 	case "uniform", "loguniform", "int", "logint":
 		p.Kind, p.Log = Float, strings.HasPrefix(dist, "log")
 		if strings.HasSuffix(dist, "int") {

@@ -261,18 +261,17 @@ func (s *Store) openStudy(ctx context.Context, name string, identity map[string]
 		return 0, nil, err
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if create {
+			// Several workers may create the study at once: one insert wins, all read it back.
+			if _, err := tx.ExecContext(ctx, s.q("INSERT INTO tune_studies (name, identity, rev, created) VALUES (?, ?, 0, ?) ON CONFLICT (name) DO NOTHING"),
+				name, string(raw), time.Now().UnixMilli()); err != nil {
+				return err
+			}
+		}
 		var ident string
 		err := tx.QueryRowContext(ctx, s.q("SELECT id, identity FROM tune_studies WHERE name = ?"), name).Scan(&id, &ident)
 		if errors.Is(err, sql.ErrNoRows) {
-			if !create {
-				return fmt.Errorf("tune: %s has no study %q", s.name, name)
-			}
-			if err := tx.QueryRowContext(ctx, s.q("INSERT INTO tune_studies (name, identity, rev, created) VALUES (?, ?, 0, ?) RETURNING id"),
-				name, string(raw), time.Now().UnixMilli()).Scan(&id); err != nil {
-				return err
-			}
-			stored = identity
-			return nil
+			return fmt.Errorf("tune: %s has no study %q", s.name, name)
 		}
 		if err != nil {
 			return err

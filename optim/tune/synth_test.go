@@ -15,17 +15,7 @@ import (
 )
 
 // synthSpace is the space: lr, optimizer, activation, batch, plus a conditional.
-func synthSpace(t testing.TB) *Space {
-	s, err := ParseSpace([]string{
-		"lr=loguniform:1e-4:1",
-		"optimizer=choice:sgd,momentum,adam,rmsprop",
-		"activation=choice:relu,tanh,sigmoid,gelu",
-		"batch=logint:32:512",
-		"momentum=uniform:0:0.99:if=optimizer=sgd",
-	})
-	require.NoError(t, err)
-	return s
-}
+func synthSpace(t testing.TB) *Space { return testConfig(t, "random", "none", 1).Space }
 
 // synthValue is a deterministic "validation accuracy" after epoch e: best near lr 1e-2.5 with
 // adam and relu, rising with epochs, with a fine structure so values rarely tie.
@@ -114,11 +104,30 @@ func summary(t testing.TB, st *Study) []string {
 }
 
 func testConfig(t testing.TB, sampler, pruner string, trials int) *Config {
-	sp := synthSpace(t)
+	c, err := configFor(sampler, pruner, trials)
+	require.NoError(t, err)
+	return c
+}
+
+func configFor(sampler, pruner string, trials int) (*Config, error) {
+	sp, err := ParseSpace([]string{
+		"lr=loguniform:1e-4:1",
+		"optimizer=choice:sgd,momentum,adam,rmsprop",
+		"activation=choice:relu,tanh,sigmoid,gelu",
+		"batch=logint:32:512",
+		"momentum=uniform:0:0.99:if=optimizer=sgd",
+	})
+	if err != nil {
+		return nil, err
+	}
 	s, err := ParseSampler(sampler, 7, 4)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
 	p, err := ParsePruner(pruner, 4)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
 	return &Config{Space: sp, Sampler: s, Pruner: p, Seed: 7, MaxEpochs: 4, Metric: "accuracy", Maximize: true, Trials: trials,
-		Fixed: map[string]string{"model": "784-32-10"}}
+		Fixed: map[string]string{"model": "784-32-10"}}, nil
 }

@@ -127,15 +127,15 @@ func gamma(n int) int { return min(int(math.Ceil(0.1*float64(n))), 25) }
 
 // splitTrials divides the trials into the nBelow best and the rest, each in index order.
 func splitTrials(obs []Observation, nBelow int) (below, above []Observation) {
-	var complete, pruned, rest []Observation
-	for _, o := range obs {
+	var complete, pruned, rest []int
+	for i, o := range obs {
 		switch o.State {
 		case Complete:
-			complete = append(complete, o)
+			complete = append(complete, i)
 		case Pruned:
-			pruned = append(pruned, o)
+			pruned = append(pruned, i)
 		default:
-			rest = append(rest, o)
+			rest = append(rest, i)
 		}
 	}
 	key := func(v float64) float64 {
@@ -144,24 +144,27 @@ func splitTrials(obs []Observation, nBelow int) (below, above []Observation) {
 		}
 		return v
 	}
-	slices.SortStableFunc(complete, func(a, b Observation) int { return cmp.Compare(key(a.Loss), key(b.Loss)) })
+	slices.SortStableFunc(complete, func(a, b int) int { return cmp.Compare(key(obs[a].Loss), key(obs[b].Loss)) })
 	// Pruned trials: those that got further first, then by their last loss.
-	slices.SortStableFunc(pruned, func(a, b Observation) int {
-		if c := cmp.Compare(len(b.Steps), len(a.Steps)); c != 0 {
+	slices.SortStableFunc(pruned, func(a, b int) int {
+		if c := cmp.Compare(len(obs[b].Steps), len(obs[a].Steps)); c != 0 {
 			return c
 		}
-		return cmp.Compare(key(lastOr(a.Steps)), key(lastOr(b.Steps)))
+		return cmp.Compare(key(lastOr(obs[a].Steps)), key(lastOr(obs[b].Steps)))
 	})
 	nc := min(nBelow, len(complete))
-	below = append(below, complete[:nc]...)
-	above = append(above, complete[nc:]...)
 	np := min(nBelow-nc, len(pruned))
-	below = append(below, pruned[:np]...)
-	above = append(above, pruned[np:]...)
-	above = append(above, rest...)
-	byIndex := func(a, b Observation) int { return cmp.Compare(a.Index, b.Index) }
-	slices.SortFunc(below, byIndex)
-	slices.SortFunc(above, byIndex)
+	var bi, ai []int
+	bi = append(append(bi, complete[:nc]...), pruned[:np]...)
+	ai = append(append(append(ai, complete[nc:]...), pruned[np:]...), rest...)
+	slices.Sort(bi)
+	slices.Sort(ai)
+	for _, i := range bi {
+		below = append(below, obs[i])
+	}
+	for _, i := range ai {
+		above = append(above, obs[i])
+	}
 	return below, above
 }
 
@@ -242,8 +245,13 @@ type parzen struct {
 type kdim struct {
 	p              *Param
 	mu, sigma, lnZ []float64 // per kernel; lnZ normalises the truncation to [lo, hi]
+	inv, cst       []float64 // per kernel: 1/sigma, and log(sigma·√(2π)) + lnZ
 	lo, hi         float64
-	prob, lnP      [][]float64 // categorical: per kernel, per choice
+	// Categorical: kernel i puts pObs on its trial's choice obs[i] and pOther on each other
+	// (the prior kernel, obs -1, is uniform); lnPT is log-probability by choice, then kernel.
+	obs          []int
+	pObs, pOther float64
+	lnPT         [][]float64
 }
 
 func (d *kdim) fwd(x float64) float64 {
@@ -305,27 +313,28 @@ func newParzen(group []*Param, obs []Observation, prior float64) *parzen {
 		d.p = p
 		if p.Kind == Choice {
 			nc := len(p.Choices)
-			d.prob = make([][]float64, k)
-			d.lnP = make([][]float64, k)
+			d.obs = make([]int, k)
+			d.lnPT = make([][]float64, nc)
+			for c := range d.lnPT {
+				d.lnPT[c] = make([]float64, k)
+			}
+			base := prior / float64(k)
+			tot := base*float64(nc) + 1
+			d.pOther, d.pObs = base/tot, (base+1)/tot
+			lnOther, lnObs, lnUniform := math.Log(d.pOther), math.Log(d.pObs), -math.Log(float64(nc))
 			for i := 0; i < k; i++ {
-				row := make([]float64, nc)
 				if i == n { // the prior kernel (or the only one, with no observations)
-					for c := range row {
-						row[c] = 1 / float64(nc)
+					d.obs[i] = -1
+					for c := range d.lnPT {
+						d.lnPT[c][i] = lnUniform
 					}
-				} else {
-					base := prior / float64(k)
-					tot := base*float64(nc) + 1
-					for c := range row {
-						row[c] = base / tot
-					}
-					row[int(pts[i][di])] += 1 / tot
+					continue
 				}
-				d.prob[i] = row
-				d.lnP[i] = make([]float64, nc)
-				for c, v := range row {
-					d.lnP[i][c] = math.Log(v)
+				d.obs[i] = int(pts[i][di])
+				for c := range d.lnPT {
+					d.lnPT[c][i] = lnOther
 				}
+				d.lnPT[d.obs[i]][i] = lnObs
 			}
 			continue
 		}
@@ -345,9 +354,11 @@ func newParzen(group []*Param, obs []Observation, prior float64) *parzen {
 		mus = append(mus, 0.5*(lo+hi))
 		sig = append(sig, hi-lo)
 		d.mu, d.sigma = mus, sig
-		d.lnZ = make([]float64, k)
+		d.lnZ, d.inv, d.cst = make([]float64, k), make([]float64, k), make([]float64, k)
 		for i := range mus {
 			d.lnZ[i] = logMass((lo-mus[i])/sig[i], (hi-mus[i])/sig[i])
+			d.inv[i] = 1 / sig[i]
+			d.cst[i] = math.Log(sig[i]) + 0.9189385332046727 + d.lnZ[i]
 		}
 	}
 	return pz
@@ -366,7 +377,12 @@ func neighbourSigmas(mus []float64, lo, hi float64, kernels int) []float64 {
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(mus[a], mus[b]) })
+	slices.SortFunc(order, func(a, b int) int {
+		if c := cmp.Compare(mus[a], mus[b]); c != 0 {
+			return c
+		}
+		return a - b
+	})
 	ext := make([]float64, n+2)
 	ext[0], ext[n+1] = lo, hi
 	for i, j := range order {
@@ -400,9 +416,17 @@ func (pz *parzen) sample(rng *rand.Rand, n int) [][]float64 {
 		for di := range pz.dims {
 			d := &pz.dims[di]
 			if d.p.Kind == Choice {
+				nc := len(d.lnPT)
 				r := rng.Float64()
-				acc, pick := 0.0, len(d.prob[i])-1
-				for ch, pr := range d.prob[i] {
+				acc, pick := 0.0, nc-1
+				for ch := 0; ch < nc; ch++ {
+					pr := d.pOther
+					switch {
+					case d.obs[i] < 0:
+						pr = 1 / float64(nc)
+					case ch == d.obs[i]:
+						pr = d.pObs
+					}
 					acc += pr
 					if r < acc {
 						pick = ch
@@ -430,40 +454,46 @@ func (pz *parzen) sample(rng *rand.Rand, n int) [][]float64 {
 }
 
 // logPDF is the mixture's log density at each point (numeric values in the transformed space's
-// density, which is what the ratio l/g needs: the Jacobian cancels).
+// density, which is what the ratio l/g needs: the Jacobian cancels). It runs parameter by
+// parameter over flat per-kernel arrays: with a thousand trials this is the sampler's whole cost.
 func (pz *parzen) logPDF(pts [][]float64) []float64 {
 	k := len(pz.logW)
-	acc := make([]float64, k)
-	out := make([]float64, len(pts))
-	const halfLog2Pi = 0.9189385332046727
-	for c, pt := range pts {
-		copy(acc, pz.logW)
-		for di := range pz.dims {
-			d := &pz.dims[di]
+	acc := make([]float64, len(pts)*k)
+	for c := range pts {
+		copy(acc[c*k:(c+1)*k], pz.logW)
+	}
+	for di := range pz.dims {
+		d := &pz.dims[di]
+		for c, pt := range pts {
+			row := acc[c*k : (c+1)*k]
 			x := pt[di]
 			switch {
 			case d.p.Kind == Choice:
-				ch := int(x)
-				for i := range acc {
-					acc[i] += d.lnP[i][ch]
+				col := d.lnPT[int(x)]
+				for i := range row {
+					row[i] += col[i]
 				}
 			case d.p.Kind == Int:
 				l, r := d.fwd(x-0.5), d.fwd(x+0.5)
-				for i := range acc {
-					s := d.sigma[i]
-					acc[i] += logMass((l-d.mu[i])/s, (r-d.mu[i])/s) - d.lnZ[i]
+				mu, inv, lnZ := d.mu[:len(row)], d.inv[:len(row)], d.lnZ[:len(row)]
+				for i := range row {
+					row[i] += logMassFast((l-mu[i])*inv[i], (r-mu[i])*inv[i]) - lnZ[i]
 				}
 			default:
 				tx := d.fwd(x)
-				for i := range acc {
-					s := d.sigma[i]
-					z := (tx - d.mu[i]) / s
-					acc[i] += -0.5*z*z - math.Log(s) - halfLog2Pi - d.lnZ[i]
+				mu, inv, cst := d.mu[:len(row)], d.inv[:len(row)], d.cst[:len(row)]
+				for i := range row {
+					z := (tx - mu[i]) * inv[i]
+					row[i] += -0.5*z*z - cst[i]
 				}
 			}
 		}
+	}
+	out := make([]float64, len(pts))
+	for c := range pts {
+		row := acc[c*k : (c+1)*k]
 		m := math.Inf(-1)
-		for _, v := range acc {
+		for _, v := range row {
 			m = math.Max(m, v)
 		}
 		if math.IsInf(m, -1) {
@@ -471,12 +501,27 @@ func (pz *parzen) logPDF(pts [][]float64) []float64 {
 			continue
 		}
 		sum := 0.0
-		for _, v := range acc {
-			sum += math.Exp(v - m)
+		for _, v := range row {
+			// Terms below e^-40 of the largest change the sum by less than its rounding.
+			if v > m-40 {
+				sum += math.Exp(v - m)
+			}
 		}
 		out[c] = m + math.Log(sum)
 	}
 	return out
+}
+
+// logMassFast is logMass without the far-tail asymptotics: beyond about 37 standard deviations
+// it returns -Inf, which is harmless inside a mixture that always holds the wide prior kernel.
+func logMassFast(a, b float64) float64 {
+	switch {
+	case a > 0:
+		return math.Log(0.5 * (math.Erfc(a/math.Sqrt2) - math.Erfc(b/math.Sqrt2)))
+	case b < 0:
+		return math.Log(0.5 * (math.Erfc(-b/math.Sqrt2) - math.Erfc(-a/math.Sqrt2)))
+	}
+	return math.Log1p(-0.5*math.Erfc(b/math.Sqrt2) - 0.5*math.Erfc(-a/math.Sqrt2))
 }
 
 // stdNormCDF is Φ(z).
