@@ -216,25 +216,28 @@ type Device interface {
 	// Clamp computes dst = min(max(x, lo), hi) elementwise (NaN stays NaN).
 	Clamp(dst, x Buffer, lo, hi float64) error
 
-	// OptimizerStep applies one update of h.Rule (see kernels.UpdateParams) to every parameter
-	// at once, so a GPU can do it in one launch: params[i] is updated from grads[i] and
-	// state[k][i] for each of the kernels.StateCount(h) state tensors.
-	OptimizerStep(h kernels.UpdateParams, params, grads []Buffer, state [][]Buffer) error
+	// OptimizerStep applies one optimizer step (see kernels.Step) to every parameter at once, so
+	// a GPU can do it in one launch: params[i] is updated from grads[i] and state[k][i] for each
+	// of the s.States state tensors.
+	OptimizerStep(s *kernels.Step, params, grads []Buffer, state [][]Buffer) error
 }
 
 // CheckStepLists checks the list shapes of an OptimizerStep call (the per-buffer checks are the
-// device's): as many grads as params, kernels.StateCount(h) state lists, each as long as params.
-// dev prefixes the error ("cpu", "cuda").
-func CheckStepLists(dev string, h kernels.UpdateParams, params, grads []Buffer, state [][]Buffer) error {
-	if want := kernels.StateCount(h); len(state) != want {
-		return fmt.Errorf("%s: OptimizerStep %v: %d state lists, want %d: %w", dev, h.Rule, len(state), want, ErrShape)
+// device's): a step with a rule, as many grads as params, s.States state lists, each as long as
+// params. dev prefixes the error ("cpu", "cuda").
+func CheckStepLists(dev string, s *kernels.Step, params, grads []Buffer, state [][]Buffer) error {
+	if s == nil || s.Rule == nil {
+		return fmt.Errorf("%s: OptimizerStep: a step without an update rule: %w", dev, ErrInvalid)
+	}
+	if len(state) != s.States {
+		return fmt.Errorf("%s: OptimizerStep %v: %d state lists, want %d: %w", dev, s.Rule, len(state), s.States, ErrShape)
 	}
 	if len(grads) != len(params) {
-		return fmt.Errorf("%s: OptimizerStep %v: %d grads for %d params: %w", dev, h.Rule, len(grads), len(params), ErrShape)
+		return fmt.Errorf("%s: OptimizerStep %v: %d grads for %d params: %w", dev, s.Rule, len(grads), len(params), ErrShape)
 	}
 	for k, l := range state {
-		if len(l) != len(params) {
-			return fmt.Errorf("%s: OptimizerStep %v: state list %d has %d buffers for %d params: %w", dev, h.Rule, k, len(l), len(params), ErrShape)
+		if l := len(l); l != len(params) {
+			return fmt.Errorf("%s: OptimizerStep %v: state list %d has %d buffers for %d params: %w", dev, s.Rule, k, l, len(params), ErrShape)
 		}
 	}
 	return nil

@@ -207,7 +207,7 @@ momentumDecay_loop:
 	VMULPS  Y14, Y0, Y2        // pi·wd
 	VADDPS  (SI)(AX*1), Y2, Y2 // + g
 	VMULPS  Y12, Y2, Y2        // ·damp
-	VADDPS  Y1, Y2, Y1         // b = (pi·wd + g)·damp + buf·mu
+	VADDPS  Y2, Y1, Y1         // b = buf·mu + (pi·wd + g)·damp
 	VMOVUPS Y1, (DX)(AX*1)
 	VMULPS  Y11, Y1, Y1        // b·lr
 	VSUBPS  Y1, Y0, Y0         // pi - b·lr

@@ -305,8 +305,17 @@ func (p *Plateau) better(a float64) bool {
 }
 
 // Step records one epoch's metric and returns the rate to use from now on, given the current
-// rate lr.
+// rate lr: Observe, then Reduce when it says so.
 func (p *Plateau) Step(metric, lr float64) float64 {
+	if p.Observe(metric) {
+		return p.Reduce(lr)
+	}
+	return lr
+}
+
+// Observe records one epoch's metric and reports whether the rates should be reduced now (each
+// group's with Reduce, as PyTorch reduces every parameter group on the same decision).
+func (p *Plateau) Observe(metric float64) bool {
 	if !p.state.Started {
 		p.state.Started = true
 		p.state.Best = math.Inf(1)
@@ -326,11 +335,18 @@ func (p *Plateau) Step(metric, lr float64) float64 {
 		p.state.NumBad = 0
 	}
 	if p.state.NumBad > p.Patience {
-		if nl := math.Max(lr*p.Factor, p.MinLR); lr-nl > p.Eps {
-			lr = nl
-		}
 		p.state.CooldownCounter = p.Cooldown
 		p.state.NumBad = 0
+		return true
+	}
+	return false
+}
+
+// Reduce returns lr multiplied by Factor, but not below MinLR; a reduction smaller than Eps is
+// skipped.
+func (p *Plateau) Reduce(lr float64) float64 {
+	if nl := math.Max(lr*p.Factor, p.MinLR); lr-nl > p.Eps {
+		return nl
 	}
 	return lr
 }

@@ -7,9 +7,11 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/gotrain/gotrain/backend"
 	"github.com/gotrain/gotrain/kernels"
+	"github.com/gotrain/gotrain/optim"
 )
 
 // The training-curve problem: a 20-16-3 tanh MLP with softmax cross-entropy, trained full-batch
@@ -76,9 +78,16 @@ func hostTraining(x, y []float64, params [][]float64) []float64 {
 		}
 		gw1, _ := refGemm(true, false, tcD, tcH, tcN, 1, x, dz1, 0, nil)
 		gb1, _ := refSum(dz1, 1, tcN, tcH)
-		h := kernels.UpdateParams{Rule: kernels.RuleSGD, LR: tcLR, Momentum: tcMomentum, FirstStep: step == 0}
+		// SGD with momentum as torch.optim.SGD documents it: the buffer starts as the gradient.
 		for i, g := range [][]float64{gw1, gb1, gw2, gb2} {
-			refSGD(h, params[i], g, moms[i])
+			for j := range g {
+				if step == 0 {
+					moms[i][j] = g[j]
+				} else {
+					moms[i][j] = tcMomentum*moms[i][j] + g[j]
+				}
+				params[i][j] -= tcLR * moms[i][j]
+			}
 		}
 	}
 	return losses
@@ -110,7 +119,7 @@ func TestTrainingCurve(t *testing.T, dev backend.Device) {
 
 		var got []float64
 		for step := range tcSteps {
-			h := kernels.UpdateParams{Rule: kernels.RuleSGD, LR: tcLR, Momentum: tcMomentum, FirstStep: step == 0}
+			h := sgdStep(e.t, tcLR, tcMomentum, step+1)
 			ops := []struct {
 				name string
 				call func() error
@@ -144,4 +153,16 @@ func TestTrainingCurve(t *testing.T, dev backend.Device) {
 		assert.Less(e.t, got[len(got)-1], 0.5*got[0], "the loss did not fall by half")
 		e.checkInputs()
 	})
+}
+
+// sgdStep is the device step number t of SGD with momentum at rate lr, as optim describes it.
+func sgdStep(t *testing.T, lr, momentum float64, step int) *kernels.Step {
+	d, err := optim.Describe("sgd")
+	require.NoError(t, err)
+	o, err := optim.Defaults("sgd", lr)
+	require.NoError(t, err)
+	o.Momentum = momentum
+	carry := 1.0
+	s := d.Step(o, lr, step, &carry)
+	return &s
 }

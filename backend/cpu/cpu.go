@@ -591,14 +591,14 @@ func (d *Device) CountCorrect(dst, x, y backend.Buffer, rows, cols int) error {
 }
 
 // OptimizerStep updates every parameter; each parameter's range is split over the cores.
-func (d *Device) OptimizerStep(h kernels.UpdateParams, params, grads []backend.Buffer, state [][]backend.Buffer) error {
+func (d *Device) OptimizerStep(h *kernels.Step, params, grads []backend.Buffer, state [][]backend.Buffer) error {
 	if d.closed {
 		return fmt.Errorf("cpu: OptimizerStep: %w", backend.ErrClosed)
 	}
 	if err := backend.CheckStepLists("cpu", h, params, grads, state); err != nil {
 		return err
 	}
-	want := kernels.StateCount(h)
+	want := h.States
 	// Check everything before touching anything, so a bad list never leaves a half-applied step.
 	for i, p := range params {
 		pb, err := d.buf("OptimizerStep", "params", i, p)

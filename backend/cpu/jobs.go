@@ -24,7 +24,7 @@ type job struct {
 	rows, cols        int
 	outer, mid, inner int
 	f2                float64
-	update            kernels.UpdateParams
+	update            *kernels.Step
 	stateLen          [3]int
 	// SumSquares: each chunk of chunk elements adds into its own slot, so the total does not
 	// depend on which goroutine ran which chunk.

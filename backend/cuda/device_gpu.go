@@ -13,6 +13,7 @@ import (
 	"gorgonia.org/cu"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/kernels"
 	"github.com/gotrain/gotrain/kernels/ptx"
 )
 
@@ -63,7 +64,10 @@ type Device struct {
 
 	mods []cu.Module
 	fns  [numKernels][2]cu.Function
-	blas *cublas
+	// optimMod is the optim module; optimFns its kernels by rule, found on first use.
+	optimMod cu.Module
+	optimFns map[*kernels.Rule][2]cu.Function
+	blas     *cublas
 
 	alloc  *allocator
 	tables *tableCache
@@ -182,6 +186,14 @@ func (d *Device) loadKernels() error {
 		return fmt.Errorf("cuda: Open: %w", err)
 	}
 	loaded := map[string]cu.Module{}
+	if src, ok := mods[optimModule]; !ok {
+		return fmt.Errorf("cuda: Open: no embedded PTX for module %q (regenerate with go generate ./kernels/ptx)", optimModule)
+	} else if d.optimMod, err = cu.LoadData(src); err != nil {
+		return fmt.Errorf("cuda: Open: cuModuleLoadData(%s.ptx): %w", optimModule, err)
+	}
+	loaded[optimModule] = d.optimMod
+	d.mods = append(d.mods, d.optimMod)
+	d.optimFns = map[*kernels.Rule][2]cu.Function{}
 	for id, k := range kernelTable {
 		m, ok := loaded[k.module]
 		if !ok {
@@ -562,19 +574,56 @@ func (d *Device) launch(op string, k kernelID, dt backend.DType, grid, block int
 }
 
 func (d *Device) launch2(op string, k kernelID, dt backend.DType, gx, gy, bx, by int) error {
-	params := d.args.list()
-	if params == nil {
-		return fmt.Errorf("cuda: %s: %s%s: more than %d kernel parameters", op, kernelTable[k].name, dtypeSuffix(dt), maxArgs)
+	if d.args.n > maxArgs || !d.args.matches(kernelTable[k].params) {
+		// Only a failing launch formats the name.
+		return d.launchFn(op, kernelTable[k].name+dtypeSuffix(dt), kernelTable[k].params, d.fns[k][dtypeIndex(dt)], gx, gy, bx, by)
 	}
-	if sig := kernelTable[k].params; !d.args.matches(sig) {
-		// A launch with the wrong parameters reads garbage or faults the context; refuse it.
-		return fmt.Errorf("cuda: %s: %s%s: packed parameters %q, the kernel takes %q", op, kernelTable[k].name, dtypeSuffix(dt), d.args.packed(), sig)
-	}
-	if err := d.fns[k][dtypeIndex(dt)].Launch(gx, gy, 1, bx, by, 1, 0, d.stream, params); err != nil {
+	if err := d.fns[k][dtypeIndex(dt)].Launch(gx, gy, 1, bx, by, 1, 0, d.stream, d.args.list()); err != nil {
 		return fmt.Errorf("cuda: %s: cuLaunchKernel(%s%s, grid %dx%d, block %dx%d): %w",
 			op, kernelTable[k].name, dtypeSuffix(dt), gx, gy, bx, by, err)
 	}
 	return nil
+}
+
+// launchFn launches f (the kernel name, whose parameter signature is sig) with the packed
+// parameters, after checking them against sig.
+func (d *Device) launchFn(op, name, sig string, f cu.Function, gx, gy, bx, by int) error {
+	params := d.args.list()
+	if params == nil {
+		return fmt.Errorf("cuda: %s: %s: more than %d kernel parameters", op, name, maxArgs)
+	}
+	if !d.args.matches(sig) {
+		// A launch with the wrong parameters reads garbage or faults the context; refuse it.
+		return fmt.Errorf("cuda: %s: %s: packed parameters %q, the kernel takes %q", op, name, d.args.packed(), sig)
+	}
+	if err := f.Launch(gx, gy, 1, bx, by, 1, 0, d.stream, params); err != nil {
+		return fmt.Errorf("cuda: %s: cuLaunchKernel(%s, grid %dx%d, block %dx%d): %w", op, name, gx, gy, bx, by, err)
+	}
+	return nil
+}
+
+// optimFunctions returns rule's optimizer kernels (f32, f64), looked up in the optim module the
+// first time the rule runs.
+func (d *Device) optimFunctions(rule *kernels.Rule) ([2]cu.Function, error) {
+	if fns, ok := d.optimFns[rule]; ok {
+		return fns, nil
+	}
+	var fns [2]cu.Function
+	for _, dt := range []backend.DType{backend.Float32, backend.Float64} {
+		name := optimKernelName(rule.Name, dt)
+		if err := d.enter("OptimizerStep"); err != nil {
+			return fns, err
+		}
+		f, err := d.optimMod.Function(name)
+		d.leave()
+		if err != nil {
+			return fns, fmt.Errorf("cuda: OptimizerStep: cuModuleGetFunction(optim.ptx, %s): kernels/optim.cu has no kernel for the rule %q: %w",
+				name, rule.Name, err)
+		}
+		fns[dtypeIndex(dt)] = f
+	}
+	d.optimFns[rule] = fns
+	return fns, nil
 }
 
 // grid is the grid of an elementwise kernel over n elements.

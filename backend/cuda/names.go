@@ -79,11 +79,6 @@ const (
 	kSumSqPartial
 	kCountCorrectPartial
 	kFinalize
-	kOptimSGD
-	kOptimAdam
-	kOptimRMSProp
-	kOptimAdagrad
-	kOptimNAdam
 	numKernels
 )
 
@@ -116,16 +111,19 @@ var kernelTable = [numKernels]struct{ module, name, params string }{
 	kSumSqPartial:        {"reduce", "sumsq_partial", "uuuuu"},
 	kCountCorrectPartial: {"reduce", "count_correct_partial", "uuuuu"},
 	kFinalize:            {"reduce", "reduce_finalize", "uudu"},
-	kOptimSGD:            {"optim", "optim_sgd", optimSig},
-	kOptimAdam:           {"optim", "optim_adam", optimSig},
-	kOptimRMSProp:        {"optim", "optim_rmsprop", optimSig},
-	kOptimAdagrad:        {"optim", "optim_adagrad", optimSig},
-	kOptimNAdam:          {"optim", "optim_nadam", optimSig},
 }
 
-// optimSig is the optimizer kernels' signature: the table, nptr, chunks_at, nchunks, chunk and
-// flags, then optimSlots doubles.
-const optimSig = "uuuuuu" + "dddddddddd"
+// The optimizer kernels are not in kernelTable: there is one per update rule, named
+// optim_<rule>_f32/_f64 after kernels.Rule.Name, and the device finds a rule's kernels in the
+// optim module the first time the rule runs. They all take optimSig: the table, nptr, chunks_at,
+// nchunks, chunk and flags, then optimSlots doubles (a kernels.Step's S).
+const (
+	optimModule = "optim"
+	optimSig    = "uuuuuu" + "dddddddddd"
+)
+
+// optimKernelName is the name of a rule's optimizer kernel for dt.
+func optimKernelName(rule string, dt backend.DType) string { return "optim_" + rule + dtypeSuffix(dt) }
 
 // dtypeSuffix is the kernel name suffix of a dtype, and dtypeIndex its index in the device's
 // function table.

@@ -572,20 +572,18 @@ func (d *Device) Clamp(dst, x backend.Buffer, lo, hi float64) error {
 	return d.launch("Clamp", kClamp, o.dt, d.grid(o.n), blockSize)
 }
 
-var optimKernels = [...]kernelID{kernels.RuleSGD: kOptimSGD, kernels.RuleAdam: kOptimAdam, kernels.RuleRMSProp: kOptimRMSProp,
-	kernels.RuleAdagrad: kOptimAdagrad, kernels.RuleNAdam: kOptimNAdam}
-
-// OptimizerStep applies one update of h.Rule to every parameter with one multi-tensor launch per
-// dtype present (one, in training). Everything is checked before anything is issued, so a bad
-// list never leaves a half-applied step.
-func (d *Device) OptimizerStep(h kernels.UpdateParams, params, grads []backend.Buffer, state [][]backend.Buffer) error {
+// OptimizerStep applies one step of h.Rule to every parameter with one multi-tensor launch per
+// dtype present (one, in training): the kernel optim_<rule> reads h's flags and scalars as they
+// are. Everything is checked before anything is issued, so a bad list never leaves a half-applied
+// step.
+func (d *Device) OptimizerStep(h *kernels.Step, params, grads []backend.Buffer, state [][]backend.Buffer) error {
 	if d.closed {
 		return fmt.Errorf("cuda: OptimizerStep: %w", backend.ErrClosed)
 	}
 	if err := backend.CheckStepLists("cuda", h, params, grads, state); err != nil {
 		return err
 	}
-	want := kernels.StateCount(h)
+	want := h.States
 	d.tensors[0], d.tensors[1] = d.tensors[0][:0], d.tensors[1][:0]
 	for i, p := range params {
 		pb, err := d.buf("OptimizerStep", "params", i, p)
@@ -604,9 +602,13 @@ func (d *Device) OptimizerStep(h kernels.UpdateParams, params, grads []backend.B
 			d.tensors[dtypeIndex(pb.dt)] = append(d.tensors[dtypeIndex(pb.dt)], i)
 		}
 	}
-	var zero [3]int
+	var zero [kernels.MaxStates]int
 	if err := kernels.CheckUpdate(h, 0, 0, zero[:want]); err != nil {
 		return fmt.Errorf("cuda: OptimizerStep: %w", err)
+	}
+	fns, err := d.optimFunctions(h.Rule)
+	if err != nil {
+		return err
 	}
 	if len(d.tensors[0])+len(d.tensors[1]) == 0 {
 		return nil
@@ -615,7 +617,7 @@ func (d *Device) OptimizerStep(h kernels.UpdateParams, params, grads []backend.B
 		return err
 	}
 	defer d.leave()
-	var ptrs [5]uint64
+	var ptrs [2 + kernels.MaxStates]uint64
 	for di, dt := range []backend.DType{backend.Float32, backend.Float64} {
 		idx := d.tensors[di]
 		if len(idx) == 0 {
@@ -635,12 +637,11 @@ func (d *Device) OptimizerStep(h kernels.UpdateParams, params, grads []backend.B
 		if err != nil {
 			return fmt.Errorf("cuda: OptimizerStep: %w", err)
 		}
-		flags, s := optimScalars(h, dt)
-		d.args.reset().ptr(tab).i64(2 + want).i64(at).i64(nchunks).i64(chunkElems).i64(flags)
-		for _, v := range s {
+		d.args.reset().ptr(tab).i64(2 + want).i64(at).i64(nchunks).i64(chunkElems).i64(int(h.Flags))
+		for _, v := range h.S {
 			d.args.f64(v)
 		}
-		if err := d.launch("OptimizerStep", optimKernels[h.Rule], dt, min(nchunks, d.maxGrid), blockSize); err != nil {
+		if err := d.launchFn("OptimizerStep", optimKernelName(h.Rule.Name, dt), optimSig, fns[dtypeIndex(dt)], min(nchunks, d.maxGrid), 1, blockSize, 1); err != nil {
 			return err
 		}
 	}

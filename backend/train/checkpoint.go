@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -44,8 +43,13 @@ type State struct {
 
 	Params    [][]float32
 	Optimizer optim.State
+	// BaseLR is the default group's base rate; Scheduler the scheduler's counts, plateau state
+	// and rates.
 	BaseLR    float64
-	Plateau   *optim.PlateauState
+	Scheduler *optim.SchedulerState
+	// Plateau is where checkpoints written before the scheduler existed keep the plateau rule's
+	// state (with the rate in Optimizer.DefaultLR); newer ones leave it nil.
+	Plateau *optim.PlateauState
 
 	Epoch, Step, Skipped int
 	// The current epoch, when the snapshot was taken inside one.
@@ -58,83 +62,6 @@ type State struct {
 	RNG     []byte
 	History []EpochMetrics
 	Saved   time.Time
-}
-
-// Snapshot captures the trainer's state (reading the weights and optimizer state back from the
-// device).
-func (t *Trainer) Snapshot() (*State, error) {
-	params, err := t.Params()
-	if err != nil {
-		return nil, err
-	}
-	ost, err := t.cfg.Optimizer.Snapshot()
-	if err != nil {
-		return nil, err
-	}
-	rng, err := t.pcg.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	s := &State{Spec: t.cfg.Spec.String(), Loss: t.cfg.Spec.Loss.String(), Shapes: t.cfg.Spec.ParamShapes(),
-		Seed: t.cfg.Seed, BatchSize: t.cfg.BatchSize, Params: params, Optimizer: ost, BaseLR: t.baseLR,
-		Epoch: t.epoch, Step: t.step, Skipped: t.skipped,
-		MidEpoch: t.midEpoch, EpochRNG: append([]byte(nil), t.epochRNG...), EpochStep: t.epochStep,
-		EpochLoss: t.epochLoss, EpochCorrect: t.epochCorrect, EpochSeen: t.epochSeen,
-		RNG: rng, History: append([]EpochMetrics(nil), t.history...), Saved: time.Now().UTC()}
-	if t.cfg.Plateau != nil {
-		ps := t.cfg.Plateau.Snapshot()
-		s.Plateau = &ps
-	}
-	return s, nil
-}
-
-// Restore puts a snapshot back into a trainer built with the same model, optimizer, batch size
-// and seed; any mismatch is an error wrapping ErrCheckpoint that names it.
-func (t *Trainer) Restore(s *State) error {
-	mismatch := func(what string, got, want any) error {
-		return fmt.Errorf("train: the checkpoint's %s is %v, this run's is %v: %w", what, got, want, ErrCheckpoint)
-	}
-	switch {
-	case s.Spec != t.cfg.Spec.String():
-		return mismatch("model", s.Spec, t.cfg.Spec.String())
-	case s.Loss != t.cfg.Spec.Loss.String():
-		return mismatch("loss", s.Loss, t.cfg.Spec.Loss)
-	case s.BatchSize != t.cfg.BatchSize:
-		return mismatch("batch size", s.BatchSize, t.cfg.BatchSize)
-	case s.Seed != t.cfg.Seed:
-		return mismatch("seed", s.Seed, t.cfg.Seed)
-	case len(s.Params) != len(t.params):
-		return mismatch("parameter count", len(s.Params), len(t.params))
-	case (s.Plateau != nil) != (t.cfg.Plateau != nil):
-		return mismatch("plateau schedule", s.Plateau != nil, t.cfg.Plateau != nil)
-	}
-	for i, p := range s.Params {
-		if len(p) != t.params[i].Len() {
-			return mismatch(fmt.Sprintf("parameter %d size", i), len(p), t.params[i].Len())
-		}
-		for j, v := range p {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("train: the checkpoint's parameter %d element %d is %v: %w", i, j, v, ErrCheckpoint)
-			}
-		}
-	}
-	if err := t.cfg.Optimizer.Restore(s.Optimizer); err != nil {
-		return fmt.Errorf("%w: %w", ErrCheckpoint, err)
-	}
-	if err := t.pcg.UnmarshalBinary(s.RNG); err != nil {
-		return fmt.Errorf("train: the checkpoint's data-order state: %w: %w", err, ErrCheckpoint)
-	}
-	if err := t.SetParams(s.Params); err != nil {
-		return err
-	}
-	if t.cfg.Plateau != nil {
-		t.cfg.Plateau.Restore(*s.Plateau)
-	}
-	t.baseLR, t.epoch, t.step, t.skipped = s.BaseLR, s.Epoch, s.Step, s.Skipped
-	t.midEpoch, t.epochRNG, t.epochStep = s.MidEpoch, append([]byte(nil), s.EpochRNG...), s.EpochStep
-	t.epochLoss, t.epochCorrect, t.epochSeen = s.EpochLoss, s.EpochCorrect, s.EpochSeen
-	t.history = append([]EpochMetrics(nil), s.History...)
-	return nil
 }
 
 // encodeState writes the framed checkpoint to w.

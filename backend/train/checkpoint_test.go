@@ -64,13 +64,14 @@ type runConfig struct {
 func resumeTrainer(t *testing.T, rc runConfig) *train.Trainer {
 	s, err := models.ParseSpec("8-12-3", kernels.Tanh, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
-	cfg := train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("adam", 0.01), BatchSize: 16,
-		Epochs: rc.epochs, Seed: 5, Schedule: rc.schedule, Interval: rc.interval, ShouldStop: rc.stop}
+	opt := optim.MustNamed("adam", 0.01)
+	var p *optim.Plateau
 	if rc.plateau {
-		p := optim.NewPlateau()
+		p = optim.NewPlateau()
 		p.Patience = 0
-		cfg.Plateau = p
 	}
+	cfg := train.Config{Spec: s, Device: newDevice(t), Optimizer: opt, BatchSize: 16,
+		Epochs: rc.epochs, Seed: 5, Scheduler: scheduler(t, opt, rc.schedule, rc.interval, p), ShouldStop: rc.stop}
 	tr, err := train.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(tr.Close)

@@ -43,6 +43,13 @@ func blobs(t testing.TB, n, features, classes int, seed uint64) *train.Dataset {
 	return ds
 }
 
+// scheduler is the scheduler of opt's groups with schedule sc (per iv) and plateau rule p.
+func scheduler(t testing.TB, opt *optim.Optimizer, sc optim.Schedule, iv optim.Interval, p *optim.Plateau) *optim.Scheduler {
+	s, err := optim.NewScheduler(opt.BaseRates(), sc, iv, p)
+	require.NoError(t, err)
+	return s
+}
+
 func newTrainer(t testing.TB, dev backend.Device, spec string, opt *optim.Optimizer, batch, epochs int, seed uint64) *train.Trainer {
 	s, err := models.ParseSpec(spec, kernels.Tanh, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
@@ -214,10 +221,11 @@ func TestSchedulesSetTheRatePerEpochOrPerBatch(t *testing.T) {
 	data := blobs(t, 40, 4, 2, 7)
 	s, err := models.ParseSpec("4-2", kernels.Identity, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
-	run := func(sched optim.Schedule, iv optim.Interval) []float64 {
+	run := func(sc optim.Schedule, iv optim.Interval) []float64 {
 		var lrs []float64
-		tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0.4), BatchSize: 16, Epochs: 3, Seed: 1,
-			Schedule: sched, Interval: iv, OnStep: func(m train.StepMetrics) error { lrs = append(lrs, m.LR); return nil }})
+		opt := optim.MustNamed("sgd", 0.4)
+		tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: opt, BatchSize: 16, Epochs: 3, Seed: 1,
+			Scheduler: scheduler(t, opt, sc, iv, nil), OnStep: func(m train.StepMetrics) error { lrs = append(lrs, m.LR); return nil }})
 		require.NoError(t, err)
 		defer tr.Close()
 		_, err = tr.Fit(data, nil)
@@ -241,14 +249,14 @@ func TestPlateauLowersTheRateWhenTheLossStalls(t *testing.T) {
 	p.Patience, p.Factor = 1, 0.5
 	opt := optim.MustNamed("sgd", 1)
 	tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: opt, BatchSize: 40, Epochs: 5, Seed: 1,
-		Plateau: p, OnEpoch: func(m train.EpochMetrics) error { lrs = append(lrs, m.LastLR); return nil }})
+		Scheduler: scheduler(t, opt, nil, optim.PerEpoch, p), OnEpoch: func(m train.EpochMetrics) error { lrs = append(lrs, m.LastLR); return nil }})
 	require.NoError(t, err)
 	defer tr.Close()
 	zero := &train.Dataset{X: data.X, Y: make([]float32, len(data.Y)), N: data.N, Features: data.Features, Outputs: data.Outputs}
 	_, err = tr.Fit(zero, nil)
 	require.NoError(t, err)
 	assert.Equal(t, []float64{1, 1, 1, 0.5, 0.5}, lrs)
-	assert.Equal(t, 0.25, opt.LR(), "the reduction after epoch 5")
+	assert.Equal(t, 0.25, tr.Config().Scheduler.LR(), "the reduction after epoch 5")
 }
 
 func TestClippingBoundsTheUpdate(t *testing.T) {
@@ -329,7 +337,7 @@ func TestFindLRSuggestsARateAndRestoresTheRun(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, before, after, "weights restored")
 	assert.Equal(t, 0, tr.Step())
-	assert.Equal(t, 0.1, tr.Config().Optimizer.LR())
+	assert.Equal(t, 0.1, tr.Config().Scheduler.LR())
 	require.GreaterOrEqual(t, len(res.Points), 10)
 	for i := 1; i < len(res.Points); i++ {
 		require.Greater(t, res.Points[i].LR, res.Points[i-1].LR)

@@ -56,7 +56,9 @@ func newTrainer(o *options, s *setup, dev backend.Device, hooks train.Config) (*
 	cfg := hooks
 	cfg.Spec, cfg.Device, cfg.Optimizer = s.spec, dev, opt
 	cfg.Epochs, cfg.BatchSize, cfg.EvalBatch, cfg.Seed, cfg.Init = o.epochs, o.batch, o.evalBatch, o.seed, s.init
-	cfg.Schedule, cfg.Interval, cfg.Plateau = s.schedule, s.interval, s.plateau
+	if cfg.Scheduler, err = optim.NewScheduler(opt.BaseRates(), s.schedule, s.interval, s.plateau); err != nil {
+		return nil, err
+	}
 	cfg.ClipNorm, cfg.ClipValue, cfg.NonFinite = o.clipNorm, o.clipValue, s.policy
 	return train.New(cfg)
 }
