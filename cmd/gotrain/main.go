@@ -5,6 +5,7 @@
 //	gotrain eval [flags]      evaluate a checkpoint: loss, accuracy, confusion matrix
 //	gotrain sweep [flags]     train every combination of learning rates, optimizers, activations and schedules
 //	gotrain lr-find [flags]   the learning-rate range test, with a chart
+//	gotrain tune [flags]      search hyperparameters (TPE, ASHA) in studies that resume and span machines
 //	gotrain version           the version and the devices this binary supports
 //
 // Each subcommand's -h lists every option with its default. This package holds flags and
@@ -38,6 +39,7 @@ Usage:
   gotrain eval [flags]      evaluate a checkpoint: loss, accuracy, confusion matrix
   gotrain sweep [flags]     compare learning rates, optimizers, activations and schedules
   gotrain lr-find [flags]   find a learning rate with the range test
+  gotrain tune [flags]      search hyperparameters, pruning poor trials early
   gotrain version           print the version and the available devices
 
 Run "gotrain COMMAND -h" for a command's options.
@@ -63,7 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"train": trainCmd, "eval": evalCmd, "sweep": sweepCmd, "lr-find": lrFindCmd,
+		"train": trainCmd, "eval": evalCmd, "sweep": sweepCmd, "lr-find": lrFindCmd, "tune": tuneCmd,
 	}
 	switch name := args[0]; name {
 	case "version", "-version", "--version":

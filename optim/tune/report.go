@@ -112,12 +112,8 @@ func WriteTable(w io.Writer, cfg *Config, trials []*TrialRecord, n int) error {
 			}
 		}
 	}
-	metric := cfg.Metric
-	if metric == "" {
-		metric = "value"
-	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-4s %5s %-8s %10s %6s", "rank", "trial", "state", clipTo(metric, 10), "epochs")
+	fmt.Fprintf(&b, "%-4s %5s %-8s %10s %6s", "rank", "trial", "state", "value", "epochs")
 	for i, nm := range names {
 		fmt.Fprintf(&b, "  %-*s", width[i], nm)
 	}
