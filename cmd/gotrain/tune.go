@@ -105,7 +105,7 @@ func tuneCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	storage := fs.String("storage", "", "where the study lives: an SQLite file, or a PostgreSQL connection string (postgres://user@host/db) for workers on several machines (default DIR/study.db)")
 	samplerSpec := fs.String("sampler", "tpe", "tpe[:startup=10,candidates=24,prior=1,univariate], random, or grid[:points=5,ordered]")
 	prunerSpec := fs.String("pruner", "asha", "asha[:min=1,eta=3,rate=0], hyperband[:min=1,eta=3], median[:startup=5,warmup=0,interval=1] or none")
-	trials := fs.Int("trials", 20, "trials in the study (0 with -sampler grid: the whole grid); may be raised when resuming")
+	trials := fs.Int("trials", 20, "trials in the study (with -sampler grid, default and 0: the whole grid); may be raised when resuming")
 	generation := fs.Int("generation", 4, "TPE in synchronous mode: trials sampled from the same history (how many can run at once)")
 	async := fs.Bool("async", false, "asynchronous mode: no waiting for earlier trials (faster with many workers; not reproducible)")
 	parallel := fs.Int("parallel", 1, "trials run at once by this process (more processes, or machines with -storage postgres://..., may join)")
@@ -179,7 +179,7 @@ Flags:
 		ps = append(ps, p)
 	}
 	if len(ps) == 0 {
-		return fmt.Errorf("%w: give the options to search with -param NAME=DIST (e.g. -param lr=loguniform:1e-4:1) or -space FILE", errUsage)
+		return errors.New("give the options to search with -param NAME=DIST (e.g. -param lr=loguniform:1e-4:1) or -space FILE")
 	}
 	sp, err := tune.NewSpace(ps...)
 	if err != nil {
@@ -221,6 +221,11 @@ Flags:
 	}
 	if ds.eval == nil {
 		return errors.New("tune judges trials on a validation set: give -val-split (CSV data has no test set)")
+	}
+	trialsGiven := false
+	fs.Visit(func(f *flag.Flag) { trialsGiven = trialsGiven || f.Name == "trials" })
+	if _, isGrid := sampler.(tune.Grid); isGrid && !trialsGiven {
+		*trials = 0 // the whole grid
 	}
 	cfg := &tune.Config{Space: sp, Sampler: sampler, Pruner: pruner, Seed: o.seed, MaxEpochs: o.epochs,
 		Metric: ds.evalName + " accuracy", Maximize: true, Best: *objective == "best", Async: *async, Fixed: fixed, Trials: *trials}
