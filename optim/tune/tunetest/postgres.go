@@ -78,7 +78,18 @@ func Postgres(t testing.TB) string {
 		if err := os.Chown(dir, uid, gid); err != nil {
 			t.Fatal(err)
 		}
-		as = []string{"runuser", "-u", "nobody", "--"}
+		runuser, err := exec.LookPath("runuser")
+		for _, p := range []string{"/usr/sbin/runuser", "/sbin/runuser"} {
+			if err != nil {
+				if _, serr := os.Stat(p); serr == nil {
+					runuser, err = p, nil
+				}
+			}
+		}
+		if err != nil {
+			t.Fatalf("running as root, and runuser (util-linux) is missing to run PostgreSQL as nobody: %v", err)
+		}
+		as = []string{runuser, "-u", "nobody", "--"}
 	}
 	command := func(name string, args ...string) *exec.Cmd {
 		argv := append(append(append([]string{}, as...), filepath.Join(bin, name)), args...)
