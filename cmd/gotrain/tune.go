@@ -32,7 +32,7 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 // -device and -workers only say where trials run.
 var notSearchable = map[string]string{
 	"config": "", "data": "the data", "csv": "the data", "label": "the data", "val-split": "the validation split",
-	"epochs": "the trials' length (-epochs)", "seed": "the study's seed (-seed)", "device": "where trials run", "workers": "where trials run",
+	"epochs": "the trials' length (-epochs)", "seed": "every trial's training seed (-seed; the study's is -study-seed)", "device": "where trials run", "workers": "where trials run",
 }
 
 // trainOptionNames are the flags train, sweep and tune share.
@@ -106,6 +106,7 @@ func tuneCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	samplerSpec := fs.String("sampler", "tpe", "tpe[:startup=10,candidates=24,prior=1,univariate], random, or grid[:points=5,ordered]")
 	prunerSpec := fs.String("pruner", "asha", "asha[:min=1,eta=3,rate=0], hyperband[:min=1,eta=3], median[:startup=5,warmup=0,interval=1] or none")
 	trials := fs.Int("trials", 20, "trials in the study (with -sampler grid, default and 0: the whole grid); may be raised when resuming")
+	studySeed := fs.Uint64("study-seed", 0, "the study's seed, for the sampler and Hyperband's brackets (0: -seed); -seed stays every trial's training seed")
 	generation := fs.Int("generation", 4, "TPE in synchronous mode: trials sampled from the same history (how many can run at once)")
 	async := fs.Bool("async", false, "asynchronous mode: no waiting for earlier trials (faster with many workers; not reproducible)")
 	parallel := fs.Int("parallel", 1, "trials run at once by this process (more processes, or machines with -storage postgres://..., may join)")
@@ -193,7 +194,7 @@ Flags:
 	fixed := map[string]string{}
 	var clash []string
 	fs.Visit(func(f *flag.Flag) {
-		if !names[f.Name] || f.Name == "config" || f.Name == "workers" || f.Name == "epochs" || f.Name == "seed" {
+		if !names[f.Name] || f.Name == "config" || f.Name == "workers" || f.Name == "epochs" {
 			return
 		}
 		if sp.Param(f.Name) != nil {
@@ -207,7 +208,11 @@ Flags:
 	if _, err := o.validate(0); err != nil {
 		return err
 	}
-	sampler, err := tune.ParseSampler(*samplerSpec, o.seed, *generation)
+	seed := *studySeed
+	if seed == 0 {
+		seed = o.seed
+	}
+	sampler, err := tune.ParseSampler(*samplerSpec, seed, *generation)
 	if err != nil {
 		return fmt.Errorf("-sampler: %w", err)
 	}
@@ -227,7 +232,7 @@ Flags:
 	if _, isGrid := sampler.(tune.Grid); isGrid && !trialsGiven {
 		*trials = 0 // the whole grid
 	}
-	cfg := &tune.Config{Space: sp, Sampler: sampler, Pruner: pruner, Seed: o.seed, MaxEpochs: o.epochs,
+	cfg := &tune.Config{Space: sp, Sampler: sampler, Pruner: pruner, Seed: seed, MaxEpochs: o.epochs,
 		Metric: ds.evalName + " accuracy", Maximize: true, Best: *objective == "best", Async: *async, Fixed: fixed, Trials: *trials}
 	if *metric == "loss" {
 		cfg.Metric, cfg.Maximize = ds.evalName+" loss", false

@@ -193,3 +193,48 @@ func TestTwoWorkerProcessesOnPostgreSQLSurviveASIGKILL(t *testing.T) {
 	killed := killOneOf(t, dsn, 2)
 	checkKilledStudy(t, dsn, killed)
 }
+
+// Many workers claiming at once on PostgreSQL: every trial is claimed exactly once.
+func TestConcurrentClaimsOnPostgreSQLNeverDoubleAssign(t *testing.T) {
+	dsn := tunetest.Postgres(t)
+	ctx := context.Background()
+	store, err := OpenStore(ctx, dsn)
+	require.NoError(t, err)
+	defer store.Close()
+	cfg := testConfig(t, "random", "none", 60)
+	cfg.MaxEpochs = 1
+	st, err := OpenStudy(ctx, store, "claims", cfg)
+	require.NoError(t, err)
+	var mu sync.Mutex
+	claims := map[int]int{}
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := &Worker{Study: st, ID: NewWorkerID(i), Objective: trivial, Poll: time.Millisecond, OnEvent: func(e Event) {
+				if e.Kind == "claim" || e.Kind == "resume" {
+					mu.Lock()
+					claims[e.Trial]++
+					mu.Unlock()
+				}
+			}}
+			errs[i] = w.Run(ctx)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	require.Len(t, claims, 60)
+	for k, n := range claims {
+		assert.Equal(t, 1, n, "trial %d was claimed %d times", k, n)
+	}
+	trials, err := st.Trials(ctx)
+	require.NoError(t, err)
+	for _, tr := range trials {
+		assert.Equal(t, Complete, tr.State)
+		assert.Equal(t, 1, tr.Attempt)
+	}
+}

@@ -39,6 +39,11 @@ func runStudy(t *testing.T, cfg *Config, n int, delay func(k, e int) time.Durati
 	for _, err := range errs {
 		require.NoError(t, err)
 	}
+	trials, err := st.Trials(ctx)
+	require.NoError(t, err)
+	for _, tr := range trials {
+		require.Equal(t, 1, tr.Attempt, "trial %d was claimed twice although no worker died", tr.Index)
+	}
 	return st
 }
 
