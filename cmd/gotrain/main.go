@@ -6,6 +6,7 @@
 //	gotrain sweep [flags]     train every combination of learning rates, optimizers, activations and schedules
 //	gotrain lr-find [flags]   the learning-rate range test, with a chart
 //	gotrain tune [flags]      search hyperparameters (TPE, ASHA) in studies that resume and span machines
+//	gotrain serve [DIR...]    a local web page comparing runs, sweeps and studies, live
 //	gotrain version           the version and the devices this binary supports
 //
 // Each subcommand's -h lists every option with its default. This package holds flags and
@@ -40,6 +41,7 @@ Usage:
   gotrain sweep [flags]     compare learning rates, optimizers, activations and schedules
   gotrain lr-find [flags]   find a learning rate with the range test
   gotrain tune [flags]      search hyperparameters, pruning poor trials early
+  gotrain serve [DIR...]    compare runs, sweeps and studies in a browser, live
   gotrain version           print the version and the available devices
 
 Run "gotrain COMMAND -h" for a command's options.
@@ -67,6 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"train": trainCmd, "eval": evalCmd, "sweep": sweepCmd, "lr-find": lrFindCmd, "tune": tuneCmd,
 	}
+	cmds["serve"] = serveCmd
 	switch name := args[0]; name {
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "gotrain %s (%s, %s/%s); devices: %v\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH, backend.Names())

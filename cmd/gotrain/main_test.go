@@ -100,7 +100,7 @@ func TestInvalidOptionsFailBeforeAnyTraining(t *testing.T) {
 		want string
 	}{
 		{[]string{"-lr", "-1"}, "lr -1"},
-		{[]string{"-optimizer", "adamax"}, `unknown optimizer "adamax"`},
+		{[]string{"-optimizer", "adamx"}, `unknown optimizer "adamx"`}, // not an optimizer (adamax became one)
 		{[]string{"-optimizer", "sgd", "-nesterov"}, "nesterov"},
 		{[]string{"-optimizer", "adam", "-beta1", "1"}, "beta1 1"},
 		{[]string{"-model", "784-0-10"}, `width "0"`},
