@@ -101,7 +101,7 @@ func tuneCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Var(&params, "param", "a searched option, repeatable: "+strings.ReplaceAll(tune.Grammar, "\n", "\n    "))
 	spaceFile := fs.String("space", "", "JSON file of searched options ({\"params\": [...]}, each a -param string or an object); adds to -param")
 	studyName := fs.String("study", "default", "the study's name: rerunning the same command resumes it")
-	dirFlag := fs.String("dir", "", "the study's folder: trial run directories, trials.csv, charts, and the SQLite file unless -storage says otherwise (default tunes/STUDY)")
+	dirFlag := fs.String("dir", "", "the study's folder: trial run directories, trials.csv, charts, and the SQLite file unless -storage says otherwise (default studies/STUDY, where gotrain serve looks)")
 	storage := fs.String("storage", "", "where the study lives: an SQLite file, or a PostgreSQL connection string (postgres://user@host/db) for workers on several machines (default DIR/study.db)")
 	samplerSpec := fs.String("sampler", "tpe", "tpe[:startup=10,candidates=24,prior=1,univariate], random, or grid[:points=5,ordered]")
 	prunerSpec := fs.String("pruner", "asha", "asha[:min=1,eta=3,rate=0], hyperband[:min=1,eta=3], median[:startup=5,warmup=0,interval=1] or none")
@@ -135,7 +135,7 @@ Flags:
 	}
 	dir := *dirFlag
 	if dir == "" {
-		dir = filepath.Join("tunes", *studyName)
+		dir = filepath.Join("studies", *studyName)
 	}
 	dsn := *storage
 	if dsn == "" {
@@ -432,7 +432,7 @@ func writeJSON(path string, v any) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
-// writeTrialEpochs rewrites the trial's epochs.csv from its history (rewriting, not appending,
+// writeTrialEpochs rewrites the trial's epochs.csv and epochs.jsonl from its history (rewriting, not appending,
 // so a trial taken over after a kill never lists an epoch twice).
 func writeTrialEpochs(dir string, hist []train.EpochMetrics) error {
 	var b strings.Builder
@@ -440,11 +440,23 @@ func writeTrialEpochs(dir string, hist []train.EpochMetrics) error {
 	for _, m := range hist {
 		fmt.Fprintf(&b, "%d,%s,%s,%s,%s,%g,%.3f\n", m.Epoch, csvF(m.TrainLoss), csvF(m.TrainAcc), csvF(m.TestLoss), csvF(m.TestAcc), m.LastLR, m.Duration.Seconds())
 	}
-	tmp := filepath.Join(dir, "."+epochsCSV+".tmp")
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
-		return err
+	var j strings.Builder
+	for _, m := range hist {
+		line, _ := json.Marshal(map[string]any{"epoch": m.Epoch, "train_loss": num(m.TrainLoss), "train_acc": num(m.TrainAcc),
+			"eval_loss": num(m.TestLoss), "eval_acc": num(m.TestAcc), "lr": m.LastLR, "seconds": m.Duration.Seconds(),
+			"samples_per_sec": m.SamplesPerSec})
+		j.Write(append(line, '\n'))
 	}
-	return os.Rename(tmp, filepath.Join(dir, epochsCSV))
+	for name, body := range map[string]string{epochsCSV: b.String(), epochsJSONL: j.String()} {
+		tmp := filepath.Join(dir, "."+name+".tmp")
+		if err := os.WriteFile(tmp, []byte(body), 0o644); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // tunePrinter shows the study's progress: a line per finished, pruned, failed or taken-over
@@ -570,11 +582,34 @@ func writeTuneReport(ctx context.Context, stdout io.Writer, st *tune.Study, dir 
 	if err != nil {
 		return err
 	}
-	if err := tune.WriteCSV(f, st.Cfg, trials); err != nil {
+	rel := func(k int) string { return filepath.ToSlash(filepath.Join("trials", fmt.Sprintf("%04d", k))) }
+	if err := tune.WriteCSV(f, st.Cfg, trials, rel); err != nil {
 		f.Close()
 		return err
 	}
 	if err := f.Close(); err != nil {
+		return err
+	}
+	// study.json and importance.csv tell gotrain serve the direction, the per-epoch metric in
+	// the trials' epochs.jsonl, and the study's own importance estimate.
+	meta := map[string]any{"direction": "minimize", "metric": "eval_loss", "value": st.Cfg.Metric, "epochs": st.Cfg.MaxEpochs}
+	if st.Cfg.Maximize {
+		meta["direction"], meta["metric"] = "maximize", "eval_acc"
+	}
+	var impRows strings.Builder
+	if imp, err := tune.Importance(st.Cfg.Space, trials, st.Cfg.Seed); err == nil {
+		m := map[string]float64{}
+		impRows.WriteString("param,importance\n")
+		for _, p := range imp {
+			m[p.Name] = p.Importance
+			fmt.Fprintf(&impRows, "%s,%g\n", p.Name, p.Importance)
+		}
+		meta["importance"] = m
+		if err := os.WriteFile(filepath.Join(dir, "importance.csv"), []byte(impRows.String()), 0o644); err != nil {
+			return err
+		}
+	}
+	if err := writeJSON(filepath.Join(dir, "study.json"), meta); err != nil {
 		return err
 	}
 	var written []string
@@ -591,7 +626,7 @@ func writeTuneReport(ctx context.Context, stdout io.Writer, st *tune.Study, dir 
 		fmt.Fprintf(stdout, "\nbest: trial %d, %s %s: %s\n  run directory %s\n  gotrain eval -checkpoint %s\n  gotrain train -resume %s -epochs %d   (to train it further)\n",
 			b.Index, st.Cfg.Metric, fmtMetric(st.Cfg, b.Value), st.Cfg.Space.Describe(b.Params), td, td, td, 2*st.Cfg.MaxEpochs)
 	}
-	files := append([]string{"trials.csv"}, written...)
+	files := append([]string{"trials.csv", "study.json"}, written...)
 	fmt.Fprintf(stdout, "outputs: %s (%s)\n", dir, strings.Join(files, ", "))
 	return nil
 }

@@ -156,15 +156,16 @@ func clipTo(s string, n int) string {
 }
 
 // WriteCSV writes every trial, ranked, with its parameters (full precision), its values per
-// epoch and, for pruned trials, the decision's rule, rung, epoch, value, threshold and peers.
-func WriteCSV(w io.Writer, cfg *Config, trials []*TrialRecord) error {
+// epoch and, for pruned trials, the decision's rule, rung, epoch, value, threshold and peers;
+// runDir (optional) names each trial's run directory.
+func WriteCSV(w io.Writer, cfg *Config, trials []*TrialRecord, runDir func(k int) string) error {
 	cw := csv.NewWriter(w)
 	head := []string{"rank", "trial", "state", "value", "epochs"}
 	for _, p := range cfg.Space.Params {
 		head = append(head, p.Name)
 	}
-	head = append(head, "bracket", "prune_rule", "prune_rung", "prune_epoch", "prune_value", "prune_threshold", "prune_peers", "why",
-		"error", "attempts", "seconds", "values")
+	head = append(head, "bracket", "prune_rule", "prune_rung", "prune_epoch", "prune_value", "prune_threshold", "prune_peers", "pruned_reason",
+		"error", "attempts", "seconds", "values", "run_dir")
 	if err := cw.Write(head); err != nil {
 		return err
 	}
@@ -194,7 +195,11 @@ func WriteCSV(w io.Writer, cfg *Config, trials []*TrialRecord) error {
 		for i, v := range t.Steps {
 			vals[i] = fmtCSV(v)
 		}
-		row = append(row, t.Error, strconv.Itoa(t.Attempt), secs, strings.Join(vals, ";"))
+		dir := ""
+		if runDir != nil {
+			dir = runDir(t.Index)
+		}
+		row = append(row, t.Error, strconv.Itoa(t.Attempt), secs, strings.Join(vals, ";"), dir)
 		if err := cw.Write(row); err != nil {
 			return err
 		}

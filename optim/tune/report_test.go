@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -37,7 +38,7 @@ func TestTheReportRanksAndExplains(t *testing.T) {
 	assert.Contains(t, tab.String(), "asha rung 0 (epoch 1): value")
 
 	var b bytes.Buffer
-	require.NoError(t, WriteCSV(&b, st.Cfg, trials))
+	require.NoError(t, WriteCSV(&b, st.Cfg, trials, func(k int) string { return fmt.Sprintf("trials/%04d", k) }))
 	rows, err := csv.NewReader(&b).ReadAll()
 	require.NoError(t, err)
 	require.Len(t, rows, 17)
@@ -50,7 +51,9 @@ func TestTheReportRanksAndExplains(t *testing.T) {
 			assert.Equal(t, "asha", r[col["prune_rule"]])
 			assert.NotEmpty(t, r[col["prune_threshold"]])
 			assert.NotEmpty(t, r[col["prune_peers"]])
+			assert.Contains(t, r[col["pruned_reason"]], "asha rung 0")
 		}
+		assert.Equal(t, fmt.Sprintf("trials/%04s", r[col["trial"]]), r[col["run_dir"]])
 		if r[col["optimizer"]] != "sgd" {
 			assert.Empty(t, r[col["momentum"]], "an inactive parameter has no value")
 		}
