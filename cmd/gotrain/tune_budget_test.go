@@ -68,14 +68,14 @@ func TestTuneBudget(t *testing.T) {
 		t.Logf("%-22s best %.2f%% (%s), %d epochs, %.0fs", name, 100*r.best, r.params, r.epochs, r.wall.Seconds())
 		return r
 	}
+	// 240 runs of 3 epochs: 720 epochs (runs that diverge stop early, so it reports fewer).
 	grid := study("grid", "-sampler", "grid", "-pruner", "none")
-	require.Equal(t, 720, grid.epochs)
 	kinds := []struct{ name, sampler, pruner, trials string }{
 		{"tpe+asha", "tpe", "asha", strconv.Itoa(n)},
 		{"random+asha", "random", "asha", strconv.Itoa(n)},
 		{"random", "random", "none", "60"}, // 60 full runs: 180 epochs, a quarter of the grid's
 	}
-	summary := fmt.Sprintf("grid (240 runs, 720 epochs): best %.2f%% (%s)\n", 100*grid.best, grid.params)
+	summary := fmt.Sprintf("grid (240 runs, %d epochs; diverged runs stop early): best %.2f%% (%s)\n", grid.epochs, 100*grid.best, grid.params)
 	medians := map[string]float64{}
 	for _, k := range kinds {
 		var gaps []float64

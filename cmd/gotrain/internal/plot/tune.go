@@ -232,7 +232,7 @@ func (c *BarChart) Render() (*image.RGBA, error) {
 		w = DefaultWidth
 	}
 	if h == 0 {
-		h = max(MinHeight, 120+60*len(c.Labels))
+		h = max(340, 120+60*len(c.Labels)) // 340 px keeps the text at its large size
 	}
 	if w < MinWidth || h < MinHeight || w > MaxSide || h > MaxSide {
 		return nil, fmt.Errorf("plot: bar chart size %dx%d: %w", w, h, ErrInvalid)
