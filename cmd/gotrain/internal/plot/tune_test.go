@@ -10,7 +10,7 @@ import (
 
 func TestParallelChartDrawsEachLineInItsScoreColour(t *testing.T) {
 	c := &ParallelChart{Title: "trials", ScoreLabel: "acc",
-		Axes: []ParallelAxis{{Name: "lr", Lo: 1e-4, Hi: 1, Log: true}, {Name: "opt", Choices: []string{"sgd", "adam"}}, {Name: "m", Lo: 0, Hi: 1}},
+		Axes:  []ParallelAxis{{Name: "lr", Lo: 1e-4, Hi: 1, Log: true}, {Name: "opt", Choices: []string{"sgd", "adam"}}, {Name: "m", Lo: 0, Hi: 1}},
 		Lines: []ParallelLine{{Values: []float64{1e-3, 0, 0.5}, Score: 0.9}, {Values: []float64{0.1, 1, math.NaN()}, Score: 0.5}}}
 	img, err := c.Render()
 	require.NoError(t, err)
