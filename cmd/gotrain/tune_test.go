@@ -274,3 +274,56 @@ func TestTwoTuneProcessesOnPostgreSQLSurviveASIGKILLBitForBit(t *testing.T) {
 	killed := killOneWorker(t, dir, 2, "-storage", dsn)
 	checkAgainstUninterrupted(t, dir, dsn, killed)
 }
+
+func TestAnInterruptedTuneResumesWhereItStopped(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		// Stop once some trial is inside its epochs.
+		for ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+			if _, err := os.Stat(filepath.Join(dir, "study.db")); err != nil {
+				continue
+			}
+			lines := func() (n int) {
+				// No require here: this is not the test's goroutine.
+				store, err := tune.OpenStore(ctx, filepath.Join(dir, "study.db"))
+				if err != nil {
+					return 0
+				}
+				defer store.Close()
+				st, err := tune.LoadStudy(ctx, store, "default")
+				if err != nil {
+					return 0
+				}
+				trials, err := st.Trials(ctx)
+				if err != nil {
+					return 0
+				}
+				for _, tr := range trials {
+					if tr.State == tune.Running && len(tr.Steps) > 0 {
+						n++
+					}
+				}
+				return n
+			}()
+			if lines > 0 {
+				cancel()
+			}
+		}
+	}()
+	code, out, errS := runCLI(t, ctx, tinyTune(dir, "-charts=false")...)
+	require.Equal(t, exitInterrupted, code, "%s\n%s", out, errS)
+	assert.Contains(t, out, "rerun the same command to resume")
+	code, _, errS = runCLI(t, context.Background(), tinyTune(dir, "-charts=false")...)
+	require.Equal(t, 0, code, errS)
+	ref := t.TempDir()
+	code, _, errS = runCLI(t, context.Background(), tinyTune(ref, "-charts=false", "-progress", "none")...)
+	require.Equal(t, 0, code, errS)
+	assert.Equal(t, studyLines(t, filepath.Join(ref, "study.db"), "default"), studyLines(t, filepath.Join(dir, "study.db"), "default"))
+	wantW, gotW := trialWeights(t, ref, 10), trialWeights(t, dir, 10)
+	for k := range wantW {
+		assert.True(t, reflect.DeepEqual(wantW[k], gotW[k]), "trial %d's final weights differ", k)
+	}
+}
