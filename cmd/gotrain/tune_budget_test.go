@@ -25,7 +25,7 @@ import (
 //	GOTRAIN_TUNE_BUDGET=1 go test -run TestTuneBudget -timeout 3h -v ./cmd/gotrain/
 //
 // GOTRAIN_TUNE_BUDGET_DIR keeps the studies (reruns resume them); GOTRAIN_TUNE_BUDGET_TRIALS
-// sets the TPE and random+ASHA trial count (default 96).
+// sets the TPE and random+ASHA trial count (default 80).
 func TestTuneBudget(t *testing.T) {
 	if os.Getenv("GOTRAIN_TUNE_BUDGET") == "" {
 		t.Skip("the budget experiment takes tens of minutes: set GOTRAIN_TUNE_BUDGET=1")
@@ -34,7 +34,7 @@ func TestTuneBudget(t *testing.T) {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	n := 96
+	n := 80
 	if s := os.Getenv("GOTRAIN_TUNE_BUDGET_TRIALS"); s != "" {
 		var err error
 		n, err = strconv.Atoi(s)
