@@ -416,7 +416,9 @@ func (r *trialRunner) Run(ctx context.Context, t *tune.Trial) error {
 		os.Remove(ckpt)
 	}
 	_, err = tr.Fit(r.ds.train, r.ds.eval)
-	if errors.Is(err, train.ErrInterrupted) {
+	// Interrupted: keep the position for the rerun, unless the lease went to another worker,
+	// whose checkpoints this one must not overwrite.
+	if errors.Is(err, train.ErrInterrupted) && !errors.Is(context.Cause(ctx), tune.ErrLeaseLost) {
 		if serr := save(); serr != nil {
 			return fmt.Errorf("%w; saving the checkpoint also failed: %w", err, serr)
 		}
