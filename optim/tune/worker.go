@@ -27,7 +27,9 @@ var ErrNondeterministic = errors.New("tune: the objective gave another value for
 // Objective trains one trial. It must save a checkpoint after each epoch before reporting it,
 // and resume from its last checkpoint when it finds one (a trial may be taken over after its
 // worker died, or parked and resumed): a resumed trial first reports its checkpoint's last
-// epoch again. It returns nil after reporting every epoch, or the error Report returned.
+// epoch again. It returns nil after reporting every epoch, or the error Report returned. When
+// the trial's lease goes to another worker, ctx is cancelled with the cause ErrLeaseLost: the
+// objective should stop without writing (context.Cause tells an interrupt from that).
 type Objective interface {
 	Run(ctx context.Context, t *Trial) error
 }
