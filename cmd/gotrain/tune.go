@@ -423,6 +423,10 @@ func (r *trialRunner) Run(ctx context.Context, t *tune.Trial) error {
 			return fmt.Errorf("%w; saving the checkpoint also failed: %w", err, serr)
 		}
 	}
+	if errors.Is(err, train.ErrNonFinite) {
+		// Diverged: a poor configuration, which the sampler should learn from.
+		return t.Stop(ctx, "diverged: "+err.Error())
+	}
 	return err
 }
 

@@ -327,3 +327,11 @@ func TestAnInterruptedTuneResumesWhereItStopped(t *testing.T) {
 		assert.True(t, reflect.DeepEqual(wantW[k], gotW[k]), "trial %d's final weights differ", k)
 	}
 }
+
+func TestADivergingTrialIsPrunedAndSaysWhy(t *testing.T) {
+	code, out, errS := runCLI(t, context.Background(), "tune", "-dir", t.TempDir(), "-model", "784-16-10", "-epochs", "2", "-val-split", "0.2",
+		"-optimizer", "sgd", "-param", "lr=choice:1e30,0.01", "-sampler", "grid", "-workers", "1", "-progress", "lines")
+	require.Equal(t, 0, code, errS)
+	assert.Contains(t, out, "stopped by the objective after 0 epochs: diverged: train: epoch 1 step")
+	assert.Contains(t, out, "1 complete, 1 pruned, 0 failed")
+}

@@ -1,6 +1,7 @@
 package tune
 
 import (
+	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"math"
@@ -23,6 +24,51 @@ type Reason struct {
 	Peers     int     `json:"peers"`
 	// Keep is the number of peers the rule kept (ASHA: the top 1/η).
 	Keep int `json:"keep,omitempty"`
+	// Detail is the objective's own reason (rule "objective": Trial.Stop).
+	Detail string `json:"detail,omitempty"`
+}
+
+// reasonJSON is Reason with NaN values as null (JSON has no NaN).
+type reasonJSON struct {
+	Rule      string   `json:"rule"`
+	Bracket   int      `json:"bracket"`
+	Rung      int      `json:"rung"`
+	Epoch     int      `json:"epoch"`
+	Value     *float64 `json:"value"`
+	Threshold *float64 `json:"threshold"`
+	Peers     int      `json:"peers"`
+	Keep      int      `json:"keep,omitempty"`
+	Detail    string   `json:"detail,omitempty"`
+}
+
+func finiteOrNil(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+func orNaN(v *float64) float64 {
+	if v == nil {
+		return math.NaN()
+	}
+	return *v
+}
+
+// MarshalJSON writes NaN values as null.
+func (r Reason) MarshalJSON() ([]byte, error) {
+	return json.Marshal(reasonJSON{r.Rule, r.Bracket, r.Rung, r.Epoch, finiteOrNil(r.Value), finiteOrNil(r.Threshold), r.Peers, r.Keep, r.Detail})
+}
+
+// UnmarshalJSON reads null values as NaN.
+func (r *Reason) UnmarshalJSON(b []byte) error {
+	var j reasonJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*r = Reason{Rule: j.Rule, Bracket: j.Bracket, Rung: j.Rung, Epoch: j.Epoch, Value: orNaN(j.Value), Threshold: orNaN(j.Threshold),
+		Peers: j.Peers, Keep: j.Keep, Detail: j.Detail}
+	return nil
 }
 
 // String explains the decision in a sentence.
@@ -34,6 +80,8 @@ func (r Reason) String() string {
 			r.Epoch, v(r.Value), v(r.Threshold), r.Peers)
 	case "nan":
 		return fmt.Sprintf("epoch %d: the value is not a number", r.Epoch)
+	case "objective":
+		return fmt.Sprintf("stopped by the objective after %d epochs: %s", r.Epoch, r.Detail)
 	}
 	b := ""
 	if r.Rule == "hyperband" {

@@ -1,6 +1,7 @@
 package tune
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 
@@ -87,4 +88,16 @@ func TestMedianComparesTheBestSoFarWithThePeersMedian(t *testing.T) {
 	assert.False(t, m.Decides(0, 3))
 	assert.True(t, m.Decides(0, 4))
 	assert.False(t, m.Decides(0, 5), "the last epoch")
+}
+
+func TestAReasonWithNaNRoundTripsThroughJSON(t *testing.T) {
+	r := Reason{Rule: "nan", Epoch: 2, Value: math.NaN(), Threshold: 0.5, Peers: 3}
+	b, err := json.Marshal(r)
+	assert.NoError(t, err)
+	var back Reason
+	assert.NoError(t, json.Unmarshal(b, &back))
+	assert.True(t, math.IsNaN(back.Value))
+	back.Value = 0
+	r.Value = 0
+	assert.Equal(t, r, back)
 }

@@ -513,6 +513,23 @@ func sameValue(a, b float64) bool {
 	return math.Float64bits(a) == math.Float64bits(b) || math.IsNaN(a) && math.IsNaN(b)
 }
 
+// Stop ends the trial as pruned by the objective itself, recording why (a run whose loss became
+// NaN: a result worth learning from, unlike a crash, so samplers count it as a poor trial where
+// they leave failed ones out). It returns ErrPruned, for the objective to return.
+func (t *Trial) Stop(ctx context.Context, why string) error {
+	w := t.w
+	st := w.Study
+	r := Reason{Rule: "objective", Epoch: len(t.steps), Value: math.NaN(), Threshold: math.NaN(), Rung: -1, Detail: why}
+	if n := len(t.steps); n > 0 {
+		r.Value = t.steps[n-1]
+	}
+	if err := st.Store.decide(ctx, st.ID, t.Index, t.Attempt, len(t.steps), true, &r, st.Cfg.valueOf(t.steps)); err != nil {
+		return err
+	}
+	w.emit(Event{Kind: "prune", Trial: t.Index, Epoch: len(t.steps), Value: r.Value, Reason: &r, Params: t.Params})
+	return ErrPruned
+}
+
 // Report records the value after epoch (1-based) and, at a pruning point, returns ErrPruned
 // when the trial should stop. The objective must have saved the epoch's checkpoint before.
 // A resumed trial reports its checkpoint's last epoch again; the value must be the one stored.

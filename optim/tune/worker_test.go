@@ -323,3 +323,29 @@ func TestAnInterruptedWorkerParksItsTrialForTheNextRun(t *testing.T) {
 	}
 	assert.Equal(t, synthValue(trials[0].Params, 4), trials[0].Value)
 }
+
+func TestAnObjectiveCanStopItsTrialAsPruned(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, err := OpenStore(ctx, filepath.Join(dir, "s.db"))
+	require.NoError(t, err)
+	defer store.Close()
+	st, err := OpenStudy(ctx, store, "s", testConfig(t, "random", "none", 2))
+	require.NoError(t, err)
+	obj := ObjectiveFunc(func(ctx context.Context, tr *Trial) error {
+		if tr.Index == 1 {
+			if err := tr.Report(ctx, 1, 0.5); err != nil {
+				return err
+			}
+			return tr.Stop(ctx, "diverged: the loss is NaN")
+		}
+		return trivial(ctx, tr)
+	})
+	require.NoError(t, (&Worker{Study: st, ID: "w", Objective: obj}).Run(ctx))
+	trials, err := st.Trials(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, Complete, trials[0].State)
+	require.Equal(t, Pruned, trials[1].State, trials[1].Error)
+	assert.Equal(t, "stopped by the objective after 1 epochs: diverged: the loss is NaN", trials[1].Reason.String())
+	assert.Equal(t, 0.5, trials[1].Value)
+}
