@@ -141,7 +141,7 @@ func writeTuneCharts(dir string, cfg *tune.Config, trials []*tune.TrialRecord) (
 		}
 	}
 	if imp, err := tune.Importance(cfg.Space, trials, cfg.Seed); err == nil {
-		b := &plot.BarChart{Title: "parameter importance (fANOVA on a random forest of the complete trials)", XLabel: "share of the explained variance"}
+		b := &plot.BarChart{Title: "parameter importance (fANOVA, complete trials)", XLabel: "share of the explained variance"}
 		for _, p := range imp {
 			b.Labels, b.Values = append(b.Labels, p.Name), append(b.Values, p.Importance)
 		}

@@ -30,8 +30,9 @@ type ParallelLine struct {
 	Score  float64
 }
 
-// ParallelChart draws each trial as a line across the axes, coloured from light (low score) to
-// dark (high score), the best drawn last, on top.
+// ParallelChart draws each trial as a line across the axes, coloured by its score's rank from
+// light (worst) to dark (best), the best drawn last, on top. Ranks rather than values, so a few
+// failures at the bottom do not make every good trial look alike.
 type ParallelChart struct {
 	Title, ScoreLabel string
 	Axes              []ParallelAxis
@@ -87,7 +88,7 @@ func (c *ParallelChart) Render() (*image.RGBA, error) {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	fillRect(img, img.Rect, colBackground)
 	top := pad + textHeight(fs.title) + 12 + textHeight(fs.label) + 10
-	bottom := h - pad - textHeight(fs.tick) - 8
+	bottom := h - pad - 2*textHeight(fs.tick) - 20
 	// Room on the left for the first axis's tick labels, on the right for the last name.
 	left := pad + 20
 	if a := c.Axes[0]; len(a.Choices) > 0 {
@@ -172,14 +173,11 @@ func (c *ParallelChart) Render() (*image.RGBA, error) {
 			order[j], order[j-1] = order[j-1], order[j]
 		}
 	}
-	for _, i := range order {
+	for r, i := range order {
 		l := c.Lines[i]
-		f := 0.5
-		if hi > lo {
-			f = (l.Score - lo) / (hi - lo)
-		}
-		if math.IsNaN(l.Score) {
-			f = 0
+		f := 1.0
+		if len(order) > 1 {
+			f = float64(r) / float64(len(order)-1)
 		}
 		mk := newMask(plotR)
 		var run []pt
@@ -200,7 +198,7 @@ func (c *ParallelChart) Render() (*image.RGBA, error) {
 		mk.paint(img, scoreColor(f))
 	}
 	// The colour key.
-	key := fmt.Sprintf("%s: light %.4g .. dark %.4g", c.ScoreLabel, lo, hi)
+	key := fitText(fmt.Sprintf("colour: rank by %s (lightest %.4g, darkest %.4g)", c.ScoreLabel, lo, hi), fs.tick, w-2*pad)
 	drawText(img, pad, h-pad-textHeight(fs.tick), key, fs.tick, colText)
 	return img, nil
 }
