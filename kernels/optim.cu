@@ -42,7 +42,8 @@ __device__ __forceinline__ float sqrt_t<float>(float x) { return sqrtf(x); }  //
 template <>
 __device__ __forceinline__ double sqrt_t<double>(double x) { return sqrt(x); }
 
-// Hyper holds the scalars converted to T; the slots mean what optimScalars says per rule.
+// Hyper holds a kernels.Step's scalars converted to T; each rule's documentation (its Go loop's) says
+// what its slots mean.
 template <typename T>
 struct Hyper {
   T s[10];

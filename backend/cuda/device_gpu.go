@@ -5,6 +5,7 @@ package cuda
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/gotrain/gotrain/backend"
 	"github.com/gotrain/gotrain/kernels"
-	"github.com/gotrain/gotrain/kernels/ptx"
 )
 
 func init() {
@@ -66,8 +66,15 @@ type Device struct {
 	fns  [numKernels][2]cu.Function
 	// optimMod is the optim module; optimFns its kernels by rule, found on first use.
 	optimMod cu.Module
-	optimFns map[*kernels.Rule][2]cu.Function
+	optimFns map[*kernels.Rule]optimKernels
 	blas     *cublas
+	// loads says how each module was loaded (module_gpu.go), for the smoke test's log.
+	loads []moduleLoad
+
+	// syncEach is GOTRAIN_CUDA_SYNC (debug.go): wait after every launch and GEMM. last is the
+	// kernel issued last, which a failed wait names when syncEach is off.
+	syncEach bool
+	last     launchRecord
 
 	alloc  *allocator
 	tables *tableCache
@@ -92,8 +99,9 @@ type Device struct {
 }
 
 // Open opens GPU ordinal (0 is the first): it retains the device's primary context (the one the
-// CUDA runtime, and so cuBLAS, uses), creates the stream, JIT-compiles the embedded PTX, loads
-// cuBLAS and allocates the reduction scratch.
+// CUDA runtime, and so cuBLAS, uses), creates the stream, loads the embedded kernels (module_gpu.go:
+// machine code on sm_90, the PTX JIT-compiled elsewhere), loads cuBLAS and allocates the
+// reduction scratch. GOTRAIN_CUDA_SYNC and GOTRAIN_CUDA_PTX (debug.go) are read here.
 func Open(ordinal int) (d *Device, err error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -105,7 +113,7 @@ func Open(ordinal int) (d *Device, err error) {
 		return nil, fmt.Errorf("cuda: Open: device %d of %d: %w", ordinal, n, backend.ErrNoDevice)
 	}
 	d = &Device{ordinal: ordinal, dev: cu.Device(ordinal), tableClasses: map[uint64]int64{},
-		scalars: make([]float64, maxPartials)}
+		scalars: make([]float64, maxPartials), syncEach: envOn(os.Getenv(syncEnv))}
 	d.args.init()
 	if d.ctx, err = d.dev.RetainPrimaryCtx(); err != nil {
 		return nil, fmt.Errorf("cuda: Open: cuDevicePrimaryCtxRetain(%d): %w", ordinal, err)
@@ -133,11 +141,14 @@ func Open(ordinal int) (d *Device, err error) {
 	if d.stream, err = cu.MakeStream(cu.NonBlocking); err != nil {
 		return nil, fmt.Errorf("cuda: Open: cuStreamCreate: %w", err)
 	}
-	if err = d.loadKernels(); err != nil {
+	if err = d.loadKernels(envOn(os.Getenv(ptxEnv))); err != nil {
 		return nil, err
 	}
 	if d.blas, err = loadCublas(uintptr(unsafe.Pointer(d.stream.C()))); err != nil {
 		return nil, err
+	}
+	if d.syncEach {
+		d.blas.check = d.stream.Synchronize
 	}
 	d.alloc = newAllocator(
 		func(bytes int64) (uint64, error) {
@@ -177,46 +188,6 @@ func keepPrimaryCtx(dev cu.Device) {
 	if _, err := dev.RetainPrimaryCtx(); err == nil {
 		kept[dev] = true
 	}
-}
-
-// loadKernels JIT-compiles every PTX module and looks up every kernel of kernelTable.
-func (d *Device) loadKernels() error {
-	mods, err := ptx.Modules()
-	if err != nil {
-		return fmt.Errorf("cuda: Open: %w", err)
-	}
-	loaded := map[string]cu.Module{}
-	if src, ok := mods[optimModule]; !ok {
-		return fmt.Errorf("cuda: Open: no embedded PTX for module %q (regenerate with go generate ./kernels/ptx)", optimModule)
-	} else if d.optimMod, err = cu.LoadData(src); err != nil {
-		return fmt.Errorf("cuda: Open: cuModuleLoadData(%s.ptx): %w", optimModule, err)
-	}
-	loaded[optimModule] = d.optimMod
-	d.mods = append(d.mods, d.optimMod)
-	d.optimFns = map[*kernels.Rule][2]cu.Function{}
-	for id, k := range kernelTable {
-		m, ok := loaded[k.module]
-		if !ok {
-			src, ok := mods[k.module]
-			if !ok {
-				return fmt.Errorf("cuda: Open: no embedded PTX for module %q (regenerate with go generate ./kernels/ptx)", k.module)
-			}
-			if m, err = cu.LoadData(src); err != nil {
-				return fmt.Errorf("cuda: Open: cuModuleLoadData(%s.ptx): %w", k.module, err)
-			}
-			loaded[k.module] = m
-			d.mods = append(d.mods, m)
-		}
-		for _, dt := range []backend.DType{backend.Float32, backend.Float64} {
-			name := k.name + dtypeSuffix(dt)
-			f, err := m.Function(name)
-			if err != nil {
-				return fmt.Errorf("cuda: Open: cuModuleGetFunction(%s.ptx, %s): %w", k.module, name, err)
-			}
-			d.fns[id][dtypeIndex(dt)] = f
-		}
-	}
-	return nil
 }
 
 // release frees whatever Open got, in reverse order; the context must be current.
@@ -338,7 +309,7 @@ func (d *Device) Sync() error {
 	}
 	defer d.leave()
 	if err := d.stream.Synchronize(); err != nil {
-		return fmt.Errorf("cuda: Sync: cuStreamSynchronize: %w", err)
+		return syncError("Sync", "cuStreamSynchronize", d.last, d.syncEach, err)
 	}
 	return nil
 }
@@ -469,7 +440,7 @@ func (d *Device) ReadScalars(dst []float64, srcs []backend.Buffer) error {
 		return fmt.Errorf("cuda: ReadScalars: cuMemcpyDtoHAsync(%d bytes): %w", total, err)
 	}
 	if err := d.stream.Synchronize(); err != nil {
-		return fmt.Errorf("cuda: ReadScalars: cuStreamSynchronize: %w", err)
+		return syncError("ReadScalars", "cuStreamSynchronize", d.last, d.syncEach, err)
 	}
 	if dt == backend.Float64 {
 		copy(dst, d.scalars[:len(srcs)])
@@ -542,7 +513,7 @@ func (d *Device) Read(dst any, src backend.Buffer) error {
 	// A copy into pageable memory returns when it is done; the synchronize reports the errors of
 	// earlier kernels even for an empty read.
 	if err := d.stream.Synchronize(); err != nil {
-		return fmt.Errorf("cuda: Read: cuStreamSynchronize: %w", err)
+		return syncError("Read", "cuStreamSynchronize", d.last, d.syncEach, err)
 	}
 	return nil
 }
@@ -568,66 +539,8 @@ func (d *Device) releaseTable(ptr uint64) {
 	delete(d.tableClasses, ptr)
 }
 
-// launch launches kernel k for dtype dt with the parameters packed in d.args on a 1-D grid.
-func (d *Device) launch(op string, k kernelID, dt backend.DType, grid, block int) error {
-	return d.launch2(op, k, dt, grid, 1, block, 1)
-}
-
-func (d *Device) launch2(op string, k kernelID, dt backend.DType, gx, gy, bx, by int) error {
-	if d.args.n > maxArgs || !d.args.matches(kernelTable[k].params) {
-		// Only a failing launch formats the name.
-		return d.launchFn(op, kernelTable[k].name+dtypeSuffix(dt), kernelTable[k].params, d.fns[k][dtypeIndex(dt)], gx, gy, bx, by)
-	}
-	if err := d.fns[k][dtypeIndex(dt)].Launch(gx, gy, 1, bx, by, 1, 0, d.stream, d.args.list()); err != nil {
-		return fmt.Errorf("cuda: %s: cuLaunchKernel(%s%s, grid %dx%d, block %dx%d): %w",
-			op, kernelTable[k].name, dtypeSuffix(dt), gx, gy, bx, by, err)
-	}
-	return nil
-}
-
-// launchFn launches f (the kernel name, whose parameter signature is sig) with the packed
-// parameters, after checking them against sig.
-func (d *Device) launchFn(op, name, sig string, f cu.Function, gx, gy, bx, by int) error {
-	params := d.args.list()
-	if params == nil {
-		return fmt.Errorf("cuda: %s: %s: more than %d kernel parameters", op, name, maxArgs)
-	}
-	if !d.args.matches(sig) {
-		// A launch with the wrong parameters reads garbage or faults the context; refuse it.
-		return fmt.Errorf("cuda: %s: %s: packed parameters %q, the kernel takes %q", op, name, d.args.packed(), sig)
-	}
-	if err := f.Launch(gx, gy, 1, bx, by, 1, 0, d.stream, params); err != nil {
-		return fmt.Errorf("cuda: %s: cuLaunchKernel(%s, grid %dx%d, block %dx%d): %w", op, name, gx, gy, bx, by, err)
-	}
-	return nil
-}
-
-// optimFunctions returns rule's optimizer kernels (f32, f64), looked up in the optim module the
-// first time the rule runs.
-func (d *Device) optimFunctions(rule *kernels.Rule) ([2]cu.Function, error) {
-	if fns, ok := d.optimFns[rule]; ok {
-		return fns, nil
-	}
-	var fns [2]cu.Function
-	for _, dt := range []backend.DType{backend.Float32, backend.Float64} {
-		name := optimKernelName(rule.Name, dt)
-		if err := d.enter("OptimizerStep"); err != nil {
-			return fns, err
-		}
-		f, err := d.optimMod.Function(name)
-		d.leave()
-		if err != nil {
-			return fns, fmt.Errorf("cuda: OptimizerStep: cuModuleGetFunction(optim.ptx, %s): kernels/optim.cu has no kernel for the rule %q: %w",
-				name, rule.Name, err)
-		}
-		fns[dtypeIndex(dt)] = f
-	}
-	d.optimFns[rule] = fns
-	return fns, nil
-}
-
 // grid is the grid of an elementwise kernel over n elements.
-func (d *Device) grid(n int) int { return gridFor(int64(n), blockSize, d.maxGrid) }
+func (d *Device) grid(n int) int { return elemDims(int64(n), d.maxGrid).gx }
 
 // timer measures GPU time on the device's stream with a pair of CUDA events: what benchmarks
 // report, since the host returns from a launch long before the kernel ends.

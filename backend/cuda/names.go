@@ -83,34 +83,36 @@ const (
 )
 
 // kernelTable gives each kernel's PTX module (the .cu file's base name), name without the type
-// suffix, and parameter signature: one letter per parameter, in order, u for an 8-byte integer or
-// device pointer (i64, T*, u64*, double*), d for a double, t for a scalar of the element type T
-// (float in NAME_f32, double in NAME_f64). names_test.go checks names and signatures against the
-// committed PTX, so a renamed kernel or a changed parameter list fails on a machine without a GPU;
-// the launcher checks what it packed against the signature before every launch.
+// suffix, and parameter signature: one letter per parameter, in order, p for a device pointer
+// (T*, const T*, u64*, double*), i for a 64-bit integer (i64), d for a double, t for a scalar of
+// the element type T (float in NAME_f32, double in NAME_f64). names_test.go checks names and
+// signatures against the committed PTX (where p and i are both .u64) and against the parameter
+// lists in kernels/*.cu (where they are not), so a renamed kernel, or a parameter added, dropped,
+// swapped or retyped, fails on a machine without a GPU; the launcher checks what it packed
+// against the signature before every launch.
 var kernelTable = [numKernels]struct{ module, name, params string }{
-	kActFwd:              {"activation", "act_fwd", "uduuu"},
-	kActBwd:              {"activation", "act_bwd", "uduuuu"},
-	kSoftmaxWarp:         {"softmax", "softmax_warp", "uuuuu"},
-	kSoftmaxBlock:        {"softmax", "softmax_block", "uuuuu"},
-	kSoftmaxGradWarp:     {"softmax", "softmax_grad_warp", "uuuuuu"},
-	kSoftmaxGradBlock:    {"softmax", "softmax_grad_block", "uuuuuu"},
-	kLossCEPartial:       {"loss", "loss_ce_partial", "uuuuu"},
-	kLossElemPartial:     {"loss", "loss_elem_partial", "uuuuu"},
-	kLossCEGradWarp:      {"loss", "loss_ce_grad_warp", "uuuuduu"},
-	kLossCEGradBlock:     {"loss", "loss_ce_grad_block", "uuuuduu"},
-	kLossElemGrad:        {"loss", "loss_elem_grad", "uuuuudu"},
-	kFill:                {"elementwise", "fill", "utu"},
-	kScale:               {"elementwise", "scale", "uutu"},
-	kClamp:               {"elementwise", "clamp", "uuttu"},
-	kUnary:               {"elementwise", "unary", "uuuu"},
-	kBinary:              {"elementwise", "binary", "uuuuuuu"},
-	kBiasAdd:             {"bias", "bias_add", "uuuuu"},
-	kBroadcast:           {"bias", "broadcast", "uuuuu"},
-	kSumMid:              {"bias", "sum_mid", "uuuuu"},
-	kSumSqPartial:        {"reduce", "sumsq_partial", "uuuuu"},
-	kCountCorrectPartial: {"reduce", "count_correct_partial", "uuuuu"},
-	kFinalize:            {"reduce", "reduce_finalize", "uudu"},
+	kActFwd:              {"activation", "act_fwd", "idppi"},
+	kActBwd:              {"activation", "act_bwd", "idpppi"},
+	kSoftmaxWarp:         {"softmax", "softmax_warp", "ippii"},
+	kSoftmaxBlock:        {"softmax", "softmax_block", "ippii"},
+	kSoftmaxGradWarp:     {"softmax", "softmax_grad_warp", "ipppii"},
+	kSoftmaxGradBlock:    {"softmax", "softmax_grad_block", "ipppii"},
+	kLossCEPartial:       {"loss", "loss_ce_partial", "ppiip"},
+	kLossElemPartial:     {"loss", "loss_elem_partial", "ippip"},
+	kLossCEGradWarp:      {"loss", "loss_ce_grad_warp", "ppppdii"},
+	kLossCEGradBlock:     {"loss", "loss_ce_grad_block", "ppppdii"},
+	kLossElemGrad:        {"loss", "loss_elem_grad", "ippppdi"},
+	kFill:                {"elementwise", "fill", "pti"},
+	kScale:               {"elementwise", "scale", "ppti"},
+	kClamp:               {"elementwise", "clamp", "pptti"},
+	kUnary:               {"elementwise", "unary", "ippi"},
+	kBinary:              {"elementwise", "binary", "ippipii"},
+	kBiasAdd:             {"bias", "bias_add", "pppii"},
+	kBroadcast:           {"bias", "broadcast", "ppiii"},
+	kSumMid:              {"bias", "sum_mid", "ppiii"},
+	kSumSqPartial:        {"reduce", "sumsq_partial", "piiip"},
+	kCountCorrectPartial: {"reduce", "count_correct_partial", "ppiip"},
+	kFinalize:            {"reduce", "reduce_finalize", "pidp"},
 }
 
 // The optimizer kernels are not in kernelTable: there is one per update rule, named
@@ -119,7 +121,7 @@ var kernelTable = [numKernels]struct{ module, name, params string }{
 // nchunks, chunk and flags, then optimSlots doubles (a kernels.Step's S).
 const (
 	optimModule = "optim"
-	optimSig    = "uuuuuu" + "dddddddddd"
+	optimSig    = "piiiii" + "dddddddddd"
 )
 
 // optimKernelName is the name of a rule's optimizer kernel for dt.

@@ -92,7 +92,8 @@ func TestKernelTableMatchesThePTX(t *testing.T) {
 // TestKernelSignaturesMatchThePTX checks each kernelTable signature against the parameter list
 // of the kernel's .entry in the committed PTX, for both element types: a parameter added, dropped,
 // reordered or retyped in a .cu shows here, not as garbage or a fault on the GPU. In PTX, pointers
-// and long longs are .u64 (u), doubles .f64 (d), and T is .f32 in NAME_f32 and .f64 in NAME_f64.
+// (p) and long longs (i) are both .u64, doubles .f64 (d), and T is .f32 in NAME_f32 and .f64 in
+// NAME_f64; TestKernelSignaturesMatchTheCUDASource tells p from i.
 func TestKernelSignaturesMatchThePTX(t *testing.T) {
 	if _, err := os.Stat("../../kernels/ptx/generate.go"); err != nil {
 		t.Skip("not run from backend/cuda in the repository (a copied test binary): the PTX files are not here")
@@ -124,7 +125,7 @@ func TestKernelSignaturesMatchThePTX(t *testing.T) {
 			want := make([]string, len(k.params))
 			for i, c := range k.params {
 				switch c {
-				case 'u':
+				case 'p', 'i':
 					want[i] = "u64"
 				case 'd':
 					want[i] = "f64"

@@ -235,9 +235,12 @@ func (d *Device) Sum(dst, src backend.Buffer, outer, mid, inner int) error {
 		return err
 	}
 	defer d.leave()
-	tx, ty := sumShape(inner)
+	g, err := sumDims(int64(outer), int64(inner))
+	if err != nil {
+		return fmt.Errorf("cuda: Sum: %w", err)
+	}
 	d.args.reset().ptr(ops[0].addr()).ptr(ops[1].addr()).i64(outer).i64(mid).i64(inner)
-	return d.launch2("Sum", kSumMid, ops[0].dt, (inner+tx-1)/tx, min(outer, maxGridY), tx, ty)
+	return d.launch2("Sum", kSumMid, ops[0].dt, g.gx, g.gy, g.bx, g.by)
 }
 
 // BiasAdd computes dst[r,c] = x[r,c] + bias[c].
@@ -343,10 +346,12 @@ func (d *Device) narrow(cols int) bool {
 
 // rowLaunch launches a warp-per-row or block-per-row kernel over rows.
 func (d *Device) rowLaunch(op string, warp, block kernelID, dt backend.DType, rows, cols int) error {
+	k := block
 	if d.narrow(cols) {
-		return d.launch(op, warp, dt, gridFor(int64(rows), warpsPerBlk, d.maxGrid), blockSize)
+		k = warp
 	}
-	return d.launch(op, block, dt, gridFor(int64(rows), 1, d.maxGrid), blockSize)
+	g := rowDims(int64(rows), k == warp, d.maxGrid)
+	return d.launch2(op, k, dt, g.gx, g.gy, g.bx, g.by)
 }
 
 // Softmax computes the (log-)softmax of each row.
@@ -399,7 +404,8 @@ func b2i(b bool) int {
 // finalize adds the first parts partial sums of the scratch into dst[0] as T(sum/div).
 func (d *Device) finalize(op string, dst *Buffer, parts int, div float64) error {
 	d.args.reset().ptr(d.scratch.addr()).i64(parts).f64(div).ptr(dst.addr())
-	return d.launch(op, kFinalize, dst.dt, 1, blockSize)
+	g := finalizeDims()
+	return d.launch2(op, kFinalize, dst.dt, g.gx, g.gy, g.bx, g.by)
 }
 
 // Loss writes the mean loss into the one-element loss buffer: per-block partial sums, then one
@@ -429,11 +435,11 @@ func (d *Device) Loss(kind kernels.Loss, loss, x, y backend.Buffer, rows, cols i
 	}
 	var grid int
 	if kind == kernels.SoftmaxCrossEntropy {
-		grid = gridFor(int64(rows), warpsPerBlk, maxPartials)
+		grid = partialDims(int64(rows), warpsPerBlk).gx
 		d.args.reset().ptr(xb.addr()).ptr(yb.addr()).i64(rows).i64(cols).ptr(d.scratch.addr())
 		err = d.launch("Loss", kLossCEPartial, l.dt, grid, blockSize)
 	} else {
-		grid = gridFor(int64(n), blockSize, maxPartials)
+		grid = partialDims(int64(n), blockSize).gx
 		d.args.reset().i64(int(kind)).ptr(xb.addr()).ptr(yb.addr()).i64(n).ptr(d.scratch.addr())
 		err = d.launch("Loss", kLossElemPartial, l.dt, grid, blockSize)
 	}
@@ -495,7 +501,7 @@ func (d *Device) CountCorrect(dst, x, y backend.Buffer, rows, cols int) error {
 	if rows == 0 || cols == 0 {
 		return d.fill("CountCorrect", ops[0], 0)
 	}
-	grid := gridFor(int64(rows), warpsPerBlk, maxPartials)
+	grid := partialDims(int64(rows), warpsPerBlk).gx
 	d.args.reset().ptr(ops[1].addr()).ptr(ops[2].addr()).i64(rows).i64(cols).ptr(d.scratch.addr())
 	if err := d.launch("CountCorrect", kCountCorrectPartial, ops[0].dt, grid, blockSize); err != nil {
 		return err
@@ -540,7 +546,7 @@ func (d *Device) SumSquares(dst backend.Buffer, xs []backend.Buffer) error {
 	if err != nil {
 		return fmt.Errorf("cuda: SumSquares: %w", err)
 	}
-	grid := min(nchunks, maxPartials)
+	grid := tableDims(int64(nchunks), maxPartials).gx
 	d.args.reset().ptr(tab).i64(at).i64(nchunks).i64(chunkElems).ptr(d.scratch.addr())
 	if err := d.launch("SumSquares", kSumSqPartial, out.dt, grid, blockSize); err != nil {
 		return err
@@ -606,7 +612,7 @@ func (d *Device) OptimizerStep(h *kernels.Step, params, grads []backend.Buffer, 
 	if err := kernels.CheckUpdate(h, 0, 0, zero[:want]); err != nil {
 		return fmt.Errorf("cuda: OptimizerStep: %w", err)
 	}
-	fns, err := d.optimFunctions(h.Rule)
+	ok, err := d.optimFunctions(h.Rule)
 	if err != nil {
 		return err
 	}
@@ -641,7 +647,7 @@ func (d *Device) OptimizerStep(h *kernels.Step, params, grads []backend.Buffer, 
 		for _, v := range h.S {
 			d.args.f64(v)
 		}
-		if err := d.launchFn("OptimizerStep", optimKernelName(h.Rule.Name, dt), optimSig, fns[dtypeIndex(dt)], min(nchunks, d.maxGrid), 1, blockSize, 1); err != nil {
+		if err := d.launchFn("OptimizerStep", ok.name, dt, optimSig, ok.fns[dtypeIndex(dt)], tableDims(int64(nchunks), d.maxGrid).gx, 1, blockSize, 1); err != nil {
 			return err
 		}
 	}

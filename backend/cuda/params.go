@@ -46,10 +46,10 @@ func (a *args) put(v uint64, kind byte) *args {
 }
 
 // ptr appends a device pointer.
-func (a *args) ptr(p uint64) *args { return a.put(p, 'u') }
+func (a *args) ptr(p uint64) *args { return a.put(p, 'p') }
 
 // i64 appends an integer (the kernels take every count and enum as a long long).
-func (a *args) i64(v int) *args { return a.put(uint64(int64(v)), 'u') }
+func (a *args) i64(v int) *args { return a.put(uint64(int64(v)), 'i') }
 
 // f64 appends a double.
 func (a *args) f64(v float64) *args { return a.put(math.Float64bits(v), 'd') }

@@ -43,16 +43,18 @@ func TestArgsRecordTheirSignature(t *testing.T) {
 	var a args
 	a.init()
 	a.reset().ptr(1).i64(2).f64(3).float(backend.Float32, 4).float(backend.Float64, 5).f32(6)
-	assert.Equal(t, "uudttt", a.packed())
-	assert.True(t, a.matches("uudttt"))
-	assert.False(t, a.matches("uudtt"), "one parameter short")
-	assert.False(t, a.matches("uudttt"+"u"), "one parameter too many")
-	assert.False(t, a.matches("uuuttt"), "a double where an integer is wanted")
-	assert.Zero(t, testing.AllocsPerRun(100, func() { a.reset().ptr(1).f64(2).matches("ud") }))
+	assert.Equal(t, "pidttt", a.packed())
+	assert.True(t, a.matches("pidttt"))
+	assert.False(t, a.matches("pidtt"), "one parameter short")
+	assert.False(t, a.matches("pidttt"+"i"), "one parameter too many")
+	assert.False(t, a.matches("piittt"), "a double where an integer is wanted")
+	assert.False(t, a.matches("ppdttt"), "an integer where a pointer is wanted")
+	assert.False(t, a.matches("iidttt"), "a pointer where an integer is wanted")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { a.reset().ptr(1).f64(2).matches("pd") }))
 	a.reset()
 	for range maxArgs + 1 {
 		a.i64(1)
 	}
-	assert.False(t, a.matches(strings.Repeat("u", maxArgs+1)), "an overflow never matches")
+	assert.False(t, a.matches(strings.Repeat("i", maxArgs+1)), "an overflow never matches")
 	assert.Len(t, a.packed(), maxArgs)
 }

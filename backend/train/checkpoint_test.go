@@ -175,6 +175,66 @@ func TestBadCheckpointsAreErrorsThatSayWhy(t *testing.T) {
 	assert.Equal(t, 3, st.Step)
 }
 
+// TestTheDataSectionRoundTripsAndIsChecked saves a checkpoint with the preprocessing of its data,
+// reads it back, and refuses inconsistent data sections and parameters that do not fill their
+// shapes.
+func TestTheDataSectionRoundTripsAndIsChecked(t *testing.T) {
+	dir := t.TempDir()
+	base := func() *train.State {
+		return &train.State{Spec: "2-2", Loss: "softmax-ce", Shapes: [][]int{{2, 2}, {2}}, Params: [][]float32{{1, 2, 3, 4}, {5, 6}},
+			Data: &train.DataInfo{Version: train.DataInfoVersion, Source: "csv", Label: "species", Features: []string{"a", "b"},
+				Mean: []float32{1, 2}, Std: []float32{0.5, 3}, Classes: []string{"setosa", "virginica"}}}
+	}
+	path := filepath.Join(dir, "good.ckpt")
+	require.NoError(t, train.SaveCheckpoint(path, base()))
+	st, err := train.LoadCheckpoint(path)
+	require.NoError(t, err)
+	assert.Equal(t, base().Data, st.Data)
+
+	cases := []struct {
+		name   string
+		change func(*train.State)
+		want   string
+	}{
+		{"a newer data section", func(s *train.State) { s.Data.Version = 2 }, "version 2"},
+		{"means without as many stds", func(s *train.State) { s.Data.Std = s.Data.Std[:1] }, "2 means for 1 standard deviations"},
+		{"a zero std", func(s *train.State) { s.Data.Std[1] = 0 }, "feature 1 has mean 2 and standard deviation 0"},
+		{"a NaN mean", func(s *train.State) { s.Data.Mean[0] = float32(math.NaN()) }, "feature 0 has mean NaN"},
+		{"a class named twice", func(s *train.State) { s.Data.Classes[1] = "setosa" }, `class "setosa" is named twice`},
+		{"fewer values than the shape", func(s *train.State) { s.Params[0] = s.Params[0][:3] }, "parameter 0 has shape [2 2] but 3 values"},
+		{"a shape that overflows", func(s *train.State) { s.Shapes[0] = []int{1 << 40, 1 << 40} }, "parameter 0 has shape"},
+	}
+	for _, c := range cases {
+		t.Run(c.name+" is refused", func(t *testing.T) {
+			st := base()
+			c.change(st)
+			p := filepath.Join(dir, "bad.ckpt")
+			require.NoError(t, train.SaveCheckpoint(p, st))
+			_, err := train.LoadCheckpoint(p)
+			require.ErrorIs(t, err, train.ErrCheckpoint)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+	_, err = train.LoadCheckpointMax(path, 100)
+	require.ErrorIs(t, err, train.ErrCheckpoint)
+	assert.Contains(t, err.Error(), "limit 100")
+}
+
+// TestACheckpointFromBeforeTheDataSectionStillLoads reads the fuzz corpus's valid seed, written
+// by the build that introduced the format, before State had a Data field.
+func TestACheckpointFromBeforeTheDataSectionStillLoads(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "fuzz", "FuzzReadCheckpoint", "valid"))
+	require.NoError(t, err)
+	_, quoted, ok := bytes.Cut(raw, []byte("[]byte("))
+	require.True(t, ok)
+	b, err := strconv.Unquote(string(bytes.TrimSuffix(bytes.TrimSpace(quoted), []byte(")"))))
+	require.NoError(t, err)
+	st, err := train.ReadCheckpoint(bytes.NewReader([]byte(b)), "old.ckpt")
+	require.NoError(t, err)
+	assert.Nil(t, st.Data)
+	assert.Equal(t, 3, st.Step)
+}
+
 func TestACheckpointOfAnotherRunIsRefused(t *testing.T) {
 	data := blobs(t, 64, 8, 3, 23)
 	a := resumeTrainer(t, runConfig{epochs: 1})

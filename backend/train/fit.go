@@ -9,7 +9,7 @@ import (
 // EpochMetrics is reported after every epoch.
 type EpochMetrics struct {
 	Epoch                 int
-	TrainLoss, TrainAcc   float64 // averaged over the epoch's batches, weighted by rows
+	TrainLoss, TrainAcc   float64 // averaged over the epoch's applied steps, weighted by rows; NaN when every step was skipped
 	TestLoss, TestAcc     float64 // NaN when there is no test set
 	Duration              time.Duration
 	SamplesPerSec, LastLR float64
@@ -76,6 +76,9 @@ func (t *Trainer) Fit(trainSet, test *Dataset) ([]EpochMetrics, error) {
 		m := EpochMetrics{Epoch: t.epoch, TrainLoss: t.epochLoss / float64(max(t.epochSeen, 1)),
 			TrainAcc: float64(t.epochCorrect) / float64(max(t.epochSeen, 1)), TestLoss: math.NaN(), TestAcc: math.NaN(),
 			Duration: dur, SamplesPerSec: float64(trainSet.N) / dur.Seconds(), LastLR: t.lastLR}
+		if t.epochSeen == 0 { // every step was skipped: there is no training loss to report, not a loss of 0
+			m.TrainLoss, m.TrainAcc = math.NaN(), math.NaN()
+		}
 		if test != nil {
 			var err error
 			if m.TestLoss, m.TestAcc, err = t.Evaluate(test); err != nil {

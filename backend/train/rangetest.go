@@ -11,7 +11,8 @@ import (
 
 // FindLR runs the learning-rate range test (optim.RangeTest) on shuffled batches of ds and then
 // puts the weights, the optimizer state and the step count back as they were, so training can
-// start from the same point with the suggested rate.
+// start from the same point with the suggested rate. Config.ShouldStop is asked before every
+// batch; when it says stop, FindLR returns the points so far and an error wrapping ErrInterrupted.
 func (t *Trainer) FindLR(ds *Dataset, rt optim.RangeTest) (optim.RangeResult, error) {
 	if err := t.checkData(ds, "range-test"); err != nil {
 		return optim.RangeResult{}, err
@@ -38,6 +39,10 @@ func (t *Trainer) FindLR(ds *Dataset, rt optim.RangeTest) (optim.RangeResult, er
 	rates := make([]float64, len(bases))
 	var runErr error
 	for pos, i := 0, 0; ; i++ {
+		if t.cfg.ShouldStop != nil && t.cfg.ShouldStop() {
+			runErr = fmt.Errorf("train: range test stopped after %d steps: %w", i, ErrInterrupted)
+			break
+		}
 		if pos+bs > len(perm) {
 			rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 			pos = 0
@@ -71,6 +76,10 @@ func (t *Trainer) FindLR(ds *Dataset, rt optim.RangeTest) (optim.RangeResult, er
 	}
 	if err := t.cfg.Optimizer.Restore(ostate); err != nil {
 		return optim.RangeResult{}, err
+	}
+	if errors.Is(runErr, ErrInterrupted) {
+		res, _ := curve.Result() // the points so far, for the caller to keep
+		return res, runErr
 	}
 	if runErr != nil {
 		return optim.RangeResult{}, runErr

@@ -315,9 +315,13 @@ func TestNonFiniteStepsAreSkippedOrStopNamingTheParameter(t *testing.T) {
 		return tr
 	}
 	tr := poisoned(train.Skip)
-	_, err := tr.Fit(data, nil)
+	hist, err := tr.Fit(data, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 6, tr.Skipped(), "every step of both epochs is dropped")
+	require.Len(t, hist, 2)
+	for _, m := range hist {
+		assert.True(t, math.IsNaN(m.TrainLoss) && math.IsNaN(m.TrainAcc), "an epoch of skipped steps has no training loss, not 0: %+v", m)
+	}
 
 	tr = poisoned(train.Stop)
 	_, err = tr.Fit(data, nil)
@@ -402,4 +406,23 @@ func TestATrainingStepWaitsForTheDeviceOnce(t *testing.T) {
 	assert.Equal(t, 5, dev.scalarReads, "one ReadScalars per step")
 	assert.Zero(t, dev.reads+dev.syncs, "no other host synchronisation")
 	assert.Equal(t, 10, dev.writes, "the batch's inputs and targets")
+}
+
+func TestFindLRStopsWhenAskedAndStillRestoresTheRun(t *testing.T) {
+	data := blobs(t, 512, 8, 4, 11)
+	asked := 0
+	s, err := models.ParseSpec("8-16-4", kernels.Tanh, kernels.SoftmaxCrossEntropy)
+	require.NoError(t, err)
+	tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 32, Epochs: 1, Seed: 1,
+		ShouldStop: func() bool { asked++; return asked > 10 }})
+	require.NoError(t, err)
+	defer tr.Close()
+	before, err := tr.Params()
+	require.NoError(t, err)
+	res, err := tr.FindLR(data, optim.RangeTest{Start: 1e-5, End: 100, Steps: 80})
+	require.ErrorIs(t, err, train.ErrInterrupted)
+	assert.Len(t, res.Points, 10, "the points before the stop are kept")
+	after, err := tr.Params()
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "weights restored")
 }

@@ -24,26 +24,24 @@ var serveReady func(url string)
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // every message is printed once, by run; -h prints the usage below
 	addr := fs.String("addr", "127.0.0.1", "address to listen on (HOST or HOST:PORT); anything but loopback lets other machines read every run below the folders")
 	port := fs.Int("port", 7007, "port to listen on (0: any free port)")
 	poll := fs.Duration("poll", 500*time.Millisecond, "how often the folders are looked at again while a page is open")
-	fs.Usage = func() {
+	fs.Usage = func() {}
+	printUsage := func() {
+		fs.SetOutput(stderr)
 		fmt.Fprintf(fs.Output(), "Usage: gotrain serve [flags] [DIR...]\n\nServes a web page that lists and compares the runs, sweeps and studies below the folders\n(default: %s of the current folder), live while they train. It only reads those folders.\n\nFlags:\n", strings.Join(serveDefaults, "/, ")+"/")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printUsage()
 			return err
 		}
-		return fmt.Errorf("%w: %w", errUsage, err) // the flag package printed it
+		return usagef("%v", err)
 	}
-	// usage reports a bad flag value itself: main prints nothing for errUsage.
-	usage := func(format string, a ...any) error {
-		err := fmt.Errorf(format, a...)
-		fmt.Fprintln(stderr, "gotrain serve:", err)
-		return fmt.Errorf("%w: %w", errUsage, err)
-	}
+	usage := usagef
 	if *port < 0 || *port > 65535 {
 		return usage("-port %d: want 0 to 65535", *port)
 	}

@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -21,37 +21,31 @@ import (
 	"github.com/gotrain/gotrain/optim/tune"
 )
 
-// stringList is a repeatable flag.
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, " ") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
 // notSearchable are train options a study cannot search: where the data comes from and how it
-// is split define the objective; -epochs is the trials' length and -seed the study's seed;
-// -device and -workers only say where trials run.
+// is split define the objective; -epochs is the trials' length and -seed every trial's training
+// seed; -device and -workers only say where trials run.
 var notSearchable = map[string]string{
 	"config": "", "data": "the data", "csv": "the data", "label": "the data", "val-split": "the validation split",
-	"epochs": "the trials' length (-epochs)", "seed": "every trial's training seed (-seed; the study's is -study-seed)", "device": "where trials run", "workers": "where trials run",
+	"epochs": "the trials' length (-epochs)", "seed": "every trial's training seed (-seed; the study's is -study-seed)",
+	"device": "where trials run", "workers": "where trials run",
 }
 
-// trainOptionNames are the flags train, sweep and tune share.
-func trainOptionNames() map[string]bool {
-	var o options
-	fs := flag.NewFlagSet("names", flag.ContinueOnError)
-	o.register(fs)
-	names := map[string]bool{}
-	fs.VisitAll(func(f *flag.Flag) { names[f.Name] = true })
-	return names
-}
-
-// newTrainFlags is a fresh set of train's options, for one trial.
-func newTrainFlags() (*flag.FlagSet, *options) {
+// newTrialCommand is a fresh set of train's run options (no output flags), for one trial.
+func newTrialCommand() (*command, *options) {
+	c := newCommand("train", "")
 	o := &options{}
-	fs := flag.NewFlagSet("trial", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	o.register(fs)
-	return fs, o
+	o.register(c, "train")
+	return c, o
+}
+
+// trainOptionNames are the options of a trial.
+func trainOptionNames() map[string]bool {
+	c, _ := newTrialCommand()
+	names := map[string]bool{}
+	for n := range c.vals {
+		names[n] = true
+	}
+	return names
 }
 
 // checkSearchable says whether each searched parameter names a train option that takes its
@@ -64,10 +58,10 @@ func checkSearchable(sp *tune.Space) error {
 			if why == "" {
 				why = "not an option of a trial"
 			}
-			return fmt.Errorf("-param %s: %s cannot be searched (%s)", p.Name, p.Name, why)
+			return usagef("-param %s: %s cannot be searched (%s)", p.Name, p.Name, why)
 		}
 		if !names[p.Name] {
-			return fmt.Errorf("-param %s: train has no option -%s (see gotrain train -h)", p.Name, p.Name)
+			return usagef("-param %s: train has no option -%s (see gotrain train -h)", p.Name, p.Name)
 		}
 		var vals []string
 		switch p.Kind {
@@ -80,111 +74,125 @@ func checkSearchable(sp *tune.Space) error {
 				p.Format(tune.Value{Num: p.Low + 0.37*(p.High-p.Low)})}
 		}
 		for _, v := range vals {
-			fs, _ := newTrainFlags()
-			if err := fs.Set(p.Name, v); err != nil {
+			c, _ := newTrialCommand()
+			if err := c.fs.Set(p.Name, v); err != nil {
 				if p.Kind == tune.Float {
-					return fmt.Errorf("-param %s: -%s takes %q: %v (a whole-number option needs int: or logint:)", p.Name, p.Name, v, err)
+					return usagef("-param %s: -%s takes %q: %v (a whole-number option needs int: or logint:)", p.Name, p.Name, v, err)
 				}
-				return fmt.Errorf("-param %s: -%s does not take %q: %v", p.Name, p.Name, v, err)
+				return usagef("-param %s: -%s does not take %q: %v", p.Name, p.Name, v, err)
 			}
 		}
 	}
 	return nil
 }
 
-func tuneCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var o options
-	fs := flag.NewFlagSet("tune", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	o.register(fs)
-	var params stringList
-	fs.Var(&params, "param", "a searched option, repeatable: "+strings.ReplaceAll(tune.Grammar, "\n", "\n    "))
-	spaceFile := fs.String("space", "", "JSON file of searched options ({\"params\": [...]}, each a -param string or an object); adds to -param")
-	studyName := fs.String("study", "default", "the study's name: rerunning the same command resumes it")
-	dirFlag := fs.String("dir", "", "the study's folder: trial run directories, trials.csv, charts, and the SQLite file unless -storage says otherwise (default studies/STUDY, where gotrain serve looks)")
-	storage := fs.String("storage", "", "where the study lives: an SQLite file, or a PostgreSQL connection string (postgres://user@host/db) for workers on several machines (default DIR/study.db)")
-	samplerSpec := fs.String("sampler", "tpe", "tpe[:startup=10,candidates=24,prior=1,univariate], random, or grid[:points=5,ordered]")
-	prunerSpec := fs.String("pruner", "asha", "asha[:min=1,eta=3,rate=0], hyperband[:min=1,eta=3], median[:startup=5,warmup=0,interval=1] or none")
-	trials := fs.Int("trials", 20, "trials in the study (with -sampler grid, default and 0: the whole grid); may be raised when resuming")
-	studySeed := fs.Uint64("study-seed", 0, "the study's seed, for the sampler and Hyperband's brackets (0: -seed); -seed stays every trial's training seed")
-	generation := fs.Int("generation", 4, "TPE in synchronous mode: trials sampled from the same history (how many can run at once)")
-	async := fs.Bool("async", false, "asynchronous mode: no waiting for earlier trials (faster with many workers; not reproducible)")
-	parallel := fs.Int("parallel", 1, "trials run at once by this process (more processes, or machines with -storage postgres://..., may join)")
-	metric := fs.String("metric", "acc", "what trials are judged by, after each epoch on the validation (or test) set: acc (higher is better) or loss")
-	objective := fs.String("objective", "last", "a trial's value: its last epoch's metric, or its best epoch's")
-	lease := fs.Duration("lease", 30*time.Second, "a claimed trial's lease: a trial whose worker stopped renewing it for this long is taken over")
-	report := fs.Bool("report", false, "report on the existing study (table, trials.csv, charts) without running trials")
-	top := fs.Int("top", 10, "rows of the ranked table (0: all)")
-	charts := fs.Bool("charts", true, "write history.png, intermediate.png, parallel.png and importance.png into DIR")
-	progressMode := fs.String("progress", "auto", "progress: auto (a live status line on a terminal, lines otherwise), lines or none")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `Usage: gotrain tune -param NAME=DIST... [flags]
+// tuneFlags are tune's own options.
+type tuneFlags struct {
+	params                       []string
+	space, study, dir, storage   string
+	sampler, pruner              string
+	trials, generation, parallel int
+	studySeed                    uint64
+	async, report, charts        bool
+	metric, objective, progress  string
+	lease                        float64
+	top                          int
+}
+
+const tuneIntro = `Usage: gotrain tune -param NAME=DIST... [flags]
 
 Searches the options of train: each trial trains with the sampled values and reports its
-%s after every epoch; poor trials are pruned early. Studies live in SQLite (or PostgreSQL)
-and resume when rerun; several processes may work on one study. The other flags of train set
-what every trial shares.
+validation accuracy after every epoch; poor trials are pruned early. Studies live in SQLite (or
+PostgreSQL) and resume when rerun; several processes may work on one study. The other options
+of train set what every trial shares.
 Example: gotrain tune -param lr=loguniform:1e-4:1 -param optimizer=choice:sgd,momentum,adam,rmsprop -val-split 0.2 -trials 30
+`
 
-Flags:
-`, "validation accuracy")
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args, &o.config); err != nil {
+func newTuneCommand() (*command, *options, *tuneFlags) {
+	c := newCommand("tune", tuneIntro)
+	var o options
+	var t tuneFlags
+	o.register(c, "train")
+	c.strList(&t.params, "param", "a searched option, repeatable: "+tune.Grammar)
+	c.strOrEmpty(&t.space, "space", "", "JSON file of searched options ({\"params\": [...]}, each a -param string or an object); adds to -param")
+	c.str(&t.study, "study", "default", "the study's name: rerunning the same command resumes it")
+	c.strOrEmpty(&t.dir, "dir", "", "the study's folder: trial run directories, trials.csv, charts, and the SQLite file unless -storage says otherwise (default studies/STUDY, where gotrain serve looks)")
+	c.strOrEmpty(&t.storage, "storage", "", "where the study lives: an SQLite file, or a PostgreSQL connection string (postgres://user@host/db) for workers on several machines (default DIR/study.db)")
+	c.str(&t.sampler, "sampler", "tpe", "tpe[:startup=10,candidates=24,prior=1,univariate], random, or grid[:points=5,ordered]")
+	c.str(&t.pruner, "pruner", "asha", "asha[:min=1,eta=3,rate=0], hyperband[:min=1,eta=3], median[:startup=5,warmup=0,interval=1] or none")
+	c.int(&t.trials, "trials", 20, "trials in the study (with -sampler grid, default and 0: the whole grid); may be raised when resuming")
+	c.uint(&t.studySeed, "study-seed", 0, "the study's seed, for the sampler and Hyperband's brackets (0: -seed); -seed stays every trial's training seed")
+	c.int(&t.generation, "generation", 4, "TPE in synchronous mode: trials sampled from the same history (how many can run at once)")
+	c.bool(&t.async, "async", false, "asynchronous mode: no waiting for earlier trials (faster with many workers; not reproducible)")
+	c.int(&t.parallel, "parallel", 1, "trials run at once by this process (more processes, or machines with -storage postgres://..., may join)")
+	c.str(&t.metric, "metric", "acc", "what trials are judged by, after each epoch on the validation (or test) set: acc (higher is better) or loss")
+	c.str(&t.objective, "objective", "last", "a trial's value: its last epoch's metric, or its best epoch's")
+	c.float(&t.lease, "lease", 30, "seconds a claimed trial's lease lasts: a trial whose worker stopped renewing it for this long is taken over")
+	c.bool(&t.report, "report", false, "report on the existing study (table, trials.csv, charts) without running trials")
+	c.int(&t.top, "top", 10, "rows of the ranked table (0: all)")
+	c.bool(&t.charts, "charts", true, "write history.png, intermediate.png, parallel.png and importance.png into DIR")
+	c.str(&t.progress, "progress", "auto", "progress: auto (a live status line on a terminal, lines otherwise), lines or none")
+	return c, &o, &t
+}
+
+func tuneCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, o, t := newTuneCommand()
+	if err := c.parse(args, stderr); err != nil {
 		return err
 	}
-	dir := *dirFlag
+	dir := t.dir
 	if dir == "" {
-		dir = filepath.Join("studies", *studyName)
+		dir = filepath.Join("studies", t.study)
 	}
-	dsn := *storage
+	dsn := t.storage
 	if dsn == "" {
 		dsn = filepath.Join(dir, "study.db")
 	}
 	switch {
-	case *top < 0:
-		return fmt.Errorf("-top %d: want >= 0", *top)
-	case *progressMode != "auto" && *progressMode != "lines" && *progressMode != "none":
-		return fmt.Errorf("-progress %q: want auto, lines or none", *progressMode)
+	case t.top < 0:
+		return usagef("-top %d: want >= 0", t.top)
+	case t.progress != "auto" && t.progress != "lines" && t.progress != "none":
+		return usagef("-progress %q: want auto, lines or none", t.progress)
 	}
-	if *report {
-		return tuneReport(ctx, stdout, dsn, *studyName, dir, *top, *charts)
+	if t.report {
+		return tuneReport(ctx, stdout, dsn, t.study, dir, t.top, t.charts)
 	}
 	switch {
-	case *metric != "acc" && *metric != "loss":
-		return fmt.Errorf("-metric %q: want acc or loss", *metric)
-	case *objective != "last" && *objective != "best":
-		return fmt.Errorf("-objective %q: want last or best", *objective)
-	case *parallel < 1:
-		return fmt.Errorf("-parallel %d: want at least 1", *parallel)
-	case *trials < 0:
-		return fmt.Errorf("-trials %d: want >= 0", *trials)
-	case *generation < 1:
-		return fmt.Errorf("-generation %d: want at least 1", *generation)
-	case *lease < 300*time.Millisecond:
-		return fmt.Errorf("-lease %v: want at least 300ms", *lease)
+	case t.metric != "acc" && t.metric != "loss":
+		return usagef("-metric %q: want acc or loss", t.metric)
+	case t.objective != "last" && t.objective != "best":
+		return usagef("-objective %q: want last or best", t.objective)
+	case t.parallel < 1:
+		return usagef("-parallel %d: want at least 1", t.parallel)
+	case t.trials < 0:
+		return usagef("-trials %d: want >= 0", t.trials)
+	case t.generation < 1:
+		return usagef("-generation %d: want at least 1", t.generation)
+	case !(t.lease >= 0.3):
+		return usagef("-lease %v: want at least 0.3 seconds", t.lease)
 	}
+	lease := time.Duration(t.lease * float64(time.Second))
 	var ps []tune.Param
-	if *spaceFile != "" {
-		fromFile, err := tune.LoadSpaceFile(*spaceFile)
+	if t.space != "" {
+		fromFile, err := tune.LoadSpaceFile(t.space)
 		if err != nil {
 			return fmt.Errorf("-space: %w", err)
 		}
 		ps = append(ps, fromFile...)
 	}
-	for _, s := range params {
+	for _, s := range t.params {
 		p, err := tune.ParseParam(s)
 		if err != nil {
-			return fmt.Errorf("-param: %w", err)
+			return usagef("-param: %v", err)
 		}
 		ps = append(ps, p)
 	}
 	if len(ps) == 0 {
-		return errors.New("give the options to search with -param NAME=DIST (e.g. -param lr=loguniform:1e-4:1) or -space FILE")
+		return usagef("give the options to search with -param NAME=DIST (e.g. -param lr=loguniform:1e-4:1) or -space FILE")
 	}
 	sp, err := tune.NewSpace(ps...)
 	if err != nil {
-		return fmt.Errorf("-param: %w", err)
+		return usagef("-param: %v", err)
 	}
 	if err := checkSearchable(sp); err != nil {
 		return err
@@ -192,49 +200,43 @@ Flags:
 	// The options every trial shares: those given, less the searched ones and the study's own.
 	names := trainOptionNames()
 	fixed := map[string]string{}
-	var clash []string
-	fs.Visit(func(f *flag.Flag) {
-		if !names[f.Name] || f.Name == "config" || f.Name == "workers" || f.Name == "epochs" {
-			return
+	for name := range c.explicit {
+		if !names[name] || name == "config" || name == "workers" || name == "epochs" {
+			continue
 		}
-		if sp.Param(f.Name) != nil {
-			clash = append(clash, f.Name)
+		if sp.Param(name) != nil {
+			return usagef("-%s is both searched (-param) and set: drop one", name)
 		}
-		fixed[f.Name] = f.Value.String()
-	})
-	if len(clash) > 0 {
-		return fmt.Errorf("-%s is both searched (-param) and set: drop one", clash[0])
+		fixed[name] = c.vals[name].String()
 	}
 	if _, err := o.validate(0); err != nil {
 		return err
 	}
-	seed := *studySeed
+	seed := t.studySeed
 	if seed == 0 {
 		seed = o.seed
 	}
-	sampler, err := tune.ParseSampler(*samplerSpec, seed, *generation)
+	sampler, err := tune.ParseSampler(t.sampler, seed, t.generation)
 	if err != nil {
-		return fmt.Errorf("-sampler: %w", err)
+		return usagef("-sampler: %v", err)
 	}
-	pruner, err := tune.ParsePruner(*prunerSpec, o.epochs)
+	pruner, err := tune.ParsePruner(t.pruner, o.epochs)
 	if err != nil {
-		return fmt.Errorf("-pruner: %w", err)
+		return usagef("-pruner: %v", err)
 	}
-	ds, err := loadData(&o)
+	ds, err := loadData(o)
 	if err != nil {
 		return err
 	}
 	if ds.eval == nil {
-		return errors.New("tune judges trials on a validation set: give -val-split (CSV data has no test set)")
+		return usagef("tune judges trials on a validation set: give -val-split (CSV data has no test set)")
 	}
-	trialsGiven := false
-	fs.Visit(func(f *flag.Flag) { trialsGiven = trialsGiven || f.Name == "trials" })
-	if _, isGrid := sampler.(tune.Grid); isGrid && !trialsGiven {
-		*trials = 0 // the whole grid
+	if _, isGrid := sampler.(tune.Grid); isGrid && !c.given("trials") {
+		t.trials = 0 // the whole grid
 	}
 	cfg := &tune.Config{Space: sp, Sampler: sampler, Pruner: pruner, Seed: seed, MaxEpochs: o.epochs,
-		Metric: ds.evalName + " accuracy", Maximize: true, Best: *objective == "best", Async: *async, Fixed: fixed, Trials: *trials}
-	if *metric == "loss" {
+		Metric: ds.evalName + " accuracy", Maximize: true, Best: t.objective == "best", Async: t.async, Fixed: fixed, Trials: t.trials}
+	if t.metric == "loss" {
 		cfg.Metric, cfg.Maximize = ds.evalName+" loss", false
 	}
 	if !tune.IsPostgres(dsn) {
@@ -250,15 +252,15 @@ Flags:
 		return fmt.Errorf("-storage: %w", err)
 	}
 	defer store.Close()
-	st, err := tune.OpenStudy(ctx, store, *studyName, cfg)
+	st, err := tune.OpenStudy(ctx, store, t.study, cfg)
 	if err != nil {
 		return err
 	}
 	workers := o.workers
 	if workers == 0 && o.device == "cpu" {
-		workers = max(1, runtime.NumCPU() / *parallel)
+		workers = max(1, runtime.NumCPU()/t.parallel)
 	}
-	pr := &tunePrinter{w: stdout, st: st, quiet: *progressMode == "none", live: *progressMode == "auto" && isTerminal(stdout)}
+	pr := &tunePrinter{w: stdout, st: st, quiet: t.progress == "none", live: t.progress == "auto" && isTerminal(stdout)}
 	if !pr.quiet {
 		fmt.Fprintf(stdout, "study %q in %s: %d trials of %s, %d epochs each, on %s (%d %s)\n", st.Name, store, cfg.Trials,
 			strings.Join(sp.Strings(), " "), cfg.MaxEpochs, ds.source, evalN(ds), ds.evalName)
@@ -267,25 +269,24 @@ Flags:
 			mode = "asynchronous"
 		}
 		fmt.Fprintf(stdout, "sampler %s, pruner %s, %s; %d worker(s) here, %d goroutines each; trial folders in %s\n",
-			sampler, pruner, mode, *parallel, workers, filepath.Join(dir, "trials"))
+			sampler, pruner, mode, t.parallel, workers, filepath.Join(dir, "trials"))
 	}
 	start := time.Now()
 	var wg sync.WaitGroup
-	errs := make([]error, *parallel)
-	for i := 0; i < *parallel; i++ {
+	errs := make([]error, t.parallel)
+	for i := 0; i < t.parallel; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := &tune.Worker{Study: st, ID: tune.NewWorkerID(i), Lease: *lease, OnEvent: pr.event,
-				Objective: &trialRunner{base: dir, fixed: fixed, opts: &o, ds: ds, workers: workers, cfg: cfg}}
+			w := &tune.Worker{Study: st, ID: tune.NewWorkerID(i), Lease: lease, OnEvent: pr.event,
+				Objective: &trialRunner{base: dir, fixed: fixed, opts: o, ds: ds, workers: workers, cfg: cfg}}
 			errs[i] = w.Run(ctx)
 		}()
 	}
 	wg.Wait()
 	pr.done()
 	if ctx.Err() != nil {
-		fmt.Fprintf(stdout, "\ninterrupted; the trials in progress were parked at their checkpoints: rerun the same command to resume the study\n")
-		return fmt.Errorf("tune: %w", train.ErrInterrupted)
+		return interruptedf("tune: interrupted; the trials in progress were parked at their checkpoints: rerun the same command to resume the study")
 	}
 	for _, err := range errs {
 		if err != nil {
@@ -295,7 +296,7 @@ Flags:
 	if !pr.quiet {
 		fmt.Fprintf(stdout, "\nstudy done in %.1fs here\n", time.Since(start).Seconds())
 	}
-	return writeTuneReport(ctx, stdout, st, dir, *top, *charts, pr.quiet)
+	return writeTuneReport(ctx, stdout, st, dir, t.top, t.charts, pr.quiet)
 }
 
 // trialRunner trains one trial: train's options with the trial's values, a checkpoint after
@@ -322,30 +323,38 @@ func (r *trialRunner) metric(m train.EpochMetrics) float64 {
 }
 
 func (r *trialRunner) Run(ctx context.Context, t *tune.Trial) error {
-	fs, o := newTrainFlags()
-	keys := slices.Sorted(func(yield func(string) bool) {
-		for k := range r.fixed {
-			if !yield(k) {
-				return
-			}
+	c, o := newTrialCommand()
+	set := func(name, value string) error {
+		if err := c.fs.Set(name, value); err != nil {
+			return fmt.Errorf("-%s %s: %w", name, value, err)
 		}
-	})
-	for _, k := range keys {
-		if err := fs.Set(k, r.fixed[k]); err != nil {
-			return fmt.Errorf("-%s: %w", k, err)
+		c.explicit[name] = "the study"
+		return nil
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.fixed)) {
+		if err := set(k, r.fixed[k]); err != nil {
+			return err
 		}
 	}
-	fs.Set("epochs", strconv.Itoa(r.opts.epochs))
-	fs.Set("seed", strconv.FormatUint(r.opts.seed, 10))
+	if err := set("epochs", strconv.Itoa(r.opts.epochs)); err != nil {
+		return err
+	}
 	for i := range r.cfg.Space.Params {
 		p := &r.cfg.Space.Params[i]
 		if v, ok := t.Params[p.Name]; ok {
-			if err := fs.Set(p.Name, p.Format(v)); err != nil {
-				return fmt.Errorf("-%s %s: %w", p.Name, p.Format(v), err)
+			if err := set(p.Name, p.Format(v)); err != nil {
+				return err
 			}
 		}
 	}
-	o.data, o.csv, o.label, o.valSplit = r.opts.data, r.opts.csv, r.opts.label, r.opts.valSplit
+	// The checks prepare makes, against the data loaded once for the whole study.
+	pre, err := o.validate(0)
+	if err != nil {
+		return err
+	}
+	if _, err := checkApplies(o.explicit, []*runFacts{&pre.facts}); err != nil {
+		return err
+	}
 	steps := (r.ds.train.N + o.batch - 1) / o.batch
 	s, err := o.validate(steps)
 	if err != nil {
@@ -358,17 +367,12 @@ func (r *trialRunner) Run(ctx context.Context, t *tune.Trial) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := saveOptions(dir, fs); err != nil {
+	if err := writeOptions(dir, c); err != nil {
 		return err
 	}
 	if err := writeJSON(filepath.Join(dir, "trial.json"), map[string]any{"trial": t.Index, "params": t.Params}); err != nil {
 		return err
 	}
-	dev, err := openDevice(o.device, r.workers)
-	if err != nil {
-		return err
-	}
-	defer dev.Close()
 	ckpt := filepath.Join(dir, checkpointFile)
 	var tr *train.Trainer
 	var hist []train.EpochMetrics
@@ -377,9 +381,11 @@ func (r *trialRunner) Run(ctx context.Context, t *tune.Trial) error {
 		if err != nil {
 			return err
 		}
+		snap.Data = r.ds.info
 		return train.SaveCheckpoint(ckpt, snap)
 	}
-	tr, err = newTrainer(o, s, dev, train.Config{
+	run := &plannedRun{o: *o, s: s}
+	dev, tr, err := run.trainer(r.workers, train.Config{
 		ShouldStop: stopper(ctx),
 		OnEpoch: func(m train.EpochMetrics) error {
 			// The checkpoint first: a report promises the epoch can be resumed.
@@ -396,8 +402,9 @@ func (r *trialRunner) Run(ctx context.Context, t *tune.Trial) error {
 	if err != nil {
 		return err
 	}
+	defer dev.Close()
 	defer tr.Close()
-	if state, err := train.LoadCheckpoint(ckpt); err == nil {
+	if state, err := loadCheckpointFile("-dir", ckpt); err == nil {
 		if err := tr.Restore(state); err != nil {
 			return fmt.Errorf("resuming trial %d from %s: %w", t.Index, ckpt, err)
 		}
@@ -410,7 +417,7 @@ func (r *trialRunner) Run(ctx context.Context, t *tune.Trial) error {
 		if tr.Epoch() >= o.epochs && !state.MidEpoch {
 			return nil
 		}
-	} else if !errors.Is(err, os.ErrNotExist) {
+	} else if _, serr := os.Stat(ckpt); serr == nil {
 		// A torn or foreign checkpoint: train this trial again from the start (it is
 		// deterministic, so the study does not change).
 		os.Remove(ckpt)
@@ -444,7 +451,7 @@ func writeTrialEpochs(dir string, hist []train.EpochMetrics) error {
 	var b strings.Builder
 	b.WriteString("epoch,train_loss,train_acc,eval_loss,eval_acc,lr,seconds\n")
 	for _, m := range hist {
-		fmt.Fprintf(&b, "%d,%s,%s,%s,%s,%g,%.3f\n", m.Epoch, csvF(m.TrainLoss), csvF(m.TrainAcc), csvF(m.TestLoss), csvF(m.TestAcc), m.LastLR, m.Duration.Seconds())
+		fmt.Fprintf(&b, "%d,%s,%s,%s,%s,%g,%.3f\n", m.Epoch, csvG(m.TrainLoss, 6), csvG(m.TrainAcc, 6), csvG(m.TestLoss, 6), csvG(m.TestAcc, 6), m.LastLR, m.Duration.Seconds())
 	}
 	var j strings.Builder
 	for _, m := range hist {
@@ -547,7 +554,7 @@ func (p *tunePrinter) done() {
 func tuneReport(ctx context.Context, stdout io.Writer, dsn, name, dir string, top int, charts bool) error {
 	if !tune.IsPostgres(dsn) {
 		if _, err := os.Stat(strings.TrimPrefix(dsn, "sqlite:")); err != nil {
-			return fmt.Errorf("-report: no study file: %w", err)
+			return usagef("-report: no study file: %v", err)
 		}
 	}
 	store, err := tune.OpenStore(ctx, dsn)

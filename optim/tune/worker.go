@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 	"sync"
 	"time"
 )
@@ -102,12 +103,8 @@ func OpenStudy(ctx context.Context, store *Store, name string, cfg *Config) (*St
 		return nil, err
 	}
 	if diff := diffIdentity(stored, ident); len(diff) > 0 {
-		msg := ""
-		for _, d := range diff {
-			msg += "\n  " + d
-		}
-		return nil, fmt.Errorf("tune: study %q in %s was created with other settings:%s\n(use another -study name, or the same settings to resume it): %w",
-			name, store, msg, ErrChanged)
+		return nil, fmt.Errorf("tune: study %q in %s was created with other settings: %s (use another -study name, or the same settings to resume it): %w",
+			name, store, strings.Join(diff, "; "), ErrChanged)
 	}
 	return &Study{Store: store, ID: id, Name: name, Cfg: cfg}, nil
 }

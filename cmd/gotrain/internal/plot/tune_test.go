@@ -1,6 +1,8 @@
 package plot
 
 import (
+	"bytes"
+	"image/color"
 	"math"
 	"testing"
 
@@ -14,8 +16,24 @@ func TestParallelChartDrawsEachLineInItsScoreColour(t *testing.T) {
 		Lines: []ParallelLine{{Values: []float64{1e-3, 0, 0.5}, Score: 0.9}, {Values: []float64{0.1, 1, math.NaN()}, Score: 0.5}}}
 	img, err := c.Render()
 	require.NoError(t, err)
-	assert.Greater(t, countColor(img, img.Rect, scoreColor(1)), 100, "the best line")
-	assert.Greater(t, countColor(img, img.Rect, scoreColor(0)), 50, "the worst line")
+	count := func(col color.RGBA) int {
+		n := 0
+		for y := 0; y < img.Rect.Dy(); y++ {
+			for x := 0; x < img.Rect.Dx(); x++ {
+				if img.RGBAAt(x, y) == col {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	assert.Greater(t, count(scoreColor(1)), 100, "the best line")
+	assert.Greater(t, count(scoreColor(0)), 50, "the worst line")
+	for _, f := range Formats() {
+		var b bytes.Buffer
+		require.NoError(t, Write(&b, f, c), f)
+		assert.Greater(t, b.Len(), 100, f)
+	}
 
 	_, err = (&ParallelChart{Axes: c.Axes[:1]}).Render()
 	assert.ErrorIs(t, err, ErrInvalid)
