@@ -95,10 +95,6 @@ func scale[T kernels.Float](dst, x []T, a T) {
 	}
 }
 
-func validUnary(op backend.UnaryOp) bool { return op >= backend.Neg && op <= backend.Cube }
-
-func validBinary(op backend.BinaryOp) bool { return op >= backend.Add && op <= backend.Ne }
-
 func unaryJob(j *job, lo, hi int) {
 	if d, s := j.ops[0], j.ops[1]; d.isF64() {
 		unary(j.unary, d.F64[lo:hi], s.F64[lo:hi])

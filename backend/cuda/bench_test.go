@@ -209,7 +209,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	}
 	data, err := train.Classification(x, labels, 784, 10)
 	require.NoError(b, err)
-	tr, err := train.New(train.Config{Spec: spec, Device: d, Optimizer: optim.MustNamed("adam", 1e-3), BatchSize: batch, Seed: 1})
+	tr, err := train.New(train.Config{Model: spec, Device: d, Optimizer: optim.MustNamed("adam", 1e-3), BatchSize: batch, Seed: 1})
 	require.NoError(b, err)
 	defer tr.Close()
 	idx := make([]int, batch)

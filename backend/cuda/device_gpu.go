@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"slices"
 	"sync"
 	"unsafe"
 
@@ -63,7 +62,7 @@ type Device struct {
 	maxGrid  int
 
 	mods []cu.Module
-	fns  [numKernels][2]cu.Function
+	fns  [][2]cu.Function // by kernelID
 	// optimMod is the optim module; optimFns its kernels by rule, found on first use.
 	optimMod cu.Module
 	optimFns map[*kernels.Rule]optimKernels
@@ -82,6 +81,7 @@ type Device struct {
 	// tableClasses remembers the allocator class of each cached table's block.
 	tableClasses map[uint64]int64
 	scratch      *Buffer // maxPartials doubles: the partial sums of the reductions
+	work         *Buffer // an op's intermediate results (a convolution's column matrix), see workspace
 	// scalars is the host side of ReadScalars: a separate allocation, never an array inside
 	// Device, because cgo's pointer check (cgocheck=1, the default) inspects the whole Go object
 	// a pointer passed to C points into, and Device holds Go pointers: passing &d.arr[0] to
@@ -372,18 +372,10 @@ func (d *Device) operands(op, names string, bs ...backend.Buffer) ([]*Buffer, er
 	return out, nil
 }
 
-func lenErr(op, what string, got, want int) error {
-	return fmt.Errorf("cuda: %s: %s has %d elements, want %d: %w", op, what, got, want, backend.ErrShape)
-}
+// dev is the device name the shared checks of package backend put in front of their errors.
+const dev = "cuda"
 
-func dimsErr(op string, dims ...int) error {
-	for _, v := range dims {
-		if v < 0 {
-			return fmt.Errorf("cuda: %s: negative dimension in %v: %w", op, slices.Clone(dims), backend.ErrShape)
-		}
-	}
-	return nil
-}
+func lenErr(op, what string, got, want int) error { return backend.LenErr(dev, op, what, got, want) }
 
 // hostSlice returns the address, length and dtype of a []float32 or []float64.
 func hostSlice(op string, h any) (unsafe.Pointer, int, backend.DType, error) {
@@ -516,6 +508,26 @@ func (d *Device) Read(dst any, src backend.Buffer) error {
 		return syncError("Read", "cuStreamSynchronize", d.last, d.syncEach, err)
 	}
 	return nil
+}
+
+// workspace returns the address of device scratch of at least bytes bytes, for the intermediate
+// results of an op (a convolution's column matrix), valid until the next call. It grows on demand
+// and is kept, so a training step after the first allocates nothing; a block it outgrows goes
+// back to the allocator, which hands it out again only to work issued after the work that used it.
+func (d *Device) workspace(op string, bytes int64) (uint64, error) {
+	if d.work != nil && d.work.bytes() >= bytes {
+		return d.work.addr(), nil
+	}
+	if d.work != nil {
+		d.Free(d.work)
+		d.work = nil
+	}
+	b, err := d.allocLocked(op, backend.Float64, int((bytes+7)/8))
+	if err != nil {
+		return 0, err
+	}
+	d.work = b
+	return b.addr(), nil
 }
 
 // uploadTable copies a multi-tensor table into a fresh device block (tableCache's upload).

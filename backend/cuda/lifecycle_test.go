@@ -23,7 +23,7 @@ func TestTheTrainingStepAllocatesNothingOnTheGPU(t *testing.T) {
 		t.Run(opt, func(t *testing.T) {
 			spec, err := models.ParseSpec("32-64-64-10", kernels.ReLU, kernels.SoftmaxCrossEntropy)
 			require.NoError(t, err)
-			tr, err := train.New(train.Config{Spec: spec, Device: newDevice(t), Optimizer: optim.MustNamed(opt, 1e-3), BatchSize: 64, Seed: 1})
+			tr, err := train.New(train.Config{Model: spec, Device: newDevice(t), Optimizer: optim.MustNamed(opt, 1e-3), BatchSize: 64, Seed: 1})
 			require.NoError(t, err)
 			defer tr.Close()
 			data := blobs(t, 256, 32, 10, 6)

@@ -159,6 +159,7 @@ func (d *Device) loadKernels(forcePTX bool) error {
 		return err
 	}
 	d.optimFns = map[*kernels.Rule]optimKernels{}
+	d.fns = make([][2]cu.Function, len(kernelTable))
 	for id, k := range kernelTable {
 		m, err := get(k.module)
 		if err != nil {

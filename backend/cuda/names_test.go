@@ -27,7 +27,10 @@ func TestCublasCandidatesTryNewestFirst(t *testing.T) {
 // launched lists every kernel the device launches, without its type suffix: kernelTable's, and
 // one optimizer kernel per update rule of the registered optimizers.
 func launched(t *testing.T) []struct{ module, name, params string } {
-	out := kernelTable[:]
+	var out []struct{ module, name, params string }
+	for _, k := range kernelTable {
+		out = append(out, struct{ module, name, params string }{k.module, k.name, k.params})
+	}
 	seen := map[string]bool{}
 	for id, k := range kernelTable {
 		require.NotEmpty(t, k.name, "kernel %d has no table entry", id)

@@ -22,18 +22,9 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b back
 	if err != nil {
 		return err
 	}
-	if err := dimsErr("Gemm", m, n, k); err != nil {
-		return err
-	}
 	ab, bb, cb := ops[0], ops[1], ops[2]
-	if ab.n != m*k {
-		return lenErr("Gemm", "a", ab.n, m*k)
-	}
-	if bb.n != k*n {
-		return lenErr("Gemm", "b", bb.n, k*n)
-	}
-	if cb.n != m*n {
-		return lenErr("Gemm", "c", cb.n, m*n)
+	if err := backend.CheckGemm(dev, m, n, k, ab, bb, cb); err != nil {
+		return err
 	}
 	if m == 0 || n == 0 {
 		return nil
@@ -96,8 +87,8 @@ func (d *Device) Copy(dst, src backend.Buffer) error {
 	if err != nil {
 		return err
 	}
-	if ops[1].n != ops[0].n {
-		return lenErr("Copy", "src", ops[1].n, ops[0].n)
+	if err := backend.CheckSameLen(dev, "Copy", "src", ops[0], ops[1]); err != nil {
+		return err
 	}
 	if ops[0].n == 0 || ops[0].ptr == ops[1].ptr {
 		return nil
@@ -118,8 +109,8 @@ func (d *Device) Scale(dst, x backend.Buffer, alpha float64) error {
 	if err != nil {
 		return err
 	}
-	if ops[1].n != ops[0].n {
-		return lenErr("Scale", "x", ops[1].n, ops[0].n)
+	if err := backend.CheckSameLen(dev, "Scale", "x", ops[0], ops[1]); err != nil {
+		return err
 	}
 	if ops[0].n == 0 {
 		return nil
@@ -137,11 +128,8 @@ func (d *Device) Unary(op backend.UnaryOp, dst, x backend.Buffer) error {
 	if err != nil {
 		return err
 	}
-	if op < backend.Neg || op > backend.Cube {
-		return fmt.Errorf("cuda: Unary: unknown op %v: %w", op, backend.ErrUnsupported)
-	}
-	if ops[1].n != ops[0].n {
-		return lenErr("Unary "+op.String(), "x", ops[1].n, ops[0].n)
+	if err := backend.CheckUnary(dev, op, ops[0], ops[1]); err != nil {
+		return err
 	}
 	if ops[0].n == 0 {
 		return nil
@@ -161,15 +149,10 @@ func (d *Device) Binary(op backend.BinaryOp, dst, a, b backend.Buffer) error {
 	if err != nil {
 		return err
 	}
-	if op < backend.Add || op > backend.Ne {
-		return fmt.Errorf("cuda: Binary: unknown op %v: %w", op, backend.ErrUnsupported)
+	if err := backend.CheckBinary(dev, op, ops[0], ops[1], ops[2]); err != nil {
+		return err
 	}
 	n := ops[0].n
-	for i, name := range []string{"a", "b"} {
-		if l := ops[i+1].n; l != n && l != 1 {
-			return fmt.Errorf("cuda: Binary %v: %s has %d elements, want %d or 1: %w", op, name, l, n, backend.ErrShape)
-		}
-	}
 	if n == 0 {
 		return nil
 	}
@@ -193,14 +176,8 @@ func (d *Device) Broadcast(dst, src backend.Buffer, outer, mid, inner int) error
 	if err != nil {
 		return err
 	}
-	if err := dimsErr("Broadcast", outer, mid, inner); err != nil {
+	if err := backend.CheckBroadcast(dev, ops[0], ops[1], outer, mid, inner); err != nil {
 		return err
-	}
-	if ops[0].n != outer*mid*inner {
-		return lenErr("Broadcast", "dst", ops[0].n, outer*mid*inner)
-	}
-	if ops[1].n != outer*inner {
-		return lenErr("Broadcast", "src", ops[1].n, outer*inner)
 	}
 	if ops[0].n == 0 {
 		return nil
@@ -219,14 +196,8 @@ func (d *Device) Sum(dst, src backend.Buffer, outer, mid, inner int) error {
 	if err != nil {
 		return err
 	}
-	if err := dimsErr("Sum", outer, mid, inner); err != nil {
+	if err := backend.CheckSum(dev, ops[0], ops[1], outer, mid, inner); err != nil {
 		return err
-	}
-	if ops[0].n != outer*inner {
-		return lenErr("Sum", "dst", ops[0].n, outer*inner)
-	}
-	if ops[1].n != outer*mid*inner {
-		return lenErr("Sum", "src", ops[1].n, outer*mid*inner)
 	}
 	if ops[0].n == 0 {
 		return nil
@@ -249,17 +220,8 @@ func (d *Device) BiasAdd(dst, x, bias backend.Buffer, rows, cols int) error {
 	if err != nil {
 		return err
 	}
-	if err := dimsErr("BiasAdd", rows, cols); err != nil {
+	if err := backend.CheckBiasAdd(dev, ops[0], ops[1], ops[2], rows, cols); err != nil {
 		return err
-	}
-	if ops[0].n != rows*cols {
-		return lenErr("BiasAdd", "dst", ops[0].n, rows*cols)
-	}
-	if ops[1].n != rows*cols {
-		return lenErr("BiasAdd", "x", ops[1].n, rows*cols)
-	}
-	if ops[2].n != cols {
-		return lenErr("BiasAdd", "bias", ops[2].n, cols)
 	}
 	if rows*cols == 0 {
 		return nil
@@ -278,11 +240,8 @@ func (d *Device) Activation(act kernels.Activation, alpha float64, dst, x backen
 	if err != nil {
 		return err
 	}
-	if !act.Valid() {
-		return fmt.Errorf("cuda: Activation: %v: %w", act, backend.ErrUnsupported)
-	}
-	if ops[1].n != ops[0].n {
-		return lenErr("Activation "+act.String(), "x", ops[1].n, ops[0].n)
+	if err := backend.CheckActivation(dev, act, ops[0], ops[1]); err != nil {
+		return err
 	}
 	if ops[0].n == 0 {
 		return nil
@@ -301,15 +260,10 @@ func (d *Device) ActivationGrad(act kernels.Activation, alpha float64, dx, x, y,
 	if err != nil {
 		return err
 	}
-	if !act.Valid() {
-		return fmt.Errorf("cuda: ActivationGrad: %v: %w", act, backend.ErrUnsupported)
+	if err := backend.CheckActivationGrad(dev, act, ops[0], ops[1], ops[2], ops[3]); err != nil {
+		return err
 	}
 	n := ops[0].n
-	for i, name := range []string{"x", "y", "dy"} {
-		if ops[i+1].n != n {
-			return lenErr("ActivationGrad "+act.String(), name, ops[i+1].n, n)
-		}
-	}
 	if n == 0 {
 		return nil
 	}
@@ -319,18 +273,6 @@ func (d *Device) ActivationGrad(act kernels.Activation, alpha float64, dx, x, y,
 	defer d.leave()
 	d.args.reset().i64(int(act)).f64(alpha).ptr(ops[0].addr()).ptr(ops[1].addr()).ptr(ops[3].addr()).i64(n)
 	return d.launch("ActivationGrad", kActBwd, ops[0].dt, d.grid(n), blockSize)
-}
-
-func (d *Device) checkRows(op string, rows, cols int, ops []*Buffer, names ...string) error {
-	if err := dimsErr(op, rows, cols); err != nil {
-		return err
-	}
-	for i, name := range names {
-		if ops[i].n != rows*cols {
-			return lenErr(op, name, ops[i].n, rows*cols)
-		}
-	}
-	return nil
 }
 
 // narrow says whether rows of cols elements get a warp each (else a block each).
@@ -360,7 +302,7 @@ func (d *Device) Softmax(log bool, dst, x backend.Buffer, rows, cols int) error 
 	if err != nil {
 		return err
 	}
-	if err := d.checkRows("Softmax", rows, cols, ops, "dst", "x"); err != nil {
+	if err := backend.CheckSoftmax(dev, ops[0], ops[1], rows, cols); err != nil {
 		return err
 	}
 	if rows*cols == 0 {
@@ -380,7 +322,7 @@ func (d *Device) SoftmaxGrad(log bool, dx, y, dy backend.Buffer, rows, cols int)
 	if err != nil {
 		return err
 	}
-	if err := d.checkRows("SoftmaxGrad", rows, cols, ops, "dx", "y", "dy"); err != nil {
+	if err := backend.CheckSoftmaxGrad(dev, ops[0], ops[1], ops[2], rows, cols); err != nil {
 		return err
 	}
 	if rows*cols == 0 {
@@ -415,14 +357,8 @@ func (d *Device) Loss(kind kernels.Loss, loss, x, y backend.Buffer, rows, cols i
 	if err != nil {
 		return err
 	}
-	if ops[0].n != 1 {
-		return lenErr("Loss", "loss", ops[0].n, 1)
-	}
-	if err := d.checkRows("Loss", rows, cols, ops[1:], "x", "y"); err != nil {
+	if err := backend.CheckLoss(dev, kind, ops[0], ops[1], ops[2], rows, cols); err != nil {
 		return err
-	}
-	if !kind.Valid() {
-		return fmt.Errorf("cuda: Loss: %v: %w", kind, backend.ErrUnsupported)
 	}
 	if err := d.enter("Loss"); err != nil {
 		return err
@@ -455,14 +391,8 @@ func (d *Device) LossGrad(kind kernels.Loss, dx, x, y, dloss backend.Buffer, row
 	if err != nil {
 		return err
 	}
-	if ops[3].n != 1 {
-		return lenErr("LossGrad", "dloss", ops[3].n, 1)
-	}
-	if err := d.checkRows("LossGrad", rows, cols, ops, "dx", "x", "y"); err != nil {
+	if err := backend.CheckLossGrad(dev, kind, ops[0], ops[1], ops[2], ops[3], rows, cols); err != nil {
 		return err
-	}
-	if !kind.Valid() {
-		return fmt.Errorf("cuda: LossGrad: %v: %w", kind, backend.ErrUnsupported)
 	}
 	n := rows * cols
 	if n == 0 {
@@ -488,10 +418,7 @@ func (d *Device) CountCorrect(dst, x, y backend.Buffer, rows, cols int) error {
 	if err != nil {
 		return err
 	}
-	if ops[0].n != 1 {
-		return lenErr("CountCorrect", "dst", ops[0].n, 1)
-	}
-	if err := d.checkRows("CountCorrect", rows, cols, ops[1:], "x", "y"); err != nil {
+	if err := backend.CheckCountCorrect(dev, ops[0], ops[1], ops[2], rows, cols); err != nil {
 		return err
 	}
 	if err := d.enter("CountCorrect"); err != nil {
@@ -516,8 +443,8 @@ func (d *Device) SumSquares(dst backend.Buffer, xs []backend.Buffer) error {
 	if err != nil {
 		return err
 	}
-	if ops[0].n != 1 {
-		return lenErr("SumSquares", "dst", ops[0].n, 1)
+	if err := backend.CheckSumSquaresDst(dev, ops[0]); err != nil {
+		return err
 	}
 	out := ops[0]
 	d.table.reset(1, chunkElems)
@@ -560,11 +487,8 @@ func (d *Device) Clamp(dst, x backend.Buffer, lo, hi float64) error {
 	if err != nil {
 		return err
 	}
-	if !(lo <= hi) {
-		return fmt.Errorf("cuda: Clamp: lo %v > hi %v: %w", lo, hi, backend.ErrInvalid)
-	}
-	if ops[1].n != ops[0].n {
-		return lenErr("Clamp", "x", ops[1].n, ops[0].n)
+	if err := backend.CheckClamp(dev, ops[0], ops[1], lo, hi); err != nil {
+		return err
 	}
 	if ops[0].n == 0 {
 		return nil
@@ -586,7 +510,7 @@ func (d *Device) OptimizerStep(h *kernels.Step, params, grads []backend.Buffer, 
 	if d.closed {
 		return fmt.Errorf("cuda: OptimizerStep: %w", backend.ErrClosed)
 	}
-	if err := backend.CheckStepLists("cuda", h, params, grads, state); err != nil {
+	if err := backend.CheckStepLists(dev, h, params, grads, state); err != nil {
 		return err
 	}
 	want := h.States
@@ -676,4 +600,38 @@ func (d *Device) sameShape(p *Buffer, k, idx int, b backend.Buffer) error {
 		return lenErr("OptimizerStep", fmt.Sprintf("%s[%d]", name(), idx), cb.n, p.n)
 	}
 	return nil
+}
+
+// gpuExecs holds the CUDA executors of registered ops; each op file (conv_gpu.go, ...) adds its
+// own in an init function.
+var gpuExecs backend.Executors[*Device, *Buffer]
+
+// Run executes a call of a registered op: this device's executor for it, else the op's Via
+// composition of the typed methods. The executor runs between enter and leave.
+func (d *Device) Run(c *backend.Call) error {
+	if err := backend.CheckCall(dev, c); err != nil {
+		return err
+	}
+	f := gpuExecs.Lookup(c.Op)
+	if f == nil {
+		if via := c.Op.Via(); via != nil {
+			if err := c.Op.Check(dev, c); err != nil {
+				return err
+			}
+			return via(d, c)
+		}
+		return backend.Unsupported(dev, c.Op)
+	}
+	ops, err := d.operands(c.Op.Name(), c.Op.OperandList(), c.Bufs...)
+	if err != nil {
+		return err
+	}
+	if err := c.Op.Check(dev, c); err != nil {
+		return err
+	}
+	if err := d.enter(c.Op.Name()); err != nil {
+		return err
+	}
+	defer d.leave()
+	return f(d, c, ops)
 }

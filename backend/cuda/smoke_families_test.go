@@ -14,7 +14,8 @@ import (
 // smokeFamilies are the kernel families (kernels/*.cu) that TestSmoke (smoke_test.go, GPU only)
 // launches once each. The test below keeps the list complete on any machine, so a new family
 // cannot reach a GPU host without a launch in the smoke test.
-var smokeFamilies = []string{"activation", "bias", "elementwise", "loss", "optim", "reduce", "softmax"}
+var smokeFamilies = []string{"activation", "bias", "elementwise", "loss", "optim", "reduce", "softmax",
+	"batchnorm", "channel", "conv", "dropout", "pool"}
 
 func TestSmokeTestLaunchesEveryKernelFamily(t *testing.T) {
 	if _, err := os.Stat("../../kernels/ptx/generate.go"); err != nil {

@@ -182,6 +182,9 @@ func TestSmoke(t *testing.T) {
 			}
 		},
 	}
+	for fam, launch := range familySmoke { // the families that register their launch (layers_test.go)
+		launches[fam] = launch
+	}
 	for _, fam := range smokeFamilies {
 		launch, ok := launches[fam]
 		if !ok {

@@ -46,7 +46,7 @@ func trainCurve(t *testing.T, dev backend.Device, act kernels.Activation, opt st
 	spec, err := models.ParseSpec("20-64-64-5", act, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
 	var losses []float64
-	tr, err := train.New(train.Config{Spec: spec, Device: dev, Optimizer: optim.MustNamed(opt, lr), BatchSize: 32, Epochs: 4, Seed: 7,
+	tr, err := train.New(train.Config{Model: spec, Device: dev, Optimizer: optim.MustNamed(opt, lr), BatchSize: 32, Epochs: 4, Seed: 7,
 		OnStep: func(m train.StepMetrics) error { losses = append(losses, m.Loss); return nil }})
 	require.NoError(t, err)
 	defer tr.Close()

@@ -43,7 +43,10 @@ type State struct {
 	Seed      uint64
 	BatchSize int
 
-	Params    [][]float32
+	Params [][]float32
+	// Running is the model's non-trainable state (batch normalisation's running statistics),
+	// in the graph's state order; empty for models without any.
+	Running   [][]float32
 	Optimizer optim.State
 	// BaseLR is the default group's base rate; Scheduler the scheduler's counts, plateau state
 	// and rates.

@@ -70,7 +70,7 @@ func resumeTrainer(t *testing.T, rc runConfig) *train.Trainer {
 		p = optim.NewPlateau()
 		p.Patience = 0
 	}
-	cfg := train.Config{Spec: s, Device: newDevice(t), Optimizer: opt, BatchSize: 16,
+	cfg := train.Config{Model: s, Device: newDevice(t), Optimizer: opt, BatchSize: 16,
 		Epochs: rc.epochs, Seed: 5, Scheduler: scheduler(t, opt, rc.schedule, rc.interval, p), ShouldStop: rc.stop}
 	tr, err := train.New(cfg)
 	require.NoError(t, err)
@@ -245,7 +245,7 @@ func TestACheckpointOfAnotherRunIsRefused(t *testing.T) {
 
 	s, err := models.ParseSpec("8-10-3", kernels.Tanh, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
-	other, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("adam", 0.01), BatchSize: 16, Seed: 5})
+	other, err := train.New(train.Config{Model: s, Device: newDevice(t), Optimizer: optim.MustNamed("adam", 0.01), BatchSize: 16, Seed: 5})
 	require.NoError(t, err)
 	defer other.Close()
 	err = other.Restore(st)

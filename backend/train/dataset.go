@@ -1,6 +1,11 @@
 package train
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+
+	"github.com/gotrain/gotrain/models"
+)
 
 // Dataset is a set of examples with dense targets.
 type Dataset struct {
@@ -9,6 +14,9 @@ type Dataset struct {
 	N        int
 	Features int
 	Outputs  int
+	// Shape is one example's shape when it has one ([1, 28, 28] for MNIST digits; its product
+	// is Features); nil means rows of Features values without structure.
+	Shape []int
 }
 
 // Classification builds a Dataset from class labels, one-hot encoding them. With classes == 1
@@ -43,6 +51,40 @@ func (d *Dataset) Validate() error {
 		return fmt.Errorf("train: dataset has %d inputs and %d targets for %d examples of %d features and %d outputs: %w",
 			len(d.X), len(d.Y), d.N, d.Features, d.Outputs, ErrInvalid)
 	}
+	if d.Shape != nil && (prod(d.Shape) != d.Features || slices.ContainsFunc(d.Shape, func(n int) bool { return n <= 0 })) {
+		return fmt.Errorf("train: dataset examples of shape %v for %d features: %w", d.Shape, d.Features, ErrInvalid)
+	}
+	return nil
+}
+
+func prod(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+// Fits says whether examples of ds can go into m, and why not: the same number of values and
+// of outputs, and for a model of images ([C, H, W]) examples of that shape. A dense model takes
+// any examples of its width (an image's pixels as features).
+func Fits(ds *Dataset, m models.Model) error {
+	in := m.InputShape()
+	switch {
+	case ds.Features != prod(in):
+		shape := fmt.Sprint(ds.Features, " features")
+		if ds.Shape != nil {
+			shape = fmt.Sprintf("examples of shape %v (%d values)", ds.Shape, ds.Features)
+		}
+		return fmt.Errorf("the model %v takes examples of shape %v (%d values), the data has %s: %w", m, in, prod(in), shape, ErrInvalid)
+	case len(in) > 1 && ds.Shape == nil:
+		return fmt.Errorf("the model %v takes images of shape %v, the data's examples are rows of %d features with no image shape: %w",
+			m, in, ds.Features, ErrInvalid)
+	case len(in) > 1 && !slices.Equal(ds.Shape, in):
+		return fmt.Errorf("the model %v takes images of shape %v, the data's are %v: %w", m, in, ds.Shape, ErrInvalid)
+	case ds.Outputs != m.Outputs():
+		return fmt.Errorf("the model %v has %d outputs, the data has targets of %d: %w", m, m.Outputs(), ds.Outputs, ErrInvalid)
+	}
 	return nil
 }
 
@@ -50,9 +92,8 @@ func (t *Trainer) checkData(ds *Dataset, what string) error {
 	if err := ds.Validate(); err != nil {
 		return fmt.Errorf("train: %s set: %w", what, err)
 	}
-	if ds.Features != t.cfg.Spec.Inputs || ds.Outputs != t.cfg.Spec.Outputs() {
-		return fmt.Errorf("train: %s set has %d features and %d outputs, model %v wants %d and %d: %w",
-			what, ds.Features, ds.Outputs, t.cfg.Spec, t.cfg.Spec.Inputs, t.cfg.Spec.Outputs(), ErrInvalid)
+	if err := Fits(ds, t.cfg.Model); err != nil {
+		return fmt.Errorf("train: %s set: %w", what, err)
 	}
 	return nil
 }

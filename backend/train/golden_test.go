@@ -122,7 +122,7 @@ func (c goldenCase) config(stop func() bool) train.Config {
 	if err != nil {
 		panic(err)
 	}
-	return train.Config{Spec: s, Optimizer: opt, Scheduler: sched, BatchSize: 16, Epochs: 3, Seed: 7,
+	return train.Config{Model: s, Optimizer: opt, Scheduler: sched, BatchSize: 16, Epochs: 3, Seed: 7,
 		ClipNorm: c.clipNorm, ClipValue: c.clipVal, ShouldStop: stop}
 }
 

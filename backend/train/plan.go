@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/gotrain/gotrain/backend"
 	"github.com/gotrain/gotrain/backend/exec"
@@ -21,7 +22,7 @@ type batchPlan struct {
 	// metrics lists the one-element buffers read back after a step: loss, correct, grad norm².
 	metrics []backend.Buffer
 
-	model   *models.Model
+	model   *models.Graph
 	plan    *exec.Plan
 	x, y    backend.Buffer
 	loss    backend.Buffer
@@ -43,13 +44,24 @@ func (t *Trainer) planFor(rows int, training bool) (*batchPlan, error) {
 	if bp, ok := cache[rows]; ok {
 		return bp, nil
 	}
-	m, err := t.cfg.Spec.Build(rows, tensor.Float32, training)
+	m, err := t.cfg.Model.Build(rows, tensor.Float32, training)
 	if err != nil {
 		return nil, err
+	}
+	if len(m.Params) != len(t.params) || len(m.State) != len(t.state) {
+		return nil, fmt.Errorf("train: %v: the %d-row graph has %d parameters and %d state tensors, the model %d and %d: %w",
+			t.cfg.Model, rows, len(m.Params), len(m.State), len(t.params), len(t.state), ErrInvalid)
 	}
 	bind := map[*G.Node]backend.Buffer{}
 	for i, p := range m.Params {
 		bind[p] = t.params[i]
+	}
+	for i, st := range m.State {
+		if !slices.Equal([]int(st.Node.Shape()), t.stateInfo[i].shape) || st.Node.Name() != t.stateInfo[i].name {
+			return nil, fmt.Errorf("train: %v: the %d-row graph's state %d is %s %v, the model's %s %v: %w",
+				t.cfg.Model, rows, i, st.Node.Name(), st.Node.Shape(), t.stateInfo[i].name, t.stateInfo[i].shape, ErrInvalid)
+		}
+		bind[st.Node] = t.state[i]
 	}
 	targets := []*G.Node{m.Loss, m.Logits}
 	if training {
@@ -63,7 +75,7 @@ func (t *Trainer) planFor(rows int, training bool) (*batchPlan, error) {
 		return nil, fmt.Errorf("train: compiling the %d-row plan: %w", rows, err)
 	}
 	bp := &batchPlan{model: m, plan: plan,
-		xs: make([]float32, rows*t.cfg.Spec.Inputs), ys: make([]float32, rows*t.cfg.Spec.Outputs())}
+		xs: make([]float32, rows*t.features()), ys: make([]float32, rows*t.cfg.Model.Outputs())}
 	bp.xsAny, bp.ysAny = bp.xs, bp.ys
 	bp.x, _ = plan.Buffer(m.X)
 	bp.y, _ = plan.Buffer(m.Y)
@@ -94,6 +106,12 @@ func (t *Trainer) runBatch(bp *batchPlan, ds *Dataset, idx []int, training bool)
 	if err := t.dev.Write(bp.y, bp.ysAny); err != nil {
 		return 0, 0, 0, err
 	}
+	if training {
+		// Dropout's masks are keyed by the seed and the step, so a resumed run draws the
+		// masks the uninterrupted one would.
+		bp.plan.SetSeed(t.cfg.Seed)
+		bp.plan.SetStep(uint64(t.step))
+	}
 	if err := bp.plan.Run(); err != nil {
 		return 0, 0, 0, err
 	}
@@ -115,4 +133,13 @@ func (t *Trainer) runBatch(bp *batchPlan, ds *Dataset, idx []int, training bool)
 		norm2 = vals[2]
 	}
 	return vals[0], int(vals[1]), norm2, nil
+}
+
+// features is the number of input values per example the model takes.
+func (t *Trainer) features() int {
+	n := 1
+	for _, d := range t.cfg.Model.InputShape() {
+		n *= d
+	}
+	return n
 }

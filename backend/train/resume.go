@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/gotrain/gotrain/models"
 	"github.com/gotrain/gotrain/optim"
 )
 
@@ -23,7 +24,11 @@ func (t *Trainer) Snapshot() (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &State{Spec: t.cfg.Spec.String(), Loss: t.cfg.Spec.Loss.String(), Shapes: t.cfg.Spec.ParamShapes(),
+	running, err := t.State()
+	if err != nil {
+		return nil, err
+	}
+	s := &State{Spec: t.cfg.Model.String(), Loss: t.cfg.Model.LossKind().String(), Shapes: models.Shapes(t.paramInfo), Running: running,
 		Seed: t.cfg.Seed, BatchSize: t.cfg.BatchSize, Params: params, Optimizer: ost,
 		Epoch: t.epoch, Step: t.step, Skipped: t.skipped,
 		MidEpoch: t.midEpoch, EpochRNG: append([]byte(nil), t.epochRNG...), EpochStep: t.epochStep,
@@ -43,10 +48,12 @@ func (t *Trainer) Restore(s *State) error {
 		return fmt.Errorf("train: the checkpoint's %s is %v, this run's is %v: %w", what, got, want, ErrCheckpoint)
 	}
 	switch {
-	case s.Spec != t.cfg.Spec.String():
-		return mismatch("model", s.Spec, t.cfg.Spec.String())
-	case s.Loss != t.cfg.Spec.Loss.String():
-		return mismatch("loss", s.Loss, t.cfg.Spec.Loss)
+	case s.Spec != t.cfg.Model.String():
+		return mismatch("model", s.Spec, t.cfg.Model.String())
+	case s.Loss != t.cfg.Model.LossKind().String():
+		return mismatch("loss", s.Loss, t.cfg.Model.LossKind())
+	case len(s.Running) != len(t.state):
+		return mismatch("number of state tensors (running statistics)", len(s.Running), len(t.state))
 	case s.BatchSize != t.cfg.BatchSize:
 		return mismatch("batch size", s.BatchSize, t.cfg.BatchSize)
 	case s.Seed != t.cfg.Seed:
@@ -81,8 +88,23 @@ func (t *Trainer) Restore(s *State) error {
 	if err := t.sched.Restore(sst); err != nil {
 		return fmt.Errorf("%w: %w", ErrCheckpoint, err)
 	}
+	for i, r := range s.Running {
+		if len(r) != t.state[i].Len() {
+			return mismatch(fmt.Sprintf("state %s size", t.stateInfo[i].name), len(r), t.state[i].Len())
+		}
+		for j, v := range r {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("train: the checkpoint's state %s element %d is %v: %w", t.stateInfo[i].name, j, v, ErrCheckpoint)
+			}
+		}
+	}
 	if err := t.SetParams(s.Params); err != nil {
 		return err
+	}
+	for i, r := range s.Running {
+		if err := t.dev.Write(t.state[i], r); err != nil {
+			return fmt.Errorf("train: restoring the state %s: %w", t.stateInfo[i].name, err)
+		}
 	}
 	t.epoch, t.step, t.skipped = s.Epoch, s.Step, s.Skipped
 	t.midEpoch, t.epochRNG, t.epochStep = s.MidEpoch, append([]byte(nil), s.EpochRNG...), s.EpochStep

@@ -19,6 +19,7 @@ import (
 	"github.com/gotrain/gotrain/backend"
 	"github.com/gotrain/gotrain/models"
 	"github.com/gotrain/gotrain/optim"
+	"gorgonia.org/tensor"
 )
 
 // ErrInvalid is wrapped by configuration and data errors.
@@ -45,7 +46,9 @@ const (
 
 // Config configures a Trainer.
 type Config struct {
-	Spec      models.Spec
+	// Model is the network: a models.Spec (an MLP), a models.Seq (a convolutional network), a
+	// models.Func (a graph written by hand) or any other models.Model.
+	Model     models.Model
 	Device    backend.Device
 	Optimizer *optim.Optimizer
 	Epochs    int
@@ -79,18 +82,23 @@ type Config struct {
 
 // Trainer owns the device buffers of one training run.
 type Trainer struct {
-	cfg     Config
-	dev     backend.Device
-	params  []backend.Buffer
-	grads   []backend.Buffer
-	rng     *rand.Rand
-	pcg     *rand.PCG
-	step    int
-	epoch   int
-	sched   *optim.Scheduler
-	lastLR  float64 // the default group's rate of the last step
-	skipped int
-	norm    backend.Buffer // one element: the squared gradient norm
+	cfg    Config
+	dev    backend.Device
+	params []backend.Buffer
+	grads  []backend.Buffer
+	// paramInfo describes params; state are the model's non-trainable state buffers
+	// (stateInfo describes them).
+	paramInfo []models.Param
+	state     []backend.Buffer
+	stateInfo []stateInfo
+	rng       *rand.Rand
+	pcg       *rand.PCG
+	step      int
+	epoch     int
+	sched     *optim.Scheduler
+	lastLR    float64 // the default group's rate of the last step
+	skipped   int
+	norm      backend.Buffer // one element: the squared gradient norm
 
 	// Progress through the current epoch, kept so a run interrupted mid-epoch resumes exactly:
 	// the data-order generator's state before this epoch's shuffle, the batches done, and the
@@ -114,7 +122,15 @@ type Trainer struct {
 
 // New validates cfg, initialises the weights from cfg.Seed and attaches the optimizer.
 func New(cfg Config) (*Trainer, error) {
-	if err := cfg.Spec.Validate(); err != nil {
+	if cfg.Model == nil {
+		return nil, fmt.Errorf("train: no model: %w", ErrInvalid)
+	}
+	if v, ok := cfg.Model.(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if err := models.Check(cfg.Model); err != nil {
 		return nil, err
 	}
 	if cfg.Device == nil {
@@ -157,7 +173,16 @@ func New(cfg Config) (*Trainer, error) {
 	t.rng = rand.New(t.pcg)
 	t.sched = cfg.Scheduler
 	t.lastLR = t.sched.LR()
-	init := cfg.Spec.InitParams(cfg.Init, initRNG)
+	t.paramInfo = cfg.Model.Params()
+	init := cfg.Model.InitParams(cfg.Init, initRNG)
+	if len(init) != len(t.paramInfo) {
+		return nil, fmt.Errorf("train: %v: InitParams gave %d tensors for %d parameters: %w", cfg.Model, len(init), len(t.paramInfo), ErrInvalid)
+	}
+	for i, v := range init {
+		if float64(len(v)) != t.paramInfo[i].Size() {
+			return nil, fmt.Errorf("train: %v: InitParams gave %d values for parameter %s %v: %w", cfg.Model, len(v), t.paramInfo[i].Name, t.paramInfo[i].Shape, ErrInvalid)
+		}
+	}
 	for _, v := range init {
 		p, err := t.dev.Alloc(backend.Float32, len(v))
 		if err != nil {
@@ -175,6 +200,10 @@ func New(cfg Config) (*Trainer, error) {
 			return nil, fmt.Errorf("train: allocating gradients: %w", err)
 		}
 		t.grads = append(t.grads, gb)
+	}
+	if err := t.allocState(); err != nil {
+		t.Close()
+		return nil, err
 	}
 	if err := cfg.Optimizer.Attach(t.dev, t.params); err != nil {
 		t.Close()
@@ -196,7 +225,36 @@ func toF32(v []float64) []float32 {
 	return out
 }
 
-// Params reads the current parameters back to the host, in Spec.ParamShapes order.
+// allocState finds the model's non-trainable state (batch normalisation's running statistics)
+// in a one-row evaluation graph, and allocates a buffer for each at its initial value; every
+// plan binds the same buffers.
+func (t *Trainer) allocState() error {
+	g, err := t.cfg.Model.Build(1, tensor.Float32, false)
+	if err != nil {
+		return err
+	}
+	for _, st := range g.State {
+		b, err := t.dev.Alloc(backend.Float32, st.Node.Shape().TotalSize())
+		if err == nil {
+			err = t.dev.Fill(b, st.Init)
+		}
+		if err != nil {
+			return fmt.Errorf("train: allocating the state %s: %w", st.Node.Name(), err)
+		}
+		t.state = append(t.state, b)
+		t.stateInfo = append(t.stateInfo, stateInfo{name: st.Node.Name(), shape: slices.Clone([]int(st.Node.Shape())), init: st.Init})
+	}
+	return nil
+}
+
+// stateInfo describes one state buffer.
+type stateInfo struct {
+	name  string
+	shape []int
+	init  float64
+}
+
+// Params reads the current parameters back to the host, in Model.Params order.
 func (t *Trainer) Params() ([][]float32, error) {
 	out := make([][]float32, len(t.params))
 	for i, p := range t.params {
@@ -229,9 +287,10 @@ func (t *Trainer) Close() {
 			delete(m, k)
 		}
 	}
-	for _, b := range append(t.params, t.grads...) {
+	for _, b := range append(append(t.params, t.grads...), t.state...) {
 		t.dev.Free(b)
 	}
+	t.state = nil
 	if t.norm != nil {
 		t.dev.Free(t.norm)
 		t.norm = nil
@@ -242,17 +301,43 @@ func (t *Trainer) Close() {
 	}
 }
 
-// ParamNames names the parameters in Spec.ParamShapes order: w1, b1, w2, b2, ...
+// ParamNames names the parameters in Model.Params order, with their shapes: "w1 [784 256]".
 func (t *Trainer) ParamNames() []string {
-	out := make([]string, len(t.params))
-	for i := range out {
-		kind := "w"
-		if i%2 == 1 {
-			kind = "b"
-		}
-		out[i] = fmt.Sprintf("%s%d %v", kind, i/2+1, t.cfg.Spec.ParamShapes()[i])
+	out := make([]string, len(t.paramInfo))
+	for i, p := range t.paramInfo {
+		out[i] = fmt.Sprintf("%s %v", p.Name, p.Shape)
 	}
 	return out
+}
+
+// SetState overwrites the model's non-trainable state (for evaluating a checkpoint), in the
+// graph's state order; nil leaves it at its initial values.
+func (t *Trainer) SetState(vals [][]float32) error {
+	if vals == nil {
+		return nil
+	}
+	if len(vals) != len(t.state) {
+		return fmt.Errorf("train: SetState: %d tensors, the model has %d: %w", len(vals), len(t.state), ErrInvalid)
+	}
+	for i, b := range t.state {
+		if err := t.dev.Write(b, vals[i]); err != nil {
+			return fmt.Errorf("train: SetState: %s: %w", t.stateInfo[i].name, err)
+		}
+	}
+	return nil
+}
+
+// State reads the model's non-trainable state back to the host (batch normalisation's
+// running statistics), in the graph's state order.
+func (t *Trainer) State() ([][]float32, error) {
+	out := make([][]float32, len(t.state))
+	for i, b := range t.state {
+		out[i] = make([]float32, b.Len())
+		if err := t.dev.Read(out[i], b); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Skipped is the number of steps dropped for non-finite values under the Skip policy.

@@ -53,7 +53,7 @@ func scheduler(t testing.TB, opt *optim.Optimizer, sc optim.Schedule, iv optim.I
 func newTrainer(t testing.TB, dev backend.Device, spec string, opt *optim.Optimizer, batch, epochs int, seed uint64) *train.Trainer {
 	s, err := models.ParseSpec(spec, kernels.Tanh, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
-	tr, err := train.New(train.Config{Spec: s, Device: dev, Optimizer: opt, BatchSize: batch, Epochs: epochs, Seed: seed})
+	tr, err := train.New(train.Config{Model: s, Device: dev, Optimizer: opt, BatchSize: batch, Epochs: epochs, Seed: seed})
 	require.NoError(t, err)
 	t.Cleanup(tr.Close)
 	return tr
@@ -94,7 +94,7 @@ func TestTheLastPartialBatchIsUsed(t *testing.T) {
 	s, err := models.ParseSpec("4-2", kernels.Identity, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
 	var sizes []int
-	tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 16, Epochs: 2, Seed: 1,
+	tr, err := train.New(train.Config{Model: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 16, Epochs: 2, Seed: 1,
 		OnStep: func(m train.StepMetrics) error { sizes = append(sizes, m.Batch); return nil }})
 	require.NoError(t, err)
 	defer tr.Close()
@@ -107,7 +107,7 @@ func TestEvaluateCountsEveryExample(t *testing.T) {
 	data := blobs(t, 1234, 5, 3, 4) // not a multiple of the eval batch
 	s, err := models.ParseSpec("5-3", kernels.Identity, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
-	tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 8, EvalBatch: 100, Seed: 1})
+	tr, err := train.New(train.Config{Model: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 8, EvalBatch: 100, Seed: 1})
 	require.NoError(t, err)
 	defer tr.Close()
 	loss, acc, err := tr.Evaluate(data)
@@ -190,10 +190,10 @@ func TestBadConfigurationsAreRejected(t *testing.T) {
 		cfg  train.Config
 		want string
 	}{
-		{"no device", train.Config{Spec: spec, Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 1}, "no device"},
-		{"no optimizer", train.Config{Spec: spec, Device: dev, BatchSize: 1}, "no optimizer"},
-		{"zero batch", train.Config{Spec: spec, Device: dev, Optimizer: optim.MustNamed("sgd", 0.1)}, "batch size 0"},
-		{"negative epochs", train.Config{Spec: spec, Device: dev, Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 1, Epochs: -1}, "epochs -1"},
+		{"no device", train.Config{Model: spec, Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 1}, "no device"},
+		{"no optimizer", train.Config{Model: spec, Device: dev, BatchSize: 1}, "no optimizer"},
+		{"zero batch", train.Config{Model: spec, Device: dev, Optimizer: optim.MustNamed("sgd", 0.1)}, "batch size 0"},
+		{"negative epochs", train.Config{Model: spec, Device: dev, Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 1, Epochs: -1}, "epochs -1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name+" is an error naming it", func(t *testing.T) {
@@ -224,7 +224,7 @@ func TestSchedulesSetTheRatePerEpochOrPerBatch(t *testing.T) {
 	run := func(sc optim.Schedule, iv optim.Interval) []float64 {
 		var lrs []float64
 		opt := optim.MustNamed("sgd", 0.4)
-		tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: opt, BatchSize: 16, Epochs: 3, Seed: 1,
+		tr, err := train.New(train.Config{Model: s, Device: newDevice(t), Optimizer: opt, BatchSize: 16, Epochs: 3, Seed: 1,
 			Scheduler: scheduler(t, opt, sc, iv, nil), OnStep: func(m train.StepMetrics) error { lrs = append(lrs, m.LR); return nil }})
 		require.NoError(t, err)
 		defer tr.Close()
@@ -248,7 +248,7 @@ func TestPlateauLowersTheRateWhenTheLossStalls(t *testing.T) {
 	p := optim.NewPlateau()
 	p.Patience, p.Factor = 1, 0.5
 	opt := optim.MustNamed("sgd", 1)
-	tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: opt, BatchSize: 40, Epochs: 5, Seed: 1,
+	tr, err := train.New(train.Config{Model: s, Device: newDevice(t), Optimizer: opt, BatchSize: 40, Epochs: 5, Seed: 1,
 		Scheduler: scheduler(t, opt, nil, optim.PerEpoch, p), OnEpoch: func(m train.EpochMetrics) error { lrs = append(lrs, m.LastLR); return nil }})
 	require.NoError(t, err)
 	defer tr.Close()
@@ -269,7 +269,7 @@ func TestClippingBoundsTheUpdate(t *testing.T) {
 		s, err := models.ParseSpec("6-5-3", kernels.Tanh, kernels.SoftmaxCrossEntropy)
 		require.NoError(t, err)
 		var m train.StepMetrics
-		tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 1), BatchSize: 32, Epochs: 1, Seed: 1,
+		tr, err := train.New(train.Config{Model: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 1), BatchSize: 32, Epochs: 1, Seed: 1,
 			ClipNorm: clipNorm, ClipValue: clipValue, OnStep: func(sm train.StepMetrics) error { m = sm; return nil }})
 		require.NoError(t, err)
 		defer tr.Close()
@@ -305,7 +305,7 @@ func TestNonFiniteStepsAreSkippedOrStopNamingTheParameter(t *testing.T) {
 	poisoned := func(policy train.NonFinitePolicy) *train.Trainer {
 		s, err := models.ParseSpec("4-3-2", kernels.Tanh, kernels.SoftmaxCrossEntropy)
 		require.NoError(t, err)
-		tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("adam", 0.01), BatchSize: 16, Epochs: 2, Seed: 1, NonFinite: policy})
+		tr, err := train.New(train.Config{Model: s, Device: newDevice(t), Optimizer: optim.MustNamed("adam", 0.01), BatchSize: 16, Epochs: 2, Seed: 1, NonFinite: policy})
 		require.NoError(t, err)
 		t.Cleanup(tr.Close)
 		p, err := tr.Params()
@@ -391,7 +391,7 @@ func TestATrainingStepWaitsForTheDeviceOnce(t *testing.T) {
 	dev := &countingDevice{Device: newDevice(t)}
 	s, err := models.ParseSpec("8-16-3", kernels.ReLU, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
-	tr, err := train.New(train.Config{Spec: s, Device: dev, Optimizer: optim.MustNamed("adam", 0.01), BatchSize: 16, Seed: 1, ClipNorm: 0.5})
+	tr, err := train.New(train.Config{Model: s, Device: dev, Optimizer: optim.MustNamed("adam", 0.01), BatchSize: 16, Seed: 1, ClipNorm: 0.5})
 	require.NoError(t, err)
 	defer tr.Close()
 	data := blobs(t, 64, 8, 3, 30)
@@ -413,7 +413,7 @@ func TestFindLRStopsWhenAskedAndStillRestoresTheRun(t *testing.T) {
 	asked := 0
 	s, err := models.ParseSpec("8-16-4", kernels.Tanh, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
-	tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 32, Epochs: 1, Seed: 1,
+	tr, err := train.New(train.Config{Model: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 32, Epochs: 1, Seed: 1,
 		ShouldStop: func() bool { asked++; return asked > 10 }})
 	require.NoError(t, err)
 	defer tr.Close()

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/gotrain/gotrain/backend/train"
+	"github.com/gotrain/gotrain/models"
 	"github.com/gotrain/gotrain/models/csvdata"
 	"github.com/gotrain/gotrain/models/mnist"
 )
@@ -69,10 +70,12 @@ func loadData(o *options) (*dataset, error) {
 	if ds.train, err = train.Classification(tr.X, tr.Labels, tr.Features, tr.Classes); err != nil {
 		return nil, err
 	}
+	ds.train.Shape = []int{1, tr.Rows, tr.Cols}
 	if te.N > 0 {
 		if ds.eval, err = train.Classification(te.X, te.Labels, te.Features, te.Classes); err != nil {
 			return nil, err
 		}
+		ds.eval.Shape = []int{1, te.Rows, te.Cols}
 		ds.evalName = "test"
 	}
 	if o.valSplit > 0 {
@@ -241,7 +244,7 @@ func splitDataset(d *train.Dataset, labels []uint8, frac float64, seed uint64) (
 		return nil, nil, nil, fmt.Errorf("-val-split %v: holding out %d of %d rows leaves %d to train on; training needs at least 2", frac, nVal, d.N, d.N-nVal)
 	}
 	take := func(idx []int) *train.Dataset {
-		out := &train.Dataset{N: len(idx), Features: d.Features, Outputs: d.Outputs,
+		out := &train.Dataset{N: len(idx), Features: d.Features, Outputs: d.Outputs, Shape: d.Shape,
 			X: make([]float32, 0, len(idx)*d.Features), Y: make([]float32, 0, len(idx)*d.Outputs)}
 		for _, i := range idx {
 			out.X = append(out.X, d.X[i*d.Features:(i+1)*d.Features]...)
@@ -256,19 +259,52 @@ func splitDataset(d *train.Dataset, labels []uint8, frac float64, seed uint64) (
 	return take(perm[nVal:]), take(perm[:nVal]), trainLabels, nil
 }
 
-// checkFits says, before training, whether the model's widths fit the data.
+// checkFits says, before training, whether the model's input and outputs fit the data.
 func checkFits(s *setup, ds *dataset) error {
-	if s.spec.Inputs != ds.train.Features {
-		return fmt.Errorf("-model %v: the input width %d does not match the data's %d features (%s)", s.spec, s.spec.Inputs, ds.train.Features, ds.source)
-	}
-	if s.spec.Outputs() != ds.train.Outputs {
-		what := fmt.Sprintf("%d classes", len(ds.classes))
-		if ds.train.Outputs == 1 {
-			what = "1 output (two classes under " + s.spec.Loss.String() + ")"
+	return modelFits("-model", s.model, ds.train, ds.source, len(ds.classes))
+}
+
+// modelFits says whether examples of set (from source, with classes classes) go into m: the
+// input shape (a model of images needs examples of that shape) and the output width.
+func modelFits(flagName string, m models.Model, set *train.Dataset, source string, classes int) error {
+	in := m.InputShape()
+	switch n := prodInts(in); {
+	case len(in) == 1 && n != set.Features:
+		return fmt.Errorf("%s %v: the input width %d does not match the data's %d features (%s)", flagName, m, n, set.Features, source)
+	case len(in) > 1 && (n != set.Features || set.Shape == nil || !slices.Equal(in, set.Shape)):
+		what := fmt.Sprintf("rows of %d features with no image shape", set.Features)
+		if set.Shape != nil {
+			what = fmt.Sprintf("examples of shape %s (%d values)", shapeText(set.Shape), set.Features)
 		}
-		return fmt.Errorf("-model %v: the output width %d does not match the data's %s (%s)", s.spec, s.spec.Outputs(), what, ds.source)
+		return fmt.Errorf("%s %v: the model takes images of shape %s (%d values), the data (%s) has %s", flagName, m, shapeText(in), n, source, what)
+	case m.Outputs() != set.Outputs:
+		what := fmt.Sprintf("%d classes", classes)
+		if set.Outputs == 1 {
+			what = "1 output (two classes under " + m.LossKind().String() + ")"
+		}
+		return fmt.Errorf("%s %v: the output width %d does not match the data's %s (%s)", flagName, m, m.Outputs(), what, source)
+	}
+	if err := train.Fits(set, m); err != nil { // what the trainer will check: kept in step with it
+		return fmt.Errorf("%s: %w (%s)", flagName, err, source)
 	}
 	return nil
+}
+
+func prodInts(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+// shapeText writes a shape as the -model grammar does: 784, or 1x28x28.
+func shapeText(s []int) string {
+	p := make([]string, len(s))
+	for i, d := range s {
+		p[i] = strconv.Itoa(d)
+	}
+	return strings.Join(p, "x")
 }
 
 // sameData says how the data of a resumed run differs from the data it was trained on.
@@ -345,6 +381,7 @@ func loadEvalData(dataDir, csvPath, label, split string, info *train.DataInfo, o
 		if ed.set, err = train.Classification(d.X, d.Labels, d.Features, d.Classes); err != nil {
 			return nil, err
 		}
+		ed.set.Shape = []int{1, d.Rows, d.Cols}
 		ed.name = name
 		return ed, nil
 	}

@@ -81,16 +81,16 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("-checkpoint %s: %w", path, err)
 	}
-	spec, err := models.ParseSpec(state.Spec, kernels.Identity, loss)
+	spec, err := models.ParseModel(state.Spec, kernels.Identity, loss)
 	if err != nil {
 		return fmt.Errorf("-checkpoint %s: its model: %w", path, err)
 	}
-	// The spec comes from the file: check its size before anything is built from it.
+	// The model comes from the file: check its size before anything is built from it.
 	if err := checkModel("-checkpoint "+path+": its model", spec, 0, 0, 0); err != nil {
 		return err
 	}
-	if !slices.EqualFunc(spec.ParamShapes(), state.Shapes, slices.Equal[[]int]) {
-		return fmt.Errorf("-checkpoint %s: its parameter shapes %v are not those of its model %v (%v)", path, state.Shapes, spec, spec.ParamShapes())
+	if shapes := models.Shapes(spec.Params()); !slices.EqualFunc(shapes, state.Shapes, slices.Equal[[]int]) {
+		return fmt.Errorf("-checkpoint %s: its parameter shapes %v are not those of its model %v (%v)", path, state.Shapes, spec, shapes)
 	}
 	for i, p := range state.Params {
 		for j, v := range p {
@@ -104,9 +104,8 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	set := ed.set
-	if set.Features != spec.Inputs || set.Outputs != spec.Outputs() {
-		return fmt.Errorf("the checkpoint's model %v wants %d features and %d outputs; %s has %d and %d",
-			spec, spec.Inputs, spec.Outputs(), ed.source, set.Features, set.Outputs)
+	if err := modelFits("-checkpoint "+path+": its model", spec, set, ed.source, len(ed.classes)); err != nil {
+		return err
 	}
 	if err := checkModel("-checkpoint "+path+": its model", spec, 1, min(f.batch, set.N), 4*float64(set.N)*float64(set.Features+set.Outputs)); err != nil {
 		return err
@@ -116,12 +115,15 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer dev.Close()
-	tr, err := train.New(train.Config{Spec: spec, Device: dev, Optimizer: optim.MustNamed("sgd", 0), BatchSize: 1, EvalBatch: f.batch, Seed: state.Seed})
+	tr, err := train.New(train.Config{Model: spec, Device: dev, Optimizer: optim.MustNamed("sgd", 0), BatchSize: 1, EvalBatch: f.batch, Seed: state.Seed})
 	if err != nil {
 		return err
 	}
 	defer tr.Close()
 	if err := tr.SetParams(state.Params); err != nil {
+		return fmt.Errorf("-checkpoint %s: %w", path, err)
+	}
+	if err := tr.SetState(state.Running); err != nil {
 		return fmt.Errorf("-checkpoint %s: %w", path, err)
 	}
 	l, acc, conf, err := evaluate(ctx, tr, set, f.batch)
@@ -152,7 +154,7 @@ func evaluate(ctx context.Context, tr *train.Trainer, set *train.Dataset, batch 
 		}
 		hi := min(lo+chunk, set.N)
 		part := &train.Dataset{X: set.X[lo*set.Features : hi*set.Features], Y: set.Y[lo*set.Outputs : hi*set.Outputs],
-			N: hi - lo, Features: set.Features, Outputs: set.Outputs}
+			N: hi - lo, Features: set.Features, Outputs: set.Outputs, Shape: set.Shape}
 		l, a, err := tr.Evaluate(part)
 		if err != nil {
 			return 0, 0, nil, err

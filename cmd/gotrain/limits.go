@@ -178,18 +178,9 @@ func limitsHelp() string {
 // three optimizer state tensors, a host copy of the initial weights, and the activations of the
 // training and evaluation plans (each compiled for the full batch and for a last partial one).
 // It is a rough upper bound, meant to tell a typo from a model that fits.
-func modelFootprint(spec models.Spec, batch, evalBatch int) (params, bytes float64) {
-	for _, sh := range spec.ParamShapes() {
-		n := 1.0
-		for _, d := range sh {
-			n *= float64(d)
-		}
-		params += n
-	}
-	width := float64(spec.Inputs)
-	for _, l := range spec.Layers {
-		width += float64(l.Units)
-	}
+func modelFootprint(m models.Model, batch, evalBatch int) (params, bytes float64) {
+	params = models.Count(m)
+	width := models.Activations(m)
 	const f32 = 4
 	bytes = f32*params*5 + 12*params // device tensors; the float64 initial values and their float32 copy
 	bytes += f32 * width * (2*3*float64(batch) + 2*2*float64(evalBatch))
@@ -198,7 +189,7 @@ func modelFootprint(spec models.Spec, batch, evalBatch int) (params, bytes float
 
 // checkModel refuses a model whose size is over the limits, before it is built. batch and
 // evalBatch are the rows of one step and one evaluation batch (0 when not known yet).
-func checkModel(flagName string, spec models.Spec, batch, evalBatch int, dataBytes float64) error {
+func checkModel(flagName string, spec models.Model, batch, evalBatch int, dataBytes float64) error {
 	params, bytes := modelFootprint(spec, batch, evalBatch)
 	if err := checkLimit(limParams, fmt.Sprintf("%s %v", flagName, spec), params); err != nil {
 		return err

@@ -95,7 +95,7 @@ func TestModelFootprintCountsParametersWithoutOverflow(t *testing.T) {
 	s, err := (&options{model: "784-256-256-10", activation: "relu", loss: "softmax-ce", init: "auto", optimizer: "adam", lr: 1e-3,
 		interval: "epoch", schedule: "constant", epochs: 1, batch: 1, evalBatch: 1, onNonFinite: "stop", device: "cpu"}).validate(0)
 	require.NoError(t, err)
-	params, bytes := modelFootprint(s.spec, 128, 1000)
+	params, bytes := modelFootprint(s.model, 128, 1000)
 	assert.Equal(t, float64(784*256+256+256*256+256+256*10+10), params)
 	assert.Greater(t, bytes, 4*5*params, "at least weights, gradients and three state tensors")
 	assert.True(t, strings.HasPrefix(suggest(3.5*(1<<30), true), "4G"))

@@ -83,7 +83,7 @@ func lrFindCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer lock.release()
 	fmt.Fprintf(stdout, "range test: %v with %s, lr %g to %g over %d batches of %s on %s\n",
-		r.s.spec, tr.Config().Optimizer.Name(), rt.Start, rt.End, rt.Steps, batchText(o.batch, ds.train.N), ds.source)
+		r.s.model, tr.Config().Optimizer.Name(), rt.Start, rt.End, rt.Steps, batchText(o.batch, ds.train.N), ds.source)
 	res, err := tr.FindLR(ds.train, rt)
 	if errors.Is(err, train.ErrInterrupted) {
 		if len(res.Points) == 0 {

@@ -154,7 +154,7 @@ func (o *options) given(name string) bool { _, ok := o.explicit[name]; return ok
 
 // setup is what validated options build.
 type setup struct {
-	spec     models.Spec
+	model    models.Model
 	init     models.Init
 	optOpts  optim.Options
 	schedule optim.Schedule
@@ -229,7 +229,7 @@ func (o *options) validate(stepsPerEpoch int) (*setup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-loss: %w", err)
 	}
-	if s.spec, err = models.ParseSpec(o.model, act, loss); err != nil {
+	if s.model, err = models.ParseModel(o.model, act, loss); err != nil {
 		return nil, fmt.Errorf("-model: %w", err)
 	}
 	if s.init, err = models.ParseInit(o.init); err != nil {
@@ -300,7 +300,7 @@ func (o *options) validate(stepsPerEpoch int) (*setup, error) {
 	s.facts = runFacts{optimizer: strings.ToLower(strings.TrimSpace(o.optimizer)), opt: s.optOpts, schedule: scheduleName(o.schedule),
 		csv: o.csv != "", evalSet: o.csv == "" || o.valSplit > 0, model: o.model}
 	s.facts.defActs = hiddenLayersTakingDefault(o.model)
-	if err := checkModel("-model", s.spec, 0, 0, 0); err != nil {
+	if err := checkModel("-model", s.model, 0, 0, 0); err != nil {
 		return nil, err
 	}
 	return &s, nil

@@ -8,6 +8,7 @@ import (
 	"github.com/gotrain/gotrain/backend"
 	"github.com/gotrain/gotrain/backend/cpu"
 	"github.com/gotrain/gotrain/backend/train"
+	"github.com/gotrain/gotrain/models"
 	"github.com/gotrain/gotrain/optim"
 )
 
@@ -66,7 +67,7 @@ func prepare(ctx context.Context, runs []*plannedRun) (*prepared, error) {
 		if err := checkFits(r.s, ds); err != nil {
 			return nil, r.wrap(err)
 		}
-		if err := checkModel("-model", r.s.spec, min(r.o.batch, ds.train.N), evalRows, dataBytes); err != nil {
+		if err := checkModel("-model", r.s.model, min(r.o.batch, ds.train.N), evalRows, dataBytes); err != nil {
 			return nil, r.wrap(err)
 		}
 	}
@@ -95,7 +96,7 @@ func (r *plannedRun) trainer(workers int, hooks train.Config) (backend.Device, *
 	s := r.s
 	var groups []optim.Group
 	if r.o.noDecayBias {
-		groups = optim.NoDecayGroups(s.optOpts, s.spec.ParamShapes())
+		groups = optim.NoDecayGroups(s.optOpts, models.Shapes(s.model.Params()))
 	}
 	opt, err := optim.New(s.optOpts, groups...)
 	if err != nil {
@@ -103,7 +104,7 @@ func (r *plannedRun) trainer(workers int, hooks train.Config) (backend.Device, *
 		return nil, nil, err
 	}
 	cfg := hooks
-	cfg.Spec, cfg.Device, cfg.Optimizer = s.spec, dev, opt
+	cfg.Model, cfg.Device, cfg.Optimizer = s.model, dev, opt
 	cfg.Epochs, cfg.BatchSize, cfg.EvalBatch, cfg.Seed, cfg.Init = r.o.epochs, r.o.batch, r.o.evalBatch, r.o.seed, s.init
 	if cfg.Scheduler, err = optim.NewScheduler(opt.BaseRates(), s.schedule, s.interval, s.plateau); err != nil {
 		dev.Close()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gotrain/gotrain/backend/train"
+	"github.com/gotrain/gotrain/models"
 )
 
 // trainFlags are train's own options.
@@ -187,7 +188,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !pr.quiet {
 		fmt.Fprintf(stdout, "data: %s (%d train, %d %s)\n", ds.source, ds.train.N, evalN(ds), orNone(ds.evalName))
 		fmt.Fprintf(stdout, "model: %v, loss %v, %d parameters; optimizer %s lr %g; schedule %s; batch %s, seed %d\n",
-			r.s.spec, r.s.spec.Loss, r.s.spec.ParamCount(), tr.Config().Optimizer.Name(), r.o.lr, scheduleOf(r.s), batchText(r.o.batch, ds.train.N), r.o.seed)
+			r.s.model, r.s.model.LossKind(), int64(models.Count(r.s.model)), tr.Config().Optimizer.Name(), r.o.lr, scheduleOf(r.s), batchText(r.o.batch, ds.train.N), r.o.seed)
 		fmt.Fprintf(stdout, "device: %s; run directory: %s\n", dev.Describe(), dir.path)
 		if state != nil {
 			fmt.Fprintf(stdout, "resuming at epoch %d, step %d\n", state.Epoch, state.Step)

@@ -1,4 +1,4 @@
-package kernels_test
+package nn_test
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gotrain/gotrain/kernels"
+	"github.com/gotrain/gotrain/models/nn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	G "gorgonia.org/gorgonia"
@@ -24,10 +25,10 @@ func opsGraph(t *testing.T, act kernels.Activation, loss kernels.Loss, x0, b0, y
 	x = G.NewMatrix(g, tensor.Float64, G.WithShape(3, 4), G.WithName("x"), G.WithValue(tensor.New(tensor.WithShape(3, 4), tensor.WithBacking(x0))))
 	b = G.NewVector(g, tensor.Float64, G.WithShape(4), G.WithName("b"), G.WithValue(tensor.New(tensor.WithShape(4), tensor.WithBacking(b0))))
 	y := G.NewMatrix(g, tensor.Float64, G.WithShape(3, 4), G.WithName("y"), G.WithValue(tensor.New(tensor.WithShape(3, 4), tensor.WithBacking(y0))))
-	z := G.Must(kernels.BiasAdd(x, b))
-	h := G.Must(kernels.Activate(z, act, act.DefaultAlpha()))
-	sm := G.Must(kernels.Softmax(h, act == kernels.Tanh)) // both softmax forms over the table
-	l = G.Must(kernels.FusedLoss(sm, y, loss))
+	z := G.Must(nn.BiasAdd(x, b))
+	h := G.Must(nn.Activate(z, act, act.DefaultAlpha()))
+	sm := G.Must(nn.Softmax(h, act == kernels.Tanh)) // both softmax forms over the table
+	l = G.Must(nn.FusedLoss(sm, y, loss))
 	grads, err := G.Grad(l, x, b)
 	require.NoError(t, err)
 	return g, x, b, l, grads
@@ -119,7 +120,7 @@ func TestGradUsesOurBackwardOps(t *testing.T) {
 			seen[fmt.Sprintf("%T", n.Op())] = true
 		}
 	}
-	for _, want := range []string{"kernels.ActivationGradOp", "kernels.SoftmaxGradOp", "kernels.LossGradOp", "kernels.BiasGradOp"} {
+	for _, want := range []string{"nn.ActivationGradOp", "nn.SoftmaxGradOp", "nn.LossGradOp", "nn.BiasGradOp"} {
 		assert.True(t, seen[want], "graph lacks %s; has %v", want, seen)
 	}
 }
@@ -129,12 +130,12 @@ func TestOpBuildersRejectBadShapes(t *testing.T) {
 	m := G.NewMatrix(g, tensor.Float64, G.WithShape(3, 4), G.WithName("m"))
 	v := G.NewVector(g, tensor.Float64, G.WithShape(5), G.WithName("v"))
 	other := G.NewMatrix(g, tensor.Float64, G.WithShape(3, 5), G.WithName("o"))
-	_, err := kernels.BiasAdd(m, v)
-	require.ErrorIs(t, err, kernels.ErrInvalid)
-	_, err = kernels.Softmax(v, false)
-	require.ErrorIs(t, err, kernels.ErrInvalid)
-	_, err = kernels.FusedLoss(m, other, kernels.MSE)
-	require.ErrorIs(t, err, kernels.ErrInvalid)
-	_, err = kernels.Activate(m, kernels.Activation(200), 0)
-	require.ErrorIs(t, err, kernels.ErrInvalid)
+	_, err := nn.BiasAdd(m, v)
+	require.ErrorIs(t, err, nn.ErrInvalid)
+	_, err = nn.Softmax(v, false)
+	require.ErrorIs(t, err, nn.ErrInvalid)
+	_, err = nn.FusedLoss(m, other, kernels.MSE)
+	require.ErrorIs(t, err, nn.ErrInvalid)
+	_, err = nn.Activate(m, kernels.Activation(200), 0)
+	require.ErrorIs(t, err, nn.ErrInvalid)
 }
