@@ -41,7 +41,7 @@ func (k kind) typeName() string { return [...]string{"string", "int", "uint", "f
 // winning silently.
 type optValue struct {
 	kind    kind
-	ptr     any // *string, *int, *uint64, *float64 or *bool
+	ptr     any // *string, *int, *uint64, *float64, *bool, or *[]string (a repeatable option)
 	emptyOK bool
 	set     bool
 	raw     string
@@ -62,6 +62,8 @@ func (v *optValue) String() string {
 		return strconv.FormatFloat(*p, 'g', -1, 64)
 	case *bool:
 		return strconv.FormatBool(*p)
+	case *[]string:
+		return strings.Join(*p, " ")
 	}
 	return ""
 }
@@ -79,6 +81,8 @@ func (v *optValue) Get() any {
 		return *p
 	case *bool:
 		return *p
+	case *[]string:
+		return *p
 	}
 	return nil
 }
@@ -87,7 +91,7 @@ func (v *optValue) Get() any {
 func (v *optValue) IsBoolFlag() bool { return v.kind == kindBool }
 
 func (v *optValue) Set(s string) error {
-	if v.set {
+	if _, repeatable := v.ptr.(*[]string); v.set && !repeatable {
 		return fmt.Errorf("given twice (first %s); give each option once", quoteIfNeeded(v.raw))
 	}
 	if err := v.parse(s); err != nil {
@@ -111,6 +115,8 @@ func (v *optValue) scratch() *optValue {
 		w.ptr = new(float64)
 	case *bool:
 		w.ptr = new(bool)
+	case *[]string:
+		w.ptr = new([]string)
 	}
 	return w
 }
@@ -147,6 +153,11 @@ func (v *optValue) parse(s string) error {
 			return errors.New("is not true or false")
 		}
 		*p = b
+	case *[]string:
+		if s == "" {
+			return errors.New("is empty")
+		}
+		*p = append(*p, s)
 	}
 	return nil
 }
@@ -290,6 +301,11 @@ func (c *command) optFloat(p *float64, name, usage string) {
 func (c *command) bool(p *bool, name string, def bool, usage string) {
 	*p = def
 	c.add(name, usage, &optValue{kind: kindBool, ptr: p}, strconv.FormatBool(def))
+}
+
+// strList is a string option that may be given several times (tune's -param), each value kept.
+func (c *command) strList(p *[]string, name, usage string) {
+	c.add(name, usage, &optValue{kind: kindString, ptr: p}, "")
 }
 
 // given says whether an option was given on the command line or in a config file.

@@ -5,6 +5,7 @@
 //	gotrain eval [flags]      evaluate a checkpoint: loss, accuracy, confusion matrix
 //	gotrain sweep [flags]     train every combination of learning rates, optimizers, activations and schedules
 //	gotrain lr-find [flags]   the learning-rate range test, with a chart
+//	gotrain tune [flags]      search hyperparameters (TPE, ASHA) in studies that resume and span machines
 //	gotrain serve [DIR...]    a local web page comparing runs, sweeps and studies, live
 //	gotrain paths [flags]     optimizers' paths on 2-D test functions, over their contours
 //	gotrain version           the version and the devices this binary supports
@@ -47,6 +48,7 @@ Usage:
   gotrain eval [flags]      evaluate a checkpoint: loss, accuracy, confusion matrix
   gotrain sweep [flags]     compare learning rates, optimizers, activations and schedules
   gotrain lr-find [flags]   find a learning rate with the range test
+  gotrain tune [flags]      search hyperparameters, pruning poor trials early
   gotrain serve [DIR...]    compare runs, sweeps and studies in a browser, live
   gotrain paths [flags]     draw optimizers' paths on 2-D test functions
   gotrain version           print the version and the available devices
@@ -76,6 +78,7 @@ func main() {
 // commands maps a subcommand's name to its function.
 var commands = map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 	"train": trainCmd, "eval": evalCmd, "sweep": sweepCmd, "lr-find": lrFindCmd, "serve": serveCmd, "paths": pathsCmd,
+	"tune": tuneCmd,
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -102,7 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	default:
 		cmd, ok := commands[name]
 		if !ok {
-			fmt.Fprintf(stderr, "gotrain: unknown command %q; the commands are train, eval, sweep, lr-find, serve, paths and version (gotrain -h)\n", name)
+			fmt.Fprintf(stderr, "gotrain: unknown command %q; the commands are train, eval, sweep, lr-find, tune, serve, paths and version (gotrain -h)\n", name)
 			return exitUsage
 		}
 		err := cmd(ctx, args[1:], stdout, stderr)

@@ -43,6 +43,10 @@ var studyColumns = map[string]string{
 	"trial": "id", "number": "id", "state": "state", "value": "objective", "pruned_reason": "reason",
 	"run_dir": "info", "datetime_start": "info", "datetime_complete": "info", "duration": "info",
 	"duration_seconds": "metric", "seconds": "metric", "epochs": "metric", "best_epoch": "metric",
+	// gotrain tune's trials.csv: the decision's details and bookkeeping, not parameters.
+	"rank": "info", "bracket": "info", "prune_rule": "info", "prune_rung": "info", "prune_epoch": "info",
+	"prune_value": "info", "prune_threshold": "info", "prune_peers": "info", "error": "info", "attempts": "info",
+	"values": "info",
 }
 
 func studyRole(c string) string {
