@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -111,7 +112,14 @@ func (d Diagnostics) MarshalJSON() ([]byte, error) {
 			w.Layers[i].DeadRule = DeadRule(l.Act)
 		}
 	}
-	return json.Marshal(w)
+	// Unescaped, so that the rules read "y < 0.01" in the file rather than "y \u003c 0.01".
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(w); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }
 
 // UnmarshalJSON reads the form MarshalJSON writes; a missing measurement becomes NaN.
