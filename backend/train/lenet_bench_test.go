@@ -1,14 +1,12 @@
 package train_test
 
 import (
-	"math"
 	"math/rand/v2"
 	"testing"
 
-	"github.com/gotrain/gotrain/backend"
-	"github.com/gotrain/gotrain/backend/exec"
+	"github.com/gotrain/gotrain/backend/train"
 	"github.com/gotrain/gotrain/kernels"
-	"github.com/gotrain/gotrain/models/nn"
+	"github.com/gotrain/gotrain/models"
 	"github.com/gotrain/gotrain/optim"
 	"github.com/stretchr/testify/require"
 	G "gorgonia.org/gorgonia"
@@ -21,70 +19,12 @@ import (
 // as the dense layers of models.Spec).
 var lenetShapes = [][]int{{6, 1, 5, 5}, {6}, {16, 6, 5, 5}, {16}, {400, 120}, {120}, {120, 84}, {84}, {84, 10}, {10}}
 
-// lenetInit draws He-normal weights (fan-in) and small biases from rng, the same for both graphs.
-func lenetInit(rng *rand.Rand) [][]float32 {
-	out := make([][]float32, len(lenetShapes))
-	for i, s := range lenetShapes {
-		n, fanIn := 1, 1
-		for _, d := range s {
-			n *= d
-		}
-		switch len(s) {
-		case 4:
-			fanIn = s[1] * s[2] * s[3]
-		case 2:
-			fanIn = s[0]
-		}
-		out[i] = make([]float32, n)
-		for j := range out[i] {
-			if len(s) == 1 {
-				out[i][j] = float32(0.01 * rng.NormFloat64())
-			} else {
-				out[i][j] = float32(rng.NormFloat64() * math.Sqrt(2/float64(fanIn)))
-			}
-		}
-	}
-	return out
-}
-
 // lenet is a built LeNet-5 graph.
 type lenet struct {
 	g          *G.ExprGraph
 	x, y, loss *G.Node
 	params     []*G.Node
 	grads      G.Nodes
-}
-
-// buildLeNet builds our LeNet-5 from models/nn layers (what the model API's lenet5 preset will
-// build; switch this benchmark to the trainer when that lands).
-func buildLeNet(tb testing.TB, batch int) *lenet {
-	dt := tensor.Float32
-	g := G.NewGraph()
-	m := &lenet{g: g}
-	for i, s := range lenetShapes {
-		m.params = append(m.params, G.NewTensor(g, dt, len(s), G.WithShape(s...), G.WithName(lenetName(i))))
-	}
-	m.x = G.NewTensor(g, dt, 4, G.WithShape(batch, 1, 28, 28), G.WithName("x"))
-	m.y = G.NewMatrix(g, dt, G.WithShape(batch, 10), G.WithName("y"))
-	p := m.params
-	h := G.Must(nn.Conv2d(m.x, p[0], p[1], nn.ConvOpts{Padding: [2]int{2, 2}}))
-	h = G.Must(nn.Activate(h, kernels.ReLU, 0))
-	h = G.Must(nn.MaxPool2d(h, [2]int{2, 2}, nn.PoolOpts{}))
-	h = G.Must(nn.Conv2d(h, p[2], p[3], nn.ConvOpts{}))
-	h = G.Must(nn.Activate(h, kernels.ReLU, 0))
-	h = G.Must(nn.MaxPool2d(h, [2]int{2, 2}, nn.PoolOpts{}))
-	h = G.Must(nn.Flatten(h))
-	for l := 0; l < 3; l++ {
-		h = G.Must(nn.BiasAdd(G.Must(G.Mul(h, p[4+2*l])), p[5+2*l]))
-		if l < 2 {
-			h = G.Must(nn.Activate(h, kernels.ReLU, 0))
-		}
-	}
-	m.loss = G.Must(nn.FusedLoss(h, m.y, kernels.SoftmaxCrossEntropy))
-	var err error
-	m.grads, err = G.Grad(m.loss, m.params...)
-	require.NoError(tb, err)
-	return m
 }
 
 func lenetName(i int) string {
@@ -145,68 +85,40 @@ func lenetBatch(batch int) (x, y []float32) {
 }
 
 // BenchmarkLeNetStep times one Adam training step of LeNet-5 at batch 128 in float32: ours (the
-// models/nn graph compiled for the CPU device, weights, gradients and Adam state on the device;
-// the batch written, the plan run, the loss read back, the update applied) against Gorgonia's
-// TapeMachine and AdamSolver on its own Conv2d and MaxPool2D graph, in the same process.
-// Compare the two ns/op figures.
+// lenet5 preset through the trainer on the CPU device: the batch written, the plan run, the loss,
+// correct count and gradient norm read back, the update applied) against Gorgonia's TapeMachine
+// and AdamSolver on its own Conv2d and MaxPool2D graph from the same initial weights, in the same
+// process. Compare the two ns/op figures.
 func BenchmarkLeNetStep(b *testing.B) {
 	const batch = 128
 	x, y := lenetBatch(batch)
-	init := lenetInit(rand.New(rand.NewPCG(1, 2)))
+	model, err := models.ParseModel("lenet5", kernels.ReLU, kernels.SoftmaxCrossEntropy)
+	require.NoError(b, err)
+	data := &train.Dataset{X: x, Y: y, N: batch, Features: 784, Outputs: 10, Shape: []int{1, 28, 28}}
+	idx := make([]int, batch)
+	for i := range idx {
+		idx[i] = i
+	}
+	tr, err := train.New(train.Config{Model: model, Device: newDevice(b), Optimizer: optim.MustNamed("adam", 1e-3), BatchSize: batch, Seed: 1})
+	require.NoError(b, err)
+	defer tr.Close()
+	init, err := tr.Params()
+	require.NoError(b, err)
 
 	b.Run("ours", func(b *testing.B) {
-		dev := newDevice(b)
-		m := buildLeNet(b, batch)
-		bind := map[*G.Node]backend.Buffer{}
-		params, grads := make([]backend.Buffer, len(init)), make([]backend.Buffer, len(init))
-		for i, v := range init {
-			var err error
-			params[i], err = dev.Alloc(backend.Float32, len(v))
-			require.NoError(b, err)
-			require.NoError(b, dev.Write(params[i], v))
-			grads[i], err = dev.Alloc(backend.Float32, len(v))
-			require.NoError(b, err)
-			bind[m.params[i]], bind[m.grads[i]] = params[i], grads[i]
-		}
-		plan, err := exec.Compile(m.g, exec.Config{Device: dev, DType: backend.Float32, Targets: append([]*G.Node{m.loss}, m.grads...), Bind: bind})
+		first, _, err := tr.TrainStep(data, idx)
 		require.NoError(b, err)
-		defer plan.Close()
-		opt := optim.MustNamed("adam", 1e-3)
-		require.NoError(b, opt.Attach(dev, params))
-		defer opt.Close()
-		xb, _ := plan.Buffer(m.x)
-		yb, _ := plan.Buffer(m.y)
-		lb, _ := plan.Buffer(m.loss)
-		var xs, ys any = x, y // boxed once: the step must not allocate
-		loss, srcs := make([]float64, 1), []backend.Buffer{lb}
-		step := func(s int) {
-			plan.SetStep(uint64(s))
-			if err := dev.Write(xb, xs); err != nil {
-				b.Fatal(err)
-			}
-			if err := dev.Write(yb, ys); err != nil {
-				b.Fatal(err)
-			}
-			if err := plan.Run(); err != nil {
-				b.Fatal(err)
-			}
-			if err := dev.ReadScalars(loss, srcs); err != nil {
-				b.Fatal(err)
-			}
-			if err := opt.Step(grads); err != nil {
-				b.Fatal(err)
-			}
-		}
-		step(0)
-		first := loss[0]
 		b.ReportAllocs()
 		b.ResetTimer()
+		var last float64
 		for i := 0; i < b.N; i++ {
-			step(i + 1)
+			if last, _, err = tr.TrainStep(data, idx); err != nil {
+				b.Fatal(err)
+			}
 		}
 		b.StopTimer()
-		if !(loss[0] < first) {
-			b.Fatalf("the loss did not fall on a fixed batch: %v then %v", first, loss[0])
+		if !(last < first) {
+			b.Fatalf("the loss did not fall on a fixed batch: %v then %v", first, last)
 		}
 		b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
 	})
