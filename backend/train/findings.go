@@ -10,8 +10,9 @@ import (
 )
 
 // The thresholds of Diagnose's rules. A rule looks at the later half of a run's diagnostic records
-// (the run "sustains" a condition when it holds for their median) and names, beside the median,
-// the value at the first and last records and the first step where the condition held.
+// (the run "sustains" a condition when it holds for their median; GrowthFactor alone compares the
+// largest record with the first) and names, beside its measurement, the value at the first and
+// last records and the first step where the condition held.
 const (
 	// VanishingRatio: the first weight tensor's gradient norm below this fraction of the last
 	// one's. Through n sigmoid layers the backward pass multiplies by σ' <= 1/4 per layer, so
