@@ -59,6 +59,7 @@ func Tests() []Test {
 		{"OracleGradients", TestOracleGradients},
 		{"OracleSGD", TestOracleSGD},
 		{"OracleConvPool", TestOracleConvPool},
+		{"Diagnostics", TestDiagnostics},
 	}
 }
 

@@ -53,6 +53,7 @@ func TestTrainingCurve(t *testing.T)   { backendtest.TestTrainingCurve(t, newDev
 func TestOracleGradients(t *testing.T) { backendtest.TestOracleGradients(t, newDevice(t)) }
 func TestOracleSGD(t *testing.T)       { backendtest.TestOracleSGD(t, newDevice(t)) }
 func TestOracleConvPool(t *testing.T)  { backendtest.TestOracleConvPool(t, newDevice(t)) }
+func TestDiagnostics(t *testing.T)     { backendtest.TestDiagnostics(t, newDevice(t)) }
 
 // TestConformanceWorkers runs the whole suite on one goroutine and on an odd number of workers, so
 // that serial and split code paths both conform.

@@ -53,6 +53,7 @@ func TestTrainingCurve(t *testing.T)   { backendtest.TestTrainingCurve(t, newDev
 func TestOracleGradients(t *testing.T) { backendtest.TestOracleGradients(t, newDevice(t)) }
 func TestOracleSGD(t *testing.T)       { backendtest.TestOracleSGD(t, newDevice(t)) }
 func TestOracleConvPool(t *testing.T)  { backendtest.TestOracleConvPool(t, newDevice(t)) }
+func TestDiagnostics(t *testing.T)     { backendtest.TestDiagnostics(t, newDevice(t)) }
 
 // TestEveryConformanceTestHasAWrapper keeps the list above complete: the suite's names must all
 // be wrapped here (Tests() may grow).
@@ -62,7 +63,7 @@ func TestEveryConformanceTestHasAWrapper(t *testing.T) {
 		"ActivationGrad": true, "Softmax": true, "SoftmaxGrad": true, "Loss": true, "LossGrad": true,
 		"CountCorrect": true, "OptimizerStep": true, "SumSquares": true, "Clamp": true, "Errors": true,
 		"TrainingCurve": true, "OracleGradients": true, "OracleSGD": true, "Conv2D": true, "ChannelOps": true,
-		"Pool2D": true, "Dropout": true, "BatchNorm": true, "RunErrors": true, "OracleConvPool": true}
+		"Pool2D": true, "Dropout": true, "BatchNorm": true, "RunErrors": true, "OracleConvPool": true, "Diagnostics": true}
 	for _, tc := range backendtest.Tests() {
 		require.True(t, wrapped[tc.Name], "backendtest.%s has no wrapper in conformance_test.go", tc.Name)
 	}

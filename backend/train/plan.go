@@ -28,9 +28,13 @@ type batchPlan struct {
 	loss    backend.Buffer
 	logits  backend.Buffer
 	correct backend.Buffer
+	diag    *planDiag // built on the plan's first diagnostic step
 }
 
 func (bp *batchPlan) close(dev backend.Device) {
+	if bp.diag != nil {
+		bp.diag.close(dev)
+	}
 	bp.plan.Close()
 	dev.Free(bp.correct)
 }

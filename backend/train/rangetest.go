@@ -30,6 +30,10 @@ func (t *Trainer) FindLR(ds *Dataset, rt optim.RangeTest) (optim.RangeResult, er
 		return optim.RangeResult{}, err
 	}
 	step0, skipped0 := t.step, t.skipped
+	// The range test's steps are undone, so they take no diagnostics.
+	diag := t.diag
+	t.diag = nil
+	defer func() { t.diag = diag }()
 	// Its own data order, so the range test does not shift the training run's shuffles.
 	rng := rand.New(rand.NewPCG(t.cfg.Seed, 0x5851f42d4c957f2d))
 	perm := rng.Perm(ds.N)

@@ -36,6 +36,10 @@ func (t *Trainer) scheduledStep(ds *Dataset, idx []int) (StepMetrics, error) {
 	if err == nil {
 		t.sched.Batch()
 		t.lastLR = m.LR
+		if t.diagReady {
+			// Called once the step is complete, so an error from it leaves a consistent state.
+			err = t.deliverDiag()
+		}
 	}
 	return m, err
 }
@@ -63,6 +67,12 @@ func (t *Trainer) trainStep(ds *Dataset, idx []int, rates []float64) (StepMetric
 		}
 		return m, t.faultError(m)
 	}
+	diag := t.diagOn(m.Step)
+	if diag {
+		if err := t.diagBefore(bp); err != nil {
+			return m, err
+		}
+	}
 	if c := t.cfg.ClipNorm; c > 0 && m.GradNorm > c {
 		// torch.nn.utils.clip_grad_norm_: scale by max_norm/(norm+1e-6).
 		scale := c / (m.GradNorm + 1e-6)
@@ -83,6 +93,9 @@ func (t *Trainer) trainStep(ds *Dataset, idx []int, rates []float64) (StepMetric
 		return m, err
 	}
 	t.step++
+	if diag {
+		return m, t.diagAfter(bp, m)
+	}
 	return m, nil
 }
 

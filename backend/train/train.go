@@ -78,6 +78,13 @@ type Config struct {
 	// stops training with that error.
 	OnStep  func(StepMetrics) error
 	OnEpoch func(EpochMetrics) error
+
+	// Diagnostics > 0 measures every layer on the first step and every Diagnostics-th step
+	// (gradient, weight and update norms per parameter; activation statistics, saturated and
+	// dead units per hidden layer) and hands them to OnDiagnostics; see Diagnostics. 0 (the
+	// default) measures nothing and costs nothing.
+	Diagnostics   int
+	OnDiagnostics func(Diagnostics) error
 }
 
 // Trainer owns the device buffers of one training run.
@@ -99,6 +106,9 @@ type Trainer struct {
 	lastLR    float64 // the default group's rate of the last step
 	skipped   int
 	norm      backend.Buffer // one element: the squared gradient norm
+	diag      *diagState     // nil unless Config.Diagnostics > 0
+	diagOut   Diagnostics    // the last diagnostic step's measurements, while diagReady
+	diagReady bool
 
 	// Progress through the current epoch, kept so a run interrupted mid-epoch resumes exactly:
 	// the data-order generator's state before this epoch's shuffle, the batches done, and the
@@ -161,6 +171,12 @@ func New(cfg Config) (*Trainer, error) {
 	if !(cfg.ClipNorm >= 0) || !(cfg.ClipValue >= 0) || math.IsInf(cfg.ClipNorm, 0) || math.IsInf(cfg.ClipValue, 0) {
 		return nil, fmt.Errorf("train: clip norm %v and clip value %v must be finite and >= 0 (0 disables): %w", cfg.ClipNorm, cfg.ClipValue, ErrInvalid)
 	}
+	if cfg.Diagnostics < 0 {
+		return nil, fmt.Errorf("train: diagnostics every %d steps: want >= 0 (0 disables): %w", cfg.Diagnostics, ErrInvalid)
+	}
+	if cfg.OnDiagnostics != nil && cfg.Diagnostics == 0 {
+		return nil, fmt.Errorf("train: OnDiagnostics is set but Diagnostics is 0, so it would never be called: %w", ErrInvalid)
+	}
 	if cfg.EvalBatch < 0 {
 		return nil, fmt.Errorf("train: eval batch size %d must be positive: %w", cfg.EvalBatch, ErrInvalid)
 	}
@@ -211,6 +227,10 @@ func New(cfg Config) (*Trainer, error) {
 	}
 	var err error
 	if t.norm, err = t.dev.Alloc(backend.Float32, 1); err != nil {
+		t.Close()
+		return nil, err
+	}
+	if err := t.allocDiag(); err != nil {
 		t.Close()
 		return nil, err
 	}
@@ -291,6 +311,7 @@ func (t *Trainer) Close() {
 		t.dev.Free(b)
 	}
 	t.state = nil
+	t.freeDiag()
 	if t.norm != nil {
 		t.dev.Free(t.norm)
 		t.norm = nil

@@ -8,6 +8,7 @@
 //	gotrain tune [flags]      search hyperparameters (TPE, ASHA) in studies that resume and span machines
 //	gotrain serve [DIR...]    a local web page comparing runs, sweeps and studies, live
 //	gotrain paths [flags]     optimizers' paths on 2-D test functions, over their contours
+//	gotrain diagnose RUN_DIR  what a run's per-layer diagnostics show, with charts
 //	gotrain version           the version and the devices this binary supports
 //
 // Each subcommand's -h lists every option with its default. This package holds flags and
@@ -51,6 +52,7 @@ Usage:
   gotrain tune [flags]      search hyperparameters, pruning poor trials early
   gotrain serve [DIR...]    compare runs, sweeps and studies in a browser, live
   gotrain paths [flags]     draw optimizers' paths on 2-D test functions
+  gotrain diagnose RUN_DIR  say what a run's per-layer diagnostics show, and chart them
   gotrain version           print the version and the available devices
 
 Run "gotrain COMMAND -h" for a command's options.
@@ -78,7 +80,7 @@ func main() {
 // commands maps a subcommand's name to its function.
 var commands = map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 	"train": trainCmd, "eval": evalCmd, "sweep": sweepCmd, "lr-find": lrFindCmd, "serve": serveCmd, "paths": pathsCmd,
-	"tune": tuneCmd,
+	"tune": tuneCmd, "diagnose": diagnoseCmd,
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -105,7 +107,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	default:
 		cmd, ok := commands[name]
 		if !ok {
-			fmt.Fprintf(stderr, "gotrain: unknown command %q; the commands are train, eval, sweep, lr-find, tune, serve, paths and version (gotrain -h)\n", name)
+			fmt.Fprintf(stderr, "gotrain: unknown command %q; the commands are train, eval, sweep, lr-find, tune, serve, paths, diagnose and version (gotrain -h)\n", name)
 			return exitUsage
 		}
 		err := cmd(ctx, args[1:], stdout, stderr)

@@ -19,7 +19,7 @@ import (
 // to run, not what to train.
 var resumeMayChange = map[string]bool{
 	"epochs": true, "device": true, "workers": true, "eval-batch": true,
-	"progress": true, "chart": true, "chart-format": true, "checkpoint-every": true,
+	"progress": true, "chart": true, "chart-format": true, "checkpoint-every": true, "diagnostics-every": true,
 	"config": true, "resume": true, "run-dir": true, "overwrite": true,
 }
 

@@ -26,10 +26,11 @@ const (
 	epochsJSONL    = "epochs.jsonl"
 	epochsCSV      = "epochs.csv"
 	chartFile      = "chart.png"
+	diagFile       = "diagnostics.jsonl"
 )
 
 // runFiles are the files a training run writes (and -overwrite replaces).
-var runFiles = append([]string{optionsFile, checkpointFile, stepsFile, epochsJSONL, epochsCSV}, chartFiles(chartFile)...)
+var runFiles = append(append([]string{optionsFile, checkpointFile, stepsFile, epochsJSONL, epochsCSV, diagFile}, chartFiles(chartFile)...), chartFiles(diagCharts...)...)
 
 var epochsHeader = []string{"epoch", "train_loss", "train_acc", "eval_loss", "eval_acc", "lr", "seconds", "samples_per_sec"}
 
@@ -41,12 +42,13 @@ type runLog struct {
 	epochs *bufio.Writer
 	csvBuf *bufio.Writer
 	csv    *csv.Writer
+	diag   *bufio.Writer // nil unless the run takes diagnostics
 	files  []*os.File
 }
 
 // openRunLog creates the metric files, or, resuming, appends to them (cutRunLog has cut them
-// back to the checkpoint first).
-func openRunLog(dir string, resume bool) (*runLog, error) {
+// back to the checkpoint first). With diag, it also opens diagnostics.jsonl.
+func openRunLog(dir string, resume, diag bool) (*runLog, error) {
 	r := &runLog{dir: dir}
 	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
 	if resume {
@@ -76,7 +78,19 @@ func openRunLog(dir string, resume bool) (*runLog, error) {
 	if !hasHeader {
 		_ = r.csv.Write(epochsHeader)
 	}
+	if diag {
+		if r.diag, _, err = open(diagFile); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// diagnostics writes one step's per-layer diagnostics as a line of diagnostics.jsonl.
+func (r *runLog) diagnostics(d train.Diagnostics) error {
+	enc := json.NewEncoder(r.diag)
+	enc.SetEscapeHTML(false) // the rules' < and > as they are
+	return enc.Encode(d)
 }
 
 // num renders a float for JSON: non-finite values become null.
@@ -128,7 +142,10 @@ func (r *runLog) flush() error {
 	if err := r.csv.Error(); err != nil {
 		return fmt.Errorf("writing metrics to %s: %w", r.dir, err)
 	}
-	for _, w := range []*bufio.Writer{r.steps, r.epochs, r.csvBuf} {
+	for _, w := range []*bufio.Writer{r.steps, r.epochs, r.csvBuf, r.diag} {
+		if w == nil {
+			continue
+		}
 		if err := w.Flush(); err != nil {
 			return fmt.Errorf("writing metrics to %s: %w", r.dir, err)
 		}
@@ -146,8 +163,8 @@ func (r *runLog) close() error {
 	return err
 }
 
-// cutRunLog cuts a resumed run's metric files back to its checkpoint: steps after step, epochs
-// after epoch, and a torn last line (a process killed while writing it) are dropped, so every
+// cutRunLog cuts a resumed run's metric files back to its checkpoint: steps (and their
+// diagnostics) after step, epochs after epoch, and a torn last line (a process killed while writing it) are dropped, so every
 // step and epoch appears once when the run continues. It returns what it dropped, for the
 // message.
 func cutRunLog(dir string, step, epoch int) (dropped []string, err error) {
@@ -175,7 +192,7 @@ func cutRunLog(dir string, step, epoch int) (dropped []string, err error) {
 	for _, f := range []struct {
 		name string
 		keep func([]byte, int) bool
-	}{{stepsFile, field("step", step)}, {epochsJSONL, field("epoch", epoch)}, {epochsCSV, csvRow}} {
+	}{{stepsFile, field("step", step)}, {epochsJSONL, field("epoch", epoch)}, {epochsCSV, csvRow}, {diagFile, field("step", step)}} {
 		n, err := cutLines(filepath.Join(dir, f.name), f.keep)
 		if err != nil {
 			return nil, fmt.Errorf("-resume: cutting %s back to the checkpoint: %w", f.name, err)

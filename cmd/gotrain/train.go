@@ -20,6 +20,7 @@ type trainFlags struct {
 	chart          bool
 	progress       string
 	every          int
+	diagEvery      int
 	charts         chartFormat
 }
 
@@ -41,6 +42,7 @@ func newTrainCommand() (*command, *options, *trainFlags) {
 	c.bool(&t.chart, "chart", true, "write chart.png (loss, accuracy and lr over the whole run) into the run directory")
 	c.str(&t.progress, "progress", "auto", "progress display: auto (a live bar on a terminal, a line per epoch otherwise), bar, lines or none")
 	c.int(&t.every, "checkpoint-every", 1, "save a checkpoint every N epochs (0: only at the end and on interrupt)")
+	c.int(&t.diagEvery, "diagnostics-every", 0, "per-layer diagnostics (gradient, weight and update norms; activation mean and spread, saturated and dead units) on step 1 and every N steps into "+diagFile+", with findings and charts at the end (0: none)")
 	t.charts.register(c)
 	return c, &o, &t
 }
@@ -72,6 +74,9 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if t.every < 0 {
 		return fmt.Errorf("-checkpoint-every %d: want >= 0 (0: only at the end and on interrupt)", t.every)
+	}
+	if t.diagEvery < 0 {
+		return fmt.Errorf("-diagnostics-every %d: want >= 0 (0: no diagnostics)", t.diagEvery)
 	}
 	switch t.progress {
 	case "auto", "bar", "lines", "none":
@@ -129,7 +134,12 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return train.SaveCheckpoint(filepath.Join(dir.path, checkpointFile), st)
 	}
 	steps, applied := 0, 0
+	var onDiag func(train.Diagnostics) error
+	if t.diagEvery > 0 {
+		onDiag = func(d train.Diagnostics) error { return rl.diagnostics(d) }
+	}
 	dev, tr, err := r.trainer(r.o.workers, train.Config{
+		Diagnostics: t.diagEvery, OnDiagnostics: onDiag,
 		ShouldStop: stopper(ctx),
 		OnStep: func(m train.StepMetrics) error {
 			steps++
@@ -180,7 +190,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := writeOptions(dir.path, c); err != nil {
 		return fmt.Errorf("writing %s: %w", optionsFile, err)
 	}
-	if rl, err = openRunLog(dir.path, state != nil); err != nil {
+	if rl, err = openRunLog(dir.path, state != nil, t.diagEvery > 0); err != nil {
 		return err
 	}
 	defer rl.close()
@@ -226,6 +236,12 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if !pr.quiet {
 		summary(stdout, hist, ds.evalName, time.Since(start), dev.Describe(), tr.Skipped(), dir.path)
+	}
+	if t.diagEvery > 0 {
+		// From the file, so a resumed run's findings and charts cover its whole history.
+		if err := diagnoseRun(stdout, dir.path, dir.path, t.charts, t.chart, pr.quiet); err != nil {
+			return err
+		}
 	}
 	if steps > 0 && applied == 0 {
 		return fmt.Errorf("no update was applied: all %d steps of this run had a non-finite loss or gradient and were skipped (-on-nonfinite skip); the weights in %s are those it started from",

@@ -28,6 +28,9 @@ type HeatMap struct {
 	Z [][]float64
 	// LogZ colours by log10 of the value, for quantities spanning decades (gradient norms).
 	LogZ bool
+	// ZMin < ZMax fixes the colour scale (values beyond take the end colours), so that maps of
+	// several runs compare: 0 and 1 for a fraction. Otherwise it spans the data.
+	ZMin, ZMax float64
 	// IntegerX keeps x ticks on whole numbers.
 	IntegerX      bool
 	Width, Height int
@@ -98,8 +101,13 @@ func (m *HeatMap) prepare() (drawer, error) {
 	if d.zlo > d.zhi {
 		return nil, fmt.Errorf("plot: heat map %q: no value can be shown: %w", m.Title, ErrNoData)
 	}
-	za := newAxis(d.zlo, d.zhi, m.LogZ)
-	if d.zhi-d.zlo <= 1e-9*math.Max(math.Abs(d.zlo), math.Abs(d.zhi)) { // constant: centre it
+	lo, okLo := toAxis(m.ZMin, m.LogZ)
+	hi, okHi := toAxis(m.ZMax, m.LogZ)
+	if fixed := m.ZMin < m.ZMax; fixed && okLo && okHi && !math.IsInf(lo, 0) && !math.IsInf(hi, 0) {
+		d.zlo, d.zhi = lo, hi
+	} else if fixed {
+		return nil, fmt.Errorf("plot: heat map %q: colour range [%v, %v] cannot be shown (finite, and positive on a log scale): %w", m.Title, m.ZMin, m.ZMax, ErrInvalid)
+	} else if za := newAxis(d.zlo, d.zhi, m.LogZ); d.zhi-d.zlo <= 1e-9*math.Max(math.Abs(d.zlo), math.Abs(d.zhi)) { // constant: centre it
 		d.zlo, d.zhi = za.lo, za.hi
 	}
 	// Cell edges lie halfway between columns, and half a step beyond the first and last.

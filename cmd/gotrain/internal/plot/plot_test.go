@@ -458,6 +458,21 @@ func TestHeatMapColoursCellsByValue(t *testing.T) {
 	assert.Equal(t, viridis(0), img.RGBAAt(2, 1))
 }
 
+func TestHeatMapWithAFixedColourRange(t *testing.T) {
+	m := &HeatMap{Z: [][]float64{{0.2, 0.4, 1.5}}, ZMin: 0, ZMax: 1}
+	d, err := m.prepare()
+	require.NoError(t, err)
+	hm := d.(*heatMap)
+	assert.Equal(t, 0.0, hm.zlo, "the range asked for, not the data's")
+	assert.Equal(t, 1.0, hm.zhi)
+	img := hm.cells(3, 1, func(i int) float64 { return float64(i) }, func(int) float64 { return 0 })
+	assert.Equal(t, viridis(0.2), img.RGBAAt(0, 0))
+	assert.Equal(t, viridis(0.4), img.RGBAAt(1, 0))
+	assert.Equal(t, viridis(1), img.RGBAAt(2, 0), "beyond the range: the end colour")
+	_, err = (&HeatMap{Z: [][]float64{{1}}, LogZ: true, ZMin: 0, ZMax: 1}).prepare()
+	assert.ErrorIs(t, err, ErrInvalid, "a log scale cannot start at 0")
+}
+
 func TestViridis(t *testing.T) {
 	assert.Equal(t, viridisStops[0], viridis(math.NaN()))
 	assert.Equal(t, viridisStops[0], viridis(-1))

@@ -132,11 +132,13 @@ func TestBrowser(t *testing.T) {
 	require.NoError(t, os.MkdirAll(live, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(live, "options.json"), []byte(`{"epochs": "5", "lr": "0.002"}`+"\n"), 0o644))
 	appendFile(t, filepath.Join(live, "steps.jsonl"), strings.Join(lines[:100], ""))
-	// Per-layer diagnostics in the guessed format, on one finished run.
+	// Per-layer diagnostics in the trainer's format (gotrain train -diagnostics-every), on one
+	// finished run.
 	var diag strings.Builder
 	for s := 10; s <= 390; s += 10 {
-		fmt.Fprintf(&diag, `{"step":%d,"layers":[{"name":"w1","grad_norm":%g},{"name":"w2","grad_norm":%g},{"name":"w3","grad_norm":%g}]}`+"\n",
-			s, 0.02+0.3/float64(s), 0.05+0.5/float64(s), 0.1+1/float64(s))
+		fmt.Fprintf(&diag, `{"epoch":1,"step":%d,"batch":128,"params":[{"name":"w1","kind":"weight","shape":"784x64","grad_norm":%g},{"name":"w2","kind":"weight","shape":"64x64","grad_norm":%g},{"name":"w3","kind":"weight","shape":"64x10","grad_norm":%g}],`+
+			`"layers":[{"name":"h1","act":"relu","shape":"64","mean":0.3,"dead":%g,"dead_rule":"y = 0 for every example of the batch"}]}`+"\n",
+			s, 0.02+0.3/float64(s), 0.05+0.5/float64(s), 0.1+1/float64(s), float64(s)/1000)
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(runs, "momentum-0.05", "diagnostics.jsonl"), []byte(diag.String()), 0o644))
 	// The test itself writes into runs/; the server must write nowhere.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -205,6 +206,9 @@ type curveSet struct {
 
 var defaultStepMetrics = []string{"loss", "acc", "lr", "grad_norm"}
 
+// defaultDiag is the diagnostics metric shown first (app.js picks the same).
+const defaultDiag = "grad_norm"
+
 func (runKind) Detail(s *Server, it *Item, q detailQuery) (any, error) {
 	d := &runDetail{ID: it.ID, Kind: it.Kind, Name: it.Name, Status: it.Status, Parent: it.Parent, Files: it.Files}
 	var err error
@@ -275,7 +279,8 @@ func xColumn(t *table, x string) []float32 {
 
 // diagnostics reads the per-layer curves of one metric (the last part of a column name:
 // "layers.w1.grad_norm" is w1's grad_norm) and lists the metrics recorded, so the page can
-// offer them. With no metric asked for, the first one is sent.
+// offer them. With no metric asked for, grad_norm is sent (the trainer's main per-layer
+// curve), or the first one when there is none.
 func diagnostics(s *Server, it *Item, q detailQuery) (*curveSet, []string, error) {
 	dc := &curveSet{X: "step", Series: map[string]series{}, Columns: []string{}}
 	var keys []string
@@ -284,7 +289,7 @@ func diagnostics(s *Server, it *Item, q detailQuery) (*curveSet, []string, error
 		seen := map[string]bool{}
 		for _, c := range t.order {
 			m := c[strings.LastIndexByte(c, '.')+1:]
-			if c != "step" && c != "epoch" && !seen[m] {
+			if c != "step" && c != "epoch" && c != "batch" && !seen[m] { // batch: the rows a record was taken on
 				seen[m] = true
 				keys = append(keys, m)
 			}
@@ -293,6 +298,9 @@ func diagnostics(s *Server, it *Item, q detailQuery) (*curveSet, []string, error
 		metric := q.diag
 		if metric == "" && len(keys) > 0 {
 			metric = keys[0]
+			if slices.Contains(keys, defaultDiag) {
+				metric = defaultDiag
+			}
 		}
 		xs := xColumn(t, "step")
 		for _, k := range t.order {

@@ -329,7 +329,7 @@ function renderDiag(runs, width) {
   panel.hidden = metrics.length === 0;
   if (metrics.length === 0) { for (const [k, c] of state.charts) if (k.startsWith("d:")) { c.u.destroy(); state.charts.delete(k); } return; }
   const sel = $("diag-metric");
-  const cur = state.diag && metrics.includes(state.diag) ? state.diag : metrics[0];
+  const cur = state.diag && metrics.includes(state.diag) ? state.diag : metrics.includes("grad_norm") ? "grad_norm" : metrics[0]; // as run.go's defaultDiag
   if ([...sel.options].map((o) => o.value).join() !== metrics.join()) sel.replaceChildren(...metrics.map((m) => el("option", { value: m, text: m })));
   sel.value = cur;
   const lines = [];
@@ -356,7 +356,7 @@ function renderDiag(runs, width) {
     const sw = el("i"); sw.style.background = color;
     return el("span", {}, sw, el("span", { text: (pre ? layer.slice(pre.length) : layer) || cur }));
   }), el("span", { class: "hint", text: styles.join(" · ") }));
-  const box = chart("d:" + cur, cur + " per layer", lines, state.logy && !/frac|mean/.test(cur), Math.max(400, $("diag").clientWidth - 30));
+  const box = chart("d:" + cur, cur + " per layer", lines, state.logy && !/frac|mean|dead|saturated/.test(cur), Math.max(400, $("diag").clientWidth - 30));
   $("diag-chart").replaceChildren(box);
 }
 
