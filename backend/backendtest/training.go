@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/train"
 	"github.com/gotrain/gotrain/kernels"
 	"github.com/gotrain/gotrain/optim"
 )
@@ -165,4 +166,28 @@ func sgdStep(t *testing.T, lr, momentum float64, step int) *kernels.Step {
 	carry := 1.0
 	s := d.Step(o, lr, step, &carry)
 	return &s
+}
+
+// Blobs is a seeded synthetic classification set for training tests: n examples of features
+// values in classes Gaussian clusters (centres drawn with standard deviation 3, unit noise
+// around them), one-hot targets. The same seed gives the same set on every machine; every
+// package's training tests draw their data from it.
+func Blobs(t testing.TB, n, features, classes int, seed uint64) *train.Dataset {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	centres := make([]float64, classes*features)
+	for i := range centres {
+		centres[i] = 3 * rng.NormFloat64()
+	}
+	x := make([]float32, n*features)
+	labels := make([]uint8, n)
+	for i := 0; i < n; i++ {
+		c := rng.IntN(classes)
+		labels[i] = uint8(c)
+		for f := 0; f < features; f++ {
+			x[i*features+f] = float32(centres[c*features+f] + rng.NormFloat64())
+		}
+	}
+	ds, err := train.Classification(x, labels, features, classes)
+	require.NoError(t, err)
+	return ds
 }

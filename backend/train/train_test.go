@@ -2,10 +2,10 @@ package train_test
 
 import (
 	"math"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/backendtest"
 	"github.com/gotrain/gotrain/backend/cpu"
 	"github.com/gotrain/gotrain/backend/train"
 	"github.com/gotrain/gotrain/kernels"
@@ -22,26 +22,8 @@ func newDevice(t testing.TB) backend.Device {
 	return d
 }
 
-// blobs is a seeded synthetic classification set: Gaussian clusters around random centres.
-func blobs(t testing.TB, n, features, classes int, seed uint64) *train.Dataset {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	centres := make([]float64, classes*features)
-	for i := range centres {
-		centres[i] = 3 * rng.NormFloat64()
-	}
-	x := make([]float32, n*features)
-	labels := make([]uint8, n)
-	for i := 0; i < n; i++ {
-		c := rng.IntN(classes)
-		labels[i] = uint8(c)
-		for f := 0; f < features; f++ {
-			x[i*features+f] = float32(centres[c*features+f] + rng.NormFloat64())
-		}
-	}
-	ds, err := train.Classification(x, labels, features, classes)
-	require.NoError(t, err)
-	return ds
-}
+// blobs is backendtest.Blobs, the training tests' data.
+var blobs = backendtest.Blobs
 
 // scheduler is the scheduler of opt's groups with schedule sc (per iv) and plateau rule p.
 func scheduler(t testing.TB, opt *optim.Optimizer, sc optim.Schedule, iv optim.Interval, p *optim.Plateau) *optim.Scheduler {
