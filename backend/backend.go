@@ -3,6 +3,11 @@
 // Gorgonia graph to. Implementations register themselves by name: "cpu" (package backend/cpu,
 // pure Go, always built) and "cuda" (package backend/cuda, build tag gpu).
 //
+// Beyond the typed methods, op families (convolution, pooling, dropout, batch normalisation, ...)
+// are registered ops (Op, created with NewOp in one file per family here, with the argument
+// check every device shares) that a device runs through Device.Run; each device registers its
+// executor for an op in a file of its own, so a new family changes no central file.
+//
 // Every operation works on whole buffers laid out row-major; shapes are passed as ints. Ops are
 // issued in order on one logical stream: an implementation may run them asynchronously, and Read
 // and Sync are the points where the host waits. Arguments are checked (dtypes, lengths) and a
@@ -216,28 +221,17 @@ type Device interface {
 	// Clamp computes dst = min(max(x, lo), hi) elementwise (NaN stays NaN).
 	Clamp(dst, x Buffer, lo, hi float64) error
 
-	// OptimizerStep applies one update of h.Rule (see kernels.UpdateParams) to every parameter
-	// at once, so a GPU can do it in one launch: params[i] is updated from grads[i] and
-	// state[k][i] for each of the kernels.StateCount(h) state tensors.
-	OptimizerStep(h kernels.UpdateParams, params, grads []Buffer, state [][]Buffer) error
-}
+	// OptimizerStep applies one optimizer step (see kernels.Step) to every parameter at once, so
+	// a GPU can do it in one launch: params[i] is updated from grads[i] and state[k][i] for each
+	// of the s.States state tensors.
+	OptimizerStep(s *kernels.Step, params, grads []Buffer, state [][]Buffer) error
 
-// CheckStepLists checks the list shapes of an OptimizerStep call (the per-buffer checks are the
-// device's): as many grads as params, kernels.StateCount(h) state lists, each as long as params.
-// dev prefixes the error ("cpu", "cuda").
-func CheckStepLists(dev string, h kernels.UpdateParams, params, grads []Buffer, state [][]Buffer) error {
-	if want := kernels.StateCount(h); len(state) != want {
-		return fmt.Errorf("%s: OptimizerStep %v: %d state lists, want %d: %w", dev, h.Rule, len(state), want, ErrShape)
-	}
-	if len(grads) != len(params) {
-		return fmt.Errorf("%s: OptimizerStep %v: %d grads for %d params: %w", dev, h.Rule, len(grads), len(params), ErrShape)
-	}
-	for k, l := range state {
-		if len(l) != len(params) {
-			return fmt.Errorf("%s: OptimizerStep %v: state list %d has %d buffers for %d params: %w", dev, h.Rule, k, len(l), len(params), ErrShape)
-		}
-	}
-	return nil
+	// Run executes one call of a registered Op (conv2d, maxpool2d, batchnorm, ...): the generic
+	// entry point through which op families beyond the typed methods above are added without
+	// growing this interface. The device checks that the buffers are its own and of one dtype,
+	// then the op's shared check (Op.Check), then runs its executor for the op, or the op's Via
+	// composition when it has none; an op it cannot run is an error wrapping ErrUnsupported.
+	Run(c *Call) error
 }
 
 // Factory opens a device.

@@ -11,7 +11,7 @@
 //
 // The activation is a kernel argument: it is the same for every thread, so the switch does not
 // diverge. Benchmark: go test -tags gpu -run xxx -bench 'Activation' ./backend/cuda/ (on a GPU
-// host, the prebuilt binary: scripts/gpu-run.sh), which reports GB/s beside a device-to-device copy.
+// host, the prebuilt binary: scripts/gpu-check.sh), which reports GB/s beside a device-to-device copy.
 #include "common.cuh"
 
 // The Activation constants of kernels/kinds.go.

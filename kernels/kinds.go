@@ -1,7 +1,9 @@
-// Package kernels holds the numerical kernels of gotrain: activations, row softmax, fused losses
-// and optimizer updates. Each family has a pure-Go twin that is always compiled (the CPU backend
-// runs it, and the CUDA kernels are tested against it), and a Gorgonia custom op so that models
-// can use it in an expression graph and gorgonia.Grad differentiates through our own backward.
+// Package kernels holds the numerical kernels of gotrain: activations, row softmax, fused losses,
+// optimizer updates, 2-D convolution (im2col and col2im), pooling, dropout's counter-based random
+// mask, batch normalisation and per-channel bias. Each family has a pure-Go twin that is always
+// compiled (the CPU backend runs it, and the CUDA kernels of the .cu files here are tested
+// against it). This package is numerics only: it imports no Gorgonia; the graph ops that wrap
+// the twins live in package models/nn.
 //
 // Twins are serial functions over slices; the CPU backend splits large work over cores by calling
 // them on sub-slices (rows for the row-wise kernels), so every twin must be correct on any

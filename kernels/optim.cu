@@ -1,9 +1,12 @@
-// optim.cu: one multi-tensor optimizer step for every kernels.Rule (SGD with momentum, dampening,
-// Nesterov; Adam and AdamW with AMSGrad; RMSProp centered and with momentum; Adagrad; NAdam and
-// NAdamW), updating every parameter of a model in one launch. The update is kernels/optim.go's,
-// operation for operation in T (float32 arithmetic for float32 buffers, as PyTorch and the Go twin
-// do), and PTX is generated with --fmad=false, so a float32 step rounds exactly as the twin's on
-// amd64: the remaining difference is none for + - * / and sqrt (IEEE in both).
+// optim.cu: one multi-tensor optimizer step for every update rule (kernels.Rule: SGD with
+// momentum, dampening, Nesterov; Adam and AdamW with AMSGrad; RMSProp centered and with momentum;
+// Adagrad; NAdam and NAdamW), updating every parameter of a model in one launch. Each rule's
+// branch of update() is its Go loop (kernels/optim.go for SGD and Adam, the rule's description
+// file in optim/ for the others), operation for operation in T (float32 arithmetic for float32
+// buffers, as PyTorch and the Go twin do), and PTX is generated with --fmad=false, so a float32
+// step rounds exactly as the twin's on amd64: the remaining difference is none for + - * / and
+// sqrt (IEEE in both). Adding a rule: its branch here, its enum entry and its OPTIM_KERNEL line;
+// the kernel optim_<name>_<type> is found by the rule's name.
 //
 // Layout, as PyTorch's multi_tensor_apply and apex: the host builds a table (common.cuh) with,
 // per tensor, its length and the pointers p, g, state0, state1, state2 (as many states as
@@ -12,20 +15,26 @@
 // stores when every pointer of the tensor is 16-byte aligned (cuMemAlloc's are), then a scalar
 // tail, so odd sizes and offsets are correct.
 //
-// Scalars arrive as doubles computed on the host exactly as the twin computes them before its
-// loop (backend/cuda optimScalars; 1-β in double, then rounded) and are converted to T here, as
-// the twin converts them; flags
-// carry the options. The rule is a template parameter (one kernel per rule and type, the switch
+// Scalars arrive as doubles, a kernels.Step's S computed once on the host by the optimizer's
+// description (1-β in double, then rounded), and are converted to T here as the twin converts
+// them; flags are the Step's (kernels.Flag*). The rule is a template parameter (one kernel per rule and type, the switch
 // resolved at compile time); the options are uniform branches.
 //
 // Benchmark: go test -tags gpu -run xxx -bench 'OptimizerStep' ./backend/cuda/ on a GPU host
 // (GB/s beside a device-to-device copy; compare with torch_baseline.py's fused Adam in one run).
 #include "common.cuh"
 
-enum { RULE_SGD, RULE_ADAM, RULE_RMSPROP, RULE_ADAGRAD, RULE_NADAM };
-// Flags, as backend/cuda optimScalars sets them.
-enum { F_MOMENTUM = 1, F_NESTEROV = 2, F_FIRST = 4, F_AMSGRAD = 8, F_CENTERED = 16, F_PLAIN = 32 };
+enum { RULE_SGD, RULE_ADAM, RULE_RMSPROP, RULE_ADAGRAD, RULE_NADAM, RULE_RADAM, RULE_ADAMAX, RULE_LION };
+// Flags: kernels.FlagMomentum, FlagNesterov, FlagFirstStep, FlagAMSGrad, FlagCentered, FlagRectified.
+enum { F_MOMENTUM = 1, F_NESTEROV = 2, F_FIRST = 4, F_AMSGRAD = 8, F_CENTERED = 16, F_RECTIFIED = 32 };
 
+// abs_t clears the sign bit, as Go's math.Abs (fabs, not a comparison: -0 and NaN's sign too).
+template <typename T>
+__device__ __forceinline__ T abs_t(T x);
+template <>
+__device__ __forceinline__ float abs_t<float>(float x) { return fabsf(x); }
+template <>
+__device__ __forceinline__ double abs_t<double>(double x) { return fabs(x); }
 template <typename T>
 __device__ __forceinline__ T sqrt_t(T x);
 template <>
@@ -33,7 +42,8 @@ __device__ __forceinline__ float sqrt_t<float>(float x) { return sqrtf(x); }  //
 template <>
 __device__ __forceinline__ double sqrt_t<double>(double x) { return sqrt(x); }
 
-// Hyper holds the scalars converted to T; the slots mean what optimScalars says per rule.
+// Hyper holds a kernels.Step's scalars converted to T; each rule's documentation (its Go loop's) says
+// what its slots mean.
 template <typename T>
 struct Hyper {
   T s[10];
@@ -61,7 +71,7 @@ __device__ __forceinline__ void update(const Hyper<T>& h, T& p, T g, T* st) {
       const T b = mu * st[0] + damp * gi;
       st[0] = b;
       p = pi - lr * (gi + mu * b);
-    } else if (f & F_PLAIN) {
+    } else if (wd == (T)0 && decay == (T)1) {  // the twin's branch-free loop, chosen as it chooses
       const T b = mu * st[0] + damp * g;
       st[0] = b;
       p -= lr * b;
@@ -87,8 +97,8 @@ __device__ __forceinline__ void update(const Hyper<T>& h, T& p, T g, T* st) {
     }
     p = pi - step * mi / (sqrt_t(vh) * inv_bc2 + eps);
   } else if (RULE == RULE_RMSPROP) {
-    const T a = h.s[0], eps = h.s[1], mu = h.s[2], lr = h.s[3], wd = h.s[4], decay = h.s[5], ca = h.s[6];
-    const T pi = p * decay;
+    const T a = h.s[0], eps = h.s[1], mu = h.s[2], lr = h.s[3], wd = h.s[4], ca = h.s[5];
+    const T pi = p;
     const T gi = g + wd * pi;
     T s = a * st[0] + ca * gi * gi;
     st[0] = s;
@@ -108,12 +118,39 @@ __device__ __forceinline__ void update(const Hyper<T>& h, T& p, T g, T* st) {
       p = pi - lr * gi / d;
     }
   } else if (RULE == RULE_ADAGRAD) {
-    const T lr = h.s[0], eps = h.s[1], wd = h.s[2], decay = h.s[3];
-    const T pi = p * decay;
+    const T lr = h.s[0], eps = h.s[1], wd = h.s[2];
+    const T pi = p;
     const T gi = g + wd * pi;
     const T s = st[0] + gi * gi;
     st[0] = s;
     p = pi - lr * gi / (sqrt_t(s) + eps);
+  } else if (RULE == RULE_RADAM) {  // optim/radam.go
+    const T b1 = h.s[0], b2 = h.s[1], step = h.s[2], sbc2 = h.s[3], eps = h.s[4], wd = h.s[5], decay = h.s[6];
+    const T c1 = h.s[7], c2 = h.s[8];
+    const T pi = p * decay;
+    const T gi = g + wd * pi;
+    const T mi = b1 * st[0] + c1 * gi;
+    const T vi = b2 * st[1] + c2 * gi * gi;
+    st[0] = mi;
+    st[1] = vi;
+    if (f & F_RECTIFIED) p = pi - step * mi * (sbc2 / (sqrt_t(vi) + eps));
+    else p = pi - step * mi;
+  } else if (RULE == RULE_ADAMAX) {  // optim/adamax.go
+    const T b1 = h.s[0], c1 = h.s[1], b2 = h.s[2], eps = h.s[3], clr = h.s[4], wd = h.s[5];
+    const T pi = p;
+    const T gi = g + wd * pi;
+    const T mi = b1 * st[0] + c1 * gi;
+    const T ui = go_max(b2 * st[1], abs_t(gi) + eps);
+    st[0] = mi;
+    st[1] = ui;
+    p = pi - clr * (mi / ui);
+  } else if (RULE == RULE_LION) {  // optim/lion.go
+    const T b1 = h.s[0], c1 = h.s[1], b2 = h.s[2], c2 = h.s[3], lr = h.s[4], decay = h.s[5];
+    T c = b1 * st[0] + c1 * g;
+    if (c > (T)0) c = (T)1;
+    else if (c < (T)0) c = (T)-1;  // ±0 and NaN stay as they are, as torch.sign
+    p = p * decay - lr * c;
+    st[0] = b2 * st[0] + c2 * g;
   } else {  // RULE_NADAM
     const T b1 = h.s[0], b2 = h.s[1], eps = h.s[2], inv_bc2 = h.s[3], cg = h.s[4], cm = h.s[5], wd = h.s[6],
             decay = h.s[7], c1 = h.s[8], c2 = h.s[9];
@@ -201,5 +238,8 @@ __device__ __forceinline__ void optim_body(const u64* tab, i64 nptr, i64 chunks_
   OPTIM_KERNEL(T, sfx, adam, RULE_ADAM)         \
   OPTIM_KERNEL(T, sfx, rmsprop, RULE_RMSPROP)   \
   OPTIM_KERNEL(T, sfx, adagrad, RULE_ADAGRAD)   \
-  OPTIM_KERNEL(T, sfx, nadam, RULE_NADAM)
+  OPTIM_KERNEL(T, sfx, nadam, RULE_NADAM)       \
+  OPTIM_KERNEL(T, sfx, radam, RULE_RADAM)       \
+  OPTIM_KERNEL(T, sfx, adamax, RULE_ADAMAX)     \
+  OPTIM_KERNEL(T, sfx, lion, RULE_LION)
 BOTH(OPTIM_KERNELS)

@@ -248,7 +248,7 @@ momentumDecay512_loop:
 	VMULPS Z14, Z0, Z2 // pi·wd
 	VADDPS Z4, Z2, Z2  // + g
 	VMULPS Z12, Z2, Z2 // ·damp
-	VADDPS Z1, Z2, Z1  // b = (pi·wd + g)·damp + buf·mu
+	VADDPS Z2, Z1, Z1  // b = buf·mu + (pi·wd + g)·damp
 	VMULPS Z11, Z1, Z3 // b·lr
 	VSUBPS Z3, Z0, Z0  // pi - b·lr
 	VMOVUPS Z1, (DX)(AX*1)
@@ -271,7 +271,7 @@ momentumDecay512_tail:
 	VMULPS Z14, Z0, Z2 // pi·wd
 	VADDPS Z4, Z2, Z2  // + g
 	VMULPS Z12, Z2, Z2 // ·damp
-	VADDPS Z1, Z2, Z1  // b = (pi·wd + g)·damp + buf·mu
+	VADDPS Z2, Z1, Z1  // b = buf·mu + (pi·wd + g)·damp
 	VMULPS Z11, Z1, Z3 // b·lr
 	VSUBPS Z3, Z0, Z0  // pi - b·lr
 	VMOVUPS Z1, K1, (DX)(AX*1)
@@ -298,7 +298,7 @@ momentumDecay512_done:
 	VMULPS Z13, Z2, Z2; \
 	VMULPS Z12, Z1, Z3; \
 	VMULPS Z1, Z3, Z3; \
-	VADDPS Z2, Z3, Z3; \
+	VADDPS Z3, Z2, Z3; \
 	FLUSH16(Z3); \
 	VMULPS Z10, Z1, Z4; \
 	VSQRTPS Z3, Z5; \

@@ -218,7 +218,7 @@ momentumDecay_loop:
 	VMULPS  Y14, Y0, Y2        // pi·wd
 	VADDPS  (SI)(AX*1), Y2, Y2 // + g
 	VMULPS  Y12, Y2, Y2        // ·damp
-	VADDPS  Y1, Y2, Y1         // b = (pi·wd + g)·damp + buf·mu
+	VADDPS  Y2, Y1, Y1         // b = buf·mu + (pi·wd + g)·damp
 	VMOVUPS Y1, (DX)(AX*1)
 	VMULPS  Y11, Y1, Y1        // b·lr
 	VSUBPS  Y1, Y0, Y0         // pi - b·lr
@@ -234,7 +234,7 @@ momentumDecay_done:
 // func rmspropAVX2(p, grad, sq *float32, n int, k *rmspropConsts)
 //
 // Plain RMSProp, as the Go loop: pi = p·decay; gi = flush(g) + pi·wd;
-// s = flush((gi·ca)·gi + flush(sq)·a); sq = s; p = pi - (gi·lr) / (sqrt(s) + eps), flush
+// s = flush(flush(sq)·a + (gi·ca)·gi); sq = s; p = pi - (gi·lr) / (sqrt(s) + eps), flush
 // replacing a value below 2^-126 in magnitude by +0 (a mask from VCMPPS on |x|, NaN kept).
 // 20 bytes per element (read p, g, sq; write p, sq).
 #define FLUSH8(x, t) \
@@ -270,7 +270,7 @@ rmsprop_loop:
 	VMULPS Y13, Y2, Y2         // sq·a
 	VMULPS Y12, Y1, Y3
 	VMULPS Y1, Y3, Y3          // (gi·ca)·gi
-	VADDPS Y2, Y3, Y3          // s
+	VADDPS Y3, Y2, Y3          // s = sq·a + (gi·ca)·gi (the NaN kept is sq·a's, as Go's loop)
 	FLUSH8(Y3, Y6)
 	VMOVUPS Y3, (DX)(AX*1)
 	VMULPS Y10, Y1, Y4         // gi·lr

@@ -19,29 +19,70 @@ import (
 // useOptimAsm off, and on at every level this CPU supports, over the same inputs and compare the
 // bits of every output.
 
+// rmspropPlain is plain RMSProp's loop as package optim's rmsprop runs it (RMSPropPlain), under
+// a Rule of this test: scalars alpha, eps, momentum (0), lr, weight decay, 1-alpha, as optim's.
+var rmspropPlain = &Rule{Name: "rmsprop-plain",
+	F32: func(s *Step, p, g []float32, st [MaxStates][]float32) {
+		RMSPropPlain(p, g, st[0], float32(s.S[0]), float32(s.S[5]), float32(s.S[1]), float32(s.S[3]), float32(s.S[4]))
+	},
+	F64: func(s *Step, p, g []float64, st [MaxStates][]float64) {
+		RMSPropPlain(p, g, st[0], s.S[0], s.S[5], s.S[1], s.S[3], s.S[4])
+	},
+}
+
+// asmCase is one configuration of a rule with an AVX2 loop: the hyperparameters from which the
+// test fills the rule's scalars (in the order its documentation gives), at any step t.
+type asmCase struct {
+	name string
+	rule *Rule
+	// lr, momentum, dampening (SGD) or beta1, beta2, eps (Adam) or alpha, eps (RMSProp); weight
+	// decay (L2), decoupled (not RMSProp).
+	lr, a, b, c, wd, dec float64
+	flags                uint32
+}
+
+// step fills the scalars of step t: arbitrary but plausible numbers in the rule's slots (this
+// test compares two loops on the same Step; whether the scalars are Adam's is optim's business).
+func (c asmCase) step(t int) *Step {
+	s := &Step{Rule: c.rule, Flags: c.flags}
+	if c.rule == SGD {
+		s.S = [NumScalars]float64{c.lr, c.a, 1 - c.b, c.wd, 1 - c.lr*c.dec}
+		if c.flags&FlagMomentum != 0 {
+			s.States = 1
+		}
+		return s
+	}
+	if c.rule == rmspropPlain {
+		s.S = [NumScalars]float64{c.a, c.b, 0, c.lr, c.wd, 1 - c.a}
+		s.States = 1
+		return s
+	}
+	bc1, bc2 := 1-math.Pow(c.a, float64(t)), 1-math.Pow(c.b, float64(t))
+	s.S = [NumScalars]float64{c.a, c.b, c.lr / bc1, 1 / math.Sqrt(bc2), c.c, c.wd, 1 - c.lr*c.dec, 1 - c.a, 1 - c.b}
+	s.States = 2
+	if c.flags&FlagAMSGrad != 0 {
+		s.States = 3
+	}
+	return s
+}
+
 // asmUpdateCases are the configurations the assembly takes, and a few it leaves to Go (Nesterov,
 // the first step) which must be unaffected.
-var asmUpdateCases = []struct {
-	name string
-	h    UpdateParams
-}{
-	{"Adam", UpdateParams{Rule: RuleAdam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}},
-	{"Adam with L2 weight decay", UpdateParams{Rule: RuleAdam, LR: 3e-2, WeightDecay: 0.1, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6}},
-	{"AdamW", UpdateParams{Rule: RuleAdam, LR: 1e-2, DecoupledDecay: 0.05, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}},
-	{"Adam with both decays and a large step", UpdateParams{Rule: RuleAdam, LR: 0.7, WeightDecay: 0.3, DecoupledDecay: 0.2, Beta1: 0.5, Beta2: 0.75, Eps: 1e-3}},
-	{"Adam with AMSGrad", UpdateParams{Rule: RuleAdam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, AMSGrad: true}},
-	{"AdamW with AMSGrad", UpdateParams{Rule: RuleAdam, LR: 1e-2, WeightDecay: 0.01, DecoupledDecay: 0.1, Beta1: 0.9, Beta2: 0.99, Eps: 1e-8, AMSGrad: true}},
-	{"SGD with momentum", UpdateParams{Rule: RuleSGD, LR: 0.1, Momentum: 0.9}},
-	{"SGD with momentum and dampening", UpdateParams{Rule: RuleSGD, LR: 0.05, Momentum: 0.8, Dampening: 0.3}},
-	{"SGD with momentum and L2 weight decay", UpdateParams{Rule: RuleSGD, LR: 0.1, Momentum: 0.9, WeightDecay: 1e-4}},
-	{"SGD with momentum and decoupled decay", UpdateParams{Rule: RuleSGD, LR: 0.3, Momentum: 0.9, Dampening: 0.1, DecoupledDecay: 0.5}},
-	{"SGD with Nesterov momentum (Go only)", UpdateParams{Rule: RuleSGD, LR: 0.1, Momentum: 0.9, Nesterov: true, WeightDecay: 1e-2}},
-	{"SGD on its first step (Go only)", UpdateParams{Rule: RuleSGD, LR: 0.1, Momentum: 0.9, FirstStep: true}},
-	{"RMSProp", UpdateParams{Rule: RuleRMSProp, LR: 1e-2, Alpha: 0.99, Eps: 1e-8}},
-	{"RMSProp with L2 weight decay", UpdateParams{Rule: RuleRMSProp, LR: 0.3, Alpha: 0.9, Eps: 1e-6, WeightDecay: 0.1}},
-	{"RMSProp with decoupled decay", UpdateParams{Rule: RuleRMSProp, LR: 0.05, Alpha: 0.99, Eps: 1e-8, DecoupledDecay: 0.2}},
-	{"RMSProp with momentum (Go only)", UpdateParams{Rule: RuleRMSProp, LR: 1e-2, Alpha: 0.99, Eps: 1e-8, Momentum: 0.9}},
-	{"centered RMSProp (Go only)", UpdateParams{Rule: RuleRMSProp, LR: 1e-2, Alpha: 0.99, Eps: 1e-8, Centered: true}},
+var asmUpdateCases = []asmCase{
+	{name: "Adam", rule: Adam, lr: 1e-3, a: 0.9, b: 0.999, c: 1e-8},
+	{name: "Adam with L2 weight decay", rule: Adam, lr: 3e-2, a: 0.8, b: 0.99, c: 1e-6, wd: 0.1},
+	{name: "AdamW", rule: Adam, lr: 1e-2, a: 0.9, b: 0.999, c: 1e-8, dec: 0.05},
+	{name: "Adam with both decays and a large step", rule: Adam, lr: 0.7, a: 0.5, b: 0.75, c: 1e-3, wd: 0.3, dec: 0.2},
+	{name: "Adam with AMSGrad", rule: Adam, lr: 1e-3, a: 0.9, b: 0.999, c: 1e-8, flags: FlagAMSGrad},
+	{name: "AdamW with AMSGrad", rule: Adam, lr: 1e-2, a: 0.9, b: 0.99, c: 1e-8, wd: 0.01, dec: 0.1, flags: FlagAMSGrad},
+	{name: "SGD with momentum", rule: SGD, lr: 0.1, a: 0.9, flags: FlagMomentum},
+	{name: "SGD with momentum and dampening", rule: SGD, lr: 0.05, a: 0.8, b: 0.3, flags: FlagMomentum},
+	{name: "SGD with momentum and L2 weight decay", rule: SGD, lr: 0.1, a: 0.9, wd: 1e-4, flags: FlagMomentum},
+	{name: "SGD with momentum and decoupled decay", rule: SGD, lr: 0.3, a: 0.9, b: 0.1, dec: 0.5, flags: FlagMomentum},
+	{name: "SGD with Nesterov momentum (Go only)", rule: SGD, lr: 0.1, a: 0.9, wd: 1e-2, flags: FlagMomentum | FlagNesterov},
+	{name: "SGD on its first step (Go only)", rule: SGD, lr: 0.1, a: 0.9, flags: FlagMomentum | FlagFirstStep},
+	{name: "RMSProp", rule: rmspropPlain, lr: 1e-2, a: 0.99, b: 1e-8},
+	{name: "RMSProp with L2 weight decay", rule: rmspropPlain, lr: 0.3, a: 0.9, b: 1e-6, wd: 0.1},
 }
 
 // asmLengths covers every tail length, lengths below one vector, and a few thousands.
@@ -93,7 +134,7 @@ type asmInputs struct {
 	state [][]float32
 }
 
-func newAsmInputs(rng *rand.Rand, h UpdateParams, n int) asmInputs {
+func newAsmInputs(rng *rand.Rand, h *Step, n int) asmInputs {
 	slice := func(nonNegative bool) []float32 {
 		off := rng.IntN(8)
 		s := make([]float32, off+n+rng.IntN(8))[off : off+n]
@@ -101,9 +142,9 @@ func newAsmInputs(rng *rand.Rand, h UpdateParams, n int) asmInputs {
 		return s
 	}
 	in := asmInputs{p: slice(false), g: slice(false)}
-	for k := range StateCount(h) {
+	for k := range h.States {
 		// Adam's v and vmax are sums of squares; a negative one is a NaN path worth a few draws too.
-		in.state = append(in.state, slice(h.Rule == RuleAdam && k > 0 && rng.IntN(4) != 0))
+		in.state = append(in.state, slice(h.Rule == Adam && k > 0 && rng.IntN(4) != 0))
 	}
 	return in
 }
@@ -117,7 +158,7 @@ func (in asmInputs) clone() asmInputs {
 }
 
 // update runs Update on elements [lo, hi) of in, with or without the assembly.
-func (in asmInputs) update(t *testing.T, h UpdateParams, lo, hi int, asm bool) {
+func (in asmInputs) update(t *testing.T, h *Step, lo, hi int, asm bool) {
 	t.Helper()
 	defer func(old bool) { useOptimAsm = old }(useOptimAsm)
 	useOptimAsm = asm
@@ -157,8 +198,7 @@ func TestOptimAsmMatchesGoLoopsBitForBit(t *testing.T) {
 			t.Run(fmt.Sprintf("%s in %v assembly gives the Go loop's bits", c.name, l), func(t *testing.T) {
 				withLevel(t, l, func() {
 					for _, step := range []int{1, 2, 10, 1000} {
-						h := c.h
-						h.BiasCorrection1, h.BiasCorrection2 = AdamBiasCorrections(h.Beta1, h.Beta2, step)
+						h := c.step(step)
 						for _, n := range asmLengths() {
 							in := newAsmInputs(rng, h, n)
 							want, got := in.clone(), in.clone()
@@ -178,15 +218,14 @@ func TestOptimAsmResultsDoNotDependOnTheSplit(t *testing.T) {
 	for _, c := range asmUpdateCases {
 		t.Run(c.name+" on [0,k) then [k,n) equals one call on [0,n) at every level", func(t *testing.T) {
 			for _, l := range cpufeat.Supported() {
-				withLevel(t, l, func() { splitCase(t, rng, c.h) })
+				withLevel(t, l, func() { splitCase(t, rng, c.step(3)) })
 			}
 		})
 	}
 }
 
 // splitCase runs one configuration on [0,k) then [k,n) and on [0,n) at the current level.
-func splitCase(t *testing.T, rng *rand.Rand, h UpdateParams) {
-	h.BiasCorrection1, h.BiasCorrection2 = AdamBiasCorrections(h.Beta1, h.Beta2, 3)
+func splitCase(t *testing.T, rng *rand.Rand, h *Step) {
 	for _, n := range []int{17, 40, 1000, 4093} {
 		in := newAsmInputs(rng, h, n)
 		whole := in.clone()
@@ -212,8 +251,7 @@ func TestOptimAsmKeepsNaNPayloads(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	for _, c := range asmUpdateCases {
 		t.Run(c.name+" propagates the same NaN as the Go loop at every level", func(t *testing.T) {
-			h := c.h
-			h.BiasCorrection1, h.BiasCorrection2 = AdamBiasCorrections(h.Beta1, h.Beta2, 5)
+			h := c.step(5)
 			in := newAsmInputs(rng, h, 1024)
 			all := append([][]float32{in.p, in.g}, in.state...)
 			for k, s := range all {
@@ -237,8 +275,7 @@ func TestOptimAsmKeepsNaNPayloads(t *testing.T) {
 func TestOptimAsmDoesNotAllocate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 18))
 	for _, c := range asmUpdateCases {
-		h := c.h
-		h.BiasCorrection1, h.BiasCorrection2 = AdamBiasCorrections(h.Beta1, h.Beta2, 1)
+		h := c.step(1)
 		in := newAsmInputs(rng, h, 100)
 		allocs := testing.AllocsPerRun(10, func() { _ = Update(h, in.p, in.g, in.state...) })
 		assert.Zero(t, allocs, c.name)
@@ -252,18 +289,18 @@ func BenchmarkOptimAsm(b *testing.B) {
 	rng := rand.New(rand.NewPCG(19, 20))
 	cases := []struct {
 		name  string
-		h     UpdateParams
+		h     *Step
 		bytes int
 	}{
-		{"adam", UpdateParams{Rule: RuleAdam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, BiasCorrection1: 0.1, BiasCorrection2: 0.001}, 28},
-		{"adam-amsgrad", UpdateParams{Rule: RuleAdam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, BiasCorrection1: 0.1, BiasCorrection2: 0.001, AMSGrad: true}, 36},
-		{"momentum", UpdateParams{Rule: RuleSGD, LR: 1e-3, Momentum: 0.9}, 20},
-		{"momentum-wd", UpdateParams{Rule: RuleSGD, LR: 1e-3, Momentum: 0.9, WeightDecay: 1e-4}, 20},
-		{"rmsprop", UpdateParams{Rule: RuleRMSProp, LR: 1e-2, Alpha: 0.99, Eps: 1e-8}, 20},
+		{"adam", asmCase{rule: Adam, lr: 1e-3, a: 0.9, b: 0.999, c: 1e-8}.step(10), 28},
+		{"adam-amsgrad", asmCase{rule: Adam, lr: 1e-3, a: 0.9, b: 0.999, c: 1e-8, flags: FlagAMSGrad}.step(10), 36},
+		{"momentum", asmCase{rule: SGD, lr: 1e-3, a: 0.9, flags: FlagMomentum}.step(10), 20},
+		{"momentum-wd", asmCase{rule: SGD, lr: 1e-3, a: 0.9, wd: 1e-4, flags: FlagMomentum}.step(10), 20},
+		{"rmsprop", asmCase{rule: rmspropPlain, lr: 1e-2, a: 0.99, b: 1e-8}.step(10), 20},
 	}
 	for _, c := range cases {
 		p, g := make([]float32, n), make([]float32, n)
-		st := make([][]float32, StateCount(c.h))
+		st := make([][]float32, c.h.States)
 		for i := range p {
 			p[i], g[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
 		}

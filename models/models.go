@@ -1,6 +1,6 @@
 // Package models builds Gorgonia expression graphs for the networks gotrain trains, from a
 // compact spec: logistic regression ("784-10") and multi-layer perceptrons ("784-256-256-10").
-// Graphs use our own ops from package kernels (activations, bias add, fused losses), so their
+// Graphs use our own ops from package models/nn (activations, bias add, fused losses), so their
 // gradients are our backward kernels. This package makes graphs only: it never touches a device.
 package models
 
@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/gotrain/gotrain/kernels"
+	"github.com/gotrain/gotrain/models/nn"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -149,20 +150,27 @@ func (s Spec) ParamCount() int {
 	return n
 }
 
-// Model is a built graph with its named nodes.
-type Model struct {
-	Spec   Spec
-	Graph  *G.ExprGraph
-	X      *G.Node   // inputs [batch, Inputs]
-	Y      *G.Node   // targets [batch, Outputs]
-	Logits *G.Node   // [batch, Outputs]
-	Loss   *G.Node   // scalar mean loss
-	Params []*G.Node // W1, b1, W2, b2, ...
-	Grads  []*G.Node // ∂Loss/∂Params in the same order; nil when built without gradients
+// Params names the parameters in Build's order: w1 [in, out], b1 [out], w2, b2, ...
+func (s Spec) Params() []Param {
+	var out []Param
+	in := s.Inputs
+	for i, l := range s.Layers {
+		out = append(out, Param{Name: fmt.Sprintf("w%d", i+1), Shape: []int{in, l.Units}, Kind: Weight, Act: l.Act},
+			Param{Name: fmt.Sprintf("b%d", i+1), Shape: []int{l.Units}, Kind: Bias})
+		in = l.Units
+	}
+	return out
 }
 
-// Build makes the graph for one batch size. With grads, gorgonia.Grad adds the backward pass.
-func (s Spec) Build(batch int, dt tensor.Dtype, grads bool) (*Model, error) {
+// InputShape is [Inputs].
+func (s Spec) InputShape() []int { return []int{s.Inputs} }
+
+// LossKind is the spec's loss.
+func (s Spec) LossKind() kernels.Loss { return s.Loss }
+
+// Build makes the graph for one batch size. With training, gorgonia.Grad adds the backward
+// pass.
+func (s Spec) Build(batch int, dt tensor.Dtype, training bool) (*Graph, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
@@ -170,41 +178,25 @@ func (s Spec) Build(batch int, dt tensor.Dtype, grads bool) (*Model, error) {
 		return nil, fmt.Errorf("models: batch size %d must be positive: %w", batch, ErrSpec)
 	}
 	g := G.NewGraph()
-	m := &Model{Spec: s, Graph: g}
-	m.X = G.NewMatrix(g, dt, G.WithShape(batch, s.Inputs), G.WithName("x"))
-	m.Y = G.NewMatrix(g, dt, G.WithShape(batch, s.Outputs()), G.WithName("y"))
-	h := m.X
-	in := s.Inputs
+	x := Input(g, s, batch, dt)
+	params := ParamNodes(g, s.Params(), dt)
+	h := x
 	for i, l := range s.Layers {
-		w := G.NewMatrix(g, dt, G.WithShape(in, l.Units), G.WithName(fmt.Sprintf("w%d", i+1)))
-		b := G.NewVector(g, dt, G.WithShape(l.Units), G.WithName(fmt.Sprintf("b%d", i+1)))
-		m.Params = append(m.Params, w, b)
-		z, err := G.Mul(h, w)
+		z, err := G.Mul(h, params[2*i])
 		if err != nil {
 			return nil, fmt.Errorf("models: layer %d matmul: %w", i+1, err)
 		}
-		if z, err = kernels.BiasAdd(z, b); err != nil {
+		if z, err = nn.BiasAdd(z, params[2*i+1]); err != nil {
 			return nil, fmt.Errorf("models: layer %d: %w", i+1, err)
 		}
 		if l.Act != kernels.Identity {
-			if z, err = kernels.Activate(z, l.Act, l.Alpha); err != nil {
+			if z, err = nn.Activate(z, l.Act, l.Alpha); err != nil {
 				return nil, fmt.Errorf("models: layer %d: %w", i+1, err)
 			}
 		}
-		h, in = z, l.Units
+		h = z
 	}
-	m.Logits = h
-	loss, err := kernels.FusedLoss(m.Logits, m.Y, s.Loss)
-	if err != nil {
-		return nil, fmt.Errorf("models: loss: %w", err)
-	}
-	m.Loss = loss
-	if grads {
-		if m.Grads, err = G.Grad(m.Loss, m.Params...); err != nil {
-			return nil, fmt.Errorf("models: gradients: %w", err)
-		}
-	}
-	return m, nil
+	return Finish(s, g, x, h, params, training)
 }
 
 // Init names a weight initialisation scheme. Biases always start at zero.
@@ -238,33 +230,8 @@ func (i Init) String() string {
 	return [...]string{"auto", "glorot", "he"}[min(int(i), 2)]
 }
 
-// InitParams draws initial parameters from rng in ParamShapes order. The same rng state gives
-// the same values on every machine.
+// InitParams draws initial parameters from rng in Params order (InitParamsOf). The same rng
+// state gives the same values on every machine.
 func (s Spec) InitParams(scheme Init, rng *rand.Rand) [][]float64 {
-	var out [][]float64
-	in := s.Inputs
-	for _, l := range s.Layers {
-		w := make([]float64, in*l.Units)
-		he := scheme == InitHe
-		if scheme == InitAuto {
-			switch l.Act {
-			case kernels.ReLU, kernels.LeakyReLU, kernels.ELU, kernels.GELU, kernels.GELUTanh, kernels.SiLU:
-				he = true
-			}
-		}
-		if he {
-			std := math.Sqrt(2 / float64(in))
-			for i := range w {
-				w[i] = rng.NormFloat64() * std
-			}
-		} else {
-			a := math.Sqrt(6 / float64(in+l.Units))
-			for i := range w {
-				w[i] = (2*rng.Float64() - 1) * a
-			}
-		}
-		out = append(out, w, make([]float64, l.Units))
-		in = l.Units
-	}
-	return out
+	return InitParamsOf(s.Params(), scheme, rng)
 }

@@ -1,14 +1,20 @@
-// Package optim holds gotrain's optimizers, learning-rate schedules, gradient clipping and the
-// learning-rate range test. Optimizers follow PyTorch's torch.optim semantics and defaults
-// exactly (users carry those in their heads); where Gorgonia's solvers differ, the doc comment
-// says so. The update rules are in package kernels (pure-Go twins) and run on the device in one
-// multi-tensor call per parameter group and step, so optimizer state never leaves the device.
+// Package optim holds gotrain's optimizers, learning-rate schedules and the scheduler that owns
+// a run's rate, and the learning-rate range test. Optimizers follow PyTorch's torch.optim
+// semantics and defaults exactly (users carry those in their heads); where Gorgonia's solvers
+// differ, the doc comment says so.
+//
+// Each optimizer is one Description, in a file of its own (sgd.go, adam.go, ...): its name,
+// defaults, validation, state tensors and the one function that turns the hyperparameters and the
+// step number into the scalars of a kernels.Step. Every backend runs that Step as it is (the
+// pure-Go loop, the AVX2 loops and the CUDA kernel read the same scalars), one multi-tensor device
+// call per parameter group and step, so optimizer state never leaves the device.
 package optim
 
 import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/gotrain/gotrain/backend"
@@ -19,17 +25,18 @@ import (
 var ErrInvalid = errors.New("optim: invalid hyperparameter")
 
 // Options are an optimizer's hyperparameters, with PyTorch's names. Defaults(name) fills them
-// as torch.optim does; a field a rule does not use is ignored.
+// as torch.optim does; a field the optimizer does not read (see Description.Uses) is ignored.
 type Options struct {
-	// Name is the rule: sgd, rmsprop, adam, adamw, adagrad or nadam.
+	// Name is the optimizer: one of Names() other than the aliases (momentum and nesterov are
+	// sgd with presets).
 	Name        string
 	LR          float64
-	WeightDecay float64 // L2 added to the gradient; decoupled for adamw (and nadam with Decoupled)
+	WeightDecay float64 // L2 added to the gradient; decoupled for adamw, lion (and nadam, radam with Decoupled)
 
 	Momentum, Dampening float64 // sgd; Momentum also rmsprop
 	Nesterov            bool    // sgd
 
-	Beta1, Beta2, Eps float64 // adam, adamw, nadam; Eps also rmsprop and adagrad
+	Beta1, Beta2, Eps float64 // the Adam family and lion (betas); Eps also rmsprop and adagrad
 	AMSGrad           bool    // adam, adamw
 
 	Alpha    float64 // rmsprop smoothing constant
@@ -39,111 +46,180 @@ type Options struct {
 	InitialAccumulator float64 // adagrad's initial_accumulator_value
 
 	MomentumDecay float64 // nadam
-	Decoupled     bool    // nadam's decoupled_weight_decay (NAdamW); implied by adamw
+	Decoupled     bool    // nadam's and radam's decoupled_weight_decay; implied by adamw and lion
 }
 
-// Names lists the rules New accepts; "momentum" and "nesterov" are CLI shorthands for SGD with
-// momentum 0.9 (and Nesterov's correction).
+// Hyperparameters lists the names a Description's Uses may hold: the hyperparameters other than
+// the rate, by the CLI flags and config keys of Options' fields.
+func Hyperparameters() []string {
+	return []string{"momentum", "dampening", "nesterov", "weight-decay", "beta1", "beta2", "eps", "amsgrad", "alpha", "centered",
+		"lr-decay", "initial-accumulator", "momentum-decay", "decoupled"}
+}
+
+// Description is everything about one optimizer. Register adds one; the optimizer then works
+// in New, the CLI, sweeps and the conformance suite.
+type Description struct {
+	// Name is what Defaults and the CLI take; Summary is one line for help texts.
+	Name, Summary string
+	// Alias, when set, makes this a preset of the named optimizer (momentum is sgd with
+	// momentum 0.9): Defaults applies the base's defaults, then this one's, and the options keep
+	// the base's name. An alias has no Step of its own.
+	Alias string
+	// Uses lists the hyperparameters the optimizer reads besides the rate, by their CLI names
+	// (see Hyperparameters): the others do not apply to it.
+	Uses []string
+	// Defaults sets torch.optim's defaults, other than the rate.
+	Defaults func(o *Options)
+	// Validate checks the hyperparameters beyond the common checks (a finite rate and weight
+	// decay >= 0), naming the bad one and its value.
+	Validate func(o Options) error
+	// States names the state tensors kept per parameter, in the order the update loop takes
+	// them (PyTorch's state_dict names: exp_avg, exp_avg_sq, ...); Init is their first value
+	// (nil: 0).
+	States func(o Options) []string
+	Init   func(o Options) float64
+	// Variants are configurations that take other paths through the update loop than the
+	// defaults (momentum, AMSGrad, centered, ...): the conformance suite runs each on every
+	// device, and the trajectory tests compare each with the float64 reference.
+	Variants []Variant
+	// Step computes the device step number t (from 1) at rate lr. carry is one number per
+	// parameter group that the optimizer keeps on the host between steps, starting at 1 (NAdam's
+	// product of momentum coefficients); Step may advance it, and the optimizer keeps the advance
+	// only once the device has applied the step.
+	Step func(o Options, lr float64, t int, carry *float64) kernels.Step
+}
+
+// Variant is a named change to an optimizer's defaults.
+type Variant struct {
+	Name string
+	Set  func(o *Options)
+}
+
+var registry = map[string]*Description{}
+
+// Register adds an optimizer; it is called from the init of the optimizer's file.
+func Register(d *Description) {
+	if _, dup := registry[d.Name]; dup || d.Name == "" {
+		panic("optim: Register: empty or duplicate optimizer name " + d.Name) // a programming error at init
+	}
+	if d.Alias == "" && (d.Defaults == nil || d.States == nil || d.Step == nil) {
+		panic("optim: Register: " + d.Name + " needs Defaults, States and Step")
+	}
+	registry[d.Name] = d
+}
+
+// Describe returns the named optimizer's description (aliases resolved to their base for Step).
+func Describe(name string) (*Description, error) {
+	d, ok := registry[strings.ToLower(strings.TrimSpace(name))]
+	if !ok {
+		return nil, fmt.Errorf("optim: unknown optimizer %q (want one of %s): %w", name, strings.Join(Names(), ", "), ErrInvalid)
+	}
+	return d, nil
+}
+
+// rule returns the description that owns o.Name's update (never an alias).
+func rule(name string) (*Description, error) {
+	d, err := Describe(name)
+	if err != nil {
+		return nil, err
+	}
+	if d.Alias != "" {
+		return nil, fmt.Errorf("optim: %q is a preset of %s, not an optimizer of its own: %w", name, d.Alias, ErrInvalid)
+	}
+	return d, nil
+}
+
+// Names lists the optimizers Defaults accepts, aliases included, sorted.
 func Names() []string {
-	return []string{"sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw", "adagrad", "nadam"}
+	out := make([]string, 0, len(registry))
+	for n := range registry {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
 }
 
-// Defaults returns torch.optim's defaults for the named rule, with learning rate lr.
+// Defaults returns torch.optim's defaults for the named optimizer, with learning rate lr.
 func Defaults(name string, lr float64) (Options, error) {
-	o := Options{Name: strings.ToLower(strings.TrimSpace(name)), LR: lr}
-	switch o.Name {
-	case "sgd":
-	case "momentum":
-		o.Name, o.Momentum = "sgd", 0.9
-	case "nesterov":
-		o.Name, o.Momentum, o.Nesterov = "sgd", 0.9, true
-	case "rmsprop":
-		o.Alpha, o.Eps = 0.99, 1e-8
-	case "adam":
-		o.Beta1, o.Beta2, o.Eps = 0.9, 0.999, 1e-8
-	case "adamw":
-		o.Beta1, o.Beta2, o.Eps, o.WeightDecay = 0.9, 0.999, 1e-8, 0.01
-	case "adagrad":
-		o.Eps = 1e-10
-	case "nadam":
-		o.Beta1, o.Beta2, o.Eps, o.MomentumDecay = 0.9, 0.999, 1e-8, 4e-3
-	default:
-		return o, fmt.Errorf("optim: unknown optimizer %q (want one of %s): %w", name, strings.Join(Names(), ", "), ErrInvalid)
+	d, err := Describe(name)
+	if err != nil {
+		return Options{}, err
+	}
+	o := Options{Name: d.Name, LR: lr}
+	if d.Alias != "" {
+		base, err := rule(d.Alias)
+		if err != nil {
+			return Options{}, err
+		}
+		o.Name = base.Name
+		base.Defaults(&o)
+	}
+	if d.Defaults != nil {
+		d.Defaults(&o)
 	}
 	return o, nil
 }
 
-func (o Options) rule() kernels.Rule {
-	switch o.Name {
-	case "adam", "adamw":
-		return kernels.RuleAdam
-	case "rmsprop":
-		return kernels.RuleRMSProp
-	case "adagrad":
-		return kernels.RuleAdagrad
-	case "nadam":
-		return kernels.RuleNAdam
-	}
-	return kernels.RuleSGD
-}
-
-// Validate checks every hyperparameter the rule uses, as torch.optim does, naming the bad one
-// and its value.
+// Validate checks every hyperparameter the optimizer reads, as torch.optim does, naming the bad
+// one and its value.
 func (o Options) Validate() error {
-	bad := func(param string, v any, want string) error {
-		return fmt.Errorf("optim: %s: %s %v: want %s: %w", o.Name, param, v, want, ErrInvalid)
-	}
-	nonNeg := func(v float64) bool { return v >= 0 && !math.IsInf(v, 0) }
-	unit := func(v float64) bool { return v >= 0 && v < 1 }
-	if _, err := Defaults(o.Name, 0); err != nil {
+	d, err := rule(o.Name)
+	if err != nil {
 		return err
 	}
 	if !nonNeg(o.LR) {
-		return bad("lr", o.LR, "finite and >= 0")
+		return o.bad("lr", o.LR, "finite and >= 0")
 	}
 	if !nonNeg(o.WeightDecay) {
-		return bad("weight_decay", o.WeightDecay, "finite and >= 0")
+		return o.bad("weight_decay", o.WeightDecay, "finite and >= 0")
 	}
-	switch o.Name {
-	case "sgd":
-		if !(o.Momentum >= 0 && o.Momentum <= 1) {
-			return bad("momentum", o.Momentum, "in [0, 1]")
-		}
-		if !(o.Dampening >= 0 && o.Dampening <= 1) {
-			return bad("dampening", o.Dampening, "in [0, 1]")
-		}
-		if o.Nesterov && (o.Momentum <= 0 || o.Dampening != 0) {
-			return bad("nesterov", fmt.Sprintf("with momentum %v and dampening %v", o.Momentum, o.Dampening), "momentum > 0 and dampening 0")
-		}
-	case "rmsprop":
-		if !unit(o.Alpha) {
-			return bad("alpha", o.Alpha, "in [0, 1)")
-		}
-		if !nonNeg(o.Momentum) {
-			return bad("momentum", o.Momentum, ">= 0")
-		}
-	case "adam", "adamw", "nadam":
-		if !unit(o.Beta1) {
-			return bad("beta1", o.Beta1, "in [0, 1)")
-		}
-		if !unit(o.Beta2) {
-			return bad("beta2", o.Beta2, "in [0, 1)")
-		}
-		if o.Name == "nadam" && !nonNeg(o.MomentumDecay) {
-			return bad("momentum_decay", o.MomentumDecay, ">= 0")
-		}
-	case "adagrad":
-		if !nonNeg(o.LRDecay) {
-			return bad("lr_decay", o.LRDecay, ">= 0")
-		}
-		if !nonNeg(o.InitialAccumulator) {
-			return bad("initial_accumulator_value", o.InitialAccumulator, ">= 0")
-		}
-	}
-	if o.Name != "sgd" && !nonNeg(o.Eps) {
-		return bad("eps", o.Eps, ">= 0")
+	if d.Validate != nil {
+		return d.Validate(o)
 	}
 	return nil
+}
+
+// The checks descriptions share.
+
+func (o Options) bad(param string, v any, want string) error {
+	return fmt.Errorf("optim: %s: %s %v: want %s: %w", o.Name, param, v, want, ErrInvalid)
+}
+
+func nonNeg(v float64) bool { return v >= 0 && !math.IsInf(v, 0) }
+
+// unit is [0, 1), the range of every smoothing coefficient (betas, alpha).
+func unit(v float64) bool { return v >= 0 && v < 1 }
+
+// positive is (0, ∞): eps, where it keeps a division finite.
+func positive(v float64) bool { return v > 0 && !math.IsInf(v, 0) }
+
+// checkBetas checks beta1 and beta2 in [0, 1).
+func (o Options) checkBetas() error {
+	if !unit(o.Beta1) {
+		return o.bad("beta1", o.Beta1, "in [0, 1)")
+	}
+	if !unit(o.Beta2) {
+		return o.bad("beta2", o.Beta2, "in [0, 1)")
+	}
+	return nil
+}
+
+// checkEps checks that eps keeps the rule's division finite. PyTorch accepts 0, and the first
+// step with a zero gradient then divides 0 by 0: the run dies later blaming a weight.
+func (o Options) checkEps() error {
+	if !positive(o.Eps) {
+		return o.bad("eps", o.Eps, "finite and > 0 (it keeps the division by the running average finite)")
+	}
+	return nil
+}
+
+// decays returns the L2 weight decay (added to the gradient) and the decoupled one (p *= 1 -
+// lr·decay) of the options: decoupled when the optimizer's rule says so.
+func (o Options) decays(decoupled bool) (l2, dec float64) {
+	if decoupled {
+		return 0, o.WeightDecay
+	}
+	return o.WeightDecay, 0
 }
 
 // Group is a parameter group: the indices (into the list given to Attach) of parameters that
@@ -157,38 +233,48 @@ type Group struct {
 }
 
 // Optimizer updates a fixed list of parameter buffers from gradient buffers of the same shapes,
-// one device call per group and step.
+// one device call per group and step. It does not own the learning rate: Step takes the rates
+// (a Scheduler's), and without them uses each group's Options.LR.
 type Optimizer struct {
+	desc     *Description
 	defaults Options
 	groups   []Group
 
 	dev    backend.Device
 	attach []groupState
 	steps  int
-	// muProduct is NAdam's running product of momentum coefficients, per group.
-	muProduct []float64
+	// carry is each attached group's host-side scalar (see Description.Step); nextCarry the one
+	// a step in progress advances.
+	carry     []float64
+	nextCarry float64
+	// lastLRs are the rates of the last step, per attached group (for Snapshot).
+	lastLRs []float64
 }
 
 type groupState struct {
 	Group
+	// index is the group's position in BaseRates (len(groups) for the default group).
+	index         int
 	params, grads []backend.Buffer
 	state         [][]backend.Buffer
 	// gradIdx maps the group's position to the index in the full gradient list.
 	gradIdx []int
+	step    kernels.Step
 }
 
 // New returns an optimizer with the given default options; groups (optional) override them for
-// some parameters. Options are validated here and again at Attach.
+// some parameters. Options are validated here.
 func New(defaults Options, groups ...Group) (*Optimizer, error) {
 	if err := defaults.Validate(); err != nil {
 		return nil, err
 	}
+	d, _ := rule(defaults.Name)
 	groups = append([]Group(nil), groups...) // ours to fill in; the caller's slice stays as given
 	for i, g := range groups {
 		if g.Options.Name == "" {
 			g.Options.Name = defaults.Name
 		}
-		if g.Options.Name != defaults.Name && g.Options.rule() != defaults.rule() {
+		if g.Options.Name != defaults.Name {
 			return nil, fmt.Errorf("optim: group %d uses %s, the optimizer is %s: %w", i, g.Options.Name, defaults.Name, ErrInvalid)
 		}
 		if err := g.Options.Validate(); err != nil {
@@ -196,7 +282,7 @@ func New(defaults Options, groups ...Group) (*Optimizer, error) {
 		}
 		groups[i] = g
 	}
-	return &Optimizer{defaults: defaults, groups: groups}, nil
+	return &Optimizer{desc: d, defaults: defaults, groups: groups}, nil
 }
 
 // NewNamed returns the named optimizer with PyTorch's defaults and learning rate lr.
@@ -234,7 +320,8 @@ func NoDecayGroups(defaults Options, shapes [][]int) []Group {
 	return []Group{g}
 }
 
-// Name is the rule's name ("adam", "sgd", ...), with "+momentum"/"+nesterov" for SGD variants.
+// Name is the optimizer's name ("adam", "sgd", ...), with "+momentum"/"+nesterov" for SGD
+// variants.
 func (o *Optimizer) Name() string {
 	n := o.defaults.Name
 	if n == "sgd" && o.defaults.Nesterov {
@@ -248,6 +335,16 @@ func (o *Optimizer) Name() string {
 
 // Options returns the default options.
 func (o *Optimizer) Options() Options { return o.defaults }
+
+// BaseRates returns each group's own rate, the groups in order and the default group last: the
+// rates a Scheduler starts from and Step takes.
+func (o *Optimizer) BaseRates() []float64 {
+	out := make([]float64, 0, len(o.groups)+1)
+	for _, g := range o.groups {
+		out = append(out, g.Options.LR)
+	}
+	return append(out, o.defaults.LR)
+}
 
 // Attach allocates state for params on dev. Each parameter belongs to the first group listing
 // it, or to the default group.
@@ -268,7 +365,7 @@ func (o *Optimizer) Attach(dev backend.Device, params []backend.Buffer) error {
 	all := append(append([]Group(nil), o.groups...), Group{Options: o.defaults})
 	o.dev, o.steps = dev, 0
 	for gi, g := range all {
-		gs := groupState{Group: Group{Options: g.Options}}
+		gs := groupState{Group: Group{Options: g.Options}, index: gi}
 		for pi, ow := range owner {
 			if ow == gi {
 				gs.Params = append(gs.Params, pi)
@@ -279,11 +376,10 @@ func (o *Optimizer) Attach(dev backend.Device, params []backend.Buffer) error {
 		if len(gs.Params) == 0 {
 			continue
 		}
-		h := o.update(gs.Options, 1)
-		gs.state = make([][]backend.Buffer, kernels.StateCount(h))
+		gs.state = make([][]backend.Buffer, len(o.desc.States(gs.Options)))
 		init := 0.0
-		if gs.Options.Name == "adagrad" {
-			init = gs.Options.InitialAccumulator
+		if o.desc.Init != nil {
+			init = o.desc.Init(gs.Options)
 		}
 		for k := range gs.state {
 			for _, p := range gs.params {
@@ -301,54 +397,29 @@ func (o *Optimizer) Attach(dev backend.Device, params []backend.Buffer) error {
 		gs.grads = make([]backend.Buffer, len(gs.params))
 		o.attach = append(o.attach, gs)
 	}
-	o.muProduct = make([]float64, len(o.attach))
-	for i := range o.muProduct {
-		o.muProduct[i] = 1
+	o.carry = make([]float64, len(o.attach))
+	o.lastLRs = make([]float64, len(o.attach))
+	for i, gs := range o.attach {
+		o.carry[i] = 1
+		o.lastLRs[i] = gs.Options.LR
 	}
 	return nil
 }
 
-// update computes the kernel scalars of step t (from 1) for one group's options.
-func (o *Optimizer) update(op Options, t int) kernels.UpdateParams {
-	h := kernels.UpdateParams{Rule: op.rule(), LR: op.LR, WeightDecay: op.WeightDecay, Eps: op.Eps}
-	switch op.Name {
-	case "sgd":
-		h.Momentum, h.Dampening, h.Nesterov, h.FirstStep = op.Momentum, op.Dampening, op.Nesterov, t == 1
-	case "adam", "adamw":
-		h.Beta1, h.Beta2, h.AMSGrad = op.Beta1, op.Beta2, op.AMSGrad
-		h.BiasCorrection1, h.BiasCorrection2 = kernels.AdamBiasCorrections(op.Beta1, op.Beta2, t)
-		if op.Name == "adamw" {
-			h.WeightDecay, h.DecoupledDecay = 0, op.WeightDecay
-		}
-	case "rmsprop":
-		h.Alpha, h.Momentum, h.Centered = op.Alpha, op.Momentum, op.Centered
-	case "adagrad":
-		h.LR = op.LR / (1 + float64(t-1)*op.LRDecay)
-	case "nadam":
-		h.Beta1, h.Beta2 = op.Beta1, op.Beta2
-		_, h.BiasCorrection2 = kernels.AdamBiasCorrections(op.Beta1, op.Beta2, t)
-		if op.Decoupled {
-			h.WeightDecay, h.DecoupledDecay = 0, op.WeightDecay
-		}
-	}
-	return h
-}
+// Step applies one update with grads (parallel to the attached params) at each group's own rate
+// (Options.LR), one device call per group.
+func (o *Optimizer) Step(grads []backend.Buffer) error { return o.StepAt(grads, nil) }
 
-// nadamCoefficients advances NAdam's momentum product for step t and returns the two step
-// coefficients (PyTorch's mu, mu_next schedule with momentum_decay).
-func nadamCoefficients(op Options, t int, muProduct *float64) (float64, float64) {
-	mu := op.Beta1 * (1 - 0.5*math.Pow(0.96, float64(t)*op.MomentumDecay))
-	muNext := op.Beta1 * (1 - 0.5*math.Pow(0.96, float64(t+1)*op.MomentumDecay))
-	*muProduct *= mu
-	return op.LR * (1 - mu) / (1 - *muProduct), op.LR * muNext / (1 - *muProduct*muNext)
-}
-
-// Step applies one update with grads (parallel to the attached params), one device call per
-// group. The device checks a call before changing anything, so an error (a programming error:
-// mismatched buffers) leaves that group untouched, though earlier groups have been updated.
-func (o *Optimizer) Step(grads []backend.Buffer) error {
+// StepAt is Step at the given rates, one per group in BaseRates order (a Scheduler's Rates); nil
+// means each group's own. The device checks a call before changing anything, so an error (a
+// programming error: mismatched buffers) leaves that group untouched, though earlier groups have
+// been updated.
+func (o *Optimizer) StepAt(grads []backend.Buffer, rates []float64) error {
 	if o.dev == nil {
 		return fmt.Errorf("optim: %s: Step before Attach: %w", o.Name(), ErrInvalid)
+	}
+	if rates != nil && len(rates) != len(o.groups)+1 {
+		return fmt.Errorf("optim: %s: %d rates for %d groups (the default group last): %w", o.Name(), len(rates), len(o.groups)+1, ErrInvalid)
 	}
 	t := o.steps + 1
 	for gi := range o.attach {
@@ -359,15 +430,17 @@ func (o *Optimizer) Step(grads []backend.Buffer) error {
 			}
 			gs.grads[i] = grads[pi]
 		}
-		h := o.update(gs.Options, t)
-		mp := o.muProduct[gi]
-		if gs.Options.Name == "nadam" {
-			h.NAdamGrad, h.NAdamMom = nadamCoefficients(gs.Options, t, &mp)
+		lr := gs.Options.LR
+		if rates != nil {
+			lr = rates[gs.index]
 		}
-		if err := o.dev.OptimizerStep(h, gs.params, gs.grads, gs.state); err != nil {
+		o.nextCarry = o.carry[gi] // a field, not a local: a pointer to a local would escape to the heap
+		gs.step = o.desc.Step(gs.Options, lr, t, &o.nextCarry)
+		if err := o.dev.OptimizerStep(&gs.step, gs.params, gs.grads, gs.state); err != nil {
 			return fmt.Errorf("optim: %s step %d: %w", o.Name(), t, err)
 		}
-		o.muProduct[gi] = mp // only once the step has been applied
+		o.carry[gi] = o.nextCarry // only once the step has been applied
+		o.lastLRs[gi] = lr
 	}
 	o.steps++
 	return nil
@@ -375,24 +448,6 @@ func (o *Optimizer) Step(grads []backend.Buffer) error {
 
 // Steps is the number of updates applied.
 func (o *Optimizer) Steps() int { return o.steps }
-
-// LR returns the default group's learning rate.
-func (o *Optimizer) LR() float64 { return o.defaults.LR }
-
-// SetLR sets the learning rate of every attached group, keeping each group's ratio to the
-// default rate (so a schedule scales all groups alike, as PyTorch's schedulers do with per-group
-// base rates). Attach starts the groups again from their own options.
-func (o *Optimizer) SetLR(lr float64) {
-	old := o.defaults.LR
-	o.defaults.LR = lr
-	for i := range o.attach {
-		if old != 0 {
-			o.attach[i].Options.LR *= lr / old
-		} else {
-			o.attach[i].Options.LR = lr
-		}
-	}
-}
 
 // Close frees the optimizer's state.
 func (o *Optimizer) Close() {
@@ -408,22 +463,29 @@ func (o *Optimizer) Close() {
 	o.attach, o.dev = nil, nil
 }
 
-// State is an optimizer's checkpoint: options, step count, per-group NAdam products and every
+// State is an optimizer's checkpoint: its name, step count, per-group carried scalars and every
 // state tensor, in attach order (group by group, state kind by kind, parameter by parameter).
 type State struct {
-	Name      string
-	Steps     int
-	LRs       []float64 // per group, after the default group's
+	Name  string
+	Steps int
+	// LRs are the rates of the last step, per attached group, and DefaultLR the default group's
+	// (a record: the rate belongs to the Scheduler, whose state restores it).
+	LRs       []float64
 	DefaultLR float64
+	// MuProduct is each attached group's carried scalar (Description.Step's carry: NAdam's
+	// product of momentum coefficients; 1 for the others). The name is the format's.
 	MuProduct []float64
 	Tensors   [][]float64
 }
 
 // Snapshot reads the optimizer's state back to the host.
 func (o *Optimizer) Snapshot() (State, error) {
-	s := State{Name: o.defaults.Name, Steps: o.steps, DefaultLR: o.defaults.LR, MuProduct: append([]float64(nil), o.muProduct...)}
+	s := State{Name: o.defaults.Name, Steps: o.steps, DefaultLR: o.defaults.LR, MuProduct: append([]float64(nil), o.carry...),
+		LRs: append([]float64(nil), o.lastLRs...)}
+	if n := len(o.attach); n > 0 && o.attach[n-1].index == len(o.groups) {
+		s.DefaultLR = o.lastLRs[n-1]
+	}
 	for _, gs := range o.attach {
-		s.LRs = append(s.LRs, gs.Options.LR)
 		for _, l := range gs.state {
 			for _, b := range l {
 				v, err := readF64(o.dev, b)
@@ -442,7 +504,7 @@ func (o *Optimizer) Restore(s State) error {
 	if o.dev == nil {
 		return fmt.Errorf("optim: restore before Attach: %w", ErrInvalid)
 	}
-	if s.Name != o.defaults.Name || len(s.LRs) != len(o.attach) || len(s.MuProduct) != len(o.muProduct) {
+	if s.Name != o.defaults.Name || len(s.LRs) != len(o.attach) || len(s.MuProduct) != len(o.carry) {
 		return fmt.Errorf("optim: restore: the checkpoint is %s with %d groups, this optimizer is %s with %d: %w",
 			s.Name, len(s.LRs), o.defaults.Name, len(o.attach), ErrInvalid)
 	}
@@ -462,7 +524,6 @@ func (o *Optimizer) Restore(s State) error {
 	}
 	k = 0
 	for gi := range o.attach {
-		o.attach[gi].Options.LR = s.LRs[gi]
 		for _, l := range o.attach[gi].state {
 			for _, b := range l {
 				if err := writeF64(o.dev, b, s.Tensors[k]); err != nil {
@@ -472,8 +533,9 @@ func (o *Optimizer) Restore(s State) error {
 			}
 		}
 	}
-	o.steps, o.defaults.LR = s.Steps, s.DefaultLR
-	copy(o.muProduct, s.MuProduct)
+	o.steps = s.Steps
+	copy(o.carry, s.MuProduct)
+	copy(o.lastLRs, s.LRs)
 	return nil
 }
 

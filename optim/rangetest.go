@@ -75,37 +75,60 @@ func (r RangeTest) LR(i int) float64 {
 	return r.Start * math.Pow(r.End/r.Start, float64(i)/float64(r.Steps-1))
 }
 
-// Run performs the test: step trains one batch at the given rate and returns its loss. The
-// caller restores the weights afterwards (the test itself does not know about them).
-func (r RangeTest) Run(step func(lr float64) (float64, error)) (RangeResult, error) {
+// Curve records the test as it runs: the trainer asks it for each step's rate (LR), trains one
+// batch at that rate and gives it the loss (Add), until Add says the test is over; Result then
+// analyses the curve. The weights are the trainer's to restore (the test does not know them).
+type Curve struct {
+	rt        RangeTest
+	avg, best float64
+	res       RangeResult
+	done      bool
+}
+
+// Begin validates the test (after defaults) and returns an empty curve.
+func (r RangeTest) Begin() (*Curve, error) {
 	r = r.WithDefaults()
 	if err := r.Validate(); err != nil {
-		return RangeResult{}, err
+		return nil, err
 	}
-	var res RangeResult
-	avg, best := 0.0, math.Inf(1)
-	res.Stopped = "end"
-	for i := 0; i < r.Steps; i++ {
-		lr := r.LR(i)
-		loss, err := step(lr)
-		if err != nil {
-			return res, fmt.Errorf("optim: range test step %d (lr %g): %w", i, lr, err)
-		}
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			res.Stopped = "non-finite loss"
-			break
-		}
-		avg = r.Smooth*avg + (1-r.Smooth)*loss
-		smoothed := avg / (1 - math.Pow(r.Smooth, float64(i+1)))
-		res.Points = append(res.Points, RangePoint{LR: lr, Loss: loss, Smoothed: smoothed})
-		if smoothed < best {
-			best = smoothed
-		}
-		if i > 0 && smoothed > r.Diverge*best {
-			res.Stopped = "diverged"
-			break
-		}
+	return &Curve{rt: r, best: math.Inf(1), res: RangeResult{Stopped: "end"}}, nil
+}
+
+// LR is the rate of the next step.
+func (c *Curve) LR() float64 { return c.rt.LR(len(c.res.Points)) }
+
+// Add records the loss of the step taken at LR and reports whether the test is over: the last
+// step was taken, the loss is not finite, or the smoothed loss passed Diverge times its best.
+func (c *Curve) Add(loss float64) (done bool) {
+	if c.done {
+		return true
 	}
+	i := len(c.res.Points)
+	lr := c.rt.LR(i)
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		c.res.Stopped, c.done = "non-finite loss", true
+		return true
+	}
+	c.avg = c.rt.Smooth*c.avg + (1-c.rt.Smooth)*loss
+	smoothed := c.avg / (1 - math.Pow(c.rt.Smooth, float64(i+1)))
+	c.res.Points = append(c.res.Points, RangePoint{LR: lr, Loss: loss, Smoothed: smoothed})
+	if smoothed < c.best {
+		c.best = smoothed
+	}
+	switch {
+	case i > 0 && smoothed > c.rt.Diverge*c.best:
+		c.res.Stopped, c.done = "diverged", true
+	case i+1 >= c.rt.Steps:
+		c.done = true
+	}
+	return c.done
+}
+
+// Result analyses the curve recorded so far: the suggested rates, or an error when too few
+// steps were taken to suggest one.
+func (c *Curve) Result() (RangeResult, error) {
+	res := c.res
+	res.Points = append([]RangePoint(nil), c.res.Points...)
 	if len(res.Points) < 3 {
 		return res, fmt.Errorf("optim: range test stopped after %d steps (%s): start from a lower rate: %w", len(res.Points), res.Stopped, ErrInvalid)
 	}

@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -200,8 +201,8 @@ func ValidateSchedule(s Schedule) error {
 		if sc.TMax <= 0 {
 			return bad("t_max", sc.TMax, "> 0")
 		}
-		if !(sc.EtaMin >= 0) {
-			return bad("eta_min", sc.EtaMin, ">= 0")
+		if !(sc.EtaMin >= 0) || math.IsInf(sc.EtaMin, 0) {
+			return bad("eta_min", sc.EtaMin, "finite and >= 0")
 		}
 	case Linear:
 		if !(sc.Start > 0 && sc.Start <= 1) {
@@ -285,8 +286,8 @@ func (p *Plateau) Validate() error {
 		return fmt.Errorf("optim: plateau: factor %v: want in (0, 1): %w", p.Factor, ErrInvalid)
 	case p.Patience < 0 || p.Cooldown < 0:
 		return fmt.Errorf("optim: plateau: patience %d and cooldown %d must be >= 0: %w", p.Patience, p.Cooldown, ErrInvalid)
-	case !(p.Threshold >= 0) || !(p.MinLR >= 0) || !(p.Eps >= 0):
-		return fmt.Errorf("optim: plateau: threshold %v, min_lr %v and eps %v must be >= 0: %w", p.Threshold, p.MinLR, p.Eps, ErrInvalid)
+	case !(p.Threshold >= 0) || !(p.MinLR >= 0) || !(p.Eps >= 0) || math.IsInf(p.Threshold+p.MinLR+p.Eps, 0):
+		return fmt.Errorf("optim: plateau: threshold %v, min_lr %v and eps %v must be finite and >= 0: %w", p.Threshold, p.MinLR, p.Eps, ErrInvalid)
 	}
 	return nil
 }
@@ -305,8 +306,17 @@ func (p *Plateau) better(a float64) bool {
 }
 
 // Step records one epoch's metric and returns the rate to use from now on, given the current
-// rate lr.
+// rate lr: Observe, then Reduce when it says so.
 func (p *Plateau) Step(metric, lr float64) float64 {
+	if p.Observe(metric) {
+		return p.Reduce(lr)
+	}
+	return lr
+}
+
+// Observe records one epoch's metric and reports whether the rates should be reduced now (each
+// group's with Reduce, as PyTorch reduces every parameter group on the same decision).
+func (p *Plateau) Observe(metric float64) bool {
 	if !p.state.Started {
 		p.state.Started = true
 		p.state.Best = math.Inf(1)
@@ -326,11 +336,18 @@ func (p *Plateau) Step(metric, lr float64) float64 {
 		p.state.NumBad = 0
 	}
 	if p.state.NumBad > p.Patience {
-		if nl := math.Max(lr*p.Factor, p.MinLR); lr-nl > p.Eps {
-			lr = nl
-		}
 		p.state.CooldownCounter = p.Cooldown
 		p.state.NumBad = 0
+		return true
+	}
+	return false
+}
+
+// Reduce returns lr multiplied by Factor, but not below MinLR; a reduction smaller than Eps is
+// skipped.
+func (p *Plateau) Reduce(lr float64) float64 {
+	if nl := math.Max(lr*p.Factor, p.MinLR); lr-nl > p.Eps {
+		return nl
 	}
 	return lr
 }
@@ -364,43 +381,117 @@ func ParseSchedule(spec string, total int) (Schedule, error) {
 		}
 		return def
 	}
+	var intErr error
+	getInt := func(key string, def int) int {
+		v, ok := opts[key]
+		if !ok {
+			return def
+		}
+		delete(opts, key)
+		n, err := optInt(spec, key, v)
+		if err != nil && intErr == nil {
+			intErr = err
+		}
+		return n
+	}
 	var s Schedule
 	switch name {
 	case "constant", "none", "":
 		s = Constant{}
 	case "step":
-		s = Step{Size: int(get("size", 10)), Gamma: get("gamma", 0.1)}
+		s = Step{Size: getInt("size", 10), Gamma: get("gamma", 0.1)}
 	case "multistep":
 		var ms []int
 		for i := 0; ; i++ {
-			v, ok := opts["m"+strconv.Itoa(i)]
-			if !ok {
+			if _, ok := opts["m"+strconv.Itoa(i)]; !ok {
 				break
 			}
-			delete(opts, "m"+strconv.Itoa(i))
-			ms = append(ms, int(v))
+			ms = append(ms, getInt("m"+strconv.Itoa(i), 0))
 		}
 		s = MultiStep{Milestones: ms, Gamma: get("gamma", 0.1)}
 	case "exponential", "exp":
 		s = Exponential{Gamma: get("gamma", 0.95)}
 	case "cosine":
-		s = Cosine{TMax: int(get("tmax", float64(total))), EtaMin: get("eta_min", 0)}
+		s = Cosine{TMax: getInt("tmax", total), EtaMin: get("eta_min", 0)}
 	case "warmup", "linear":
-		s = Linear{Start: get("start", 1.0/3), End: get("end", 1), Iters: int(get("iters", 5))}
+		s = Linear{Start: get("start", 1.0/3), End: get("end", 1), Iters: getInt("iters", 5)}
 	case "warmup-cosine":
-		w := int(get("warmup", 5))
-		tmax := int(get("tmax", float64(total-w)))
+		w := getInt("warmup", 5)
+		tmax := getInt("tmax", total-w)
 		s = Sequential{Schedules: []Schedule{Linear{Start: get("start", 0.01), End: 1, Iters: w}, Cosine{TMax: tmax, EtaMin: get("eta_min", 0)}}, Milestones: []int{w}}
 	case "onecycle":
-		s = OneCycle{MaxLR: get("max_lr", 0), TotalSteps: int(get("total", float64(total))), PctStart: get("pct_start", 0.3),
+		s = OneCycle{MaxLR: get("max_lr", 0), TotalSteps: getInt("total", total), PctStart: get("pct_start", 0.3),
 			DivFactor: get("div", 25), FinalDivFactor: get("final_div", 1e4)}
 	default:
 		return nil, fmt.Errorf("optim: unknown schedule %q (want constant, step, multistep, exponential, cosine, warmup, warmup-cosine, onecycle or plateau): %w", name, ErrInvalid)
+	}
+	if intErr != nil {
+		return nil, intErr
 	}
 	for k := range opts {
 		return nil, fmt.Errorf("optim: schedule %q: unknown option %q: %w", name, k, ErrInvalid)
 	}
 	return s, ValidateSchedule(s)
+}
+
+// maxScheduleInt bounds the step counts a schedule option may give (sizes, lengths,
+// milestones, patience): far beyond any run, and small enough that sums of them cannot
+// overflow an int.
+const maxScheduleInt = 1 << 40
+
+// optInt converts an option that counts steps; "size=2.5" is an error rather than 2, and a
+// count beyond maxScheduleInt is reported as out of range rather than wrapped.
+func optInt(spec, key string, v float64) (int, error) {
+	if v != math.Trunc(v) {
+		return 0, fmt.Errorf("optim: schedule %q: option %s=%v: want an integer: %w", spec, key, v, ErrInvalid)
+	}
+	if math.Abs(v) > maxScheduleInt {
+		return 0, fmt.Errorf("optim: schedule %q: option %s=%v: out of range (at most %d in size): %w", spec, key, v, maxScheduleInt, ErrInvalid)
+	}
+	return int(v), nil
+}
+
+// ParseRates reads what a Scheduler is built from: a closed-form schedule (ParseSchedule), a
+// plateau rule (ParsePlateau), or a finite schedule that hands over to a plateau rule once it has
+// run its course, written SCHEDULE+plateau[:...], as in "warmup:iters=500+plateau:patience=2".
+// One of the two results is nil when the spec does not name it.
+func ParseRates(spec string, total int) (Schedule, *Plateau, error) {
+	head, tail, chained := cutPlateau(spec)
+	switch {
+	case !chained && scheduleIsPlateau(head):
+		p, err := ParsePlateau(head)
+		return nil, p, err
+	case !chained:
+		s, err := ParseSchedule(head, total)
+		return s, nil, err
+	}
+	if scheduleIsPlateau(head) {
+		return nil, nil, fmt.Errorf("optim: schedule %q: a plateau rule has no end, so nothing can follow it: %w", spec, ErrInvalid)
+	}
+	s, err := ParseSchedule(head, total)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, ok := s.(Finite); !ok {
+		return nil, nil, fmt.Errorf("optim: schedule %q: %v has no end to hand over to the plateau rule at (use warmup, cosine or onecycle before +plateau): %w",
+			spec, s, ErrInvalid)
+	}
+	p, err := ParsePlateau(tail)
+	return s, p, err
+}
+
+// cutPlateau splits "A+plateau..." into A and "plateau...".
+func cutPlateau(spec string) (head, tail string, ok bool) {
+	i := strings.Index(strings.ToLower(spec), "+plateau")
+	if i < 0 {
+		return strings.TrimSpace(spec), "", false
+	}
+	return strings.TrimSpace(spec[:i]), strings.TrimSpace(spec[i+1:]), true
+}
+
+func scheduleIsPlateau(spec string) bool {
+	name, _, _ := strings.Cut(strings.TrimSpace(spec), ":")
+	return strings.EqualFold(strings.TrimSpace(name), "plateau")
 }
 
 // ParsePlateau reads "plateau[:factor=0.5,patience=3,...]" into a Plateau with PyTorch's
@@ -419,21 +510,27 @@ func ParsePlateau(spec string) (*Plateau, error) {
 		case "factor":
 			p.Factor = v
 		case "patience":
-			p.Patience = int(v)
+			if p.Patience, err = optInt(spec, k, v); err != nil {
+				return nil, err
+			}
 		case "threshold":
 			p.Threshold = v
 		case "cooldown":
-			p.Cooldown = int(v)
+			if p.Cooldown, err = optInt(spec, k, v); err != nil {
+				return nil, err
+			}
 		case "min_lr":
 			p.MinLR = v
 		case "eps":
 			p.Eps = v
-		case "max":
-			if v != 0 {
+		case "max", "abs":
+			if v != 0 && v != 1 {
+				return nil, fmt.Errorf("optim: plateau: option %s=%v: want 0 or 1: %w", k, v, ErrInvalid)
+			}
+			if v == 1 && k == "max" {
 				p.Mode = "max"
 			}
-		case "abs":
-			if v != 0 {
+			if v == 1 && k == "abs" {
 				p.ThresholdMode = "abs"
 			}
 		default:
@@ -441,6 +538,21 @@ func ParsePlateau(spec string) (*Plateau, error) {
 		}
 	}
 	return p, p.Validate()
+}
+
+// parseOptNumber reads an option's value. No schedule option means anything as NaN or
+// infinity (eta_min=Inf would make every rate infinite), so they are refused here, once.
+func parseOptNumber(s string) (float64, error) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	switch {
+	case errors.Is(err, strconv.ErrRange):
+		return 0, errors.New("is out of range")
+	case err != nil:
+		return 0, errors.New("is not a number")
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return 0, errors.New("is not finite")
+	}
+	return f, nil
 }
 
 // parseOpts splits "name:k=v,k=v" with numeric values; "milestones=3;6;9" becomes m0, m1, m2.
@@ -457,18 +569,24 @@ func parseOpts(spec string) (string, map[string]float64, error) {
 		}
 		k = strings.ToLower(strings.TrimSpace(k))
 		if k == "milestones" {
+			if _, dup := opts["m0"]; dup {
+				return "", nil, fmt.Errorf("optim: schedule %q: option milestones is given twice: %w", spec, ErrInvalid)
+			}
 			for i, m := range strings.Split(v, ";") {
-				f, err := strconv.ParseFloat(strings.TrimSpace(m), 64)
+				f, err := parseOptNumber(m)
 				if err != nil {
-					return "", nil, fmt.Errorf("optim: schedule %q: milestone %q is not a number: %w", spec, m, ErrInvalid)
+					return "", nil, fmt.Errorf("optim: schedule %q: milestone %q %v: %w", spec, m, err, ErrInvalid)
 				}
 				opts["m"+strconv.Itoa(i)] = f
 			}
 			continue
 		}
-		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if _, dup := opts[k]; dup {
+			return "", nil, fmt.Errorf("optim: schedule %q: option %s is given twice: %w", spec, k, ErrInvalid)
+		}
+		f, err := parseOptNumber(v)
 		if err != nil {
-			return "", nil, fmt.Errorf("optim: schedule %q: option %s=%q is not a number: %w", spec, k, v, ErrInvalid)
+			return "", nil, fmt.Errorf("optim: schedule %q: option %s=%q %v: %w", spec, k, v, err, ErrInvalid)
 		}
 		opts[k] = f
 	}

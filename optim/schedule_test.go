@@ -198,6 +198,13 @@ func TestParseSchedule(t *testing.T) {
 		{"multistep:milestones=8;3", "increasing"},
 		{"onecycle", "max_lr 0"},
 		{"cosine:tmax=-1", "t_max -1"},
+		{"step:size=2.5", "size=2.5: want an integer"},
+		{"cosine:tmax=1e30", "tmax=1e+30: out of range"},
+		{"multistep:milestones=2;4.5", "m1=4.5: want an integer"},
+		{"cosine:eta_min=Inf", `eta_min="Inf" is not finite`},
+		{"exponential:gamma=NaN", `gamma="NaN" is not finite`},
+		{"step:gamma=1e999", `gamma="1e999" is out of range`},
+		{"step:size=2,size=3", "size is given twice"},
 	}
 	for _, c := range bad {
 		t.Run(fmt.Sprintf("%q is rejected", c.spec), func(t *testing.T) {
@@ -210,6 +217,82 @@ func TestParseSchedule(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "max", p.Mode)
 	assert.Equal(t, 3, p.Patience)
-	_, err = optim.ParsePlateau("plateau:factor=2")
-	require.ErrorIs(t, err, optim.ErrInvalid)
+	for _, spec := range []string{"plateau:factor=2", "plateau:patience=1.5", "plateau:min_lr=inf", "plateau:max=2", "plateau:cooldown=1e30"} {
+		_, err = optim.ParsePlateau(spec)
+		require.ErrorIs(t, err, optim.ErrInvalid, spec)
+	}
+	assert.ErrorIs(t, (&optim.Plateau{Mode: "min", ThresholdMode: "rel", Factor: 0.5, MinLR: math.Inf(1)}).Validate(), optim.ErrInvalid)
+	assert.ErrorIs(t, optim.ValidateSchedule(optim.Cosine{TMax: 5, EtaMin: math.Inf(1)}), optim.ErrInvalid)
+}
+
+// TestParseRatesChainsAWarmUpAndAPlateauRule checks the SCHEDULE+plateau grammar: what it
+// builds, and what it refuses with a reason.
+func TestParseRatesChainsAWarmUpAndAPlateauRule(t *testing.T) {
+	s, p, err := optim.ParseRates("warmup:start=0.1,iters=4+plateau:factor=0.5,patience=0", 100)
+	require.NoError(t, err)
+	assert.Equal(t, optim.Linear{Start: 0.1, End: 1, Iters: 4}, s)
+	require.NotNil(t, p)
+	assert.Equal(t, 0.5, p.Factor)
+	assert.Equal(t, 0, p.Patience)
+
+	s, p, err = optim.ParseRates("plateau:patience=3", 100)
+	require.NoError(t, err)
+	assert.Nil(t, s)
+	assert.Equal(t, 3, p.Patience)
+
+	s, p, err = optim.ParseRates("cosine", 100)
+	require.NoError(t, err)
+	assert.Nil(t, p)
+	assert.Equal(t, optim.Cosine{TMax: 100}, s)
+
+	for spec, why := range map[string]string{
+		"plateau+plateau":              "nothing can follow it",
+		"step:size=2+plateau":          "no end",
+		"warmup:iters=3+plateau:bad=1": "unknown option",
+		"warmup:iters=x+plateau":       "not a number",
+	} {
+		_, _, err := optim.ParseRates(spec, 100)
+		require.ErrorIs(t, err, optim.ErrInvalid, spec)
+		assert.Contains(t, err.Error(), why, spec)
+	}
+}
+
+// TestAWarmUpHandsOverToThePlateauRule runs a Scheduler with a 3-batch linear warm-up then a
+// plateau rule: the rates rise per batch, stay where the warm-up ended, and are halved by the
+// plateau rule from the first epoch that ends after the warm-up, for every group from its own
+// base.
+func TestAWarmUpHandsOverToThePlateauRule(t *testing.T) {
+	p := optim.NewPlateau()
+	p.Patience, p.Factor = 0, 0.5
+	s, err := optim.NewScheduler([]float64{0.4, 0.2}, optim.Linear{Start: 0.25, End: 1, Iters: 3}, optim.PerBatch, p)
+	require.NoError(t, err)
+	var got [][]float64
+	step := func() { got = append(got, append([]float64(nil), s.Rates()...)); s.Batch() }
+	step()
+	step()
+	s.Epoch(1) // epoch 1 ends inside the warm-up: the plateau rule does not look at it
+	step()
+	step() // the warm-up is done: the rates stay at the bases
+	s.Epoch(1)
+	step()
+	s.Epoch(1) // no improvement with patience 0: halve
+	step()
+	want := [][]float64{{0.1, 0.05}, {0.2, 0.1}, {0.3, 0.15}, {0.4, 0.2}, {0.4, 0.2}, {0.2, 0.1}}
+	require.Len(t, got, len(want))
+	for i := range want {
+		assert.InDeltaSlice(t, want[i], got[i], 1e-15, "step %d", i+1)
+	}
+
+	// A snapshot taken in the plateau phase restores it exactly.
+	st := s.Snapshot()
+	q := optim.NewPlateau()
+	q.Patience, q.Factor = 0, 0.5
+	r, err := optim.NewScheduler([]float64{0.4, 0.2}, optim.Linear{Start: 0.25, End: 1, Iters: 3}, optim.PerBatch, q)
+	require.NoError(t, err)
+	require.NoError(t, r.Restore(st))
+	assert.Equal(t, s.Rates(), r.Rates())
+	s.Epoch(1)
+	r.Epoch(1)
+	assert.Equal(t, []float64{0.1, 0.05}, r.Rates())
+	assert.Equal(t, s.Rates(), r.Rates())
 }

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# gpu-bench.sh [DIR]: on the GPU host (no Go needed), issue 5's comparison in ONE run: our
+# gpu-bench.sh [DIR]: on the GPU host (no Go needed), issue 5's comparison in ONE run (step 4 of
+# scripts/gpu-check.sh, which passes the timeouts below clipped to its deadline): our
 # BenchmarkTorch* benchmarks (backend_cuda.test, built by scripts/gpu-build.sh), then PyTorch's
 # torch_baseline.py, then gpubench on both outputs, which prints one table (workload, ours,
 # PyTorch, ratio, GB/s or TFLOP/s, % of copy or SGEMM, target, met?) under the device's name.
 # Ratios are only meaningful within one such run.
 #
-# DIR holds the build (backend_cuda.test, gpubench, torch_baseline.py): default the directory
-# this script is in when it holds them (a copied build folder), else .devrun under the repository
-# root. The outputs (device.txt, go-bench.txt, torch.txt, table.md) go to $OUT when it is set (the
+# DIR holds the unpacked build (backend_cuda.test, gpubench, torch_baseline.py: gpu-check.sh
+# unpacks scripts/gpu-build.sh's .gz files into a folder of its own and passes that): default the
+# directory this script is in when it holds them, else .devrun under the repository root. The outputs (device.txt, go-bench.txt, torch.txt, table.md) go to $OUT when it is set (the
 # device tool's folder that comes back), else to a fresh temporary directory; the path is printed.
 #
 # Time: well under the ~8 minutes of GPU time this run may take (a session has 15 minutes,
@@ -49,7 +50,7 @@ status=0
   fi
 } 2>&1 | tee "$out/device.txt"
 
-# Our benchmarks, from the package directory when the repository is here (as gpu-run.sh does).
+# Our benchmarks, from the package directory when the repository is here (as gpu-check.sh does).
 wd=$dir
 if [ -n "$repo" ] && [ -d "$repo/backend/cuda" ]; then wd=$repo/backend/cuda; fi
 bench() { # bench REGEX BENCHTIME TIMEOUT_S
@@ -75,7 +76,8 @@ elif ! python3 -c 'import torch' 2>/dev/null; then
   status=1
 else
   echo "== python3 torch_baseline.py"
-  timeout -k 10 "${TORCH_TIMEOUT:-150}" python3 "$dir/torch_baseline.py" 2>&1 | tee "$out/torch.txt"
+  # -u: unbuffered, so a run cut short by its timeout still leaves every line it printed.
+  timeout -k 10 "${TORCH_TIMEOUT:-150}" python3 -u "$dir/torch_baseline.py" 2>&1 | tee "$out/torch.txt"
   rc=${PIPESTATUS[0]}
   if [ "$rc" -ne 0 ]; then
     echo "gpu-bench.sh: torch_baseline.py exited $rc" >&2

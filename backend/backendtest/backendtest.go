@@ -48,10 +48,18 @@ func Tests() []Test {
 		{"OptimizerStep", TestOptimizerStep},
 		{"SumSquares", TestSumSquares},
 		{"Clamp", TestClamp},
+		{"Conv2D", TestConv2D},
+		{"ChannelOps", TestChannelOps},
+		{"Pool2D", TestPool2D},
+		{"Dropout", TestDropout},
+		{"BatchNorm", TestBatchNorm},
 		{"Errors", TestErrors},
+		{"RunErrors", TestRunErrors},
 		{"TrainingCurve", TestTrainingCurve},
 		{"OracleGradients", TestOracleGradients},
 		{"OracleSGD", TestOracleSGD},
+		{"OracleConvPool", TestOracleConvPool},
+		{"Diagnostics", TestDiagnostics},
 	}
 }
 

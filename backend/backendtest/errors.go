@@ -2,6 +2,7 @@ package backendtest
 
 import (
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/gotrain/gotrain/backend"
 	"github.com/gotrain/gotrain/kernels"
+	"github.com/gotrain/gotrain/optim"
 )
 
 // foreignBuffer is a buffer no device allocated: a device must reject it, not panic on a type
@@ -32,14 +34,27 @@ func TestErrors(t *testing.T, dev backend.Device) {
 	f1, f3, f4, f6 := alloc(backend.Float32, 1), alloc(backend.Float32, 3), alloc(backend.Float32, 4), alloc(backend.Float32, 6)
 	d3, d6 := alloc(backend.Float64, 3), alloc(backend.Float64, 6)
 	bs := func(b ...backend.Buffer) []backend.Buffer { return b }
-	sgd := kernels.UpdateParams{Rule: kernels.RuleSGD, LR: 0.1}
-	mom := kernels.UpdateParams{Rule: kernels.RuleSGD, LR: 0.1, Momentum: 0.9, FirstStep: true}
-	adam := kernels.UpdateParams{Rule: kernels.RuleAdam, LR: 0.1, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, BiasCorrection1: 0.1, BiasCorrection2: 0.001}
-	ams := adam
-	ams.AMSGrad = true
-	noBias := adam
-	noBias.BiasCorrection1, noBias.BiasCorrection2 = 0, 0
-	rms := kernels.UpdateParams{Rule: kernels.RuleRMSProp, LR: 0.01, Alpha: 0.99, Eps: 1e-8, Momentum: 0.9, Centered: true}
+	step := func(name string, lr float64, edit func(o *optim.Options)) *kernels.Step {
+		o, err := optim.Defaults(name, lr)
+		require.NoError(t, err)
+		d, err := optim.Describe(o.Name)
+		require.NoError(t, err)
+		if edit != nil {
+			edit(&o)
+		}
+		carry := 1.0
+		s := d.Step(o, lr, 1, &carry)
+		return &s
+	}
+	sgd := step("sgd", 0.1, nil)
+	mom := step("momentum", 0.1, nil)
+	adam := step("adam", 0.1, nil)
+	ams := step("adam", 0.1, func(o *optim.Options) { o.AMSGrad = true })
+	rms := step("rmsprop", 0.01, func(o *optim.Options) { o.Momentum, o.Centered = 0.9, true })
+	nanStep := *adam
+	nanStep.S[2] = math.NaN()
+	noRule := *sgd
+	noRule.Rule = nil
 	st := func(l ...[]backend.Buffer) [][]backend.Buffer { return l }
 
 	shape := []error{backend.ErrShape}
@@ -123,9 +138,8 @@ func TestErrors(t *testing.T, dev backend.Device) {
 		{"OptimizerStep with a grad of another dtype", dtype, func() error { return dev.OptimizerStep(sgd, bs(f3), bs(d3), nil) }},
 		{"OptimizerStep with a nil parameter", anyErr, func() error { return dev.OptimizerStep(sgd, bs(nil), bs(f3), nil) }},
 		{"OptimizerStep with a foreign gradient", anyErr, func() error { return dev.OptimizerStep(sgd, bs(f3), bs(foreignBuffer{}), nil) }},
-		{"OptimizerStep with an unknown rule", anyErr, func() error {
-			return dev.OptimizerStep(kernels.UpdateParams{Rule: kernels.Rule(200), LR: 0.1}, bs(f3), bs(f3), nil)
-		}},
+		{"OptimizerStep with a step without an update rule", anyErr, func() error { return dev.OptimizerStep(&noRule, bs(f3), bs(f3), nil) }},
+		{"OptimizerStep with no step", anyErr, func() error { return dev.OptimizerStep(nil, bs(f3), bs(f3), nil) }},
 		{"OptimizerStep for SGD with momentum and no state", shape, func() error { return dev.OptimizerStep(mom, bs(f3), bs(f3), nil) }},
 		{"OptimizerStep for SGD without momentum and a state list", shape, func() error {
 			return dev.OptimizerStep(sgd, bs(f3), bs(f3), st(bs(f3)))
@@ -150,8 +164,8 @@ func TestErrors(t *testing.T, dev backend.Device) {
 			return dev.OptimizerStep(ams, bs(f3), bs(f3), st(bs(f3), bs(f3), bs(d3)))
 		}},
 		{"OptimizerStep with a nil state tensor", anyErr, func() error { return dev.OptimizerStep(mom, bs(f3), bs(f3), st(bs(nil))) }},
-		{"OptimizerStep for Adam with zero bias corrections", anyErr, func() error {
-			return dev.OptimizerStep(noBias, bs(f3), bs(f3), st(bs(f3), bs(f3)))
+		{"OptimizerStep for Adam with a NaN scalar", anyErr, func() error {
+			return dev.OptimizerStep(&nanStep, bs(f3), bs(f3), st(bs(f3), bs(f3)))
 		}},
 		{"SumSquares into a dst of length 3", shape, func() error { return dev.SumSquares(f3, bs(f4, f6)) }},
 		{"SumSquares into an empty dst", shape, func() error { return dev.SumSquares(alloc(backend.Float32, 0), bs(f3)) }},

@@ -10,14 +10,15 @@ import (
 
 	"github.com/gotrain/gotrain/backend"
 	"github.com/gotrain/gotrain/kernels"
+	"github.com/gotrain/gotrain/optim"
 )
 
-// optimTol: one step is a few roundings in the dtype, relative to the largest term (a momentum
-// buffer can be a small difference of terms like g/√v ≈ 10), so each tensor is compared with
-// its absolute part widened by rtol·max|want|. The reference is rounded to the dtype after every
-// step, as the device stores it, so the error does not grow with the number of steps. This is
-// tight enough to see a coefficient off by more than a few float32 ulp: computing 1-β2 as
-// 1 - float32(0.999) puts the fresh g² term of v off by 1.3e-5.
+// optimTol: the device runs the same operations in the same dtype as the pure-Go loop, so it
+// should give its bits; the tolerance allows a few roundings, relative to the largest term (a
+// momentum buffer can be a small difference of terms like g/√v ≈ 10), so each tensor is compared
+// with its absolute part widened by rtol·max|want|. That is still tight enough to see a
+// coefficient off by more than a few float32 ulp: computing 1-β2 as 1 - float32(0.999) puts the
+// fresh g² term of v off by 1.3e-5.
 var optimTol = tols{f32: tol{1e-30, 4e-6}, f64: tol{1e-300, 1e-12}}
 
 // paramSizes are the lengths of the tensors in one multi-tensor update: different, odd, one
@@ -67,52 +68,22 @@ func hostCopies(ts tensors) [][]float64 {
 	return out
 }
 
-// optimStateNames names the state tensors a rule keeps per parameter, in the order
-// kernels.StateCount documents (and OptimizerStep takes them).
-func optimStateNames(h kernels.UpdateParams) []string {
-	switch h.Rule {
-	case kernels.RuleSGD:
-		if h.Momentum != 0 {
-			return []string{"momentum_buffer"}
-		}
-		return nil
-	case kernels.RuleAdam:
-		if h.AMSGrad {
-			return []string{"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
-		}
-		return []string{"exp_avg", "exp_avg_sq"}
-	case kernels.RuleRMSProp:
-		names := []string{"square_avg"}
-		if h.Momentum != 0 {
-			names = append(names, "momentum_buffer")
-		}
-		if h.Centered {
-			names = append(names, "grad_avg")
-		}
-		return names
-	case kernels.RuleAdagrad:
-		return []string{"sum"}
-	case kernels.RuleNAdam:
-		return []string{"exp_avg", "exp_avg_sq"}
-	}
-	return nil
-}
-
-// drawState draws the initial value of one state tensor of rule. Nothing starts at zero, so
-// every term of the update matters; SGD's momentum buffer starts as NaN because the first step
-// must write it without reading it (RMSProp's is read from the first step, so it is finite).
-// RMSProp's gradient average is drawn small enough that the centered variance v - ḡ² starts
-// (and, being a running variance, stays) well above zero.
-func (e *env) drawState(rule kernels.Rule, name string, n int) []float64 {
+// drawState draws the initial value of one state tensor (named as the description names it).
+// Nothing starts at zero, so every term of the update matters; SGD's momentum buffer starts as
+// NaN because the first step must write it without reading it. Running averages of squares
+// (and their maxima, sums and infinity norms) are drawn positive; RMSProp's gradient average is
+// drawn small enough that the centered variance v - ḡ² starts (and, being a running variance,
+// stays) well above zero.
+func (e *env) drawState(optimizer, name string, n int) []float64 {
 	switch name {
 	case "momentum_buffer":
-		if rule == kernels.RuleSGD {
+		if optimizer == "sgd" {
 			return fill(n, math.NaN())
 		}
 		return e.uniform(n, -0.5, 0.5)
 	case "exp_avg":
 		return e.uniform(n, -0.1, 0.1)
-	case "exp_avg_sq", "max_exp_avg_sq":
+	case "exp_avg_sq", "max_exp_avg_sq", "exp_inf":
 		// vmax is drawn like v, so some elements start above v and some below: both sides of
 		// the max are taken.
 		return e.uniform(n, 1e-4, 0.1)
@@ -123,150 +94,104 @@ func (e *env) drawState(rule kernels.Rule, name string, n int) []float64 {
 	case "sum":
 		return e.uniform(n, 0.05, 0.5)
 	}
-	panic("backendtest: no initial value for state " + name) // a case table bug, not device input
+	e.t.Fatalf("backendtest: no initial value for the state %q of %s: add one to drawState", name, optimizer)
+	return nil
 }
 
-// The host side of each rule's step-dependent scalars for step t (from 1), as PyTorch computes
-// them: written here from torch.optim's documentation rather than taken from package optim.
-
-func sgdAt(h *kernels.UpdateParams, t int) { h.FirstStep = t == 1 }
-
-func adamAt(h *kernels.UpdateParams, t int) {
-	h.BiasCorrection1 = 1 - math.Pow(h.Beta1, float64(t))
-	h.BiasCorrection2 = 1 - math.Pow(h.Beta2, float64(t))
-}
-
-func adagradAt(lr, lrDecay float64) func(h *kernels.UpdateParams, t int) {
-	return func(h *kernels.UpdateParams, t int) { h.LR = lr / (1 + float64(t-1)*lrDecay) }
-}
-
-// nadamAt gives NAdam's coefficients for momentum decay psi: μ_t = β1(1 - ½·0.96^(tψ)),
-// NAdamGrad = lr(1-μ_t)/(1-Π_{i≤t}μ_i), NAdamMom = lr·μ_{t+1}/(1-Π_{i≤t+1}μ_i).
-func nadamAt(psi float64) func(h *kernels.UpdateParams, t int) {
-	return func(h *kernels.UpdateParams, t int) {
-		mu := func(i int) float64 { return h.Beta1 * (1 - 0.5*math.Pow(0.96, float64(i)*psi)) }
-		prod := 1.0
-		for i := 1; i <= t; i++ {
-			prod *= mu(i)
-		}
-		h.NAdamGrad = h.LR * (1 - mu(t)) / (1 - prod)
-		h.NAdamMom = h.LR * mu(t+1) / (1 - prod*mu(t+1))
-		h.BiasCorrection2 = 1 - math.Pow(h.Beta2, float64(t))
-	}
-}
-
-// optimCase is one OptimizerStep configuration: fixed hyperparameters and the per-step scalars.
+// optimCase is one optimizer configuration: a description's defaults or one of its variants.
 type optimCase struct {
 	name string
-	h    kernels.UpdateParams
-	at   func(h *kernels.UpdateParams, t int)
-	// fromZero starts the state at zero (SGD's momentum buffer still at NaN), as PyTorch does:
-	// the first steps are then dominated by the fresh (1-β)·g terms.
+	desc *optim.Description
+	o    optim.Options
+	// fromZero starts the state at its initial value, as PyTorch does (SGD's momentum buffer
+	// still at NaN): the first steps are then dominated by the fresh (1-β)·g terms.
 	fromZero bool
 }
 
-func optimCases() []optimCase {
-	sgd := func(name string, h kernels.UpdateParams) optimCase {
-		h.Rule = kernels.RuleSGD
-		return optimCase{name: "sgd " + name, h: h, at: sgdAt}
+// optimCases are every registered optimizer's defaults and variants, each from drawn state, and
+// the defaults from zero state as well.
+func optimCases(t *testing.T) []optimCase {
+	var out []optimCase
+	for _, name := range optim.Names() {
+		d, err := optim.Describe(name)
+		require.NoError(t, err)
+		if d.Alias != "" {
+			continue
+		}
+		o, err := optim.Defaults(name, 0.01)
+		require.NoError(t, err)
+		out = append(out, optimCase{name: name, desc: d, o: o}, optimCase{name: name + " from zero state", desc: d, o: o, fromZero: true})
+		for _, v := range d.Variants {
+			ov := o
+			v.Set(&ov)
+			require.NoError(t, ov.Validate(), "%s %s", name, v.Name)
+			out = append(out, optimCase{name: name + " " + v.Name, desc: d, o: ov})
+		}
 	}
-	adamBase := kernels.UpdateParams{Rule: kernels.RuleAdam, LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
-	adam := func(name string, f func(h *kernels.UpdateParams)) optimCase {
-		h := adamBase
-		f(&h)
-		return optimCase{name: name, h: h, at: adamAt}
+	return out
+}
+
+// twinStep applies s to one parameter in float64 or float32 arithmetic (as dt says) with the
+// pure-Go loop: what every device must reproduce.
+func twinStep(t *testing.T, dt backend.DType, s *kernels.Step, p, g []float64, state [][]float64) {
+	if dt == backend.Float64 {
+		require.NoError(t, kernels.Update(s, p, g, state...))
+		return
 	}
-	rmsBase := kernels.UpdateParams{Rule: kernels.RuleRMSProp, LR: 0.01, Alpha: 0.99, Eps: 1e-8}
-	rms := func(name string, f func(h *kernels.UpdateParams)) optimCase {
-		h := rmsBase
-		f(&h)
-		return optimCase{name: "rmsprop " + name, h: h}
+	f := func(x []float64) []float32 {
+		out := make([]float32, len(x))
+		for i, v := range x {
+			out[i] = float32(v)
+		}
+		return out
 	}
-	nadamBase := kernels.UpdateParams{Rule: kernels.RuleNAdam, LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
-	nadam := func(name string, f func(h *kernels.UpdateParams)) optimCase {
-		h := nadamBase
-		f(&h)
-		return optimCase{name: name, h: h, at: nadamAt(4e-3)}
+	back := func(dst []float64, src []float32) {
+		for i, v := range src {
+			dst[i] = float64(v)
+		}
 	}
-	zero := func(c optimCase) optimCase {
-		c.name += " from zero state"
-		c.fromZero = true
-		return c
+	p32, st32 := f(p), make([][]float32, len(state))
+	for k := range state {
+		st32[k] = f(state[k])
 	}
-	return []optimCase{
-		sgd("plain", kernels.UpdateParams{LR: 0.1}),
-		sgd("with weight decay", kernels.UpdateParams{LR: 0.1, WeightDecay: 0.05}),
-		sgd("with decoupled decay", kernels.UpdateParams{LR: 0.1, DecoupledDecay: 0.2}),
-		sgd("with decoupled decay and momentum", kernels.UpdateParams{LR: 0.1, DecoupledDecay: 0.2, Momentum: 0.9}),
-		sgd("with momentum", kernels.UpdateParams{LR: 0.1, Momentum: 0.9}),
-		sgd("with momentum and dampening", kernels.UpdateParams{LR: 0.1, Momentum: 0.9, Dampening: 0.3}),
-		sgd("with nesterov", kernels.UpdateParams{LR: 0.1, Momentum: 0.9, Nesterov: true}),
-		sgd("with nesterov and weight decay", kernels.UpdateParams{LR: 0.05, Momentum: 0.8, WeightDecay: 0.05, Nesterov: true}),
-		sgd("with everything", kernels.UpdateParams{LR: 0.05, Momentum: 0.7, Dampening: 0.2, WeightDecay: 0.1, Nesterov: true}),
-
-		adam("adam", func(h *kernels.UpdateParams) {}),
-		adam("adam with L2 weight decay", func(h *kernels.UpdateParams) { h.WeightDecay = 0.05 }),
-		adam("adamw", func(h *kernels.UpdateParams) { h.DecoupledDecay = 0.1 }),
-		adam("adam with amsgrad", func(h *kernels.UpdateParams) { h.AMSGrad = true }),
-		adam("adamw with amsgrad", func(h *kernels.UpdateParams) { h.AMSGrad, h.DecoupledDecay = true, 0.1 }),
-		adam("adam with everything", func(h *kernels.UpdateParams) {
-			h.AMSGrad, h.DecoupledDecay, h.WeightDecay, h.Beta1, h.Beta2, h.Eps = true, 0.1, 0.05, 0.8, 0.99, 1e-6
-		}),
-
-		rms("plain", func(h *kernels.UpdateParams) {}),
-		rms("with momentum", func(h *kernels.UpdateParams) { h.Momentum = 0.9 }),
-		rms("centered", func(h *kernels.UpdateParams) { h.Centered, h.Alpha = true, 0.9 }),
-		rms("with weight decay", func(h *kernels.UpdateParams) { h.WeightDecay = 0.05 }),
-		rms("with decoupled decay", func(h *kernels.UpdateParams) { h.DecoupledDecay = 0.1 }),
-		rms("centered with momentum and weight decay", func(h *kernels.UpdateParams) {
-			h.Centered, h.Momentum, h.WeightDecay, h.Alpha, h.Eps = true, 0.5, 0.05, 0.9, 1e-6
-		}),
-
-		{name: "adagrad from an initial accumulator", h: kernels.UpdateParams{Rule: kernels.RuleAdagrad, LR: 0.1, Eps: 1e-10},
-			at: adagradAt(0.1, 0)},
-		{name: "adagrad with a decayed lr and weight decay", h: kernels.UpdateParams{Rule: kernels.RuleAdagrad, LR: 0.1, Eps: 1e-10, WeightDecay: 0.05},
-			at: adagradAt(0.1, 0.5)},
-
-		nadam("nadam", func(h *kernels.UpdateParams) {}),
-		nadam("nadam with L2 weight decay", func(h *kernels.UpdateParams) { h.WeightDecay = 0.05 }),
-		nadam("nadamw (decoupled decay)", func(h *kernels.UpdateParams) { h.DecoupledDecay = 0.1 }),
-
-		zero(adam("adam", func(h *kernels.UpdateParams) {})),
-		zero(adam("adamw with amsgrad", func(h *kernels.UpdateParams) { h.AMSGrad, h.DecoupledDecay = true, 0.1 })),
-		zero(rms("centered with momentum", func(h *kernels.UpdateParams) { h.Centered, h.Momentum = true, 0.9 })),
-		zero(rms("with alpha 0.999", func(h *kernels.UpdateParams) { h.Alpha = 0.999 })),
-		zero(nadam("nadam", func(h *kernels.UpdateParams) {})),
+	require.NoError(t, kernels.Update(s, p32, f(g), st32...))
+	back(p, p32)
+	for k := range state {
+		back(state[k], st32[k])
 	}
 }
 
-// TestOptimizerStep runs several steps of every update rule (and its variants: momentum,
-// dampening, Nesterov, L2 and decoupled decay, AMSGrad, centered RMSProp, Adagrad's decayed rate,
-// NAdam's momentum schedule) over one list of parameters of different sizes, from random
-// non-zero state and from zero state as PyTorch starts, and compares every parameter and state
-// tensor with the float64 reference after every step.
+// TestOptimizerStep runs several steps of every registered optimizer and each of its variants
+// (momentum, dampening, Nesterov, weight decay of both kinds, AMSGrad, centered RMSProp,
+// Adagrad's decayed rate, NAdam's momentum schedule, ...) over one list of parameters of
+// different sizes, from drawn state and from PyTorch's initial state, with the steps its
+// description computes, and compares every parameter and state tensor after every step with
+// the pure-Go loop's (the oracle for every backend; optim's tests check that loop against
+// float64 references written from PyTorch's algorithms).
 func TestOptimizerStep(t *testing.T, dev backend.Device) {
-	cases := optimCases()
+	cases := optimCases(t)
 	forDTypes(t, dev, func(e *env) {
 		for _, c := range cases {
 			e.run(c.name+" accepts empty lists", func(e *env) {
-				h := c.h
-				if c.at != nil {
-					c.at(&h, 1)
-				}
-				state := make([][]backend.Buffer, len(optimStateNames(h)))
-				e.do("OptimizerStep", func() error { return e.dev.OptimizerStep(h, nil, nil, state) })
+				carry := 1.0
+				s := c.desc.Step(c.o, c.o.LR, 1, &carry)
+				state := make([][]backend.Buffer, s.States)
+				e.do("OptimizerStep", func() error { return e.dev.OptimizerStep(&s, nil, nil, state) })
 			})
 		}
 		for _, c := range cases {
 			e.run(c.name, func(e *env) {
-				names := optimStateNames(c.h)
-				require.Equal(e.t, len(names), kernels.StateCount(c.h), "kernels.StateCount(%+v)", c.h)
+				names := c.desc.States(c.o)
 				params := e.tensors("param", func(n int) []float64 { return e.uniform(n, -1, 1) }, e.state)
 				state := make([]tensors, len(names))
 				for k, name := range names {
-					draw := func(n int) []float64 { return e.drawState(c.h.Rule, name, n) }
-					if c.fromZero && !(name == "momentum_buffer" && c.h.Rule == kernels.RuleSGD) {
-						draw = func(n int) []float64 { return make([]float64, n) }
+					draw := func(n int) []float64 { return e.drawState(c.o.Name, name, n) }
+					if c.fromZero && !(name == "momentum_buffer" && c.o.Name == "sgd") {
+						init := 0.0
+						if c.desc.Init != nil {
+							init = c.desc.Init(c.o)
+						}
+						draw = func(n int) []float64 { return fill(n, init) }
 					}
 					state[k] = e.tensors(name, draw, e.state)
 				}
@@ -279,26 +204,22 @@ func TestOptimizerStep(t *testing.T, dev backend.Device) {
 				for k := range state {
 					stateBufs[k] = state[k].buffers()
 				}
+				carry := 1.0
 				for step := 1; step <= optimSteps; step++ {
 					e.inputs = nil
 					grads := e.tensors(fmt.Sprintf("grad%d", step), func(n int) []float64 { return e.uniform(n, -1, 1) }, e.input)
-					h := c.h
-					if c.at != nil {
-						c.at(&h, step)
-					}
+					// A rate that changes every step, as under a schedule.
+					s := c.desc.Step(c.o, c.o.LR*(1+0.1*float64(step)), step, &carry)
+					require.Equal(e.t, len(names), s.States, "the description's state names and its step's state count")
 					e.do(fmt.Sprintf("OptimizerStep %d", step), func() error {
-						return e.dev.OptimizerStep(h, params.buffers(), grads.buffers(), stateBufs)
+						return e.dev.OptimizerStep(&s, params.buffers(), grads.buffers(), stateBufs)
 					})
 					for i := range hp {
 						st := make([][]float64, len(hs))
 						for k := range hs {
 							st[k] = hs[k][i]
 						}
-						refOptimizerStep(h, hp[i], grads[i].host, st)
-						copy(hp[i], e.round(hp[i]))
-						for k := range st {
-							copy(st[k], e.round(st[k]))
-						}
+						twinStep(e.t, e.dt, &s, hp[i], grads[i].host, st)
 					}
 					tl := optimTol.of(e.dt)
 					for i, b := range params {

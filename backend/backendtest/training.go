@@ -7,9 +7,12 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/train"
 	"github.com/gotrain/gotrain/kernels"
+	"github.com/gotrain/gotrain/optim"
 )
 
 // The training-curve problem: a 20-16-3 tanh MLP with softmax cross-entropy, trained full-batch
@@ -76,9 +79,16 @@ func hostTraining(x, y []float64, params [][]float64) []float64 {
 		}
 		gw1, _ := refGemm(true, false, tcD, tcH, tcN, 1, x, dz1, 0, nil)
 		gb1, _ := refSum(dz1, 1, tcN, tcH)
-		h := kernels.UpdateParams{Rule: kernels.RuleSGD, LR: tcLR, Momentum: tcMomentum, FirstStep: step == 0}
+		// SGD with momentum as torch.optim.SGD documents it: the buffer starts as the gradient.
 		for i, g := range [][]float64{gw1, gb1, gw2, gb2} {
-			refSGD(h, params[i], g, moms[i])
+			for j := range g {
+				if step == 0 {
+					moms[i][j] = g[j]
+				} else {
+					moms[i][j] = tcMomentum*moms[i][j] + g[j]
+				}
+				params[i][j] -= tcLR * moms[i][j]
+			}
 		}
 	}
 	return losses
@@ -110,7 +120,7 @@ func TestTrainingCurve(t *testing.T, dev backend.Device) {
 
 		var got []float64
 		for step := range tcSteps {
-			h := kernels.UpdateParams{Rule: kernels.RuleSGD, LR: tcLR, Momentum: tcMomentum, FirstStep: step == 0}
+			h := sgdStep(e.t, tcLR, tcMomentum, step+1)
 			ops := []struct {
 				name string
 				call func() error
@@ -144,4 +154,40 @@ func TestTrainingCurve(t *testing.T, dev backend.Device) {
 		assert.Less(e.t, got[len(got)-1], 0.5*got[0], "the loss did not fall by half")
 		e.checkInputs()
 	})
+}
+
+// sgdStep is the device step number t of SGD with momentum at rate lr, as optim describes it.
+func sgdStep(t *testing.T, lr, momentum float64, step int) *kernels.Step {
+	d, err := optim.Describe("sgd")
+	require.NoError(t, err)
+	o, err := optim.Defaults("sgd", lr)
+	require.NoError(t, err)
+	o.Momentum = momentum
+	carry := 1.0
+	s := d.Step(o, lr, step, &carry)
+	return &s
+}
+
+// Blobs is a seeded synthetic classification set for training tests: n examples of features
+// values in classes Gaussian clusters (centres drawn with standard deviation 3, unit noise
+// around them), one-hot targets. The same seed gives the same set on every machine; every
+// package's training tests draw their data from it.
+func Blobs(t testing.TB, n, features, classes int, seed uint64) *train.Dataset {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	centres := make([]float64, classes*features)
+	for i := range centres {
+		centres[i] = 3 * rng.NormFloat64()
+	}
+	x := make([]float32, n*features)
+	labels := make([]uint8, n)
+	for i := 0; i < n; i++ {
+		c := rng.IntN(classes)
+		labels[i] = uint8(c)
+		for f := 0; f < features; f++ {
+			x[i*features+f] = float32(centres[c*features+f] + rng.NormFloat64())
+		}
+	}
+	ds, err := train.Classification(x, labels, features, classes)
+	require.NoError(t, err)
+	return ds
 }

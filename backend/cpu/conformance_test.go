@@ -42,10 +42,18 @@ func TestCountCorrect(t *testing.T)    { backendtest.TestCountCorrect(t, newDevi
 func TestOptimizerStep(t *testing.T)   { backendtest.TestOptimizerStep(t, newDevice(t)) }
 func TestSumSquares(t *testing.T)      { backendtest.TestSumSquares(t, newDevice(t)) }
 func TestClamp(t *testing.T)           { backendtest.TestClamp(t, newDevice(t)) }
+func TestConv2D(t *testing.T)          { backendtest.TestConv2D(t, newDevice(t)) }
+func TestChannelOps(t *testing.T)      { backendtest.TestChannelOps(t, newDevice(t)) }
+func TestPool2D(t *testing.T)          { backendtest.TestPool2D(t, newDevice(t)) }
+func TestDropout(t *testing.T)         { backendtest.TestDropout(t, newDevice(t)) }
+func TestBatchNorm(t *testing.T)       { backendtest.TestBatchNorm(t, newDevice(t)) }
 func TestErrors(t *testing.T)          { backendtest.TestErrors(t, newDevice(t)) }
+func TestRunErrors(t *testing.T)       { backendtest.TestRunErrors(t, newDevice(t)) }
 func TestTrainingCurve(t *testing.T)   { backendtest.TestTrainingCurve(t, newDevice(t)) }
 func TestOracleGradients(t *testing.T) { backendtest.TestOracleGradients(t, newDevice(t)) }
 func TestOracleSGD(t *testing.T)       { backendtest.TestOracleSGD(t, newDevice(t)) }
+func TestOracleConvPool(t *testing.T)  { backendtest.TestOracleConvPool(t, newDevice(t)) }
+func TestDiagnostics(t *testing.T)     { backendtest.TestDiagnostics(t, newDevice(t)) }
 
 // TestConformanceWorkers runs the whole suite on one goroutine and on an odd number of workers, so
 // that serial and split code paths both conform.

@@ -11,7 +11,7 @@ package cpu
 import (
 	"fmt"
 	"runtime"
-	"slices"
+	"sync"
 
 	"github.com/gotrain/gotrain/backend"
 	"github.com/gotrain/gotrain/backend/cpu/cpufeat"
@@ -58,9 +58,13 @@ func (b *Buffer) Len() int {
 
 // Device is the CPU device.
 type Device struct {
-	pool   *parallel.Pool
-	gemm   *gemm.Engine
-	job    job
+	pool *parallel.Pool
+	gemm *gemm.Engine
+	job  job
+	// task runs the executors of registered ops that split their work into ranges; states holds
+	// the long-lived scratch of op families that need more (convolution), by op ID.
+	task   rangeTask
+	states []any
 	closed bool
 }
 
@@ -152,18 +156,10 @@ func (d *Device) operands(op string, names string, bs ...backend.Buffer) ([]*Buf
 	return out, nil
 }
 
-func lenErr(op, what string, got, want int) error {
-	return fmt.Errorf("cpu: %s: %s has %d elements, want %d: %w", op, what, got, want, backend.ErrShape)
-}
+// dev is the device name the shared checks of package backend put in front of their errors.
+const dev = "cpu"
 
-func dimsErr(op string, dims ...int) error {
-	for _, v := range dims {
-		if v < 0 {
-			return fmt.Errorf("cpu: %s: negative dimension in %v: %w", op, slices.Clone(dims), backend.ErrShape) // clone: dims must not escape
-		}
-	}
-	return nil
-}
+func lenErr(op, what string, got, want int) error { return backend.LenErr(dev, op, what, got, want) }
 
 // Write copies host data into dst.
 func (d *Device) Write(dst backend.Buffer, src any) error {
@@ -254,18 +250,9 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b back
 	if err != nil {
 		return err
 	}
-	if err := dimsErr("Gemm", m, n, k); err != nil {
-		return err
-	}
 	ab, bb, cb := ops[0], ops[1], ops[2]
-	if ab.Len() != m*k {
-		return lenErr("Gemm", "a", ab.Len(), m*k)
-	}
-	if bb.Len() != k*n {
-		return lenErr("Gemm", "b", bb.Len(), k*n)
-	}
-	if cb.Len() != m*n {
-		return lenErr("Gemm", "c", cb.Len(), m*n)
+	if err := backend.CheckGemm(dev, m, n, k, ab, bb, cb); err != nil {
+		return err
 	}
 	lda, ldb := k, n
 	if transA {
@@ -314,8 +301,8 @@ func (d *Device) Copy(dst, src backend.Buffer) error {
 	if err != nil {
 		return err
 	}
-	if ops[1].Len() != ops[0].Len() {
-		return lenErr("Copy", "src", ops[1].Len(), ops[0].Len())
+	if err := backend.CheckSameLen(dev, "Copy", "src", ops[0], ops[1]); err != nil {
+		return err
 	}
 	d.elementwise(copyJob, ops[0].Len())
 	return nil
@@ -327,8 +314,8 @@ func (d *Device) Scale(dst, x backend.Buffer, alpha float64) error {
 	if err != nil {
 		return err
 	}
-	if ops[1].Len() != ops[0].Len() {
-		return lenErr("Scale", "x", ops[1].Len(), ops[0].Len())
+	if err := backend.CheckSameLen(dev, "Scale", "x", ops[0], ops[1]); err != nil {
+		return err
 	}
 	d.job.f = alpha
 	d.elementwise(scaleJob, ops[0].Len())
@@ -341,11 +328,8 @@ func (d *Device) Unary(op backend.UnaryOp, dst, x backend.Buffer) error {
 	if err != nil {
 		return err
 	}
-	if !validUnary(op) {
-		return fmt.Errorf("cpu: Unary: unknown op %v: %w", op, backend.ErrUnsupported)
-	}
-	if ops[1].Len() != ops[0].Len() {
-		return lenErr("Unary "+op.String(), "x", ops[1].Len(), ops[0].Len())
+	if err := backend.CheckUnary(dev, op, ops[0], ops[1]); err != nil {
+		return err
 	}
 	d.job.unary = op
 	d.elementwise(unaryJob, ops[0].Len())
@@ -358,15 +342,10 @@ func (d *Device) Binary(op backend.BinaryOp, dst, a, b backend.Buffer) error {
 	if err != nil {
 		return err
 	}
-	if !validBinary(op) {
-		return fmt.Errorf("cpu: Binary: unknown op %v: %w", op, backend.ErrUnsupported)
+	if err := backend.CheckBinary(dev, op, ops[0], ops[1], ops[2]); err != nil {
+		return err
 	}
 	n := ops[0].Len()
-	for i, name := range []string{"a", "b"} {
-		if l := ops[i+1].Len(); l != n && l != 1 {
-			return fmt.Errorf("cpu: Binary %v: %s has %d elements, want %d or 1: %w", op, name, l, n, backend.ErrShape)
-		}
-	}
 	d.job.binary = op
 	d.elementwise(binaryJob, n)
 	return nil
@@ -378,14 +357,8 @@ func (d *Device) Broadcast(dst, src backend.Buffer, outer, mid, inner int) error
 	if err != nil {
 		return err
 	}
-	if err := dimsErr("Broadcast", outer, mid, inner); err != nil {
+	if err := backend.CheckBroadcast(dev, ops[0], ops[1], outer, mid, inner); err != nil {
 		return err
-	}
-	if ops[0].Len() != outer*mid*inner {
-		return lenErr("Broadcast", "dst", ops[0].Len(), outer*mid*inner)
-	}
-	if ops[1].Len() != outer*inner {
-		return lenErr("Broadcast", "src", ops[1].Len(), outer*inner)
 	}
 	d.job.outer, d.job.mid, d.job.inner = outer, mid, inner
 	// Split over (outer, mid) rows of inner elements.
@@ -399,14 +372,8 @@ func (d *Device) Sum(dst, src backend.Buffer, outer, mid, inner int) error {
 	if err != nil {
 		return err
 	}
-	if err := dimsErr("Sum", outer, mid, inner); err != nil {
+	if err := backend.CheckSum(dev, ops[0], ops[1], outer, mid, inner); err != nil {
 		return err
-	}
-	if ops[0].Len() != outer*inner {
-		return lenErr("Sum", "dst", ops[0].Len(), outer*inner)
-	}
-	if ops[1].Len() != outer*mid*inner {
-		return lenErr("Sum", "src", ops[1].Len(), outer*mid*inner)
 	}
 	d.job.outer, d.job.mid, d.job.inner = outer, mid, inner
 	// Each output element is summed by one goroutine in index order: repeatable bits.
@@ -421,17 +388,8 @@ func (d *Device) BiasAdd(dst, x, bias backend.Buffer, rows, cols int) error {
 	if err != nil {
 		return err
 	}
-	if err := dimsErr("BiasAdd", rows, cols); err != nil {
+	if err := backend.CheckBiasAdd(dev, ops[0], ops[1], ops[2], rows, cols); err != nil {
 		return err
-	}
-	if ops[0].Len() != rows*cols {
-		return lenErr("BiasAdd", "dst", ops[0].Len(), rows*cols)
-	}
-	if ops[1].Len() != rows*cols {
-		return lenErr("BiasAdd", "x", ops[1].Len(), rows*cols)
-	}
-	if ops[2].Len() != cols {
-		return lenErr("BiasAdd", "bias", ops[2].Len(), cols)
 	}
 	d.job.rows, d.job.cols = rows, cols
 	d.rowwise(biasAddJob, rows, cols)
@@ -444,11 +402,8 @@ func (d *Device) Activation(act kernels.Activation, alpha float64, dst, x backen
 	if err != nil {
 		return err
 	}
-	if !act.Valid() {
-		return fmt.Errorf("cpu: Activation: %v: %w", act, backend.ErrUnsupported)
-	}
-	if ops[1].Len() != ops[0].Len() {
-		return lenErr("Activation "+act.String(), "x", ops[1].Len(), ops[0].Len())
+	if err := backend.CheckActivation(dev, act, ops[0], ops[1]); err != nil {
+		return err
 	}
 	d.job.act, d.job.f = act, alpha
 	d.elementwise(activationJob, ops[0].Len())
@@ -461,31 +416,13 @@ func (d *Device) ActivationGrad(act kernels.Activation, alpha float64, dx, x, y,
 	if err != nil {
 		return err
 	}
-	if !act.Valid() {
-		return fmt.Errorf("cpu: ActivationGrad: %v: %w", act, backend.ErrUnsupported)
+	if err := backend.CheckActivationGrad(dev, act, ops[0], ops[1], ops[2], ops[3]); err != nil {
+		return err
 	}
 	n := ops[0].Len()
-	for i, name := range []string{"x", "y", "dy"} {
-		if ops[i+1].Len() != n {
-			return lenErr("ActivationGrad "+act.String(), name, ops[i+1].Len(), n)
-		}
-	}
 	d.job.act, d.job.f = act, alpha
 	d.elementwise(activationGradJob, n)
 	return d.job.takeErr()
-}
-
-func (d *Device) checkRows(op string, rows, cols int, ops []*Buffer, names ...string) error {
-	if err := dimsErr(op, rows, cols); err != nil {
-		return err
-	}
-	for i, name := range names {
-		if ops[i].Len() != rows*cols {
-			return lenErr(op, name, ops[i].Len(), rows*cols)
-		}
-	}
-	d.job.rows, d.job.cols = rows, cols
-	return nil
 }
 
 // Softmax computes the (log-)softmax of each row.
@@ -494,10 +431,10 @@ func (d *Device) Softmax(log bool, dst, x backend.Buffer, rows, cols int) error 
 	if err != nil {
 		return err
 	}
-	if err := d.checkRows("Softmax", rows, cols, ops, "dst", "x"); err != nil {
+	if err := backend.CheckSoftmax(dev, ops[0], ops[1], rows, cols); err != nil {
 		return err
 	}
-	d.job.log = log
+	d.job.rows, d.job.cols, d.job.log = rows, cols, log
 	d.rowwise(softmaxJob, rows, cols)
 	return d.job.takeErr()
 }
@@ -508,10 +445,10 @@ func (d *Device) SoftmaxGrad(log bool, dx, y, dy backend.Buffer, rows, cols int)
 	if err != nil {
 		return err
 	}
-	if err := d.checkRows("SoftmaxGrad", rows, cols, ops, "dx", "y", "dy"); err != nil {
+	if err := backend.CheckSoftmaxGrad(dev, ops[0], ops[1], ops[2], rows, cols); err != nil {
 		return err
 	}
-	d.job.log = log
+	d.job.rows, d.job.cols, d.job.log = rows, cols, log
 	d.rowwise(softmaxGradJob, rows, cols)
 	return d.job.takeErr()
 }
@@ -523,10 +460,7 @@ func (d *Device) Loss(kind kernels.Loss, loss, x, y backend.Buffer, rows, cols i
 	if err != nil {
 		return err
 	}
-	if ops[0].Len() != 1 {
-		return lenErr("Loss", "loss", ops[0].Len(), 1)
-	}
-	if err := d.checkRows("Loss", rows, cols, ops[1:], "x", "y"); err != nil {
+	if err := backend.CheckLoss(dev, kind, ops[0], ops[1], ops[2], rows, cols); err != nil {
 		return err
 	}
 	var v float64
@@ -549,15 +483,10 @@ func (d *Device) LossGrad(kind kernels.Loss, dx, x, y, dloss backend.Buffer, row
 	if err != nil {
 		return err
 	}
-	if ops[3].Len() != 1 {
-		return lenErr("LossGrad", "dloss", ops[3].Len(), 1)
-	}
-	if err := d.checkRows("LossGrad", rows, cols, ops, "dx", "x", "y"); err != nil {
+	if err := backend.CheckLossGrad(dev, kind, ops[0], ops[1], ops[2], ops[3], rows, cols); err != nil {
 		return err
 	}
-	if !kind.Valid() {
-		return fmt.Errorf("cpu: LossGrad: %v: %w", kind, backend.ErrUnsupported)
-	}
+	d.job.rows, d.job.cols = rows, cols
 	var g float64
 	if ops[3].F64 != nil {
 		g = ops[3].F64[0]
@@ -579,10 +508,7 @@ func (d *Device) CountCorrect(dst, x, y backend.Buffer, rows, cols int) error {
 	if err != nil {
 		return err
 	}
-	if ops[0].Len() != 1 {
-		return lenErr("CountCorrect", "dst", ops[0].Len(), 1)
-	}
-	if err := d.checkRows("CountCorrect", rows, cols, ops[1:], "x", "y"); err != nil {
+	if err := backend.CheckCountCorrect(dev, ops[0], ops[1], ops[2], rows, cols); err != nil {
 		return err
 	}
 	if ops[1].F64 != nil {
@@ -594,14 +520,14 @@ func (d *Device) CountCorrect(dst, x, y backend.Buffer, rows, cols int) error {
 }
 
 // OptimizerStep updates every parameter; each parameter's range is split over the cores.
-func (d *Device) OptimizerStep(h kernels.UpdateParams, params, grads []backend.Buffer, state [][]backend.Buffer) error {
+func (d *Device) OptimizerStep(h *kernels.Step, params, grads []backend.Buffer, state [][]backend.Buffer) error {
 	if d.closed {
 		return fmt.Errorf("cpu: OptimizerStep: %w", backend.ErrClosed)
 	}
-	if err := backend.CheckStepLists("cpu", h, params, grads, state); err != nil {
+	if err := backend.CheckStepLists(dev, h, params, grads, state); err != nil {
 		return err
 	}
-	want := kernels.StateCount(h)
+	want := h.States
 	// Check everything before touching anything, so a bad list never leaves a half-applied step.
 	for i, p := range params {
 		pb, err := d.buf("OptimizerStep", "params", i, p)
@@ -657,8 +583,8 @@ func (d *Device) SumSquares(dst backend.Buffer, xs []backend.Buffer) error {
 	if err != nil {
 		return err
 	}
-	if ops[0].Len() != 1 {
-		return lenErr("SumSquares", "dst", ops[0].Len(), 1)
+	if err := backend.CheckSumSquaresDst(dev, ops[0]); err != nil {
+		return err
 	}
 	out := ops[0]
 	for i, x := range xs {
@@ -696,13 +622,86 @@ func (d *Device) Clamp(dst, x backend.Buffer, lo, hi float64) error {
 	if err != nil {
 		return err
 	}
-	if !(lo <= hi) {
-		return fmt.Errorf("cpu: Clamp: lo %v > hi %v: %w", lo, hi, backend.ErrInvalid)
-	}
-	if ops[1].Len() != ops[0].Len() {
-		return lenErr("Clamp", "x", ops[1].Len(), ops[0].Len())
+	if err := backend.CheckClamp(dev, ops[0], ops[1], lo, hi); err != nil {
+		return err
 	}
 	d.job.f, d.job.f2 = lo, hi
 	d.elementwise(clampJob, ops[0].Len())
 	return nil
+}
+
+// execs holds the CPU executors of registered ops; each op file (conv.go, pool.go, ...) adds its
+// own in an init function.
+var execs backend.Executors[*Device, *Buffer]
+
+// Run executes a call of a registered op: its own executor when this device registered one, else
+// the op's Via composition of the typed methods.
+func (d *Device) Run(c *backend.Call) error {
+	if err := backend.CheckCall(dev, c); err != nil {
+		return err
+	}
+	f := execs.Lookup(c.Op)
+	if f == nil {
+		if via := c.Op.Via(); via != nil {
+			if err := c.Op.Check(dev, c); err != nil {
+				return err
+			}
+			return via(d, c)
+		}
+		return backend.Unsupported(dev, c.Op)
+	}
+	ops, err := d.operands(c.Op.Name(), c.Op.OperandList(), c.Bufs...)
+	if err != nil {
+		return err
+	}
+	if err := c.Op.Check(dev, c); err != nil {
+		return err
+	}
+	return f(d, c, ops)
+}
+
+// rangeTask is the long-lived work description of the executors of registered ops: like job,
+// one per device, so handing it to the pool allocates nothing.
+type rangeTask struct {
+	run func(t *rangeTask, lo, hi int)
+	c   *backend.Call
+	ops []*Buffer
+	mu  sync.Mutex
+	err error
+}
+
+// Range implements parallel.Task.
+func (t *rangeTask) Range(lo, hi int) { t.run(t, lo, hi) }
+
+// fail records the first error of a twin (which the op's check makes unreachable in practice).
+func (t *rangeTask) fail(err error) {
+	if err != nil {
+		t.mu.Lock()
+		if t.err == nil {
+			t.err = err
+		}
+		t.mu.Unlock()
+	}
+}
+
+// split runs run over [0, n) in ranges of at least grain items, split over the cores, for call c
+// with operands ops, and returns the first error a range reported.
+func (d *Device) split(c *backend.Call, ops []*Buffer, run func(t *rangeTask, lo, hi int), n, grain int) error {
+	t := &d.task
+	t.run, t.c, t.ops, t.err = run, c, ops, nil
+	d.pool.Run(t, n, max(grain, 1))
+	t.c, t.ops = nil, nil
+	return t.err
+}
+
+// opState returns the long-lived state of an op family, keyed by one of its ops and made by mk on
+// first use.
+func (d *Device) opState(key *backend.Op, mk func() any) any {
+	for len(d.states) <= key.ID() {
+		d.states = append(d.states, nil)
+	}
+	if d.states[key.ID()] == nil {
+		d.states[key.ID()] = mk()
+	}
+	return d.states[key.ID()]
 }

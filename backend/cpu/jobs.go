@@ -24,7 +24,7 @@ type job struct {
 	rows, cols        int
 	outer, mid, inner int
 	f2                float64
-	update            kernels.UpdateParams
+	update            *kernels.Step
 	stateLen          [3]int
 	// SumSquares: each chunk of chunk elements adds into its own slot, so the total does not
 	// depend on which goroutine ran which chunk.
@@ -94,10 +94,6 @@ func scale[T kernels.Float](dst, x []T, a T) {
 		dst[i] = a * x[i]
 	}
 }
-
-func validUnary(op backend.UnaryOp) bool { return op >= backend.Neg && op <= backend.Cube }
-
-func validBinary(op backend.BinaryOp) bool { return op >= backend.Add && op <= backend.Ne }
 
 func unaryJob(j *job, lo, hi int) {
 	if d, s := j.ops[0], j.ops[1]; d.isF64() {

@@ -14,7 +14,7 @@ import (
 // batch of 128 or 1024 times a layer of 256 or 1024) on a device of 1 and of 2 workers: where
 // 2 workers do not beat 1, the op should not be split (the grains of cpu.go).
 func BenchmarkSplit(b *testing.B) {
-	adam := kernels.UpdateParams{Rule: kernels.RuleAdam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, BiasCorrection1: 0.1, BiasCorrection2: 0.01}
+	adam, _ := optimStep(b, "adam", 10)
 	ops := []struct {
 		name string
 		run  func(dev backend.Device, bs []backend.Buffer, n int) error

@@ -8,6 +8,7 @@ import (
 	"github.com/gotrain/gotrain/backend"
 	"github.com/gotrain/gotrain/backend/cpu"
 	"github.com/gotrain/gotrain/kernels"
+	"github.com/gotrain/gotrain/optim"
 	"github.com/stretchr/testify/require"
 )
 
@@ -222,20 +223,12 @@ func valueKernels(n int) []valueKernel {
 		write(b, dev, bs[2], rows*cols, 1, normalFill)
 		return func() error { return dev.CountCorrect(bs[0], bs[1], bs[2], rows, cols) }
 	}})
-	for _, rule := range []struct {
-		name string
-		h    kernels.UpdateParams
-	}{
-		{"sgd", kernels.UpdateParams{Rule: kernels.RuleSGD, LR: 0.1}},
-		{"momentum", kernels.UpdateParams{Rule: kernels.RuleSGD, LR: 0.1, Momentum: 0.9}},
-		{"adam", kernels.UpdateParams{Rule: kernels.RuleAdam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, BiasCorrection1: 0.1, BiasCorrection2: 0.01}},
-		{"adamw", kernels.UpdateParams{Rule: kernels.RuleAdam, LR: 1e-3, DecoupledDecay: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, BiasCorrection1: 0.1, BiasCorrection2: 0.01}},
-		{"rmsprop", kernels.UpdateParams{Rule: kernels.RuleRMSProp, LR: 1e-2, Alpha: 0.99, Eps: 1e-8}},
-		{"adagrad", kernels.UpdateParams{Rule: kernels.RuleAdagrad, LR: 1e-2, Eps: 1e-10}},
-		{"nadam", kernels.UpdateParams{Rule: kernels.RuleNAdam, LR: 2e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, BiasCorrection2: 0.01, NAdamGrad: 1e-3, NAdamMom: 1e-3}},
+	for _, rule := range []struct{ name, opt string }{
+		{"sgd", "sgd"}, {"momentum", "momentum"}, {"adam", "adam"}, {"adamw", "adamw"},
+		{"rmsprop", "rmsprop"}, {"adagrad", "adagrad"}, {"nadam", "nadam"},
 	} {
 		ks = append(ks, valueKernel{"step-" + rule.name, func(b *testing.B, dev backend.Device, fill func([]float32, float64)) func() error {
-			ns := kernels.StateCount(rule.h)
+			s, ns := optimStep(b, rule.opt, 10)
 			bs := buffers(b, dev, n, n)
 			write(b, dev, bs[0], n, 0.1, normalFill)
 			write(b, dev, bs[1], n, 0.01, fill)
@@ -244,8 +237,24 @@ func valueKernels(n int) []valueKernel {
 				state[k] = buffers(b, dev, n)
 			}
 			params, grads := bs[:1], bs[1:2]
-			return func() error { return dev.OptimizerStep(rule.h, params, grads, state) }
+			return func() error { return dev.OptimizerStep(s, params, grads, state) }
 		}})
 	}
 	return ks
+}
+
+// optimStep is the device step t of the named optimizer at its defaults (rate: PyTorch's default
+// where it has one, else 1e-2) and its number of state tensors.
+func optimStep(b testing.TB, name string, t int) (*kernels.Step, int) {
+	lr := map[string]float64{"sgd": 0.1, "momentum": 0.1, "adam": 1e-3, "adamw": 1e-3, "nadam": 2e-3}[name]
+	if lr == 0 {
+		lr = 1e-2
+	}
+	o, err := optim.Defaults(name, lr)
+	require.NoError(b, err)
+	d, err := optim.Describe(o.Name)
+	require.NoError(b, err)
+	carry := 1.0
+	s := d.Step(o, lr, t, &carry)
+	return &s, len(d.States(o))
 }

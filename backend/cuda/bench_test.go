@@ -159,24 +159,22 @@ func BenchmarkOptimizerStep(b *testing.B) {
 	const tensors, n = 8, benchN / 8
 	cases := []struct {
 		name   string
-		h      kernels.UpdateParams
+		h      *kernels.Step
 		arrays int64
 	}{
-		{"adam", kernels.UpdateParams{Rule: kernels.RuleAdam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, BiasCorrection1: 0.1, BiasCorrection2: 0.01}, 7},
-		{"sgd momentum", kernels.UpdateParams{Rule: kernels.RuleSGD, LR: 0.1, Momentum: 0.9}, 5},
+		{"adam", optimStep(b, "adam", 1e-3, 10), 7},
+		{"sgd momentum", optimStep(b, "momentum", 0.1, 10), 5},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			ns := kernels.StateCount(c.h)
+			ns := c.h.States
 			params := benchBuffers(b, d, backend.Float32, tensors, n)
 			grads := benchBuffers(b, d, backend.Float32, tensors, n)
 			state := make([][]backend.Buffer, ns)
 			for k := range state {
 				state[k] = benchBuffers(b, d, backend.Float32, tensors, n)
 			}
-			h := c.h
-			h.Eps = max(h.Eps, 1e-8)
-			gpuTime(b, d, c.arrays*4*tensors*n, func() error { return d.OptimizerStep(h, params, grads, state) })
+			gpuTime(b, d, c.arrays*4*tensors*n, func() error { return d.OptimizerStep(c.h, params, grads, state) })
 			for _, l := range append([][]backend.Buffer{params, grads}, state...) {
 				freeAll(d, l)
 			}
@@ -211,7 +209,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	}
 	data, err := train.Classification(x, labels, 784, 10)
 	require.NoError(b, err)
-	tr, err := train.New(train.Config{Spec: spec, Device: d, Optimizer: optim.MustNamed("adam", 1e-3), BatchSize: batch, Seed: 1})
+	tr, err := train.New(train.Config{Model: spec, Device: d, Optimizer: optim.MustNamed("adam", 1e-3), BatchSize: batch, Seed: 1})
 	require.NoError(b, err)
 	defer tr.Close()
 	idx := make([]int, batch)
@@ -232,4 +230,19 @@ func BenchmarkTrainStep(b *testing.B) {
 	if d.alloc.stats.Allocs != allocs {
 		b.Errorf("cuMemAlloc was called %d times inside the training steps", d.alloc.stats.Allocs-allocs)
 	}
+}
+
+// optimStep is step t of the named optimizer with PyTorch's defaults at rate lr, as optim
+// describes it.
+func optimStep(tb testing.TB, name string, lr float64, t int) *kernels.Step {
+	o, err := optim.Defaults(name, lr)
+	require.NoError(tb, err)
+	d, err := optim.Describe(o.Name)
+	require.NoError(tb, err)
+	carry := 1.0
+	var s kernels.Step
+	for i := 1; i <= t; i++ {
+		s = d.Step(o, lr, i, &carry)
+	}
+	return &s
 }

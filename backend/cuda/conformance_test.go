@@ -42,10 +42,18 @@ func TestCountCorrect(t *testing.T)    { backendtest.TestCountCorrect(t, newDevi
 func TestOptimizerStep(t *testing.T)   { backendtest.TestOptimizerStep(t, newDevice(t)) }
 func TestSumSquares(t *testing.T)      { backendtest.TestSumSquares(t, newDevice(t)) }
 func TestClamp(t *testing.T)           { backendtest.TestClamp(t, newDevice(t)) }
+func TestConv2D(t *testing.T)          { backendtest.TestConv2D(t, newDevice(t)) }
+func TestChannelOps(t *testing.T)      { backendtest.TestChannelOps(t, newDevice(t)) }
+func TestPool2D(t *testing.T)          { backendtest.TestPool2D(t, newDevice(t)) }
+func TestDropout(t *testing.T)         { backendtest.TestDropout(t, newDevice(t)) }
+func TestBatchNorm(t *testing.T)       { backendtest.TestBatchNorm(t, newDevice(t)) }
 func TestErrors(t *testing.T)          { backendtest.TestErrors(t, newDevice(t)) }
+func TestRunErrors(t *testing.T)       { backendtest.TestRunErrors(t, newDevice(t)) }
 func TestTrainingCurve(t *testing.T)   { backendtest.TestTrainingCurve(t, newDevice(t)) }
 func TestOracleGradients(t *testing.T) { backendtest.TestOracleGradients(t, newDevice(t)) }
 func TestOracleSGD(t *testing.T)       { backendtest.TestOracleSGD(t, newDevice(t)) }
+func TestOracleConvPool(t *testing.T)  { backendtest.TestOracleConvPool(t, newDevice(t)) }
+func TestDiagnostics(t *testing.T)     { backendtest.TestDiagnostics(t, newDevice(t)) }
 
 // TestEveryConformanceTestHasAWrapper keeps the list above complete: the suite's names must all
 // be wrapped here (Tests() may grow).
@@ -54,7 +62,8 @@ func TestEveryConformanceTestHasAWrapper(t *testing.T) {
 		"Binary": true, "Broadcast": true, "Sum": true, "BiasAdd": true, "Gemm": true, "Activation": true,
 		"ActivationGrad": true, "Softmax": true, "SoftmaxGrad": true, "Loss": true, "LossGrad": true,
 		"CountCorrect": true, "OptimizerStep": true, "SumSquares": true, "Clamp": true, "Errors": true,
-		"TrainingCurve": true, "OracleGradients": true, "OracleSGD": true}
+		"TrainingCurve": true, "OracleGradients": true, "OracleSGD": true, "Conv2D": true, "ChannelOps": true,
+		"Pool2D": true, "Dropout": true, "BatchNorm": true, "RunErrors": true, "OracleConvPool": true, "Diagnostics": true}
 	for _, tc := range backendtest.Tests() {
 		require.True(t, wrapped[tc.Name], "backendtest.%s has no wrapper in conformance_test.go", tc.Name)
 	}

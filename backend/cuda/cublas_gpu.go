@@ -69,6 +69,8 @@ type cublas struct {
 	lib, handle                                           C.uintptr_t
 	name                                                  string
 	create, destroy, setStream, setMathMode, sgemm, dgemm C.uintptr_t
+	// check, when set (GOTRAIN_CUDA_SYNC), waits for each product and reports its failure.
+	check func() error
 }
 
 // loadCublas opens the first library of cublasCandidates that loads and has every symbol, and
@@ -161,6 +163,9 @@ func (b *cublas) gemm(dt backend.DType, g colMajorGemm, alpha float64, a, bb uin
 		}
 		return cublasOpN
 	}
+	if err := g.check(); err != nil {
+		return err
+	}
 	var st C.int
 	var call string
 	switch dt {
@@ -177,6 +182,12 @@ func (b *cublas) gemm(dt backend.DType, g colMajorGemm, alpha float64, a, bb uin
 	}
 	if st != 0 {
 		return fmt.Errorf("%s(m=%d n=%d k=%d lda=%d ldb=%d ldc=%d): %s", call, g.m, g.n, g.k, g.lda, g.ldb, g.ldc, cublasStatusString(int(st)))
+	}
+	if b.check != nil {
+		if err := b.check(); err != nil {
+			return fmt.Errorf("%s(m=%d n=%d k=%d lda=%d ldb=%d ldc=%d) failed (%s is on: the device waited for it): %w",
+				call, g.m, g.n, g.k, g.lda, g.ldb, g.ldc, syncEnv, err)
+		}
 	}
 	return nil
 }

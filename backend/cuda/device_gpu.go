@@ -5,15 +5,15 @@ package cuda
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
-	"slices"
 	"sync"
 	"unsafe"
 
 	"gorgonia.org/cu"
 
 	"github.com/gotrain/gotrain/backend"
-	"github.com/gotrain/gotrain/kernels/ptx"
+	"github.com/gotrain/gotrain/kernels"
 )
 
 func init() {
@@ -62,8 +62,18 @@ type Device struct {
 	maxGrid  int
 
 	mods []cu.Module
-	fns  [numKernels][2]cu.Function
-	blas *cublas
+	fns  [][2]cu.Function // by kernelID
+	// optimMod is the optim module; optimFns its kernels by rule, found on first use.
+	optimMod cu.Module
+	optimFns map[*kernels.Rule]optimKernels
+	blas     *cublas
+	// loads says how each module was loaded (module_gpu.go), for the smoke test's log.
+	loads []moduleLoad
+
+	// syncEach is GOTRAIN_CUDA_SYNC (debug.go): wait after every launch and GEMM. last is the
+	// kernel issued last, which a failed wait names when syncEach is off.
+	syncEach bool
+	last     launchRecord
 
 	alloc  *allocator
 	tables *tableCache
@@ -71,6 +81,7 @@ type Device struct {
 	// tableClasses remembers the allocator class of each cached table's block.
 	tableClasses map[uint64]int64
 	scratch      *Buffer // maxPartials doubles: the partial sums of the reductions
+	work         *Buffer // an op's intermediate results (a convolution's column matrix), see workspace
 	// scalars is the host side of ReadScalars: a separate allocation, never an array inside
 	// Device, because cgo's pointer check (cgocheck=1, the default) inspects the whole Go object
 	// a pointer passed to C points into, and Device holds Go pointers: passing &d.arr[0] to
@@ -88,8 +99,9 @@ type Device struct {
 }
 
 // Open opens GPU ordinal (0 is the first): it retains the device's primary context (the one the
-// CUDA runtime, and so cuBLAS, uses), creates the stream, JIT-compiles the embedded PTX, loads
-// cuBLAS and allocates the reduction scratch.
+// CUDA runtime, and so cuBLAS, uses), creates the stream, loads the embedded kernels (module_gpu.go:
+// machine code on sm_90, the PTX JIT-compiled elsewhere), loads cuBLAS and allocates the
+// reduction scratch. GOTRAIN_CUDA_SYNC and GOTRAIN_CUDA_PTX (debug.go) are read here.
 func Open(ordinal int) (d *Device, err error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -101,7 +113,7 @@ func Open(ordinal int) (d *Device, err error) {
 		return nil, fmt.Errorf("cuda: Open: device %d of %d: %w", ordinal, n, backend.ErrNoDevice)
 	}
 	d = &Device{ordinal: ordinal, dev: cu.Device(ordinal), tableClasses: map[uint64]int64{},
-		scalars: make([]float64, maxPartials)}
+		scalars: make([]float64, maxPartials), syncEach: envOn(os.Getenv(syncEnv))}
 	d.args.init()
 	if d.ctx, err = d.dev.RetainPrimaryCtx(); err != nil {
 		return nil, fmt.Errorf("cuda: Open: cuDevicePrimaryCtxRetain(%d): %w", ordinal, err)
@@ -129,11 +141,14 @@ func Open(ordinal int) (d *Device, err error) {
 	if d.stream, err = cu.MakeStream(cu.NonBlocking); err != nil {
 		return nil, fmt.Errorf("cuda: Open: cuStreamCreate: %w", err)
 	}
-	if err = d.loadKernels(); err != nil {
+	if err = d.loadKernels(envOn(os.Getenv(ptxEnv))); err != nil {
 		return nil, err
 	}
 	if d.blas, err = loadCublas(uintptr(unsafe.Pointer(d.stream.C()))); err != nil {
 		return nil, err
+	}
+	if d.syncEach {
+		d.blas.check = d.stream.Synchronize
 	}
 	d.alloc = newAllocator(
 		func(bytes int64) (uint64, error) {
@@ -173,38 +188,6 @@ func keepPrimaryCtx(dev cu.Device) {
 	if _, err := dev.RetainPrimaryCtx(); err == nil {
 		kept[dev] = true
 	}
-}
-
-// loadKernels JIT-compiles every PTX module and looks up every kernel of kernelTable.
-func (d *Device) loadKernels() error {
-	mods, err := ptx.Modules()
-	if err != nil {
-		return fmt.Errorf("cuda: Open: %w", err)
-	}
-	loaded := map[string]cu.Module{}
-	for id, k := range kernelTable {
-		m, ok := loaded[k.module]
-		if !ok {
-			src, ok := mods[k.module]
-			if !ok {
-				return fmt.Errorf("cuda: Open: no embedded PTX for module %q (regenerate with go generate ./kernels/ptx)", k.module)
-			}
-			if m, err = cu.LoadData(src); err != nil {
-				return fmt.Errorf("cuda: Open: cuModuleLoadData(%s.ptx): %w", k.module, err)
-			}
-			loaded[k.module] = m
-			d.mods = append(d.mods, m)
-		}
-		for _, dt := range []backend.DType{backend.Float32, backend.Float64} {
-			name := k.name + dtypeSuffix(dt)
-			f, err := m.Function(name)
-			if err != nil {
-				return fmt.Errorf("cuda: Open: cuModuleGetFunction(%s.ptx, %s): %w", k.module, name, err)
-			}
-			d.fns[id][dtypeIndex(dt)] = f
-		}
-	}
-	return nil
 }
 
 // release frees whatever Open got, in reverse order; the context must be current.
@@ -326,7 +309,7 @@ func (d *Device) Sync() error {
 	}
 	defer d.leave()
 	if err := d.stream.Synchronize(); err != nil {
-		return fmt.Errorf("cuda: Sync: cuStreamSynchronize: %w", err)
+		return syncError("Sync", "cuStreamSynchronize", d.last, d.syncEach, err)
 	}
 	return nil
 }
@@ -389,18 +372,10 @@ func (d *Device) operands(op, names string, bs ...backend.Buffer) ([]*Buffer, er
 	return out, nil
 }
 
-func lenErr(op, what string, got, want int) error {
-	return fmt.Errorf("cuda: %s: %s has %d elements, want %d: %w", op, what, got, want, backend.ErrShape)
-}
+// dev is the device name the shared checks of package backend put in front of their errors.
+const dev = "cuda"
 
-func dimsErr(op string, dims ...int) error {
-	for _, v := range dims {
-		if v < 0 {
-			return fmt.Errorf("cuda: %s: negative dimension in %v: %w", op, slices.Clone(dims), backend.ErrShape)
-		}
-	}
-	return nil
-}
+func lenErr(op, what string, got, want int) error { return backend.LenErr(dev, op, what, got, want) }
 
 // hostSlice returns the address, length and dtype of a []float32 or []float64.
 func hostSlice(op string, h any) (unsafe.Pointer, int, backend.DType, error) {
@@ -457,7 +432,7 @@ func (d *Device) ReadScalars(dst []float64, srcs []backend.Buffer) error {
 		return fmt.Errorf("cuda: ReadScalars: cuMemcpyDtoHAsync(%d bytes): %w", total, err)
 	}
 	if err := d.stream.Synchronize(); err != nil {
-		return fmt.Errorf("cuda: ReadScalars: cuStreamSynchronize: %w", err)
+		return syncError("ReadScalars", "cuStreamSynchronize", d.last, d.syncEach, err)
 	}
 	if dt == backend.Float64 {
 		copy(dst, d.scalars[:len(srcs)])
@@ -530,9 +505,29 @@ func (d *Device) Read(dst any, src backend.Buffer) error {
 	// A copy into pageable memory returns when it is done; the synchronize reports the errors of
 	// earlier kernels even for an empty read.
 	if err := d.stream.Synchronize(); err != nil {
-		return fmt.Errorf("cuda: Read: cuStreamSynchronize: %w", err)
+		return syncError("Read", "cuStreamSynchronize", d.last, d.syncEach, err)
 	}
 	return nil
+}
+
+// workspace returns the address of device scratch of at least bytes bytes, for the intermediate
+// results of an op (a convolution's column matrix), valid until the next call. It grows on demand
+// and is kept, so a training step after the first allocates nothing; a block it outgrows goes
+// back to the allocator, which hands it out again only to work issued after the work that used it.
+func (d *Device) workspace(op string, bytes int64) (uint64, error) {
+	if d.work != nil && d.work.bytes() >= bytes {
+		return d.work.addr(), nil
+	}
+	if d.work != nil {
+		d.Free(d.work)
+		d.work = nil
+	}
+	b, err := d.allocLocked(op, backend.Float64, int((bytes+7)/8))
+	if err != nil {
+		return 0, err
+	}
+	d.work = b
+	return b.addr(), nil
 }
 
 // uploadTable copies a multi-tensor table into a fresh device block (tableCache's upload).
@@ -556,29 +551,8 @@ func (d *Device) releaseTable(ptr uint64) {
 	delete(d.tableClasses, ptr)
 }
 
-// launch launches kernel k for dtype dt with the parameters packed in d.args on a 1-D grid.
-func (d *Device) launch(op string, k kernelID, dt backend.DType, grid, block int) error {
-	return d.launch2(op, k, dt, grid, 1, block, 1)
-}
-
-func (d *Device) launch2(op string, k kernelID, dt backend.DType, gx, gy, bx, by int) error {
-	params := d.args.list()
-	if params == nil {
-		return fmt.Errorf("cuda: %s: %s%s: more than %d kernel parameters", op, kernelTable[k].name, dtypeSuffix(dt), maxArgs)
-	}
-	if sig := kernelTable[k].params; !d.args.matches(sig) {
-		// A launch with the wrong parameters reads garbage or faults the context; refuse it.
-		return fmt.Errorf("cuda: %s: %s%s: packed parameters %q, the kernel takes %q", op, kernelTable[k].name, dtypeSuffix(dt), d.args.packed(), sig)
-	}
-	if err := d.fns[k][dtypeIndex(dt)].Launch(gx, gy, 1, bx, by, 1, 0, d.stream, params); err != nil {
-		return fmt.Errorf("cuda: %s: cuLaunchKernel(%s%s, grid %dx%d, block %dx%d): %w",
-			op, kernelTable[k].name, dtypeSuffix(dt), gx, gy, bx, by, err)
-	}
-	return nil
-}
-
 // grid is the grid of an elementwise kernel over n elements.
-func (d *Device) grid(n int) int { return gridFor(int64(n), blockSize, d.maxGrid) }
+func (d *Device) grid(n int) int { return elemDims(int64(n), d.maxGrid).gx }
 
 // timer measures GPU time on the device's stream with a pair of CUDA events: what benchmarks
 // report, since the host returns from a launch long before the kernel ends.

@@ -1,6 +1,7 @@
 // Package cuda is the NVIDIA GPU backend of gotrain: a backend.Device on the CUDA driver API
-// (gorgonia.org/cu), with the kernels of kernels/*.cu loaded from the PTX that kernels/ptx embeds
-// and matrix products on cuBLAS, loaded at run time with dlopen.
+// (gorgonia.org/cu), with the kernels of kernels/*.cu loaded from the fatbins that kernels/ptx
+// embeds (sm_90 machine code and compute_70 PTX) and matrix products on cuBLAS, loaded at run time
+// with dlopen.
 //
 // The device is compiled only with the build tag gpu (never the tag cuda, which switches on
 // Gorgonia's own CUDA files); without it, nogpu.go registers "cuda" with an error that says how
@@ -31,12 +32,23 @@
 //     pointers) per parameter and a list of chunks (table.go) lives in device memory, cached by
 //     content, so a training step uploads nothing once the first step has built its table.
 //   - Kernel parameters are passed the way cu's Function.Launch wants them: exactly 8 bytes each,
-//     device pointers and int64 as they are, a float32 as its bits in a uint64 (params.go).
+//     device pointers and int64 as they are, a float32 as its bits in a uint64 (params.go), and
+//     checked before each launch against the kernel's signature, which tests compare with the
+//     PTX and with the .cu parameter lists.
+//   - Loading (module_gpu.go): each kernel family's fatbin, so an sm_90 GPU compiles nothing and
+//     others JIT-compile its PTX (kernels/NOTES-loading.md), with the JIT's error and info logs
+//     captured into the error of a module the driver refuses. GOTRAIN_CUDA_PTX=1 loads the PTX.
+//   - Faults (debug.go): a kernel fault surfaces at the next wait (one per training step), whose
+//     error names the kernel issued last. GOTRAIN_CUDA_SYNC=1 waits after every launch and GEMM
+//     and names the failing kernel with its grid, block and parameters; off, it costs nothing
+//     and allocates nothing.
+//   - Launch geometry (geometry.go) is pure functions tested against the hardware's limits.
 //   - cuBLAS is loaded with dlopen (libcublas.so.13, .12, .11, then libcublas.so; GOTRAIN_CUBLAS
 //     names another), because a binary linked against one major version does not start where
 //     only another is installed. Math mode CUBLAS_DEFAULT_MATH: float32 products are true float32
 //     (no TF32). Row-major products use the transpose identity C^T = B^T·A^T (gemm.go).
 //
-// The files without the gpu tag (alloc.go, table.go, params.go, gemm.go, names.go) are pure Go and
-// are tested on any machine by `go test ./backend/cuda/`.
+// The files without the gpu tag (alloc.go, table.go, params.go, gemm.go, names.go, geometry.go,
+// debug.go) are pure Go and are tested on any machine by `go test ./backend/cuda/`; the GPU tests
+// run on a GPU host through scripts/gpu-check.sh.
 package cuda

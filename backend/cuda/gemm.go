@@ -1,5 +1,12 @@
 package cuda
 
+import (
+	"fmt"
+	"math"
+
+	"github.com/gotrain/gotrain/backend"
+)
+
 // colMajorGemm is one cuBLAS (column-major) GEMM call: C = alpha·op(A)·op(B) + beta·C with C
 // m×n, op(A) m×k, op(B) k×n, and A, B, C the column-major matrices at the given leading
 // dimensions. swap says that cuBLAS's A is the caller's B and cuBLAS's B the caller's A.
@@ -28,4 +35,19 @@ func rowMajorGemm(transA, transB bool, m, n, k int) colMajorGemm {
 	}
 	g.lda, g.ldb = max(g.lda, 1), max(g.ldb, 1)
 	return g
+}
+
+// check reports a product cuBLAS cannot take: its dimensions and leading dimensions are C ints,
+// so a dimension past 2^31-1 (a 2^31-element row: 8 GiB of float32, which a large GPU holds) would
+// wrap to a wrong, maybe positive, number and compute on the wrong shape.
+func (g colMajorGemm) check() error {
+	for _, v := range [...]struct {
+		name string
+		v    int
+	}{{"m", g.m}, {"n", g.n}, {"k", g.k}, {"lda", g.lda}, {"ldb", g.ldb}, {"ldc", g.ldc}} {
+		if v.v < 0 || v.v > math.MaxInt32 {
+			return fmt.Errorf("cuBLAS %s = %d is outside the 32-bit int its API takes: %w", v.name, v.v, backend.ErrUnsupported)
+		}
+	}
+	return nil
 }

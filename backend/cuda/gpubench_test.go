@@ -594,7 +594,7 @@ func BenchmarkTorchTrainStep(b *testing.B) {
 			data, err := train.Classification(x, labels, 784, 10)
 			require.NoError(b, err)
 			dev := &syncCounter{Device: d}
-			tr, err := train.New(train.Config{Spec: spec, Device: dev, Optimizer: optim.MustNamed("adam", 1e-3), BatchSize: batch, Seed: 1})
+			tr, err := train.New(train.Config{Model: spec, Device: dev, Optimizer: optim.MustNamed("adam", 1e-3), BatchSize: batch, Seed: 1})
 			require.NoError(b, err)
 			defer tr.Close()
 			idx := make([]int, batch)

@@ -372,64 +372,6 @@ func TestSumSquaresKernelMatchesItsTwin(t *testing.T) {
 	}
 }
 
-// optimConfigs covers every rule and option of the multi-tensor kernel.
-func optimConfigs() []kernels.UpdateParams {
-	return append(optimCasesForScalars(),
-		kernels.UpdateParams{Rule: kernels.RuleSGD, LR: 0.1, Momentum: 0.9, FirstStep: true},
-		kernels.UpdateParams{Rule: kernels.RuleRMSProp, LR: 0.01, Alpha: 0.99, Eps: 1e-8, Momentum: 0.9})
-}
-
-func TestOptimizerKernelMatchesItsTwin(t *testing.T) {
-	gpu := openGPU(t)
-	sizes := []int{7, 1, 0, 33, 1000, 100003, 32768, 65537}
-	for _, dt := range dtypes {
-		for _, h := range optimConfigs() {
-			t.Run(fmt.Sprintf("%v %v %+v", dt, h.Rule, h), func(t *testing.T) {
-				p := newPair(t, gpu, dt)
-				var params, grads []twin
-				state := make([][]twin, kernels.StateCount(h))
-				for _, n := range sizes {
-					params = append(params, p.buf(p.uniform(n, -1, 1)))
-					grads = append(grads, p.buf(p.uniform(n, -1, 1)))
-					for k := range state {
-						lo, hi := 0.01, 0.1
-						if h.Rule == kernels.RuleRMSProp && h.Centered && k == len(state)-1 {
-							lo, hi = -0.05, 0.05
-						}
-						state[k] = append(state[k], p.buf(p.uniform(n, lo, hi)))
-					}
-				}
-				list := func(ts []twin, b func(twin) backend.Buffer) []backend.Buffer {
-					out := make([]backend.Buffer, len(ts))
-					for i, x := range ts {
-						out[i] = b(x)
-					}
-					return out
-				}
-				for step := 0; step < 3; step++ {
-					p.do(func(d backend.Device, b func(twin) backend.Buffer) error {
-						st := make([][]backend.Buffer, len(state))
-						for k := range state {
-							st[k] = list(state[k], b)
-						}
-						return d.OptimizerStep(h, list(params, b), list(grads, b), st)
-					})
-				}
-				differ := 0
-				for i := range params {
-					differ += p.compare(fmt.Sprintf("param %d", i), params[i], reduceTol[dt], 0)
-					for k := range state {
-						differ += p.compare(fmt.Sprintf("state %d of param %d", k, i), state[k][i], reduceTol[dt], 0)
-					}
-				}
-				t.Logf("%d elements not bit-identical to the twin", differ)
-			})
-		}
-	}
-}
-
-// TestAllocatorSteadyStateOnTheDevice allocates and frees the buffers of a training step
-// repeatedly: after the first round, cuMemAlloc is never called again.
 func TestAllocatorSteadyStateOnTheDevice(t *testing.T) {
 	gpu := openGPU(t)
 	round := func() {

@@ -56,76 +56,65 @@ func cublasStatusString(st int) string {
 // kernelID names one kernel of the embedded PTX; each exists as NAME_f32 and NAME_f64.
 type kernelID int
 
-const (
-	kActFwd kernelID = iota
-	kActBwd
-	kSoftmaxWarp
-	kSoftmaxBlock
-	kSoftmaxGradWarp
-	kSoftmaxGradBlock
-	kLossCEPartial
-	kLossElemPartial
-	kLossCEGradWarp
-	kLossCEGradBlock
-	kLossElemGrad
-	kFill
-	kScale
-	kClamp
-	kUnary
-	kBinary
-	kBiasAdd
-	kBroadcast
-	kSumMid
-	kSumSqPartial
-	kCountCorrectPartial
-	kFinalize
-	kOptimSGD
-	kOptimAdam
-	kOptimRMSProp
-	kOptimAdagrad
-	kOptimNAdam
-	numKernels
-)
+// kernelSpec is one kernel's PTX module (the .cu file's base name), name without the type suffix,
+// and parameter signature: one letter per parameter, in order, p for a device pointer (T*,
+// const T*, u64*, double*), i for a 64-bit integer (i64), d for a double, t for a scalar of the
+// element type T (float in NAME_f32, double in NAME_f64). names_test.go checks names and
+// signatures against the committed PTX (where p and i are both .u64) and against the parameter
+// lists in kernels/*.cu (where they are not), so a renamed kernel, or a parameter added, dropped,
+// swapped or retyped, fails on a machine without a GPU; the launcher checks what it packed
+// against the signature before every launch.
+type kernelSpec struct{ module, name, params string }
 
-// kernelTable gives each kernel's PTX module (the .cu file's base name), name without the type
-// suffix, and parameter signature: one letter per parameter, in order, u for an 8-byte integer or
-// device pointer (i64, T*, u64*, double*), d for a double, t for a scalar of the element type T
-// (float in NAME_f32, double in NAME_f64). names_test.go checks names and signatures against the
-// committed PTX, so a renamed kernel or a changed parameter list fails on a machine without a GPU;
-// the launcher checks what it packed against the signature before every launch.
-var kernelTable = [numKernels]struct{ module, name, params string }{
-	kActFwd:              {"activation", "act_fwd", "uduuu"},
-	kActBwd:              {"activation", "act_bwd", "uduuuu"},
-	kSoftmaxWarp:         {"softmax", "softmax_warp", "uuuuu"},
-	kSoftmaxBlock:        {"softmax", "softmax_block", "uuuuu"},
-	kSoftmaxGradWarp:     {"softmax", "softmax_grad_warp", "uuuuuu"},
-	kSoftmaxGradBlock:    {"softmax", "softmax_grad_block", "uuuuuu"},
-	kLossCEPartial:       {"loss", "loss_ce_partial", "uuuuu"},
-	kLossElemPartial:     {"loss", "loss_elem_partial", "uuuuu"},
-	kLossCEGradWarp:      {"loss", "loss_ce_grad_warp", "uuuuduu"},
-	kLossCEGradBlock:     {"loss", "loss_ce_grad_block", "uuuuduu"},
-	kLossElemGrad:        {"loss", "loss_elem_grad", "uuuuudu"},
-	kFill:                {"elementwise", "fill", "utu"},
-	kScale:               {"elementwise", "scale", "uutu"},
-	kClamp:               {"elementwise", "clamp", "uuttu"},
-	kUnary:               {"elementwise", "unary", "uuuu"},
-	kBinary:              {"elementwise", "binary", "uuuuuuu"},
-	kBiasAdd:             {"bias", "bias_add", "uuuuu"},
-	kBroadcast:           {"bias", "broadcast", "uuuuu"},
-	kSumMid:              {"bias", "sum_mid", "uuuuu"},
-	kSumSqPartial:        {"reduce", "sumsq_partial", "uuuuu"},
-	kCountCorrectPartial: {"reduce", "count_correct_partial", "uuuuu"},
-	kFinalize:            {"reduce", "reduce_finalize", "uudu"},
-	kOptimSGD:            {"optim", "optim_sgd", optimSig},
-	kOptimAdam:           {"optim", "optim_adam", optimSig},
-	kOptimRMSProp:        {"optim", "optim_rmsprop", optimSig},
-	kOptimAdagrad:        {"optim", "optim_adagrad", optimSig},
-	kOptimNAdam:          {"optim", "optim_nadam", optimSig},
+// kernelTable lists every kernel the device loads, in kernelID order. Each kernel family declares
+// its kernels with defKernel in a file of its own, without the gpu tag (conv.go, pool.go, ...), so
+// the table test sees them on any machine; the device loads whatever is declared.
+var kernelTable []kernelSpec
+
+// defKernel declares a kernel and returns its ID. It is called from package-level variable
+// declarations, before any device opens.
+func defKernel(module, name, params string) kernelID {
+	kernelTable = append(kernelTable, kernelSpec{module, name, params})
+	return kernelID(len(kernelTable) - 1)
 }
 
-// optimSig is the optimizer kernels' signature: the table, nptr, chunks_at, nchunks, chunk and
-// flags, then optimSlots doubles.
-const optimSig = "uuuuuu" + "dddddddddd"
+// The kernels of the typed Device methods.
+var (
+	kActFwd              = defKernel("activation", "act_fwd", "idppi")
+	kActBwd              = defKernel("activation", "act_bwd", "idpppi")
+	kSoftmaxWarp         = defKernel("softmax", "softmax_warp", "ippii")
+	kSoftmaxBlock        = defKernel("softmax", "softmax_block", "ippii")
+	kSoftmaxGradWarp     = defKernel("softmax", "softmax_grad_warp", "ipppii")
+	kSoftmaxGradBlock    = defKernel("softmax", "softmax_grad_block", "ipppii")
+	kLossCEPartial       = defKernel("loss", "loss_ce_partial", "ppiip")
+	kLossElemPartial     = defKernel("loss", "loss_elem_partial", "ippip")
+	kLossCEGradWarp      = defKernel("loss", "loss_ce_grad_warp", "ppppdii")
+	kLossCEGradBlock     = defKernel("loss", "loss_ce_grad_block", "ppppdii")
+	kLossElemGrad        = defKernel("loss", "loss_elem_grad", "ippppdi")
+	kFill                = defKernel("elementwise", "fill", "pti")
+	kScale               = defKernel("elementwise", "scale", "ppti")
+	kClamp               = defKernel("elementwise", "clamp", "pptti")
+	kUnary               = defKernel("elementwise", "unary", "ippi")
+	kBinary              = defKernel("elementwise", "binary", "ippipii")
+	kBiasAdd             = defKernel("bias", "bias_add", "pppii")
+	kBroadcast           = defKernel("bias", "broadcast", "ppiii")
+	kSumMid              = defKernel("bias", "sum_mid", "ppiii")
+	kSumSqPartial        = defKernel("reduce", "sumsq_partial", "piiip")
+	kCountCorrectPartial = defKernel("reduce", "count_correct_partial", "ppiip")
+	kFinalize            = defKernel("reduce", "reduce_finalize", "pidp")
+)
+
+// The optimizer kernels are not in kernelTable: there is one per update rule, named
+// optim_<rule>_f32/_f64 after kernels.Rule.Name, and the device finds a rule's kernels in the
+// optim module the first time the rule runs. They all take optimSig: the table, nptr, chunks_at,
+// nchunks, chunk and flags, then optimSlots doubles (a kernels.Step's S).
+const (
+	optimModule = "optim"
+	optimSig    = "piiiii" + "dddddddddd"
+)
+
+// optimKernelName is the name of a rule's optimizer kernel for dt.
+func optimKernelName(rule string, dt backend.DType) string { return "optim_" + rule + dtypeSuffix(dt) }
 
 // dtypeSuffix is the kernel name suffix of a dtype, and dtypeIndex its index in the device's
 // function table.

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/optim"
 )
 
 func TestCublasCandidatesTryNewestFirst(t *testing.T) {
@@ -21,6 +22,32 @@ func TestCublasCandidatesTryNewestFirst(t *testing.T) {
 	assert.Equal(t, cublasLibNames, got[1:])
 	assert.Equal(t, "CUBLAS_STATUS_INVALID_VALUE", cublasStatusString(7))
 	assert.Equal(t, "cublasStatus_t(99)", cublasStatusString(99))
+}
+
+// launched lists every kernel the device launches, without its type suffix: kernelTable's, and
+// one optimizer kernel per update rule of the registered optimizers.
+func launched(t *testing.T) []struct{ module, name, params string } {
+	var out []struct{ module, name, params string }
+	for _, k := range kernelTable {
+		out = append(out, struct{ module, name, params string }{k.module, k.name, k.params})
+	}
+	seen := map[string]bool{}
+	for id, k := range kernelTable {
+		require.NotEmpty(t, k.name, "kernel %d has no table entry", id)
+	}
+	for _, name := range optim.Names() {
+		o, err := optim.Defaults(name, 0.01)
+		require.NoError(t, err)
+		d, err := optim.Describe(o.Name)
+		require.NoError(t, err)
+		carry := 1.0
+		rule := d.Step(o, o.LR, 1, &carry).Rule.Name
+		if !seen[rule] {
+			seen[rule] = true
+			out = append(out, struct{ module, name, params string }{optimModule, "optim_" + rule, optimSig})
+		}
+	}
+	return out
 }
 
 // TestKernelTableMatchesThePTX checks every kernel the device looks up against the .entry
@@ -44,8 +71,7 @@ func TestKernelTableMatchesThePTX(t *testing.T) {
 		}
 	}
 	used := map[string]bool{}
-	for id, k := range kernelTable {
-		require.NotEmpty(t, k.name, "kernel %d has no table entry", id)
+	for _, k := range launched(t) {
 		for _, dt := range []backend.DType{backend.Float32, backend.Float64} {
 			name := k.name + dtypeSuffix(dt)
 			assert.True(t, entries[k.module][name], "%s is not an entry of %s.ptx", name, k.module)
@@ -69,7 +95,8 @@ func TestKernelTableMatchesThePTX(t *testing.T) {
 // TestKernelSignaturesMatchThePTX checks each kernelTable signature against the parameter list
 // of the kernel's .entry in the committed PTX, for both element types: a parameter added, dropped,
 // reordered or retyped in a .cu shows here, not as garbage or a fault on the GPU. In PTX, pointers
-// and long longs are .u64 (u), doubles .f64 (d), and T is .f32 in NAME_f32 and .f64 in NAME_f64.
+// (p) and long longs (i) are both .u64, doubles .f64 (d), and T is .f32 in NAME_f32 and .f64 in
+// NAME_f64; TestKernelSignaturesMatchTheCUDASource tells p from i.
 func TestKernelSignaturesMatchThePTX(t *testing.T) {
 	if _, err := os.Stat("../../kernels/ptx/generate.go"); err != nil {
 		t.Skip("not run from backend/cuda in the repository (a copied test binary): the PTX files are not here")
@@ -91,7 +118,7 @@ func TestKernelSignaturesMatchThePTX(t *testing.T) {
 			params[mod+"/"+m[1]] = types
 		}
 	}
-	for _, k := range kernelTable {
+	for _, k := range launched(t) {
 		for _, dt := range []backend.DType{backend.Float32, backend.Float64} {
 			name := k.name + dtypeSuffix(dt)
 			got, ok := params[k.module+"/"+name]
@@ -101,7 +128,7 @@ func TestKernelSignaturesMatchThePTX(t *testing.T) {
 			want := make([]string, len(k.params))
 			for i, c := range k.params {
 				switch c {
-				case 'u':
+				case 'p', 'i':
 					want[i] = "u64"
 				case 'd':
 					want[i] = "f64"

@@ -22,18 +22,9 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float64, a, b back
 	if err != nil {
 		return err
 	}
-	if err := dimsErr("Gemm", m, n, k); err != nil {
-		return err
-	}
 	ab, bb, cb := ops[0], ops[1], ops[2]
-	if ab.n != m*k {
-		return lenErr("Gemm", "a", ab.n, m*k)
-	}
-	if bb.n != k*n {
-		return lenErr("Gemm", "b", bb.n, k*n)
-	}
-	if cb.n != m*n {
-		return lenErr("Gemm", "c", cb.n, m*n)
+	if err := backend.CheckGemm(dev, m, n, k, ab, bb, cb); err != nil {
+		return err
 	}
 	if m == 0 || n == 0 {
 		return nil
@@ -96,8 +87,8 @@ func (d *Device) Copy(dst, src backend.Buffer) error {
 	if err != nil {
 		return err
 	}
-	if ops[1].n != ops[0].n {
-		return lenErr("Copy", "src", ops[1].n, ops[0].n)
+	if err := backend.CheckSameLen(dev, "Copy", "src", ops[0], ops[1]); err != nil {
+		return err
 	}
 	if ops[0].n == 0 || ops[0].ptr == ops[1].ptr {
 		return nil
@@ -118,8 +109,8 @@ func (d *Device) Scale(dst, x backend.Buffer, alpha float64) error {
 	if err != nil {
 		return err
 	}
-	if ops[1].n != ops[0].n {
-		return lenErr("Scale", "x", ops[1].n, ops[0].n)
+	if err := backend.CheckSameLen(dev, "Scale", "x", ops[0], ops[1]); err != nil {
+		return err
 	}
 	if ops[0].n == 0 {
 		return nil
@@ -137,11 +128,8 @@ func (d *Device) Unary(op backend.UnaryOp, dst, x backend.Buffer) error {
 	if err != nil {
 		return err
 	}
-	if op < backend.Neg || op > backend.Cube {
-		return fmt.Errorf("cuda: Unary: unknown op %v: %w", op, backend.ErrUnsupported)
-	}
-	if ops[1].n != ops[0].n {
-		return lenErr("Unary "+op.String(), "x", ops[1].n, ops[0].n)
+	if err := backend.CheckUnary(dev, op, ops[0], ops[1]); err != nil {
+		return err
 	}
 	if ops[0].n == 0 {
 		return nil
@@ -161,15 +149,10 @@ func (d *Device) Binary(op backend.BinaryOp, dst, a, b backend.Buffer) error {
 	if err != nil {
 		return err
 	}
-	if op < backend.Add || op > backend.Ne {
-		return fmt.Errorf("cuda: Binary: unknown op %v: %w", op, backend.ErrUnsupported)
+	if err := backend.CheckBinary(dev, op, ops[0], ops[1], ops[2]); err != nil {
+		return err
 	}
 	n := ops[0].n
-	for i, name := range []string{"a", "b"} {
-		if l := ops[i+1].n; l != n && l != 1 {
-			return fmt.Errorf("cuda: Binary %v: %s has %d elements, want %d or 1: %w", op, name, l, n, backend.ErrShape)
-		}
-	}
 	if n == 0 {
 		return nil
 	}
@@ -193,14 +176,8 @@ func (d *Device) Broadcast(dst, src backend.Buffer, outer, mid, inner int) error
 	if err != nil {
 		return err
 	}
-	if err := dimsErr("Broadcast", outer, mid, inner); err != nil {
+	if err := backend.CheckBroadcast(dev, ops[0], ops[1], outer, mid, inner); err != nil {
 		return err
-	}
-	if ops[0].n != outer*mid*inner {
-		return lenErr("Broadcast", "dst", ops[0].n, outer*mid*inner)
-	}
-	if ops[1].n != outer*inner {
-		return lenErr("Broadcast", "src", ops[1].n, outer*inner)
 	}
 	if ops[0].n == 0 {
 		return nil
@@ -219,14 +196,8 @@ func (d *Device) Sum(dst, src backend.Buffer, outer, mid, inner int) error {
 	if err != nil {
 		return err
 	}
-	if err := dimsErr("Sum", outer, mid, inner); err != nil {
+	if err := backend.CheckSum(dev, ops[0], ops[1], outer, mid, inner); err != nil {
 		return err
-	}
-	if ops[0].n != outer*inner {
-		return lenErr("Sum", "dst", ops[0].n, outer*inner)
-	}
-	if ops[1].n != outer*mid*inner {
-		return lenErr("Sum", "src", ops[1].n, outer*mid*inner)
 	}
 	if ops[0].n == 0 {
 		return nil
@@ -235,9 +206,12 @@ func (d *Device) Sum(dst, src backend.Buffer, outer, mid, inner int) error {
 		return err
 	}
 	defer d.leave()
-	tx, ty := sumShape(inner)
+	g, err := sumDims(int64(outer), int64(inner))
+	if err != nil {
+		return fmt.Errorf("cuda: Sum: %w", err)
+	}
 	d.args.reset().ptr(ops[0].addr()).ptr(ops[1].addr()).i64(outer).i64(mid).i64(inner)
-	return d.launch2("Sum", kSumMid, ops[0].dt, (inner+tx-1)/tx, min(outer, maxGridY), tx, ty)
+	return d.launch2("Sum", kSumMid, ops[0].dt, g.gx, g.gy, g.bx, g.by)
 }
 
 // BiasAdd computes dst[r,c] = x[r,c] + bias[c].
@@ -246,17 +220,8 @@ func (d *Device) BiasAdd(dst, x, bias backend.Buffer, rows, cols int) error {
 	if err != nil {
 		return err
 	}
-	if err := dimsErr("BiasAdd", rows, cols); err != nil {
+	if err := backend.CheckBiasAdd(dev, ops[0], ops[1], ops[2], rows, cols); err != nil {
 		return err
-	}
-	if ops[0].n != rows*cols {
-		return lenErr("BiasAdd", "dst", ops[0].n, rows*cols)
-	}
-	if ops[1].n != rows*cols {
-		return lenErr("BiasAdd", "x", ops[1].n, rows*cols)
-	}
-	if ops[2].n != cols {
-		return lenErr("BiasAdd", "bias", ops[2].n, cols)
 	}
 	if rows*cols == 0 {
 		return nil
@@ -275,11 +240,8 @@ func (d *Device) Activation(act kernels.Activation, alpha float64, dst, x backen
 	if err != nil {
 		return err
 	}
-	if !act.Valid() {
-		return fmt.Errorf("cuda: Activation: %v: %w", act, backend.ErrUnsupported)
-	}
-	if ops[1].n != ops[0].n {
-		return lenErr("Activation "+act.String(), "x", ops[1].n, ops[0].n)
+	if err := backend.CheckActivation(dev, act, ops[0], ops[1]); err != nil {
+		return err
 	}
 	if ops[0].n == 0 {
 		return nil
@@ -298,15 +260,10 @@ func (d *Device) ActivationGrad(act kernels.Activation, alpha float64, dx, x, y,
 	if err != nil {
 		return err
 	}
-	if !act.Valid() {
-		return fmt.Errorf("cuda: ActivationGrad: %v: %w", act, backend.ErrUnsupported)
+	if err := backend.CheckActivationGrad(dev, act, ops[0], ops[1], ops[2], ops[3]); err != nil {
+		return err
 	}
 	n := ops[0].n
-	for i, name := range []string{"x", "y", "dy"} {
-		if ops[i+1].n != n {
-			return lenErr("ActivationGrad "+act.String(), name, ops[i+1].n, n)
-		}
-	}
 	if n == 0 {
 		return nil
 	}
@@ -316,18 +273,6 @@ func (d *Device) ActivationGrad(act kernels.Activation, alpha float64, dx, x, y,
 	defer d.leave()
 	d.args.reset().i64(int(act)).f64(alpha).ptr(ops[0].addr()).ptr(ops[1].addr()).ptr(ops[3].addr()).i64(n)
 	return d.launch("ActivationGrad", kActBwd, ops[0].dt, d.grid(n), blockSize)
-}
-
-func (d *Device) checkRows(op string, rows, cols int, ops []*Buffer, names ...string) error {
-	if err := dimsErr(op, rows, cols); err != nil {
-		return err
-	}
-	for i, name := range names {
-		if ops[i].n != rows*cols {
-			return lenErr(op, name, ops[i].n, rows*cols)
-		}
-	}
-	return nil
 }
 
 // narrow says whether rows of cols elements get a warp each (else a block each).
@@ -343,10 +288,12 @@ func (d *Device) narrow(cols int) bool {
 
 // rowLaunch launches a warp-per-row or block-per-row kernel over rows.
 func (d *Device) rowLaunch(op string, warp, block kernelID, dt backend.DType, rows, cols int) error {
+	k := block
 	if d.narrow(cols) {
-		return d.launch(op, warp, dt, gridFor(int64(rows), warpsPerBlk, d.maxGrid), blockSize)
+		k = warp
 	}
-	return d.launch(op, block, dt, gridFor(int64(rows), 1, d.maxGrid), blockSize)
+	g := rowDims(int64(rows), k == warp, d.maxGrid)
+	return d.launch2(op, k, dt, g.gx, g.gy, g.bx, g.by)
 }
 
 // Softmax computes the (log-)softmax of each row.
@@ -355,7 +302,7 @@ func (d *Device) Softmax(log bool, dst, x backend.Buffer, rows, cols int) error 
 	if err != nil {
 		return err
 	}
-	if err := d.checkRows("Softmax", rows, cols, ops, "dst", "x"); err != nil {
+	if err := backend.CheckSoftmax(dev, ops[0], ops[1], rows, cols); err != nil {
 		return err
 	}
 	if rows*cols == 0 {
@@ -375,7 +322,7 @@ func (d *Device) SoftmaxGrad(log bool, dx, y, dy backend.Buffer, rows, cols int)
 	if err != nil {
 		return err
 	}
-	if err := d.checkRows("SoftmaxGrad", rows, cols, ops, "dx", "y", "dy"); err != nil {
+	if err := backend.CheckSoftmaxGrad(dev, ops[0], ops[1], ops[2], rows, cols); err != nil {
 		return err
 	}
 	if rows*cols == 0 {
@@ -399,7 +346,8 @@ func b2i(b bool) int {
 // finalize adds the first parts partial sums of the scratch into dst[0] as T(sum/div).
 func (d *Device) finalize(op string, dst *Buffer, parts int, div float64) error {
 	d.args.reset().ptr(d.scratch.addr()).i64(parts).f64(div).ptr(dst.addr())
-	return d.launch(op, kFinalize, dst.dt, 1, blockSize)
+	g := finalizeDims()
+	return d.launch2(op, kFinalize, dst.dt, g.gx, g.gy, g.bx, g.by)
 }
 
 // Loss writes the mean loss into the one-element loss buffer: per-block partial sums, then one
@@ -409,14 +357,8 @@ func (d *Device) Loss(kind kernels.Loss, loss, x, y backend.Buffer, rows, cols i
 	if err != nil {
 		return err
 	}
-	if ops[0].n != 1 {
-		return lenErr("Loss", "loss", ops[0].n, 1)
-	}
-	if err := d.checkRows("Loss", rows, cols, ops[1:], "x", "y"); err != nil {
+	if err := backend.CheckLoss(dev, kind, ops[0], ops[1], ops[2], rows, cols); err != nil {
 		return err
-	}
-	if !kind.Valid() {
-		return fmt.Errorf("cuda: Loss: %v: %w", kind, backend.ErrUnsupported)
 	}
 	if err := d.enter("Loss"); err != nil {
 		return err
@@ -429,11 +371,11 @@ func (d *Device) Loss(kind kernels.Loss, loss, x, y backend.Buffer, rows, cols i
 	}
 	var grid int
 	if kind == kernels.SoftmaxCrossEntropy {
-		grid = gridFor(int64(rows), warpsPerBlk, maxPartials)
+		grid = partialDims(int64(rows), warpsPerBlk).gx
 		d.args.reset().ptr(xb.addr()).ptr(yb.addr()).i64(rows).i64(cols).ptr(d.scratch.addr())
 		err = d.launch("Loss", kLossCEPartial, l.dt, grid, blockSize)
 	} else {
-		grid = gridFor(int64(n), blockSize, maxPartials)
+		grid = partialDims(int64(n), blockSize).gx
 		d.args.reset().i64(int(kind)).ptr(xb.addr()).ptr(yb.addr()).i64(n).ptr(d.scratch.addr())
 		err = d.launch("Loss", kLossElemPartial, l.dt, grid, blockSize)
 	}
@@ -449,14 +391,8 @@ func (d *Device) LossGrad(kind kernels.Loss, dx, x, y, dloss backend.Buffer, row
 	if err != nil {
 		return err
 	}
-	if ops[3].n != 1 {
-		return lenErr("LossGrad", "dloss", ops[3].n, 1)
-	}
-	if err := d.checkRows("LossGrad", rows, cols, ops, "dx", "x", "y"); err != nil {
+	if err := backend.CheckLossGrad(dev, kind, ops[0], ops[1], ops[2], ops[3], rows, cols); err != nil {
 		return err
-	}
-	if !kind.Valid() {
-		return fmt.Errorf("cuda: LossGrad: %v: %w", kind, backend.ErrUnsupported)
 	}
 	n := rows * cols
 	if n == 0 {
@@ -482,10 +418,7 @@ func (d *Device) CountCorrect(dst, x, y backend.Buffer, rows, cols int) error {
 	if err != nil {
 		return err
 	}
-	if ops[0].n != 1 {
-		return lenErr("CountCorrect", "dst", ops[0].n, 1)
-	}
-	if err := d.checkRows("CountCorrect", rows, cols, ops[1:], "x", "y"); err != nil {
+	if err := backend.CheckCountCorrect(dev, ops[0], ops[1], ops[2], rows, cols); err != nil {
 		return err
 	}
 	if err := d.enter("CountCorrect"); err != nil {
@@ -495,7 +428,7 @@ func (d *Device) CountCorrect(dst, x, y backend.Buffer, rows, cols int) error {
 	if rows == 0 || cols == 0 {
 		return d.fill("CountCorrect", ops[0], 0)
 	}
-	grid := gridFor(int64(rows), warpsPerBlk, maxPartials)
+	grid := partialDims(int64(rows), warpsPerBlk).gx
 	d.args.reset().ptr(ops[1].addr()).ptr(ops[2].addr()).i64(rows).i64(cols).ptr(d.scratch.addr())
 	if err := d.launch("CountCorrect", kCountCorrectPartial, ops[0].dt, grid, blockSize); err != nil {
 		return err
@@ -510,8 +443,8 @@ func (d *Device) SumSquares(dst backend.Buffer, xs []backend.Buffer) error {
 	if err != nil {
 		return err
 	}
-	if ops[0].n != 1 {
-		return lenErr("SumSquares", "dst", ops[0].n, 1)
+	if err := backend.CheckSumSquaresDst(dev, ops[0]); err != nil {
+		return err
 	}
 	out := ops[0]
 	d.table.reset(1, chunkElems)
@@ -540,7 +473,7 @@ func (d *Device) SumSquares(dst backend.Buffer, xs []backend.Buffer) error {
 	if err != nil {
 		return fmt.Errorf("cuda: SumSquares: %w", err)
 	}
-	grid := min(nchunks, maxPartials)
+	grid := tableDims(int64(nchunks), maxPartials).gx
 	d.args.reset().ptr(tab).i64(at).i64(nchunks).i64(chunkElems).ptr(d.scratch.addr())
 	if err := d.launch("SumSquares", kSumSqPartial, out.dt, grid, blockSize); err != nil {
 		return err
@@ -554,11 +487,8 @@ func (d *Device) Clamp(dst, x backend.Buffer, lo, hi float64) error {
 	if err != nil {
 		return err
 	}
-	if !(lo <= hi) {
-		return fmt.Errorf("cuda: Clamp: lo %v > hi %v: %w", lo, hi, backend.ErrInvalid)
-	}
-	if ops[1].n != ops[0].n {
-		return lenErr("Clamp", "x", ops[1].n, ops[0].n)
+	if err := backend.CheckClamp(dev, ops[0], ops[1], lo, hi); err != nil {
+		return err
 	}
 	if ops[0].n == 0 {
 		return nil
@@ -572,20 +502,18 @@ func (d *Device) Clamp(dst, x backend.Buffer, lo, hi float64) error {
 	return d.launch("Clamp", kClamp, o.dt, d.grid(o.n), blockSize)
 }
 
-var optimKernels = [...]kernelID{kernels.RuleSGD: kOptimSGD, kernels.RuleAdam: kOptimAdam, kernels.RuleRMSProp: kOptimRMSProp,
-	kernels.RuleAdagrad: kOptimAdagrad, kernels.RuleNAdam: kOptimNAdam}
-
-// OptimizerStep applies one update of h.Rule to every parameter with one multi-tensor launch per
-// dtype present (one, in training). Everything is checked before anything is issued, so a bad
-// list never leaves a half-applied step.
-func (d *Device) OptimizerStep(h kernels.UpdateParams, params, grads []backend.Buffer, state [][]backend.Buffer) error {
+// OptimizerStep applies one step of h.Rule to every parameter with one multi-tensor launch per
+// dtype present (one, in training): the kernel optim_<rule> reads h's flags and scalars as they
+// are. Everything is checked before anything is issued, so a bad list never leaves a half-applied
+// step.
+func (d *Device) OptimizerStep(h *kernels.Step, params, grads []backend.Buffer, state [][]backend.Buffer) error {
 	if d.closed {
 		return fmt.Errorf("cuda: OptimizerStep: %w", backend.ErrClosed)
 	}
-	if err := backend.CheckStepLists("cuda", h, params, grads, state); err != nil {
+	if err := backend.CheckStepLists(dev, h, params, grads, state); err != nil {
 		return err
 	}
-	want := kernels.StateCount(h)
+	want := h.States
 	d.tensors[0], d.tensors[1] = d.tensors[0][:0], d.tensors[1][:0]
 	for i, p := range params {
 		pb, err := d.buf("OptimizerStep", "params", i, p)
@@ -604,9 +532,13 @@ func (d *Device) OptimizerStep(h kernels.UpdateParams, params, grads []backend.B
 			d.tensors[dtypeIndex(pb.dt)] = append(d.tensors[dtypeIndex(pb.dt)], i)
 		}
 	}
-	var zero [3]int
+	var zero [kernels.MaxStates]int
 	if err := kernels.CheckUpdate(h, 0, 0, zero[:want]); err != nil {
 		return fmt.Errorf("cuda: OptimizerStep: %w", err)
+	}
+	ok, err := d.optimFunctions(h.Rule)
+	if err != nil {
+		return err
 	}
 	if len(d.tensors[0])+len(d.tensors[1]) == 0 {
 		return nil
@@ -615,7 +547,7 @@ func (d *Device) OptimizerStep(h kernels.UpdateParams, params, grads []backend.B
 		return err
 	}
 	defer d.leave()
-	var ptrs [5]uint64
+	var ptrs [2 + kernels.MaxStates]uint64
 	for di, dt := range []backend.DType{backend.Float32, backend.Float64} {
 		idx := d.tensors[di]
 		if len(idx) == 0 {
@@ -635,12 +567,11 @@ func (d *Device) OptimizerStep(h kernels.UpdateParams, params, grads []backend.B
 		if err != nil {
 			return fmt.Errorf("cuda: OptimizerStep: %w", err)
 		}
-		flags, s := optimScalars(h, dt)
-		d.args.reset().ptr(tab).i64(2 + want).i64(at).i64(nchunks).i64(chunkElems).i64(flags)
-		for _, v := range s {
+		d.args.reset().ptr(tab).i64(2 + want).i64(at).i64(nchunks).i64(chunkElems).i64(int(h.Flags))
+		for _, v := range h.S {
 			d.args.f64(v)
 		}
-		if err := d.launch("OptimizerStep", optimKernels[h.Rule], dt, min(nchunks, d.maxGrid), blockSize); err != nil {
+		if err := d.launchFn("OptimizerStep", ok.name, dt, optimSig, ok.fns[dtypeIndex(dt)], tableDims(int64(nchunks), d.maxGrid).gx, 1, blockSize, 1); err != nil {
 			return err
 		}
 	}
@@ -669,4 +600,38 @@ func (d *Device) sameShape(p *Buffer, k, idx int, b backend.Buffer) error {
 		return lenErr("OptimizerStep", fmt.Sprintf("%s[%d]", name(), idx), cb.n, p.n)
 	}
 	return nil
+}
+
+// gpuExecs holds the CUDA executors of registered ops; each op file (conv_gpu.go, ...) adds its
+// own in an init function.
+var gpuExecs backend.Executors[*Device, *Buffer]
+
+// Run executes a call of a registered op: this device's executor for it, else the op's Via
+// composition of the typed methods. The executor runs between enter and leave.
+func (d *Device) Run(c *backend.Call) error {
+	if err := backend.CheckCall(dev, c); err != nil {
+		return err
+	}
+	f := gpuExecs.Lookup(c.Op)
+	if f == nil {
+		if via := c.Op.Via(); via != nil {
+			if err := c.Op.Check(dev, c); err != nil {
+				return err
+			}
+			return via(d, c)
+		}
+		return backend.Unsupported(dev, c.Op)
+	}
+	ops, err := d.operands(c.Op.Name(), c.Op.OperandList(), c.Bufs...)
+	if err != nil {
+		return err
+	}
+	if err := c.Op.Check(dev, c); err != nil {
+		return err
+	}
+	if err := d.enter(c.Op.Name()); err != nil {
+		return err
+	}
+	defer d.leave()
+	return f(d, c, ops)
 }

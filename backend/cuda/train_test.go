@@ -5,13 +5,13 @@ package cuda_test
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/backendtest"
 	"github.com/gotrain/gotrain/backend/cpu"
 	"github.com/gotrain/gotrain/backend/train"
 	"github.com/gotrain/gotrain/kernels"
@@ -19,26 +19,8 @@ import (
 	"github.com/gotrain/gotrain/optim"
 )
 
-// blobs is a seeded classification set: Gaussian clusters around random centres.
-func blobs(t testing.TB, n, features, classes int, seed uint64) *train.Dataset {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	centres := make([]float64, classes*features)
-	for i := range centres {
-		centres[i] = 2 * rng.NormFloat64()
-	}
-	x := make([]float32, n*features)
-	labels := make([]uint8, n)
-	for i := range labels {
-		c := rng.IntN(classes)
-		labels[i] = uint8(c)
-		for f := 0; f < features; f++ {
-			x[i*features+f] = float32(centres[c*features+f] + 1.5*rng.NormFloat64())
-		}
-	}
-	ds, err := train.Classification(x, labels, features, classes)
-	require.NoError(t, err)
-	return ds
-}
+// blobs is backendtest.Blobs, the training tests' data.
+var blobs = backendtest.Blobs
 
 // trainCurve trains a 20-64-64-5 MLP for 100 steps (4 epochs of 25 batches of 32) on dev and
 // returns the loss of every step and the final parameters.
@@ -46,7 +28,7 @@ func trainCurve(t *testing.T, dev backend.Device, act kernels.Activation, opt st
 	spec, err := models.ParseSpec("20-64-64-5", act, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
 	var losses []float64
-	tr, err := train.New(train.Config{Spec: spec, Device: dev, Optimizer: optim.MustNamed(opt, lr), BatchSize: 32, Epochs: 4, Seed: 7,
+	tr, err := train.New(train.Config{Model: spec, Device: dev, Optimizer: optim.MustNamed(opt, lr), BatchSize: 32, Epochs: 4, Seed: 7,
 		OnStep: func(m train.StepMetrics) error { losses = append(losses, m.Loss); return nil }})
 	require.NoError(t, err)
 	defer tr.Close()

@@ -3,11 +3,17 @@
 // Running a plan does no graph walking, no allocation and no host copies; the caller writes the
 // inputs, runs the plan, and reads whatever outputs it needs.
 //
-// Compile lowers our own ops (package kernels) and the Gorgonia ops that models and their
-// gradients produce: matrix products with transposes, elementwise arithmetic and comparisons
-// (with scalar broadcasting), unary math, repeat (broadcast), sum over contiguous axes, reshape
-// (an alias), size and constant nodes, and Gorgonia's softmax. Any other op is a compile error
-// naming the op and the node, never a silent fallback.
+// Compile lowers two kinds of op. Our own graph ops (package models/nn, or any op with a Lower
+// method, see Lowerer) describe themselves: each names a registered device op (backend.Op) and
+// its attributes, which become one backend.Call built at compile time and run with Device.Run, so
+// adding an op family adds nothing here. Gorgonia's own ops, which models and their gradients
+// produce, are lowered by this package: matrix products with transposes, elementwise arithmetic
+// and comparisons (with scalar broadcasting), unary math, repeat (broadcast), sum over contiguous
+// axes, reshape (an alias), size and constant nodes, and Gorgonia's softmax. Any other op is a
+// compile error naming the op and the node, never a silent fallback.
+//
+// A plan carries run-time state that its calls read when they run (backend.RunState: the seed and
+// step that key dropout's mask), set with SetSeed and SetStep between runs without recompiling.
 package exec
 
 import (
@@ -39,16 +45,27 @@ type Config struct {
 	Bind map[*G.Node]backend.Buffer
 }
 
+// Lowerer is implemented by graph ops that say which registered device op computes them (every
+// op of package models/nn). Lower gets the shapes of the node's inputs and its own shape and
+// returns the op and its attributes (a pointer the call keeps); the plan then calls the op with
+// the node's buffer first and its inputs' buffers after it, in input order.
+type Lowerer interface {
+	Lower(in []tensor.Shape, out tensor.Shape) (op *backend.Op, attrs any, err error)
+}
+
 // Plan is a compiled graph: run it with Run after writing its inputs.
 type Plan struct {
 	dev   backend.Device
 	steps []step
 	bufs  map[*G.Node]backend.Buffer
 	owned []backend.Buffer
+	state *backend.RunState
 }
 
+// step is one device call: a registered op's call, or (for Gorgonia's ops) a function.
 type step struct {
 	node *G.Node
+	call *backend.Call
 	run  func() error
 }
 
@@ -70,10 +87,24 @@ func (p *Plan) Describe() string {
 	return sb.String()
 }
 
+// SetStep sets the training step the next runs see (it keys dropout's mask with the seed): the
+// trainer sets it before every step, so a resumed run draws the masks the uninterrupted run drew.
+func (p *Plan) SetStep(step uint64) { p.state.Step = step }
+
+// SetSeed sets the seed of the plan's random streams (dropout).
+func (p *Plan) SetSeed(seed uint64) { p.state.Seed = seed }
+
 // Run executes every step in order. An error names the node whose step failed.
 func (p *Plan) Run() error {
 	for i := range p.steps {
-		if err := p.steps[i].run(); err != nil {
+		s := &p.steps[i]
+		var err error
+		if s.call != nil {
+			err = p.dev.Run(s.call)
+		} else {
+			err = s.run()
+		}
+		if err != nil {
 			n := p.steps[i].node
 			return fmt.Errorf("exec: step %d, node %q (%v): %w", i, n.Name(), n.Op(), err)
 		}
@@ -103,7 +134,7 @@ func Compile(g *G.ExprGraph, cfg Config) (*Plan, error) {
 	if len(cfg.Targets) == 0 {
 		return nil, fmt.Errorf("exec: Compile: no targets: %w", backend.ErrInvalid)
 	}
-	c := &compiler{cfg: cfg, plan: &Plan{dev: cfg.Device, bufs: map[*G.Node]backend.Buffer{}}}
+	c := &compiler{cfg: cfg, plan: &Plan{dev: cfg.Device, bufs: map[*G.Node]backend.Buffer{}, state: &backend.RunState{}}}
 	switch cfg.DType {
 	case backend.Float32:
 		c.dtype = tensor.Float32
@@ -262,33 +293,23 @@ func (c *compiler) lower(g *G.ExprGraph, n *G.Node) error {
 	if err != nil {
 		return err
 	}
-	switch o := op.(type) {
-	case kernels.ActivationOp:
-		c.add(n, func() error { return dev.Activation(o.Act, o.Alpha, out, in[0]) })
-	case kernels.ActivationGradOp:
-		c.add(n, func() error { return dev.ActivationGrad(o.Act, o.Alpha, out, in[0], in[1], in[2]) })
-	case kernels.SoftmaxOp:
-		r, cl := rowsCols(shape)
-		c.add(n, func() error { return dev.Softmax(o.Log, out, in[0], r, cl) })
-	case kernels.SoftmaxGradOp:
-		r, cl := rowsCols(shape)
-		c.add(n, func() error { return dev.SoftmaxGrad(o.Log, out, in[0], in[1], r, cl) })
-	case kernels.LossOp:
-		r, cl := rowsCols(ch[0].Shape())
-		c.add(n, func() error { return dev.Loss(o.Kind, out, in[0], in[1], r, cl) })
-	case kernels.LossGradOp:
-		r, cl := rowsCols(shape)
-		c.add(n, func() error { return dev.LossGrad(o.Kind, out, in[0], in[1], in[2], r, cl) })
-	case kernels.BiasAddOp:
-		r, cl := rowsCols(shape)
-		c.add(n, func() error { return dev.BiasAdd(out, in[0], in[1], r, cl) })
-	case kernels.BiasGradOp:
-		r, cl := rowsCols(ch[0].Shape())
-		c.add(n, func() error { return dev.Sum(out, in[0], 1, r, cl) })
-	default:
-		return c.lowerGorgonia(n, ch, in, out, size)
+	if l, ok := op.(Lowerer); ok {
+		shapes := make([]tensor.Shape, len(ch))
+		for i, x := range ch {
+			shapes[i] = x.Shape()
+		}
+		dop, attrs, err := l.Lower(shapes, shape)
+		if err != nil {
+			return fmt.Errorf("exec: node %q (%v): %w", n.Name(), op, err)
+		}
+		if dop == nil {
+			return unsupported(n, "lowers to no device op")
+		}
+		call := &backend.Call{Op: dop, Bufs: append([]backend.Buffer{out}, in...), Attrs: attrs, State: c.plan.state}
+		c.plan.steps = append(c.plan.steps, step{node: n, call: call})
+		return nil
 	}
-	return nil
+	return c.lowerGorgonia(n, ch, in, out, size)
 }
 
 // constant writes a compile-time value into the node's buffer once.

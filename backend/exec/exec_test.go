@@ -10,6 +10,7 @@ import (
 	"github.com/gotrain/gotrain/backend/exec"
 	"github.com/gotrain/gotrain/kernels"
 	"github.com/gotrain/gotrain/models"
+	"github.com/gotrain/gotrain/models/nn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	G "gorgonia.org/gorgonia"
@@ -80,7 +81,7 @@ func TestCompileRejectsBadConfigs(t *testing.T) {
 func TestFanOutGradientsAccumulate(t *testing.T) {
 	g := G.NewGraph()
 	x := G.NewMatrix(g, tensor.Float64, G.WithShape(3, 4), G.WithName("x"))
-	a := G.Must(kernels.Activate(x, kernels.Tanh, 0))
+	a := G.Must(nn.Activate(x, kernels.Tanh, 0))
 	b := G.Must(G.Square(x))
 	c := G.Must(G.HadamardProd(a, x))
 	s := G.Must(G.Sum(G.Must(G.Add(G.Must(G.Add(a, b)), c))))

@@ -28,7 +28,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	}
 
 	b.Run("ours", func(b *testing.B) {
-		tr, err := train.New(train.Config{Spec: spec, Device: newDevice(b), Optimizer: optim.MustNamed("adam", 1e-3), BatchSize: batch, Seed: 1})
+		tr, err := train.New(train.Config{Model: spec, Device: newDevice(b), Optimizer: optim.MustNamed("adam", 1e-3), BatchSize: batch, Seed: 1})
 		require.NoError(b, err)
 		defer tr.Close()
 		_, _, err = tr.TrainStep(data, idx)

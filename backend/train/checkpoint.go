@@ -30,8 +30,9 @@ const CheckpointVersion = 1
 // the payload is decoded, so a torn or corrupted file is reported as such and never half-loaded.
 var checkpointMagic = [8]byte{'G', 'O', 'T', 'R', 'C', 'K', 'P', 'T'}
 
-// maxCheckpoint bounds what LoadCheckpoint will read (a header claiming more is an error).
-const maxCheckpoint = 4 << 30
+// MaxCheckpointBytes is the payload size LoadCheckpoint accepts (a header claiming more is an
+// error); LoadCheckpointMax takes another bound.
+const MaxCheckpointBytes = 4 << 30
 
 // State is everything needed to continue a run exactly: the weights, the optimizer and schedule
 // state, the data-order generator and the position in the current epoch.
@@ -42,10 +43,18 @@ type State struct {
 	Seed      uint64
 	BatchSize int
 
-	Params    [][]float32
+	Params [][]float32
+	// Running is the model's non-trainable state (batch normalisation's running statistics),
+	// in the graph's state order; empty for models without any.
+	Running   [][]float32
 	Optimizer optim.State
+	// BaseLR is the default group's base rate; Scheduler the scheduler's counts, plateau state
+	// and rates.
 	BaseLR    float64
-	Plateau   *optim.PlateauState
+	Scheduler *optim.SchedulerState
+	// Plateau is where checkpoints written before the scheduler existed keep the plateau rule's
+	// state (with the rate in Optimizer.DefaultLR); newer ones leave it nil.
+	Plateau *optim.PlateauState
 
 	Epoch, Step, Skipped int
 	// The current epoch, when the snapshot was taken inside one.
@@ -58,82 +67,60 @@ type State struct {
 	RNG     []byte
 	History []EpochMetrics
 	Saved   time.Time
+
+	// Data says how the training data was prepared, so evaluation and later use prepare new
+	// data the same way. The trainer does not know it: whoever loads the data sets it before
+	// SaveCheckpoint. It is nil in checkpoints written before it existed (gob leaves a field
+	// missing from the file at its zero value, so those still load).
+	Data *DataInfo
 }
 
-// Snapshot captures the trainer's state (reading the weights and optimizer state back from the
-// device).
-func (t *Trainer) Snapshot() (*State, error) {
-	params, err := t.Params()
-	if err != nil {
-		return nil, err
-	}
-	ost, err := t.cfg.Optimizer.Snapshot()
-	if err != nil {
-		return nil, err
-	}
-	rng, err := t.pcg.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	s := &State{Spec: t.cfg.Spec.String(), Loss: t.cfg.Spec.Loss.String(), Shapes: t.cfg.Spec.ParamShapes(),
-		Seed: t.cfg.Seed, BatchSize: t.cfg.BatchSize, Params: params, Optimizer: ost, BaseLR: t.baseLR,
-		Epoch: t.epoch, Step: t.step, Skipped: t.skipped,
-		MidEpoch: t.midEpoch, EpochRNG: append([]byte(nil), t.epochRNG...), EpochStep: t.epochStep,
-		EpochLoss: t.epochLoss, EpochCorrect: t.epochCorrect, EpochSeen: t.epochSeen,
-		RNG: rng, History: append([]EpochMetrics(nil), t.history...), Saved: time.Now().UTC()}
-	if t.cfg.Plateau != nil {
-		ps := t.cfg.Plateau.Snapshot()
-		s.Plateau = &ps
-	}
-	return s, nil
+// DataInfoVersion is the version of DataInfo this build writes and reads.
+const DataInfoVersion = 1
+
+// DataInfo records the preprocessing of a model's inputs and the meaning of its outputs.
+type DataInfo struct {
+	// Version is DataInfoVersion when written; ReadCheckpoint refuses a version it does not know.
+	Version int
+	// Source is the kind of data, e.g. "mnist" or "csv"; Label the label column as it was
+	// given for tabular data ("" for the default).
+	Source, Label string
+	// Features names the input columns in order (empty when the inputs have no names).
+	Features []string
+	// Mean and Std standardise input j as (x-Mean[j])/Std[j]; both are empty when the inputs
+	// were used as loaded.
+	Mean, Std []float32
+	// Classes names what each output class stands for: Classes[i] is the label value that
+	// became class index i.
+	Classes []string
 }
 
-// Restore puts a snapshot back into a trainer built with the same model, optimizer, batch size
-// and seed; any mismatch is an error wrapping ErrCheckpoint that names it.
-func (t *Trainer) Restore(s *State) error {
-	mismatch := func(what string, got, want any) error {
-		return fmt.Errorf("train: the checkpoint's %s is %v, this run's is %v: %w", what, got, want, ErrCheckpoint)
+// Validate checks that d is internally consistent.
+func (d *DataInfo) Validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("train: the data section: %s: %w", fmt.Sprintf(format, a...), ErrCheckpoint)
 	}
 	switch {
-	case s.Spec != t.cfg.Spec.String():
-		return mismatch("model", s.Spec, t.cfg.Spec.String())
-	case s.Loss != t.cfg.Spec.Loss.String():
-		return mismatch("loss", s.Loss, t.cfg.Spec.Loss)
-	case s.BatchSize != t.cfg.BatchSize:
-		return mismatch("batch size", s.BatchSize, t.cfg.BatchSize)
-	case s.Seed != t.cfg.Seed:
-		return mismatch("seed", s.Seed, t.cfg.Seed)
-	case len(s.Params) != len(t.params):
-		return mismatch("parameter count", len(s.Params), len(t.params))
-	case (s.Plateau != nil) != (t.cfg.Plateau != nil):
-		return mismatch("plateau schedule", s.Plateau != nil, t.cfg.Plateau != nil)
+	case d.Version < 1 || d.Version > DataInfoVersion:
+		return bad("version %d; this build reads versions 1 to %d", d.Version, DataInfoVersion)
+	case len(d.Mean) != len(d.Std):
+		return bad("%d means for %d standard deviations", len(d.Mean), len(d.Std))
+	case len(d.Mean) > 0 && len(d.Features) > 0 && len(d.Features) != len(d.Mean):
+		return bad("%d feature names for %d means", len(d.Features), len(d.Mean))
 	}
-	for i, p := range s.Params {
-		if len(p) != t.params[i].Len() {
-			return mismatch(fmt.Sprintf("parameter %d size", i), len(p), t.params[i].Len())
-		}
-		for j, v := range p {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("train: the checkpoint's parameter %d element %d is %v: %w", i, j, v, ErrCheckpoint)
-			}
+	for j := range d.Mean {
+		m, s := float64(d.Mean[j]), float64(d.Std[j])
+		if math.IsNaN(m) || math.IsInf(m, 0) || !(s > 0) || math.IsInf(s, 0) {
+			return bad("feature %d has mean %v and standard deviation %v; want finite, and a std > 0", j, m, s)
 		}
 	}
-	if err := t.cfg.Optimizer.Restore(s.Optimizer); err != nil {
-		return fmt.Errorf("%w: %w", ErrCheckpoint, err)
+	seen := make(map[string]bool, len(d.Classes))
+	for _, c := range d.Classes {
+		if seen[c] {
+			return bad("class %q is named twice", c)
+		}
+		seen[c] = true
 	}
-	if err := t.pcg.UnmarshalBinary(s.RNG); err != nil {
-		return fmt.Errorf("train: the checkpoint's data-order state: %w: %w", err, ErrCheckpoint)
-	}
-	if err := t.SetParams(s.Params); err != nil {
-		return err
-	}
-	if t.cfg.Plateau != nil {
-		t.cfg.Plateau.Restore(*s.Plateau)
-	}
-	t.baseLR, t.epoch, t.step, t.skipped = s.BaseLR, s.Epoch, s.Step, s.Skipped
-	t.midEpoch, t.epochRNG, t.epochStep = s.MidEpoch, append([]byte(nil), s.EpochRNG...), s.EpochStep
-	t.epochLoss, t.epochCorrect, t.epochSeen = s.EpochLoss, s.EpochCorrect, s.EpochSeen
-	t.history = append([]EpochMetrics(nil), s.History...)
 	return nil
 }
 
@@ -199,8 +186,13 @@ func SaveCheckpoint(path string, s *State) (err error) {
 }
 
 // ReadCheckpoint decodes a checkpoint from r; name is used in errors. It verifies the magic, the
-// version, the declared length against what is there, and the checksum before decoding.
+// version, the declared length against what is there, and the checksum before decoding, and
+// afterwards that every parameter has as many values as its shape says.
 func ReadCheckpoint(r io.Reader, name string) (*State, error) {
+	return readCheckpoint(r, name, MaxCheckpointBytes)
+}
+
+func readCheckpoint(r io.Reader, name string, maxBytes int64) (*State, error) {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("train: checkpoint %s: %s: %w", name, fmt.Sprintf(format, a...), ErrCheckpoint)
 	}
@@ -218,8 +210,8 @@ func ReadCheckpoint(r io.Reader, name string) (*State, error) {
 		return nil, bad("format version %d; this build reads version %d", v, CheckpointVersion)
 	}
 	n := binary.LittleEndian.Uint64(head[12:20])
-	if n > maxCheckpoint {
-		return nil, bad("header claims a %d-byte payload (limit %d)", n, maxCheckpoint)
+	if maxBytes < 0 || n > uint64(maxBytes) {
+		return nil, bad("header claims a %d-byte payload (limit %d)", n, maxBytes)
 	}
 	// Read incrementally, so a lying header costs only what the file really holds.
 	var payload bytes.Buffer
@@ -247,15 +239,38 @@ func ReadCheckpoint(r io.Reader, name string) (*State, error) {
 	if len(s.Shapes) != len(s.Params) {
 		return nil, bad("%d parameter shapes for %d parameters", len(s.Shapes), len(s.Params))
 	}
+	for i, sh := range s.Shapes {
+		n := 1
+		for _, d := range sh {
+			if d <= 0 || n > len(s.Params[i])/d {
+				return nil, bad("parameter %d has shape %v but %d values", i, sh, len(s.Params[i]))
+			}
+			n *= d
+		}
+		if n != len(s.Params[i]) {
+			return nil, bad("parameter %d has shape %v but %d values", i, sh, len(s.Params[i]))
+		}
+	}
+	if s.Data != nil {
+		if err := s.Data.Validate(); err != nil {
+			return nil, fmt.Errorf("train: checkpoint %s: %w", name, err)
+		}
+	}
 	return s, nil
 }
 
 // LoadCheckpoint reads and verifies the checkpoint at path.
 func LoadCheckpoint(path string) (*State, error) {
+	return LoadCheckpointMax(path, MaxCheckpointBytes)
+}
+
+// LoadCheckpointMax is LoadCheckpoint with another bound on the payload size, for a caller
+// with its own memory limits.
+func LoadCheckpointMax(path string, maxBytes int64) (*State, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("train: loading checkpoint: %w", err)
 	}
 	defer f.Close()
-	return ReadCheckpoint(bufio.NewReader(f), path)
+	return readCheckpoint(bufio.NewReader(f), path, maxBytes)
 }

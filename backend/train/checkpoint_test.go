@@ -64,13 +64,14 @@ type runConfig struct {
 func resumeTrainer(t *testing.T, rc runConfig) *train.Trainer {
 	s, err := models.ParseSpec("8-12-3", kernels.Tanh, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
-	cfg := train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("adam", 0.01), BatchSize: 16,
-		Epochs: rc.epochs, Seed: 5, Schedule: rc.schedule, Interval: rc.interval, ShouldStop: rc.stop}
+	opt := optim.MustNamed("adam", 0.01)
+	var p *optim.Plateau
 	if rc.plateau {
-		p := optim.NewPlateau()
+		p = optim.NewPlateau()
 		p.Patience = 0
-		cfg.Plateau = p
 	}
+	cfg := train.Config{Model: s, Device: newDevice(t), Optimizer: opt, BatchSize: 16,
+		Epochs: rc.epochs, Seed: 5, Scheduler: scheduler(t, opt, rc.schedule, rc.interval, p), ShouldStop: rc.stop}
 	tr, err := train.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(tr.Close)
@@ -174,6 +175,66 @@ func TestBadCheckpointsAreErrorsThatSayWhy(t *testing.T) {
 	assert.Equal(t, 3, st.Step)
 }
 
+// TestTheDataSectionRoundTripsAndIsChecked saves a checkpoint with the preprocessing of its data,
+// reads it back, and refuses inconsistent data sections and parameters that do not fill their
+// shapes.
+func TestTheDataSectionRoundTripsAndIsChecked(t *testing.T) {
+	dir := t.TempDir()
+	base := func() *train.State {
+		return &train.State{Spec: "2-2", Loss: "softmax-ce", Shapes: [][]int{{2, 2}, {2}}, Params: [][]float32{{1, 2, 3, 4}, {5, 6}},
+			Data: &train.DataInfo{Version: train.DataInfoVersion, Source: "csv", Label: "species", Features: []string{"a", "b"},
+				Mean: []float32{1, 2}, Std: []float32{0.5, 3}, Classes: []string{"setosa", "virginica"}}}
+	}
+	path := filepath.Join(dir, "good.ckpt")
+	require.NoError(t, train.SaveCheckpoint(path, base()))
+	st, err := train.LoadCheckpoint(path)
+	require.NoError(t, err)
+	assert.Equal(t, base().Data, st.Data)
+
+	cases := []struct {
+		name   string
+		change func(*train.State)
+		want   string
+	}{
+		{"a newer data section", func(s *train.State) { s.Data.Version = 2 }, "version 2"},
+		{"means without as many stds", func(s *train.State) { s.Data.Std = s.Data.Std[:1] }, "2 means for 1 standard deviations"},
+		{"a zero std", func(s *train.State) { s.Data.Std[1] = 0 }, "feature 1 has mean 2 and standard deviation 0"},
+		{"a NaN mean", func(s *train.State) { s.Data.Mean[0] = float32(math.NaN()) }, "feature 0 has mean NaN"},
+		{"a class named twice", func(s *train.State) { s.Data.Classes[1] = "setosa" }, `class "setosa" is named twice`},
+		{"fewer values than the shape", func(s *train.State) { s.Params[0] = s.Params[0][:3] }, "parameter 0 has shape [2 2] but 3 values"},
+		{"a shape that overflows", func(s *train.State) { s.Shapes[0] = []int{1 << 40, 1 << 40} }, "parameter 0 has shape"},
+	}
+	for _, c := range cases {
+		t.Run(c.name+" is refused", func(t *testing.T) {
+			st := base()
+			c.change(st)
+			p := filepath.Join(dir, "bad.ckpt")
+			require.NoError(t, train.SaveCheckpoint(p, st))
+			_, err := train.LoadCheckpoint(p)
+			require.ErrorIs(t, err, train.ErrCheckpoint)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+	_, err = train.LoadCheckpointMax(path, 100)
+	require.ErrorIs(t, err, train.ErrCheckpoint)
+	assert.Contains(t, err.Error(), "limit 100")
+}
+
+// TestACheckpointFromBeforeTheDataSectionStillLoads reads the fuzz corpus's valid seed, written
+// by the build that introduced the format, before State had a Data field.
+func TestACheckpointFromBeforeTheDataSectionStillLoads(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "fuzz", "FuzzReadCheckpoint", "valid"))
+	require.NoError(t, err)
+	_, quoted, ok := bytes.Cut(raw, []byte("[]byte("))
+	require.True(t, ok)
+	b, err := strconv.Unquote(string(bytes.TrimSuffix(bytes.TrimSpace(quoted), []byte(")"))))
+	require.NoError(t, err)
+	st, err := train.ReadCheckpoint(bytes.NewReader([]byte(b)), "old.ckpt")
+	require.NoError(t, err)
+	assert.Nil(t, st.Data)
+	assert.Equal(t, 3, st.Step)
+}
+
 func TestACheckpointOfAnotherRunIsRefused(t *testing.T) {
 	data := blobs(t, 64, 8, 3, 23)
 	a := resumeTrainer(t, runConfig{epochs: 1})
@@ -184,7 +245,7 @@ func TestACheckpointOfAnotherRunIsRefused(t *testing.T) {
 
 	s, err := models.ParseSpec("8-10-3", kernels.Tanh, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
-	other, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("adam", 0.01), BatchSize: 16, Seed: 5})
+	other, err := train.New(train.Config{Model: s, Device: newDevice(t), Optimizer: optim.MustNamed("adam", 0.01), BatchSize: 16, Seed: 5})
 	require.NoError(t, err)
 	defer other.Close()
 	err = other.Restore(st)
@@ -259,4 +320,91 @@ func FuzzReadCheckpoint(f *testing.F) {
 		}
 		require.Equal(t, len(st.Shapes), len(st.Params))
 	})
+}
+
+// TestAConvNetWithBatchNormAndDropoutResumesBitForBit interrupts a convolutional network with
+// batch normalisation (running statistics are state, in the checkpoint) and dropout (masks keyed
+// by the seed and the step) mid-epoch, and finishes it from the checkpoint file in a fresh
+// trainer: weights and running statistics must equal the uninterrupted run's bit for bit.
+func TestAConvNetWithBatchNormAndDropoutResumesBitForBit(t *testing.T) {
+	m, err := models.ParseModel("1x6x6-conv(4,3,pad=1):none-bn-relu-maxpool(2)-dropout(0.3)-12:none-bn-relu-dropout(0.2)-3", kernels.ReLU, kernels.SoftmaxCrossEntropy)
+	require.NoError(t, err)
+	data, test := blobs(t, 90, 36, 3, 41), blobs(t, 30, 36, 3, 42)
+	data.Shape, test.Shape = []int{1, 6, 6}, []int{1, 6, 6}
+	newTr := func(stop func() bool) *train.Trainer {
+		tr, err := train.New(train.Config{Model: m, Device: newDevice(t), Optimizer: optim.MustNamed("adam", 0.01), BatchSize: 16,
+			Epochs: 3, Seed: 9, ShouldStop: stop})
+		require.NoError(t, err)
+		t.Cleanup(tr.Close)
+		return tr
+	}
+	ref := newTr(nil)
+	_, err = ref.Fit(data, test)
+	require.NoError(t, err)
+	wantP, err := ref.Params()
+	require.NoError(t, err)
+	wantS, err := ref.State()
+	require.NoError(t, err)
+	require.Len(t, wantS, 4, "two batch norms: a running mean and variance each")
+	assert.NotEqual(t, make([]float32, len(wantS[0])), wantS[0], "the running mean moved")
+
+	n := 0
+	a := newTr(func() bool { n++; return n >= 8 }) // 6 steps per epoch: stop inside the second
+	_, err = a.Fit(data, test)
+	require.ErrorIs(t, err, train.ErrInterrupted)
+	st, err := a.Snapshot()
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "cnn.ckpt")
+	require.NoError(t, train.SaveCheckpoint(path, st))
+	loaded, err := train.LoadCheckpoint(path)
+	require.NoError(t, err)
+	require.Len(t, loaded.Running, 4)
+
+	b := newTr(nil)
+	require.NoError(t, b.Restore(loaded))
+	_, err = b.Fit(data, test)
+	require.NoError(t, err)
+	gotP, err := b.Params()
+	require.NoError(t, err)
+	gotS, err := b.State()
+	require.NoError(t, err)
+	for i := range wantP {
+		for j := range wantP[i] {
+			require.Equal(t, math.Float32bits(wantP[i][j]), math.Float32bits(gotP[i][j]), "parameter %d element %d", i, j)
+		}
+	}
+	for i := range wantS {
+		for j := range wantS[i] {
+			require.Equal(t, math.Float32bits(wantS[i][j]), math.Float32bits(gotS[i][j]), "state %d element %d", i, j)
+		}
+	}
+
+	// A checkpoint without the running statistics is refused, naming them.
+	bad := *loaded
+	bad.Running = nil
+	c := newTr(nil)
+	err = c.Restore(&bad)
+	require.ErrorIs(t, err, train.ErrCheckpoint)
+	assert.Contains(t, err.Error(), "running statistics")
+}
+
+// TestAModelOfImagesRefusesDataOfAnotherShape checks the trainer's own check: a network of
+// 1x6x6 images takes neither rows of 36 features without a shape nor 4x3x3 examples.
+func TestAModelOfImagesRefusesDataOfAnotherShape(t *testing.T) {
+	m, err := models.ParseModel("1x6x6-conv(2,3)-3", kernels.ReLU, kernels.SoftmaxCrossEntropy)
+	require.NoError(t, err)
+	tr, err := train.New(train.Config{Model: m, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 4, Epochs: 1, Seed: 1})
+	require.NoError(t, err)
+	defer tr.Close()
+	rows := blobs(t, 12, 36, 3, 1)
+	_, err = tr.Fit(rows, nil)
+	require.ErrorIs(t, err, train.ErrInvalid)
+	assert.Contains(t, err.Error(), "no image shape")
+	rows.Shape = []int{4, 3, 3}
+	_, err = tr.Fit(rows, nil)
+	require.ErrorIs(t, err, train.ErrInvalid)
+	assert.Contains(t, err.Error(), "[4 3 3]")
+	rows.Shape = []int{1, 6, 6}
+	_, err = tr.Fit(rows, nil)
+	require.NoError(t, err)
 }

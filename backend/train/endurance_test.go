@@ -46,7 +46,7 @@ func TestTwentyEpochsKeepMemoryAndGoroutinesFlat(t *testing.T) {
 	goroutines := runtime.NumGoroutine()
 	var rss []int64
 	var grs []int
-	tr, err := train.New(train.Config{Spec: spec, Device: newDevice(t), Optimizer: optim.MustNamed("adam", 1e-3), BatchSize: 128, Epochs: 20, Seed: 1,
+	tr, err := train.New(train.Config{Model: spec, Device: newDevice(t), Optimizer: optim.MustNamed("adam", 1e-3), BatchSize: 128, Epochs: 20, Seed: 1,
 		OnEpoch: func(train.EpochMetrics) error {
 			runtime.GC()
 			rss = append(rss, residentBytes(t))

@@ -39,7 +39,7 @@ func BenchmarkTrainStepLevels(b *testing.B) {
 					dev, err := cpu.New(workers)
 					require.NoError(b, err)
 					defer dev.Close()
-					tr, err := train.New(train.Config{Spec: spec, Device: dev, Optimizer: optim.MustNamed("adam", 1e-3), BatchSize: c.batch, Seed: 1})
+					tr, err := train.New(train.Config{Model: spec, Device: dev, Optimizer: optim.MustNamed("adam", 1e-3), BatchSize: c.batch, Seed: 1})
 					require.NoError(b, err)
 					defer tr.Close()
 					_, _, err = tr.TrainStep(data, idx)
@@ -75,7 +75,7 @@ func BenchmarkTrainStepDiverged(b *testing.B) {
 			lr   float64
 		}{{"healthy-lr1e-3", 1e-3}, {"diverged-lr0.3", 0.3}} {
 			b.Run(fmt.Sprintf("b%d/%s", batch, run.name), func(b *testing.B) {
-				tr, err := train.New(train.Config{Spec: spec, Device: newDevice(b), Optimizer: optim.MustNamed("rmsprop", run.lr),
+				tr, err := train.New(train.Config{Model: spec, Device: newDevice(b), Optimizer: optim.MustNamed("rmsprop", run.lr),
 					BatchSize: batch, Seed: 1, NonFinite: train.Skip})
 				require.NoError(b, err)
 				defer tr.Close()

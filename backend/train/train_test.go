@@ -2,10 +2,10 @@ package train_test
 
 import (
 	"math"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/backendtest"
 	"github.com/gotrain/gotrain/backend/cpu"
 	"github.com/gotrain/gotrain/backend/train"
 	"github.com/gotrain/gotrain/kernels"
@@ -22,31 +22,20 @@ func newDevice(t testing.TB) backend.Device {
 	return d
 }
 
-// blobs is a seeded synthetic classification set: Gaussian clusters around random centres.
-func blobs(t testing.TB, n, features, classes int, seed uint64) *train.Dataset {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	centres := make([]float64, classes*features)
-	for i := range centres {
-		centres[i] = 3 * rng.NormFloat64()
-	}
-	x := make([]float32, n*features)
-	labels := make([]uint8, n)
-	for i := 0; i < n; i++ {
-		c := rng.IntN(classes)
-		labels[i] = uint8(c)
-		for f := 0; f < features; f++ {
-			x[i*features+f] = float32(centres[c*features+f] + rng.NormFloat64())
-		}
-	}
-	ds, err := train.Classification(x, labels, features, classes)
+// blobs is backendtest.Blobs, the training tests' data.
+var blobs = backendtest.Blobs
+
+// scheduler is the scheduler of opt's groups with schedule sc (per iv) and plateau rule p.
+func scheduler(t testing.TB, opt *optim.Optimizer, sc optim.Schedule, iv optim.Interval, p *optim.Plateau) *optim.Scheduler {
+	s, err := optim.NewScheduler(opt.BaseRates(), sc, iv, p)
 	require.NoError(t, err)
-	return ds
+	return s
 }
 
 func newTrainer(t testing.TB, dev backend.Device, spec string, opt *optim.Optimizer, batch, epochs int, seed uint64) *train.Trainer {
 	s, err := models.ParseSpec(spec, kernels.Tanh, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
-	tr, err := train.New(train.Config{Spec: s, Device: dev, Optimizer: opt, BatchSize: batch, Epochs: epochs, Seed: seed})
+	tr, err := train.New(train.Config{Model: s, Device: dev, Optimizer: opt, BatchSize: batch, Epochs: epochs, Seed: seed})
 	require.NoError(t, err)
 	t.Cleanup(tr.Close)
 	return tr
@@ -87,7 +76,7 @@ func TestTheLastPartialBatchIsUsed(t *testing.T) {
 	s, err := models.ParseSpec("4-2", kernels.Identity, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
 	var sizes []int
-	tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 16, Epochs: 2, Seed: 1,
+	tr, err := train.New(train.Config{Model: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 16, Epochs: 2, Seed: 1,
 		OnStep: func(m train.StepMetrics) error { sizes = append(sizes, m.Batch); return nil }})
 	require.NoError(t, err)
 	defer tr.Close()
@@ -100,7 +89,7 @@ func TestEvaluateCountsEveryExample(t *testing.T) {
 	data := blobs(t, 1234, 5, 3, 4) // not a multiple of the eval batch
 	s, err := models.ParseSpec("5-3", kernels.Identity, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
-	tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 8, EvalBatch: 100, Seed: 1})
+	tr, err := train.New(train.Config{Model: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 8, EvalBatch: 100, Seed: 1})
 	require.NoError(t, err)
 	defer tr.Close()
 	loss, acc, err := tr.Evaluate(data)
@@ -183,10 +172,10 @@ func TestBadConfigurationsAreRejected(t *testing.T) {
 		cfg  train.Config
 		want string
 	}{
-		{"no device", train.Config{Spec: spec, Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 1}, "no device"},
-		{"no optimizer", train.Config{Spec: spec, Device: dev, BatchSize: 1}, "no optimizer"},
-		{"zero batch", train.Config{Spec: spec, Device: dev, Optimizer: optim.MustNamed("sgd", 0.1)}, "batch size 0"},
-		{"negative epochs", train.Config{Spec: spec, Device: dev, Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 1, Epochs: -1}, "epochs -1"},
+		{"no device", train.Config{Model: spec, Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 1}, "no device"},
+		{"no optimizer", train.Config{Model: spec, Device: dev, BatchSize: 1}, "no optimizer"},
+		{"zero batch", train.Config{Model: spec, Device: dev, Optimizer: optim.MustNamed("sgd", 0.1)}, "batch size 0"},
+		{"negative epochs", train.Config{Model: spec, Device: dev, Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 1, Epochs: -1}, "epochs -1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name+" is an error naming it", func(t *testing.T) {
@@ -214,10 +203,11 @@ func TestSchedulesSetTheRatePerEpochOrPerBatch(t *testing.T) {
 	data := blobs(t, 40, 4, 2, 7)
 	s, err := models.ParseSpec("4-2", kernels.Identity, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
-	run := func(sched optim.Schedule, iv optim.Interval) []float64 {
+	run := func(sc optim.Schedule, iv optim.Interval) []float64 {
 		var lrs []float64
-		tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0.4), BatchSize: 16, Epochs: 3, Seed: 1,
-			Schedule: sched, Interval: iv, OnStep: func(m train.StepMetrics) error { lrs = append(lrs, m.LR); return nil }})
+		opt := optim.MustNamed("sgd", 0.4)
+		tr, err := train.New(train.Config{Model: s, Device: newDevice(t), Optimizer: opt, BatchSize: 16, Epochs: 3, Seed: 1,
+			Scheduler: scheduler(t, opt, sc, iv, nil), OnStep: func(m train.StepMetrics) error { lrs = append(lrs, m.LR); return nil }})
 		require.NoError(t, err)
 		defer tr.Close()
 		_, err = tr.Fit(data, nil)
@@ -240,15 +230,15 @@ func TestPlateauLowersTheRateWhenTheLossStalls(t *testing.T) {
 	p := optim.NewPlateau()
 	p.Patience, p.Factor = 1, 0.5
 	opt := optim.MustNamed("sgd", 1)
-	tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: opt, BatchSize: 40, Epochs: 5, Seed: 1,
-		Plateau: p, OnEpoch: func(m train.EpochMetrics) error { lrs = append(lrs, m.LastLR); return nil }})
+	tr, err := train.New(train.Config{Model: s, Device: newDevice(t), Optimizer: opt, BatchSize: 40, Epochs: 5, Seed: 1,
+		Scheduler: scheduler(t, opt, nil, optim.PerEpoch, p), OnEpoch: func(m train.EpochMetrics) error { lrs = append(lrs, m.LastLR); return nil }})
 	require.NoError(t, err)
 	defer tr.Close()
 	zero := &train.Dataset{X: data.X, Y: make([]float32, len(data.Y)), N: data.N, Features: data.Features, Outputs: data.Outputs}
 	_, err = tr.Fit(zero, nil)
 	require.NoError(t, err)
 	assert.Equal(t, []float64{1, 1, 1, 0.5, 0.5}, lrs)
-	assert.Equal(t, 0.25, opt.LR(), "the reduction after epoch 5")
+	assert.Equal(t, 0.25, tr.Config().Scheduler.LR(), "the reduction after epoch 5")
 }
 
 func TestClippingBoundsTheUpdate(t *testing.T) {
@@ -261,7 +251,7 @@ func TestClippingBoundsTheUpdate(t *testing.T) {
 		s, err := models.ParseSpec("6-5-3", kernels.Tanh, kernels.SoftmaxCrossEntropy)
 		require.NoError(t, err)
 		var m train.StepMetrics
-		tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 1), BatchSize: 32, Epochs: 1, Seed: 1,
+		tr, err := train.New(train.Config{Model: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 1), BatchSize: 32, Epochs: 1, Seed: 1,
 			ClipNorm: clipNorm, ClipValue: clipValue, OnStep: func(sm train.StepMetrics) error { m = sm; return nil }})
 		require.NoError(t, err)
 		defer tr.Close()
@@ -297,7 +287,7 @@ func TestNonFiniteStepsAreSkippedOrStopNamingTheParameter(t *testing.T) {
 	poisoned := func(policy train.NonFinitePolicy) *train.Trainer {
 		s, err := models.ParseSpec("4-3-2", kernels.Tanh, kernels.SoftmaxCrossEntropy)
 		require.NoError(t, err)
-		tr, err := train.New(train.Config{Spec: s, Device: newDevice(t), Optimizer: optim.MustNamed("adam", 0.01), BatchSize: 16, Epochs: 2, Seed: 1, NonFinite: policy})
+		tr, err := train.New(train.Config{Model: s, Device: newDevice(t), Optimizer: optim.MustNamed("adam", 0.01), BatchSize: 16, Epochs: 2, Seed: 1, NonFinite: policy})
 		require.NoError(t, err)
 		t.Cleanup(tr.Close)
 		p, err := tr.Params()
@@ -307,9 +297,13 @@ func TestNonFiniteStepsAreSkippedOrStopNamingTheParameter(t *testing.T) {
 		return tr
 	}
 	tr := poisoned(train.Skip)
-	_, err := tr.Fit(data, nil)
+	hist, err := tr.Fit(data, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 6, tr.Skipped(), "every step of both epochs is dropped")
+	require.Len(t, hist, 2)
+	for _, m := range hist {
+		assert.True(t, math.IsNaN(m.TrainLoss) && math.IsNaN(m.TrainAcc), "an epoch of skipped steps has no training loss, not 0: %+v", m)
+	}
 
 	tr = poisoned(train.Stop)
 	_, err = tr.Fit(data, nil)
@@ -329,7 +323,7 @@ func TestFindLRSuggestsARateAndRestoresTheRun(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, before, after, "weights restored")
 	assert.Equal(t, 0, tr.Step())
-	assert.Equal(t, 0.1, tr.Config().Optimizer.LR())
+	assert.Equal(t, 0.1, tr.Config().Scheduler.LR())
 	require.GreaterOrEqual(t, len(res.Points), 10)
 	for i := 1; i < len(res.Points); i++ {
 		require.Greater(t, res.Points[i].LR, res.Points[i-1].LR)
@@ -379,7 +373,7 @@ func TestATrainingStepWaitsForTheDeviceOnce(t *testing.T) {
 	dev := &countingDevice{Device: newDevice(t)}
 	s, err := models.ParseSpec("8-16-3", kernels.ReLU, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
-	tr, err := train.New(train.Config{Spec: s, Device: dev, Optimizer: optim.MustNamed("adam", 0.01), BatchSize: 16, Seed: 1, ClipNorm: 0.5})
+	tr, err := train.New(train.Config{Model: s, Device: dev, Optimizer: optim.MustNamed("adam", 0.01), BatchSize: 16, Seed: 1, ClipNorm: 0.5})
 	require.NoError(t, err)
 	defer tr.Close()
 	data := blobs(t, 64, 8, 3, 30)
@@ -394,4 +388,49 @@ func TestATrainingStepWaitsForTheDeviceOnce(t *testing.T) {
 	assert.Equal(t, 5, dev.scalarReads, "one ReadScalars per step")
 	assert.Zero(t, dev.reads+dev.syncs, "no other host synchronisation")
 	assert.Equal(t, 10, dev.writes, "the batch's inputs and targets")
+}
+
+func TestFindLRStopsWhenAskedAndStillRestoresTheRun(t *testing.T) {
+	data := blobs(t, 512, 8, 4, 11)
+	asked := 0
+	s, err := models.ParseSpec("8-16-4", kernels.Tanh, kernels.SoftmaxCrossEntropy)
+	require.NoError(t, err)
+	tr, err := train.New(train.Config{Model: s, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0.1), BatchSize: 32, Epochs: 1, Seed: 1,
+		ShouldStop: func() bool { asked++; return asked > 10 }})
+	require.NoError(t, err)
+	defer tr.Close()
+	before, err := tr.Params()
+	require.NoError(t, err)
+	res, err := tr.FindLR(data, optim.RangeTest{Start: 1e-5, End: 100, Steps: 80})
+	require.ErrorIs(t, err, train.ErrInterrupted)
+	assert.Len(t, res.Points, 10, "the points before the stop are kept")
+	after, err := tr.Params()
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "weights restored")
+}
+
+// TestDropoutDrawsANewMaskEveryStep trains the same batch twice at rate 0 (the weights never
+// move): only dropout's mask, keyed by the step, can change the loss; without dropout it must
+// not change.
+func TestDropoutDrawsANewMaskEveryStep(t *testing.T) {
+	data := blobs(t, 32, 8, 2, 3)
+	for _, c := range []struct {
+		model string
+		same  bool
+	}{{"8-dropout(0.5)-16:relu-dropout(0.5)-2", false}, {"8-16:relu-2", true}} {
+		m, err := models.ParseModel(c.model, kernels.ReLU, kernels.SoftmaxCrossEntropy)
+		require.NoError(t, err)
+		tr, err := train.New(train.Config{Model: m, Device: newDevice(t), Optimizer: optim.MustNamed("sgd", 0), BatchSize: 32, Seed: 1})
+		require.NoError(t, err)
+		idx := make([]int, 32)
+		for i := range idx {
+			idx[i] = i
+		}
+		l1, _, err := tr.TrainStep(data, idx)
+		require.NoError(t, err)
+		l2, _, err := tr.TrainStep(data, idx)
+		require.NoError(t, err)
+		assert.Equal(t, c.same, l1 == l2, "%s: losses %v and %v", c.model, l1, l2)
+		tr.Close()
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,6 +51,17 @@ func TestBadInputIsExplained(t *testing.T) {
 	run := filepath.Join(tmp, "run")
 	code, _, errS := runCLI(t, context.Background(), "train", "-model", "784-16-10", "-epochs", "1", "-run-dir", run, "-progress", "none", "-chart=false")
 	require.Equal(t, 0, code, errS)
+	// A run directory whose checkpoint is of another model than its options say.
+	other := filepath.Join(tmp, "other")
+	code, _, errS = runCLI(t, context.Background(), "train", "-model", "784-32-10", "-epochs", "1", "-run-dir", other, "-progress", "none", "-chart=false")
+	require.Equal(t, 0, code, errS)
+	mixed := filepath.Join(tmp, "mixed")
+	require.NoError(t, os.Mkdir(mixed, 0o755))
+	for src, name := range map[string]string{filepath.Join(run, optionsFile): optionsFile, filepath.Join(other, checkpointFile): checkpointFile} {
+		b, err := os.ReadFile(src)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(mixed, name), b, 0o644))
+	}
 	corrupt := filepath.Join(tmp, "corrupt.ckpt")
 	ck, err := os.ReadFile(filepath.Join(run, checkpointFile))
 	require.NoError(t, err)
@@ -70,13 +82,13 @@ func TestBadInputIsExplained(t *testing.T) {
 		{"a model that does not fit the inputs", []string{"train", "-model", "100-10"}, []string{"input width 100", "784 features"}},
 		{"an invalid hyperparameter", []string{"train", "-optimizer", "rmsprop", "-alpha", "1.5"}, []string{"alpha 1.5"}},
 		{"a corrupted checkpoint", []string{"eval", "-checkpoint", corrupt}, []string{"corrupt.ckpt", "checksum mismatch"}},
-		{"a checkpoint of another model", []string{"train", "-resume", run, "-model", "784-32-10"}, []string{"model is 784-16:relu-10", "784-32:relu-10"}},
+		{"a checkpoint of another model", []string{"train", "-resume", mixed, "-epochs", "2"}, []string{"model is 784-32:relu-10", "this run's is 784-16:relu-10"}},
 		{"a file that is not a checkpoint", []string{"eval", "-checkpoint", badCSV}, []string{"bad.csv", "not a gotrain checkpoint"}},
 	}
 	for _, c := range cases {
 		t.Run(c.class+" is explained", func(t *testing.T) {
 			args := append(c.args, "-progress", "none")
-			if c.args[0] == "eval" {
+			if c.args[0] == "eval" || slices.Contains(c.args, "-resume") {
 				args = c.args
 			} else {
 				args = append(args, "-run-dir", filepath.Join(t.TempDir(), "r"))

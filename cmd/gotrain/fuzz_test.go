@@ -1,8 +1,6 @@
 package main
 
 import (
-	"flag"
-	"io"
 	"testing"
 )
 
@@ -15,16 +13,19 @@ func FuzzConfig(f *testing.F) {
 	f.Add([]byte(`{"schedule": "cosine:tmax=10", "clip-norm": -1}`))
 	f.Add([]byte(`[1, 2]`))
 	f.Add([]byte(`{"seed": -1}`))
+	f.Add([]byte(`{"lr": 0.1, "lr": 0.2}`))
+	f.Add([]byte("\xef\xbb\xbf{\"epochs\": 2} trailing"))
 	f.Add([]byte(``))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		var o options
-		fs := flag.NewFlagSet("fuzz", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		o.register(fs)
-		if err := fs.Parse(nil); err != nil {
+		c, o, _ := newTrainCommand()
+		if err := c.fs.Parse(nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := applyConfig(fs, raw, "fuzz.json"); err != nil {
+		entries, err := parseConfig(raw, false)
+		if err != nil {
+			return
+		}
+		if err := c.apply(entries, "fuzz.json", false); err != nil {
 			return
 		}
 		// Accepted: validation may still refuse the values, but must not panic either.

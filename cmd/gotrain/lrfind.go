@@ -2,66 +2,101 @@ package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/gotrain/gotrain/backend/train"
 	"github.com/gotrain/gotrain/cmd/gotrain/internal/plot"
 	"github.com/gotrain/gotrain/optim"
 )
 
-func lrFindCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// lrFindFlags are lr-find's own options.
+type lrFindFlags struct {
+	start, end float64
+	steps      int
+	out        string
+	overwrite  bool
+	charts     chartFormat
+}
+
+const lrFindIntro = `Usage: gotrain lr-find [flags]
+
+The learning-rate range test (Smith 2015; fastai's lr_find): trains for -steps batches while the
+rate rises from -start to -end, stops when the smoothed loss passes 4x its best, restores the
+weights, and suggests a rate. The model, optimizer and data flags are those of train.
+Ctrl-C (SIGINT) or SIGTERM stops it and writes the curve so far.
+`
+
+// lrFindFiles are the files a range test writes (and -overwrite replaces).
+var lrFindFiles = append(chartFiles("lrfind.png"), "lrfind.csv")
+
+func newLRFindCommand() (*command, *options, *lrFindFlags) {
+	c := newCommand("lr-find", lrFindIntro)
 	var o options
-	fs := flag.NewFlagSet("lr-find", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	o.register(fs)
-	start := fs.Float64("start", 1e-7, "first learning rate")
-	end := fs.Float64("end", 10, "last learning rate")
-	steps := fs.Int("steps", 100, "batches to train, the rate rising exponentially from -start to -end")
-	out := fs.String("out", "lrfind", "directory for lrfind.png and lrfind.csv")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: gotrain lr-find [flags]\n\nThe learning-rate range test (Smith 2015; fastai's lr_find): trains for -steps batches while the\nrate rises from -start to -end, stops when the smoothed loss passes 4x its best, restores the\nweights, and suggests a rate. The training flags (model, optimizer, ...) are those of train.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args, &o.config); err != nil {
+	var f lrFindFlags
+	o.register(c, "lr-find")
+	c.float(&f.start, "start", 1e-7, "first learning rate, > 0")
+	c.float(&f.end, "end", 10, "last learning rate, > -start")
+	c.int(&f.steps, "steps", 100, "batches to train, the rate rising exponentially from -start to -end (at least 3)")
+	c.strOrEmpty(&f.out, "out", "", "directory for lrfind.png and lrfind.csv (default: a new lrfind/YYYYMMDD-HHMMSS[-N])")
+	c.bool(&f.overwrite, "overwrite", false, "replace the range test already in -out")
+	f.charts.register(c)
+	return c, &o, &f
+}
+
+func lrFindCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, o, f := newLRFindCommand()
+	if err := c.parse(args, stderr); err != nil {
 		return err
 	}
-	rt := optim.RangeTest{Start: *start, End: *end, Steps: *steps}.WithDefaults()
+	// The flags carry the defaults; a value given is used as given (a -start of 0 is an error,
+	// not a cue to use the default).
+	if err := f.charts.check(); err != nil {
+		return err
+	}
+	rt := optim.RangeTest{}.WithDefaults()
+	rt.Start, rt.End, rt.Steps = f.start, f.end, f.steps
 	if err := rt.Validate(); err != nil {
-		return fmt.Errorf("-start/-end/-steps: %w", err)
+		return fmt.Errorf("-start %g, -end %g, -steps %d: %w", f.start, f.end, f.steps, err)
 	}
-	s, err := o.validate(0)
+	dir := &outDir{flag: "-out", path: f.out, parent: "lrfind", what: "range test", ours: lrFindFiles, overwrite: f.overwrite}
+	if err := dir.check(); err != nil {
+		return err
+	}
+	p, err := prepare(ctx, []*plannedRun{{o: *o}})
 	if err != nil {
 		return err
 	}
-	ds, err := loadData(&o)
-	if err != nil {
-		return err
-	}
-	if err := checkFits(s, ds); err != nil {
-		return err
-	}
-	dev, err := openDevice(o.device, o.workers)
+	r, ds := p.runs[0], p.data
+	dev, tr, err := r.trainer(o.workers, train.Config{ShouldStop: stopper(ctx)})
 	if err != nil {
 		return err
 	}
 	defer dev.Close()
-	tr, err := newTrainer(&o, s, dev, train.Config{})
-	if err != nil {
-		return err
-	}
 	defer tr.Close()
-	fmt.Fprintf(stdout, "range test: %v with %s, lr %g to %g over %d batches of %d on %s\n",
-		s.spec, tr.Config().Optimizer.Name(), rt.Start, rt.End, rt.Steps, o.batch, ds.source)
-	res, err := tr.FindLR(ds.train, rt)
+	lock, err := dir.take()
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return fmt.Errorf("-out: %w", err)
+	defer lock.release()
+	fmt.Fprintf(stdout, "range test: %v with %s, lr %g to %g over %d batches of %s on %s\n",
+		r.s.model, tr.Config().Optimizer.Name(), rt.Start, rt.End, rt.Steps, batchText(o.batch, ds.train.N), ds.source)
+	res, err := tr.FindLR(ds.train, rt)
+	if errors.Is(err, train.ErrInterrupted) {
+		if len(res.Points) == 0 {
+			return interruptedf("interrupted before the first batch; nothing was written to %s", dir.path)
+		}
+		csvPath, werr := writeLRCurve(dir.path, res.Points)
+		if werr != nil {
+			return fmt.Errorf("interrupted; writing the curve failed: %w", werr)
+		}
+		return interruptedf("interrupted after %d of %d batches (last lr %.3g); the curve so far is in %s", len(res.Points), rt.Steps, res.Points[len(res.Points)-1].LR, csvPath)
+	}
+	if err != nil {
+		return err
 	}
 	// Like fastai, leave out the last few points (where the loss explodes) so the useful part of
 	// the curve keeps its scale, and keep the noisy batch losses within the smoothed curve's range.
@@ -77,28 +112,30 @@ func lrFindCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, p := range shown {
 		lrs, loss, smooth = append(lrs, p.LR), append(loss, min(p.Loss, 1.5*top)), append(smooth, p.Smoothed)
 	}
-	c := &plot.Chart{Title: fmt.Sprintf("lr range test: %s, %s", o.model, tr.Config().Optimizer.Name()),
+	ch := &plot.Chart{Title: fmt.Sprintf("lr range test: %s, %s", o.model, tr.Config().Optimizer.Name()),
 		XLabel: "learning rate", YLabel: "loss", LogX: true,
 		Series:  []plot.Series{{Name: "batch loss", X: lrs, Y: loss, Dashed: true}, {Name: "smoothed", X: lrs, Y: smooth}},
 		Markers: []plot.Marker{{X: res.Valley, Label: fmt.Sprintf("valley %.2g", res.Valley)}, {X: res.Steepest, Label: fmt.Sprintf("steepest %.2g", res.Steepest)}}}
-	png := filepath.Join(*out, "lrfind.png")
-	if err := c.SavePNG(png); err != nil {
+	png := filepath.Join(dir.path, f.charts.file("lrfind.png"))
+	if err := plot.Save(png, ch); err != nil {
 		return err
 	}
-	csvPath := filepath.Join(*out, "lrfind.csv")
-	f, err := os.Create(csvPath)
+	csvPath, err := writeLRCurve(dir.path, res.Points)
 	if err != nil {
-		return err
-	}
-	fmt.Fprintln(f, "lr,loss,smoothed")
-	for _, p := range res.Points {
-		fmt.Fprintf(f, "%g,%g,%g\n", p.LR, p.Loss, p.Smoothed)
-	}
-	if err := f.Close(); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "stopped: %s after %d batches (last lr %.3g)\n", res.Stopped, len(res.Points), res.Points[len(res.Points)-1].LR)
 	fmt.Fprintf(stdout, "suggested lr: %.3g (valley)   steepest descent at %.3g\n", res.Valley, res.Steepest)
 	fmt.Fprintf(stdout, "chart: %s  curve: %s\n", png, csvPath)
 	return nil
+}
+
+// writeLRCurve writes the range test's points to dir/lrfind.csv.
+func writeLRCurve(dir string, pts []optim.RangePoint) (string, error) {
+	rows := [][]string{{"lr", "loss", "smoothed"}}
+	for _, p := range pts {
+		rows = append(rows, []string{strconv.FormatFloat(p.LR, 'g', -1, 64), strconv.FormatFloat(p.Loss, 'g', -1, 64), strconv.FormatFloat(p.Smoothed, 'g', -1, 64)})
+	}
+	path := filepath.Join(dir, "lrfind.csv")
+	return path, writeCSV(path, rows)
 }

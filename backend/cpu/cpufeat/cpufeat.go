@@ -60,11 +60,15 @@ var (
 	note     string
 )
 
-// FMA reports whether this CPU can run the AVX2/FMA kernels (Detected() >= AVX2). It is the
-// previous API of this package, kept for tests that pin the trajectories of the assembly GEMM.
-var FMA = detected >= AVX2
+// FMA reports whether the process started at a level that runs the FMA kernels (AVX2 or
+// AVX-512, after GOTRAIN_CPU); Use does not change it. It is the previous API of this package,
+// kept for the tests that pin the trajectories of the assembly GEMM.
+var FMA bool
 
-func init() { current, note = choose(detected, os.Getenv(EnvVar)) }
+func init() {
+	current, note = choose(detected, os.Getenv(EnvVar))
+	FMA = current >= AVX2
+}
 
 // choose applies the value of GOTRAIN_CPU (env, possibly empty) to the detected level.
 func choose(det Level, env string) (Level, string) {

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	gplot "gonum.org/v1/plot"
 )
 
 // maxMagnitude is the largest |value| plotted. Beyond it spans and paddings
@@ -35,7 +37,7 @@ func toAxis(v float64, log bool) (float64, bool) {
 		return 0, false
 	}
 	if log {
-		if v <= 0 {
+		if v < 1/maxMagnitude { // also v <= 0; and 10^(a padded log10 of a subnormal) is 0
 			return 0, false
 		}
 		return math.Log10(v), true
@@ -69,6 +71,9 @@ func newAxis(lo, hi float64, log bool) axis {
 		}
 	}
 	pad := float64(0.03 * span)
+	if log { // keep 10^lo and 10^hi finite and non-zero
+		return axis{log, max(lo-pad, -307), min(hi+pad, 307)}
+	}
 	return axis{log, lo - pad, hi + pad}
 }
 
@@ -251,4 +256,56 @@ func multLabel(m, e int) string {
 		return strconv.FormatFloat(float64(m)*pow10(e), 'f', max(0, -e), 64)
 	}
 	return strconv.Itoa(m) + "e" + strconv.Itoa(e)
+}
+
+// integerTicks drops ticks that are not whole numbers; when that leaves fewer than two, it puts
+// a tick on every whole number of the axis (a short integer axis such as 1..3 epochs).
+func integerTicks(ts []tick, a axis) []tick {
+	var out []tick
+	for _, t := range ts {
+		if t.V == math.Trunc(t.V) {
+			if math.Abs(t.V) < 1e6 {
+				t.Label = strconv.FormatFloat(t.V, 'f', 0, 64) // "2", not "2.0"
+			}
+			out = append(out, t)
+		}
+	}
+	if len(out) >= 2 {
+		return out
+	}
+	out = out[:0]
+	for v := math.Ceil(a.lo); v <= math.Floor(a.hi) && len(out) < maxTickCount; v++ {
+		out = append(out, tick{V: v, Label: strconv.FormatFloat(v, 'f', 0, 64)})
+	}
+	return out
+}
+
+// ticker gives gonum/plot an axis's ticks: at most max labelled ones, whole numbers only when
+// integer is set (on a linear axis). gonum's own tickers label too few values on a log axis
+// spanning less than a decade and put fractions on epoch axes.
+type ticker struct {
+	log, integer bool
+	max          int
+}
+
+// Ticks implements gonum's plot.Ticker for the range [lo, hi] in data units.
+func (t ticker) Ticks(lo, hi float64) []gplot.Tick {
+	var ts []tick
+	if t.log {
+		ts = logTicks(lo, hi, t.max)
+	} else {
+		ts = linearTicks(lo, hi, t.max)
+		if t.integer {
+			ts = integerTicks(ts, axis{lo: lo, hi: hi})
+		}
+	}
+	out := make([]gplot.Tick, 0, len(ts))
+	for _, k := range ts {
+		label := k.Label
+		if k.Minor {
+			label = "" // gonum's mark of a minor tick
+		}
+		out = append(out, gplot.Tick{Value: k.V, Label: label})
+	}
+	return out
 }

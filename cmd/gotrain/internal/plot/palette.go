@@ -31,7 +31,36 @@ var (
 	colText       = color.RGBA{0x22, 0x22, 0x22, 0xFF}
 	colMarker     = color.RGBA{0x55, 0x55, 0x55, 0xFF}
 	colLegendEdge = color.RGBA{0xBB, 0xBB, 0xBB, 0xFF}
+	colLabelBack  = color.RGBA{0xFF, 0xFF, 0xFF, 0xFF}
 )
 
 // seriesColor is the colour of the i-th series.
 func seriesColor(i int) color.RGBA { return palette[i%len(palette)] }
+
+// viridisStops are matplotlib's viridis at 0, 0.1, ..., 1: a sequential colour map whose
+// lightness rises evenly and that reads the same to the common colour-vision deficiencies and in
+// grey, so a heat map's order of values survives printing and colour blindness.
+var viridisStops = []color.RGBA{
+	{0x44, 0x01, 0x54, 0xFF}, {0x48, 0x24, 0x75, 0xFF}, {0x41, 0x44, 0x87, 0xFF},
+	{0x35, 0x5F, 0x8D, 0xFF}, {0x2A, 0x78, 0x8E, 0xFF}, {0x21, 0x91, 0x8C, 0xFF},
+	{0x22, 0xA8, 0x84, 0xFF}, {0x44, 0xBF, 0x70, 0xFF}, {0x7A, 0xD1, 0x51, 0xFF},
+	{0xBD, 0xDF, 0x26, 0xFF}, {0xFD, 0xE7, 0x25, 0xFF},
+}
+
+// viridis returns the colour at t in [0, 1] (clamped), interpolated between the stops.
+func viridis(t float64) color.RGBA {
+	if !(t > 0) {
+		return viridisStops[0]
+	}
+	if t >= 1 {
+		return viridisStops[len(viridisStops)-1]
+	}
+	f := t * float64(len(viridisStops)-1)
+	i := int(f)
+	a, b, u := viridisStops[i], viridisStops[i+1], f-float64(i)
+	mix := func(x, y uint8) uint8 { return uint8(float64(x) + u*(float64(y)-float64(x)) + 0.5) }
+	return color.RGBA{mix(a.R, b.R), mix(a.G, b.G), mix(a.B, b.B), 0xFF}
+}
+
+// colNaN marks missing cells of a heat map: a light grey that no viridis colour comes near.
+var colNaN = color.RGBA{0xDD, 0xDD, 0xDD, 0xFF}

@@ -3,123 +3,23 @@ package plot
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/xml"
 	"errors"
-	"flag"
 	"fmt"
 	"image"
 	"image/color"
-	"image/draw"
 	"image/png"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden PNGs in testdata/")
-
-// edgeChart exercises the awkward data paths in one picture: a line broken by
-// NaN and Inf, an isolated point, a single-point series, a flat series, a
-// dashed series, a series with more Xs than Ys, and a nameless series.
-func edgeChart() *Chart {
-	nan, inf := math.NaN(), math.Inf(1)
-	return &Chart{
-		Title: "edge cases", XLabel: "x", YLabel: "y", Width: 640, Height: 400,
-		Series: []Series{
-			{Name: "NaN/Inf gaps", X: []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, Y: []float64{1, 2, nan, 3, 4, inf, 5, nan, 6, 5, 4}},
-			{Name: "one point", X: []float64{5}, Y: []float64{8}},
-			{Name: "flat", X: []float64{0, 10}, Y: []float64{0.5, 0.5}},
-			{Name: "dashed", X: []float64{0, 2, 4, 6, 8, 10}, Y: []float64{7, 6, 7, 6, 7, 6}, Dashed: true},
-			{Name: "more X than Y", X: []float64{0, 5, 10, 15}, Y: []float64{3, 1, 2}},
-			{X: []float64{1, 9}, Y: []float64{9, 9}},
-		},
-		Markers: []Marker{{X: 2.5, Label: "marker"}, {X: nan, Label: "skipped"}},
-	}
-}
-
-func TestGolden(t *testing.T) {
-	grid := func() (*image.RGBA, error) {
-		cs := runCharts()
-		for _, c := range cs {
-			c.Width, c.Height = 600, 380
-		}
-		return Grid(cs, 2)
-	}
-	tests := []struct {
-		name   string
-		render func() (*image.RGBA, error)
-	}{
-		{"loss", lossChart().Render},
-		{"lr-find", lrFindChart().Render},
-		{"edge", edgeChart().Render},
-		{"grid", grid},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name+" matches its golden image", func(t *testing.T) {
-			got, err := tt.render()
-			require.NoError(t, err)
-			path := filepath.Join("testdata", tt.name+".png")
-			if *update {
-				require.NoError(t, os.MkdirAll("testdata", 0o755))
-				require.NoError(t, saveAtomic(path, got))
-				return
-			}
-			want := readPNG(t, path)
-			require.Equal(t, want.Rect, got.Rect, "size")
-			if diff, at := pixelDiff(want, got); diff > 0 {
-				out := filepath.Join(t.TempDir(), tt.name+".png")
-				require.NoError(t, saveAtomic(out, got))
-				t.Fatalf("%d pixels differ, first at %v; got image saved to %s (rerun with -update if the change is intended)", diff, at, out)
-			}
-		})
-	}
-}
-
-func readPNG(t *testing.T, path string) *image.RGBA {
-	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err, "missing golden: run go test -update")
-	defer f.Close()
-	img, err := png.Decode(f)
-	require.NoError(t, err)
-	rgba := image.NewRGBA(img.Bounds())
-	draw.Draw(rgba, rgba.Rect, img, img.Bounds().Min, draw.Src)
-	return rgba
-}
-
-// pixelDiff counts pixels that differ and returns the first one.
-func pixelDiff(a, b *image.RGBA) (int, image.Point) {
-	n, first := 0, image.Point{-1, -1}
-	for y := a.Rect.Min.Y; y < a.Rect.Max.Y; y++ {
-		for x := a.Rect.Min.X; x < a.Rect.Max.X; x++ {
-			if a.RGBAAt(x, y) != b.RGBAAt(x, y) {
-				if n == 0 {
-					first = image.Pt(x, y)
-				}
-				n++
-			}
-		}
-	}
-	return n, first
-}
-
-// countColor counts the pixels of exactly colour c inside r.
-func countColor(img *image.RGBA, r image.Rectangle, c color.RGBA) int {
-	n := 0
-	r = r.Intersect(img.Rect)
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			if img.RGBAAt(x, y) == c {
-				n++
-			}
-		}
-	}
-	return n
-}
 
 func line(ys ...float64) Series {
 	xs := make([]float64, len(ys))
@@ -127,6 +27,271 @@ func line(ys ...float64) Series {
 		xs[i] = float64(i)
 	}
 	return Series{X: xs, Y: ys}
+}
+
+// checkPNG decodes b as a w×h PNG and returns it.
+func checkPNG(t *testing.T, b []byte, w, h int) image.Image {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(b))
+	require.NoError(t, err)
+	require.Equal(t, image.Rect(0, 0, w, h), img.Bounds())
+	return img
+}
+
+// colours counts the distinct colours of img.
+func colours(img image.Image) int {
+	seen := map[color.RGBA]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			seen[color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)] = true
+		}
+	}
+	return len(seen)
+}
+
+// checkSVG parses b as XML with an <svg> root and returns the number of elements.
+func checkSVG(t *testing.T, b []byte) int {
+	t.Helper()
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	n, root := 0, ""
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		if se, ok := tok.(xml.StartElement); ok {
+			if n == 0 {
+				root = se.Name.Local
+			}
+			n++
+		}
+	}
+	require.Equal(t, "svg", root)
+	return n
+}
+
+// checkPDF checks b's header and trailer.
+func checkPDF(t *testing.T, b []byte) {
+	t.Helper()
+	require.True(t, bytes.HasPrefix(b, []byte("%PDF-")), "starts with %%PDF-")
+	require.True(t, bytes.HasSuffix(bytes.TrimRight(b, "\r\n"), []byte("%%EOF")), "ends with %%EOF")
+}
+
+func TestEveryChartTypeRendersInEveryFormat(t *testing.T) {
+	for name, ps := range samples() {
+		l, err := prepareGrid(ps, 2)
+		require.NoError(t, err, name)
+		w, h := l.cw*l.cols, l.ch*l.rows
+		for _, f := range Formats() {
+			t.Run(fmt.Sprintf("%s as %s", name, f), func(t *testing.T) {
+				var buf bytes.Buffer
+				require.NoError(t, WriteGrid(&buf, f, ps, 2))
+				b := buf.Bytes()
+				switch f {
+				case PNG:
+					img := checkPNG(t, b, w, h)
+					assert.Greater(t, colours(img), 20, "more than a blank page")
+				case SVG:
+					assert.Greater(t, checkSVG(t, b), 30, "elements")
+				case PDF:
+					checkPDF(t, b)
+					assert.Greater(t, len(b), 10_000)
+				}
+			})
+		}
+	}
+}
+
+func TestSaveFollowsTheExtension(t *testing.T) {
+	dir := t.TempDir()
+	c := lrFindChart()
+	for _, f := range Formats() {
+		path := filepath.Join(dir, "chart"+strings.ToUpper(f.Ext())) // the case of the extension does not matter
+		require.NoError(t, Save(path, c))
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		switch f {
+		case PNG:
+			checkPNG(t, b, DefaultWidth, DefaultHeight)
+		case SVG:
+			checkSVG(t, b)
+		case PDF:
+			checkPDF(t, b)
+		}
+	}
+	t.Run("an unknown extension is an error and writes nothing", func(t *testing.T) {
+		path := filepath.Join(dir, "chart.jpg")
+		assert.ErrorIs(t, Save(path, c), ErrInvalid)
+		assert.ErrorIs(t, SaveGrid(filepath.Join(dir, "chart"), []*Chart{c}, 1), ErrInvalid)
+		_, err := os.Stat(path)
+		assert.ErrorIs(t, err, os.ErrNotExist)
+	})
+	t.Run("SavePNG writes PNG whatever the name", func(t *testing.T) {
+		path := filepath.Join(dir, "chart.svg")
+		require.NoError(t, c.SavePNG(path))
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		checkPNG(t, b, DefaultWidth, DefaultHeight)
+	})
+}
+
+func TestParseFormat(t *testing.T) {
+	for _, s := range []string{"png", "SVG", " pdf "} {
+		f, err := ParseFormat(s)
+		require.NoError(t, err)
+		assert.Equal(t, strings.ToLower(strings.TrimSpace(s)), f.String())
+	}
+	_, err := ParseFormat("jpeg")
+	assert.ErrorIs(t, err, ErrInvalid)
+	assert.ErrorContains(t, err, `"jpeg"`)
+	var f Format
+	require.NoError(t, f.UnmarshalText([]byte("pdf")))
+	assert.Equal(t, PDF, f)
+	assert.Error(t, f.UnmarshalText([]byte("gif")))
+}
+
+func TestSaveIsAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "chart.png")
+	require.NoError(t, os.WriteFile(path, []byte("old"), 0o644))
+	t.Run("a chart that cannot be drawn leaves the old file alone", func(t *testing.T) {
+		assert.ErrorIs(t, Save(path, &Chart{}), ErrNoData)
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		assert.Equal(t, "old", string(b))
+	})
+	t.Run("a saved chart replaces it, readable by all, with no temporary file left", func(t *testing.T) {
+		require.NoError(t, SaveGrid(path, runCharts(), 2))
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		checkPNG(t, b, 2*DefaultWidth, 2*DefaultHeight)
+		entries, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		assert.Len(t, entries, 1)
+		info, err := os.Stat(path)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o644), info.Mode().Perm())
+	})
+	t.Run("a missing directory is an error", func(t *testing.T) {
+		assert.Error(t, Save(filepath.Join(dir, "missing", "chart.png"), lrFindChart()))
+	})
+}
+
+func TestLineBreaksAtNaN(t *testing.T) {
+	// In SVG every stroked line is one <path> with the series' colour: a line with a NaN in
+	// the middle is two paths, plus the legend's sample.
+	strokes := func(c *Chart) int {
+		var buf bytes.Buffer
+		require.NoError(t, Write(&buf, SVG, c))
+		return strings.Count(buf.String(), "stroke:#0072B2") // seriesColor(0)
+	}
+	nan := math.NaN()
+	whole := &Chart{Series: []Series{{Name: "a", Y: []float64{1, 2, 3, 4, 5}}}}
+	broken := &Chart{Series: []Series{{Name: "a", Y: []float64{1, 2, nan, 4, 5}}}}
+	inf := &Chart{Series: []Series{{Name: "a", Y: []float64{1, 2, math.Inf(1), 4, 5}}}}
+	logZero := &Chart{LogY: true, Series: []Series{{Name: "a", Y: []float64{1, 2, 0, 4, 5}}}}
+	require.Equal(t, 2, strokes(whole), "the line and its legend sample")
+	assert.Equal(t, 3, strokes(broken), "NaN: two pieces and the sample")
+	assert.Equal(t, 3, strokes(inf), "Inf: two pieces and the sample")
+	assert.Equal(t, 3, strokes(logZero), "0 on a log axis: two pieces and the sample")
+}
+
+func TestRuns(t *testing.T) {
+	t.Run("non-positive values break a line on log axes", func(t *testing.T) {
+		s := Series{X: []float64{-1, 0, 1, 10, 100}, Y: []float64{1, 1, 1, 0, 10}}
+		assert.Equal(t, [][]apt{{{0, 0}}, {{2, 1}}}, s.runs(true, true))
+	})
+	t.Run("an empty X plots against the index", func(t *testing.T) {
+		s := Series{Y: []float64{5, 6, 7}}
+		assert.Equal(t, [][]apt{{{0, 5}, {1, 6}, {2, 7}}}, s.runs(false, false))
+	})
+	t.Run("the longer slice's extra values are ignored", func(t *testing.T) {
+		s := Series{X: []float64{0, 1, 2}, Y: []float64{5, 6}}
+		assert.Equal(t, [][]apt{{{0, 5}, {1, 6}}}, s.runs(false, false))
+	})
+}
+
+// legendOf draws c and returns where its legend went.
+func legendOf(t *testing.T, c *Chart) legendAt {
+	t.Helper()
+	d, err := c.prepare()
+	require.NoError(t, err)
+	require.NoError(t, writeGridDrawers(io.Discard, PNG, c, d))
+	return d.(*lineChart).legendAt
+}
+
+// writeGridDrawers draws an already prepared chart, so the test can read what it decided.
+func writeGridDrawers(w io.Writer, f Format, c *Chart, d drawer) error {
+	cw, ch, err := c.size()
+	if err != nil {
+		return err
+	}
+	l := &layout{cw: cw, ch: ch, cols: 1, rows: 1, sizes: [][2]int{{cw, ch}}, drawers: []drawer{d}}
+	cv, err := canvas(f, cw, ch)
+	if err != nil {
+		return err
+	}
+	l.drawGrid(cv)
+	_, err = cv.WriteTo(w)
+	return err
+}
+
+func TestLegendCoversNoData(t *testing.T) {
+	falling := func(name string) Series { return Series{Name: name, Y: []float64{10, 5, 2, 1, 0.5}} }
+	rising := func(name string) Series { return Series{Name: name, Y: []float64{0.5, 1, 2, 5, 10}} }
+	tests := []struct {
+		name  string
+		chart *Chart
+		want  legendAt
+	}{
+		{"a falling loss leaves the top right free", &Chart{Series: []Series{falling("loss")}}, topRight},
+		{"a rising curve pushes it to the top left", &Chart{Series: []Series{rising("acc")}}, topLeft},
+		{"a line along the top and data at the bottom right leave the bottom left", &Chart{Series: []Series{
+			{Name: "a", Y: []float64{10, 10, 10, 10, 10}}, {X: []float64{3, 4}, Y: []float64{0, 0}}}}, bottomLeft},
+		{"data in every corner puts it beside the plot", &Chart{Series: []Series{falling("a"), rising("b")}}, beside},
+		{"nameless series have no legend", &Chart{Series: []Series{line(1, 2, 3)}}, noLegend},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, legendOf(t, tt.chart))
+		})
+	}
+}
+
+func TestLegendSummarisesSeriesThatDoNotFit(t *testing.T) {
+	var series []Series
+	for i := range 40 {
+		series = append(series, Series{Name: fmt.Sprintf("run %d", i), Y: []float64{float64(i), float64(i) + 1}})
+	}
+	l := newLegend(toEntries(series), 8, 100, 150)
+	require.Less(t, len(l.entries), 40)
+	last := l.entries[len(l.entries)-1].name
+	assert.Equal(t, fmt.Sprintf("+%d more", 40-(len(l.entries)-1)), last)
+	_, h := l.size()
+	assert.LessOrEqual(t, float64(h), 150.0)
+	var buf bytes.Buffer
+	require.NoError(t, Write(&buf, PNG, &Chart{Width: 320, Height: 200, Series: series}))
+	checkPNG(t, buf.Bytes(), 320, 200)
+}
+
+func toEntries(ss []Series) []entry {
+	var out []entry
+	for _, s := range ss {
+		out = append(out, entry{name: s.Name})
+	}
+	return out
+}
+
+func TestFitText(t *testing.T) {
+	sty := textStyle(10, colText)
+	assert.Equal(t, "short", fitText("short", sty, 100))
+	long := strings.Repeat("word ", 40)
+	got := fitText(long, sty, 100)
+	assert.True(t, strings.HasSuffix(got, "…"))
+	assert.LessOrEqual(t, float64(sty.Width(got)), 100.0)
+	assert.Equal(t, "…", fitText(long, sty, 1), "nothing fits: only the ellipsis")
 }
 
 func TestRenderSize(t *testing.T) {
@@ -153,9 +318,13 @@ func TestRenderSize(t *testing.T) {
 func TestRenderRejectsBadSizes(t *testing.T) {
 	for _, wh := range [][2]int{{-1, 100}, {100, 100}, {MinWidth - 1, 400}, {400, MinHeight - 1}, {MaxSide + 1, 400}, {400, math.MaxInt32}} {
 		t.Run(fmt.Sprintf("%dx%d is an error", wh[0], wh[1]), func(t *testing.T) {
-			c := &Chart{Series: []Series{line(1, 2)}, Width: wh[0], Height: wh[1]}
-			_, err := c.Render()
-			assert.ErrorIs(t, err, ErrInvalid)
+			for _, p := range []Panel{
+				&Chart{Series: []Series{line(1, 2)}, Width: wh[0], Height: wh[1]},
+				&HeatMap{Z: [][]float64{{1}}, Width: wh[0], Height: wh[1]},
+				&Contour{F: func(x, y float64) float64 { return x }, XMax: 1, YMax: 1, Width: wh[0], Height: wh[1]},
+			} {
+				assert.ErrorIs(t, Write(io.Discard, PNG, p), ErrInvalid)
+			}
 		})
 	}
 }
@@ -169,97 +338,23 @@ func TestEachSeriesColourAppearsInThePlot(t *testing.T) {
 	img, err := (&Chart{Series: series}).Render()
 	require.NoError(t, err)
 	for i := range palette {
-		assert.Greater(t, countColor(img, img.Rect, seriesColor(i)), 50, "series %d colour %v", i, seriesColor(i))
+		n := 0
+		for y := 0; y < img.Rect.Dy(); y++ {
+			for x := 0; x < img.Rect.Dx(); x++ {
+				if img.RGBAAt(x, y) == seriesColor(i) {
+					n++
+				}
+			}
+		}
+		assert.Greater(t, n, 50, "series %d colour %v", i, seriesColor(i))
 	}
-}
-
-func TestLegendShowsEachNamedSeries(t *testing.T) {
-	// The named lines stay low; a nameless dot pins the top-left corner, so
-	// the legend goes top right and is the only thing drawn there.
-	c := &Chart{Series: []Series{
-		{Name: "a", Y: []float64{1, 1.1, 1.2}},
-		{Name: "b", Y: []float64{1.2, 1.1, 1}, Dashed: true},
-		{X: []float64{0}, Y: []float64{10}},
-	}}
-	d, err := c.prepare()
-	require.NoError(t, err)
-	img, err := c.Render()
-	require.NoError(t, err)
-	pr := d.layout(img.Rect.Dx(), img.Rect.Dy()).plot
-	topRight := image.Rect(pr.Min.X+pr.Dx()/2, pr.Min.Y, pr.Max.X, pr.Min.Y+pr.Dy()/3)
-	for i := range 2 {
-		assert.Greater(t, countColor(img, topRight, seriesColor(i)), 20, "series %d has a legend sample", i)
-	}
-	assert.Zero(t, countColor(img, topRight, seriesColor(2)), "a nameless series has no legend entry")
-}
-
-func TestLegendWithTooManySeriesSummarisesTheRest(t *testing.T) {
-	var series []Series
-	for i := range 40 {
-		series = append(series, Series{Name: fmt.Sprintf("run %d", i), Y: []float64{float64(i), float64(i) + 1}})
-	}
-	img, err := (&Chart{Width: 320, Height: 200, Series: series}).Render()
-	require.NoError(t, err)
-	assert.Equal(t, image.Rect(0, 0, 320, 200), img.Rect)
-}
-
-func TestLineBreaksAtNaN(t *testing.T) {
-	// A flat line at y=1 with a NaN at x=5: the pixels around x=5 on that row
-	// must be free of the series colour, while x=2 and x=8 are on the line.
-	ys := []float64{1, 1, 1, 1, 1, math.NaN(), 1, 1, 1, 1, 1}
-	c := &Chart{Series: []Series{line(ys...), line(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2)}}
-	d, err := c.prepare()
-	require.NoError(t, err)
-	img, err := c.Render()
-	require.NoError(t, err)
-	lay := d.layout(img.Rect.Dx(), img.Rect.Dy())
-	pr := lay.plot
-	px := func(x float64) int { return int(float64(pr.Min.X) + d.xa.frac(x)*float64(pr.Dx())) }
-	py := int(float64(pr.Max.Y) - d.ya.frac(1)*float64(pr.Dy()))
-	col := seriesColor(0)
-	assert.Equal(t, col, img.RGBAAt(px(2), py), "on the line before the gap")
-	assert.Equal(t, col, img.RGBAAt(px(8), py), "on the line after the gap")
-	gap := image.Rect(px(4)+4, py-3, px(6)-3, py+4)
-	assert.Zero(t, countColor(img, gap, col), "the line has a gap at the NaN")
-}
-
-func TestSinglePointDrawsADot(t *testing.T) {
-	img, err := (&Chart{Series: []Series{{X: []float64{3}, Y: []float64{4}}}}).Render()
-	require.NoError(t, err)
-	n := countColor(img, img.Rect, seriesColor(0))
-	assert.Greater(t, n, 12, "a dot of radius %v", dotR)
-	assert.Less(t, n, 60, "a dot, not a line")
-}
-
-func TestFlatSeriesIsPaddedAndDrawn(t *testing.T) {
-	c := &Chart{Series: []Series{line(0.5, 0.5, 0.5, 0.5)}}
-	d, err := c.prepare()
-	require.NoError(t, err)
-	assert.Less(t, d.ya.lo, 0.5)
-	assert.Greater(t, d.ya.hi, 0.5)
-	img, err := c.Render()
-	require.NoError(t, err)
-	assert.Greater(t, countColor(img, img.Rect, seriesColor(0)), 100)
-}
-
-func TestLogAxesDropNonPositiveValues(t *testing.T) {
-	c := &Chart{LogX: true, LogY: true, Series: []Series{
-		{X: []float64{-1, 0, 1, 10, 100}, Y: []float64{1, 1, 1, 0, 10}},
-	}}
-	d, err := c.prepare()
-	require.NoError(t, err)
-	require.Len(t, d.runs[0], 2, "the zero Y at x=10 breaks the line")
-	assert.Equal(t, []apt{{0, 0}}, d.runs[0][0])
-	assert.Equal(t, []apt{{2, 1}}, d.runs[0][1])
-	_, err = c.Render()
-	assert.NoError(t, err)
 }
 
 func TestNothingToDrawIsAnError(t *testing.T) {
 	nan := math.NaN()
 	tests := []struct {
 		name  string
-		chart *Chart
+		panel Panel
 	}{
 		{"a chart without series", &Chart{Title: "empty"}},
 		{"series without points", &Chart{Series: []Series{{Name: "a"}, {X: []float64{1, 2}}}}},
@@ -267,25 +362,186 @@ func TestNothingToDrawIsAnError(t *testing.T) {
 		{"values beyond 1e300", &Chart{Series: []Series{line(1e301, -math.MaxFloat64)}}},
 		{"only non-positive values on a log axis", &Chart{LogY: true, Series: []Series{line(0, -1, -2)}}},
 		{"only markers", &Chart{Markers: []Marker{{X: 1, Label: "m"}}}},
+		{"a heat map without rows", &HeatMap{}},
+		{"a heat map without columns", &HeatMap{Z: [][]float64{{}}}},
+		{"a heat map of NaNs", &HeatMap{Z: [][]float64{{nan, nan}}}},
+		{"a log heat map of zeros", &HeatMap{LogZ: true, Z: [][]float64{{0, -1}}}},
+		{"a contour chart of a NaN function without paths", &Contour{F: func(x, y float64) float64 { return nan }, XMax: 1, YMax: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := tt.chart.Render()
-			assert.ErrorIs(t, err, ErrNoData)
-			assert.ErrorIs(t, tt.chart.WritePNG(&bytes.Buffer{}), ErrNoData)
+			for _, f := range Formats() {
+				assert.ErrorIs(t, Write(io.Discard, f, tt.panel), ErrNoData)
+			}
 		})
 	}
-	t.Run("a nil chart", func(t *testing.T) {
-		var c *Chart
-		_, err := c.Render()
-		assert.ErrorIs(t, err, ErrInvalid)
+}
+
+func TestBadPanelsAreInvalid(t *testing.T) {
+	f := func(x, y float64) float64 { return x * y }
+	tests := []struct {
+		name  string
+		panel Panel
+		want  string
+	}{
+		{"a nil chart", (*Chart)(nil), "nil"},
+		{"a nil heat map", (*HeatMap)(nil), "nil"},
+		{"a nil contour chart", (*Contour)(nil), "nil"},
+		{"a heat map row of the wrong length", &HeatMap{Z: [][]float64{{1, 2}, {3}}}, "row 1 has 1 values, want 2"},
+		{"heat map columns not increasing", &HeatMap{X: []float64{0, 2, 1}, Z: [][]float64{{1, 2, 3}}}, "X[2] = 1"},
+		{"heat map row names that do not match", &HeatMap{Rows: []string{"a"}, Z: [][]float64{{1}, {2}}}, "1 row names for 2 rows"},
+		{"a contour chart without a function", &Contour{XMax: 1, YMax: 1}, "no function"},
+		{"a contour chart with an empty range", &Contour{F: f, XMin: 1, XMax: 1, YMax: 1}, "range [1, 1]"},
+		{"a contour chart with a NaN range", &Contour{F: f, XMax: 1, YMin: math.NaN(), YMax: 1}, "range [NaN, 1]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" is an error", func(t *testing.T) {
+			err := Write(io.Discard, PNG, tt.panel)
+			assert.ErrorIs(t, err, ErrInvalid)
+			assert.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+func TestGrid(t *testing.T) {
+	chart := func(w, h int) *Chart { return &Chart{Width: w, Height: h, Series: []Series{line(1, 2)}} }
+	size := func(t *testing.T, ps []Panel, cols int) image.Rectangle {
+		var buf bytes.Buffer
+		require.NoError(t, WriteGrid(&buf, PNG, ps, cols))
+		img, err := png.Decode(&buf)
+		require.NoError(t, err)
+		return img.Bounds()
+	}
+	t.Run("cells take the largest chart's size, cols to a row", func(t *testing.T) {
+		assert.Equal(t, image.Rect(0, 0, 800, 500), size(t, []Panel{chart(300, 200), chart(400, 180), chart(300, 250)}, 2))
+	})
+	t.Run("more columns than charts makes one row", func(t *testing.T) {
+		assert.Equal(t, image.Rect(0, 0, 600, 200), size(t, []Panel{chart(300, 200), chart(300, 200)}, 5))
+	})
+	t.Run("chart types mix", func(t *testing.T) {
+		assert.Equal(t, image.Rect(0, 0, 2*DefaultContourWidth, DefaultContourHeight), size(t, []Panel{layerHeat(), rosenbrock()}, 2))
+	})
+	for _, tt := range []struct {
+		name   string
+		charts []*Chart
+		cols   int
+		want   error
+	}{
+		{"no charts is an error", nil, 2, ErrInvalid},
+		{"zero columns is an error", []*Chart{chart(300, 200)}, 0, ErrInvalid},
+		{"a nil chart is an error", []*Chart{chart(300, 200), nil}, 2, ErrInvalid},
+		{"a chart with a bad size is an error", []*Chart{chart(10, 10)}, 1, ErrInvalid},
+		{"a chart with no data fails the grid", []*Chart{chart(300, 200), {}}, 2, ErrNoData},
+		{"an oversized grid is an error", []*Chart{chart(8000, 8000), chart(8000, 8000)}, 2, ErrInvalid},
+		{"a grid too tall is an error", []*Chart{chart(300, 8000), chart(300, 8000), chart(300, 8000)}, 1, ErrInvalid},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.ErrorIs(t, WriteGrid(io.Discard, PNG, tt.charts, tt.cols), tt.want)
+			assert.ErrorIs(t, SaveGrid(filepath.Join(t.TempDir(), "g.svg"), tt.charts, tt.cols), tt.want)
+		})
+	}
+}
+
+func TestHeatMapColoursCellsByValue(t *testing.T) {
+	m := &HeatMap{Rows: []string{"top", "bottom"}, Z: [][]float64{{1, 10, 100}, {math.NaN(), 1000, 1}}, LogZ: true}
+	d, err := m.prepare()
+	require.NoError(t, err)
+	hm := d.(*heatMap)
+	assert.Equal(t, 0.0, hm.zlo)
+	assert.Equal(t, 3.0, hm.zhi)
+	// Render the cells alone at 3×2 pixels, one per cell.
+	img := hm.cells(3, 2, func(i int) float64 { return float64(i) }, func(j int) float64 { return float64(1 - j) })
+	assert.Equal(t, viridis(0), img.RGBAAt(0, 0), "the smallest value is the darkest")
+	assert.Equal(t, viridis(1.0/3), img.RGBAAt(1, 0), "log scale: 10 is a third of the way")
+	assert.Equal(t, viridis(1), img.RGBAAt(1, 1), "the largest value is the lightest")
+	assert.Equal(t, colNaN, img.RGBAAt(0, 1), "NaN is grey")
+	assert.Equal(t, viridis(0), img.RGBAAt(2, 1))
+}
+
+func TestHeatMapWithAFixedColourRange(t *testing.T) {
+	m := &HeatMap{Z: [][]float64{{0.2, 0.4, 1.5}}, ZMin: 0, ZMax: 1}
+	d, err := m.prepare()
+	require.NoError(t, err)
+	hm := d.(*heatMap)
+	assert.Equal(t, 0.0, hm.zlo, "the range asked for, not the data's")
+	assert.Equal(t, 1.0, hm.zhi)
+	img := hm.cells(3, 1, func(i int) float64 { return float64(i) }, func(int) float64 { return 0 })
+	assert.Equal(t, viridis(0.2), img.RGBAAt(0, 0))
+	assert.Equal(t, viridis(0.4), img.RGBAAt(1, 0))
+	assert.Equal(t, viridis(1), img.RGBAAt(2, 0), "beyond the range: the end colour")
+	_, err = (&HeatMap{Z: [][]float64{{1}}, LogZ: true, ZMin: 0, ZMax: 1}).prepare()
+	assert.ErrorIs(t, err, ErrInvalid, "a log scale cannot start at 0")
+}
+
+func TestViridis(t *testing.T) {
+	assert.Equal(t, viridisStops[0], viridis(math.NaN()))
+	assert.Equal(t, viridisStops[0], viridis(-1))
+	assert.Equal(t, viridisStops[10], viridis(2))
+	assert.Equal(t, viridisStops[5], viridis(0.5))
+	lum := func(c color.RGBA) float64 { return 0.2126*float64(c.R) + 0.7152*float64(c.G) + 0.0722*float64(c.B) }
+	for i := 1; i <= 100; i++ {
+		assert.Greater(t, lum(viridis(float64(i)/100)), lum(viridis(float64(i-1)/100)), "lightness rises at %d%%", i)
+	}
+}
+
+func TestContourBandsAndLevels(t *testing.T) {
+	got := LogLevels(0.01, 100, 5)
+	require.Len(t, got, 5)
+	for i, want := range []float64{0.01, 0.1, 1, 10, 100} {
+		assert.InDelta(t, want, got[i], 1e-12*want)
+	}
+	assert.Nil(t, LogLevels(0, 1, 5), "log levels need positive bounds")
+	assert.Nil(t, LogLevels(1, 1, 5))
+
+	c := &Contour{F: func(x, y float64) float64 { return x }, XMax: 4, YMax: 1, Levels: []float64{2, 1, 3}} // unsorted
+	d, err := c.prepare()
+	require.NoError(t, err)
+	cd := d.(*contour)
+	assert.Equal(t, []float64{1, 2, 3}, cd.levels)
+	img := cd.bands(8, 2, func(i int) float64 { return (float64(i) + 0.5) / 2 }, func(int) float64 { return 0.5 })
+	fill, edge := bandColors(3)
+	// x = 0.25 0.75 | 1.25 1.75 | 2.25 2.75 | 3.25 3.75: the last pixel of each band before a
+	// level is the contour line.
+	want := []color.RGBA{fill[0], edge, fill[1], edge, fill[2], edge, fill[3], fill[3]}
+	for i, w := range want {
+		assert.Equal(t, w, img.RGBAAt(i, 0), "pixel %d", i)
+	}
+
+	t.Run("default levels span the range", func(t *testing.T) {
+		d, err := (&Contour{F: func(x, y float64) float64 { return x + y }, XMax: 1, YMax: 1}).prepare()
+		require.NoError(t, err)
+		lv := d.(*contour).levels
+		require.Len(t, lv, 15)
+		assert.Greater(t, lv[0], 0.0)
+		assert.Less(t, lv[14], 2.0)
+	})
+	t.Run("a path's legend avoids the path", func(t *testing.T) {
+		c := rosenbrock()
+		d, err := c.prepare()
+		require.NoError(t, err)
+		cv, err := canvas(PNG, DefaultContourWidth, DefaultContourHeight)
+		require.NoError(t, err)
+		(&layout{cw: DefaultContourWidth, ch: DefaultContourHeight, cols: 1, rows: 1, sizes: [][2]int{{DefaultContourWidth, DefaultContourHeight}}, drawers: []drawer{d}}).drawGrid(cv)
+		assert.Equal(t, topRight, d.(*contour).legendAt)
 	})
 }
 
-func TestEmptyXPlotsAgainstTheIndex(t *testing.T) {
-	d, err := (&Chart{Series: []Series{{Y: []float64{5, 6, 7}}}}).prepare()
-	require.NoError(t, err)
-	assert.Equal(t, [][]apt{{{0, 5}, {1, 6}, {2, 7}}}, d.runs[0])
+func TestPaletteIsDistinctFromChromeAndItself(t *testing.T) {
+	require.GreaterOrEqual(t, len(palette), 10)
+	chrome := []color.RGBA{colBackground, colGrid, colGridMinor, colAxis, colText, colMarker, colLegendEdge, colNaN}
+	dist := func(a, b color.RGBA) float64 {
+		dr, dg, db := float64(a.R)-float64(b.R), float64(a.G)-float64(b.G), float64(a.B)-float64(b.B)
+		return math.Sqrt(dr*dr + dg*dg + db*db)
+	}
+	for i, a := range palette {
+		for _, c := range chrome {
+			assert.NotEqual(t, c, a, "palette %d is a chrome colour", i)
+		}
+		assert.Greater(t, dist(a, colBackground), 80.0, "palette %d is too close to white", i)
+		for j, b := range palette[:i] {
+			assert.Greater(t, dist(a, b), 60.0, "palette %d and %d look alike", j, i)
+		}
+	}
 }
 
 // nasty returns a value from the awkward corners of float64.
@@ -316,8 +572,8 @@ func nasty(r *rand.Rand) float64 {
 
 func TestAnyInputRendersOrErrorsWithoutPanicking(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
-	for i := 0; i < 400; i++ {
-		c := &Chart{Width: 320, Height: 200, LogX: r.IntN(2) == 0, LogY: r.IntN(2) == 0, Title: "random", YLabel: "y"}
+	for i := 0; i < 150; i++ {
+		c := &Chart{Width: 320, Height: 200, LogX: r.IntN(2) == 0, LogY: r.IntN(2) == 0, Title: "random", YLabel: "y", IntegerX: r.IntN(2) == 0}
 		for s := r.IntN(4); s > 0; s-- {
 			var ser Series
 			nx, ny := r.IntN(6), r.IntN(6)
@@ -334,14 +590,21 @@ func TestAnyInputRendersOrErrorsWithoutPanicking(t *testing.T) {
 		for m := r.IntN(3); m > 0; m-- {
 			c.Markers = append(c.Markers, Marker{X: nasty(r), Label: "m"})
 		}
-		var img *image.RGBA
-		var err error
-		require.NotPanics(t, func() { img, err = c.Render() }, "chart %d: %+v", i, c)
-		if err != nil {
-			require.ErrorIs(t, err, ErrNoData, "chart %d", i)
-			continue
+		hm := &HeatMap{Width: 320, Height: 200, LogZ: r.IntN(2) == 0}
+		for range 1 + r.IntN(3) {
+			row := make([]float64, 3)
+			for j := range row {
+				row[j] = nasty(r)
+			}
+			hm.Z = append(hm.Z, row)
 		}
-		require.Equal(t, image.Rect(0, 0, 320, 200), img.Rect)
+		for _, p := range []Panel{c, hm} {
+			var err error
+			require.NotPanics(t, func() { err = Write(io.Discard, PNG, p) }, "panel %d: %+v", i, p)
+			if err != nil {
+				require.ErrorIs(t, err, ErrNoData, "panel %d", i)
+			}
+		}
 	}
 }
 
@@ -367,147 +630,15 @@ func FuzzRender(f *testing.F) {
 			ys = append(ys, math.Float64frombits(binary.LittleEndian.Uint64(data[i+8:])))
 		}
 		c := &Chart{
-			Width: 300, Height: 200, LogX: flags&1 != 0, LogY: flags&2 != 0,
+			Width: 300, Height: 200, LogX: flags&1 != 0, LogY: flags&2 != 0, IntegerX: flags&8 != 0,
 			Series: []Series{{Name: "f", X: xs, Y: ys, Dashed: flags&4 != 0}},
 		}
 		if len(xs) > 0 {
 			c.Markers = []Marker{{X: xs[0], Label: "m"}}
 		}
-		_, err := c.Render()
+		err := Write(io.Discard, PNG, c)
 		if err != nil && !errors.Is(err, ErrNoData) {
 			t.Fatalf("unexpected error %v", err)
 		}
 	})
-}
-
-func TestGrid(t *testing.T) {
-	chart := func(w, h int) *Chart { return &Chart{Width: w, Height: h, Series: []Series{line(1, 2)}} }
-	t.Run("cells take the largest chart's size, cols to a row", func(t *testing.T) {
-		img, err := Grid([]*Chart{chart(300, 200), chart(400, 180), chart(300, 250)}, 2)
-		require.NoError(t, err)
-		assert.Equal(t, image.Rect(0, 0, 800, 500), img.Rect)
-	})
-	t.Run("more columns than charts makes one row", func(t *testing.T) {
-		img, err := Grid([]*Chart{chart(300, 200), chart(300, 200)}, 5)
-		require.NoError(t, err)
-		assert.Equal(t, image.Rect(0, 0, 600, 200), img.Rect)
-	})
-	t.Run("each cell holds its chart's pixels", func(t *testing.T) {
-		a, b := chart(300, 200), &Chart{Width: 300, Height: 200, Title: "b", Series: []Series{line(3, 1, 2)}}
-		img, err := Grid([]*Chart{a, b}, 1)
-		require.NoError(t, err)
-		want, err := b.Render()
-		require.NoError(t, err)
-		cell := img.SubImage(image.Rect(0, 200, 300, 400)).(*image.RGBA)
-		got := image.NewRGBA(want.Rect)
-		draw.Draw(got, got.Rect, cell, cell.Rect.Min, draw.Src)
-		n, at := pixelDiff(want, got)
-		assert.Zero(t, n, "first difference at %v", at)
-	})
-	for _, tt := range []struct {
-		name   string
-		charts []*Chart
-		cols   int
-		want   error
-	}{
-		{"no charts is an error", nil, 2, ErrInvalid},
-		{"zero columns is an error", []*Chart{chart(300, 200)}, 0, ErrInvalid},
-		{"a nil chart is an error", []*Chart{chart(300, 200), nil}, 2, ErrInvalid},
-		{"a chart with a bad size is an error", []*Chart{chart(10, 10)}, 1, ErrInvalid},
-		{"a chart with no data fails the grid", []*Chart{chart(300, 200), {}}, 2, ErrNoData},
-		{"an oversized grid is an error", []*Chart{chart(8000, 8000), chart(8000, 8000)}, 2, ErrInvalid},
-		{"a grid too tall is an error", []*Chart{chart(300, 8000), chart(300, 8000), chart(300, 8000)}, 1, ErrInvalid},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Grid(tt.charts, tt.cols)
-			assert.ErrorIs(t, err, tt.want)
-		})
-	}
-}
-
-func TestSavePNG(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "chart.png")
-	c := lrFindChart()
-	require.NoError(t, os.WriteFile(path, []byte("stale"), 0o644))
-
-	require.NoError(t, c.SavePNG(path))
-
-	want, err := c.Render()
-	require.NoError(t, err)
-	got := readPNG(t, path)
-	n, at := pixelDiff(want, got)
-	assert.Zero(t, n, "first difference at %v", at)
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	assert.Len(t, entries, 1, "no temporary file is left behind")
-	info, err := os.Stat(path)
-	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o644), info.Mode().Perm())
-
-	t.Run("a missing directory is an error", func(t *testing.T) {
-		assert.Error(t, c.SavePNG(filepath.Join(dir, "missing", "chart.png")))
-	})
-	t.Run("a chart that cannot render leaves the old file alone", func(t *testing.T) {
-		assert.ErrorIs(t, (&Chart{}).SavePNG(path), ErrNoData)
-		assert.Zero(t, countDiff(t, path, want))
-	})
-	t.Run("a grid saves the same way", func(t *testing.T) {
-		gpath := filepath.Join(dir, "grid.png")
-		require.NoError(t, SaveGridPNG(gpath, runCharts(), 2))
-		img := readPNG(t, gpath)
-		assert.Equal(t, image.Rect(0, 0, 2*DefaultWidth, 2*DefaultHeight), img.Rect)
-		entries, err := os.ReadDir(dir)
-		require.NoError(t, err)
-		assert.Len(t, entries, 2)
-	})
-}
-
-func countDiff(t *testing.T, path string, want *image.RGBA) int {
-	n, _ := pixelDiff(want, readPNG(t, path))
-	return n
-}
-
-func TestPaletteIsDistinctFromChromeAndItself(t *testing.T) {
-	require.GreaterOrEqual(t, len(palette), 10)
-	chrome := []color.RGBA{colBackground, colGrid, colGridMinor, colAxis, colText, colMarker, colLegendEdge}
-	dist := func(a, b color.RGBA) float64 {
-		dr, dg, db := float64(a.R)-float64(b.R), float64(a.G)-float64(b.G), float64(a.B)-float64(b.B)
-		return math.Sqrt(dr*dr + dg*dg + db*db)
-	}
-	for i, a := range palette {
-		for _, c := range chrome {
-			assert.NotEqual(t, c, a, "palette %d is a chrome colour", i)
-		}
-		assert.Greater(t, dist(a, colBackground), 80.0, "palette %d is too close to white", i)
-		for j, b := range palette[:i] {
-			assert.Greater(t, dist(a, b), 60.0, "palette %d and %d look alike", j, i)
-		}
-	}
-}
-
-func TestFontCoversPrintableASCII(t *testing.T) {
-	seen := map[[glyphW]byte]rune{}
-	for r := rune(33); r <= 126; r++ {
-		g := *glyph(r)
-		assert.NotEqual(t, [glyphW]byte{}, g, "%q has no pixels", r)
-		if prev, ok := seen[g]; ok {
-			t.Errorf("%q and %q share a glyph", prev, r)
-		}
-		seen[g] = r
-	}
-	assert.Equal(t, *glyph('?'), *glyph('é'), "runes outside ASCII draw as '?'")
-	assert.Equal(t, 0, textWidth("", 2))
-	assert.Equal(t, 5*2, textWidth("a", 2))
-	assert.Equal(t, (3*6-1)*3, textWidth("abc", 3))
-}
-
-func TestFitText(t *testing.T) {
-	assert.Equal(t, "short", fitText("short", 1, 100))
-	long := "a rather long chart title"
-	got := fitText(long, 1, 60)
-	assert.LessOrEqual(t, textWidth(got, 1), 60)
-	assert.Equal(t, "a rathe...", got)
-	assert.Equal(t, "a...", fitText(long, 1, 30), "no space before the ellipsis")
-	assert.Equal(t, "", fitText(long, 1, 5))
 }

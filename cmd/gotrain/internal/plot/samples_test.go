@@ -2,19 +2,20 @@ package plot
 
 import (
 	"flag"
-	"image"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
-var samplesDir = flag.String("samples", "", "write sample PNGs (loss, lr-find, grid, font sheet) to this directory")
+var samplesDir = flag.String("samples", "", "write every sample chart in every format to this directory, to look at")
 
-// lossChart is a three-series training chart: train and validation loss, and
-// a dashed smoothed train loss.
+// lossChart is a three-series training chart: train and validation loss, and a dashed smoothed
+// train loss.
 func lossChart() *Chart {
 	r := rand.New(rand.NewPCG(1, 2))
 	var steps, train, smooth, vsteps, val []float64
@@ -32,7 +33,7 @@ func lossChart() *Chart {
 		}
 	}
 	return &Chart{
-		Title: "MNIST MLP: loss", XLabel: "step", YLabel: "cross-entropy loss",
+		Title: "MNIST MLP: loss", XLabel: "step", YLabel: "cross-entropy loss", LogY: true, IntegerX: true,
 		Series: []Series{
 			{Name: "train", X: steps, Y: train},
 			{Name: "train (EMA 0.9)", X: steps, Y: smooth, Dashed: true},
@@ -41,7 +42,7 @@ func lossChart() *Chart {
 	}
 }
 
-// lrFindChart is a learning-rate range test with the suggested lr marked.
+// lrFindChart is a learning-rate range test with two marked rates.
 func lrFindChart() *Chart {
 	var lr, loss []float64
 	for i := 0; i <= 100; i++ {
@@ -52,104 +53,125 @@ func lrFindChart() *Chart {
 	return &Chart{
 		Title: "lr find", XLabel: "learning rate", YLabel: "loss", LogX: true,
 		Series:  []Series{{Name: "loss", X: lr, Y: loss}},
-		Markers: []Marker{{X: 3e-3, Label: "suggested lr = 3e-3"}},
+		Markers: []Marker{{X: 3e-3, Label: "valley 3e-3"}, {X: 2e-4, Label: "steepest 2e-4"}},
 	}
 }
 
-// runCharts is a run dashboard: loss, accuracy and the lr schedule.
+// runCharts is a run dashboard: loss with a NaN gap, accuracy and the lr schedule.
 func runCharts() []*Chart {
-	var ep, acc, vacc, lr []float64
-	for i := 1; i <= 30; i++ {
-		x := float64(i)
-		ep = append(ep, x)
-		acc = append(acc, 100*(1-0.5*math.Exp(-x/4)))
-		vacc = append(vacc, 100*(0.985-0.45*math.Exp(-x/4.5)))
-		lr = append(lr, 0.05*0.5*(1+math.Cos(math.Pi*(x-1)/29)))
+	var ep, acc, vacc, steps, lr, loss []float64
+	for e := 1; e <= 5; e++ {
+		ep = append(ep, float64(e))
+		acc = append(acc, 100-10/float64(e))
+		vacc = append(vacc, 99-12/float64(e))
 	}
-	lossC := lossChart()
-	lossC.LogY = true
-	lossC.Title = "loss (log)"
+	for s := 0; s <= 500; s++ {
+		steps = append(steps, float64(s))
+		lr = append(lr, 0.05*(1+math.Cos(math.Pi*float64(s)/500))/2)
+		l := 2.3 * math.Exp(-float64(s)/120)
+		if s >= 200 && s < 230 {
+			l = math.NaN() // skipped steps
+		}
+		loss = append(loss, l+0.02)
+	}
 	return []*Chart{
-		lossC,
-		{Title: "accuracy", XLabel: "epoch", YLabel: "accuracy (%)",
-			Series: []Series{{Name: "train", X: ep, Y: acc}, {Name: "test", X: ep, Y: vacc}}},
-		{Title: "learning rate", XLabel: "epoch", YLabel: "lr",
-			Series:  []Series{{Name: "cosine", X: ep, Y: lr}},
-			Markers: []Marker{{X: 5, Label: "warmup end"}}},
+		{Title: "loss per step", XLabel: "step", YLabel: "loss", LogY: true, IntegerX: true, Series: []Series{{Name: "train (batch)", X: steps, Y: loss}}},
+		{Title: "accuracy per epoch", XLabel: "epoch", YLabel: "accuracy %", IntegerX: true, Series: []Series{
+			{Name: "train", X: ep, Y: acc}, {Name: "test", X: ep, Y: vacc, Dashed: true}}},
+		{Title: "learning rate", XLabel: "step", YLabel: "lr", IntegerX: true, Series: []Series{{Name: "lr", X: steps, Y: lr}}},
+		{Title: "constant", XLabel: "step", YLabel: "lr", IntegerX: true, Series: []Series{{Name: "lr", X: steps[:3], Y: []float64{1e-3, 1e-3, 1e-3}}}},
 	}
 }
 
-// fontSheet draws every glyph at scales 1, 2 and 3.
-func fontSheet() *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, 620, 200))
-	fillRect(img, img.Rect, colBackground)
-	var all []rune
-	for r := rune(32); r <= 126; r++ {
-		all = append(all, r)
+// sweepChart overlays nine runs, as gotrain sweep does: the legend cannot fit inside.
+func sweepChart() *Chart {
+	c := &Chart{Title: "test accuracy per epoch, one line per run", XLabel: "epoch", YLabel: "accuracy %", IntegerX: true}
+	for i, name := range []string{"sgd lr=0.001", "sgd lr=0.01", "sgd lr=0.1", "momentum lr=0.001", "momentum lr=0.01", "momentum lr=0.1", "adam lr=0.001", "adam lr=0.01", "adam lr=0.1"} {
+		var x, y []float64
+		for e := 1; e <= 3; e++ {
+			x = append(x, float64(e))
+			y = append(y, 60+float64(i*4)-20/float64(e)+float64(i%3)*3)
+		}
+		c.Series = append(c.Series, Series{Name: name, X: x, Y: y})
 	}
-	s := string(all)
-	drawText(img, 5, 5, s[:48], 1, colText)
-	drawText(img, 5, 15, s[48:], 1, colText)
-	drawText(img, 5, 30, s[:48], 2, colText)
-	drawText(img, 5, 50, s[48:], 2, colText)
-	drawText(img, 5, 75, "Loss 1e-3 0.25 (%) x=1,2/3 lr_find +5", 3, colText)
-	drawTextUp(img, 5, 110, "Up text", 2, colText)
-	return img
+	return c
 }
 
+// layerLines is the per-layer diagnostic as lines: a gradient norm per layer over steps, log y.
+func layerLines() *Chart {
+	c := &Chart{Title: "gradient norm per layer (sigmoid MLP)", XLabel: "step", YLabel: "||grad||", LogY: true, IntegerX: true}
+	for l := range 6 {
+		var x, y []float64
+		for s := 0; s <= 200; s += 10 {
+			x = append(x, float64(s))
+			y = append(y, math.Pow(0.25, float64(5-l))*(1+0.3*math.Sin(float64(s)/20+float64(l))))
+		}
+		c.Series = append(c.Series, Series{Name: fmt.Sprintf("layer %d", l+1), X: x, Y: y})
+	}
+	return c
+}
+
+// layerHeat is the same diagnostic as a heat map, layers by steps, with a missing cell.
+func layerHeat() *HeatMap {
+	m := &HeatMap{Title: "gradient norm per layer (sigmoid MLP)", XLabel: "step", YLabel: "layer", ZLabel: "||grad||", LogZ: true, IntegerX: true}
+	for s := 0; s <= 200; s += 10 {
+		m.X = append(m.X, float64(s))
+	}
+	for l := range 6 {
+		m.Rows = append(m.Rows, fmt.Sprintf("layer %d", l+1))
+		row := make([]float64, len(m.X))
+		for i, s := range m.X {
+			row[i] = math.Pow(0.25, float64(5-l)) * (1 + 0.3*math.Sin(s/20+float64(l)))
+		}
+		m.Z = append(m.Z, row)
+	}
+	m.Z[2][4] = math.NaN()
+	return m
+}
+
+// rosenbrock is a contour chart of Rosenbrock's function with two made-up paths.
+func rosenbrock() *Contour {
+	f := func(x, y float64) float64 { return (1-x)*(1-x) + 100*(y-x*x)*(y-x*x) }
+	c := &Contour{
+		Title: "Rosenbrock", XLabel: "x", YLabel: "y", F: f,
+		XMin: -2, XMax: 2, YMin: -1, YMax: 3, Levels: LogLevels(0.1, 2000, 14),
+		Points: []Point{{X: 1, Y: 1, Label: "minimum (1, 1)"}},
+	}
+	for i, k := range []float64{0.3, 0.8} {
+		var x, y []float64
+		for s := 0; s <= 60; s++ {
+			t := float64(s) / 60
+			x = append(x, -1.5+2.5*t)
+			y = append(y, 2-1*t+k*math.Sin(8*t)*(1-t))
+		}
+		c.Paths = append(c.Paths, Series{Name: fmt.Sprintf("path %d, lr 0.0%d, 60 steps", i+1, i+1), X: x, Y: y})
+	}
+	return c
+}
+
+// samples are one chart of every kind, each with what it shows.
+func samples() map[string][]Panel {
+	return map[string][]Panel{
+		"loss":        {lossChart()},
+		"lr-find":     {lrFindChart()},
+		"grid":        asPanels(runCharts()),
+		"sweep":       {sweepChart()},
+		"layer-lines": {layerLines()},
+		"layer-heat":  {layerHeat()},
+		"contour":     {rosenbrock()},
+		"mixed":       {layerLines(), layerHeat()},
+	}
+}
+
+// TestWriteSamples writes the samples for a person to look at: go test -run WriteSamples -samples DIR.
 func TestWriteSamples(t *testing.T) {
 	if *samplesDir == "" {
-		t.Skip("-samples not set")
+		t.Skip("no -samples directory")
 	}
-	require.NoError(t, lossChart().SavePNG(filepath.Join(*samplesDir, "loss.png")))
-	require.NoError(t, lrFindChart().SavePNG(filepath.Join(*samplesDir, "lr-find.png")))
-	require.NoError(t, SaveGridPNG(filepath.Join(*samplesDir, "grid.png"), runCharts(), 3))
-	require.NoError(t, saveAtomic(filepath.Join(*samplesDir, "font.png"), fontSheet()))
-	require.NoError(t, saveAtomic(filepath.Join(*samplesDir, "font-zoom.png"), zoom(fontSheet(), image.Rect(0, 25, 310, 100), 3)))
-	lr, err := lrFindChart().Render()
-	require.NoError(t, err)
-	require.NoError(t, saveAtomic(filepath.Join(*samplesDir, "lr-find-zoom.png"), zoom(lr, image.Rect(380, 0, 780, 180), 3)))
-	require.NoError(t, SaveGridPNG(filepath.Join(*samplesDir, "stress.png"), stressCharts(), 2))
-	loss, err := lossChart().Render()
-	require.NoError(t, err)
-	require.NoError(t, saveAtomic(filepath.Join(*samplesDir, "loss-zoom.png"), zoom(loss, image.Rect(0, 40, 330, 220), 3)))
-}
-
-// zoom enlarges part of an image by k without smoothing, for inspecting pixels.
-func zoom(src *image.RGBA, r image.Rectangle, k int) *image.RGBA {
-	r = r.Intersect(src.Rect)
-	out := image.NewRGBA(image.Rect(0, 0, r.Dx()*k, r.Dy()*k))
-	for y := 0; y < r.Dy()*k; y++ {
-		for x := 0; x < r.Dx()*k; x++ {
-			out.SetRGBA(x, y, src.RGBAAt(r.Min.X+x/k, r.Min.Y+y/k))
+	require.NoError(t, os.MkdirAll(*samplesDir, 0o755))
+	for name, ps := range samples() {
+		for _, f := range Formats() {
+			require.NoError(t, SaveGrid(filepath.Join(*samplesDir, name+f.Ext()), ps, 2), name)
 		}
-	}
-	return out
-}
-
-// stressCharts push the layout: many series, a tiny chart with long text,
-// exponent-labelled axes, and a log axis over many decades.
-func stressCharts() []*Chart {
-	var many []Series
-	for i := 0; i < 15; i++ {
-		var ys []float64
-		for j := 0; j < 20; j++ {
-			ys = append(ys, math.Sin(float64(j)/3+float64(i)/2)+float64(i)/4)
-		}
-		many = append(many, Series{Name: "series number " + string(rune('A'+i)), Y: ys, Dashed: i%4 == 3})
-	}
-	var xs, tiny, huge []float64
-	for j := 0; j < 50; j++ {
-		x := float64(j) * 2e5
-		xs = append(xs, x)
-		tiny = append(tiny, 3e-6+1e-6*math.Sin(float64(j)/5))
-		huge = append(huge, math.Pow(10, float64(j)/2-10))
-	}
-	return []*Chart{
-		{Title: "fifteen series", Series: many},
-		{Title: "a very long title that cannot possibly fit in such a small chart", XLabel: "an equally long x-axis label for the tiny chart",
-			YLabel: "and a long y label too", Width: MinWidth, Height: MinHeight, Series: []Series{{Name: "a long legend entry name", Y: []float64{1, 3, 2}}}},
-		{Title: "exponent axes", XLabel: "samples", YLabel: "grad norm", Series: []Series{{Name: "g", X: xs, Y: tiny}}},
-		{Title: "log y over 25 decades", LogY: true, YLabel: "ratio", Series: []Series{{Name: "r", X: xs, Y: huge}}},
 	}
 }

@@ -1,0 +1,98 @@
+package kernels
+
+import "fmt"
+
+// Channel ops view a tensor as [outer, channels, inner]: a bias per channel of an NCHW image
+// batch (outer = N, inner = H·W), or per column of a matrix (outer = rows, inner = 1). They are
+// the bias of a convolution and its gradient, and the β gradient of batch normalisation.
+
+func checkChannel(op string, n, outer, channels, inner int, lens ...int) error {
+	if outer < 0 || channels < 0 || inner < 0 {
+		return fmt.Errorf("kernels: %s: negative dimension in [%d, %d, %d]: %w", op, outer, channels, inner, ErrInvalid)
+	}
+	for _, l := range lens {
+		if l != n {
+			return fmt.Errorf("kernels: %s: a tensor has %d elements for [%d, %d, %d]: %w", op, l, outer, channels, inner, ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// ChannelBiasAdd sets dst[o,c,i] = x[o,c,i] + b[c] for x viewed as [outer, channels, inner]. It
+// may run on any range of whole outer rows: the CPU device splits it that way.
+func ChannelBiasAdd[T Float](dst, x, b []T, outer, channels, inner int) error {
+	if err := checkChannel("ChannelBiasAdd", outer*channels*inner, outer, channels, inner, len(dst), len(x)); err != nil {
+		return err
+	}
+	if len(b) != channels {
+		return fmt.Errorf("kernels: ChannelBiasAdd: bias has %d elements for %d channels: %w", len(b), channels, ErrInvalid)
+	}
+	if inner == 1 {
+		for o := 0; o < outer; o++ {
+			d, s := dst[o*channels:(o+1)*channels], x[o*channels:(o+1)*channels]
+			for c, v := range s {
+				d[c] = v + b[c]
+			}
+		}
+		return nil
+	}
+	for o := 0; o < outer; o++ {
+		for c := 0; c < channels; c++ {
+			at := (o*channels + c) * inner
+			d, s, bc := dst[at:at+inner], x[at:at+inner], b[c]
+			for i, v := range s {
+				d[i] = v + bc
+			}
+		}
+	}
+	return nil
+}
+
+// ChannelSum sets dst[c] = Σ_{o,i} x[o,c,i], accumulated in float64 in the order o, then i, and
+// rounded once: the gradient of a per-channel bias. dst may cover a range of channels [c0, c1)
+// when called through ChannelSumRange.
+func ChannelSum[T Float](dst, x []T, outer, channels, inner int) error {
+	return ChannelSumRange(dst, x, outer, channels, inner, 0, channels)
+}
+
+// ChannelSumRange is ChannelSum for the channels [c0, c1) only, written to dst[c0:c1]: the CPU
+// device splits the channels over its cores, each channel summed by one goroutine in the same
+// order, so the bits do not depend on the split.
+func ChannelSumRange[T Float](dst, x []T, outer, channels, inner, c0, c1 int) error {
+	if err := checkChannel("ChannelSum", outer*channels*inner, outer, channels, inner, len(x)); err != nil {
+		return err
+	}
+	if len(dst) != channels || c0 < 0 || c1 > channels || c0 > c1 {
+		return fmt.Errorf("kernels: ChannelSum: dst has %d elements for %d channels (range [%d, %d)): %w", len(dst), channels, c0, c1, ErrInvalid)
+	}
+	if inner == 1 {
+		// A column sum: walk whole rows, keeping a block of column sums live.
+		var acc [64]float64
+		for b0 := c0; b0 < c1; b0 += len(acc) {
+			b1 := min(c1, b0+len(acc))
+			a := acc[:b1-b0]
+			clear(a)
+			for o := 0; o < outer; o++ {
+				row := x[o*channels+b0 : o*channels+b1]
+				for k, v := range row {
+					a[k] += float64(v)
+				}
+			}
+			for k := range a {
+				dst[b0+k] = T(a[k])
+			}
+		}
+		return nil
+	}
+	for c := c0; c < c1; c++ {
+		var s float64
+		for o := 0; o < outer; o++ {
+			at := (o*channels + c) * inner
+			for _, v := range x[at : at+inner] {
+				s += float64(v)
+			}
+		}
+		dst[c] = T(s)
+	}
+	return nil
+}

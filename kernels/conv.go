@@ -1,0 +1,350 @@
+package kernels
+
+import "fmt"
+
+// Conv2D is the geometry of a 2-D convolution with PyTorch's Conv2d semantics (groups = 1): an
+// input batch x [N, C, H, W], weights w [OutC, C, KH, KW], output y [N, OutC, OH, OW] with
+//
+//	y[n,o,i,j] = Σ_{c,p,q} w[o,c,p,q] · x[n, c, i·StrideH − PadH + p·DilH, j·StrideW − PadW + q·DilW]
+//
+// where positions outside the image read as zero (padding), and
+// OH = ⌊(H + 2·PadH − DilH·(KH−1) − 1) / StrideH⌋ + 1 (OW likewise). Padding may exceed half the
+// kernel, as in PyTorch. A bias is a separate per-channel op (ChannelBiasAdd).
+//
+// The computation is im2col: for each image, Im2col lays the receptive fields out as the columns
+// of a [C·KH·KW, OH·OW] matrix, so the convolution is one matrix product w[OutC, C·KH·KW] · col;
+// the gradient of the input is Col2im of wᵀ·dy, and the gradient of the weights is
+// Σ_n dy_n · col_nᵀ. The devices do the products on their GEMM.
+type Conv2D struct {
+	N, C, H, W       int
+	OutC             int
+	KH, KW           int
+	StrideH, StrideW int
+	PadH, PadW       int
+	DilH, DilW       int
+}
+
+// OutH is the output height.
+func (g Conv2D) OutH() int { return (g.H+2*g.PadH-g.DilH*(g.KH-1)-1)/g.StrideH + 1 }
+
+// OutW is the output width.
+func (g Conv2D) OutW() int { return (g.W+2*g.PadW-g.DilW*(g.KW-1)-1)/g.StrideW + 1 }
+
+// K is the depth of the product: C·KH·KW, the rows of an image's column matrix.
+func (g Conv2D) K() int { return g.C * g.KH * g.KW }
+
+// P is the number of output positions of one image: OH·OW, the columns of its column matrix.
+func (g Conv2D) P() int { return g.OutH() * g.OutW() }
+
+// XLen, WLen and YLen are the element counts of the input, weight and output tensors.
+func (g Conv2D) XLen() int { return g.N * g.C * g.H * g.W }
+
+// WLen is OutC·C·KH·KW.
+func (g Conv2D) WLen() int { return g.OutC * g.K() }
+
+// YLen is N·OutC·OH·OW.
+func (g Conv2D) YLen() int { return g.N * g.OutC * g.P() }
+
+// FLOPs is the multiply-add count of the forward pass times two (the same for each of the two
+// gradients).
+func (g Conv2D) FLOPs() float64 {
+	return 2 * float64(g.N) * float64(g.OutC) * float64(g.P()) * float64(g.K())
+}
+
+// String reads like PyTorch's repr.
+func (g Conv2D) String() string {
+	return fmt.Sprintf("conv2d(%dx%dx%dx%d -> %d, kernel %dx%d, stride %dx%d, padding %dx%d, dilation %dx%d)",
+		g.N, g.C, g.H, g.W, g.OutC, g.KH, g.KW, g.StrideH, g.StrideW, g.PadH, g.PadW, g.DilH, g.DilW)
+}
+
+// Validate checks the geometry: positive sizes, kernels, strides and dilations, non-negative
+// padding, and a dilated kernel that fits in the padded input (PyTorch's "kernel size can't be
+// greater than actual input size").
+func (g Conv2D) Validate() error {
+	switch {
+	case g.N <= 0 || g.C <= 0 || g.H <= 0 || g.W <= 0 || g.OutC <= 0:
+		return fmt.Errorf("kernels: %v: sizes must be positive: %w", g, ErrInvalid)
+	case g.KH <= 0 || g.KW <= 0:
+		return fmt.Errorf("kernels: %v: kernel must be positive: %w", g, ErrInvalid)
+	case g.StrideH <= 0 || g.StrideW <= 0:
+		return fmt.Errorf("kernels: %v: stride must be positive: %w", g, ErrInvalid)
+	case g.DilH <= 0 || g.DilW <= 0:
+		return fmt.Errorf("kernels: %v: dilation must be positive: %w", g, ErrInvalid)
+	case g.PadH < 0 || g.PadW < 0:
+		return fmt.Errorf("kernels: %v: padding must be non-negative: %w", g, ErrInvalid)
+	case g.H+2*g.PadH < g.DilH*(g.KH-1)+1 || g.W+2*g.PadW < g.DilW*(g.KW-1)+1:
+		return fmt.Errorf("kernels: %v: the dilated kernel (%dx%d) is larger than the padded input (%dx%d): %w", g,
+			g.DilH*(g.KH-1)+1, g.DilW*(g.KW-1)+1, g.H+2*g.PadH, g.W+2*g.PadW, ErrInvalid)
+	}
+	return nil
+}
+
+// validRange returns the output positions [lo, hi) of one axis whose input position
+// o·stride − pad + k·dil lies in [0, size): the part of a column matrix row that is not padding.
+func validRange(size, out, stride, pad, off int) (lo, hi int) {
+	// o·stride ≥ pad − off  and  o·stride ≤ size − 1 + pad − off.
+	a := pad - off
+	if a > 0 {
+		lo = (a + stride - 1) / stride
+	}
+	b := size - 1 + pad - off
+	if b < 0 {
+		return 0, 0
+	}
+	hi = min(out, b/stride+1)
+	if lo > hi {
+		lo = hi
+	}
+	return lo, hi
+}
+
+// Im2col writes the column matrix of one image x [C, H, W] into col [C·KH·KW, OH·OW]: row
+// (c, p, q), column (i, j) holds x[c, i·StrideH − PadH + p·DilH, j·StrideW − PadW + q·DilW], or 0
+// in the padding. Rows are written with contiguous copies when the stride is 1.
+func Im2col[T Float](g Conv2D, col, x []T) error {
+	oh, ow := g.OutH(), g.OutW()
+	if len(x) != g.C*g.H*g.W || len(col) != g.K()*oh*ow {
+		return fmt.Errorf("kernels: Im2col: x has %d elements, col %d, for one image of %v: %w", len(x), len(col), g, ErrInvalid)
+	}
+	row := 0
+	for c := 0; c < g.C; c++ {
+		plane := x[c*g.H*g.W : (c+1)*g.H*g.W]
+		for p := 0; p < g.KH; p++ {
+			ilo, ihi := validRange(g.H, oh, g.StrideH, g.PadH, p*g.DilH)
+			for q := 0; q < g.KW; q++ {
+				jlo, jhi := validRange(g.W, ow, g.StrideW, g.PadW, q*g.DilW)
+				dst := col[row*oh*ow : (row+1)*oh*ow]
+				row++
+				clear(dst[:ilo*ow])
+				clear(dst[ihi*ow:])
+				if g.StrideH == 1 && g.StrideW == 1 && g.DilH == 1 && ow == g.W && ilo < ihi {
+					sameWidthRows(dst[ilo*ow:ihi*ow], plane, (ilo-g.PadH+p)*g.W+q*g.DilW-g.PadW, ow, jlo, jhi)
+					continue
+				}
+				for i := ilo; i < ihi; i++ {
+					d := dst[i*ow : (i+1)*ow]
+					for j := range d[:jlo] {
+						d[j] = 0
+					}
+					for j := jhi; j < len(d); j++ {
+						d[j] = 0
+					}
+					if jlo >= jhi {
+						continue
+					}
+					src := plane[(i*g.StrideH-g.PadH+p*g.DilH)*g.W:]
+					x0 := jlo*g.StrideW - g.PadW + q*g.DilW
+					if g.StrideW == 1 {
+						// Output rows are short (28 or fewer elements in an MNIST network): a
+						// loop beats memmove's call there.
+						if s, t := src[x0:x0+jhi-jlo], d[jlo:jhi]; len(s) <= 32 {
+							t = t[:len(s)]
+							for k, v := range s {
+								t[k] = v
+							}
+						} else {
+							copy(t, s)
+						}
+						continue
+					}
+					for j := jlo; j < jhi; j++ {
+						d[j] = src[x0]
+						x0 += g.StrideW
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// sameWidthRows fills the rows of one column-matrix row whose output width equals the image's
+// (stride 1, a "same" padding such as LeNet's first layer): the rows are then one contiguous run
+// of the plane starting at s0 (negative when it starts in the padding), copied at once, after
+// which the columns outside [jlo, jhi) of each row, which the run wrapped into from neighbouring
+// image rows (or which lie beyond the plane), are zeroed.
+func sameWidthRows[T Float](d, plane []T, s0, w, jlo, jhi int) {
+	lo, hi := 0, len(d)
+	if s0 < 0 {
+		lo = -s0
+	}
+	if s0+hi > len(plane) {
+		hi = len(plane) - s0
+	}
+	if lo < hi {
+		copy(d[lo:hi], plane[s0+lo:s0+hi])
+	}
+	if jlo == 0 && jhi == w {
+		return
+	}
+	for r := 0; r+w <= len(d); r += w {
+		row := d[r : r+w]
+		for j := range row[:jlo] {
+			row[j] = 0
+		}
+		for j := jhi; j < w; j++ {
+			row[j] = 0
+		}
+	}
+}
+
+// Col2im is the adjoint of Im2col: it sets dx [C, H, W] of one image to the sum, over every
+// column-matrix entry, of the entry at the input position Im2col read it from (padding entries
+// are dropped). The sums run row by row of col, in a fixed order.
+func Col2im[T Float](g Conv2D, dx, col []T) error {
+	oh, ow := g.OutH(), g.OutW()
+	if len(dx) != g.C*g.H*g.W || len(col) != g.K()*oh*ow {
+		return fmt.Errorf("kernels: Col2im: dx has %d elements, col %d, for one image of %v: %w", len(dx), len(col), g, ErrInvalid)
+	}
+	clear(dx)
+	row := 0
+	for c := 0; c < g.C; c++ {
+		plane := dx[c*g.H*g.W : (c+1)*g.H*g.W]
+		for p := 0; p < g.KH; p++ {
+			ilo, ihi := validRange(g.H, oh, g.StrideH, g.PadH, p*g.DilH)
+			for q := 0; q < g.KW; q++ {
+				jlo, jhi := validRange(g.W, ow, g.StrideW, g.PadW, q*g.DilW)
+				src := col[row*oh*ow : (row+1)*oh*ow]
+				row++
+				if jlo >= jhi {
+					continue
+				}
+				for i := ilo; i < ihi; i++ {
+					s := src[i*ow+jlo : i*ow+jhi]
+					dst := plane[(i*g.StrideH-g.PadH+p*g.DilH)*g.W:]
+					x0 := jlo*g.StrideW - g.PadW + q*g.DilW
+					if g.StrideW == 1 {
+						addTo(dst[x0:x0+len(s)], s)
+						continue
+					}
+					for _, v := range s {
+						dst[x0] += v
+						x0 += g.StrideW
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// addTo sets d[j] += s[j], four at a time: the rows of a column matrix are short (an output row),
+// so the loop's overhead matters.
+func addTo[T Float](d, s []T) {
+	d = d[:len(s)]
+	j := 0
+	for ; j+4 <= len(s); j += 4 {
+		d0, d1, d2, d3 := d[j]+s[j], d[j+1]+s[j+1], d[j+2]+s[j+2], d[j+3]+s[j+3]
+		d[j], d[j+1], d[j+2], d[j+3] = d0, d1, d2, d3
+	}
+	for ; j < len(s); j++ {
+		d[j] += s[j]
+	}
+}
+
+// IsPointwise reports whether an image's column matrix is the image itself (a 1×1 kernel with
+// stride 1 and no padding): the devices then skip im2col and col2im.
+func (g Conv2D) IsPointwise() bool {
+	return g.KH == 1 && g.KW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0
+}
+
+func (g Conv2D) checkLens(op string, lens ...[2]int) error {
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	for _, l := range lens {
+		if l[0] != l[1] {
+			return fmt.Errorf("kernels: %s: a tensor has %d elements, want %d, for %v: %w", op, l[0], l[1], g, ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// The whole-batch twins below are the serial reference: im2col and a plain product accumulated
+// in float64. The CPU device runs Im2col and Col2im with its own blocked GEMM instead; Gorgonia's
+// TapeMachine runs these (through package models/nn) and the tests compare against them.
+
+// Conv2DForward sets y = conv(x, w).
+func Conv2DForward[T Float](g Conv2D, y, x, w []T) error {
+	if err := g.checkLens("Conv2DForward", [2]int{len(y), g.YLen()}, [2]int{len(x), g.XLen()}, [2]int{len(w), g.WLen()}); err != nil {
+		return err
+	}
+	k, p := g.K(), g.P()
+	col := make([]T, k*p)
+	xs, ys := g.C*g.H*g.W, g.OutC*p
+	for n := 0; n < g.N; n++ {
+		if err := Im2col(g, col, x[n*xs:(n+1)*xs]); err != nil {
+			return err
+		}
+		yn := y[n*ys : (n+1)*ys]
+		for o := 0; o < g.OutC; o++ {
+			wo := w[o*k : (o+1)*k]
+			for j := 0; j < p; j++ {
+				var s float64
+				for r, wv := range wo {
+					s += float64(wv) * float64(col[r*p+j])
+				}
+				yn[o*p+j] = T(s)
+			}
+		}
+	}
+	return nil
+}
+
+// Conv2DBackwardData sets dx = ∂⟨dy, conv(x, w)⟩/∂x: col2im of wᵀ·dy per image.
+func Conv2DBackwardData[T Float](g Conv2D, dx, dy, w []T) error {
+	if err := g.checkLens("Conv2DBackwardData", [2]int{len(dx), g.XLen()}, [2]int{len(dy), g.YLen()}, [2]int{len(w), g.WLen()}); err != nil {
+		return err
+	}
+	k, p := g.K(), g.P()
+	col := make([]T, k*p)
+	xs, ys := g.C*g.H*g.W, g.OutC*p
+	for n := 0; n < g.N; n++ {
+		dyn := dy[n*ys : (n+1)*ys]
+		for r := 0; r < k; r++ {
+			for j := 0; j < p; j++ {
+				var s float64
+				for o := 0; o < g.OutC; o++ {
+					s += float64(w[o*k+r]) * float64(dyn[o*p+j])
+				}
+				col[r*p+j] = T(s)
+			}
+		}
+		if err := Col2im(g, dx[n*xs:(n+1)*xs], col); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Conv2DBackwardFilter sets dw = ∂⟨dy, conv(x, w)⟩/∂w = Σ_n dy_n · col(x_n)ᵀ, accumulated in
+// float64 over the whole batch.
+func Conv2DBackwardFilter[T Float](g Conv2D, dw, x, dy []T) error {
+	if err := g.checkLens("Conv2DBackwardFilter", [2]int{len(dw), g.WLen()}, [2]int{len(x), g.XLen()}, [2]int{len(dy), g.YLen()}); err != nil {
+		return err
+	}
+	k, p := g.K(), g.P()
+	col := make([]T, k*p)
+	acc := make([]float64, g.OutC*k)
+	xs, ys := g.C*g.H*g.W, g.OutC*p
+	for n := 0; n < g.N; n++ {
+		if err := Im2col(g, col, x[n*xs:(n+1)*xs]); err != nil {
+			return err
+		}
+		dyn := dy[n*ys : (n+1)*ys]
+		for o := 0; o < g.OutC; o++ {
+			d := dyn[o*p : (o+1)*p]
+			for r := 0; r < k; r++ {
+				var s float64
+				for j, v := range d {
+					s += float64(v) * float64(col[r*p+j])
+				}
+				acc[o*k+r] += s
+			}
+		}
+	}
+	for i, v := range acc {
+		dw[i] = T(v)
+	}
+	return nil
+}

@@ -1,0 +1,212 @@
+package kernels_test
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gotrain/gotrain/kernels"
+)
+
+// convCases cover odd sizes, padding beyond half the kernel, strides and dilations above 1,
+// 1×1 images and kernels, batch 1, rectangular everything.
+var convCases = []kernels.Conv2D{
+	{N: 1, C: 1, H: 5, W: 5, OutC: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1},
+	{N: 2, C: 3, H: 7, W: 6, OutC: 4, KH: 3, KW: 2, StrideH: 2, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 2},
+	{N: 3, C: 2, H: 5, W: 7, OutC: 3, KH: 2, KW: 3, StrideH: 1, StrideW: 3, PadH: 3, PadW: 2, DilH: 2, DilW: 1}, // pad > k/2
+	{N: 2, C: 2, H: 1, W: 1, OutC: 3, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1},                   // 1×1 image, pointwise
+	{N: 1, C: 3, H: 1, W: 1, OutC: 2, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1}, // 1×1 image, padded
+	{N: 2, C: 4, H: 9, W: 8, OutC: 5, KH: 5, KW: 5, StrideH: 3, StrideW: 2, PadH: 2, PadW: 4, DilH: 1, DilW: 1},
+	{N: 1, C: 1, H: 6, W: 4, OutC: 2, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 4, PadW: 0, DilH: 3, DilW: 1},
+	{N: 2, C: 2, H: 6, W: 7, OutC: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1}, // "same" width
+	{N: 1, C: 2, H: 5, W: 6, OutC: 2, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 2}, // same width, dilated
+}
+
+func randn(rng *rand.Rand, n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = rng.NormFloat64()
+	}
+	return v
+}
+
+// refConv is the definition of Conv2D, written as loops over the output with bounds checks on
+// the input: the reference the im2col twin is checked against.
+func refConv(g kernels.Conv2D, x, w []float64) []float64 {
+	oh, ow := g.OutH(), g.OutW()
+	y := make([]float64, g.N*g.OutC*oh*ow)
+	for n := 0; n < g.N; n++ {
+		for o := 0; o < g.OutC; o++ {
+			for i := 0; i < oh; i++ {
+				for j := 0; j < ow; j++ {
+					s := 0.0
+					for c := 0; c < g.C; c++ {
+						for p := 0; p < g.KH; p++ {
+							for q := 0; q < g.KW; q++ {
+								hi, wi := i*g.StrideH-g.PadH+p*g.DilH, j*g.StrideW-g.PadW+q*g.DilW
+								if hi < 0 || hi >= g.H || wi < 0 || wi >= g.W {
+									continue
+								}
+								s += w[((o*g.C+c)*g.KH+p)*g.KW+q] * x[((n*g.C+c)*g.H+hi)*g.W+wi]
+							}
+						}
+					}
+					y[((n*g.OutC+o)*oh+i)*ow+j] = s
+				}
+			}
+		}
+	}
+	return y
+}
+
+// refConvGrads are the gradients of ⟨dy, conv(x, w)⟩, by the chain rule over the same loops.
+func refConvGrads(g kernels.Conv2D, x, w, dy []float64) (dx, dw []float64) {
+	oh, ow := g.OutH(), g.OutW()
+	dx, dw = make([]float64, len(x)), make([]float64, len(w))
+	for n := 0; n < g.N; n++ {
+		for o := 0; o < g.OutC; o++ {
+			for i := 0; i < oh; i++ {
+				for j := 0; j < ow; j++ {
+					d := dy[((n*g.OutC+o)*oh+i)*ow+j]
+					for c := 0; c < g.C; c++ {
+						for p := 0; p < g.KH; p++ {
+							for q := 0; q < g.KW; q++ {
+								hi, wi := i*g.StrideH-g.PadH+p*g.DilH, j*g.StrideW-g.PadW+q*g.DilW
+								if hi < 0 || hi >= g.H || wi < 0 || wi >= g.W {
+									continue
+								}
+								xi, wk := ((n*g.C+c)*g.H+hi)*g.W+wi, ((o*g.C+c)*g.KH+p)*g.KW+q
+								dx[xi] += w[wk] * d
+								dw[wk] += x[xi] * d
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return dx, dw
+}
+
+func assertClose(t *testing.T, what string, got, want []float64, atol, rtol float64) {
+	t.Helper()
+	require.Equal(t, len(want), len(got), what)
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > atol+rtol*math.Abs(want[i]) || math.IsNaN(got[i]) != math.IsNaN(want[i]) {
+			assert.Fail(t, what, "first bad index %d of %d: got %v, want %v", i, len(want), got[i], want[i])
+			return
+		}
+	}
+}
+
+func TestConv2DTwinsMatchTheDefinition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, g := range convCases {
+		t.Run(g.String(), func(t *testing.T) {
+			require.NoError(t, g.Validate())
+			x, w, dy := randn(rng, g.XLen()), randn(rng, g.WLen()), randn(rng, g.YLen())
+			y := make([]float64, g.YLen())
+			require.NoError(t, kernels.Conv2DForward(g, y, x, w))
+			assertClose(t, "y", y, refConv(g, x, w), 1e-13, 1e-13)
+			wantDx, wantDw := refConvGrads(g, x, w, dy)
+			dx, dw := make([]float64, len(x)), make([]float64, len(w))
+			require.NoError(t, kernels.Conv2DBackwardData(g, dx, dy, w))
+			require.NoError(t, kernels.Conv2DBackwardFilter(g, dw, x, dy))
+			assertClose(t, "dx", dx, wantDx, 1e-13, 1e-13)
+			assertClose(t, "dw", dw, wantDw, 1e-13, 1e-13)
+
+			// float32 agrees to float32 accuracy.
+			x32, w32 := toF32(x), toF32(w)
+			y32 := make([]float32, g.YLen())
+			require.NoError(t, kernels.Conv2DForward(g, y32, x32, w32))
+			assertClose(t, "y float32", toF64(y32), refConv(g, toF64(x32), toF64(w32)), 1e-5, 1e-5)
+		})
+	}
+}
+
+func TestCol2imIsTheAdjointOfIm2col(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, g := range convCases {
+		t.Run(g.String(), func(t *testing.T) {
+			x := randn(rng, g.C*g.H*g.W)
+			c := randn(rng, g.K()*g.P())
+			col := make([]float64, len(c))
+			for i := range col {
+				col[i] = math.NaN() // every element must be written, padding included
+			}
+			require.NoError(t, kernels.Im2col(g, col, x))
+			back := make([]float64, len(x))
+			require.NoError(t, kernels.Col2im(g, back, c))
+			lhs, rhs := 0.0, 0.0
+			for i := range c {
+				lhs += col[i] * c[i]
+			}
+			for i := range x {
+				rhs += x[i] * back[i]
+			}
+			assert.InDelta(t, lhs, rhs, 1e-12*(1+math.Abs(lhs)))
+		})
+	}
+}
+
+func TestConv2DValidateFollowsPyTorch(t *testing.T) {
+	ok := kernels.Conv2D{N: 1, C: 1, H: 4, W: 4, OutC: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1}
+	require.NoError(t, ok.Validate())
+	assert.Equal(t, 2, ok.OutH())
+	bad := map[string]func(g *kernels.Conv2D){
+		"a zero stride":                         func(g *kernels.Conv2D) { g.StrideH = 0 },
+		"a zero dilation":                       func(g *kernels.Conv2D) { g.DilW = 0 },
+		"negative padding":                      func(g *kernels.Conv2D) { g.PadW = -1 },
+		"a kernel larger than the padded input": func(g *kernels.Conv2D) { g.KH = 5 },
+		"a dilated kernel too large":            func(g *kernels.Conv2D) { g.DilH = 2 },
+		"no channels":                           func(g *kernels.Conv2D) { g.C = 0 },
+	}
+	for name, f := range bad {
+		t.Run(name+" is an error", func(t *testing.T) {
+			g := ok
+			f(&g)
+			require.ErrorIs(t, g.Validate(), kernels.ErrInvalid)
+		})
+	}
+	pad := ok
+	pad.KH, pad.PadH = 5, 1 // 4+2 ≥ 5: fits with padding
+	require.NoError(t, pad.Validate())
+	y := make([]float64, 3)
+	require.ErrorIs(t, kernels.Conv2DForward(ok, y, make([]float64, 16), make([]float64, 9)), kernels.ErrInvalid, "y of the wrong length")
+}
+
+func toF32(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
+}
+
+func toF64[T kernels.Float](v []T) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+func BenchmarkIm2col(b *testing.B) {
+	for _, g := range []kernels.Conv2D{
+		{N: 1, C: 32, H: 26, W: 26, OutC: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1},
+		{N: 1, C: 6, H: 14, W: 14, OutC: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1},
+	} {
+		b.Run(fmt.Sprintf("%dx%dx%d k%d", g.C, g.H, g.W, g.KH), func(b *testing.B) {
+			x := make([]float32, g.C*g.H*g.W)
+			col := make([]float32, g.K()*g.P())
+			b.SetBytes(int64(4 * len(col)))
+			for i := 0; i < b.N; i++ {
+				_ = kernels.Im2col(g, col, x)
+			}
+		})
+	}
+}

@@ -1,0 +1,123 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+)
+
+// Dropout's mask comes from Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as
+// 1, 2, 3", SC 2011), a counter-based generator: the random bits of element i are a pure function
+// of (seed, layer stream, training step, i), computed with 32-bit integer arithmetic only. So the
+// CPU and CUDA devices draw identical masks, the backward pass regenerates the forward's mask
+// instead of storing it, and a run resumed at step s draws what the uninterrupted run drew at s.
+//
+// Element i uses word i mod 4 of the Philox block with counter
+// (⌊i/4⌋, step mod 2³², ⌊step/2³²⌋, stream) and key (seed mod 2³², ⌊seed/2³²⌋). The top 24 bits
+// of the word, u, are a uniform integer in [0, 2²⁴); the element is kept when u ≥ ⌊p·2²⁴⌋, so it
+// is dropped with probability p to within 2⁻²⁴, and a kept element is scaled by 1/(1−p) (inverted
+// dropout, as PyTorch's Dropout does in training). y = x·m with m ∈ {0, 1/(1−p)} in the element
+// type, so a NaN input stays NaN even where it is dropped, as in PyTorch.
+
+// Philox constants (Random123's philox.h).
+const (
+	philoxM0 = 0xD2511F53
+	philoxM1 = 0xCD9E8D57
+	philoxW0 = 0x9E3779B9
+	philoxW1 = 0xBB67AE85
+)
+
+// Philox4x32 is Philox4x32-10: 10 rounds over the counter ctr with key key.
+func Philox4x32(ctr [4]uint32, key [2]uint32) [4]uint32 {
+	c0, c1, c2, c3 := ctr[0], ctr[1], ctr[2], ctr[3]
+	k0, k1 := key[0], key[1]
+	for r := 0; r < 10; r++ {
+		hi0, lo0 := bits.Mul32(philoxM0, c0)
+		hi1, lo1 := bits.Mul32(philoxM1, c2)
+		c0, c1, c2, c3 = hi1^c1^k0, lo1, hi0^c3^k1, lo0
+		k0 += philoxW0
+		k1 += philoxW1
+	}
+	return [4]uint32{c0, c1, c2, c3}
+}
+
+// Dropout is one dropout layer's parameters: the drop probability P in [0, 1] and the layer's
+// Stream, which tells the layers of one model apart. The seed and the step are run-time values
+// (backend.RunState), not part of the graph.
+type Dropout struct {
+	P      float64
+	Stream uint32
+}
+
+// Validate checks P.
+func (d Dropout) Validate() error {
+	if !(d.P >= 0 && d.P <= 1) {
+		return fmt.Errorf("kernels: dropout probability %v not in [0, 1]: %w", d.P, ErrInvalid)
+	}
+	return nil
+}
+
+// Threshold is ⌊P·2²⁴⌋: an element whose 24-bit draw is below it is dropped.
+func (d Dropout) Threshold() uint32 { return uint32(math.Floor(d.P * (1 << 24))) }
+
+// Scale is 1/(1−P), the factor of a kept element (0 when P is 1: nothing is kept).
+func (d Dropout) Scale() float64 {
+	if d.P >= 1 {
+		return 0
+	}
+	return 1 / (1 - d.P)
+}
+
+// MaxDropoutElems bounds a tensor's elements: the block index ⌊i/4⌋ is one 32-bit counter word.
+const MaxDropoutElems = 1 << 34
+
+// DropoutKeep reports whether element i of a tensor is kept.
+func DropoutKeep(d Dropout, seed, step uint64, i int) bool {
+	r := Philox4x32([4]uint32{uint32(i >> 2), uint32(step), uint32(step >> 32), d.Stream}, [2]uint32{uint32(seed), uint32(seed >> 32)})
+	return r[i&3]>>8 >= d.Threshold()
+}
+
+// DropoutForward sets y = x·mask for elements off … off+len(x)−1 of a tensor (off lets the CPU
+// device split a tensor over its cores; the mask depends on the element's index in the tensor).
+// One Philox block serves four consecutive elements.
+func DropoutForward[T Float](d Dropout, seed, step uint64, y, x []T, off int) error {
+	if err := checkDropout(d, len(y), len(x), off); err != nil {
+		return err
+	}
+	scale, thr := T(d.Scale()), d.Threshold()
+	key := [2]uint32{uint32(seed), uint32(seed >> 32)}
+	ctr := [4]uint32{0, uint32(step), uint32(step >> 32), d.Stream}
+	y = y[:len(x)]
+	for k := 0; k < len(x); {
+		i := off + k
+		ctr[0] = uint32(i >> 2)
+		r := Philox4x32(ctr, key)
+		for w := i & 3; w < 4 && k < len(x); w++ {
+			m := scale
+			if r[w]>>8 < thr {
+				m = 0
+			}
+			y[k] = x[k] * m
+			k++
+		}
+	}
+	return nil
+}
+
+// DropoutBackward sets dx = dy·mask with the forward's mask (same seed, step and offsets).
+func DropoutBackward[T Float](d Dropout, seed, step uint64, dx, dy []T, off int) error {
+	return DropoutForward(d, seed, step, dx, dy, off)
+}
+
+func checkDropout(d Dropout, ny, nx, off int) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	if ny != nx {
+		return fmt.Errorf("kernels: dropout: %d outputs for %d inputs: %w", ny, nx, ErrInvalid)
+	}
+	if off < 0 || off+nx > MaxDropoutElems {
+		return fmt.Errorf("kernels: dropout: elements [%d, %d) beyond the generator's 2^34: %w", off, off+nx, ErrInvalid)
+	}
+	return nil
+}
