@@ -282,42 +282,36 @@ momentumDecay512_done:
 
 // func rmsprop512(p, grad, sq *float32, n int, k *rmspropConsts)
 //
-// rmspropAVX2 (optim_amd64.s) on 16 lanes, the tail under K1; flush is VFPCLASSPS for
-// subnormals and zeros (classes 0x20, 0x02, 0x04: flushSub makes -0 +0 too) and a zero-masked move.
-#define FLUSH16(x) \
-	VFPCLASSPSZ $0x26, x, K2; \
-	KNOTW K2, K2; \
-	VMOVAPS.Z x, K2, x
-
+// rmspropAVX2 (optim_amd64.s) on 16 lanes, the tail under K1, under FTZ and DAZ likewise.
 #define RMSPROP \
-	VMULPS Z15, Z0, Z0; \
-	FLUSH16(Z20); \
 	VMULPS Z14, Z0, Z1; \
 	VADDPS Z20, Z1, Z1; \
-	FLUSH16(Z2); \
 	VMULPS Z13, Z2, Z2; \
 	VMULPS Z12, Z1, Z3; \
 	VMULPS Z1, Z3, Z3; \
 	VADDPS Z3, Z2, Z3; \
-	FLUSH16(Z3); \
 	VMULPS Z10, Z1, Z4; \
 	VSQRTPS Z3, Z5; \
 	VADDPS Z11, Z5, Z5; \
 	VDIVPS Z5, Z4, Z4; \
 	VSUBPS Z4, Z0, Z0
 
-TEXT ·rmsprop512(SB), NOSPLIT, $0-40
+TEXT ·rmsprop512(SB), NOSPLIT, $8-40
 	MOVQ p+0(FP), DI
 	MOVQ grad+8(FP), SI
 	MOVQ sq+16(FP), DX
 	MOVQ n+24(FP), CX
 	MOVQ k+32(FP), R10
-	VBROADCASTSS 0(R10), Z15
-	VBROADCASTSS 4(R10), Z14
-	VBROADCASTSS 8(R10), Z13
-	VBROADCASTSS 12(R10), Z12
-	VBROADCASTSS 16(R10), Z11
-	VBROADCASTSS 20(R10), Z10
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
+	VBROADCASTSS 0(R10), Z14
+	VBROADCASTSS 4(R10), Z13
+	VBROADCASTSS 8(R10), Z12
+	VBROADCASTSS 12(R10), Z11
+	VBROADCASTSS 16(R10), Z10
 	XORQ AX, AX
 	MOVQ CX, BX
 	SHRQ $4, BX
@@ -346,5 +340,6 @@ rmsprop512_tail:
 	VMOVUPS Z3, K1, (DX)(AX*1)
 	VMOVUPS Z0, K1, (DI)(AX*1)
 rmsprop512_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET

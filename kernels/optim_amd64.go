@@ -143,9 +143,9 @@ func momentumDecay512(p, grad, buf *float32, n int, k *momentumConsts)
 
 // rmspropVec runs plain RMSProp (no momentum, not centered) on the first k elements in
 // assembly and returns k, as adamVec does; rmsprop's Go loop finishes the rest.
-func rmspropVec[T Float](p, g, sq []T, decay, wd, a, ca, eps, lr T) int {
+func rmspropVec[T Float](p, g, sq []T, wd, a, ca, eps, lr T) int {
 	l := level()
-	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(decay) != 4 {
+	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(wd) != 4 {
 		return 0
 	}
 	n := min(len(p), len(g), len(sq))
@@ -155,7 +155,7 @@ func rmspropVec[T Float](p, g, sq []T, decay, wd, a, ca, eps, lr T) int {
 	if n == 0 {
 		return 0
 	}
-	k := rmspropConsts{decay: float32(decay), wd: float32(wd), a: float32(a), ca: float32(ca), eps: float32(eps), lr: float32(lr)}
+	k := rmspropConsts{wd: float32(wd), a: float32(a), ca: float32(ca), eps: float32(eps), lr: float32(lr)}
 	if l >= cpufeat.AVX512 {
 		rmsprop512(f32(p), f32(g), f32(sq), n, &k)
 	} else {
@@ -165,7 +165,7 @@ func rmspropVec[T Float](p, g, sq []T, decay, wd, a, ca, eps, lr T) int {
 }
 
 // rmspropConsts are the scalars of rmspropAVX2 and rmsprop512; the offsets are hard-coded there.
-type rmspropConsts struct{ decay, wd, a, ca, eps, lr float32 }
+type rmspropConsts struct{ wd, a, ca, eps, lr float32 }
 
 // rmspropAVX2 updates n elements (a multiple of 8) of p and sq from g.
 //

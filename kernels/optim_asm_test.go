@@ -327,3 +327,56 @@ func BenchmarkOptimAsm(b *testing.B) {
 		}
 	}
 }
+
+// TestRMSPropFTZEdges checks the cases where the x86's flush-to-zero (tininess after rounding
+// to 24 bits, unbounded exponent) and float32's rounding part: an exact product or quotient in
+// [2^-126 - 2^-150, 2^-126 - 2^-151) rounds to 2^-126 in float32 but is flushed. The assembly at
+// every level and rmspropFTZ must agree, and the flush must have happened.
+func TestRMSPropFTZEdges(t *testing.T) {
+	below := float32(1 - 0x1p-24) // (1 - 2^-24)·2^-126 = 2^-126 - 2^-150
+	cases := []struct {
+		name               string
+		p, g, sq           float32
+		a, ca, eps, lr, wd float32
+		wantP, wantSq      float32
+	}{
+		// p·wd rounds to 2^-126 but is flushed, so g = 0 stays 0 and p does not move (unflushed,
+		// p would move by lr·2^-126/eps = 2^-16).
+		{"product at the edge", below, 0, 0, 0.9, 0.1, 0x1p-100, 0x1p10, 0x1p-126, below, 0},
+		// p·wd = 2^-126 - 2^-149 is subnormal in float32 too.
+		{"subnormal product", 1 - 0x1p-23, 0, 0, 0.9, 0.1, 1e-8, 0.1, 0x1p-126, 1 - 0x1p-23, 0},
+		// (g·lr)/d = 2^-100(1-2^-24) / 2^26 rounds to 2^-126 but is flushed: p = 0 - 0.
+		{"quotient at the edge", 0, 0x1p-100 * below, 0x1p52, 1, 0, 1e-8, 1, 0, 0, 0x1p52},
+		// the same quotient one ulp of g higher is 2^-126 exactly.
+		{"quotient at 2^-126", 0, 0x1p-100, 0x1p52, 1, 0, 1e-8, 1, 0, -0x1p-126, 0x1p52},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			const n = 37 // a vector and a tail at both levels
+			run := func(asm bool) (p, sq []float32) {
+				defer func(old bool) { useOptimAsm = old }(useOptimAsm)
+				useOptimAsm = asm
+				p, g, sq := make([]float32, n), make([]float32, n), make([]float32, n)
+				for i := range p {
+					p[i], g[i], sq[i] = c.p, c.g, c.sq
+				}
+				RMSPropPlain(p, g, sq, c.a, c.ca, c.eps, c.lr, c.wd)
+				return p, sq
+			}
+			wp, wsq := run(false)
+			for i := range wp {
+				require.Equal(t, math.Float32bits(c.wantP), math.Float32bits(wp[i]), "Go p[%d] = %g", i, wp[i])
+				require.Equal(t, math.Float32bits(c.wantSq), math.Float32bits(wsq[i]), "Go sq[%d] = %g", i, wsq[i])
+			}
+			for _, l := range asmLevels() {
+				withLevel(t, l, func() {
+					gp, gsq := run(true)
+					for i := range wp {
+						require.Equal(t, math.Float32bits(wp[i]), math.Float32bits(gp[i]), "%v p[%d] = %g", l, i, gp[i])
+						require.Equal(t, math.Float32bits(wsq[i]), math.Float32bits(gsq[i]), "%v sq[%d] = %g", l, i, gsq[i])
+					}
+				})
+			}
+		})
+	}
+}

@@ -1,36 +1,126 @@
 package kernels
 
-import "unsafe"
+import (
+	"math"
+	"unsafe"
+)
 
 // RMSPropPlain is the loop of plain RMSProp (no momentum, not centered), which package optim's
 // rmsprop runs for that configuration: with weight decay wd (L2),
 //
 //	g += wd·p;  v = a·v + ca·g²;  p -= lr·g/(√v + eps)
 //
-// The AVX2/AVX-512 loops of optim_amd64.s (rmspropVec) do the first elements (float32 only), bit
-// for bit as the Go loop here, which finishes the rest. A float32 gradient or square average
-// below 2^-126 is taken as 0, and so is a new square average: a diverging run's state holds about
-// 1% of such values, and arithmetic on them made the vector loop 1.8x slower on Zen 5 (issue 19).
-// The update does not change where eps >= 1e-12 (the square root of such a square average is
-// far below half an ulp of eps); the state does, by less than 1.2e-38. float64 is not flushed.
+// For float32 it computes as the x86 MXCSR's flush-to-zero and denormals-are-zero modes do:
+// a subnormal operand is taken as a zero of its sign and a result below 2^-126 in magnitude
+// becomes a zero of its sign. The AVX2/AVX-512 loops of optim_amd64.s (rmspropVec) run with
+// those modes set and do the first elements; rmspropFTZ, their bit-for-bit twin, does the rest
+// (and everything at the Generic level). Why: a diverging or saturated run's gradients are tiny
+// (1e-20 squares to a subnormal), and a subnormal operand or result made the vector loops 2.7x
+// (AVX-512) to 4.3x (AVX2) slower on Zen 5 (issue 19). What it changes: only values that pass
+// below 1.2e-38 — the square average and the parameter move by less than that, and the step
+// lr·g/d, flushed when it is below 1.2e-38, could not have moved a parameter larger than
+// 2^-102 in magnitude. float64 is computed exactly.
 func RMSPropPlain[T Float](p, g, sq []T, a, ca, eps, lr, wd T) {
 	n := len(p)
 	g, sq = g[:n], sq[:n]
-	k := rmspropVec(p, g, sq, 1, wd, a, ca, eps, lr)
+	k := rmspropVec(p, g, sq, wd, a, ca, eps, lr)
 	p, g, sq = p[k:], g[k:n], sq[k:n]
+	if unsafe.Sizeof(a) == 4 {
+		rmspropFTZ(as32(p), as32(g), as32(sq), float32(a), float32(ca), float32(eps), float32(lr), float32(wd))
+		return
+	}
 	for i := range p {
 		pi := p[i]
-		gi := flushTiny(g[i]) + wd*pi
-		s := flushTiny(a*flushTiny(sq[i]) + ca*gi*gi)
+		gi := pi*wd + g[i]
+		s := sq[i]*a + (gi*ca)*gi
 		sq[i] = s
-		p[i] = pi - lr*gi/(SqrtT(s)+eps)
+		p[i] = pi - (gi*lr)/(SqrtT(s)+eps)
 	}
 }
 
-// flushTiny returns x, or +0 if x is a float32 below 2^-126 in magnitude (float64 is kept).
-func flushTiny[T Float](x T) T {
-	if unsafe.Sizeof(x) == 4 {
-		return T(flushSub(float32(x)))
+// as32 is s as a []float32 (T is float32).
+func as32[T Float](s []T) []float32 {
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+}
+
+// rmspropFTZ is rmspropAVX2's loop in Go, each operation as under FTZ and DAZ, in its order and
+// with its operand order (which decides the NaN kept when two meet).
+func rmspropFTZ(p, g, sq []float32, a, ca, eps, lr, wd float32) {
+	n := len(p)
+	g, sq = g[:n], sq[:n]
+	a, ca, eps, lr, wd = daz(a), daz(ca), daz(eps), daz(lr), daz(wd)
+	for i := range p {
+		pi := daz(p[i])
+		gi := addFTZ(mulFTZ(pi, wd), daz(g[i]))
+		s := addFTZ(mulFTZ(daz(sq[i]), a), mulFTZ(mulFTZ(gi, ca), gi))
+		sq[i] = s
+		d := addFTZ(float32(math.Sqrt(float64(s))), eps)
+		p[i] = subFTZ(pi, divFTZ(mulFTZ(gi, lr), d))
+	}
+}
+
+const (
+	minNorm32 = 0x1p-126
+	// tinyEdge: an exact result below it in magnitude is tiny for the x86's FTZ, which decides
+	// tininess after rounding to 24 bits with an unbounded exponent; one in [2^-126 - 2^-150,
+	// tinyEdge) rounds to 2^-126 in float32 but is flushed.
+	tinyEdge = 0x1p-126 - 0x1p-151
+)
+
+func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
+
+// zeroOf is a zero with the sign of x.
+func zeroOf(x float32) float32 { return math.Float32frombits(math.Float32bits(x) & (1 << 31)) }
+
+// daz is x as an operand under DAZ: a subnormal is a zero of its sign.
+func daz(x float32) float32 {
+	if abs32(x) < minNorm32 {
+		return zeroOf(x)
 	}
 	return x
+}
+
+// addFTZ is x+y (operands not subnormal) under FTZ. A sum below 2^-126 is exact, so the float32
+// sum is tiny exactly when FTZ finds it so.
+func addFTZ(x, y float32) float32 { return ftzExact(x + y) }
+
+// subFTZ is x-y as addFTZ (not addFTZ(x, -y): the negation would flip a NaN's sign).
+func subFTZ(x, y float32) float32 { return ftzExact(x - y) }
+
+// ftzExact flushes an exact result below 2^-126 to a zero of its sign.
+func ftzExact(r float32) float32 {
+	if abs32(r) < minNorm32 {
+		return zeroOf(r)
+	}
+	return r
+}
+
+// mulFTZ is x·y (operands not subnormal) under FTZ; the product of two float32 is exact in
+// float64, which decides the one case float32's rounding hides (a result rounded up to 2^-126).
+func mulFTZ(x, y float32) float32 {
+	r := x * y
+	if a := abs32(r); a <= minNorm32 && (a < minNorm32 || math.Abs(float64(x)*float64(y)) < tinyEdge) {
+		return zeroOf(r)
+	}
+	return r
+}
+
+// divFTZ is x/y (operands not subnormal) under FTZ. For a quotient rounded to ±2^-126 the exact
+// one is compared with tinyEdge through the float64 quotient and, if that equals tinyEdge, the
+// sign of the exact remainder |x| - q·|y| (one rounding in math.FMA keeps it).
+func divFTZ(x, y float32) float32 {
+	r := x / y
+	if a := abs32(r); a <= minNorm32 && (a < minNorm32 || divTiny(x, y)) {
+		return zeroOf(r)
+	}
+	return r
+}
+
+func divTiny(x, y float32) bool {
+	ax, ay := math.Abs(float64(x)), math.Abs(float64(y))
+	q := ax / ay
+	if q != tinyEdge {
+		return q < tinyEdge
+	}
+	return math.FMA(-q, ay, ax) < 0
 }

@@ -12,13 +12,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// BenchmarkValues times every kernel a training step runs on four classes of input values, to
+// BenchmarkValues times every kernel a training step runs on five classes of input values, to
 // find the kernels whose speed depends on the values (issue 19): a diverging or saturating run
 // feeds them exactly the extreme classes. Each kernel runs on
 //
 //	normal    draws of a few units (what a healthy run sees)
 //	extreme   half the elements ±1e4 to ±1e30 (saturated activations, diverged logits and weights)
 //	denormal  half the elements subnormal (vanishing activations and gradients)
+//	tiny      half the elements normal but of 1e-37 to 1e-19 in magnitude, whose products are
+//	          subnormal (the gradients of saturated sigmoids, decaying optimizer state)
 //	nanInf    a quarter NaN and a quarter ±Inf (a run that has already blown up)
 //
 // the other elements being normal, mixed at random so that a value-dependent branch
@@ -83,6 +85,15 @@ var valueClasses = []valueClass{
 				continue
 			}
 			s[i] = math.Float32frombits(rng.Uint32N(1<<23) | rng.Uint32N(2)<<31)
+		}
+	}},
+	{"tiny", func(rng *rand.Rand, s []float32, scale float64) {
+		for i := range s {
+			if rng.IntN(2) == 0 {
+				s[i] = float32(rng.NormFloat64() * scale)
+				continue
+			}
+			s[i] = float32(math.Copysign(math.Pow(10, -37+18*rng.Float64()), rng.NormFloat64()))
 		}
 	}},
 	{"nanInf", func(rng *rand.Rand, s []float32, scale float64) {
