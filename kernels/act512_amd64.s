@@ -7,7 +7,7 @@
 // (see there for what each computes and why the bits are the Go code's). Here every element is
 // done in assembly, the n%16 tail with a mask (K1) on its loads and stores; the selections are
 // mask registers (VCMPPS into K, VPMOVD2M for the sign) and merge- or zero-masked moves. The
-// constants live in Z7-Z31, broadcast once per call (kclamp is exp32Min and kfltmin -2^-126, the
+// constants live in Z7-Z31, broadcast once per call (kclamp is exp32Min and kfltmin -2^-25, the
 // two bounds of expNeg).
 
 DATA kone<>+0(SB)/4, $0x3f800000
@@ -16,8 +16,10 @@ DATA kminnorm<>+0(SB)/4, $0x00800000
 GLOBL kminnorm<>(SB), RODATA|NOPTR, $4
 DATA kclamp<>+0(SB)/4, $0xc2aea8f6
 GLOBL kclamp<>(SB), RODATA|NOPTR, $4
-DATA kfltmin<>+0(SB)/4, $0x80800000
+DATA kfltmin<>+0(SB)/4, $0xb3000000
 GLOBL kfltmin<>(SB), RODATA|NOPTR, $4
+DATA ktiny25<>+0(SB)/4, $0x33000000
+GLOBL ktiny25<>(SB), RODATA|NOPTR, $4
 DATA ksgnbit<>+0(SB)/4, $0x80000000
 GLOBL ksgnbit<>(SB), RODATA|NOPTR, $4
 DATA kabsmask<>+0(SB)/4, $0x7fffffff
@@ -119,7 +121,7 @@ GLOBL kth4<>(SB), RODATA|NOPTR, $4
 	VMULPS n, e, e
 
 // EXPCLAMPZ(a, e, n, r) sets e = expNeg(a) (activation32.go): a is replaced by 0 where
-// a < exp32Min (K2) or a > -2^-126, and e by 0 where a < exp32Min. K2, K3 clobbered.
+// a < exp32Min (K2) or a > -2^-25, and e by 0 where a < exp32Min. K2, K3 clobbered.
 #define EXPCLAMPZ(a, e, n, r) \
 	VCMPPS $1, Z29, a, K2; \
 	VCMPPS $0x1e, Z28, a, K3; \
@@ -228,7 +230,9 @@ sigmoidGrad_done:
 	VDIVPS Z5, Z4, Z4; \
 	VANDPS Z27, Z0, Z5; \
 	VORPS Z5, Z4, Z4; \
-	VMULPS Z0, Z0, Z5; \
+	VCMPPS.BCST $5, ktiny25<>(SB), Z1, K4; \
+	VMOVAPS.Z Z0, K4, Z6; \
+	VMULPS Z6, Z6, Z5; \
 	VMULPS Z11, Z5, Z6; \
 	VADDPS Z10, Z6, Z6; \
 	VMULPS Z5, Z6, Z6; \

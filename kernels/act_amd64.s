@@ -79,7 +79,8 @@ CONST8(posinf<>, 0x7f800000) // +Inf
 CONST8(m104<>, 0xc2d00000)   // -104: below it a probability rounds to 0
 CONST8(qnan<>, 0x7fc00000)   // the canonical quiet NaN of a NaN row
 CONST8(ones<>, 0xffffffff)   // every lane of a row
-CONST8(negtiny<>, 0x80800000) // -2^-126: a larger exp argument (<= 0) is replaced by 0
+CONST8(negtiny<>, 0xb3000000) // -2^-25: a larger exp argument (<= 0) is replaced by 0
+CONST8(tiny25<>, 0x33000000)  // 2^-25: the tanh's x² is of x taken as 0 below it
 CONST8(minnorm<>, 0x00800000) // 2^-126
 CONST8(absmask<>, 0x7fffffff)
 CONST8(neg2<>, 0xc0000000)   // -2
@@ -170,7 +171,7 @@ GLOBL oned<>(SB), RODATA|NOPTR, $8
 	VMULPS n, e, e
 
 // EXPNEG(a, e, n, r, low, tiny) sets e = expNeg(a) (activation32.go): a is replaced by 0 where
-// a < exp32Min (low) or a > -2^-126 (tiny), and e by 0 where a < exp32Min, so that no lane
+// a < exp32Min (low) or a > -2^-25 (tiny), and e by 0 where a < exp32Min, so that no lane
 // computes with a subnormal. n, r, tiny clobbered; low keeps its mask.
 #define EXPNEG(a, e, n, r, low, tiny) \
 	VCMPPS $1, expmin<>(SB), a, low; \
@@ -285,7 +286,9 @@ tanh_loop:
 	VDIVPS Y5, Y4, Y4           // (1-e)/(1+e)
 	VANDPS sgnbit<>(SB), Y0, Y5
 	VORPS Y5, Y4, Y4            // big, with the sign of x
-	VMULPS Y0, Y0, Y5           // z = x·x
+	VCMPPS $5, tiny25<>(SB), Y1, Y6 // |x| >= 2^-25 (NaN too)
+	VANDPS Y0, Y6, Y6
+	VMULPS Y6, Y6, Y5           // z = x·x, 0 for |x| < 2^-25
 	VMULPS th0<>(SB), Y5, Y6    // p = c0·z
 	VADDPS th1<>(SB), Y6, Y6
 	VMULPS Y5, Y6, Y6

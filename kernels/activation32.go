@@ -14,9 +14,11 @@ import (
 // result depends only on that element, so any split of a slice gives the same bits.
 //
 // The time of these loops does not depend on the values (issue 19). exp32 is evaluated on an
-// argument a <= 0 that is replaced by 0 where a < exp32Min or |a| < 2^-126, and its result is
+// argument a <= 0 that is replaced by 0 where a < exp32Min or |a| < 2^-25, and its result is
 // set to 0 where a < exp32Min: no lane ever computes with a subnormal (which on Zen 5 makes a
-// vector addition with a subnormal result several times slower) and none takes another path.
+// vector addition with a subnormal result several times slower) and none takes another path
+// (exp32 of |a| < 2^-25 rounds to 1, which exp32(0) gives without a's products, subnormal for a
+// tiny a; the tanh's x² is guarded by the same bound).
 // So exp(-|x|) below exp(-87.33) = 1.18e-38 is 0, where it was computed exactly in float64
 // before: σ(x) for x < -87.33 is 0 instead of a subnormal or a number below 1.2e-38, and the
 // same holds for σ'(x) and tanh'(x) (|x| > 43.67) and the saturated tanh (which is ±1 either
@@ -80,14 +82,15 @@ func signMask(v float32) uint32 { return uint32(int32(math.Float32bits(v)) >> 31
 func negAbs(v float32) float32 { return math.Float32frombits(math.Float32bits(v) | signBit32) }
 
 // expNeg returns exp(a) for a <= 0 or NaN (which it keeps): 0 for a < exp32Min, exp32(0) = 1
-// for |a| < 2^-126, else exp32(a). Both masks are bit tests on a, so there is no branch; the
+// for |a| < 2^-25 (what exp32(a) rounds to there, without its products of a, which are
+// subnormal for |a| below about 2^-63), else exp32(a). Both masks are bit tests on a, so there is no branch; the
 // assembly builds them with two comparisons, a < exp32Min and a > -2^-126 (false for NaN).
 func expNeg(a float32) float32 {
 	b := math.Float32bits(a)
 	// a's sign bit is set unless a is a NaN; on the bits of such floats a larger magnitude is a
 	// larger number, and NaNs lie outside [bits(-0), bits(-Inf)].
 	low := below(b, 0xff800001) &^ below(b, math.Float32bits(exp32Min)+1) // exp32Min > a >= -Inf
-	tiny := below(b, 0x80800000) &^ below(b, 0x80000000)                  // -2^-126 < a <= -0
+	tiny := below(b, 0xb3000000) &^ below(b, 0x80000000)                  // -2^-25 < a <= -0
 	e := exp32(math.Float32frombits(b&^(low|tiny)), 0)
 	return math.Float32frombits(math.Float32bits(e) &^ low)
 }
@@ -146,7 +149,10 @@ func tanh32(v float32) float32 {
 	ax := math.Float32frombits(b &^ signBit32)
 	e := expNeg(-2 * ax)
 	big := math.Float32frombits(math.Float32bits((1-e)/(1+e)) | b&signBit32)
-	z := v * v
+	// z = x², from x taken as 0 where |x| < 2^-25: small is x there either way (z·P(z) + 1
+	// rounds to 1), and x² would be subnormal below about 2^-63.
+	vz := math.Float32frombits(b &^ below(b&^signBit32, 0x33000000))
+	z := vz * vz
 	p := float32(-5.70498872745e-3*z) + 2.06390887954e-2
 	p = float32(p*z) - 5.37397155531e-2
 	p = float32(p*z) + 1.33314422036e-1
