@@ -25,6 +25,20 @@
 #define M_DAMP 12
 #define M_LR 16
 
+// FTZ_ON saves the MXCSR at mxcsr-8(SP) and sets its flush-to-zero (bit 15) and
+// denormals-are-zero (bit 6) bits; FTZ_OFF restores it (ftz.go says why, and emulates them for
+// the Go twins). An assembly function cannot be preempted and signal handlers save and restore
+// the MXCSR, so no other code runs with these bits. Clobbers AX.
+#define FTZ_ON \
+	STMXCSR mxcsr-8(SP); \
+	MOVL mxcsr-8(SP), AX; \
+	ORL $0x8040, AX; \
+	MOVL AX, mxcsr-4(SP); \
+	LDMXCSR mxcsr-4(SP)
+
+#define FTZ_OFF \
+	LDMXCSR mxcsr-8(SP)
+
 #define ADAM_CONSTS \
 	VBROADCASTSS A_DECAY(R10), Z15; \
 	VBROADCASTSS A_WD(R10), Z14; \
@@ -68,13 +82,14 @@
 	VXORPS Z22, Z4, Z5
 
 // func adam512(p, grad, m, v *float32, n int, k *adamConsts)
-TEXT ·adam512(SB), NOSPLIT, $0-48
+TEXT ·adam512(SB), NOSPLIT, $8-48
 	MOVQ p+0(FP), DI
 	MOVQ grad+8(FP), SI
 	MOVQ m+16(FP), DX
 	MOVQ v+24(FP), R8
 	MOVQ n+32(FP), CX
 	MOVQ k+40(FP), R10
+	FTZ_ON
 	ADAM_CONSTS
 	XORQ AX, AX
 	MOVQ CX, BX
@@ -112,11 +127,12 @@ adam512_tail:
 	VMOVUPS Z23, K1, (R8)(AX*1)
 	VMOVUPS Z0, K1, (DI)(AX*1)
 adam512_done:
+	FTZ_OFF
 	VZEROUPPER
 	RET
 
 // func adamMax512(p, grad, m, v, vmax *float32, n int, k *adamConsts)
-TEXT ·adamMax512(SB), NOSPLIT, $0-56
+TEXT ·adamMax512(SB), NOSPLIT, $8-56
 	MOVQ p+0(FP), DI
 	MOVQ grad+8(FP), SI
 	MOVQ m+16(FP), DX
@@ -124,6 +140,7 @@ TEXT ·adamMax512(SB), NOSPLIT, $0-56
 	MOVQ vmax+32(FP), R9
 	MOVQ n+40(FP), CX
 	MOVQ k+48(FP), R10
+	FTZ_ON
 	ADAM_CONSTS
 	MOVL $0x80000000, BX
 	VPBROADCASTD BX, Z22 // the sign bit
@@ -171,6 +188,7 @@ adamMax512_tail:
 	VMOVUPS Z24, K1, (R9)(AX*1)
 	VMOVUPS Z0, K1, (DI)(AX*1)
 adamMax512_done:
+	FTZ_OFF
 	VZEROUPPER
 	RET
 
@@ -302,11 +320,7 @@ TEXT ·rmsprop512(SB), NOSPLIT, $8-40
 	MOVQ sq+16(FP), DX
 	MOVQ n+24(FP), CX
 	MOVQ k+32(FP), R10
-	STMXCSR mxcsr-8(SP)
-	MOVL mxcsr-8(SP), AX
-	ORL $0x8040, AX
-	MOVL AX, mxcsr-4(SP)
-	LDMXCSR mxcsr-4(SP)
+	FTZ_ON
 	VBROADCASTSS 0(R10), Z14
 	VBROADCASTSS 4(R10), Z13
 	VBROADCASTSS 8(R10), Z12
@@ -340,6 +354,6 @@ rmsprop512_tail:
 	VMOVUPS Z3, K1, (DX)(AX*1)
 	VMOVUPS Z0, K1, (DI)(AX*1)
 rmsprop512_done:
-	LDMXCSR mxcsr-8(SP)
+	FTZ_OFF
 	VZEROUPPER
 	RET

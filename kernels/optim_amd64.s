@@ -50,6 +50,20 @@
 #define M_LR 16
 
 
+// FTZ_ON saves the MXCSR at mxcsr-8(SP) and sets its flush-to-zero (bit 15) and
+// denormals-are-zero (bit 6) bits; FTZ_OFF restores it (ftz.go says why, and emulates them for
+// the Go twins). An assembly function cannot be preempted and signal handlers save and restore
+// the MXCSR, so no other code runs with these bits. Clobbers AX.
+#define FTZ_ON \
+	STMXCSR mxcsr-8(SP); \
+	MOVL mxcsr-8(SP), AX; \
+	ORL $0x8040, AX; \
+	MOVL AX, mxcsr-4(SP); \
+	LDMXCSR mxcsr-4(SP)
+
+#define FTZ_OFF \
+	LDMXCSR mxcsr-8(SP)
+
 // ADAM_MOMENTS computes, for the 8 elements at byte offset AX, pi (Y0), gi (Y1), m (Y3, stored)
 // and v (Y5, stored). The scalar "OPSS Xa, Xb" (Xb = Xb op Xa) is written "VOPPS Ya, Yb, Yb":
 //
@@ -94,13 +108,14 @@
 	VBROADCASTSS A_EPS(R10), Y7
 
 // func adamAVX2(p, grad, m, v *float32, n int, k *adamConsts)
-TEXT ·adamAVX2(SB), NOSPLIT, $0-48
+TEXT ·adamAVX2(SB), NOSPLIT, $8-48
 	MOVQ p+0(FP), DI
 	MOVQ grad+8(FP), SI
 	MOVQ m+16(FP), DX
 	MOVQ v+24(FP), R8
 	MOVQ n+32(FP), CX
 	MOVQ k+40(FP), R10
+	FTZ_ON
 	ADAM_CONSTS
 	SHLQ $2, CX // n in bytes
 	XORQ AX, AX
@@ -113,11 +128,12 @@ adam_loop:
 	CMPQ AX, CX
 	JB adam_loop
 adam_done:
+	FTZ_OFF
 	VZEROUPPER
 	RET
 
 // func adamMaxAVX2(p, grad, m, v, vmax *float32, n int, k *adamConsts)
-TEXT ·adamMaxAVX2(SB), NOSPLIT, $0-56
+TEXT ·adamMaxAVX2(SB), NOSPLIT, $8-56
 	MOVQ p+0(FP), DI
 	MOVQ grad+8(FP), SI
 	MOVQ m+16(FP), DX
@@ -125,6 +141,7 @@ TEXT ·adamMaxAVX2(SB), NOSPLIT, $0-56
 	MOVQ vmax+32(FP), R9
 	MOVQ n+40(FP), CX
 	MOVQ k+48(FP), R10
+	FTZ_ON
 	ADAM_CONSTS
 	MOVL $0x80000000, BX
 	MOVD BX, X6
@@ -149,6 +166,7 @@ adamMax_loop:
 	CMPQ AX, CX
 	JB adamMax_loop
 adamMax_done:
+	FTZ_OFF
 	VZEROUPPER
 	RET
 
@@ -235,11 +253,7 @@ TEXT ·rmspropAVX2(SB), NOSPLIT, $8-40
 	MOVQ sq+16(FP), DX
 	MOVQ n+24(FP), CX
 	MOVQ k+32(FP), R10
-	STMXCSR mxcsr-8(SP)
-	MOVL mxcsr-8(SP), AX
-	ORL $0x8040, AX
-	MOVL AX, mxcsr-4(SP)
-	LDMXCSR mxcsr-4(SP)
+	FTZ_ON
 	VBROADCASTSS 0(R10), Y14  // wd
 	VBROADCASTSS 4(R10), Y13  // a
 	VBROADCASTSS 8(R10), Y12  // ca = 1-a
@@ -269,6 +283,6 @@ rmsprop_loop:
 	CMPQ AX, CX
 	JB rmsprop_loop
 rmsprop_done:
-	LDMXCSR mxcsr-8(SP)
+	FTZ_OFF
 	VZEROUPPER
 	RET
