@@ -4,21 +4,86 @@ package kernels
 
 import "github.com/gotrain/gotrain/backend/cpu/cpufeat"
 
-// useActAsm selects the AVX2 loops of act_amd64.s for the float32 sigmoid and softmax. It is set
-// once from CPUID (package cpufeat); tests set it false to run the Go loops on the same
-// data.
-var useActAsm = cpufeat.AVX2
+// level is the instruction level the float32 loops run at: cpufeat's, read on every call so
+// that tests can compare levels in one process.
+func level() cpufeat.Level { return cpufeat.Current() }
 
-// sigmoid32AVX2 stores σ(x) for the elements of x in blocks of 8, n being a multiple of 8, and
-// returns how many it did: n, or the start of the first block that holds an argument for
-// sigmoid32Go's exact path (-|x| <= exp32Min or NaN), which it leaves to the caller.
-//
+// The float32 activation loops with their assembly: AVX2 (act_amd64.s) does whole blocks of 8
+// and leaves the tail to Go, AVX-512 (act512_amd64.s) does every element, the tail with a mask.
+var (
+	sigmoidFwd = unary32{sigmoid32Go, sigmoidAVX2, sigmoid512}
+	tanhFwd    = unary32{tanh32Go, tanhAVX2, tanh512}
+	reluFwd    = unary32{relu32Go, reluAVX2, relu512}
+	sigmoidBwd = binary32{sigmoidGrad32Go, sigmoidGradAVX2, sigmoidGrad512}
+	tanhBwd    = binary32{tanhGrad32Go, tanhGradAVX2, tanhGrad512}
+	reluBwd    = binary32{reluGrad32Go, reluGradAVX2, reluGrad512}
+)
+
+// The loops: dst = f(x), or dx = dy·f'(x), over n elements (a multiple of 8 for AVX2).
+
 //go:noescape
-func sigmoid32AVX2(dst, x *float32, n int) int
+func sigmoidAVX2(dst, x *float32, n int)
+
+//go:noescape
+func tanhAVX2(dst, x *float32, n int)
+
+//go:noescape
+func reluAVX2(dst, x *float32, n int)
+
+//go:noescape
+func sigmoidGradAVX2(dx, x, dy *float32, n int)
+
+//go:noescape
+func tanhGradAVX2(dx, x, dy *float32, n int)
+
+//go:noescape
+func reluGradAVX2(dx, x, dy *float32, n int)
+
+//go:noescape
+func sigmoid512(dst, x *float32, n int)
+
+//go:noescape
+func tanh512(dst, x *float32, n int)
+
+//go:noescape
+func relu512(dst, x *float32, n int)
+
+//go:noescape
+func sigmoidGrad512(dx, x, dy *float32, n int)
+
+//go:noescape
+func tanhGrad512(dx, x, dy *float32, n int)
+
+//go:noescape
+func reluGrad512(dx, x, dy *float32, n int)
 
 // softmax32AVX2 computes softmax32Row for the rows of the [rows, cols] matrix x (cols > 0), and
-// returns how many it did: rows, or the index of the first row that holds a NaN or a difference
-// from the row max at or below exp32Min, which it leaves, unwritten, to the caller.
+// returns how many it did: rows, or the index of the first row with a subnormal probability (a
+// difference from the row max in (-104, exp32Min]), which it leaves, unwritten, to the caller.
 //
 //go:noescape
 func softmax32AVX2(dst, x *float32, rows, cols int) int
+
+// softmax512 computes softmax32Row for every row of the [rows, cols] matrix x (cols > 0).
+//
+//go:noescape
+func softmax512(dst, x *float32, rows, cols int)
+
+// sigmoidDirect is sigmoidFwd.run with the assembly called directly rather than through a func
+// value, so that dst and x do not escape (callers pass arrays on their stack).
+func sigmoidDirect(dst, x []float32) {
+	dst = dst[:len(x)]
+	switch l := level(); {
+	case len(x) == 0:
+		return
+	case l >= cpufeat.AVX512:
+		sigmoid512(&dst[0], &x[0], len(x))
+		return
+	case l >= cpufeat.AVX2:
+		if n := len(x) &^ 7; n > 0 {
+			sigmoidAVX2(&dst[0], &x[0], n)
+			dst, x = dst[n:], x[n:]
+		}
+	}
+	sigmoid32Go(dst, x)
+}

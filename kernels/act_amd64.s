@@ -2,41 +2,44 @@
 
 #include "textflag.h"
 
-// AVX2 float32 loops for the sigmoid (activation32.go) and the row softmax (softmax.go), 8
+// AVX2 float32 loops for the activations (activation32.go) and the row softmax (softmax.go), 8
 // elements per YMM register. Each computes exactly what its Go reference computes:
 //
-//	sigmoid32AVX2   a = -|x|; e = exp32(a, 0); r = 1/(1+e); σ = x < 0 ? e·r : r     (sigmoid32Go)
-//	                8 bytes per element (read x, write σ); 25 float ops (one a division),
-//	                2 integer ops, 1 blend
-//	softmax32AVX2   per row: m = max, d + lo = x - m (TwoSum), e = exp32(d, lo) stored,
-//	                s = Σe in float64 in 8 lanes, σ = float32(float64(e)·(1/s))   (softmax32Row)
-//	                8 bytes per element from memory; about 40 float ops per element, and per
-//	                row two horizontal reductions (max, min) and one float64 division. Rows of
-//	                up to 16 are held in two YMM registers (x read once, dst written once);
-//	                wider rows make three passes (x is re-read from L1, e stored and re-read)
+//	sigmoidAVX2      e = expNeg(-|x|); σ = (x < 0 ? e : 1)/(1+e)
+//	sigmoidGradAVX2  the same e, r = 1/(1+e); dx = dy·((e·r)·r)
+//	tanhAVX2         e = expNeg(-2|x|); big = copysign((1-e)/(1+e), x)
+//	                 small = x·(z·P(z) + 1), z = x²; tanh = |x| < 0.625 ? small : big
+//	tanhGradAVX2     dx = dy·(((4·e)·r)·r), r = 1/(1+e)
+//	reluAVX2         max(x, 0) as the compiler's -min(min(-x, -0), -x) | ... sequence
+//	reluGradAVX2     dx = dy·(x > 0 ? 1 : x <= 0 ? 0 : x)
+//	                 8 bytes per element (12 for the gradients); the exp is 25 float ops
+//	softmax32AVX2    per row: m = max, d + lo = x - m (TwoSum), e = exp32(d, lo) stored,
+//	                 s = Σe in float64 in 8 lanes, σ = float32(float64(e)·(1/s))   (softmax32Row)
+//	                 8 bytes per element from memory; about 40 float ops per element, and per
+//	                 row two horizontal reductions (max, min) and one float64 division. Rows of
+//	                 up to 16 are held in two YMM registers (x read once, dst written once);
+//	                 wider rows make three passes (x is re-read from L1, e stored and re-read)
 //
-// Bit-identical to the Go code, and so independent of the CPU, of the purego tag and of how the
-// CPU backend splits a tensor over cores: every operation is a separate VMULPS/VADDPS/VSUBPS/
-// VDIVPS (VADDPD/VMULPD/VDIVSD for the softmax sum), rounded exactly as the scalar instructions
-// the Go compiler emits, in the order of the Go expression; VCVTTPS2DQ truncates as Go's
-// int32(float32) does. There is deliberately no FMA (the Go code converts each product to
-// float32 before an addition, which forbids fusion at any GOAMD64 level). Where a lane needs the
-// Go code's float64 path (sigmoid: -|x| <= exp32Min or NaN; softmax: a NaN in the row, or
-// min - max <= exp32Min, which by the monotony of rounding is the smallest difference), the loop
-// stops before writing that block or row and returns its index; Go does it and calls again. So
-// no NaN ever reaches the vector code, and a NaN's payload cannot differ. The sigmoid's n%8
-// tail is left to Go; a softmax row's cols%8 tail uses masked loads and stores (VMASKMOVPS).
-// Alignment is not assumed.
+// Bit-identical to the Go code, and so independent of the CPU, of the instruction level, of the
+// purego tag and of how the CPU backend splits a tensor over cores: every operation is a
+// separate VMULPS/VADDPS/VSUBPS/VDIVPS (VADDPD/VMULPD/VDIVSD for the softmax sum), rounded
+// exactly as the scalar instructions the Go compiler emits, in the order of the Go expression;
+// VCVTTPS2DQ truncates as Go's int32(float32) does. There is deliberately no FMA (the Go code
+// converts each product to float32 before an addition, which forbids fusion at any GOAMD64
+// level). The activations have no branch on the values and never compute with a subnormal: the
+// exp's argument is masked to 0 where it is below exp32Min or above -2^-126 and the exp to 0
+// where it is below exp32Min (expNeg), the selections are blends, and a NaN flows through the
+// arithmetic from its one source, so its payload is the Go code's. The softmax writes a
+// NaN row and zero probabilities itself; it stops only at a row with a subnormal probability (a
+// difference from the max in (-104, exp32Min]), before writing it, and returns its index for Go
+// to do (the AVX-512 loop computes those in float64 lanes instead). The n%8 tail of the activations is left to Go; a softmax
+// row's cols%8 tail uses masked loads and stores (VMASKMOVPS). Alignment is not assumed.
 //
-// The sigmoid takes about 0.7 ns per element on one core (VDIVPS and the polynomial's chain),
-// within 3x of a copy of the same bytes on two cores. The softmax over short rows is bound by latency: one row's chain
-// (max, reduction, TwoSum, the 20-deep polynomial, the float64 sum, the division, the scaling)
-// is about 150 cycles and only one or two rows fit in the out-of-order window; a variant that
-// transposes 8 rows into column vectors would remove the horizontal reductions and overlap 8
-// rows. Benchmark with
+// Benchmark with
 //
 //	go test -run xxx -bench 'Sigmoid|SoftmaxRows10' -benchtime 3x -count 5 ./backend/cpu/
-//	go test -run xxx -bench 'ActAsm' ./kernels/     (one core, assembly against the Go loop)
+//	go test -run xxx -bench 'ActAsm' ./kernels/     (one core, each level against the Go loop)
+//	go test -run xxx -bench Values ./backend/cpu/   (normal against extreme, subnormal, NaN inputs)
 //
 // and compare ours with gorgonia and with copy (the same bytes moved) in the same run.
 
@@ -73,6 +76,21 @@ CONST8(one<>, 0x3f800000)    // 1
 CONST8(bias<>, 0x0000007f)   // 127, the exponent bias (int32)
 CONST8(neginf<>, 0xff800000) // -Inf
 CONST8(posinf<>, 0x7f800000) // +Inf
+CONST8(m104<>, 0xc2d00000)   // -104: below it a probability rounds to 0
+CONST8(qnan<>, 0x7fc00000)   // the canonical quiet NaN of a NaN row
+CONST8(ones<>, 0xffffffff)   // every lane of a row
+CONST8(negtiny<>, 0xb3000000) // -2^-25: a larger exp argument (<= 0) is replaced by 0
+CONST8(tiny25<>, 0x33000000)  // 2^-25: the tanh's x² is of x taken as 0 below it
+CONST8(minnorm<>, 0x00800000) // 2^-126
+CONST8(absmask<>, 0x7fffffff)
+CONST8(neg2<>, 0xc0000000)   // -2
+CONST8(four<>, 0x40800000)   // 4
+CONST8(small<>, 0x3f200000)  // tanhSmall32 = 0.625
+CONST8(th0<>, 0xbbbaf0ea)    // -5.70498872745e-3, Cephes' tanhf polynomial
+CONST8(th1<>, 0x3ca9134e)    // 2.06390887954e-2
+CONST8(th2<>, 0x3d5c1e2d)    // 5.37397155531e-2 (subtracted)
+CONST8(th3<>, 0x3e088393)    // 1.33314422036e-1
+CONST8(th4<>, 0x3eaaaa99)    // 3.33332819422e-1 (subtracted)
 
 // tailmask<>+4(8-k) is the VMASKMOVPS mask of the first k lanes.
 DATA tailmask<>+0(SB)/8, $0xffffffffffffffff
@@ -123,47 +141,273 @@ GLOBL oned<>(SB), RODATA|NOPTR, $8
 	VPSLLD $23, n, n; \
 	VMULPS n, e, e
 
-// func sigmoid32AVX2(dst, x *float32, n int) int
-TEXT ·sigmoid32AVX2(SB), NOSPLIT, $0-32
+// EXP32N(a, e, n, r) is EXP32(a, 0, e, n, r) without the addition of lo = 0: r + 0 differs from
+// r only for r = -0, which happens only for a = -0, and both give e = 1.
+#define EXP32N(a, e, n, r) \
+	VMULPS log2e<>(SB), a, e; \
+	VSUBPS half<>(SB), e, e; \
+	VCVTTPS2DQ e, n; \
+	VCVTDQ2PS n, e; \
+	VMULPS ln2hi<>(SB), e, r; \
+	VSUBPS r, a, r; \
+	VMULPS ln2lo<>(SB), e, e; \
+	VSUBPS e, r, r; \
+	VMULPS p0<>(SB), r, e; \
+	VADDPS p1<>(SB), e, e; \
+	VMULPS r, e, e; \
+	VADDPS p2<>(SB), e, e; \
+	VMULPS r, e, e; \
+	VADDPS p3<>(SB), e, e; \
+	VMULPS r, e, e; \
+	VADDPS p4<>(SB), e, e; \
+	VMULPS r, e, e; \
+	VADDPS p5<>(SB), e, e; \
+	VMULPS r, e, e; \
+	VMULPS r, e, e; \
+	VADDPS r, e, e; \
+	VADDPS one<>(SB), e, e; \
+	VPADDD bias<>(SB), n, n; \
+	VPSLLD $23, n, n; \
+	VMULPS n, e, e
+
+// EXPNEG(a, e, n, r, low, tiny) sets e = expNeg(a) (activation32.go): a is replaced by 0 where
+// a < exp32Min (low) or a > -2^-25 (tiny), and e by 0 where a < exp32Min, so that no lane
+// computes with a subnormal. n, r, tiny clobbered; low keeps its mask.
+#define EXPNEG(a, e, n, r, low, tiny) \
+	VCMPPS $1, expmin<>(SB), a, low; \
+	VCMPPS $0x1e, negtiny<>(SB), a, tiny; \
+	VORPS low, tiny, tiny; \
+	VANDNPS a, tiny, a; \
+	EXP32N(a, e, n, r); \
+	VANDNPS e, low, e
+
+// func sigmoidAVX2(dst, x *float32, n int)
+//
+// Two blocks of 8 per iteration (the exp is a chain of about 25 dependent operations; two
+// independent chains keep the FP pipes busy), then a last single block.
+TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ n+16(FP), CX
 	SHLQ $2, CX                // bytes
 	XORQ AX, AX                // byte offset of the block
 	VMOVUPS one<>(SB), Y15
-	VXORPS Y14, Y14, Y14       // lo = 0
+	MOVQ CX, DX
+	SUBQ $32, DX               // the last offset with two blocks left
+
+sigmoid_loop2:
+	CMPQ AX, DX
+	JGE sigmoid_loop
+	VMOVUPS (SI)(AX*1), Y0     // x
+	VMOVUPS 32(SI)(AX*1), Y7
+	VORPS sgnbit<>(SB), Y0, Y1 // -|x|
+	VORPS sgnbit<>(SB), Y7, Y8
+	EXPNEG(Y1, Y3, Y4, Y5, Y6, Y2)       // e
+	EXPNEG(Y8, Y9, Y10, Y11, Y12, Y13)
+	VADDPS Y15, Y3, Y4         // 1 + e
+	VADDPS Y15, Y9, Y10
+	VBLENDVPS Y0, Y3, Y15, Y5  // e where x's sign bit is set, else 1
+	VBLENDVPS Y7, Y9, Y15, Y11
+	VDIVPS Y4, Y5, Y4          // σ = e/(1+e) or 1/(1+e)
+	VDIVPS Y10, Y11, Y10
+	VMOVUPS Y4, (DI)(AX*1)
+	VMOVUPS Y10, 32(DI)(AX*1)
+	ADDQ $64, AX
+	JMP sigmoid_loop2
 
 sigmoid_loop:
 	CMPQ AX, CX
 	JGE sigmoid_done
-	VMOVUPS (SI)(AX*1), Y0     // x
-	VORPS sgnbit<>(SB), Y0, Y1 // a = -|x|
-	VCMPPS $0x1e, expmin<>(SB), Y1, Y2 // a > exp32Min (false for NaN)
-	VMOVMSKPS Y2, BX
-	CMPL BX, $0xff
-	JNE sigmoid_done           // a lane for the exact path: Go does this block
-	EXP32(Y1, Y14, Y3, Y4, Y5) // e
-	VADDPS Y15, Y3, Y4         // 1 + e
-	VDIVPS Y4, Y15, Y4         // r = 1 / (1 + e)
-	VMULPS Y4, Y3, Y5          // e·r
-	VBLENDVPS Y0, Y5, Y4, Y4   // e·r where x's sign bit is set, else r
+	VMOVUPS (SI)(AX*1), Y0
+	VORPS sgnbit<>(SB), Y0, Y1
+	EXPNEG(Y1, Y3, Y4, Y5, Y6, Y2)
+	VADDPS Y15, Y3, Y4
+	VBLENDVPS Y0, Y3, Y15, Y5
+	VDIVPS Y4, Y5, Y4
 	VMOVUPS Y4, (DI)(AX*1)
 	ADDQ $32, AX
 	JMP sigmoid_loop
 
 sigmoid_done:
-	SHRQ $2, AX
-	MOVQ AX, ret+24(FP)
 	VZEROUPPER
 	RET
 
-// MAXMIN_CHECK(fail) reduces the max (Y0, to every lane of X0) and the min (Y1) of a row and
-// jumps to fail unless no lane of Y2 is unordered and min - max > exp32Min, the smallest
-// difference of the row being above the float64 path's range. Clobbers X1, X4, CX.
-#define MAXMIN_CHECK(fail) \
+// func sigmoidGradAVX2(dx, x, dy *float32, n int)
+TEXT ·sigmoidGradAVX2(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ dy+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHLQ $2, CX
+	XORQ AX, AX
+	VMOVUPS one<>(SB), Y15
+
+sigmoidGrad_loop:
+	CMPQ AX, CX
+	JGE sigmoidGrad_done
+	VMOVUPS (SI)(AX*1), Y0
+	VORPS sgnbit<>(SB), Y0, Y1
+	EXPNEG(Y1, Y3, Y4, Y5, Y6, Y2) // e
+	VADDPS Y15, Y3, Y4
+	VDIVPS Y4, Y15, Y4         // r
+	VMULPS Y4, Y3, Y5          // e·r
+	VMULPS Y4, Y5, Y5          // (e·r)·r
+	VMULPS (DX)(AX*1), Y5, Y5  // dy·σ'
+	VMOVUPS Y5, (DI)(AX*1)
+	ADDQ $32, AX
+	JMP sigmoidGrad_loop
+
+sigmoidGrad_done:
+	VZEROUPPER
+	RET
+
+// func tanhAVX2(dst, x *float32, n int)
+TEXT ·tanhAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHLQ $2, CX
+	XORQ AX, AX
+	VMOVUPS one<>(SB), Y15
+
+tanh_loop:
+	CMPQ AX, CX
+	JGE tanh_done
+	VMOVUPS (SI)(AX*1), Y0      // x
+	VANDPS absmask<>(SB), Y0, Y1 // |x|
+	VCMPPS $1, minnorm<>(SB), Y1, Y2 // |x| < 2^-126: x becomes ±0
+	VANDPS sgnbit<>(SB), Y0, Y3
+	VBLENDVPS Y2, Y3, Y0, Y0
+	VANDPS absmask<>(SB), Y0, Y1
+	VMULPS neg2<>(SB), Y1, Y2   // -2|x|
+	EXPNEG(Y2, Y3, Y4, Y5, Y7, Y6) // e
+	VSUBPS Y3, Y15, Y4          // 1 - e
+	VADDPS Y15, Y3, Y5          // 1 + e
+	VDIVPS Y5, Y4, Y4           // (1-e)/(1+e)
+	VANDPS sgnbit<>(SB), Y0, Y5
+	VORPS Y5, Y4, Y4            // big, with the sign of x
+	VCMPPS $5, tiny25<>(SB), Y1, Y6 // |x| >= 2^-25 (NaN too)
+	VANDPS Y0, Y6, Y6
+	VMULPS Y6, Y6, Y5           // z = x·x, 0 for |x| < 2^-25
+	VMULPS th0<>(SB), Y5, Y6    // p = c0·z
+	VADDPS th1<>(SB), Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VSUBPS th2<>(SB), Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VADDPS th3<>(SB), Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VSUBPS th4<>(SB), Y6, Y6    // P(z)
+	VMULPS Y6, Y5, Y6           // z·P
+	VADDPS Y15, Y6, Y6          // z·P + 1
+	VMULPS Y6, Y0, Y6           // small = x·(z·P + 1)
+	VCMPPS $1, small<>(SB), Y1, Y7 // |x| < 0.625
+	VBLENDVPS Y7, Y6, Y4, Y4
+	VMOVUPS Y4, (DI)(AX*1)
+	ADDQ $32, AX
+	JMP tanh_loop
+
+tanh_done:
+	VZEROUPPER
+	RET
+
+// func tanhGradAVX2(dx, x, dy *float32, n int)
+TEXT ·tanhGradAVX2(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ dy+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHLQ $2, CX
+	XORQ AX, AX
+	VMOVUPS one<>(SB), Y15
+
+tanhGrad_loop:
+	CMPQ AX, CX
+	JGE tanhGrad_done
+	VMOVUPS (SI)(AX*1), Y0
+	VANDPS absmask<>(SB), Y0, Y1
+	VCMPPS $5, minnorm<>(SB), Y1, Y2 // |x| >= 2^-126 (else taken as 0)
+	VANDPS Y2, Y1, Y1
+	VMULPS neg2<>(SB), Y1, Y2
+	EXPNEG(Y2, Y3, Y4, Y5, Y6, Y7) // e
+	VADDPS Y15, Y3, Y4
+	VDIVPS Y4, Y15, Y4         // r
+	VMULPS four<>(SB), Y3, Y5  // 4·e
+	VMULPS Y4, Y5, Y5
+	VMULPS Y4, Y5, Y5          // ((4·e)·r)·r
+	VMULPS (DX)(AX*1), Y5, Y5  // dy·sech²
+	VMOVUPS Y5, (DI)(AX*1)
+	ADDQ $32, AX
+	JMP tanhGrad_loop
+
+tanhGrad_done:
+	VZEROUPPER
+	RET
+
+// func reluAVX2(dst, x *float32, n int)
+//
+// max(x, 0) exactly as Go computes it: t = min(-x, -0); r = min(t, -x) | t; max = -r (MINPS
+// returns its second source when either is NaN), which gives +0 for -0 and keeps a NaN's payload.
+TEXT ·reluAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHLQ $2, CX
+	XORQ AX, AX
+	VMOVUPS sgnbit<>(SB), Y15  // the sign bit, which is also -0
+
+relu_loop:
+	CMPQ AX, CX
+	JGE relu_done
+	VXORPS (SI)(AX*1), Y15, Y0 // -x
+	VMINPS Y15, Y0, Y1         // t = min(-x, -0)
+	VMINPS Y0, Y1, Y2          // min(t, -x)
+	VORPS Y1, Y2, Y2
+	VXORPS Y15, Y2, Y2
+	VMOVUPS Y2, (DI)(AX*1)
+	ADDQ $32, AX
+	JMP relu_loop
+
+relu_done:
+	VZEROUPPER
+	RET
+
+// func reluGradAVX2(dx, x, dy *float32, n int)
+TEXT ·reluGradAVX2(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ dy+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHLQ $2, CX
+	XORQ AX, AX
+	VMOVUPS one<>(SB), Y15
+	VXORPS Y14, Y14, Y14
+
+reluGrad_loop:
+	CMPQ AX, CX
+	JGE reluGrad_done
+	VMOVUPS (SI)(AX*1), Y0
+	VCMPPS $0x1e, Y14, Y0, Y1  // x > 0
+	VANDPS Y15, Y1, Y1         // 1 where x > 0
+	VCMPPS $3, Y0, Y0, Y2      // x unordered (NaN)
+	VANDPS Y0, Y2, Y2          // x where NaN
+	VORPS Y2, Y1, Y1           // step(x)
+	VMULPS (DX)(AX*1), Y1, Y1  // dy·step
+	VMOVUPS Y1, (DI)(AX*1)
+	ADDQ $32, AX
+	JMP reluGrad_loop
+
+reluGrad_done:
+	VZEROUPPER
+	RET
+
+// MAXMIN_CHECK(nan, low) reduces the max (Y0, to every lane of X0) and the min (Y1) of a row;
+// it jumps to nan if a lane of Y2 is unordered (a NaN row), and to low if min - max is not above
+// exp32Min (some probability is subnormal or zero, or the max is ±Inf: then the difference is
+// -Inf or NaN). So a row of moderate logits takes none of the extra work. Clobbers X1, X4, CX.
+#define MAXMIN_CHECK(nan, low) \
 	VMOVMSKPS Y2, CX; \
 	TESTL CX, CX; \
-	JNZ fail; \
+	JNZ nan; \
 	VEXTRACTF128 $1, Y0, X4; \
 	VMAXPS X4, X0, X0; \
 	VPERMILPS $0x4e, X0, X4; \
@@ -180,7 +424,28 @@ sigmoid_done:
 	VCMPPS $0x1e, expmin<>(SB), X1, X1; \
 	VMOVMSKPS X1, CX; \
 	TESTL $1, CX; \
-	JZ fail
+	JZ low
+
+// INFCHECK(nan) jumps to nan if the row's max (X0) is ±Inf: a NaN row. Clobbers X4, CX.
+#define INFCHECK(nan) \
+	VANDPS absmask<>(SB), X0, X4; \
+	VCMPPS $0, posinf<>(SB), X4, X4; \
+	VMOVMSKPS X4, CX; \
+	TESTL $1, CX; \
+	JNZ nan
+
+// LOWLANES(d, e, rowmask, t, t2, band) zeroes e where d <= exp32Min, and jumps to band if a lane
+// of rowmask has -104 < d <= exp32Min (a subnormal probability: Go computes that row). Clobbers
+// t, t2, CX.
+#define LOWLANES(d, e, rowmask, t, t2, band) \
+	VCMPPS $0x1e, expmin<>(SB), d, t; \
+	VANDPS t, e, e; \
+	VCMPPS $0x1e, m104<>(SB), d, t2; \
+	VANDNPS t2, t, t2; \
+	VANDPS rowmask, t2, t2; \
+	VMOVMSKPS t2, CX; \
+	TESTL CX, CX; \
+	JNZ band
 
 // TWOSUM(v, m, d, lo, t) sets d = v - m and lo = (v - (d - bb)) - (m + bb), bb = d - v, so that
 // d + lo = v - m exactly (Knuth's TwoSum), as softmax32Row.
@@ -288,12 +553,23 @@ softmax_short_row:
 	VCMPPS $3, Y3, Y3, Y2
 	VCMPPS $3, Y9, Y9, Y4
 	VORPS Y4, Y2, Y2
-	MAXMIN_CHECK(softmax_done) // else Go does this row
+	MAXMIN_CHECK(softmax_short_nan, softmax_short_low)
 	VBROADCASTSS X0, Y0
 	TWOSUM(Y3, Y0, Y4, Y5, Y6)
 	EXP32(Y4, Y5, Y6, Y7, Y8)  // e0
 	TWOSUM(Y9, Y0, Y4, Y5, Y7)
 	EXP32(Y4, Y5, Y7, Y8, Y1)  // e1
+	JMP softmax_short_sum
+softmax_short_low:
+	INFCHECK(softmax_short_nan)
+	VBROADCASTSS X0, Y0
+	TWOSUM(Y3, Y0, Y4, Y5, Y6)
+	EXP32(Y4, Y5, Y6, Y7, Y8)
+	LOWLANES(Y4, Y6, Y13, Y7, Y8, softmax_done) // a subnormal probability: Go does this row
+	TWOSUM(Y9, Y0, Y4, Y5, Y7)
+	EXP32(Y4, Y5, Y7, Y8, Y1)
+	LOWLANES(Y4, Y7, Y10, Y8, Y1, softmax_done)
+softmax_short_sum:
 	VANDPS Y13, Y6, Y6         // the lanes past the row add +0
 	VANDPS Y10, Y7, Y7
 	VCVTPS2PD X6, Y1           // float64 e0..e3
@@ -323,6 +599,11 @@ softmax_short_next:
 	ADDQ R12, DI
 	INCQ AX
 	JMP softmax_short_row
+softmax_short_nan:
+	VMOVUPS qnan<>(SB), Y14
+	VMASKMOVPS Y14, Y13, (DI)
+	VMASKMOVPS Y14, Y10, 32(DI)
+	JMP softmax_short_next
 
 softmax_wide:
 	MOVQ R9, R11
@@ -367,10 +648,38 @@ softmax_max_tail:
 	VORPS Y4, Y2, Y2
 
 softmax_max_reduce:
-	MAXMIN_CHECK(softmax_done) // else Go does this row
+	MAXMIN_CHECK(softmax_wide_nan, softmax_wide_low)
+	JMP softmax_wide_exp
+
+	// Some difference is at or below exp32Min: Go does the row if one is above -104 (a
+	// subnormal probability), checked before anything is written (dst may be x).
+softmax_wide_low:
+	INFCHECK(softmax_wide_nan)
+	VBROADCASTSS X0, Y0
+	XORQ BX, BX
+softmax_low:
+	CMPQ BX, R10
+	JGE softmax_low_tail
+	VMOVUPS (SI)(BX*1), Y3
+	VSUBPS Y0, Y3, Y4
+	VMOVUPS ones<>(SB), Y3
+	LOWLANES(Y4, Y5, Y3, Y6, Y7, softmax_done)
+	ADDQ $32, BX
+	JMP softmax_low
+softmax_low_tail:
+	TESTQ R11, R11
+	JNZ softmax_low_tail2
+	JMP softmax_wide_expz
+softmax_low_tail2:
+	VMASKMOVPS (SI)(BX*1), Y13, Y3
+	VSUBPS Y0, Y3, Y4
+	LOWLANES(Y4, Y5, Y13, Y6, Y7, softmax_done)
+	JMP softmax_wide_expz
 
 	// Pass 2: d + lo = x - m, e = exp32(d, lo) stored in dst (the tail's kept in Y14), summed
-	// in float64 into the lanes of Y1 (s0..s3) and Y2 (s4..s7).
+	// in float64 into the lanes of Y1 (s0..s3) and Y2 (s4..s7); a row with low lanes takes the
+	// loop that zeroes e where d <= exp32Min.
+softmax_wide_exp:
 	VBROADCASTSS X0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -391,12 +700,37 @@ softmax_exp:
 	ADDQ $32, BX
 	JMP softmax_exp
 
+softmax_wide_expz:
+	VBROADCASTSS X0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	XORQ BX, BX
+
+softmax_expz:
+	CMPQ BX, R10
+	JGE softmax_exp_tail
+	VMOVUPS (SI)(BX*1), Y3
+	TWOSUM(Y3, Y0, Y4, Y5, Y6)
+	EXP32(Y4, Y5, Y6, Y7, Y8)
+	VCMPPS $0x1e, expmin<>(SB), Y4, Y7 // 0 where d <= exp32Min
+	VANDPS Y7, Y6, Y6
+	VMOVUPS Y6, (DI)(BX*1)
+	VCVTPS2PD X6, Y7
+	VADDPD Y7, Y1, Y1
+	VEXTRACTF128 $1, Y6, X6
+	VCVTPS2PD X6, Y7
+	VADDPD Y7, Y2, Y2
+	ADDQ $32, BX
+	JMP softmax_expz
+
 softmax_exp_tail:
 	TESTQ R11, R11
 	JZ softmax_sum
 	VMASKMOVPS (SI)(BX*1), Y13, Y3
 	TWOSUM(Y3, Y0, Y4, Y5, Y6)
 	EXP32(Y4, Y5, Y14, Y7, Y8)
+	VCMPPS $0x1e, expmin<>(SB), Y4, Y7
+	VANDPS Y7, Y14, Y14
 	VANDPS Y13, Y14, Y14 // the lanes past the row add +0
 	VCVTPS2PD X14, Y7
 	VADDPD Y7, Y1, Y1
@@ -435,6 +769,22 @@ softmax_next:
 	ADDQ R12, DI
 	INCQ AX
 	JMP softmax_row
+
+softmax_wide_nan:
+	VMOVUPS qnan<>(SB), Y3
+	XORQ BX, BX
+softmax_nan:
+	CMPQ BX, R10
+	JGE softmax_nan_tail
+	VMOVUPS Y3, (DI)(BX*1)
+	ADDQ $32, BX
+	JMP softmax_nan
+softmax_nan_tail:
+	TESTQ R11, R11
+	JZ softmax_next
+	LEAQ (DI)(BX*1), DX
+	STORE_PART(Y3, X3, R11, DX, nan_4, nan_2, nan_1, nan_end)
+	JMP softmax_next
 
 softmax_done:
 	MOVQ AX, ret+32(FP)

@@ -8,14 +8,17 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gotrain/gotrain/backend/cpu/cpufeat"
 )
 
-// The AVX2 loops of act_amd64.s must give the Go loops' float32 results bit for bit, so that a
-// sigmoid or softmax does not depend on the CPU, on the purego tag, nor on how the CPU backend
-// splits a tensor over cores (the split moves the boundary between assembly blocks and the Go
-// tail, and between rows the assembly does and rows it leaves to Go). These tests run
-// sigmoid32 and softmax32 with useActAsm off and on over the same inputs and compare bits.
-// Without assembly (purego, other architectures) they compare the Go loops with themselves.
+// The AVX2 loops of act_amd64.s and the AVX-512 loops of act512_amd64.s must give the Go loops'
+// float32 results bit for bit, so that an activation or softmax does not depend on the CPU, on
+// the instruction level, on the purego tag, nor on how the CPU backend splits a tensor over cores
+// (the split moves the boundary between assembly blocks and the Go tail, and between rows the
+// assembly does and rows it leaves to Go). These tests run every float32 loop at every level
+// this CPU supports (cpufeat.Supported) over the same inputs and compare the bits with the Go
+// loop's (the Generic level). Without assembly they compare the Go loops with themselves.
 
 // actLengths: every length up to 40 (all tails, and blocks with and without an exact lane) and
 // a few thousand.
@@ -51,12 +54,17 @@ func drawAct(rng *rand.Rand, s []float32, special float64) {
 	}
 }
 
-// withActAsm runs f with useActAsm set to asm.
-func withActAsm(asm bool, f func()) {
-	defer func(old bool) { useActAsm = old }(useActAsm)
-	useActAsm = asm
+// withLevel runs f with the kernels at level l.
+func withLevel(t testing.TB, l cpufeat.Level, f func()) {
+	t.Helper()
+	restore, err := cpufeat.Use(l)
+	require.NoError(t, err)
+	defer restore()
 	f()
 }
+
+// asmLevels are the levels above Generic that this CPU supports (none without assembly).
+func asmLevels() []cpufeat.Level { return cpufeat.Supported()[1:] }
 
 // requireSameBits32 fails at the first element whose bits differ.
 func requireSameBits32(t *testing.T, want, got []float32, what string) {
@@ -78,50 +86,105 @@ func nans32(n int) []float32 {
 	return s
 }
 
-func TestActAsmSigmoidMatchesGoLoopBitForBit(t *testing.T) {
-	rng := rand.New(rand.NewPCG(41, 42))
-	for _, special := range []float64{0, 0.02, 0.5} {
-		for _, n := range actLengths() {
-			t.Run(fmt.Sprintf("%d elements with %.0f%% specials, at every misalignment", n, 100*special), func(t *testing.T) {
-				back := make([]float32, n+7)
-				drawAct(rng, back, special)
-				for off := range 8 {
-					if off > 0 && n > 100 && off != 3 {
-						continue
-					}
-					x := back[off : off+n]
-					x0 := append([]float32(nil), x...)
-					want, got := nans32(n), nans32(n)
-					withActAsm(false, func() { sigmoid32(want, x) })
-					sigmoid32(got, x)
-					requireSameBits32(t, want, got, "sigmoid")
-					requireSameBits32(t, x0, x, "x (input)")
+// float32Loops are the elementwise float32 loops with assembly, each as dst = f(x, dy) (dy is
+// ignored by the forward ones).
+var float32Loops = []struct {
+	name string
+	run  func(dst, x, dy []float32)
+	// nanBits: a NaN result must have the Go loop's bits too. The gradients multiply two
+	// inputs that may both be NaN, and which payload survives then is the register allocator's
+	// choice in the Go loop, so for them only NaN-ness is compared.
+	nanBits bool
+}{
+	{"sigmoid", func(d, x, _ []float32) { sigmoidFwd.run(d, x) }, true},
+	{"tanh", func(d, x, _ []float32) { tanhFwd.run(d, x) }, true},
+	{"relu", func(d, x, _ []float32) { reluFwd.run(d, x) }, true},
+	{"sigmoid gradient", func(d, x, dy []float32) { sigmoidBwd.run(d, x, dy) }, false},
+	{"tanh gradient", func(d, x, dy []float32) { tanhBwd.run(d, x, dy) }, false},
+	{"relu gradient", func(d, x, dy []float32) { reluBwd.run(d, x, dy) }, false},
+	{"silu", func(d, x, _ []float32) { silu32(d, x) }, false},
+	{"softplus gradient", func(d, x, dy []float32) { softplusGrad32(d, x, dy) }, false},
+}
 
-					// In place.
-					in := append([]float32(nil), x...)
-					sigmoid32(in, in)
-					requireSameBits32(t, want, in, "in-place sigmoid")
-				}
-			})
+// requireSameResults is requireSameBits32, or with nanBits false, equal bits or both NaN.
+func requireSameResults(t *testing.T, want, got []float32, nanBits bool, what string) {
+	t.Helper()
+	if nanBits {
+		requireSameBits32(t, want, got, what)
+		return
+	}
+	require.Len(t, got, len(want), what)
+	for i := range want {
+		if math.Float32bits(want[i]) != math.Float32bits(got[i]) && !(want[i] != want[i] && got[i] != got[i]) {
+			require.Failf(t, "bits differ", "%s[%d]: got %v (%#08x), want %v (%#08x)",
+				what, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
 		}
 	}
 }
 
-func TestActAsmSigmoidDoesNotDependOnTheSplit(t *testing.T) {
-	rng := rand.New(rand.NewPCG(43, 44))
-	for _, n := range []int{17, 40, 1000, 4099} {
-		t.Run(fmt.Sprintf("%d elements computed in two parts give the bits of one call", n), func(t *testing.T) {
-			x := make([]float32, n)
-			drawAct(rng, x, 0.02)
-			whole := nans32(n)
-			sigmoid32(whole, x)
-			for _, k := range []int{0, 1, 5, 8, 9, n / 2, n - 3, n} {
-				parts := nans32(n)
-				sigmoid32(parts[:k], x[:k])
-				sigmoid32(parts[k:], x[k:])
-				requireSameBits32(t, whole, parts, fmt.Sprintf("split at %d", k))
+func TestActAsmLoopsMatchGoLoopBitForBit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	for _, l := range asmLevels() {
+		for _, k := range float32Loops {
+			for _, special := range []float64{0, 0.02, 0.5} {
+				for _, n := range actLengths() {
+					t.Run(fmt.Sprintf("%v %s of %d elements with %.0f%% specials, at every misalignment", l, k.name, n, 100*special), func(t *testing.T) {
+						back := make([]float32, n+7)
+						drawAct(rng, back, special)
+						dyBack := make([]float32, n+7)
+						drawAct(rng, dyBack, special)
+						for off := range 8 {
+							if off > 0 && n > 100 && off != 3 {
+								continue
+							}
+							x, dy := back[off:off+n], dyBack[7-off:7-off+n]
+							x0, dy0 := append([]float32(nil), x...), append([]float32(nil), dy...)
+							want, got := nans32(n), nans32(n)
+							withLevel(t, cpufeat.Generic, func() { k.run(want, x, dy) })
+							withLevel(t, l, func() { k.run(got, x, dy) })
+							requireSameResults(t, want, got, k.nanBits, k.name)
+							requireSameBits32(t, x0, x, "x (input)")
+							requireSameBits32(t, dy0, dy, "dy (input)")
+
+							// In place (dst is x for the forward loops, dy for the gradients).
+							in := append([]float32(nil), x...)
+							if k.nanBits {
+								withLevel(t, l, func() { k.run(in, in, dy) })
+							} else {
+								in = append([]float32(nil), dy...)
+								withLevel(t, l, func() { k.run(in, x, in) })
+							}
+							requireSameResults(t, want, in, k.nanBits, "in-place "+k.name)
+						}
+					})
+				}
 			}
-		})
+		}
+	}
+}
+
+func TestActAsmLoopsDoNotDependOnTheSplit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	for _, l := range cpufeat.Supported() {
+		for _, k := range float32Loops {
+			for _, n := range []int{17, 40, 1000, 4099} {
+				t.Run(fmt.Sprintf("%v %s of %d elements computed in two parts gives the bits of one call", l, k.name, n), func(t *testing.T) {
+					x, dy := make([]float32, n), make([]float32, n)
+					drawAct(rng, x, 0.02)
+					drawAct(rng, dy, 0.02)
+					withLevel(t, l, func() {
+						whole := nans32(n)
+						k.run(whole, x, dy)
+						for _, c := range []int{0, 1, 5, 8, 9, 16, 17, n / 2, n - 3, n} {
+							parts := nans32(n)
+							k.run(parts[:c], x[:c], dy[:c])
+							k.run(parts[c:], x[c:], dy[c:])
+							requireSameResults(t, whole, parts, k.nanBits, fmt.Sprintf("split at %d", c))
+						}
+					})
+				})
+			}
+		}
 	}
 }
 
@@ -149,15 +212,18 @@ func TestActAsmSoftmaxMatchesGoLoopBitForBit(t *testing.T) {
 					}
 					x := back[off : off+n]
 					x0 := append([]float32(nil), x...)
-					want, got := nans32(n), nans32(n)
-					withActAsm(false, func() { softmax32(want, x, rows, cols) })
-					softmax32(got, x, rows, cols)
-					requireSameBits32(t, want, got, "softmax")
-					requireSameBits32(t, x0, x, "x (input)")
+					want := nans32(n)
+					withLevel(t, cpufeat.Generic, func() { softmax32(want, x, rows, cols) })
+					for _, l := range asmLevels() {
+						got := nans32(n)
+						withLevel(t, l, func() { softmax32(got, x, rows, cols) })
+						requireSameBits32(t, want, got, l.String()+" softmax")
+						requireSameBits32(t, x0, x, "x (input)")
 
-					in := append([]float32(nil), x...)
-					softmax32(in, in, rows, cols)
-					requireSameBits32(t, want, in, "in-place softmax")
+						in := append([]float32(nil), x...)
+						withLevel(t, l, func() { softmax32(in, in, rows, cols) })
+						requireSameBits32(t, want, in, l.String()+" in-place softmax")
+					}
 				}
 			})
 		}
@@ -189,9 +255,9 @@ func TestActAsmSoftmaxDoesNotDependOnTheSplit(t *testing.T) {
 // x - m would cost |x - m|·2^-24 relative without TwoSum's correction.
 func TestActSoftmax32Accuracy(t *testing.T) {
 	rng := rand.New(rand.NewPCG(49, 50))
-	for _, asm := range []bool{false, true} {
-		t.Run(fmt.Sprintf("rows of up to 3000 logits in [-60, 60] are within 1e-6 relative of float64 (assembly %v)", asm), func(t *testing.T) {
-			withActAsm(asm, func() {
+	for _, l := range cpufeat.Supported() {
+		t.Run(fmt.Sprintf("rows of up to 3000 logits in [-60, 60] are within 1e-6 relative of float64 (%v)", l), func(t *testing.T) {
+			withLevel(t, l, func() {
 				for _, cols := range []int{10, 100, 3000} {
 					x := make([]float32, cols)
 					for i := range x {
@@ -228,38 +294,104 @@ func TestActAsmDoesNotAllocate(t *testing.T) {
 	}))
 }
 
-// BenchmarkActAsm times the assembly against the Go loops on one core: sigmoid over 1M float32,
-// softmax over 1M float32 in rows of 10 and of 1024 (8 bytes moved per element).
+// BenchmarkActAsm times each float32 loop at every level on one core: the activations over 1M
+// float32 (8 bytes moved per element, 12 for the gradients), the softmax over 1M float32 in rows
+// of 10 and of 1024.
 func BenchmarkActAsm(b *testing.B) {
 	const n = 1 << 20
 	rng := rand.New(rand.NewPCG(53, 54))
-	x := make([]float32, n)
+	x, dy := make([]float32, n), make([]float32, n)
 	for i := range x {
-		x[i] = float32(rng.NormFloat64() * 3)
+		x[i], dy[i] = float32(rng.NormFloat64()*3), float32(rng.NormFloat64())
 	}
 	dst := make([]float32, n)
-	for _, asm := range []bool{false, true} {
-		name := "go"
-		if asm {
-			name = "avx2"
-		}
-		b.Run("sigmoid/"+name, func(b *testing.B) {
-			withActAsm(asm, func() {
-				b.SetBytes(8 * n)
-				for b.Loop() {
-					sigmoid32(dst, x)
-				}
+	for _, l := range cpufeat.Supported() {
+		for _, k := range float32Loops {
+			bytes := 8
+			if !k.nanBits {
+				bytes = 12
+			}
+			b.Run(k.name+"/"+l.String(), func(b *testing.B) {
+				withLevel(b, l, func() {
+					b.SetBytes(int64(bytes * n))
+					done := cpuTimer(b)
+					for b.Loop() {
+						k.run(dst, x, dy)
+					}
+					done()
+				})
 			})
-		})
+		}
 		for _, cols := range []int{10, 1024} {
-			b.Run(fmt.Sprintf("softmax-rows-of-%d/%s", cols, name), func(b *testing.B) {
-				withActAsm(asm, func() {
+			b.Run(fmt.Sprintf("softmax-rows-of-%d/%s", cols, l), func(b *testing.B) {
+				withLevel(b, l, func() {
 					b.SetBytes(8 * n)
+					done := cpuTimer(b)
 					for b.Loop() {
 						softmax32(dst, x, n/cols, cols)
 					}
+					done()
 				})
 			})
+		}
+	}
+}
+
+// BenchmarkActValues times each float32 loop at every level on one core on the four classes of
+// inputs of backend/cpu's BenchmarkValues (normal; half ±1e4 to ±1e30; half subnormal; a quarter
+// NaN and a quarter ±Inf), over 256K elements, with the thread's CPU time: the speed must not
+// depend on the class.
+func BenchmarkActValues(b *testing.B) {
+	const n = 1 << 18
+	rng := rand.New(rand.NewPCG(55, 56))
+	classes := []struct {
+		name string
+		draw func() float32
+	}{
+		{"normal", func() float32 { return float32(rng.NormFloat64() * 3) }},
+		{"extreme", func() float32 {
+			if rng.IntN(2) == 0 {
+				return float32(rng.NormFloat64() * 3)
+			}
+			return float32(math.Copysign(math.Pow(10, 4+26*rng.Float64()), rng.NormFloat64()))
+		}},
+		{"denormal", func() float32 {
+			if rng.IntN(2) == 0 {
+				return float32(rng.NormFloat64() * 3)
+			}
+			return math.Float32frombits(rng.Uint32N(1<<23) | rng.Uint32N(2)<<31)
+		}},
+		{"nanInf", func() float32 {
+			switch rng.IntN(4) {
+			case 0:
+				return float32(math.NaN())
+			case 1:
+				return float32(math.Inf(2*rng.IntN(2) - 1))
+			}
+			return float32(rng.NormFloat64() * 3)
+		}},
+	}
+	dy, dst := make([]float32, n), make([]float32, n)
+	for i := range dy {
+		dy[i] = float32(rng.NormFloat64())
+	}
+	for _, l := range cpufeat.Supported() {
+		for _, k := range float32Loops {
+			for _, c := range classes {
+				x := make([]float32, n)
+				for i := range x {
+					x[i] = c.draw()
+				}
+				b.Run(fmt.Sprintf("%s/%v/%s", k.name, l, c.name), func(b *testing.B) {
+					withLevel(b, l, func() {
+						done := cpuTimer(b)
+						for b.Loop() {
+							k.run(dst, x, dy)
+						}
+						done()
+					})
+				})
+			}
 		}
 	}
 }

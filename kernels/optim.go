@@ -210,9 +210,19 @@ func adam[T Float](s *Step, p, g []T, st [MaxStates][]T) {
 	if s.Flags&FlagAMSGrad != 0 {
 		vmax = st[2][:n]
 	}
-	// The AVX2 loops of optim_amd64.s do the first k elements (float32 only), bit for bit as here.
+	// The AVX2/AVX-512 loops of optim_amd64.s do the first k elements (float32 only) under FTZ and
+	// DAZ; adamFTZ, their twin, does the rest of a float32 slice (ftz.go says why).
 	k := adamVec(p, g, m, v, vmax, decay, wd, b1, c1, b2, c2, step, invBC2, eps)
 	p, g, m, v = p[k:], g[k:n], m[k:n], v[k:n]
+	if unsafe.Sizeof(b1) == 4 {
+		var vm []float32
+		if vmax != nil {
+			vm = as32(vmax[k:n])
+		}
+		adamFTZ(as32(p), as32(g), as32(m), as32(v), vm, float32(decay), float32(wd), float32(b1), float32(c1),
+			float32(b2), float32(c2), float32(step), float32(invBC2), float32(eps))
+		return
+	}
 	if vmax == nil {
 		for i := range p {
 			pi := p[i] * decay

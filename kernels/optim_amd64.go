@@ -8,11 +8,12 @@ import (
 	"github.com/gotrain/gotrain/backend/cpu/cpufeat"
 )
 
-// useOptimAsm selects the AVX2 loops of optim_amd64.s for float32 Adam and SGD-momentum updates.
-// It is set once from CPUID; tests set it false to run the Go loops on the same data. It stays
-// off where the compiler fuses float32 multiply-adds (GOAMD64=v3 and up): the Go loops then round
-// differently, and the assembly's results must be theirs bit for bit, whatever the split.
-var useOptimAsm = cpufeat.AVX2 && !goFusesFloat32()
+// useOptimAsm allows the assembly loops for float32 Adam and SGD-momentum updates: AVX2
+// (optim_amd64.s) or AVX-512 (optim512_amd64.s), as cpufeat's level says on each call; tests set
+// it false to run the Go loops on the same data. It is off where the compiler fuses float32
+// multiply-adds (GOAMD64=v3 and up): the Go loops then round differently, and the assembly's
+// results must be theirs bit for bit, whatever the split.
+var useOptimAsm = !goFusesFloat32()
 
 // goFusesFloat32 reports whether this package's float32 x*y+z compiles to one fused multiply-add
 // (the AMD64 rule is unconditional from GOAMD64=v3 on). The product of the operands, 1-2⁻⁴⁶,
@@ -25,18 +26,22 @@ func goFusesFloat32() bool { return mulAdd(1+0x1p-23, 1-0x1p-23, -1) != 0 }
 //go:noinline
 func mulAdd(x, y, z float32) float32 { return x*y + z }
 
-// adamVec runs Adam (AMSGrad when vmax != nil) on the first k elements with AVX2 and returns k:
-// the largest multiple of 8 all slices hold, or 0 for float64, without AVX2, or with the switch
-// off. The results are bit for bit those of adam's Go loops, which finish elements k and up.
+// adamVec runs Adam (AMSGrad when vmax != nil) on the first k elements in assembly and returns
+// k: with AVX-512 every element all slices hold, with AVX2 the largest multiple of 8 of them, or
+// 0 for float64, at the Generic level, or with the switch off. The results are bit for bit those
+// of adam's Go loops, which finish elements k and up.
 func adamVec[T Float](p, g, m, v, vmax []T, decay, wd, b1, c1, b2, c2, step, invBC2, eps T) int {
-	if !useOptimAsm || unsafe.Sizeof(decay) != 4 {
+	l := level()
+	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(decay) != 4 {
 		return 0
 	}
 	n := min(len(p), len(g), len(m), len(v))
 	if vmax != nil {
 		n = min(n, len(vmax))
 	}
-	n &^= 7
+	if l < cpufeat.AVX512 {
+		n &^= 7
+	}
 	if n == 0 {
 		return 0
 	}
@@ -44,28 +49,43 @@ func adamVec[T Float](p, g, m, v, vmax []T, decay, wd, b1, c1, b2, c2, step, inv
 		decay: float32(decay), wd: float32(wd), b1: float32(b1), c1: float32(c1), b2: float32(b2), c2: float32(c2),
 		step: float32(step), invBC2: float32(invBC2), eps: float32(eps),
 	}
-	if vmax == nil {
+	switch {
+	case l >= cpufeat.AVX512 && vmax == nil:
+		adam512(f32(p), f32(g), f32(m), f32(v), n, &k)
+	case l >= cpufeat.AVX512:
+		adamMax512(f32(p), f32(g), f32(m), f32(v), f32(vmax), n, &k)
+	case vmax == nil:
 		adamAVX2(f32(p), f32(g), f32(m), f32(v), n, &k)
-	} else {
+	default:
 		adamMaxAVX2(f32(p), f32(g), f32(m), f32(v), f32(vmax), n, &k)
 	}
 	return n
 }
 
 // momentumVec runs SGD with momentum (not Nesterov, not the first step) on the first k elements
-// with AVX2 and returns k, as adamVec does; sgd's Go loops finish the rest.
+// in assembly and returns k, as adamVec does; sgd's Go loops finish the rest.
 func momentumVec[T Float](p, g, buf []T, decay, wd, mu, damp, lr T) int {
-	if !useOptimAsm || unsafe.Sizeof(decay) != 4 {
+	l := level()
+	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(decay) != 4 {
 		return 0
 	}
-	n := min(len(p), len(g), len(buf)) &^ 7
+	n := min(len(p), len(g), len(buf))
+	if l < cpufeat.AVX512 {
+		n &^= 7
+	}
 	if n == 0 {
 		return 0
 	}
 	k := momentumConsts{decay: float32(decay), wd: float32(wd), mu: float32(mu), damp: float32(damp), lr: float32(lr)}
-	if wd == 0 && decay == 1 { // the same test as sgd's, which picks the loop without decay
+	plain := wd == 0 && decay == 1 // the same test as sgd's, which picks the loop without decay
+	switch {
+	case l >= cpufeat.AVX512 && plain:
+		momentum512(f32(p), f32(g), f32(buf), n, &k)
+	case l >= cpufeat.AVX512:
+		momentumDecay512(f32(p), f32(g), f32(buf), n, &k)
+	case plain:
 		momentumAVX2(f32(p), f32(g), f32(buf), n, &k)
-	} else {
+	default:
 		momentumDecayAVX2(f32(p), f32(g), f32(buf), n, &k)
 	}
 	return n
@@ -100,3 +120,59 @@ func momentumAVX2(p, grad, buf *float32, n int, k *momentumConsts)
 //
 //go:noescape
 func momentumDecayAVX2(p, grad, buf *float32, n int, k *momentumConsts)
+
+// adam512 updates n elements of p, m, v from g with AVX-512 (optim512_amd64.s).
+//
+//go:noescape
+func adam512(p, grad, m, v *float32, n int, k *adamConsts)
+
+// adamMax512 is adam512 with AMSGrad's running maximum vmax.
+//
+//go:noescape
+func adamMax512(p, grad, m, v, vmax *float32, n int, k *adamConsts)
+
+// momentum512 updates n elements of p and buf from g, without weight decay.
+//
+//go:noescape
+func momentum512(p, grad, buf *float32, n int, k *momentumConsts)
+
+// momentumDecay512 is momentum512 with L2 and decoupled weight decay.
+//
+//go:noescape
+func momentumDecay512(p, grad, buf *float32, n int, k *momentumConsts)
+
+// rmspropVec runs plain RMSProp (no momentum, not centered) on the first k elements in
+// assembly and returns k, as adamVec does; rmsprop's Go loop finishes the rest.
+func rmspropVec[T Float](p, g, sq []T, wd, a, ca, eps, lr T) int {
+	l := level()
+	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(wd) != 4 {
+		return 0
+	}
+	n := min(len(p), len(g), len(sq))
+	if l < cpufeat.AVX512 {
+		n &^= 7
+	}
+	if n == 0 {
+		return 0
+	}
+	k := rmspropConsts{wd: float32(wd), a: float32(a), ca: float32(ca), eps: float32(eps), lr: float32(lr)}
+	if l >= cpufeat.AVX512 {
+		rmsprop512(f32(p), f32(g), f32(sq), n, &k)
+	} else {
+		rmspropAVX2(f32(p), f32(g), f32(sq), n, &k)
+	}
+	return n
+}
+
+// rmspropConsts are the scalars of rmspropAVX2 and rmsprop512; the offsets are hard-coded there.
+type rmspropConsts struct{ wd, a, ca, eps, lr float32 }
+
+// rmspropAVX2 updates n elements (a multiple of 8) of p and sq from g.
+//
+//go:noescape
+func rmspropAVX2(p, grad, sq *float32, n int, k *rmspropConsts)
+
+// rmsprop512 is rmspropAVX2 with AVX-512, for any n.
+//
+//go:noescape
+func rmsprop512(p, grad, sq *float32, n int, k *rmspropConsts)

@@ -8,19 +8,35 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gotrain/gotrain/backend/cpu/cpufeat"
 )
 
-// The AVX2 loops of optim_amd64.s must give the Go loops' float32 results bit for bit, so that a
-// step does not depend on the CPU, on the purego tag, nor on how the CPU backend splits a tensor
-// over cores (the split moves the boundary between assembly and Go tail). These tests run
-// Update with useOptimAsm off and on over the same inputs and compare the bits of every output.
+// The AVX2 loops of optim_amd64.s and the AVX-512 loops of optim512_amd64.s must give the Go
+// loops' float32 results bit for bit, so that a step does not depend on the CPU, on the
+// instruction level, on the purego tag, nor on how the CPU backend splits a tensor over cores
+// (the split moves the boundary between assembly and Go tail). These tests run Update with
+// useOptimAsm off, and on at every level this CPU supports, over the same inputs and compare the
+// bits of every output.
+
+// rmspropPlain is plain RMSProp's loop as package optim's rmsprop runs it (RMSPropPlain), under
+// a Rule of this test: scalars alpha, eps, momentum (0), lr, weight decay, 1-alpha, as optim's.
+var rmspropPlain = &Rule{Name: "rmsprop-plain",
+	F32: func(s *Step, p, g []float32, st [MaxStates][]float32) {
+		RMSPropPlain(p, g, st[0], float32(s.S[0]), float32(s.S[5]), float32(s.S[1]), float32(s.S[3]), float32(s.S[4]))
+	},
+	F64: func(s *Step, p, g []float64, st [MaxStates][]float64) {
+		RMSPropPlain(p, g, st[0], s.S[0], s.S[5], s.S[1], s.S[3], s.S[4])
+	},
+}
 
 // asmCase is one configuration of a rule with an AVX2 loop: the hyperparameters from which the
 // test fills the rule's scalars (in the order its documentation gives), at any step t.
 type asmCase struct {
 	name string
 	rule *Rule
-	// lr, momentum, dampening (SGD) or beta1, beta2, eps (Adam); weight decay (L2), decoupled.
+	// lr, momentum, dampening (SGD) or beta1, beta2, eps (Adam) or alpha, eps (RMSProp); weight
+	// decay (L2), decoupled (not RMSProp).
 	lr, a, b, c, wd, dec float64
 	flags                uint32
 }
@@ -34,6 +50,11 @@ func (c asmCase) step(t int) *Step {
 		if c.flags&FlagMomentum != 0 {
 			s.States = 1
 		}
+		return s
+	}
+	if c.rule == rmspropPlain {
+		s.S = [NumScalars]float64{c.a, c.b, 0, c.lr, c.wd, 1 - c.a}
+		s.States = 1
 		return s
 	}
 	bc1, bc2 := 1-math.Pow(c.a, float64(t)), 1-math.Pow(c.b, float64(t))
@@ -60,6 +81,8 @@ var asmUpdateCases = []asmCase{
 	{name: "SGD with momentum and decoupled decay", rule: SGD, lr: 0.3, a: 0.9, b: 0.1, dec: 0.5, flags: FlagMomentum},
 	{name: "SGD with Nesterov momentum (Go only)", rule: SGD, lr: 0.1, a: 0.9, wd: 1e-2, flags: FlagMomentum | FlagNesterov},
 	{name: "SGD on its first step (Go only)", rule: SGD, lr: 0.1, a: 0.9, flags: FlagMomentum | FlagFirstStep},
+	{name: "RMSProp", rule: rmspropPlain, lr: 1e-2, a: 0.99, b: 1e-8},
+	{name: "RMSProp with L2 weight decay", rule: rmspropPlain, lr: 0.3, a: 0.9, b: 1e-6, wd: 0.1},
 }
 
 // asmLengths covers every tail length, lengths below one vector, and a few thousands.
@@ -170,39 +193,49 @@ func TestOptimAsmMatchesGoLoopsBitForBit(t *testing.T) {
 		t.Skip("no AVX2 assembly in this build or on this CPU, or Go fuses float32 multiply-adds (GOAMD64=v3)")
 	}
 	rng := rand.New(rand.NewPCG(11, 12))
-	for _, c := range asmUpdateCases {
-		t.Run(c.name+" in assembly gives the Go loop's bits", func(t *testing.T) {
-			for _, step := range []int{1, 2, 10, 1000} {
-				h := c.step(step)
-				for _, n := range asmLengths() {
-					in := newAsmInputs(rng, h, n)
-					want, got := in.clone(), in.clone()
-					want.update(t, h, 0, n, false)
-					got.update(t, h, 0, n, true)
-					requireSameBits(t, want, got, fmt.Sprintf("step %d, n %d", step, n))
-				}
-			}
-		})
+	for _, l := range asmLevels() {
+		for _, c := range asmUpdateCases {
+			t.Run(fmt.Sprintf("%s in %v assembly gives the Go loop's bits", c.name, l), func(t *testing.T) {
+				withLevel(t, l, func() {
+					for _, step := range []int{1, 2, 10, 1000} {
+						h := c.step(step)
+						for _, n := range asmLengths() {
+							in := newAsmInputs(rng, h, n)
+							want, got := in.clone(), in.clone()
+							want.update(t, h, 0, n, false)
+							got.update(t, h, 0, n, true)
+							requireSameBits(t, want, got, fmt.Sprintf("step %d, n %d", step, n))
+						}
+					}
+				})
+			})
+		}
 	}
 }
 
 func TestOptimAsmResultsDoNotDependOnTheSplit(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	for _, c := range asmUpdateCases {
-		t.Run(c.name+" on [0,k) then [k,n) equals one call on [0,n)", func(t *testing.T) {
-			h := c.step(3)
-			for _, n := range []int{17, 40, 1000, 4093} {
-				in := newAsmInputs(rng, h, n)
-				whole := in.clone()
-				whole.update(t, h, 0, n, useOptimAsm)
-				for _, k := range []int{1, 3, 7, 9, 15, n/2 | 1, n - 1} {
-					split := in.clone()
-					split.update(t, h, 0, k, useOptimAsm)
-					split.update(t, h, k, n, useOptimAsm)
-					requireSameBits(t, whole, split, fmt.Sprintf("n %d split at %d", n, k))
-				}
+		t.Run(c.name+" on [0,k) then [k,n) equals one call on [0,n) at every level", func(t *testing.T) {
+			for _, l := range cpufeat.Supported() {
+				withLevel(t, l, func() { splitCase(t, rng, c.step(3)) })
 			}
 		})
+	}
+}
+
+// splitCase runs one configuration on [0,k) then [k,n) and on [0,n) at the current level.
+func splitCase(t *testing.T, rng *rand.Rand, h *Step) {
+	for _, n := range []int{17, 40, 1000, 4093} {
+		in := newAsmInputs(rng, h, n)
+		whole := in.clone()
+		whole.update(t, h, 0, n, useOptimAsm)
+		for _, k := range []int{1, 3, 7, 9, 15, 16, 17, n/2 | 1, n - 1} {
+			split := in.clone()
+			split.update(t, h, 0, k, useOptimAsm)
+			split.update(t, h, k, n, useOptimAsm)
+			requireSameBits(t, whole, split, fmt.Sprintf("n %d split at %d", n, k))
+		}
 	}
 }
 
@@ -217,7 +250,7 @@ func TestOptimAsmKeepsNaNPayloads(t *testing.T) {
 	// operands of the instruction it names in optim_amd64.s. Finite results are unaffected.
 	rng := rand.New(rand.NewPCG(15, 16))
 	for _, c := range asmUpdateCases {
-		t.Run(c.name+" propagates the same NaN as the Go loop", func(t *testing.T) {
+		t.Run(c.name+" propagates the same NaN as the Go loop at every level", func(t *testing.T) {
 			h := c.step(5)
 			in := newAsmInputs(rng, h, 1024)
 			all := append([][]float32{in.p, in.g}, in.state...)
@@ -228,10 +261,13 @@ func TestOptimAsmKeepsNaNPayloads(t *testing.T) {
 					}
 				}
 			}
-			want, got := in.clone(), in.clone()
+			want := in.clone()
 			want.update(t, h, 0, len(in.p), false)
-			got.update(t, h, 0, len(in.p), true)
-			requireSameBits(t, want, got, "NaN inputs")
+			for _, l := range asmLevels() {
+				got := in.clone()
+				withLevel(t, l, func() { got.update(t, h, 0, len(in.p), true) })
+				requireSameBits(t, want, got, l.String()+" with NaN inputs")
+			}
 		})
 	}
 }
@@ -260,6 +296,7 @@ func BenchmarkOptimAsm(b *testing.B) {
 		{"adam-amsgrad", asmCase{rule: Adam, lr: 1e-3, a: 0.9, b: 0.999, c: 1e-8, flags: FlagAMSGrad}.step(10), 36},
 		{"momentum", asmCase{rule: SGD, lr: 1e-3, a: 0.9, flags: FlagMomentum}.step(10), 20},
 		{"momentum-wd", asmCase{rule: SGD, lr: 1e-3, a: 0.9, wd: 1e-4, flags: FlagMomentum}.step(10), 20},
+		{"rmsprop", asmCase{rule: rmspropPlain, lr: 1e-2, a: 0.99, b: 1e-8}.step(10), 20},
 	}
 	for _, c := range cases {
 		p, g := make([]float32, n), make([]float32, n)
@@ -270,25 +307,76 @@ func BenchmarkOptimAsm(b *testing.B) {
 		for k := range st {
 			st[k] = make([]float32, n)
 		}
-		for _, asm := range []bool{false, true} {
-			name := c.name + "/go"
-			if asm {
-				if !useOptimAsm {
-					continue
-				}
-				name = c.name + "/avx2"
+		for _, l := range cpufeat.Supported() {
+			if l > cpufeat.Generic && !useOptimAsm {
+				continue
 			}
-			b.Run(name, func(b *testing.B) {
-				defer func(old bool) { useOptimAsm = old }(useOptimAsm)
-				useOptimAsm = asm
-				b.SetBytes(int64(c.bytes * n))
-				for b.Loop() {
-					if err := Update(c.h, p, g, st...); err != nil {
-						b.Fatal(err)
+			b.Run(c.name+"/"+l.String(), func(b *testing.B) {
+				withLevel(b, l, func() {
+					b.SetBytes(int64(c.bytes * n))
+					done := cpuTimer(b)
+					for b.Loop() {
+						if err := Update(c.h, p, g, st...); err != nil {
+							b.Fatal(err)
+						}
 					}
-				}
+					done()
+				})
 				b.ReportMetric(float64(c.bytes*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 			})
 		}
+	}
+}
+
+// TestRMSPropFTZEdges checks the cases where the x86's flush-to-zero (tininess after rounding
+// to 24 bits, unbounded exponent) and float32's rounding part: an exact product or quotient in
+// [2^-126 - 2^-150, 2^-126 - 2^-151) rounds to 2^-126 in float32 but is flushed. The assembly at
+// every level and rmspropFTZ must agree, and the flush must have happened.
+func TestRMSPropFTZEdges(t *testing.T) {
+	below := float32(1 - 0x1p-24) // (1 - 2^-24)·2^-126 = 2^-126 - 2^-150
+	cases := []struct {
+		name               string
+		p, g, sq           float32
+		a, ca, eps, lr, wd float32
+		wantP, wantSq      float32
+	}{
+		// p·wd rounds to 2^-126 but is flushed, so g = 0 stays 0 and p does not move (unflushed,
+		// p would move by lr·2^-126/eps = 2^-16).
+		{"product at the edge", below, 0, 0, 0.9, 0.1, 0x1p-100, 0x1p10, 0x1p-126, below, 0},
+		// p·wd = 2^-126 - 2^-149 is subnormal in float32 too.
+		{"subnormal product", 1 - 0x1p-23, 0, 0, 0.9, 0.1, 1e-8, 0.1, 0x1p-126, 1 - 0x1p-23, 0},
+		// (g·lr)/d = 2^-100(1-2^-24) / 2^26 rounds to 2^-126 but is flushed: p = 0 - 0.
+		{"quotient at the edge", 0, 0x1p-100 * below, 0x1p52, 1, 0, 1e-8, 1, 0, 0, 0x1p52},
+		// the same quotient one ulp of g higher is 2^-126 exactly.
+		{"quotient at 2^-126", 0, 0x1p-100, 0x1p52, 1, 0, 1e-8, 1, 0, -0x1p-126, 0x1p52},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			const n = 37 // a vector and a tail at both levels
+			run := func(asm bool) (p, sq []float32) {
+				defer func(old bool) { useOptimAsm = old }(useOptimAsm)
+				useOptimAsm = asm
+				p, g, sq := make([]float32, n), make([]float32, n), make([]float32, n)
+				for i := range p {
+					p[i], g[i], sq[i] = c.p, c.g, c.sq
+				}
+				RMSPropPlain(p, g, sq, c.a, c.ca, c.eps, c.lr, c.wd)
+				return p, sq
+			}
+			wp, wsq := run(false)
+			for i := range wp {
+				require.Equal(t, math.Float32bits(c.wantP), math.Float32bits(wp[i]), "Go p[%d] = %g", i, wp[i])
+				require.Equal(t, math.Float32bits(c.wantSq), math.Float32bits(wsq[i]), "Go sq[%d] = %g", i, wsq[i])
+			}
+			for _, l := range asmLevels() {
+				withLevel(t, l, func() {
+					gp, gsq := run(true)
+					for i := range wp {
+						require.Equal(t, math.Float32bits(wp[i]), math.Float32bits(gp[i]), "%v p[%d] = %g", l, i, gp[i])
+						require.Equal(t, math.Float32bits(wsq[i]), math.Float32bits(gsq[i]), "%v sq[%d] = %g", l, i, gsq[i])
+					}
+				})
+			}
+		})
 	}
 }

@@ -3,6 +3,8 @@ package kernels
 import (
 	"fmt"
 	"math"
+
+	"github.com/gotrain/gotrain/backend/cpu/cpufeat"
 )
 
 // SoftmaxForward computes, for every row of the row-major [rows, cols] matrix x, the softmax
@@ -137,24 +139,34 @@ func matrixLen(fn string, rows, cols int) (int, error) {
 // difference d = v - m is rounded, and its rounding error times |d| (up to 87) would be too large
 // a relative error for the small probabilities; so the error lo is computed exactly (Knuth's
 // TwoSum) and passed to exp32, which adds it to the reduced argument. A difference at or below
-// exp32Min (a subnormal or zero exp), and a NaN, takes the float64 path of SoftmaxForward for
-// that element, so the extremes are exactly what they were. The row sum is accumulated in float64
-// in 8 partial sums (element j into s[j%8]) added in a fixed tree: the order of the AVX2 loop of
-// act_amd64.s, which gives the same bits, a row at a time. The log-softmax keeps the float64
-// path: its result x - m - log(s) is near 0 for the likely classes, where the relative error of
-// a float32 exp would show.
+// exp32Min gives a subnormal or zero probability: between -104 and exp32Min it is computed from
+// the exact float64 difference with a float64 exp (expBand, no table, so that the vector loops
+// do the same), below -104 it is 0 (exp(-104) rounds to 0 in float32), so the extremes keep
+// their accuracy (a subnormal within a unit of its last place). A row holding a NaN or +Inf, or
+// only -Inf, is all NaN (the canonical quiet NaN). The row sum is accumulated in float64 in 8
+// partial sums (element j into s[j%8]) added in a fixed tree: the order of the vector loops
+// (act_amd64.s, act512_amd64.s), which give the same bits, a row at a time, with none of this
+// done by branching on the values except for a block that holds a subnormal probability (the
+// float64 exp is then computed for its 8 or 16 lanes). The log-softmax keeps the float64 path:
+// its result x - m - log(s) is near 0 for the likely classes, where the relative error of a
+// float32 exp would show.
 
 // softmax32 is SoftmaxForward(false, ...) for float32 rows: runs of rows in assembly where there
-// is one, each row it stops at (one with a NaN or a difference at or below exp32Min) in Go.
+// is one (which may stop at a row and leave it to Go), the rest in Go.
 func softmax32(dst, x []float32, rows, cols int) {
 	if cols == 0 {
 		return
 	}
+	l := level()
 	for r := 0; r < rows; r++ {
-		if useActAsm {
+		switch {
+		case l >= cpufeat.AVX512:
+			softmax512(&dst[r*cols], &x[r*cols], rows-r, cols)
+			return
+		case l >= cpufeat.AVX2:
 			r += softmax32AVX2(&dst[r*cols], &x[r*cols], rows-r, cols)
 			if r == rows {
-				break
+				return
 			}
 		}
 		softmax32Row(dst[r*cols:(r+1)*cols], x[r*cols:(r+1)*cols])
@@ -165,21 +177,24 @@ func softmax32(dst, x []float32, rows, cols int) {
 func softmax32Row(dr, xr []float32) {
 	dr = dr[:len(xr)]
 	m := float32(rowMax(xr))
+	if !(m >= -math.MaxFloat32 && m <= math.MaxFloat32) { // NaN, +Inf or an all -Inf row
+		nan := float32(math.NaN())
+		for j := range dr {
+			dr[j] = nan
+		}
+		return
+	}
 	var s [8]float64
 	for j, v := range xr {
 		d := v - m
 		bb := d - v
 		lo := (v - (d - bb)) - (m + bb) // d + lo = v - m exactly
 		var e float32
-		if d > exp32Min {
+		switch {
+		case d > exp32Min:
 			e = exp32(d, lo)
-		} else {
-			d := float64(v) - float64(m)
-			e64 := expRecon(expReduce(d))
-			if d <= expFastMin {
-				e64 = math.Exp(d)
-			}
-			e = float32(e64)
+		case d > -104:
+			e = expBand(float64(v) - float64(m))
 		}
 		dr[j] = e
 		s[j&7] += float64(e)
@@ -189,4 +204,38 @@ func softmax32Row(dr, xr []float32) {
 	for j, v := range dr {
 		dr[j] = float32(float64(v) * inv)
 	}
+}
+
+// Constants of expBand: ln 2 split so that k·ln2Hi64 is exact for |k| < 2^20 (fdlibm's), and
+// the rounding shift 1.5·2^52.
+const (
+	invLn2_64 = 1.44269504088896338700e+00
+	ln2Hi64   = 6.93147180369123816490e-01
+	ln2Lo64   = 1.90821492927058770002e-10
+	shift64   = 0x1.8p52
+)
+
+// expBand returns float32(exp(d)) for -104 < d <= exp32Min (a float32 subnormal or the smallest
+// normals): d = k·ln2 + r with |r| <= ln2/2, exp(r) by its Taylor polynomial to degree 11
+// (6.5e-15 relative, far below the float32 subnormal's spacing), times 2^k, which is a normal
+// float64 here. Each product is converted to float64 before an addition, so the compiler cannot
+// fuse them and the vector loops give the same bits.
+func expBand(d float64) float32 {
+	t := float64(d*invLn2_64) + shift64
+	kf := t - shift64
+	r := (d - float64(kf*ln2Hi64)) - float64(kf*ln2Lo64)
+	p := 1.0 / 39916800
+	p = float64(p*r) + 1.0/3628800
+	p = float64(p*r) + 1.0/362880
+	p = float64(p*r) + 1.0/40320
+	p = float64(p*r) + 1.0/5040
+	p = float64(p*r) + 1.0/720
+	p = float64(p*r) + 1.0/120
+	p = float64(p*r) + 1.0/24
+	p = float64(p*r) + 1.0/6
+	p = float64(p*r) + 0.5
+	p = float64(p*r) + 1
+	p = float64(p*r) + 1
+	k := math.Float64bits(t) - math.Float64bits(shift64) // k as two's complement
+	return float32(p * math.Float64frombits((k+1023)<<52))
 }

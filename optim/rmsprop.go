@@ -75,6 +75,10 @@ func rmsprop[T kernels.Float](s *kernels.Step, p, g []T, st [kernels.MaxStates][
 	if s.Flags&kernels.FlagCentered != 0 {
 		gavg = st[k][:n]
 	}
+	if buf == nil && gavg == nil {
+		kernels.RMSPropPlain(p, g, sq, a, ca, eps, lr, wd) // AVX2/AVX-512 where it can
+		return
+	}
 	for i := range p {
 		pi := p[i]
 		gi := g[i] + wd*pi

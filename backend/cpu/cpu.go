@@ -1,6 +1,7 @@
 // Package cpu is the pure-Go backend: buffers are Go slices, matrix products run on the blocked
-// kernels of package gemm, and everything else runs the pure-Go twins of package kernels, split
-// over all cores by row or element ranges. It builds with CGO_ENABLED=0 and needs no GPU.
+// kernels of package gemm, and everything else runs the twins of package kernels (with their
+// AVX2 or AVX-512 loops where cpufeat finds them), split over all cores by row or element
+// ranges. It builds with CGO_ENABLED=0 and needs no GPU.
 //
 // Work is split into contiguous ranges whose boundaries depend only on the sizes and the core
 // count, and no sum crosses a range boundary, so results are bit-for-bit repeatable on a given
@@ -13,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/cpu/cpufeat"
 	"github.com/gotrain/gotrain/backend/cpu/gemm"
 	"github.com/gotrain/gotrain/backend/cpu/parallel"
 	"github.com/gotrain/gotrain/kernels"
@@ -78,9 +80,10 @@ func New(workers int) (*Device, error) {
 // Name returns "cpu".
 func (d *Device) Name() string { return "cpu" }
 
-// Describe names the device and its parallelism.
+// Describe names the device, its parallelism and the vector instructions its kernels use
+// (cpufeat's level, with the reason when GOTRAIN_CPU was not obeyed).
 func (d *Device) Describe() string {
-	return fmt.Sprintf("cpu: %d goroutines (%s/%s)", d.pool.Workers(), runtime.GOOS, runtime.GOARCH)
+	return fmt.Sprintf("cpu: %d goroutines (%s/%s, %s)", d.pool.Workers(), runtime.GOOS, runtime.GOARCH, cpufeat.Describe())
 }
 
 // Alloc returns a zeroed buffer.

@@ -305,55 +305,34 @@ func broadcast[T any](dst, src []T, mid, inner, lo, hi int) {
 func sumJob(j *job, lo, hi int) {
 	d, s := j.ops[0], j.ops[1]
 	if d.isF64() {
-		sumMid(d.F64, s.F64, j.mid, j.inner, lo, hi)
+		j.fail(sumMid(d.F64, s.F64, j.mid, j.inner, lo, hi))
 	} else {
-		sumMid(d.F32, s.F32, j.mid, j.inner, lo, hi)
+		j.fail(sumMid(d.F32, s.F32, j.mid, j.inner, lo, hi))
 	}
 }
 
-// sumMid accumulates in float64 so that float32 sums over long axes (a batch) stay accurate;
-// it walks whole rows of inner elements at a time for contiguous access.
-func sumMid[T kernels.Float](dst, src []T, mid, inner, lo, hi int) {
+// sumMid computes output elements [lo,hi) of the [outer, inner] result with kernels.SumColumns,
+// which accumulates each column in float64 in row order (bit-identical at every instruction
+// level), one run of columns of one outer index at a time.
+func sumMid[T kernels.Float](dst, src []T, mid, inner, lo, hi int) error {
 	for e := lo; e < hi; {
 		o, i0 := e/inner, e%inner
 		i1 := min(inner, i0+(hi-e))
-		var acc [64]float64
-		for c0 := i0; c0 < i1; c0 += len(acc) {
-			c1 := min(i1, c0+len(acc))
-			a := acc[:c1-c0]
-			clear(a)
-			base := o * mid * inner
-			for m := 0; m < mid; m++ {
-				row := src[base+m*inner+c0 : base+m*inner+c1]
-				for k, v := range row {
-					a[k] += float64(v)
-				}
-			}
-			out := dst[o*inner+c0 : o*inner+c1]
-			for k := range out {
-				out[k] = T(a[k])
-			}
+		if err := kernels.SumColumns(dst[o*inner+i0:o*inner+i1], src[o*mid*inner+i0:], mid, inner); err != nil {
+			return err
 		}
 		e += i1 - i0
 	}
+	return nil
 }
 
 func biasAddJob(j *job, lo, hi int) {
 	d, x, b := j.ops[0], j.ops[1], j.ops[2]
+	a, e := lo*j.cols, hi*j.cols
 	if d.isF64() {
-		biasAdd(d.F64, x.F64, b.F64, j.cols, lo, hi)
+		j.fail(kernels.AddBias(d.F64[a:e], x.F64[a:e], b.F64))
 	} else {
-		biasAdd(d.F32, x.F32, b.F32, j.cols, lo, hi)
-	}
-}
-
-func biasAdd[T kernels.Float](dst, x, b []T, cols, lo, hi int) {
-	b = b[:cols]
-	for r := lo; r < hi; r++ {
-		dr, xr := dst[r*cols:(r+1)*cols], x[r*cols:(r+1)*cols]
-		for c := range dr {
-			dr[c] = xr[c] + b[c]
-		}
+		j.fail(kernels.AddBias(d.F32[a:e], x.F32[a:e], b.F32))
 	}
 }
 
@@ -442,14 +421,9 @@ func sumSquaresJob(j *job, lo, hi int) {
 	x := j.ops[0]
 	var acc float64
 	if x.isF64() {
-		for _, v := range x.F64[lo:hi] {
-			acc += v * v
-		}
+		acc = kernels.SumSquares(x.F64[lo:hi])
 	} else {
-		for _, v := range x.F32[lo:hi] {
-			f := float64(v)
-			acc += f * f
-		}
+		acc = kernels.SumSquares(x.F32[lo:hi])
 	}
 	j.partial[lo/j.chunk] = acc
 }

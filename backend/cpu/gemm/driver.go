@@ -2,6 +2,7 @@ package gemm
 
 import (
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/gotrain/gotrain/backend/cpu/parallel"
 )
@@ -16,20 +17,44 @@ type scalar interface{ ~float32 | ~float64 }
 // not read. k >= 1. Pointers, not slices, so that the assembly kernels need no bounds checks.
 type microKernel[T scalar] func(k int, a, b, c *T, ldc int, alpha, beta T)
 
-// blocking holds the register tile (mr×nr) and cache blocks of one element type: an mc×kc
-// block of A is packed to stay in L2 and a kc×nr micro-panel of B to stay in L1, while a kc×nc
-// block of B lives in L3. The values are those BLIS uses for Haswell/Zen with the same tiles.
+// inPlaceKernel is a micro-kernel that reads an mr-row micro-panel of A where it lies, with
+// leading dimension lda, instead of from a packed copy: a column kernel reads element (i, p) at
+// a[p*lda+i] (a transposed A, or a packed panel with lda = mr), a row kernel at a[i*lda+p] (A
+// not transposed). Packing A costs as much as the product itself at the MLP's shapes (A is
+// read once per 32 columns of C), so the AVX-512 level skips it for every full micro-panel.
+//
+// Row p of the B micro-panel is at b[p*ldb:] (ldb = nr for a packed panel): for a product of
+// few rows (a batch of 32) B's micro-panels are used only a few times, and packing B would cost
+// more than the product, so B not transposed is read in place too (see bInPlace).
+type inPlaceKernel[T scalar] func(k int, a, b, c *T, ldc, lda, ldb int, alpha, beta T)
+
+// blocking holds the register tile (mr×nr) and cache blocks of one kernel: an mc×kc block of A
+// is packed to stay in L2 and a kc×nr micro-panel of B to stay in L1, while a kc×nc block of B
+// lives in L3. Each kernel set (kernel.go, gemm_amd64.go) carries its own.
 type blocking struct {
 	mr, nr     int
 	mc, kc, nc int
+	rowsOuter  bool // see gemmTask.macro
 }
 
-// Variables rather than constants so that tests can shrink the cache blocks and make small
-// matrices exercise every loop of the driver. mr and nr are fixed by the kernels.
-var (
-	block32 = blocking{mr: 6, nr: 16, mc: 168, kc: 256, nc: 4080}
-	block64 = blocking{mr: 6, nr: 8, mc: 72, kc: 256, nc: 4080}
-)
+// bInPlaceRows is the largest m for which the in-place kernels also read B (not transposed)
+// where it lies instead of packing it: B's micro-panels are then used by at most 19 row panels,
+// which on the 2-core Zen 5 machine did not repay the copy (m×256×784 products of 32 to 256 rows
+// ran 1.1-1.6x faster unpacked, per CPU second). A variable so that tests can force either way.
+var bInPlaceRows = 256
+
+// tinyBlocks makes every product use cache blocks a few tiles wide (mr and nr stay those of the
+// kernel), so that the tests' small matrices cross every mc, kc and nc edge of the driver. Only
+// tests set it, between products.
+var tinyBlocks = false
+
+// blocksFor returns the blocking a product runs with.
+func blocksFor(b blocking) blocking {
+	if tinyBlocks {
+		b.mc, b.kc, b.nc = 2*b.mr, 9, 3*b.nr
+	}
+	return b
+}
 
 // parallelLimit is the m*n*k below which a product runs on the calling goroutine. Handing work
 // to a parked worker costs microseconds (a hot Run round trip is ~0.3µs, a cold wake-up far more),
@@ -67,8 +92,13 @@ type gemmTask[T scalar] struct {
 	a, b, c        []T
 	lda, ldb, ldc  int
 	kern           microKernel[T]
+	col, row       inPlaceKernel[T] // nil unless the level reads A in place
+	packedA        bool             // pack A even so (see aliasing)
+	bInPlace       bool             // read B's full micro-panels in place (see inPlaceKernel)
 	blk            blocking
 	splitN         bool // Range indexes nr-column panels of C if set, mr-row panels if not
+	chunk, chunks  int  // dynamic split: chunks of chunk panels handed out by next (0: static)
+	next           atomic.Int64
 	ws             []workspace[T]
 	nextWS         atomic.Int32 // hands each Range call its own workspace
 }
@@ -79,7 +109,7 @@ var (
 )
 
 // gemm computes C = alpha*op(A)*op(B) + beta*C with arguments already validated.
-func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern microKernel[T], blk *blocking, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern microKernel[T], col, row inPlaceKernel[T], blk blocking, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -89,20 +119,40 @@ func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern microKernel[T], bl
 	}
 	t.transA, t.transB, t.m, t.n, t.k, t.alpha, t.beta = transA, transB, m, n, k, alpha, beta
 	t.a, t.b, t.c, t.lda, t.ldb, t.ldc = a, b, c, lda, ldb, ldc
-	t.kern, t.blk = kern, *blk
+	t.kern, t.col, t.row, t.blk = kern, col, row, blocksFor(blk)
+	t.packedA = aliasing(lda, int(unsafe.Sizeof(alpha)))
+	t.bInPlace = col != nil && !transB && m <= bInPlaceRows && !aliasing(ldb, int(unsafe.Sizeof(alpha)))
 	if len(t.ws) == 0 {
 		t.ws = make([]workspace[T], 1) // a zero Engine
 	}
 	workers := len(t.ws)
-	if pool == nil || workers < 2 || m*n*k < parallelLimit {
+	t.chunks = 0
+	panelsN := (n + t.blk.nr - 1) / t.blk.nr
+	panelsM := (m + t.blk.mr - 1) / t.blk.mr
+	switch {
+	case pool == nil || workers < 2 || m*n*k < parallelLimit:
 		t.block(&t.ws[0], 0, m, 0, n)
-	} else {
+	case t.col != nil && !t.packedA:
+		// A is read in place, so splitting C by columns duplicates no work: each chunk packs
+		// only its own columns of B. The chunks (about four per worker) are taken from a
+		// counter rather than assigned, so a worker the OS has descheduled (a busy machine)
+		// delays the product by one chunk instead of by its whole share. With fewer column
+		// panels than that, split the rows instead (B is then small and packed per chunk).
+		t.splitN = panelsN >= 2*workers
+		panels := panelsM
+		if t.splitN {
+			panels = panelsN
+		}
+		t.chunk = max(1, panels/(4*workers))
+		t.chunks = (panels + t.chunk - 1) / t.chunk
+		t.next.Store(0)
+		t.nextWS.Store(0)
+		pool.Run(t, min(workers, t.chunks), 1)
+	default:
 		// Each worker packs the whole of the operand that is not split, so split the dimension
 		// whose other operand is cheaper to pack twice: splitting n duplicates A's m×k,
 		// splitting m duplicates B's k×n. A dimension with fewer panels than workers cannot
 		// keep them all busy.
-		panelsN := (n + t.blk.nr - 1) / t.blk.nr
-		panelsM := (m + t.blk.mr - 1) / t.blk.mr
 		t.splitN = m <= n
 		if t.splitN && panelsN < workers && panelsM > panelsN {
 			t.splitN = false
@@ -120,13 +170,29 @@ func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern microKernel[T], bl
 	t.a, t.b, t.c = nil, nil, nil
 }
 
-// Range computes the panels [lo, hi) of C; the pool calls it at most Workers() times per Run,
-// so there is a workspace for every call.
+// Range computes the panels [lo, hi) of C, or with a dynamic split takes chunks of panels
+// until none is left; the pool calls it at most Workers() times per Run, so there is a
+// workspace for every call.
 func (t *gemmTask[T]) Range(lo, hi int) {
 	if lo >= hi {
 		return
 	}
 	w := &t.ws[t.nextWS.Add(1)-1]
+	if t.chunks == 0 {
+		t.panels(w, lo, hi)
+		return
+	}
+	for {
+		c := int(t.next.Add(1) - 1)
+		if c >= t.chunks {
+			return
+		}
+		t.panels(w, c*t.chunk, (c+1)*t.chunk)
+	}
+}
+
+// panels computes the column panels [lo, hi) of C (splitN) or its row panels.
+func (t *gemmTask[T]) panels(w *workspace[T], lo, hi int) {
 	if t.splitN {
 		t.block(w, 0, t.m, lo*t.blk.nr, min(hi*t.blk.nr, t.n))
 	} else {
@@ -160,7 +226,12 @@ func (t *gemmTask[T]) block(w *workspace[T], i0, i1, j0, j1 int) {
 		nb := min(nc, j1-jc)
 		for pc := 0; pc < t.k; pc += kc {
 			kb := min(kc, t.k-pc)
-			packB(w.b, t.transB, t.b, t.ldb, pc, kb, jc, nb, blk.nr)
+			if !t.bInPlace {
+				packB(w.b, t.transB, t.b, t.ldb, pc, kb, jc, nb, blk.nr)
+			} else if full := nb / blk.nr * blk.nr; full < nb {
+				// Only a ragged last micro-panel is packed, at the start of w.b.
+				packB(w.b, false, t.b, t.ldb, pc, kb, jc+full, nb-full, blk.nr)
+			}
 			// Only the first slice applies beta; later ones accumulate onto it.
 			beta := t.beta
 			if pc > 0 {
@@ -168,45 +239,106 @@ func (t *gemmTask[T]) block(w *workspace[T], i0, i1, j0, j1 int) {
 			}
 			for ic := i0; ic < i1; ic += mc {
 				mb := min(mc, i1-ic)
-				packA(w.a, t.transA, t.a, t.lda, ic, mb, pc, kb, blk.mr)
-				t.macro(w, mb, nb, kb, beta, t.c[ic*t.ldc+jc:])
+				if t.col == nil || t.packedA {
+					packA(w.a, t.transA, t.a, t.lda, ic, mb, pc, kb, blk.mr)
+				} else if full := mb / blk.mr * blk.mr; full < mb && t.m < blk.mr {
+					// Only a ragged last micro-panel of a product with fewer than mr rows is
+					// packed (zero-padded to mr rows); the others are read in place (see tile).
+					packA(w.a, t.transA, t.a, t.lda, ic+full, mb-full, pc, kb, blk.mr)
+				}
+				t.macro(w, ic, jc, mb, nb, kb, pc, beta, t.c[ic*t.ldc+jc:])
 			}
 		}
 	}
 }
 
-// macro runs the micro-kernel over an mb×nb block of C from packed A (mb×kb) and B (kb×nb).
-// The column loop is outside so that one kb×nr micro-panel of B stays in L1 while the mr-row
-// micro-panels of A stream past it from L2.
-func (t *gemmTask[T]) macro(w *workspace[T], mb, nb, kb int, beta T, c []T) {
-	mr, nr, ldc := t.blk.mr, t.blk.nr, t.ldc
-	for jr := 0; jr < nb; jr += nr {
-		nrr := min(nr, nb-jr)
-		bp := &w.b[jr*kb]
+// macro runs the micro-kernel over an mb×nb block of C from packed B (kb×nb) and A: packed
+// (mb×kb) in w.a, or, with an in-place kernel, rows ic.. and columns pc.. of op(A) where they lie
+// (only a ragged last micro-panel packed, at the start of w.a).
+//
+// The loop order decides which operand stays in L1. With the column loop outside (the AVX2
+// tiles) one kb×nr micro-panel of B (16 KiB) stays in L1 while the micro-panels of A stream past
+// it from L2. The AVX-512 tiles' B micro-panel is 32 KiB, too much for a 48 KiB L1 beside the
+// streams, so there the row loop is outside: one mr×kb micro-panel of A (14 KiB) stays in L1
+// and the kb×nb block of B streams from L2, as BLIS does for these tiles.
+func (t *gemmTask[T]) macro(w *workspace[T], ic, jc, mb, nb, kb, pc int, beta T, c []T) {
+	mr, nr := t.blk.mr, t.blk.nr
+	if t.blk.rowsOuter {
 		for ir := 0; ir < mb; ir += mr {
-			mrr := min(mr, mb-ir)
-			ap := &w.a[ir*kb]
-			off := ir*ldc + jr
-			if mrr == mr && nrr == nr {
-				t.kern(kb, ap, bp, &c[off], ldc, t.alpha, beta)
-				continue
-			}
-			// A ragged tile: the kernel always writes a full tile, so let it write to scratch
-			// (the packed panels are zero-padded) and merge only the part that exists.
-			t.kern(kb, ap, bp, &w.tile[0], nr, t.alpha, 0)
-			for i := range mrr {
-				src := w.tile[i*nr : i*nr+nrr]
-				dst := c[off+i*ldc : off+i*ldc+nrr]
-				if beta == 0 {
-					copy(dst, src)
-					continue
-				}
-				for j, v := range src {
-					dst[j] = v + beta*dst[j]
-				}
+			for jr := 0; jr < nb; jr += nr {
+				t.tile(w, ic, jc, ir, jr, min(mr, mb-ir), min(nr, nb-jr), kb, pc, beta, c)
 			}
 		}
+		return
 	}
+	for jr := 0; jr < nb; jr += nr {
+		for ir := 0; ir < mb; ir += mr {
+			t.tile(w, ic, jc, ir, jr, min(mr, mb-ir), min(nr, nb-jr), kb, pc, beta, c)
+		}
+	}
+}
+
+// tile computes the mrr×nrr tile at row ir, column jr of the block (mrr <= mr, nrr <= nr).
+func (t *gemmTask[T]) tile(w *workspace[T], ic, jc, ir, jr, mrr, nrr, kb, pc int, beta T, c []T) {
+	mr, nr, ldc := t.blk.mr, t.blk.nr, t.ldc
+	bp, ldb := &w.b[jr*kb], nr
+	switch {
+	case t.bInPlace && nrr == nr:
+		bp, ldb = &t.b[pc*t.ldb+jc+jr], t.ldb
+	case t.bInPlace:
+		bp = &w.b[0]
+	}
+	off := ir*ldc + jr
+	dst, ld, b := &c[off], ldc, beta
+	ragged := mrr < mr || nrr < nr
+	if ragged {
+		// The kernel always writes a full tile, so let it write to scratch (the packed panels
+		// are zero-padded) and merge only the part that exists.
+		dst, ld, b = &w.tile[0], nr, 0
+	}
+	// skip is the number of leading rows of the scratch tile that are not part of this tile: a
+	// ragged panel read in place is computed as the mr rows that end with it (they overlap the
+	// panel before, which the merge below leaves alone), so it needs no packing.
+	skip := 0
+	i0 := ic + ir // the first row of op(A) the kernel reads
+	if mrr < mr && t.col != nil && !t.packedA && t.m >= mr {
+		skip = mr - mrr
+		i0 -= skip
+	}
+	switch {
+	case t.col == nil:
+		t.kern(kb, &w.a[ir*kb], bp, dst, ld, t.alpha, b)
+	case t.packedA:
+		t.col(kb, &w.a[ir*kb], bp, dst, ld, mr, ldb, t.alpha, b)
+	case mrr < mr && skip == 0:
+		t.col(kb, &w.a[0], bp, dst, ld, mr, ldb, t.alpha, b)
+	case t.transA:
+		t.col(kb, &t.a[pc*t.lda+i0], bp, dst, ld, t.lda, ldb, t.alpha, b)
+	default:
+		t.row(kb, &t.a[i0*t.lda+pc], bp, dst, ld, t.lda, ldb, t.alpha, b)
+	}
+	if !ragged {
+		return
+	}
+	for i := range mrr {
+		src := w.tile[(skip+i)*nr : (skip+i)*nr+nrr]
+		dst := c[off+i*ldc : off+i*ldc+nrr]
+		if beta == 0 {
+			copy(dst, src)
+			continue
+		}
+		for j, v := range src {
+			dst[j] = v + beta*dst[j]
+		}
+	}
+}
+
+// aliasing reports whether rows of A lda elements of size bytes apart fall into the same few
+// sets of a 4 KiB-way L1 cache (strides that are multiples of 4 KiB, or nearly): read in place,
+// the 14 rows (or kb columns) of a micro-panel would then evict each other, so A is packed.
+func aliasing(lda, size int) bool {
+	r := lda * size % 4096
+	return r < 256 || r > 4096-256
 }
 
 // scaleC sets C = beta*C, writing zeros rather than multiplying when beta is 0 so that NaNs in

@@ -61,7 +61,8 @@ func (e *Engine) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 	if err := checkShape("sgemm", transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc); err != nil {
 		return err
 	}
-	gemm(e.pool, &e.s, kernel32(), &block32, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	ks := kernels()
+	gemm(e.pool, &e.s, ks.k32, ks.col32, ks.r32, ks.b32, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	return nil
 }
 
@@ -70,7 +71,8 @@ func (e *Engine) Dgemm(transA, transB bool, m, n, k int, alpha float64, a []floa
 	if err := checkShape("dgemm", transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc); err != nil {
 		return err
 	}
-	gemm(e.pool, &e.d, kernel64(), &block64, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	ks := kernels()
+	gemm(e.pool, &e.d, ks.k64, nil, nil, ks.b64, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	return nil
 }
 

@@ -2,24 +2,36 @@
 
 package gemm
 
-import "github.com/gotrain/gotrain/backend/cpu/cpufeat"
+import (
+	"unsafe"
 
-// hasAVX2FMA reports whether the CPU and the operating system support the AVX2 and FMA
-// instructions the assembly kernels use.
-var hasAVX2FMA = cpufeat.FMA
+	"github.com/gotrain/gotrain/backend/cpu/cpufeat"
+)
 
-// asmKernel32 returns the AVX2/FMA float32 kernel, or nil if this CPU cannot run it.
-func asmKernel32() microKernel[float32] {
-	if hasAVX2FMA {
-		return sgemmKernel6x16
+// The assembly kernel sets. kc is 256 at every level: each element of C is one FMA chain per kc
+// slice, so equal kc makes the AVX2 and AVX-512 kernels give the same bits. The cache blocks are
+// those BLIS uses for Haswell/Zen (AVX2) and Skylake-X (AVX-512) with the same tiles, rounded to
+// the tiles: an mc×kc block of A stays in L2, a kc×nr micro-panel of B in L1 (32 KiB for the
+// AVX-512 tiles), a kc×nc block of B in L3.
+var (
+	avx2Kernels = kernelSet{
+		k32: sgemmKernel6x16, b32: blocking{mr: 6, nr: 16, mc: 168, kc: 256, nc: 4080},
+		k64: dgemmKernel6x8, b64: blocking{mr: 6, nr: 8, mc: 72, kc: 256, nc: 4080},
 	}
-	return nil
-}
+	avx512Kernels = kernelSet{
+		k32: sgemmKernel14x32, col32: sgemm512Col, r32: sgemm512Row,
+		b32: blocking{mr: 14, nr: 32, mc: 168, kc: 256, nc: 512, rowsOuter: true},
+		k64: dgemmKernel14x16, b64: blocking{mr: 14, nr: 16, mc: 84, kc: 256, nc: 256, rowsOuter: true},
+	}
+)
 
-// asmKernel64 returns the AVX2/FMA float64 kernel, or nil if this CPU cannot run it.
-func asmKernel64() microKernel[float64] {
-	if hasAVX2FMA {
-		return dgemmKernel6x8
+// asmKernels returns the assembly kernels of level l, or nil for Generic.
+func asmKernels(l cpufeat.Level) *kernelSet {
+	switch l {
+	case cpufeat.AVX512:
+		return &avx512Kernels
+	case cpufeat.AVX2:
+		return &avx2Kernels
 	}
 	return nil
 }
@@ -33,3 +45,65 @@ func sgemmKernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
 //
 //go:noescape
 func dgemmKernel6x8(k int, a, b, c *float64, ldc int, alpha, beta float64)
+
+// sgemmKernel14x32 implements microKernel[float32] for a 14×32 tile with AVX-512F: the column
+// kernel on a packed panel.
+func sgemmKernel14x32(k int, a, b, c *float32, ldc int, alpha, beta float32) {
+	sgemm512Col(k, a, b, c, ldc, 14, 32, alpha, beta)
+}
+
+// sgemm512Col implements inPlaceKernel[float32] (a column kernel) for a 14×32 tile with AVX-512F.
+//
+//go:noescape
+func sgemm512Col(k int, a, b, c *float32, ldc, lda, ldb int, alpha, beta float32)
+
+// sgemm512Row implements inPlaceKernel[float32] (a row kernel) for a 14×32 tile with AVX-512F.
+//
+//go:noescape
+func sgemm512Row(k int, a, b, c *float32, ldc, lda, ldb int, alpha, beta float32)
+
+// dgemmKernel14x16 implements microKernel[float64] for a 14×16 tile with AVX-512F.
+//
+//go:noescape
+func dgemmKernel14x16(k int, a, b, c *float64, ldc int, alpha, beta float64)
+
+// fmaLoopAVX2 runs n rounds of 28 independent VFMADD213PS on YMM registers (448 flops).
+//
+//go:noescape
+func fmaLoopAVX2(n int)
+
+// fmaLoopAVX512 runs n rounds of 28 independent VFMADD213PS on ZMM registers (896 flops).
+//
+//go:noescape
+func fmaLoopAVX512(n int)
+
+// peakLoop returns the register-only loop of level l and the flops of one of its rounds.
+func peakLoop(l cpufeat.Level) (func(int), float64) {
+	switch l {
+	case cpufeat.AVX512:
+		return fmaLoopAVX512, 28 * 16 * 2
+	case cpufeat.AVX2:
+		return fmaLoopAVX2, 28 * 8 * 2
+	}
+	return func(n int) { peakLoopGo(n, 1, 0) }, 12 * 2
+}
+
+// transpose8x8s is transpose8 for float32, kb a positive multiple of 8 (pack_amd64.s).
+//
+//go:noescape
+func transpose8x8s(dst, src *float32, ld, kb, stride int)
+
+// transpose8 packs rows [0, k) of the transposed 8×kb block at src (row stride ld) into dst
+// (row stride stride), dst[p*stride+r] = src[r*ld+p], for the largest multiple k of 8 that it
+// can do in assembly, and returns k: 0 for float64 or at the Generic level. The caller has
+// checked that src holds 8 rows of kb.
+func transpose8[T scalar](dst, src []T, ld, kb, stride int) int {
+	k := kb &^ 7
+	if k == 0 || cpufeat.Current() == cpufeat.Generic || unsafe.Sizeof(dst[0]) != 4 {
+		return 0
+	}
+	_ = src[7*ld+k-1]
+	_ = dst[(k-1)*stride+7]
+	transpose8x8s((*float32)(unsafe.Pointer(&dst[0])), (*float32)(unsafe.Pointer(&src[0])), ld, k, stride)
+	return k
+}

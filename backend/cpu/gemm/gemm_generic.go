@@ -2,8 +2,15 @@
 
 package gemm
 
+import "github.com/gotrain/gotrain/backend/cpu/cpufeat"
+
 // Without assembly kernels every product uses the pure-Go micro-kernels.
+func asmKernels(cpufeat.Level) *kernelSet { return nil }
 
-func asmKernel32() microKernel[float32] { return nil }
+// peakLoop returns the pure-Go multiply-add loop, the only one without assembly.
+func peakLoop(cpufeat.Level) (func(int), float64) {
+	return func(n int) { peakLoopGo(n, 1, 0) }, 12 * 2
+}
 
-func asmKernel64() microKernel[float64] { return nil }
+// transpose8 does nothing without assembly: packB's Go loop packs everything.
+func transpose8[T scalar](dst, src []T, ld, kb, stride int) int { return 0 }

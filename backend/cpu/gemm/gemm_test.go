@@ -4,15 +4,18 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/gonum/blas"
 	gonum "gonum.org/v1/gonum/blas/gonum"
 
+	"github.com/gotrain/gotrain/backend/cpu/cpufeat"
 	"github.com/gotrain/gotrain/backend/cpu/parallel"
 )
 
@@ -200,32 +203,54 @@ func checkProduct[T scalar](t *testing.T, rng *rand.Rand, e *Engine, transA, tra
 	assert.Equal(t, b0, b, "B was modified")
 }
 
-// config is one way of running the product code: which kernel, which thresholds, which blocks.
+// config is one way of running the product code: which level's kernels, which thresholds,
+// which blocks.
 type config struct {
 	name     string
-	asm      bool
+	level    cpufeat.Level
 	forced   bool // force the parallel path (given a pool) and tiny cache blocks
 	parallel int  // workers in the pool; 0 means a zero Engine
+	bInPlace int  // bInPlaceRows for the test (0: the default)
 }
 
-var configs = []config{
-	{name: "asm kernel, default paths", asm: true, parallel: 2},
-	{name: "asm kernel, zero Engine (serial) with tiny blocks", asm: true, forced: true},
-	{name: "asm kernel, parallel on 3 workers with tiny blocks", asm: true, forced: true, parallel: 3},
-	{name: "Go kernel, default paths", parallel: 2},
-	{name: "Go kernel, parallel on 3 workers with tiny blocks", forced: true, parallel: 3},
+// configs runs every level this CPU supports (cpufeat.Supported: the pure-Go kernels, then AVX2,
+// then AVX-512) on the default paths, and each assembly level also serially and on 3 workers
+// with tiny blocks.
+func configs() []config {
+	var cs []config
+	for _, l := range cpufeat.Supported() {
+		cs = append(cs, config{name: l.String() + " kernels, default paths", level: l, parallel: 2})
+		if l != cpufeat.Generic {
+			cs = append(cs, config{name: l.String() + " kernels, zero Engine (serial) with tiny blocks", level: l, forced: true})
+		}
+		if l == cpufeat.AVX512 {
+			cs = append(cs,
+				config{name: "avx512 kernels reading B in place at every size, 2 workers", level: l, parallel: 2, bInPlace: 1 << 30},
+				config{name: "avx512 kernels packing B at every size, serial with tiny blocks", level: l, forced: true, bInPlace: -1})
+		}
+		cs = append(cs, config{name: l.String() + " kernels, parallel on 3 workers with tiny blocks", level: l, forced: true, parallel: 3})
+	}
+	return cs
+}
+
+// useLevel switches the kernels to level l until the test ends.
+func useLevel(t testing.TB, l cpufeat.Level) {
+	restore, err := cpufeat.Use(l)
+	require.NoError(t, err)
+	t.Cleanup(restore)
 }
 
 // setConfig switches the package's knobs to cfg until the test ends, and returns an Engine.
 func setConfig(t *testing.T, cfg config) *Engine {
-	asm, par, b32, b64 := useAsm, parallelLimit, block32, block64
-	t.Cleanup(func() { useAsm, parallelLimit, block32, block64 = asm, par, b32, b64 })
-	useAsm = cfg.asm
+	par, tiny, bip := parallelLimit, tinyBlocks, bInPlaceRows
+	t.Cleanup(func() { parallelLimit, tinyBlocks, bInPlaceRows = par, tiny, bip })
+	if cfg.bInPlace != 0 {
+		bInPlaceRows = cfg.bInPlace
+	}
+	useLevel(t, cfg.level)
 	if cfg.forced {
 		parallelLimit = 0
-		// Blocks a few tiles wide make the small test shapes cross every mc, kc and nc edge.
-		block32 = blocking{mr: 6, nr: 16, mc: 12, kc: 9, nc: 48}
-		block64 = blocking{mr: 6, nr: 8, mc: 18, kc: 7, nc: 24}
+		tinyBlocks = true
 	}
 	if cfg.parallel == 0 {
 		return &Engine{}
@@ -236,11 +261,8 @@ func setConfig(t *testing.T, cfg config) *Engine {
 }
 
 func runConformance[T scalar](t *testing.T) {
-	for ci, cfg := range configs {
+	for ci, cfg := range configs() {
 		t.Run(cfg.name, func(t *testing.T) {
-			if cfg.asm && asmKernel32() == nil {
-				t.Skip("no assembly kernel on this platform or CPU")
-			}
 			e := setConfig(t, cfg)
 			rng := rand.New(rand.NewPCG(1, uint64(ci)))
 			for si, s := range testShapes() {
@@ -268,28 +290,39 @@ func TestSgemmMatchesFloat64Reference(t *testing.T) { runConformance[float32](t)
 
 func TestDgemmMatchesFloat64Reference(t *testing.T) { runConformance[float64](t) }
 
-// TestKernelsAgree checks the assembly micro-kernels against the pure-Go ones directly, on
-// packed panels, in the spirit of crypto/sha256's generic-versus-assembly test.
+// TestKernelsAgree checks each level's assembly micro-kernels against the pure-Go kernel on the
+// same tile, directly on packed panels, in the spirit of crypto/sha256's generic-versus-assembly
+// test.
 func TestKernelsAgree(t *testing.T) {
-	k32, k64 := asmKernel32(), asmKernel64()
-	if k32 == nil || k64 == nil {
+	levels := cpufeat.Supported()[1:]
+	if len(levels) == 0 {
 		t.Skip("no assembly kernel on this platform or CPU")
 	}
 	rng := rand.New(rand.NewPCG(2, 2))
-	for _, k := range []int{1, 2, 3, 4, 5, 8, 31, 256} {
-		for _, beta := range []float64{0, 1, -0.5} {
-			t.Run(fmt.Sprintf("float32 k=%d beta=%v", k, beta), func(t *testing.T) {
-				kernelsAgree(t, rng, k32, sgemmKernelGo, block32, k, beta)
-			})
-			t.Run(fmt.Sprintf("float64 k=%d beta=%v", k, beta), func(t *testing.T) {
-				kernelsAgree(t, rng, k64, dgemmKernelGo, block64, k, beta)
-			})
+	for _, l := range levels {
+		ks := asmKernels(l)
+		require.NotNil(t, ks, "level %v", l)
+		go32 := func(k int, a, b, c *float32, ldc int, alpha, beta float32) {
+			kernelGo(ks.b32.mr, ks.b32.nr, k, a, b, c, ldc, alpha, beta)
+		}
+		go64 := func(k int, a, b, c *float64, ldc int, alpha, beta float64) {
+			kernelGo(ks.b64.mr, ks.b64.nr, k, a, b, c, ldc, alpha, beta)
+		}
+		for _, k := range []int{1, 2, 3, 4, 5, 8, 31, 256} {
+			for _, beta := range []float64{0, 1, -0.5} {
+				t.Run(fmt.Sprintf("%v float32 k=%d beta=%v", l, k, beta), func(t *testing.T) {
+					kernelsAgree(t, rng, ks.k32, go32, ks.b32, k, beta)
+				})
+				t.Run(fmt.Sprintf("%v float64 k=%d beta=%v", l, k, beta), func(t *testing.T) {
+					kernelsAgree(t, rng, ks.k64, go64, ks.b64, k, beta)
+				})
+			}
 		}
 	}
 }
 
 func kernelsAgree[T scalar](t *testing.T, rng *rand.Rand, asm, pure microKernel[T], blk blocking, k int, beta float64) {
-	const ldc = 21 // wider than any tile, so the row stride matters
+	ldc := blk.nr + 5 // wider than the tile, so the row stride matters
 	a := randSlice[T](rng, blk.mr*k)
 	b := randSlice[T](rng, blk.nr*k)
 	c1 := randSlice[T](rng, blk.mr*ldc)
@@ -417,6 +450,16 @@ func operands[T scalar](s shape) (a []T, lda int, b []T, ldb int, c []T) {
 
 var benchShapes = append(append([]shape(nil), mlpShapes[:5]...), shape{"square_512", false, false, 512, 512, 512})
 
+// bigShapes are the products of one training step of the MLP 784-1024-1024-10 at batch 1024
+// (the third layer's are small and left out): forward, input gradient and weight gradient.
+var bigShapes = []shape{
+	{"fwd1_1024x784x1024", false, false, 1024, 1024, 784},
+	{"fwd2_1024x1024x1024", false, false, 1024, 1024, 1024},
+	{"dX2_1024x1024x1024T", false, true, 1024, 1024, 1024},
+	{"dW1_784Tx1024x1024", true, false, 784, 1024, 1024},
+	{"dW2_1024Tx1024x1024", true, false, 1024, 1024, 1024},
+}
+
 func trans(t bool) blas.Transpose {
 	if t {
 		return blas.Trans
@@ -424,13 +467,35 @@ func trans(t bool) blas.Transpose {
 	return blas.NoTrans
 }
 
-func reportGFLOPs(b *testing.B, s shape) {
-	b.ReportMetric(2*float64(s.m)*float64(s.n)*float64(s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+func reportGFLOPs(b *testing.B, s shape) float64 {
+	g := 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(b.N) / b.Elapsed().Seconds() / 1e9
+	b.ReportMetric(g, "GFLOP/s")
+	return g
 }
 
-// BenchmarkSgemm compares this package with gonum's pure-Go Sgemm (which also uses every core)
-// on the MLP's products and a larger square one.
+// peaks caches PeakGFLOPS per level and worker count for the benchmarks of one process.
+var peaks = map[[2]int]float64{}
+
+// reportPeak reports gflops as a percentage of the measured peak of level l on workers
+// goroutines, the limit the product could reach on this machine ("peak%").
+func reportPeak(b *testing.B, l cpufeat.Level, workers int, gflops float64) {
+	key := [2]int{int(l), workers}
+	p, ok := peaks[key]
+	if !ok {
+		var err error
+		p, err = PeakGFLOPS(l, workers, 300*time.Millisecond)
+		require.NoError(b, err)
+		peaks[key] = p
+	}
+	b.ReportMetric(100*gflops/p, "peak%")
+	b.ReportMetric(p, "peakGFLOP/s")
+}
+
+// BenchmarkSgemm compares this package, at the level cpufeat selects (GOTRAIN_CPU forces a
+// lower one) on every core, with gonum's pure-Go Sgemm (which also uses every core) on the
+// MLP's products and a larger square one. GFLOP/s is beside the fraction of the level's peak.
 func BenchmarkSgemm(b *testing.B) {
+	workers := runtime.GOMAXPROCS(0)
 	for _, s := range benchShapes {
 		a, lda, bm, ldb, c := operands[float32](s)
 		b.Run(s.name+"/ours", func(b *testing.B) {
@@ -439,7 +504,7 @@ func BenchmarkSgemm(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			reportGFLOPs(b, s)
+			reportPeak(b, cpufeat.Current(), workers, reportGFLOPs(b, s))
 		})
 		b.Run(s.name+"/gonum", func(b *testing.B) {
 			for b.Loop() {
@@ -449,6 +514,53 @@ func BenchmarkSgemm(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSgemmLevels runs the products of the two MLPs' training steps at every level this
+// CPU supports, on 1 and 2 workers, each beside the peak FMA rate of that level and worker count
+// measured in this process: the figures behind the README's GEMM table. On one worker it also
+// reports the rate per second of the thread's CPU time against the peak measured the same way
+// ("cpu-peak%"), which the other load of a shared machine does not distort.
+func BenchmarkSgemmLevels(b *testing.B) {
+	for _, l := range cpufeat.Supported() {
+		for _, workers := range []int{1, 2} {
+			pool := parallel.New(workers)
+			e := New(pool)
+			for _, s := range append(append([]shape(nil), mlpShapes[:7]...), bigShapes...) {
+				a, lda, bm, ldb, c := operands[float32](s)
+				b.Run(fmt.Sprintf("%v/%s/w%d", l, s.name, workers), func(b *testing.B) {
+					useLevel(b, l)
+					if workers == 1 {
+						runtime.LockOSThread()
+						defer runtime.UnlockOSThread()
+					}
+					c0 := threadCPU()
+					for b.Loop() {
+						if err := e.Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n); err != nil {
+							b.Fatal(err)
+						}
+					}
+					cpu := threadCPU() - c0
+					reportPeak(b, l, workers, reportGFLOPs(b, s))
+					if workers == 1 && cpu > 0 {
+						p, ok := cpuPeaks[l]
+						if !ok {
+							var err error
+							p, err = PeakGFLOPSPerCPUSecond(l, 300*time.Millisecond)
+							require.NoError(b, err)
+							cpuPeaks[l] = p
+						}
+						g := 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(b.N) / cpu.Seconds() / 1e9
+						b.ReportMetric(100*g/p, "cpu-peak%")
+					}
+				})
+			}
+			pool.Close()
+		}
+	}
+}
+
+// cpuPeaks caches PeakGFLOPSPerCPUSecond per level.
+var cpuPeaks = map[cpufeat.Level]float64{}
 
 // BenchmarkDgemm is BenchmarkSgemm in float64, on the first layer and the square product.
 func BenchmarkDgemm(b *testing.B) {
@@ -467,6 +579,35 @@ func BenchmarkDgemm(b *testing.B) {
 				gonum.Implementation{}.Dgemm(trans(s.transA), trans(s.transB), s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
 			}
 			reportGFLOPs(b, s)
+		})
+	}
+}
+
+// TestSubnormalInputs: the AVX-512 kernels flush subnormal operands and results to zero (for
+// speed; see gemm512_amd64.s), the others do not; every level stays within a subnormal's reach of
+// the float64 reference, and the flushing does not leak into Go code after a product.
+func TestSubnormalInputs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	const m, n, k = 33, 70, 45
+	a := randSlice[float32](rng, m*k)
+	for i := range a {
+		if i%2 == 0 {
+			a[i] = math.Float32frombits(rng.Uint32N(1 << 23)) // subnormal
+		}
+	}
+	b := randSlice[float32](rng, k*n)
+	want := reference(false, false, m, n, k, 1, a, k, b, n, 0, nil, n)
+	for _, l := range cpufeat.Supported() {
+		t.Run(l.String(), func(t *testing.T) {
+			useLevel(t, l)
+			c := make([]float32, m*n)
+			require.NoError(t, (&Engine{}).Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n))
+			for i, w := range want {
+				tol := 1e-5*math.Sqrt(k)*(1+math.Abs(w)) + 1e-36
+				require.InDeltaf(t, w, float64(c[i]), tol, "C[%d]", i)
+			}
+			tiny := float32(1e-39)
+			assert.NotZero(t, tiny*float32(rng.Float64()+1), "Go float32 arithmetic flushes subnormals after a product")
 		})
 	}
 }

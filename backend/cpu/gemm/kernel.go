@@ -1,25 +1,35 @@
 package gemm
 
-import "unsafe"
+import (
+	"unsafe"
 
-// useAsm lets tests run the pure-Go micro-kernels on machines that have assembly ones, so that
-// both are checked by the same suite. It is only changed by tests, between products.
-var useAsm = true
+	"github.com/gotrain/gotrain/backend/cpu/cpufeat"
+)
 
-// kernel32 and kernel64 pick the micro-kernel for a product: assembly where the platform file
-// provides one for this CPU, else the pure-Go kernel, which reads the same packed layout.
-func kernel32() microKernel[float32] {
-	if k := asmKernel32(); useAsm && k != nil {
-		return k
-	}
-	return sgemmKernelGo
+// kernelSet is the micro-kernels of one instruction level with the blocking they are tuned for.
+type kernelSet struct {
+	k32        microKernel[float32]
+	col32, r32 inPlaceKernel[float32] // optional: read A in place (k32 is then col32 on a packed panel)
+	b32        blocking
+	k64        microKernel[float64]
+	b64        blocking
 }
 
-func kernel64() microKernel[float64] {
-	if k := asmKernel64(); useAsm && k != nil {
-		return k
+// goKernels are the portable kernels, the fallback of every level the platform file has no
+// assembly for, with the AVX2 kernels' tiles.
+var goKernels = kernelSet{
+	k32: sgemmKernelGo, b32: blocking{mr: 6, nr: 16, mc: 168, kc: 256, nc: 4080},
+	k64: dgemmKernelGo, b64: blocking{mr: 6, nr: 8, mc: 72, kc: 256, nc: 4080},
+}
+
+// kernels returns the kernel set of the level cpufeat selects (read on every product, so that
+// tests can switch levels between products); asmKernels (gemm_amd64.go, gemm_generic.go) has
+// the assembly ones.
+func kernels() *kernelSet {
+	if ks := asmKernels(cpufeat.Current()); ks != nil {
+		return ks
 	}
-	return dgemmKernelGo
+	return &goKernels
 }
 
 // sgemmKernelGo is the portable 6×16 float32 micro-kernel.
@@ -32,12 +42,21 @@ func dgemmKernelGo(k int, a, b, c *float64, ldc int, alpha, beta float64) {
 	kernelGo(6, 8, k, a, b, c, ldc, alpha, beta)
 }
 
-// kernelGo implements microKernel for an mr×nr tile with mr*nr <= 96. It is written for
-// clarity and the compiler's bounds-check elimination rather than speed: it is the fallback for
-// CPUs without AVX2 and FMA, and the reference the assembly kernels are tested against.
+// kernelGo implements microKernel for an mr×nr tile with mr*nr <= 448 (up to the AVX-512 tile,
+// which the tests run it on too). It is written for clarity and the compiler's bounds-check
+// elimination rather than speed: it is the fallback for CPUs without AVX2 and FMA, and the
+// reference the assembly kernels are tested against.
 func kernelGo[T scalar](mr, nr, k int, a, b, c *T, ldc int, alpha, beta T) {
-	var acc [96]T
-	tile := acc[:mr*nr]
+	if mr*nr <= 96 { // the portable kernels' own tiles: a small accumulator to clear
+		var acc [96]T
+		kernelGoTile(acc[:mr*nr], mr, nr, k, a, b, c, ldc, alpha, beta)
+		return
+	}
+	var acc [448]T
+	kernelGoTile(acc[:mr*nr], mr, nr, k, a, b, c, ldc, alpha, beta)
+}
+
+func kernelGoTile[T scalar](tile []T, mr, nr, k int, a, b, c *T, ldc int, alpha, beta T) {
 	as := unsafe.Slice(a, mr*k)
 	bs := unsafe.Slice(b, nr*k)
 	for p := range k {

@@ -22,6 +22,17 @@ func packA[T scalar](dst []T, trans bool, a []T, lda, ic, mb, pc, kb, mr int) {
 				}
 				continue
 			}
+			if rows == 14 && mr == 14 {
+				// 16-byte moves: a 56-byte array copy is a memmove call in generic code.
+				for p := range kb {
+					dc, sc := d[p*14:p*14+14], a[(pc+p)*lda+i0:][:14]
+					*(*[4]T)(dc[0:]) = *(*[4]T)(sc[0:])
+					*(*[4]T)(dc[4:]) = *(*[4]T)(sc[4:])
+					*(*[4]T)(dc[8:]) = *(*[4]T)(sc[8:])
+					*(*[2]T)(dc[12:]) = *(*[2]T)(sc[12:])
+				}
+				continue
+			}
 			for p := range kb {
 				src := a[(pc+p)*lda+i0:][:rows]
 				col := d[p*mr : p*mr+mr]
@@ -34,17 +45,33 @@ func packA[T scalar](dst []T, trans bool, a []T, lda, ic, mb, pc, kb, mr int) {
 			packRows6(d, a, (i0)*lda+pc, lda, kb)
 			continue
 		}
+		if rows == 14 && mr == 14 {
+			// Rows 0-7 and 6-13 as two transposed 8-row blocks (rows 6 and 7 are written twice,
+			// with the same values), in assembly where there is one.
+			off := i0*lda + pc
+			done := transpose8(d, a[off:], lda, kb, 14)
+			if done > 0 {
+				transpose8(d[6:], a[off+6*lda:], lda, kb, 14)
+			}
+			for i := range 14 {
+				src := a[off+i*lda+done : off+i*lda+kb]
+				for p, v := range src {
+					d[(done+p)*14+i] = v
+				}
+			}
+			continue
+		}
 		// op(A)(i, p) = a[i*lda + p]: read each row of the panel contiguously and scatter it
-		// with stride mr; the panel is small enough to stay in L1 while being written.
+		// with stride mr; the panel is small enough to stay in L1 while being written. A ragged
+		// panel is cleared first in one call (a clear of mr-rows elements per column cost a
+		// memclr call each).
+		if rows < mr {
+			clear(d)
+		}
 		for i := range rows {
 			src := a[(i0+i)*lda+pc:][:kb]
 			for p, v := range src {
 				d[p*mr+i] = v
-			}
-		}
-		if rows < mr {
-			for p := range kb {
-				clear(d[p*mr+rows : p*mr+mr])
 			}
 		}
 	}
@@ -53,6 +80,26 @@ func packA[T scalar](dst []T, trans bool, a []T, lda, ic, mb, pc, kb, mr int) {
 // packB packs the kb×nb block of op(B) starting at row pc, column jc into dst as nr-column
 // micro-panels: panel q holds columns q*nr.. as kb rows of nr consecutive values.
 func packB[T scalar](dst []T, trans bool, b []T, ldb, pc, kb, jc, nb, nr int) {
+	if !trans && nr == 32 {
+		// The AVX-512 float32 tile: row by row of B across all the full panels, so that B is
+		// read sequentially (panel by panel, every row is a new 4 KiB page for a wide B, and a
+		// B that is not in cache was read at a fifth of the speed), with 16-byte moves (a
+		// 32-byte array copy is a memmove call in this generic code).
+		full := nb / 32
+		for p := range kb {
+			sr := b[(pc+p)*ldb+jc:][:full*32]
+			for q := range full {
+				dr, s := dst[q*32*kb+p*32:][:32], sr[q*32:][:32]
+				for o := 0; o < 32; o += 4 {
+					*(*[4]T)(dr[o:]) = *(*[4]T)(s[o:])
+				}
+			}
+		}
+		if full*32 == nb {
+			return
+		}
+		dst, jc, nb = dst[full*32*kb:], jc+full*32, nb-full*32 // the ragged last panel, below
+	}
 	for q := 0; q*nr < nb; q++ {
 		cols := min(nr, nb-q*nr)
 		d := dst[q*nr*kb : (q+1)*nr*kb]
@@ -83,17 +130,28 @@ func packB[T scalar](dst []T, trans bool, b []T, ldb, pc, kb, jc, nb, nr int) {
 				}
 				continue
 			}
+			// A ragged panel (the last columns, or a narrow B such as a 10-class layer): element
+			// moves, as a copy and a clear per row are two calls for a few floats.
 			for p := range kb {
 				row := d[p*nr : p*nr+nr]
-				copy(row, b[(pc+p)*ldb+j0:][:cols])
-				clear(row[cols:])
+				src := b[(pc+p)*ldb+j0:][:cols]
+				for j := range row {
+					var v T
+					if j < len(src) {
+						v = src[j]
+					}
+					row[j] = v
+				}
 			}
 			continue
 		}
 		if cols == nr && nr%8 == 0 {
-			// Eight rows at a time keep the live row slices within the registers.
+			// Eight rows at a time: in assembly (8×8 transposes) for the whole multiples of 8
+			// of kb where there is one, else, and for the rest, with the live row slices
+			// within the registers.
 			for j := 0; j < nr; j += 8 {
-				packRows8(d, b, (j0+j)*ldb+pc, ldb, kb, nr, j)
+				done := transpose8(d[j:], b[(j0+j)*ldb+pc:], ldb, kb, nr)
+				packRows8(d[done*nr:], b, (j0+j)*ldb+pc+done, ldb, kb-done, nr, j)
 			}
 			continue
 		}

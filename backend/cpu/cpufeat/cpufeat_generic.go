@@ -1,7 +1,0 @@
-//go:build !amd64 || purego
-
-package cpufeat
-
-// detect reports no vector features: without the amd64 assembly (other architectures, or the
-// purego tag) the kernels run their pure-Go loops.
-func detect() features { return features{} }

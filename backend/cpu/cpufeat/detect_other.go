@@ -1,0 +1,7 @@
+//go:build !amd64 || purego
+
+package cpufeat
+
+// detect reports Generic: without the amd64 assembly (other architectures, or the purego tag)
+// the kernels run their pure-Go loops.
+func detect() Level { return Generic }

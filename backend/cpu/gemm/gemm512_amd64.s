@@ -1,0 +1,445 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Register-blocked GEMM micro-kernels for AVX-512F, in the BLIS style of gemm_amd64.s but sized
+// for 32 ZMM registers: a 14-row tile of C is held in 28 accumulators (two per row: 32 float32
+// or 16 float64 columns). Per step of k the kernel loads one row of the packed B micro-panel
+// (two ZMM, Z28 and Z29), broadcasts each of the 14 packed A values of that column in turn into
+// Z30 and issues 28 FMAs. 28 FMAs against 16 loads keep the two FMA pipes busy with the load
+// ports to spare, and 28 independent accumulators cover the FMA latency (4 cycles x 2 pipes)
+// more than three times over. Both packed panels are read strictly sequentially; alignment is
+// not assumed.
+//
+// Each element of C is one FMA chain over k in order, then one multiplication by alpha and one
+// FMA with beta·C, exactly as in the AVX2 kernels: with the same kc the two levels give the
+// same bits, except where subnormals are involved. These kernels run with the MXCSR's
+// flush-to-zero and denormals-are-zero bits set (and restored before they return): on Zen 5 a
+// 512-bit FMA with a subnormal operand or result takes about twice as long (measured: a
+// 128x256x256 product with half of A subnormal, 1.7-2.0x the time), which the 256-bit FMAs of
+// the AVX2 kernels do not. A subnormal is below 1.2e-38, so flushing moves an element of C by
+// less than that times the other operand.
+
+// FLUSH_ON saves the MXCSR at mxcsr-8(SP) and sets FTZ (bit 15) and DAZ (bit 6); FLUSH_OFF
+// restores it. An assembly function cannot be preempted, and signal handlers save and restore
+// the MXCSR, so no other code ever runs with these bits.
+#define FLUSH_ON \
+	STMXCSR mxcsr-8(SP); \
+	MOVL mxcsr-8(SP), AX; \
+	ORL $0x8040, AX; \
+	MOVL AX, mxcsr-4(SP); \
+	LDMXCSR mxcsr-4(SP)
+
+#define FLUSH_OFF \
+	LDMXCSR mxcsr-8(SP)
+
+// ROW32(a, acc0, acc1): acc0 += b[0:16]·A[a], acc1 += b[16:32]·A[a].
+#define ROW32(a, acc0, acc1) \
+	VBROADCASTSS a(SI), Z30; \
+	VFMADD231PS Z28, Z30, acc0; \
+	VFMADD231PS Z29, Z30, acc1
+
+// BROW(m0, m1) loads one row of the B micro-panel (32 floats at m0 and m1) into Z28, Z29.
+#define BROW(m0, m1) \
+	VMOVUPS m0, Z28; \
+	VMOVUPS m1, Z29
+
+// ROWS32(ao): the 28 FMAs of one step of k with the A column at ao(SI), B's row in Z28, Z29.
+#define ROWS32(ao) \
+	ROW32(ao, Z0, Z1); \
+	ROW32(ao+4, Z2, Z3); \
+	ROW32(ao+8, Z4, Z5); \
+	ROW32(ao+12, Z6, Z7); \
+	ROW32(ao+16, Z8, Z9); \
+	ROW32(ao+20, Z10, Z11); \
+	ROW32(ao+24, Z12, Z13); \
+	ROW32(ao+28, Z14, Z15); \
+	ROW32(ao+32, Z16, Z17); \
+	ROW32(ao+36, Z18, Z19); \
+	ROW32(ao+40, Z20, Z21); \
+	ROW32(ao+44, Z22, Z23); \
+	ROW32(ao+48, Z24, Z25); \
+	ROW32(ao+52, Z26, Z27)
+
+// The float64 kernel: the same with 8 bytes per element.
+#define ROW64(a, acc0, acc1) \
+	VBROADCASTSD a(SI), Z30; \
+	VFMADD231PD Z28, Z30, acc0; \
+	VFMADD231PD Z29, Z30, acc1
+
+#define STEP64(ao, bo) \
+	VMOVUPD bo(DI), Z28; \
+	VMOVUPD (bo+64)(DI), Z29; \
+	ROW64(ao, Z0, Z1); \
+	ROW64(ao+8, Z2, Z3); \
+	ROW64(ao+16, Z4, Z5); \
+	ROW64(ao+24, Z6, Z7); \
+	ROW64(ao+32, Z8, Z9); \
+	ROW64(ao+40, Z10, Z11); \
+	ROW64(ao+48, Z12, Z13); \
+	ROW64(ao+56, Z14, Z15); \
+	ROW64(ao+64, Z16, Z17); \
+	ROW64(ao+72, Z18, Z19); \
+	ROW64(ao+80, Z20, Z21); \
+	ROW64(ao+88, Z22, Z23); \
+	ROW64(ao+96, Z24, Z25); \
+	ROW64(ao+104, Z26, Z27)
+
+#define ZERO28 \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3; \
+	VPXORD Z4, Z4, Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPXORD Z6, Z6, Z6; \
+	VPXORD Z7, Z7, Z7; \
+	VPXORD Z8, Z8, Z8; \
+	VPXORD Z9, Z9, Z9; \
+	VPXORD Z10, Z10, Z10; \
+	VPXORD Z11, Z11, Z11; \
+	VPXORD Z12, Z12, Z12; \
+	VPXORD Z13, Z13, Z13; \
+	VPXORD Z14, Z14, Z14; \
+	VPXORD Z15, Z15, Z15; \
+	VPXORD Z16, Z16, Z16; \
+	VPXORD Z17, Z17, Z17; \
+	VPXORD Z18, Z18, Z18; \
+	VPXORD Z19, Z19, Z19; \
+	VPXORD Z20, Z20, Z20; \
+	VPXORD Z21, Z21, Z21; \
+	VPXORD Z22, Z22, Z22; \
+	VPXORD Z23, Z23, Z23; \
+	VPXORD Z24, Z24, Z24; \
+	VPXORD Z25, Z25, Z25; \
+	VPXORD Z26, Z26, Z26; \
+	VPXORD Z27, Z27, Z27
+
+// SCALE28(op, s): every accumulator = accumulator op s.
+#define SCALE28(op, s) \
+	op s, Z0, Z0; \
+	op s, Z1, Z1; \
+	op s, Z2, Z2; \
+	op s, Z3, Z3; \
+	op s, Z4, Z4; \
+	op s, Z5, Z5; \
+	op s, Z6, Z6; \
+	op s, Z7, Z7; \
+	op s, Z8, Z8; \
+	op s, Z9, Z9; \
+	op s, Z10, Z10; \
+	op s, Z11, Z11; \
+	op s, Z12, Z12; \
+	op s, Z13, Z13; \
+	op s, Z14, Z14; \
+	op s, Z15, Z15; \
+	op s, Z16, Z16; \
+	op s, Z17, Z17; \
+	op s, Z18, Z18; \
+	op s, Z19, Z19; \
+	op s, Z20, Z20; \
+	op s, Z21, Z21; \
+	op s, Z22, Z22; \
+	op s, Z23, Z23; \
+	op s, Z24, Z24; \
+	op s, Z25, Z25; \
+	op s, Z26, Z26; \
+	op s, Z27, Z27
+
+// UPD(fma, mov, acc0, acc1): C row at DX = acc + beta·C (beta in Z31), then the next row.
+#define UPD(fma, mov, acc0, acc1) \
+	fma (DX), Z31, acc0; \
+	fma 64(DX), Z31, acc1; \
+	mov acc0, (DX); \
+	mov acc1, 64(DX); \
+	ADDQ R8, DX
+
+// PUT(mov, acc0, acc1): C row at DX = acc, then the next row.
+#define PUT(mov, acc0, acc1) \
+	mov acc0, (DX); \
+	mov acc1, 64(DX); \
+	ADDQ R8, DX
+
+
+#define PUTROWS14(mov) \
+	PUT(mov, Z0, Z1); \
+	PUT(mov, Z2, Z3); \
+	PUT(mov, Z4, Z5); \
+	PUT(mov, Z6, Z7); \
+	PUT(mov, Z8, Z9); \
+	PUT(mov, Z10, Z11); \
+	PUT(mov, Z12, Z13); \
+	PUT(mov, Z14, Z15); \
+	PUT(mov, Z16, Z17); \
+	PUT(mov, Z18, Z19); \
+	PUT(mov, Z20, Z21); \
+	PUT(mov, Z22, Z23); \
+	PUT(mov, Z24, Z25); \
+	PUT(mov, Z26, Z27)
+
+// STORE32(alpha, beta, overwrite): scale the accumulators by alpha, then C = acc + beta·C row
+// after row, or jump to overwrite when beta is ±0 (C is then not read, so NaNs in it do not leak
+// into the result).
+#define STORE32(alpha, beta, overwrite) \
+	VBROADCASTSS alpha, Z31; \
+	SCALE28(VMULPS, Z31); \
+	MOVL beta, AX; \
+	ANDL $0x7fffffff, AX; \
+	JZ overwrite; \
+	VBROADCASTSS beta, Z31; \
+	UPD(VFMADD231PS, VMOVUPS, Z0, Z1); \
+	UPD(VFMADD231PS, VMOVUPS, Z2, Z3); \
+	UPD(VFMADD231PS, VMOVUPS, Z4, Z5); \
+	UPD(VFMADD231PS, VMOVUPS, Z6, Z7); \
+	UPD(VFMADD231PS, VMOVUPS, Z8, Z9); \
+	UPD(VFMADD231PS, VMOVUPS, Z10, Z11); \
+	UPD(VFMADD231PS, VMOVUPS, Z12, Z13); \
+	UPD(VFMADD231PS, VMOVUPS, Z14, Z15); \
+	UPD(VFMADD231PS, VMOVUPS, Z16, Z17); \
+	UPD(VFMADD231PS, VMOVUPS, Z18, Z19); \
+	UPD(VFMADD231PS, VMOVUPS, Z20, Z21); \
+	UPD(VFMADD231PS, VMOVUPS, Z22, Z23); \
+	UPD(VFMADD231PS, VMOVUPS, Z24, Z25); \
+	UPD(VFMADD231PS, VMOVUPS, Z26, Z27)
+
+// PREFETCHC fetches the 14 rows of the C tile at DX (row stride R8) into L1 while the k loop
+// runs: C rows are ldc apart, and for a large C each row is a miss to L3 that the stores (and,
+// with beta != 0, the loads) would otherwise wait for. Clobbers AX.
+#define PFROW \
+	PREFETCHT0 (AX); \
+	PREFETCHT0 64(AX); \
+	ADDQ R8, AX
+
+#define PREFETCHC \
+	MOVQ DX, AX; \
+	PFROW; PFROW; PFROW; PFROW; PFROW; PFROW; PFROW; \
+	PFROW; PFROW; PFROW; PFROW; PFROW; PFROW; PFROW
+
+// func sgemm512Col(k int, a, b, c *float32, ldc, lda, ldb int, alpha, beta float32)
+//
+// The A micro-panel's element (i, p) is at a[p*lda + i]: lda = 14 for a packed panel, or the
+// leading dimension of a transposed A read in place (op(A) = Aᵀ is then column-contiguous).
+// Row p of the B micro-panel is at b[p*ldb:]: ldb = 32 for a packed panel, or B's leading
+// dimension when B is read in place.
+TEXT ·sgemm512Col(SB), NOSPLIT, $8-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8 // row stride of C in bytes
+	MOVQ lda+40(FP), R10
+	SHLQ $2, R10 // step of A per k in bytes
+	MOVQ ldb+48(FP), R11
+	SHLQ $2, R11 // step of B per k in bytes
+	FLUSH_ON
+	PREFETCHC
+	ZERO28
+
+	// Main loop, unrolled four times: k/4 iterations.
+	MOVQ CX, R9
+	SHRQ $2, R9
+	JZ s512_tail
+s512_loop4:
+	BROW(0(DI), 64(DI))
+	ROWS32(0)
+	ADDQ R10, SI
+	BROW(0(DI)(R11*1), 64(DI)(R11*1))
+	ROWS32(0)
+	ADDQ R10, SI
+	LEAQ (DI)(R11*2), DI
+	BROW(0(DI), 64(DI))
+	ROWS32(0)
+	ADDQ R10, SI
+	BROW(0(DI)(R11*1), 64(DI)(R11*1))
+	ROWS32(0)
+	ADDQ R10, SI
+	LEAQ (DI)(R11*2), DI
+	DECQ R9
+	JNZ s512_loop4
+
+s512_tail:
+	ANDQ $3, CX
+	JZ s512_store
+s512_loop1:
+	BROW(0(DI), 64(DI))
+	ROWS32(0)
+	ADDQ R10, SI
+	ADDQ R11, DI
+	DECQ CX
+	JNZ s512_loop1
+
+s512_store:
+	STORE32(alpha+56(FP), beta+60(FP), s512_overwrite)
+	FLUSH_OFF
+	VZEROUPPER
+	RET
+
+	// beta == 0: C is not read, so NaNs in it do not leak into the result.
+s512_overwrite:
+	PUTROWS14(VMOVUPS)
+	FLUSH_OFF
+	VZEROUPPER
+	RET
+
+// ROWR(a, acc0, acc1) is ROW32 with the A element at the address a (a base and index).
+#define ROWR(a, acc0, acc1) \
+	VBROADCASTSS a, Z30; \
+	VFMADD231PS Z28, Z30, acc0; \
+	VFMADD231PS Z29, Z30, acc1
+
+// STEPRA(o): STEPR's FMAs, B's row already in Z28, Z29.
+#define STEPRA(o) \
+	ROWR(o(SI), Z0, Z1); \
+	ROWR(o(SI)(R11*1), Z2, Z3); \
+	ROWR(o(SI)(R11*2), Z4, Z5); \
+	ROWR(o(SI)(R12*1), Z6, Z7); \
+	ROWR(o(R13), Z8, Z9); \
+	ROWR(o(R13)(R11*1), Z10, Z11); \
+	ROWR(o(R13)(R11*2), Z12, Z13); \
+	ROWR(o(R13)(R12*1), Z14, Z15); \
+	ROWR(o(R14), Z16, Z17); \
+	ROWR(o(R14)(R11*1), Z18, Z19); \
+	ROWR(o(R14)(R11*2), Z20, Z21); \
+	ROWR(o(R14)(R12*1), Z22, Z23); \
+	ROWR(o(BX), Z24, Z25); \
+	ROWR(o(BX)(R11*1), Z26, Z27)
+
+// func sgemm512Row(k int, a, b, c *float32, ldc, lda, ldb int, alpha, beta float32)
+//
+// The A micro-panel is 14 rows of a row-major A read in place: element (i, p) at a[i*lda + p].
+// Rows 0-3, 4-7, 8-11 and 12-13 are addressed from SI, R13, R14 and BX with the index
+// registers R11 = lda and R12 = 3·lda (bytes). B's rows are ldb apart (R10, bytes), as in
+// sgemm512Col.
+TEXT ·sgemm512Row(SB), NOSPLIT, $8-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	MOVQ lda+40(FP), R11
+	SHLQ $2, R11
+	MOVQ ldb+48(FP), R10
+	SHLQ $2, R10
+	LEAQ (R11)(R11*2), R12
+	LEAQ (SI)(R11*4), R13
+	LEAQ (R13)(R11*4), R14
+	LEAQ (R14)(R11*4), BX
+	FLUSH_ON
+	PREFETCHC
+	ZERO28
+
+	MOVQ CX, R9
+	SHRQ $2, R9
+	JZ srow_tail
+srow_loop4:
+	BROW(0(DI), 64(DI))
+	STEPRA(0)
+	BROW(0(DI)(R10*1), 64(DI)(R10*1))
+	STEPRA(4)
+	LEAQ (DI)(R10*2), DI
+	BROW(0(DI), 64(DI))
+	STEPRA(8)
+	BROW(0(DI)(R10*1), 64(DI)(R10*1))
+	STEPRA(12)
+	LEAQ (DI)(R10*2), DI
+	ADDQ $16, SI
+	ADDQ $16, R13
+	ADDQ $16, R14
+	ADDQ $16, BX
+	DECQ R9
+	JNZ srow_loop4
+
+srow_tail:
+	ANDQ $3, CX
+	JZ srow_store
+srow_loop1:
+	BROW(0(DI), 64(DI))
+	STEPRA(0)
+	ADDQ $4, SI
+	ADDQ $4, R13
+	ADDQ $4, R14
+	ADDQ $4, BX
+	ADDQ R10, DI
+	DECQ CX
+	JNZ srow_loop1
+
+srow_store:
+	STORE32(alpha+56(FP), beta+60(FP), srow_overwrite)
+	FLUSH_OFF
+	VZEROUPPER
+	RET
+
+srow_overwrite:
+	PUTROWS14(VMOVUPS)
+	FLUSH_OFF
+	VZEROUPPER
+	RET
+
+// (the float32 epilogue of the packed kernel, kept for reference: see STORE32)
+// func dgemmKernel14x16(k int, a, b, c *float64, ldc int, alpha, beta float64)
+TEXT ·dgemmKernel14x16(SB), NOSPLIT, $8-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $3, R8 // row stride of C in bytes
+	FLUSH_ON
+	PREFETCHC
+	ZERO28
+
+	MOVQ CX, R9
+	SHRQ $2, R9
+	JZ d512_tail
+d512_loop4:
+	STEP64(0, 0)
+	STEP64(112, 128)
+	STEP64(224, 256)
+	STEP64(336, 384)
+	ADDQ $448, SI
+	ADDQ $512, DI
+	DECQ R9
+	JNZ d512_loop4
+
+d512_tail:
+	ANDQ $3, CX
+	JZ d512_store
+d512_loop1:
+	STEP64(0, 0)
+	ADDQ $112, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ d512_loop1
+
+d512_store:
+	VBROADCASTSD alpha+40(FP), Z31
+	SCALE28(VMULPD, Z31)
+	MOVQ beta+48(FP), AX
+	SHLQ $1, AX // drop the sign: -0 is zero too
+	JZ d512_overwrite
+	VBROADCASTSD beta+48(FP), Z31
+	UPD(VFMADD231PD, VMOVUPD, Z0, Z1)
+	UPD(VFMADD231PD, VMOVUPD, Z2, Z3)
+	UPD(VFMADD231PD, VMOVUPD, Z4, Z5)
+	UPD(VFMADD231PD, VMOVUPD, Z6, Z7)
+	UPD(VFMADD231PD, VMOVUPD, Z8, Z9)
+	UPD(VFMADD231PD, VMOVUPD, Z10, Z11)
+	UPD(VFMADD231PD, VMOVUPD, Z12, Z13)
+	UPD(VFMADD231PD, VMOVUPD, Z14, Z15)
+	UPD(VFMADD231PD, VMOVUPD, Z16, Z17)
+	UPD(VFMADD231PD, VMOVUPD, Z18, Z19)
+	UPD(VFMADD231PD, VMOVUPD, Z20, Z21)
+	UPD(VFMADD231PD, VMOVUPD, Z22, Z23)
+	UPD(VFMADD231PD, VMOVUPD, Z24, Z25)
+	UPD(VFMADD231PD, VMOVUPD, Z26, Z27)
+	FLUSH_OFF
+	VZEROUPPER
+	RET
+
+d512_overwrite:
+	PUTROWS14(VMOVUPD)
+	FLUSH_OFF
+	VZEROUPPER
+	RET

@@ -1,0 +1,80 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func transpose8x8s(dst, src *float32, ld, kb, stride int)
+//
+// Packs an 8×kb block of float32 (rows src, src+ld, ... src+7·ld; kb a positive multiple of 8)
+// transposed: dst[p*stride + r] = src[r*ld + p]. Each 8×8 sub-block is eight row loads, the
+// usual 24-shuffle AVX transpose (VUNPCKL/HPS, VSHUFPS, VPERM2F128) and eight row stores, so
+// packing a transposed B costs about what copying it does. AVX2 instructions only: both
+// assembly levels use it. ld and stride are in elements.
+TEXT ·transpose8x8s(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	SHLQ $2, R8 // row stride of src in bytes
+	MOVQ kb+24(FP), CX
+	SHRQ $3, CX // 8×8 blocks
+	MOVQ stride+32(FP), R9
+	SHLQ $2, R9 // row stride of dst in bytes
+	LEAQ (R8)(R8*2), R10 // 3·ld
+	LEAQ (R9)(R9*2), R11 // 3·stride
+	JZ tr_done
+
+tr_loop:
+	LEAQ (SI)(R8*4), DX // row 4
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(R8*1), Y1
+	VMOVUPS (SI)(R8*2), Y2
+	VMOVUPS (SI)(R10*1), Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (DX)(R8*1), Y5
+	VMOVUPS (DX)(R8*2), Y6
+	VMOVUPS (DX)(R10*1), Y7
+
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+
+	VSHUFPS $0x44, Y10, Y8, Y0 // columns 0, 4 of rows 0-3
+	VSHUFPS $0xee, Y10, Y8, Y1 // 1, 5
+	VSHUFPS $0x44, Y11, Y9, Y2 // 2, 6
+	VSHUFPS $0xee, Y11, Y9, Y3 // 3, 7
+	VSHUFPS $0x44, Y14, Y12, Y4 // the same of rows 4-7
+	VSHUFPS $0xee, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xee, Y15, Y13, Y7
+
+	VPERM2F128 $0x20, Y4, Y0, Y8  // column 0
+	VPERM2F128 $0x20, Y5, Y1, Y9  // 1
+	VPERM2F128 $0x20, Y6, Y2, Y10 // 2
+	VPERM2F128 $0x20, Y7, Y3, Y11 // 3
+	VPERM2F128 $0x31, Y4, Y0, Y12 // 4
+	VPERM2F128 $0x31, Y5, Y1, Y13 // 5
+	VPERM2F128 $0x31, Y6, Y2, Y14 // 6
+	VPERM2F128 $0x31, Y7, Y3, Y15 // 7
+
+	LEAQ (DI)(R9*4), DX
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, (DI)(R9*1)
+	VMOVUPS Y10, (DI)(R9*2)
+	VMOVUPS Y11, (DI)(R11*1)
+	VMOVUPS Y12, (DX)
+	VMOVUPS Y13, (DX)(R9*1)
+	VMOVUPS Y14, (DX)(R9*2)
+	VMOVUPS Y15, (DX)(R11*1)
+
+	ADDQ $32, SI
+	LEAQ (DI)(R9*8), DI
+	DECQ CX
+	JNZ tr_loop
+
+tr_done:
+	VZEROUPPER
+	RET

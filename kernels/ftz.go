@@ -1,0 +1,106 @@
+package kernels
+
+import "math"
+
+// Emulation in Go of the x86 MXCSR's flush-to-zero (FTZ) and denormals-are-zero (DAZ) modes, for
+// the float32 twins of the assembly loops that run under them (plain RMSProp, Adam): on Zen 5 a
+// vector operation with a subnormal operand or result is several times slower, and a diverging or
+// saturated run's gradients are tiny enough (1e-20 squares to a subnormal) to hit that on most
+// elements (issue 19). Under DAZ a subnormal operand is a zero of its sign; under FTZ a result
+// that is tiny is a zero of its sign, tininess being decided after rounding to 24 bits with an
+// unbounded exponent (checked on this hardware by TestRMSPropFTZEdges). Each helper is one
+// instruction, with the assembly's operand order (which decides the NaN kept when two meet).
+
+// adamFTZ is adamAVX2's and adam512's loop (AMSGrad when vmax != nil) under FTZ and DAZ:
+//
+//	pi = p·decay; gi = pi·wd + g; m = gi·c1 + m·b1; v = (gi·c2)·gi + v·b2; [vh = max(vmax, v)]
+//	p = pi - (m·step) / (sqrt(vh)·invBC2 + eps)
+func adamFTZ(p, g, m, v, vmax []float32, decay, wd, b1, c1, b2, c2, step, invBC2, eps float32) {
+	n := len(p)
+	g, m, v = g[:n], m[:n], v[:n]
+	decay, wd, b1, c1, b2, c2 = daz(decay), daz(wd), daz(b1), daz(c1), daz(b2), daz(c2)
+	step, invBC2, eps = daz(step), daz(invBC2), daz(eps)
+	if vmax != nil {
+		vmax = vmax[:n]
+	}
+	for i := range p {
+		pi := mulFTZ(daz(p[i]), decay)
+		gi := addFTZ(mulFTZ(pi, wd), daz(g[i]))
+		mi := addFTZ(mulFTZ(gi, c1), mulFTZ(daz(m[i]), b1))
+		vi := addFTZ(mulFTZ(mulFTZ(gi, c2), gi), mulFTZ(daz(v[i]), b2))
+		m[i], v[i] = mi, vi
+		vh := vi
+		if vmax != nil {
+			vh = max(daz(vmax[i]), vi)
+			vmax[i] = vh
+		}
+		d := addFTZ(mulFTZ(float32(math.Sqrt(float64(vh))), invBC2), eps)
+		p[i] = subFTZ(pi, divFTZ(mulFTZ(mi, step), d))
+	}
+}
+
+const (
+	minNorm32 = 0x1p-126
+	// tinyEdge: an exact result below it in magnitude is tiny for the x86's FTZ, which decides
+	// tininess after rounding to 24 bits with an unbounded exponent; one in [2^-126 - 2^-150,
+	// tinyEdge) rounds to 2^-126 in float32 but is flushed.
+	tinyEdge = 0x1p-126 - 0x1p-151
+)
+
+func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
+
+// zeroOf is a zero with the sign of x.
+func zeroOf(x float32) float32 { return math.Float32frombits(math.Float32bits(x) & (1 << 31)) }
+
+// daz is x as an operand under DAZ: a subnormal is a zero of its sign.
+func daz(x float32) float32 {
+	if abs32(x) < minNorm32 {
+		return zeroOf(x)
+	}
+	return x
+}
+
+// addFTZ is x+y (operands not subnormal) under FTZ. A sum below 2^-126 is exact, so the float32
+// sum is tiny exactly when FTZ finds it so.
+func addFTZ(x, y float32) float32 { return ftzExact(x + y) }
+
+// subFTZ is x-y as addFTZ (not addFTZ(x, -y): the negation would flip a NaN's sign).
+func subFTZ(x, y float32) float32 { return ftzExact(x - y) }
+
+// ftzExact flushes an exact result below 2^-126 to a zero of its sign.
+func ftzExact(r float32) float32 {
+	if abs32(r) < minNorm32 {
+		return zeroOf(r)
+	}
+	return r
+}
+
+// mulFTZ is x·y (operands not subnormal) under FTZ; the product of two float32 is exact in
+// float64, which decides the one case float32's rounding hides (a result rounded up to 2^-126).
+func mulFTZ(x, y float32) float32 {
+	r := x * y
+	if a := abs32(r); a <= minNorm32 && (a < minNorm32 || math.Abs(float64(x)*float64(y)) < tinyEdge) {
+		return zeroOf(r)
+	}
+	return r
+}
+
+// divFTZ is x/y (operands not subnormal) under FTZ. For a quotient rounded to ±2^-126 the exact
+// one is compared with tinyEdge through the float64 quotient and, if that equals tinyEdge, the
+// sign of the exact remainder |x| - q·|y| (one rounding in math.FMA keeps it).
+func divFTZ(x, y float32) float32 {
+	r := x / y
+	if a := abs32(r); a <= minNorm32 && (a < minNorm32 || divTiny(x, y)) {
+		return zeroOf(r)
+	}
+	return r
+}
+
+func divTiny(x, y float32) bool {
+	ax, ay := math.Abs(float64(x)), math.Abs(float64(y))
+	q := ax / ay
+	if q != tinyEdge {
+		return q < tinyEdge
+	}
+	return math.FMA(-q, ay, ax) < 0
+}

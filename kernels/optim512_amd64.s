@@ -1,0 +1,359 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX-512 float32 loops for the optimizer updates of optim.go: the AVX2 loops of optim_amd64.s
+// (see there for the formulas, the byte counts and why the bits are the Go loops') on 16
+// elements per ZMM register, with the same operations in the same operand order. Here every
+// element is done in assembly: the n%16 tail loads every input under a mask (K1, zeroing, so no
+// load reaches past a slice) and stores under it. The scalars are broadcast into Z7-Z15 as the
+// AVX2 loops hold them in Y7-Y15.
+
+#define A_DECAY 0
+#define A_WD 4
+#define A_B1 8
+#define A_C1 12
+#define A_B2 16
+#define A_C2 20
+#define A_STEP 24
+#define A_INVBC2 28
+#define A_EPS 32
+
+#define M_DECAY 0
+#define M_WD 4
+#define M_MU 8
+#define M_DAMP 12
+#define M_LR 16
+
+// FTZ_ON saves the MXCSR at mxcsr-8(SP) and sets its flush-to-zero (bit 15) and
+// denormals-are-zero (bit 6) bits; FTZ_OFF restores it (ftz.go says why, and emulates them for
+// the Go twins). An assembly function cannot be preempted and signal handlers save and restore
+// the MXCSR, so no other code runs with these bits. Clobbers AX.
+#define FTZ_ON \
+	STMXCSR mxcsr-8(SP); \
+	MOVL mxcsr-8(SP), AX; \
+	ORL $0x8040, AX; \
+	MOVL AX, mxcsr-4(SP); \
+	LDMXCSR mxcsr-4(SP)
+
+#define FTZ_OFF \
+	LDMXCSR mxcsr-8(SP)
+
+#define ADAM_CONSTS \
+	VBROADCASTSS A_DECAY(R10), Z15; \
+	VBROADCASTSS A_WD(R10), Z14; \
+	VBROADCASTSS A_B1(R10), Z13; \
+	VBROADCASTSS A_C1(R10), Z12; \
+	VBROADCASTSS A_B2(R10), Z11; \
+	VBROADCASTSS A_C2(R10), Z10; \
+	VBROADCASTSS A_STEP(R10), Z9; \
+	VBROADCASTSS A_INVBC2(R10), Z8; \
+	VBROADCASTSS A_EPS(R10), Z7
+
+// ADAM_MOMENTS: from p (Z0), g (Z20), m (Z2), v (Z4) compute pi (Z0), gi (Z1), m (Z3), v (Z5).
+#define ADAM_MOMENTS \
+	VMULPS Z15, Z0, Z0; \
+	VMULPS Z14, Z0, Z1; \
+	VADDPS Z20, Z1, Z1; \
+	VMULPS Z13, Z2, Z2; \
+	VMULPS Z12, Z1, Z3; \
+	VADDPS Z2, Z3, Z3; \
+	VMULPS Z11, Z4, Z4; \
+	VMULPS Z10, Z1, Z5; \
+	VMULPS Z1, Z5, Z5; \
+	VADDPS Z4, Z5, Z5
+
+// ADAM_STEP: p (Z0) = pi - m·step / (sqrt(Z5)·invBC2 + eps), m in Z3 (clobbered with Z5).
+#define ADAM_STEP \
+	VMULPS Z9, Z3, Z6; \
+	VSQRTPS Z5, Z5; \
+	VMULPS Z8, Z5, Z5; \
+	VADDPS Z7, Z5, Z5; \
+	VDIVPS Z5, Z6, Z6; \
+	VSUBPS Z6, Z0, Z0
+
+// AMSGRAD: Z5 = max(vmax (Z21), v (Z5)) as Go computes it (see optim_amd64.s), Z22 = the sign bit.
+#define AMSGRAD \
+	VXORPS Z22, Z5, Z2; \
+	VXORPS Z21, Z22, Z4; \
+	VMINPS Z2, Z4, Z2; \
+	VMINPS Z4, Z2, Z4; \
+	VORPS Z2, Z4, Z4; \
+	VXORPS Z22, Z4, Z5
+
+// func adam512(p, grad, m, v *float32, n int, k *adamConsts)
+TEXT ·adam512(SB), NOSPLIT, $8-48
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), DX
+	MOVQ v+24(FP), R8
+	MOVQ n+32(FP), CX
+	MOVQ k+40(FP), R10
+	FTZ_ON
+	ADAM_CONSTS
+	XORQ AX, AX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ adam512_tail
+adam512_loop:
+	VMOVUPS (DI)(AX*1), Z0
+	VMOVUPS (SI)(AX*1), Z20
+	VMOVUPS (DX)(AX*1), Z2
+	VMOVUPS (R8)(AX*1), Z4
+	ADAM_MOMENTS
+	VMOVAPS Z5, Z23 // v, stored below
+	ADAM_STEP
+	VMOVUPS Z3, (DX)(AX*1)
+	VMOVUPS Z23, (R8)(AX*1)
+	VMOVUPS Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ adam512_loop
+adam512_tail:
+	ANDQ $15, CX
+	JZ adam512_done
+	MOVL $1, BX
+	SHLL CX, BX
+	DECL BX
+	KMOVW BX, K1
+	VMOVUPS.Z (DI)(AX*1), K1, Z0
+	VMOVUPS.Z (SI)(AX*1), K1, Z20
+	VMOVUPS.Z (DX)(AX*1), K1, Z2
+	VMOVUPS.Z (R8)(AX*1), K1, Z4
+	ADAM_MOMENTS
+	VMOVAPS Z5, Z23 // v, stored below
+	ADAM_STEP
+	VMOVUPS Z3, K1, (DX)(AX*1)
+	VMOVUPS Z23, K1, (R8)(AX*1)
+	VMOVUPS Z0, K1, (DI)(AX*1)
+adam512_done:
+	FTZ_OFF
+	VZEROUPPER
+	RET
+
+// func adamMax512(p, grad, m, v, vmax *float32, n int, k *adamConsts)
+TEXT ·adamMax512(SB), NOSPLIT, $8-56
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), DX
+	MOVQ v+24(FP), R8
+	MOVQ vmax+32(FP), R9
+	MOVQ n+40(FP), CX
+	MOVQ k+48(FP), R10
+	FTZ_ON
+	ADAM_CONSTS
+	MOVL $0x80000000, BX
+	VPBROADCASTD BX, Z22 // the sign bit
+	XORQ AX, AX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ adamMax512_tail
+adamMax512_loop:
+	VMOVUPS (DI)(AX*1), Z0
+	VMOVUPS (SI)(AX*1), Z20
+	VMOVUPS (DX)(AX*1), Z2
+	VMOVUPS (R8)(AX*1), Z4
+	VMOVUPS (R9)(AX*1), Z21
+	ADAM_MOMENTS
+	VMOVAPS Z5, Z23 // v, stored below
+	AMSGRAD
+	VMOVAPS Z5, Z24 // vh
+	ADAM_STEP
+	VMOVUPS Z3, (DX)(AX*1)
+	VMOVUPS Z23, (R8)(AX*1)
+	VMOVUPS Z24, (R9)(AX*1)
+	VMOVUPS Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ adamMax512_loop
+adamMax512_tail:
+	ANDQ $15, CX
+	JZ adamMax512_done
+	MOVL $1, BX
+	SHLL CX, BX
+	DECL BX
+	KMOVW BX, K1
+	VMOVUPS.Z (DI)(AX*1), K1, Z0
+	VMOVUPS.Z (SI)(AX*1), K1, Z20
+	VMOVUPS.Z (DX)(AX*1), K1, Z2
+	VMOVUPS.Z (R8)(AX*1), K1, Z4
+	VMOVUPS.Z (R9)(AX*1), K1, Z21
+	ADAM_MOMENTS
+	VMOVAPS Z5, Z23 // v, stored below
+	AMSGRAD
+	VMOVAPS Z5, Z24 // vh
+	ADAM_STEP
+	VMOVUPS Z3, K1, (DX)(AX*1)
+	VMOVUPS Z23, K1, (R8)(AX*1)
+	VMOVUPS Z24, K1, (R9)(AX*1)
+	VMOVUPS Z0, K1, (DI)(AX*1)
+adamMax512_done:
+	FTZ_OFF
+	VZEROUPPER
+	RET
+
+// func momentum512(p, grad, buf *float32, n int, k *momentumConsts)
+TEXT ·momentum512(SB), NOSPLIT, $0-40
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ buf+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ k+32(FP), R10
+	VBROADCASTSS M_MU(R10), Z15
+	VBROADCASTSS M_DAMP(R10), Z14
+	VBROADCASTSS M_LR(R10), Z13
+	XORQ AX, AX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ momentum512_tail
+momentum512_loop:
+	VMOVUPS (DX)(AX*1), Z0
+	VMOVUPS (SI)(AX*1), Z1
+	VMOVUPS (DI)(AX*1), Z2
+	VMULPS Z15, Z0, Z0 // buf·mu
+	VMULPS Z14, Z1, Z1 // g·damp
+	VADDPS Z1, Z0, Z0  // b = buf·mu + g·damp
+	VMULPS Z13, Z0, Z3 // b·lr
+	VSUBPS Z3, Z2, Z2  // p - b·lr
+	VMOVUPS Z0, (DX)(AX*1)
+	VMOVUPS Z2, (DI)(AX*1)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ momentum512_loop
+momentum512_tail:
+	ANDQ $15, CX
+	JZ momentum512_done
+	MOVL $1, BX
+	SHLL CX, BX
+	DECL BX
+	KMOVW BX, K1
+	VMOVUPS.Z (DX)(AX*1), K1, Z0
+	VMOVUPS.Z (SI)(AX*1), K1, Z1
+	VMOVUPS.Z (DI)(AX*1), K1, Z2
+	VMULPS Z15, Z0, Z0 // buf·mu
+	VMULPS Z14, Z1, Z1 // g·damp
+	VADDPS Z1, Z0, Z0  // b = buf·mu + g·damp
+	VMULPS Z13, Z0, Z3 // b·lr
+	VSUBPS Z3, Z2, Z2  // p - b·lr
+	VMOVUPS Z0, K1, (DX)(AX*1)
+	VMOVUPS Z2, K1, (DI)(AX*1)
+momentum512_done:
+	VZEROUPPER
+	RET
+
+// func momentumDecay512(p, grad, buf *float32, n int, k *momentumConsts)
+TEXT ·momentumDecay512(SB), NOSPLIT, $0-40
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ buf+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ k+32(FP), R10
+	VBROADCASTSS M_DECAY(R10), Z15
+	VBROADCASTSS M_WD(R10), Z14
+	VBROADCASTSS M_MU(R10), Z13
+	VBROADCASTSS M_DAMP(R10), Z12
+	VBROADCASTSS M_LR(R10), Z11
+	XORQ AX, AX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ momentumDecay512_tail
+momentumDecay512_loop:
+	VMOVUPS (DI)(AX*1), Z0
+	VMOVUPS (DX)(AX*1), Z1
+	VMOVUPS (SI)(AX*1), Z4
+	VMULPS Z15, Z0, Z0 // pi = p·decay
+	VMULPS Z13, Z1, Z1 // buf·mu
+	VMULPS Z14, Z0, Z2 // pi·wd
+	VADDPS Z4, Z2, Z2  // + g
+	VMULPS Z12, Z2, Z2 // ·damp
+	VADDPS Z2, Z1, Z1  // b = buf·mu + (pi·wd + g)·damp
+	VMULPS Z11, Z1, Z3 // b·lr
+	VSUBPS Z3, Z0, Z0  // pi - b·lr
+	VMOVUPS Z1, (DX)(AX*1)
+	VMOVUPS Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ momentumDecay512_loop
+momentumDecay512_tail:
+	ANDQ $15, CX
+	JZ momentumDecay512_done
+	MOVL $1, BX
+	SHLL CX, BX
+	DECL BX
+	KMOVW BX, K1
+	VMOVUPS.Z (DI)(AX*1), K1, Z0
+	VMOVUPS.Z (DX)(AX*1), K1, Z1
+	VMOVUPS.Z (SI)(AX*1), K1, Z4
+	VMULPS Z15, Z0, Z0 // pi = p·decay
+	VMULPS Z13, Z1, Z1 // buf·mu
+	VMULPS Z14, Z0, Z2 // pi·wd
+	VADDPS Z4, Z2, Z2  // + g
+	VMULPS Z12, Z2, Z2 // ·damp
+	VADDPS Z2, Z1, Z1  // b = buf·mu + (pi·wd + g)·damp
+	VMULPS Z11, Z1, Z3 // b·lr
+	VSUBPS Z3, Z0, Z0  // pi - b·lr
+	VMOVUPS Z1, K1, (DX)(AX*1)
+	VMOVUPS Z0, K1, (DI)(AX*1)
+momentumDecay512_done:
+	VZEROUPPER
+	RET
+
+// func rmsprop512(p, grad, sq *float32, n int, k *rmspropConsts)
+//
+// rmspropAVX2 (optim_amd64.s) on 16 lanes, the tail under K1, under FTZ and DAZ likewise.
+#define RMSPROP \
+	VMULPS Z14, Z0, Z1; \
+	VADDPS Z20, Z1, Z1; \
+	VMULPS Z13, Z2, Z2; \
+	VMULPS Z12, Z1, Z3; \
+	VMULPS Z1, Z3, Z3; \
+	VADDPS Z3, Z2, Z3; \
+	VMULPS Z10, Z1, Z4; \
+	VSQRTPS Z3, Z5; \
+	VADDPS Z11, Z5, Z5; \
+	VDIVPS Z5, Z4, Z4; \
+	VSUBPS Z4, Z0, Z0
+
+TEXT ·rmsprop512(SB), NOSPLIT, $8-40
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ sq+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ k+32(FP), R10
+	FTZ_ON
+	VBROADCASTSS 0(R10), Z14
+	VBROADCASTSS 4(R10), Z13
+	VBROADCASTSS 8(R10), Z12
+	VBROADCASTSS 12(R10), Z11
+	VBROADCASTSS 16(R10), Z10
+	XORQ AX, AX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ rmsprop512_tail
+rmsprop512_loop:
+	VMOVUPS (DI)(AX*1), Z0
+	VMOVUPS (SI)(AX*1), Z20
+	VMOVUPS (DX)(AX*1), Z2
+	RMSPROP
+	VMOVUPS Z3, (DX)(AX*1)
+	VMOVUPS Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ rmsprop512_loop
+rmsprop512_tail:
+	ANDQ $15, CX
+	JZ rmsprop512_done
+	MOVL $1, BX
+	SHLL CX, BX
+	DECL BX
+	KMOVW BX, K1
+	VMOVUPS.Z (DI)(AX*1), K1, Z0
+	VMOVUPS.Z (SI)(AX*1), K1, Z20
+	VMOVUPS.Z (DX)(AX*1), K1, Z2
+	RMSPROP
+	VMOVUPS Z3, K1, (DX)(AX*1)
+	VMOVUPS Z0, K1, (DI)(AX*1)
+rmsprop512_done:
+	FTZ_OFF
+	VZEROUPPER
+	RET

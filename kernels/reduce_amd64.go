@@ -1,0 +1,36 @@
+//go:build amd64 && !purego
+
+package kernels
+
+// The loops of reduce_amd64.s; see reduce.go for what each computes.
+
+// addRowAVX2 sets dst[i] = x[i] + b[i] for i < n, n a multiple of 8.
+//
+//go:noescape
+func addRowAVX2(dst, x, b *float32, n int)
+
+// addRow512 sets dst[i] = x[i] + b[i] for i < n.
+//
+//go:noescape
+func addRow512(dst, x, b *float32, n int)
+
+// sumColumnsAVX2 sets dst[c] = float32(Σ_r float64(src[r*ld+c])) for c < cols (a multiple of 8),
+// rows >= 1.
+//
+//go:noescape
+func sumColumnsAVX2(dst, src *float32, rows, cols, ld int)
+
+// sumColumns512 is sumColumnsAVX2 for any cols >= 1.
+//
+//go:noescape
+func sumColumns512(dst, src *float32, rows, cols, ld int)
+
+// sumSquaresAVX2 adds float64(x[i])² into s[i%16] for i < n, n a multiple of 16.
+//
+//go:noescape
+func sumSquaresAVX2(x *float32, n int, s *[16]float64)
+
+// sumSquares512 is sumSquaresAVX2 with AVX-512.
+//
+//go:noescape
+func sumSquares512(x *float32, n int, s *[16]float64)

@@ -1,0 +1,202 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2 and AVX-512 loops of reduce.go: the bias add, the column sums (bias gradient) and the sum
+// of squares (gradient norm) for float32, each the Go loop's operations in its order, so the bits
+// are the same at every level: VADDPS for x + b; VCVTPS2PD then VADDPD into one float64 lane
+// per column (rows in order); VCVTPS2PD, VMULPD, VADDPD into the 16 partial sums s[i%16] (no
+// FMA: the Go code rounds the product, which is exact anyway, then the sum). The AVX2 loops do
+// whole blocks (8 elements or columns, 16 for the squares) and leave the rest to Go; the AVX-512
+// loops do the tail of a row with a mask. Alignment is not assumed.
+
+// func addRowAVX2(dst, x, b *float32, n int)
+TEXT ·addRowAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHLQ $2, CX
+	XORQ AX, AX
+addRowAVX2_loop:
+	CMPQ AX, CX
+	JGE addRowAVX2_done
+	VMOVUPS (SI)(AX*1), Y0
+	VADDPS (DX)(AX*1), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	JMP addRowAVX2_loop
+addRowAVX2_done:
+	VZEROUPPER
+	RET
+
+// func addRow512(dst, x, b *float32, n int)
+TEXT ·addRow512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	XORQ AX, AX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ addRow512_tail
+addRow512_loop:
+	VMOVUPS (SI)(AX*1), Z0
+	VADDPS (DX)(AX*1), Z0, Z0
+	VMOVUPS Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ addRow512_loop
+addRow512_tail:
+	ANDQ $15, CX
+	JZ addRow512_done
+	MOVL $1, BX
+	SHLL CX, BX
+	DECL BX
+	KMOVW BX, K1
+	VMOVUPS.Z (SI)(AX*1), K1, Z0
+	VMOVUPS.Z (DX)(AX*1), K1, Z1
+	VADDPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)(AX*1)
+addRow512_done:
+	VZEROUPPER
+	RET
+
+// func sumColumnsAVX2(dst, src *float32, rows, cols, ld int)
+//
+// Per block of 8 columns: two YMM of float64 (columns 0-3, 4-7) accumulate the rows in order.
+TEXT ·sumColumnsAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ rows+16(FP), R8
+	MOVQ cols+24(FP), R9
+	MOVQ ld+32(FP), R10
+	SHLQ $2, R10 // row stride in bytes
+sumColumnsAVX2_block:
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	MOVQ SI, DX
+	MOVQ R8, CX
+sumColumnsAVX2_row:
+	VCVTPS2PD (DX), Y2
+	VCVTPS2PD 16(DX), Y3
+	VADDPD Y2, Y0, Y0
+	VADDPD Y3, Y1, Y1
+	ADDQ R10, DX
+	DECQ CX
+	JNZ sumColumnsAVX2_row
+	VCVTPD2PSY Y0, X0
+	VCVTPD2PSY Y1, X1
+	VMOVUPS X0, (DI)
+	VMOVUPS X1, 16(DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, R9
+	JNZ sumColumnsAVX2_block
+	VZEROUPPER
+	RET
+
+// func sumColumns512(dst, src *float32, rows, cols, ld int)
+//
+// Per block of 16 columns (the last under the mask K1): two ZMM of float64 accumulate the rows.
+TEXT ·sumColumns512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ rows+16(FP), R8
+	MOVQ cols+24(FP), R9
+	MOVQ ld+32(FP), R10
+	SHLQ $2, R10
+sumColumns512_block:
+	MOVL $0xffff, BX
+	CMPQ R9, $16
+	JGE sumColumns512_mask
+	MOVL $1, BX
+	MOVQ R9, CX
+	SHLL CX, BX
+	DECL BX
+sumColumns512_mask:
+	KMOVW BX, K1
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+	MOVQ SI, DX
+	MOVQ R8, CX
+sumColumns512_row:
+	VMOVUPS.Z (DX), K1, Z4
+	VCVTPS2PD Y4, Z2
+	VEXTRACTF32X8 $1, Z4, Y5
+	VCVTPS2PD Y5, Z3
+	VADDPD Z2, Z0, Z0
+	VADDPD Z3, Z1, Z1
+	ADDQ R10, DX
+	DECQ CX
+	JNZ sumColumns512_row
+	VCVTPD2PS Z0, Y0
+	VCVTPD2PS Z1, Y1
+	VINSERTF32X8 $1, Y1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, R9
+	JG sumColumns512_block
+	VZEROUPPER
+	RET
+
+// func sumSquaresAVX2(x *float32, n int, s *[16]float64)
+TEXT ·sumSquaresAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ s+16(FP), DI
+	VMOVUPD (DI), Y0
+	VMOVUPD 32(DI), Y1
+	VMOVUPD 64(DI), Y2
+	VMOVUPD 96(DI), Y3
+	SHRQ $4, CX
+	JZ sumSquaresAVX2_done
+sumSquaresAVX2_loop:
+	VCVTPS2PD (SI), Y4
+	VCVTPS2PD 16(SI), Y5
+	VCVTPS2PD 32(SI), Y6
+	VCVTPS2PD 48(SI), Y7
+	VMULPD Y4, Y4, Y4
+	VMULPD Y5, Y5, Y5
+	VMULPD Y6, Y6, Y6
+	VMULPD Y7, Y7, Y7
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+	ADDQ $64, SI
+	DECQ CX
+	JNZ sumSquaresAVX2_loop
+sumSquaresAVX2_done:
+	VMOVUPD Y0, (DI)
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD Y3, 96(DI)
+	VZEROUPPER
+	RET
+
+// func sumSquares512(x *float32, n int, s *[16]float64)
+TEXT ·sumSquares512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ s+16(FP), DI
+	VMOVUPD (DI), Z0
+	VMOVUPD 64(DI), Z1
+	SHRQ $4, CX
+	JZ sumSquares512_done
+sumSquares512_loop:
+	VCVTPS2PD (SI), Z2
+	VCVTPS2PD 32(SI), Z3
+	VMULPD Z2, Z2, Z2
+	VMULPD Z3, Z3, Z3
+	VADDPD Z2, Z0, Z0
+	VADDPD Z3, Z1, Z1
+	ADDQ $64, SI
+	DECQ CX
+	JNZ sumSquares512_loop
+sumSquares512_done:
+	VMOVUPD Z0, (DI)
+	VMOVUPD Z1, 64(DI)
+	VZEROUPPER
+	RET

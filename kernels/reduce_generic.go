@@ -1,0 +1,12 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// Stubs: level() is Generic without assembly, so these are never called.
+
+func addRow512(dst, x, b *float32, n int)                  {}
+func addRowAVX2(dst, x, b *float32, n int)                 {}
+func sumColumns512(dst, src *float32, rows, cols, ld int)  {}
+func sumColumnsAVX2(dst, src *float32, rows, cols, ld int) {}
+func sumSquares512(x *float32, n int, s *[16]float64)      {}
+func sumSquaresAVX2(x *float32, n int, s *[16]float64)     {}
