@@ -145,19 +145,24 @@ func packB[T scalar](dst []T, trans bool, b []T, ldb, pc, kb, jc, nb, nr int) {
 			}
 			continue
 		}
-		if cols == nr && nr%8 == 0 {
+		full8 := 0
+		if nr%8 == 0 {
 			// Eight rows at a time: in assembly (8×8 transposes) for the whole multiples of 8
 			// of kb where there is one, else, and for the rest, with the live row slices
-			// within the registers.
-			for j := 0; j < nr; j += 8 {
+			// within the registers. A ragged panel (a narrow B such as the 25 or 150 columns
+			// of a convolution's filter gradient) takes its whole groups of 8 the same way.
+			full8 = cols &^ 7
+			for j := 0; j < full8; j += 8 {
 				done := transpose8(d[j:], b[(j0+j)*ldb+pc:], ldb, kb, nr)
 				packRows8(d[done*nr:], b, (j0+j)*ldb+pc+done, ldb, kb-done, nr, j)
 			}
-			continue
+			if full8 == nr {
+				continue
+			}
 		}
-		// op(B)(p, j) = b[j*ldb + p]: read each column of the panel contiguously and scatter it
-		// with stride nr.
-		for j := range cols {
+		// op(B)(p, j) = b[j*ldb + p]: read each remaining column of the panel contiguously and
+		// scatter it with stride nr.
+		for j := full8; j < cols; j++ {
 			src := b[(j0+j)*ldb+pc:][:kb]
 			for p, v := range src {
 				d[p*nr+j] = v
