@@ -281,21 +281,6 @@ func dot(a, b []float64) float64 {
 	return s
 }
 
-// centralDiff returns the gradient of f at x by central differences with step h.
-func centralDiff(x []float64, h float64, f func(x []float64) float64) []float64 {
-	g := make([]float64, len(x))
-	xx := append([]float64(nil), x...)
-	for i := range xx {
-		xx[i] = x[i] + h
-		fp := f(xx)
-		xx[i] = x[i] - h
-		fm := f(xx)
-		xx[i] = x[i]
-		g[i] = (fp - fm) / (2 * h)
-	}
-	return g
-}
-
 // fdStep and fdTol are the central-difference step and tolerance of every gradient check (float64
 // only): truncation error is O(h²)·|f‴| ≈ 1e-12 and rounding O(eps·|f|/h) ≈ 1e-9.
 const fdStep = 1e-6
