@@ -102,27 +102,66 @@ func validRange(size, out, stride, pad, off int) (lo, hi int) {
 // (c, p, q), column (i, j) holds x[c, i·StrideH − PadH + p·DilH, j·StrideW − PadW + q·DilW], or 0
 // in the padding. Rows are written with contiguous copies when the stride is 1.
 func Im2col[T Float](g Conv2D, col, x []T) error {
-	oh, ow := g.OutH(), g.OutW()
-	if len(x) != g.C*g.H*g.W || len(col) != g.K()*oh*ow {
+	if len(x) != g.C*g.H*g.W || len(col) != g.K()*g.P() {
 		return fmt.Errorf("kernels: Im2col: x has %d elements, col %d, for one image of %v: %w", len(x), len(col), g, ErrInvalid)
 	}
+	im2colRows(g, col, x, 0, g.OutH())
+	return nil
+}
+
+// Im2colRows writes the columns of output rows [i0, i1) of Im2col's matrix into col
+// [C·KH·KW, (i1−i0)·OW]: a block of the column matrix small enough to stay in cache while a
+// product reads it, where the whole matrix (K times the image) would go to memory and back.
+func Im2colRows[T Float](g Conv2D, col, x []T, i0, i1 int) error {
+	if err := g.checkRows("Im2colRows", len(x), len(col), i0, i1); err != nil {
+		return err
+	}
+	im2colRows(g, col, x, i0, i1)
+	return nil
+}
+
+// checkRows checks one image and a block of output rows [i0, i1) with its column matrix.
+func (g Conv2D) checkRows(op string, lx, lcol, i0, i1 int) error {
+	if i0 < 0 || i1 > g.OutH() || i0 >= i1 {
+		return fmt.Errorf("kernels: %s: output rows [%d, %d) are not a block of the %d rows of %v: %w", op, i0, i1, g.OutH(), g, ErrInvalid)
+	}
+	if lx != g.C*g.H*g.W || lcol != g.K()*(i1-i0)*g.OutW() {
+		return fmt.Errorf("kernels: %s: image has %d elements, col %d, for rows [%d, %d) of one image of %v: %w", op, lx, lcol, i0, i1, g, ErrInvalid)
+	}
+	return nil
+}
+
+// blockRows returns the output rows [lo, hi) of [i0, i1) whose input row, for kernel row offset
+// off, lies in the image (an empty range at i0 if none).
+func (g Conv2D) blockRows(i0, i1, off int) (lo, hi int) {
+	lo, hi = validRange(g.H, g.OutH(), g.StrideH, g.PadH, off)
+	lo, hi = max(lo, i0), min(hi, i1)
+	if lo >= hi {
+		return i0, i0
+	}
+	return lo, hi
+}
+
+func im2colRows[T Float](g Conv2D, col, x []T, i0, i1 int) {
+	ow := g.OutW()
+	bw := (i1 - i0) * ow // the width of a block row
 	row := 0
 	for c := 0; c < g.C; c++ {
 		plane := x[c*g.H*g.W : (c+1)*g.H*g.W]
 		for p := 0; p < g.KH; p++ {
-			ilo, ihi := validRange(g.H, oh, g.StrideH, g.PadH, p*g.DilH)
+			ilo, ihi := g.blockRows(i0, i1, p*g.DilH)
 			for q := 0; q < g.KW; q++ {
 				jlo, jhi := validRange(g.W, ow, g.StrideW, g.PadW, q*g.DilW)
-				dst := col[row*oh*ow : (row+1)*oh*ow]
+				dst := col[row*bw : (row+1)*bw]
 				row++
-				clear(dst[:ilo*ow])
-				clear(dst[ihi*ow:])
+				clear(dst[:(ilo-i0)*ow])
+				clear(dst[(ihi-i0)*ow:])
 				if g.StrideH == 1 && g.StrideW == 1 && g.DilH == 1 && ow == g.W && ilo < ihi {
-					sameWidthRows(dst[ilo*ow:ihi*ow], plane, (ilo-g.PadH+p)*g.W+q*g.DilW-g.PadW, ow, jlo, jhi)
+					sameWidthRows(dst[(ilo-i0)*ow:(ihi-i0)*ow], plane, (ilo-g.PadH+p)*g.W+q*g.DilW-g.PadW, ow, jlo, jhi)
 					continue
 				}
 				for i := ilo; i < ihi; i++ {
-					d := dst[i*ow : (i+1)*ow]
+					d := dst[(i-i0)*ow : (i-i0+1)*ow]
 					for j := range d[:jlo] {
 						d[j] = 0
 					}
@@ -155,7 +194,6 @@ func Im2col[T Float](g Conv2D, col, x []T) error {
 			}
 		}
 	}
-	return nil
 }
 
 // sameWidthRows fills the rows of one column-matrix row whose output width equals the image's
@@ -192,25 +230,41 @@ func sameWidthRows[T Float](d, plane []T, s0, w, jlo, jhi int) {
 // column-matrix entry, of the entry at the input position Im2col read it from (padding entries
 // are dropped). The sums run row by row of col, in a fixed order.
 func Col2im[T Float](g Conv2D, dx, col []T) error {
-	oh, ow := g.OutH(), g.OutW()
-	if len(dx) != g.C*g.H*g.W || len(col) != g.K()*oh*ow {
+	if len(dx) != g.C*g.H*g.W || len(col) != g.K()*g.P() {
 		return fmt.Errorf("kernels: Col2im: dx has %d elements, col %d, for one image of %v: %w", len(dx), len(col), g, ErrInvalid)
 	}
 	clear(dx)
+	col2imRows(g, dx, col, 0, g.OutH())
+	return nil
+}
+
+// Col2imRows adds to dx the adjoint of Im2colRows for output rows [i0, i1): dx is not cleared,
+// so that the blocks of an image can be added one after another.
+func Col2imRows[T Float](g Conv2D, dx, col []T, i0, i1 int) error {
+	if err := g.checkRows("Col2imRows", len(dx), len(col), i0, i1); err != nil {
+		return err
+	}
+	col2imRows(g, dx, col, i0, i1)
+	return nil
+}
+
+func col2imRows[T Float](g Conv2D, dx, col []T, i0, i1 int) {
+	ow := g.OutW()
+	bw := (i1 - i0) * ow
 	row := 0
 	for c := 0; c < g.C; c++ {
 		plane := dx[c*g.H*g.W : (c+1)*g.H*g.W]
 		for p := 0; p < g.KH; p++ {
-			ilo, ihi := validRange(g.H, oh, g.StrideH, g.PadH, p*g.DilH)
+			ilo, ihi := g.blockRows(i0, i1, p*g.DilH)
 			for q := 0; q < g.KW; q++ {
 				jlo, jhi := validRange(g.W, ow, g.StrideW, g.PadW, q*g.DilW)
-				src := col[row*oh*ow : (row+1)*oh*ow]
+				src := col[row*bw : (row+1)*bw]
 				row++
 				if jlo >= jhi {
 					continue
 				}
 				for i := ilo; i < ihi; i++ {
-					s := src[i*ow+jlo : i*ow+jhi]
+					s := src[(i-i0)*ow+jlo : (i-i0)*ow+jhi]
 					dst := plane[(i*g.StrideH-g.PadH+p*g.DilH)*g.W:]
 					x0 := jlo*g.StrideW - g.PadW + q*g.DilW
 					if g.StrideW == 1 {
@@ -225,7 +279,6 @@ func Col2im[T Float](g Conv2D, dx, col []T) error {
 			}
 		}
 	}
-	return nil
 }
 
 // addTo sets d[j] += s[j], four at a time: the rows of a column matrix are short (an output row),

@@ -98,6 +98,50 @@ func TestCol2imIsTheAdjointOfIm2col(t *testing.T) {
 	}
 }
 
+// TestIm2colRowsAreBlocksOfIm2col: the blocks of every split of the output rows are the columns
+// of Im2col's matrix, and Col2imRows over the blocks adds up to Col2im (integer-valued entries,
+// so that the sums, whose order the blocks change, are exact).
+func TestIm2colRowsAreBlocksOfIm2col(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, g := range convCases {
+		t.Run(g.String(), func(t *testing.T) {
+			oh, ow, k := g.OutH(), g.OutW(), g.K()
+			x, c := make([]float64, g.C*g.H*g.W), make([]float64, k*g.P())
+			for i := range x {
+				x[i] = float64(rng.IntN(19) - 9)
+			}
+			for i := range c {
+				c[i] = float64(rng.IntN(19) - 9)
+			}
+			full := make([]float64, len(c))
+			require.NoError(t, kernels.Im2col(g, full, x))
+			want := make([]float64, len(x))
+			require.NoError(t, kernels.Col2im(g, want, c))
+			for rows := 1; rows <= oh; rows++ {
+				back := make([]float64, len(x))
+				for i0 := 0; i0 < oh; i0 += rows {
+					i1 := min(i0+rows, oh)
+					bw := (i1 - i0) * ow
+					col := make([]float64, k*bw)
+					for i := range col {
+						col[i] = math.NaN() // every element must be written, padding included
+					}
+					require.NoError(t, kernels.Im2colRows(g, col, x, i0, i1))
+					blk := make([]float64, k*bw)
+					for r := 0; r < k; r++ {
+						require.Equal(t, full[r*g.P()+i0*ow:r*g.P()+i1*ow], col[r*bw:(r+1)*bw], "rows [%d, %d), column-matrix row %d", i0, i1, r)
+						copy(blk[r*bw:(r+1)*bw], c[r*g.P()+i0*ow:r*g.P()+i1*ow])
+					}
+					require.NoError(t, kernels.Col2imRows(g, back, blk, i0, i1))
+				}
+				require.Equal(t, want, back, "Col2imRows in blocks of %d rows", rows)
+			}
+			require.ErrorIs(t, kernels.Im2colRows(g, full, x, 0, oh+1), kernels.ErrInvalid, "rows past the end")
+			require.ErrorIs(t, kernels.Col2imRows(g, want, c[:len(c)-1], 0, oh), kernels.ErrInvalid, "a short column block")
+		})
+	}
+}
+
 func TestConv2DValidateFollowsPyTorch(t *testing.T) {
 	ok := kernels.Conv2D{N: 1, C: 1, H: 4, W: 4, OutC: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1}
 	require.NoError(t, ok.Validate())

@@ -64,3 +64,15 @@ func TestConformanceWorkers(t *testing.T) {
 		})
 	}
 }
+
+// TestConv2DRowBlocks runs the convolution tests with one output row per column-matrix block, so
+// that the blocked im2col, col2im and the accumulation of the filter gradient over blocks are
+// checked on every geometry (the default block holds whole images of the suite's sizes).
+func TestConv2DRowBlocks(t *testing.T) {
+	defer cpu.SetConvBlockElems(1)()
+	for _, w := range []int{1, 3} {
+		dev := newDeviceWorkers(t, w)
+		backendtest.TestConv2D(t, dev)
+		backendtest.TestOracleConvPool(t, dev)
+	}
+}

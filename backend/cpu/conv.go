@@ -9,8 +9,9 @@ import (
 	"github.com/gotrain/gotrain/kernels"
 )
 
-// The convolution runs im2col (kernels.Im2col) and the blocked GEMM of package gemm image by
-// image: y_n = w · col(x_n), dcol = wᵀ · dy_n then col2im, dw = Σ_n dy_n · col(x_n)ᵀ. A batch is
+// The convolution runs im2col (kernels.Im2colRows) and the blocked GEMM of package gemm image by
+// image, and within an image by blocks of output rows (convBlockElems says why): for the columns
+// of one block, y = w · col(x_n), dcol = wᵀ · dy_n then col2im, dw += dy_n · col(x_n)ᵀ. A batch is
 // cut into at most convChunks chunks of whole images; the cores take chunks, each with its own
 // serial GEMM engine and column buffer, because the per-image products of small images (LeNet's
 // 16×150×100) are too small to split. The filter gradient of each chunk goes to its own partial
@@ -156,52 +157,89 @@ func gemmT[T kernels.Float](e *gemm.Engine, transA, transB bool, m, n, k int, a 
 	return nil
 }
 
+// convBlockElems bounds a block of the column matrix (elements): the output rows of an image are
+// taken in blocks whose column matrix, C·KH·KW rows of a few output rows, stays in L2 between
+// im2col writing it and the product reading it (and, for the input gradient, between the product
+// and col2im), instead of the whole matrix, K times the image, going to memory and back. A
+// variable so that tests can force small blocks.
+var convBlockElems = 64 << 10
+
+// convRowBlock returns the output rows per block for g: blocks of about the same size, each
+// within convBlockElems where one output row fits.
+func convRowBlock(g *kernels.Conv2D) int {
+	oh, rowElems := g.OutH(), g.K()*g.OutW()
+	rows := max(1, min(oh, convBlockElems/max(1, rowElems)))
+	blocks := (oh + rows - 1) / rows
+	return (oh + blocks - 1) / blocks
+}
+
 func convChunksRange[T kernels.Float](t *convTask, ws *convWS, colp *[]T, partp *[]T, out, a, b []T, lo, hi int) {
 	g := &t.g
-	k, p := g.K(), g.P()
+	k, p, oh, ow := g.K(), g.P(), g.OutH(), g.OutW()
 	xs, ys := g.C*g.H*g.W, g.OutC*p
 	eng := ws.eng
 	if !t.serialGemm {
 		eng = t.d.gemm
 	}
-	point := g.IsPointwise()
-	if !point {
-		*colp = grow(*colp, k*p)
+	if g.IsPointwise() {
+		convPointwise(t, eng, partp, out, a, b, lo, hi)
+		return
 	}
-	col := *colp
+	rows := convRowBlock(g)
+	*colp = grow(*colp, k*rows*ow)
+	for ch := lo; ch < hi; ch++ {
+		n0, n1 := ch*t.per, min((ch+1)*t.per, g.N)
+		for n := n0; n < n1; n++ {
+			if t.kind == convData {
+				clear(out[n*xs : (n+1)*xs])
+			}
+			for i0 := 0; i0 < oh; i0 += rows {
+				i1 := min(i0+rows, oh)
+				nb := (i1 - i0) * ow
+				col := (*colp)[:k*nb]
+				// The block's columns of y, dy: rows of OutC, p apart.
+				at := n*ys + i0*ow
+				switch t.kind {
+				case convForward:
+					t.fail(kernels.Im2colRows(*g, col, a[n*xs:(n+1)*xs], i0, i1))
+					t.fail(gemmT(eng, false, false, g.OutC, nb, k, b, k, col, nb, 0, out[at:(n+1)*ys], p))
+				case convData:
+					t.fail(gemmT(eng, true, false, k, nb, g.OutC, b, k, a[at:(n+1)*ys], p, 0, col, nb))
+					t.fail(kernels.Col2imRows(*g, out[n*xs:(n+1)*xs], col, i0, i1))
+				case convFilter:
+					t.fail(kernels.Im2colRows(*g, col, a[n*xs:(n+1)*xs], i0, i1))
+					var beta T
+					if n > n0 || i0 > 0 {
+						beta = 1
+					}
+					part := (*partp)[ch*g.WLen() : (ch+1)*g.WLen()]
+					t.fail(gemmT(eng, false, true, g.OutC, k, nb, b[at:(n+1)*ys], p, col, nb, beta, part, k))
+				}
+			}
+		}
+	}
+}
+
+// convPointwise runs chunks [lo, hi) of a 1×1 convolution: an image is its own column matrix.
+func convPointwise[T kernels.Float](t *convTask, eng *gemm.Engine, partp *[]T, out, a, b []T, lo, hi int) {
+	g := &t.g
+	k, p := g.K(), g.P()
+	xs, ys := g.C*g.H*g.W, g.OutC*p
 	for ch := lo; ch < hi; ch++ {
 		n0, n1 := ch*t.per, min((ch+1)*t.per, g.N)
 		for n := n0; n < n1; n++ {
 			switch t.kind {
 			case convForward:
-				x, y, w := a[n*xs:(n+1)*xs], out[n*ys:(n+1)*ys], b
-				src := x
-				if !point {
-					t.fail(kernels.Im2col(*g, col, x))
-					src = col
-				}
-				t.fail(gemmT(eng, false, false, g.OutC, p, k, w, k, src, p, 0, y, p))
+				t.fail(gemmT(eng, false, false, g.OutC, p, k, b, k, a[n*xs:(n+1)*xs], p, 0, out[n*ys:(n+1)*ys], p))
 			case convData:
-				dy, dx, w := a[n*ys:(n+1)*ys], out[n*xs:(n+1)*xs], b
-				if point {
-					t.fail(gemmT(eng, true, false, k, p, g.OutC, w, k, dy, p, 0, dx, p))
-					continue
-				}
-				t.fail(gemmT(eng, true, false, k, p, g.OutC, w, k, dy, p, 0, col, p))
-				t.fail(kernels.Col2im(*g, dx, col))
+				t.fail(gemmT(eng, true, false, k, p, g.OutC, b, k, a[n*ys:(n+1)*ys], p, 0, out[n*xs:(n+1)*xs], p))
 			case convFilter:
-				x, dy := a[n*xs:(n+1)*xs], b[n*ys:(n+1)*ys]
-				part := (*partp)[ch*g.WLen() : (ch+1)*g.WLen()]
-				src := x
-				if !point {
-					t.fail(kernels.Im2col(*g, col, x))
-					src = col
-				}
 				var beta T
 				if n > n0 {
 					beta = 1
 				}
-				t.fail(gemmT(eng, false, true, g.OutC, k, p, dy, p, src, p, beta, part, k))
+				part := (*partp)[ch*g.WLen() : (ch+1)*g.WLen()]
+				t.fail(gemmT(eng, false, true, g.OutC, k, p, b[n*ys:(n+1)*ys], p, a[n*xs:(n+1)*xs], p, beta, part, k))
 			}
 		}
 	}
