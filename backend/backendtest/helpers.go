@@ -265,14 +265,6 @@ func fill(n int, v float64) []float64 {
 	return out
 }
 
-func maxAbs(x []float64) float64 {
-	m := 0.0
-	for _, v := range x {
-		m = max(m, math.Abs(v))
-	}
-	return m
-}
-
 func dot(a, b []float64) float64 {
 	s := 0.0
 	for i := range a {

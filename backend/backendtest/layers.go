@@ -182,7 +182,7 @@ func TestBatchNorm(t *testing.T, dev backend.Device) {
 				e.check(y, wy, tl)
 				e.check(rm, wrm, tl)
 				e.check(rv, wrv, tl)
-				e.check(dx, wdx, tl.plus(maxAbs(wdx)))
+				e.check(dx, wdx, tl.plus(ref.MaxAbs(wdx)))
 				e.check(dg, wdg, tl.plus(float64(b.M())))
 				e.checkInputs()
 			})

@@ -255,7 +255,9 @@ func LossGrad(kind kernels.Loss, x, y []float64, dloss float64, rows, cols int) 
 	return out
 }
 
-func maxAbs(x []float64) float64 {
+// MaxAbs returns the largest |x| (0 for an empty x): the scale of a reference result, for
+// tolerances.
+func MaxAbs(x []float64) float64 {
 	m := 0.0
 	for _, v := range x {
 		m = max(m, math.Abs(v))
@@ -325,7 +327,7 @@ func ConvGrads(g kernels.Conv2D, x, w, dy []float64) (dx, dw []float64, scale fl
 			}
 		}
 	}
-	return dx, dw, math.Max(maxAbs(adx), maxAbs(adw))
+	return dx, dw, math.Max(MaxAbs(adx), MaxAbs(adw))
 }
 
 // Pool returns pool(x) and the gradient of ⟨dy, pool(x)⟩: each window scans its elements
