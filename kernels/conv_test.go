@@ -64,11 +64,11 @@ func TestConv2DTwinsMatchTheDefinition(t *testing.T) {
 			assertClose(t, "dw", dw, wantDw, 1e-13, 1e-13)
 
 			// float32 agrees to float32 accuracy.
-			x32, w32 := toF32(x), toF32(w)
+			x32, w32 := twinConvert[float32](x), twinConvert[float32](w)
 			y32 := make([]float32, g.YLen())
 			require.NoError(t, kernels.Conv2DForward(g, y32, x32, w32))
-			wantY32, _ := ref.Conv(g, toF64(x32), toF64(w32))
-			assertClose(t, "y float32", toF64(y32), wantY32, 1e-5, 1e-5)
+			wantY32, _ := ref.Conv(g, twinFloat64s(x32), twinFloat64s(w32))
+			assertClose(t, "y float32", twinFloat64s(y32), wantY32, 1e-5, 1e-5)
 		})
 	}
 }
@@ -166,22 +166,6 @@ func TestConv2DValidateFollowsPyTorch(t *testing.T) {
 	require.NoError(t, pad.Validate())
 	y := make([]float64, 3)
 	require.ErrorIs(t, kernels.Conv2DForward(ok, y, make([]float64, 16), make([]float64, 9)), kernels.ErrInvalid, "y of the wrong length")
-}
-
-func toF32(v []float64) []float32 {
-	out := make([]float32, len(v))
-	for i, x := range v {
-		out[i] = float32(x)
-	}
-	return out
-}
-
-func toF64[T kernels.Float](v []T) []float64 {
-	out := make([]float64, len(v))
-	for i, x := range v {
-		out[i] = float64(x)
-	}
-	return out
 }
 
 func BenchmarkIm2col(b *testing.B) {
