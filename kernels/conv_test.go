@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gotrain/gotrain/backend/backendtest/ref"
 	"github.com/gotrain/gotrain/kernels"
 )
 
@@ -34,64 +35,6 @@ func randn(rng *rand.Rand, n int) []float64 {
 	return v
 }
 
-// refConv is the definition of Conv2D, written as loops over the output with bounds checks on
-// the input: the reference the im2col twin is checked against.
-func refConv(g kernels.Conv2D, x, w []float64) []float64 {
-	oh, ow := g.OutH(), g.OutW()
-	y := make([]float64, g.N*g.OutC*oh*ow)
-	for n := 0; n < g.N; n++ {
-		for o := 0; o < g.OutC; o++ {
-			for i := 0; i < oh; i++ {
-				for j := 0; j < ow; j++ {
-					s := 0.0
-					for c := 0; c < g.C; c++ {
-						for p := 0; p < g.KH; p++ {
-							for q := 0; q < g.KW; q++ {
-								hi, wi := i*g.StrideH-g.PadH+p*g.DilH, j*g.StrideW-g.PadW+q*g.DilW
-								if hi < 0 || hi >= g.H || wi < 0 || wi >= g.W {
-									continue
-								}
-								s += w[((o*g.C+c)*g.KH+p)*g.KW+q] * x[((n*g.C+c)*g.H+hi)*g.W+wi]
-							}
-						}
-					}
-					y[((n*g.OutC+o)*oh+i)*ow+j] = s
-				}
-			}
-		}
-	}
-	return y
-}
-
-// refConvGrads are the gradients of ⟨dy, conv(x, w)⟩, by the chain rule over the same loops.
-func refConvGrads(g kernels.Conv2D, x, w, dy []float64) (dx, dw []float64) {
-	oh, ow := g.OutH(), g.OutW()
-	dx, dw = make([]float64, len(x)), make([]float64, len(w))
-	for n := 0; n < g.N; n++ {
-		for o := 0; o < g.OutC; o++ {
-			for i := 0; i < oh; i++ {
-				for j := 0; j < ow; j++ {
-					d := dy[((n*g.OutC+o)*oh+i)*ow+j]
-					for c := 0; c < g.C; c++ {
-						for p := 0; p < g.KH; p++ {
-							for q := 0; q < g.KW; q++ {
-								hi, wi := i*g.StrideH-g.PadH+p*g.DilH, j*g.StrideW-g.PadW+q*g.DilW
-								if hi < 0 || hi >= g.H || wi < 0 || wi >= g.W {
-									continue
-								}
-								xi, wk := ((n*g.C+c)*g.H+hi)*g.W+wi, ((o*g.C+c)*g.KH+p)*g.KW+q
-								dx[xi] += w[wk] * d
-								dw[wk] += x[xi] * d
-							}
-						}
-					}
-				}
-			}
-		}
-	}
-	return dx, dw
-}
-
 func assertClose(t *testing.T, what string, got, want []float64, atol, rtol float64) {
 	t.Helper()
 	require.Equal(t, len(want), len(got), what)
@@ -111,8 +54,9 @@ func TestConv2DTwinsMatchTheDefinition(t *testing.T) {
 			x, w, dy := randn(rng, g.XLen()), randn(rng, g.WLen()), randn(rng, g.YLen())
 			y := make([]float64, g.YLen())
 			require.NoError(t, kernels.Conv2DForward(g, y, x, w))
-			assertClose(t, "y", y, refConv(g, x, w), 1e-13, 1e-13)
-			wantDx, wantDw := refConvGrads(g, x, w, dy)
+			wantY, _ := ref.Conv(g, x, w)
+			assertClose(t, "y", y, wantY, 1e-13, 1e-13)
+			wantDx, wantDw, _ := ref.ConvGrads(g, x, w, dy)
 			dx, dw := make([]float64, len(x)), make([]float64, len(w))
 			require.NoError(t, kernels.Conv2DBackwardData(g, dx, dy, w))
 			require.NoError(t, kernels.Conv2DBackwardFilter(g, dw, x, dy))
@@ -120,10 +64,11 @@ func TestConv2DTwinsMatchTheDefinition(t *testing.T) {
 			assertClose(t, "dw", dw, wantDw, 1e-13, 1e-13)
 
 			// float32 agrees to float32 accuracy.
-			x32, w32 := toF32(x), toF32(w)
+			x32, w32 := twinConvert[float32](x), twinConvert[float32](w)
 			y32 := make([]float32, g.YLen())
 			require.NoError(t, kernels.Conv2DForward(g, y32, x32, w32))
-			assertClose(t, "y float32", toF64(y32), refConv(g, toF64(x32), toF64(w32)), 1e-5, 1e-5)
+			wantY32, _ := ref.Conv(g, twinFloat64s(x32), twinFloat64s(w32))
+			assertClose(t, "y float32", twinFloat64s(y32), wantY32, 1e-5, 1e-5)
 		})
 	}
 }
@@ -221,22 +166,6 @@ func TestConv2DValidateFollowsPyTorch(t *testing.T) {
 	require.NoError(t, pad.Validate())
 	y := make([]float64, 3)
 	require.ErrorIs(t, kernels.Conv2DForward(ok, y, make([]float64, 16), make([]float64, 9)), kernels.ErrInvalid, "y of the wrong length")
-}
-
-func toF32(v []float64) []float32 {
-	out := make([]float32, len(v))
-	for i, x := range v {
-		out[i] = float32(x)
-	}
-	return out
-}
-
-func toF64[T kernels.Float](v []T) []float64 {
-	out := make([]float64, len(v))
-	for i, x := range v {
-		out[i] = float64(x)
-	}
-	return out
 }
 
 func BenchmarkIm2col(b *testing.B) {

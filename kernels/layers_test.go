@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gotrain/gotrain/backend/backendtest/ref"
 	"github.com/gotrain/gotrain/kernels"
 )
 
@@ -22,62 +23,13 @@ var poolCases = []kernels.Pool2D{
 	{Kind: kernels.AvgPool, N: 1, C: 1, H: 1, W: 1, KH: 3, KW: 3, StrideH: 3, StrideW: 3, PadH: 1, PadW: 1},
 }
 
-// refPool is pooling written from PyTorch's definition: each output scans its window clipped to
-// the image (max) or sums it and divides by the kernel area or, with ExcludePad, the elements in
-// the image (avg); and its gradient as the scatter of dy into the window.
-func refPool(g kernels.Pool2D, x, dy []float64) (y, dx []float64) {
-	oh, ow := g.OutH(), g.OutW()
-	y, dx = make([]float64, g.YLen()), make([]float64, len(x))
-	for pl := 0; pl < g.N*g.C; pl++ {
-		for i := 0; i < oh; i++ {
-			for j := 0; j < ow; j++ {
-				best, bi, sum, cnt := math.Inf(-1), -1, 0.0, 0
-				for p := 0; p < g.KH; p++ {
-					for q := 0; q < g.KW; q++ {
-						h, w := i*g.StrideH-g.PadH+p, j*g.StrideW-g.PadW+q
-						if h < 0 || h >= g.H || w < 0 || w >= g.W {
-							continue
-						}
-						v := x[pl*g.H*g.W+h*g.W+w]
-						if bi < 0 || v > best {
-							best, bi = v, pl*g.H*g.W+h*g.W+w
-						}
-						sum += v
-						cnt++
-					}
-				}
-				o := pl*oh*ow + i*ow + j
-				if g.Kind == kernels.MaxPool {
-					y[o] = best
-					dx[bi] += dy[o]
-					continue
-				}
-				div := float64(g.KH * g.KW)
-				if g.ExcludePad {
-					div = float64(cnt)
-				}
-				y[o] = sum / div
-				for p := 0; p < g.KH; p++ {
-					for q := 0; q < g.KW; q++ {
-						h, w := i*g.StrideH-g.PadH+p, j*g.StrideW-g.PadW+q
-						if h >= 0 && h < g.H && w >= 0 && w < g.W {
-							dx[pl*g.H*g.W+h*g.W+w] += dy[o] / div
-						}
-					}
-				}
-			}
-		}
-	}
-	return y, dx
-}
-
 func TestPoolTwinsMatchTheDefinition(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, g := range poolCases {
 		t.Run(g.String(), func(t *testing.T) {
 			require.NoError(t, g.Validate())
 			x, dy := randn(rng, g.XLen()), randn(rng, g.YLen())
-			wantY, wantDx := refPool(g, x, dy)
+			wantY, wantDx := ref.Pool(g, x, dy)
 			y, dx := make([]float64, g.YLen()), make([]float64, g.XLen())
 			require.NoError(t, kernels.PoolForward(g, y, x, 0, g.Planes()))
 			require.NoError(t, kernels.PoolBackward(g, dx, x, dy, 0, g.Planes()))
@@ -182,44 +134,6 @@ func TestDropoutMask(t *testing.T) {
 	require.ErrorIs(t, kernels.DropoutForward(d, 1, 1, y[:3], x, 0), kernels.ErrInvalid)
 }
 
-// refBatchNorm is batch normalisation from its definition (training mode), with the running
-// statistics' update.
-func refBatchNorm(b kernels.BatchNorm, x, gamma, beta, rm, rv []float64) (y, nrm, nrv []float64) {
-	y, nrm, nrv = make([]float64, len(x)), make([]float64, b.C), make([]float64, b.C)
-	m := float64(b.N * b.Inner)
-	for c := 0; c < b.C; c++ {
-		var vals []float64
-		for n := 0; n < b.N; n++ {
-			vals = append(vals, x[(n*b.C+c)*b.Inner:(n*b.C+c+1)*b.Inner]...)
-		}
-		mean := 0.0
-		for _, v := range vals {
-			mean += v
-		}
-		mean /= m
-		ss := 0.0
-		for _, v := range vals {
-			ss += (v - mean) * (v - mean)
-		}
-		mu, va := mean, ss/m
-		if !b.Train {
-			mu, va = rm[c], rv[c]
-		}
-		for n := 0; n < b.N; n++ {
-			for i := 0; i < b.Inner; i++ {
-				k := (n*b.C+c)*b.Inner + i
-				y[k] = (x[k]-mu)/math.Sqrt(va+b.Eps)*gamma[c] + beta[c]
-			}
-		}
-		nrm[c], nrv[c] = rm[c], rv[c]
-		if b.Train {
-			nrm[c] = (1-b.Momentum)*rm[c] + b.Momentum*mean
-			nrv[c] = (1-b.Momentum)*rv[c] + b.Momentum*ss/(m-1)
-		}
-	}
-	return y, nrm, nrv
-}
-
 func TestBatchNormTwinsMatchTheDefinitionAndCentralDifferences(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, b := range []kernels.BatchNorm{
@@ -234,7 +148,7 @@ func TestBatchNormTwinsMatchTheDefinitionAndCentralDifferences(t *testing.T) {
 			for i := range rv {
 				rv[i] = 0.5 + rng.Float64()
 			}
-			wantY, wantRm, wantRv := refBatchNorm(b, x, gamma, beta, rm, rv)
+			wantY, wantRm, wantRv, _, _ := ref.BatchNorm(b, x, gamma, beta, rm, rv, nil)
 			y := make([]float64, b.Len())
 			grm, grv := append([]float64(nil), rm...), append([]float64(nil), rv...)
 			require.NoError(t, kernels.BatchNormForward(b, y, x, gamma, beta, grm, grv, 0, b.C))
@@ -243,7 +157,7 @@ func TestBatchNormTwinsMatchTheDefinitionAndCentralDifferences(t *testing.T) {
 			assertClose(t, "running var", grv, wantRv, 1e-15, 1e-14)
 
 			obj := func(x, gamma []float64) float64 {
-				y, _, _ := refBatchNorm(b, x, gamma, beta, rm, rv)
+				y, _, _, _, _ := ref.BatchNorm(b, x, gamma, beta, rm, rv, nil)
 				s := 0.0
 				for i := range y {
 					s += y[i] * dy[i]
@@ -251,20 +165,8 @@ func TestBatchNormTwinsMatchTheDefinitionAndCentralDifferences(t *testing.T) {
 				return s
 			}
 			const h = 1e-6
-			fdX := make([]float64, len(x))
-			for i := range x {
-				xp, xm := append([]float64(nil), x...), append([]float64(nil), x...)
-				xp[i] += h
-				xm[i] -= h
-				fdX[i] = (obj(xp, gamma) - obj(xm, gamma)) / (2 * h)
-			}
-			fdG := make([]float64, b.C)
-			for c := range gamma {
-				gp, gm := append([]float64(nil), gamma...), append([]float64(nil), gamma...)
-				gp[c] += h
-				gm[c] -= h
-				fdG[c] = (obj(x, gp) - obj(x, gm)) / (2 * h)
-			}
+			fdX := ref.CentralDiff(x, h, func(x []float64) float64 { return obj(x, gamma) })
+			fdG := ref.CentralDiff(gamma, h, func(gamma []float64) float64 { return obj(x, gamma) })
 			dx, dg := make([]float64, len(x)), make([]float64, b.C)
 			require.NoError(t, kernels.BatchNormBackwardInput(b, dx, x, gamma, rm, rv, dy, 0, b.C))
 			require.NoError(t, kernels.BatchNormBackwardGamma(b, dg, x, rm, rv, dy, 0, b.C))

@@ -9,47 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gotrain/gotrain/backend/backendtest/ref"
 	"github.com/gotrain/gotrain/kernels"
 )
-
-// refLoss returns the mean loss and its gradient from the textbook definitions (PyTorch's
-// CrossEntropyLoss with probability targets, BCEWithLogitsLoss, MSELoss; reduction "mean").
-func refLoss(kind kernels.Loss, x, y []float64, rows, cols int) (float64, []float64) {
-	dx := make([]float64, len(x))
-	sum := 0.0
-	switch kind {
-	case kernels.SoftmaxCrossEntropy:
-		p := refSoftmax(false, x, rows, cols)
-		for r := 0; r < rows; r++ {
-			sy := 0.0
-			for j := 0; j < cols; j++ {
-				sy += y[r*cols+j]
-			}
-			for j := 0; j < cols; j++ {
-				i := r*cols + j
-				sum -= y[i] * math.Log(p[i])
-				dx[i] = (p[i]*sy - y[i]) / float64(rows)
-			}
-		}
-		return sum / float64(rows), dx
-	case kernels.BCEWithLogits:
-		n := float64(len(x))
-		for i, v := range x {
-			s := refSigmoid(v)
-			sum -= y[i]*math.Log(s) + (1-y[i])*math.Log(1-s)
-			dx[i] = (s - y[i]) / n
-		}
-		return sum / n, dx
-	case kernels.MSE:
-		n := float64(len(x))
-		for i, v := range x {
-			sum += (v - y[i]) * (v - y[i])
-			dx[i] = 2 * (v - y[i]) / n
-		}
-		return sum / n, dx
-	}
-	panic("unknown loss")
-}
 
 // lossTargets draws targets of the kind each loss expects: rows of a probability distribution
 // (one-hot for the even rows, dense and, on the last row, not normalised, to exercise Σy) for
@@ -103,7 +65,8 @@ func testLoss[T kernels.Float](t *testing.T) {
 				x := twinRand[T](rng, rows*cols, -6, 6)
 				y := lossTargets[T](rng, kind, rows, cols)
 				x0, y0 := append([]T(nil), x...), append([]T(nil), y...)
-				wantLoss, wantDx := refLoss(kind, twinFloat64s(x), twinFloat64s(y), rows, cols)
+				x64, y64 := twinFloat64s(x), twinFloat64s(y)
+				wantLoss, wantDx := ref.Loss(kind, x64, y64, rows, cols), ref.LossGrad(kind, x64, y64, 1, rows, cols)
 				if rows*cols == 0 {
 					wantLoss = 0
 				}
@@ -146,16 +109,13 @@ func TestLossGradientMatchesFiniteDifferences(t *testing.T) {
 			const dloss = 1.3
 			dx := make([]float64, rows*cols)
 			require.NoError(t, kernels.LossBackward(kind, dx, x, y, rows, cols, dloss))
-			fd := make([]float64, rows*cols)
-			for i := range x {
-				xp, xm := append([]float64(nil), x...), append([]float64(nil), x...)
-				xp[i] += h
-				xm[i] -= h
-				lp, err := kernels.LossForward(kind, xp, y, rows, cols)
+			fd := ref.CentralDiff(x, h, func(x []float64) float64 {
+				l, err := kernels.LossForward(kind, x, y, rows, cols)
 				require.NoError(t, err)
-				lm, err := kernels.LossForward(kind, xm, y, rows, cols)
-				require.NoError(t, err)
-				fd[i] = dloss * (lp - lm) / (2 * h)
+				return l
+			})
+			for i := range fd {
+				fd[i] *= dloss
 			}
 			twinAssertClose(t, fd, dx, 1e-6, 1e-8, "dx vs finite differences")
 		})

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -30,38 +31,53 @@ var rmspropPlain = &Rule{Name: "rmsprop-plain",
 	},
 }
 
-// asmCase is one configuration of a rule with an AVX2 loop: the hyperparameters from which the
-// test fills the rule's scalars (in the order its documentation gives), at any step t.
+// asmCase is one configuration of a rule with an AVX2 loop: which of its optional terms are on
+// (flags, L2 weight decay, decoupled decay, SGD's dampening); step fills in the scalars.
 type asmCase struct {
-	name string
-	rule *Rule
-	// lr, momentum, dampening (SGD) or beta1, beta2, eps (Adam) or alpha, eps (RMSProp); weight
-	// decay (L2), decoupled (not RMSProp).
-	lr, a, b, c, wd, dec float64
-	flags                uint32
+	name          string
+	rule          *Rule
+	wd, dec, damp bool
+	flags         uint32
 }
 
-// step fills the scalars of step t: arbitrary but plausible numbers in the rule's slots (this
-// test compares two loops on the same Step; whether the scalars are Adam's is optim's business).
+// step fills the scalars of step t with arbitrary but plausible numbers drawn for this case and
+// step, slot by slot as the rules' documentation names them (kernels.SGD, kernels.Adam,
+// rmspropPlain). The test compares two loops on the same Step, so the numbers need only have the
+// sizes real steps have (Adam's first steps have step sizes near lr/(1-β1) and 1/√bc2 up to
+// ~30); deriving them from hyperparameters as package optim does would restate the rule here.
+// A term a case leaves off holds its neutral value: weight decay 0, 1-lr·decay 1, 1-dampening 1.
 func (c asmCase) step(t int) *Step {
+	h := fnv.New64a()
+	h.Write([]byte(c.name))
+	rng := rand.New(rand.NewPCG(uint64(t), h.Sum64()))
+	logU := func(lo, hi float64) float64 { return lo * math.Pow(hi/lo, rng.Float64()) }
+	wd, keep, damp := 0.0, 1.0, 1.0
+	if c.wd {
+		wd = logU(1e-4, 0.3)
+	}
+	if c.dec {
+		keep = 1 - logU(1e-5, 0.5)
+	}
+	if c.damp {
+		damp = 1 - logU(0.05, 0.5)
+	}
 	s := &Step{Rule: c.rule, Flags: c.flags}
-	if c.rule == SGD {
-		s.S = [NumScalars]float64{c.lr, c.a, 1 - c.b, c.wd, 1 - c.lr*c.dec}
+	switch c.rule {
+	case SGD: // lr, momentum, 1-dampening, weight decay, 1-lr·decoupled decay
+		s.S = [NumScalars]float64{logU(1e-3, 1), 1 - logU(1e-2, 0.5), damp, wd, keep}
 		if c.flags&FlagMomentum != 0 {
 			s.States = 1
 		}
-		return s
-	}
-	if c.rule == rmspropPlain {
-		s.S = [NumScalars]float64{c.a, c.b, 0, c.lr, c.wd, 1 - c.a}
+	case rmspropPlain: // alpha, eps, momentum (0), lr, weight decay, 1-alpha
+		s.S = [NumScalars]float64{1 - logU(1e-3, 0.1), logU(1e-8, 1e-6), 0, logU(1e-3, 0.3), wd, logU(1e-3, 0.1)}
 		s.States = 1
-		return s
-	}
-	bc1, bc2 := 1-math.Pow(c.a, float64(t)), 1-math.Pow(c.b, float64(t))
-	s.S = [NumScalars]float64{c.a, c.b, c.lr / bc1, 1 / math.Sqrt(bc2), c.c, c.wd, 1 - c.lr*c.dec, 1 - c.a, 1 - c.b}
-	s.States = 2
-	if c.flags&FlagAMSGrad != 0 {
-		s.States = 3
+	default: // Adam: β1, β2, lr/bc1, 1/√bc2, eps, weight decay, 1-lr·decoupled decay, 1-β1, 1-β2
+		s.S = [NumScalars]float64{1 - logU(1e-2, 0.5), 1 - logU(1e-4, 0.25), logU(1e-5, 3), logU(1, 30), logU(1e-8, 1e-3),
+			wd, keep, logU(1e-2, 0.5), logU(1e-4, 0.25)}
+		s.States = 2
+		if c.flags&FlagAMSGrad != 0 {
+			s.States = 3
+		}
 	}
 	return s
 }
@@ -69,20 +85,20 @@ func (c asmCase) step(t int) *Step {
 // asmUpdateCases are the configurations the assembly takes, and a few it leaves to Go (Nesterov,
 // the first step) which must be unaffected.
 var asmUpdateCases = []asmCase{
-	{name: "Adam", rule: Adam, lr: 1e-3, a: 0.9, b: 0.999, c: 1e-8},
-	{name: "Adam with L2 weight decay", rule: Adam, lr: 3e-2, a: 0.8, b: 0.99, c: 1e-6, wd: 0.1},
-	{name: "AdamW", rule: Adam, lr: 1e-2, a: 0.9, b: 0.999, c: 1e-8, dec: 0.05},
-	{name: "Adam with both decays and a large step", rule: Adam, lr: 0.7, a: 0.5, b: 0.75, c: 1e-3, wd: 0.3, dec: 0.2},
-	{name: "Adam with AMSGrad", rule: Adam, lr: 1e-3, a: 0.9, b: 0.999, c: 1e-8, flags: FlagAMSGrad},
-	{name: "AdamW with AMSGrad", rule: Adam, lr: 1e-2, a: 0.9, b: 0.99, c: 1e-8, wd: 0.01, dec: 0.1, flags: FlagAMSGrad},
-	{name: "SGD with momentum", rule: SGD, lr: 0.1, a: 0.9, flags: FlagMomentum},
-	{name: "SGD with momentum and dampening", rule: SGD, lr: 0.05, a: 0.8, b: 0.3, flags: FlagMomentum},
-	{name: "SGD with momentum and L2 weight decay", rule: SGD, lr: 0.1, a: 0.9, wd: 1e-4, flags: FlagMomentum},
-	{name: "SGD with momentum and decoupled decay", rule: SGD, lr: 0.3, a: 0.9, b: 0.1, dec: 0.5, flags: FlagMomentum},
-	{name: "SGD with Nesterov momentum (Go only)", rule: SGD, lr: 0.1, a: 0.9, wd: 1e-2, flags: FlagMomentum | FlagNesterov},
-	{name: "SGD on its first step (Go only)", rule: SGD, lr: 0.1, a: 0.9, flags: FlagMomentum | FlagFirstStep},
-	{name: "RMSProp", rule: rmspropPlain, lr: 1e-2, a: 0.99, b: 1e-8},
-	{name: "RMSProp with L2 weight decay", rule: rmspropPlain, lr: 0.3, a: 0.9, b: 1e-6, wd: 0.1},
+	{name: "Adam", rule: Adam},
+	{name: "Adam with L2 weight decay", rule: Adam, wd: true},
+	{name: "AdamW", rule: Adam, dec: true},
+	{name: "Adam with both decays", rule: Adam, wd: true, dec: true},
+	{name: "Adam with AMSGrad", rule: Adam, flags: FlagAMSGrad},
+	{name: "AdamW with AMSGrad", rule: Adam, wd: true, dec: true, flags: FlagAMSGrad},
+	{name: "SGD with momentum", rule: SGD, flags: FlagMomentum},
+	{name: "SGD with momentum and dampening", rule: SGD, damp: true, flags: FlagMomentum},
+	{name: "SGD with momentum and L2 weight decay", rule: SGD, wd: true, flags: FlagMomentum},
+	{name: "SGD with momentum and decoupled decay", rule: SGD, damp: true, dec: true, flags: FlagMomentum},
+	{name: "SGD with Nesterov momentum (Go only)", rule: SGD, wd: true, flags: FlagMomentum | FlagNesterov},
+	{name: "SGD on its first step (Go only)", rule: SGD, flags: FlagMomentum | FlagFirstStep},
+	{name: "RMSProp", rule: rmspropPlain},
+	{name: "RMSProp with L2 weight decay", rule: rmspropPlain, wd: true},
 }
 
 // asmLengths covers every tail length, lengths below one vector, and a few thousands.
@@ -292,11 +308,11 @@ func BenchmarkOptimAsm(b *testing.B) {
 		h     *Step
 		bytes int
 	}{
-		{"adam", asmCase{rule: Adam, lr: 1e-3, a: 0.9, b: 0.999, c: 1e-8}.step(10), 28},
-		{"adam-amsgrad", asmCase{rule: Adam, lr: 1e-3, a: 0.9, b: 0.999, c: 1e-8, flags: FlagAMSGrad}.step(10), 36},
-		{"momentum", asmCase{rule: SGD, lr: 1e-3, a: 0.9, flags: FlagMomentum}.step(10), 20},
-		{"momentum-wd", asmCase{rule: SGD, lr: 1e-3, a: 0.9, wd: 1e-4, flags: FlagMomentum}.step(10), 20},
-		{"rmsprop", asmCase{rule: rmspropPlain, lr: 1e-2, a: 0.99, b: 1e-8}.step(10), 20},
+		{"adam", asmCase{rule: Adam}.step(10), 28},
+		{"adam-amsgrad", asmCase{rule: Adam, flags: FlagAMSGrad}.step(10), 36},
+		{"momentum", asmCase{rule: SGD, flags: FlagMomentum}.step(10), 20},
+		{"momentum-wd", asmCase{rule: SGD, wd: true, flags: FlagMomentum}.step(10), 20},
+		{"rmsprop", asmCase{rule: rmspropPlain}.step(10), 20},
 	}
 	for _, c := range cases {
 		p, g := make([]float32, n), make([]float32, n)

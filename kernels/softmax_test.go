@@ -9,59 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gotrain/gotrain/backend/backendtest/ref"
 	"github.com/gotrain/gotrain/kernels"
 )
-
-// refSoftmax is the textbook row softmax (max-subtracted, so it holds for the moderate logits of
-// the random tests) and its log.
-func refSoftmax(log bool, x []float64, rows, cols int) []float64 {
-	out := make([]float64, len(x))
-	for r := 0; r < rows; r++ {
-		row := x[r*cols : (r+1)*cols]
-		m := math.Inf(-1)
-		for _, v := range row {
-			m = math.Max(m, v)
-		}
-		s := 0.0
-		for _, v := range row {
-			s += math.Exp(v - m)
-		}
-		for j, v := range row {
-			p := math.Exp(v-m) / s
-			if log {
-				p = math.Log(p)
-			}
-			out[r*cols+j] = p
-		}
-	}
-	return out
-}
-
-// refSoftmaxBackward is the vector-Jacobian product written from the Jacobian
-// ∂p_i/∂x_j = p_i(δ_ij - p_j) (and ∂log p_i/∂x_j = δ_ij - p_j), with p recomputed from x.
-func refSoftmaxBackward(log bool, x, dy []float64, rows, cols int) []float64 {
-	p := refSoftmax(false, x, rows, cols)
-	dx := make([]float64, len(x))
-	for r := 0; r < rows; r++ {
-		o := r * cols
-		for j := 0; j < cols; j++ {
-			sum := 0.0
-			for i := 0; i < cols; i++ {
-				delta := 0.0
-				if i == j {
-					delta = 1
-				}
-				if log {
-					sum += dy[o+i] * (delta - p[o+j])
-				} else {
-					sum += dy[o+i] * p[o+i] * (delta - p[o+j])
-				}
-			}
-			dx[o+j] = sum
-		}
-	}
-	return dx
-}
 
 var softmaxShapes = [][2]int{{0, 5}, {3, 0}, {1, 1}, {1, 7}, {5, 1}, {4, 10}, {3, 33}, {2, 1000}}
 
@@ -93,7 +43,7 @@ func testSoftmax[T kernels.Float](t *testing.T) {
 
 				y := twinNaNs[T](n)
 				require.NoError(t, kernels.SoftmaxForward(log, y, x, rows, cols))
-				twinAssertClose(t, refSoftmax(log, twinFloat64s(x), rows, cols), y, rtol, atol, "y")
+				twinAssertClose(t, ref.Softmax(log, twinFloat64s(x), rows, cols), y, rtol, atol, "y")
 				twinUnchanged(t, x0, x, "x")
 
 				// The backward reference starts from x, the twin from y as rounded to T, so the
@@ -108,7 +58,7 @@ func testSoftmax[T kernels.Float](t *testing.T) {
 				if _, ok := any(dx).([]float32); ok {
 					bt, ba = 1e-5, 1e-6
 				}
-				twinAssertClose(t, refSoftmaxBackward(log, twinFloat64s(x), twinFloat64s(dy), rows, cols), dx, bt, ba, "dx")
+				twinAssertClose(t, ref.SoftmaxGrad(log, ref.Softmax(log, twinFloat64s(x), rows, cols), twinFloat64s(dy), rows, cols), dx, bt, ba, "dx")
 				twinUnchanged(t, y0, y, "y")
 				twinUnchanged(t, dy0, dy, "dy")
 
@@ -143,13 +93,7 @@ func TestSoftmaxGradientMatchesFiniteDifferences(t *testing.T) {
 			require.NoError(t, kernels.SoftmaxForward(log, y, x, rows, cols))
 			dx := make([]float64, rows*cols)
 			require.NoError(t, kernels.SoftmaxBackward(log, dx, y, w, rows, cols))
-			fd := make([]float64, rows*cols)
-			for i := range x {
-				xp, xm := append([]float64(nil), x...), append([]float64(nil), x...)
-				xp[i] += h
-				xm[i] -= h
-				fd[i] = (loss(xp) - loss(xm)) / (2 * h)
-			}
+			fd := ref.CentralDiff(x, h, loss)
 			twinAssertClose(t, fd, dx, 1e-6, 1e-8, "dx vs finite differences")
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/backendtest/ref"
 	"github.com/gotrain/gotrain/kernels"
 )
 
@@ -42,7 +43,7 @@ var extremes = []float64{-1000, 1000, -100, 100, -30, 30, -1.5, 1.5}
 func refActs(c actCase, x []float64) []float64 {
 	out := make([]float64, len(x))
 	for i, v := range x {
-		out[i] = refAct(c.act, c.alpha, v)
+		out[i] = ref.Act(c.act, c.alpha, v)
 	}
 	return out
 }
@@ -50,7 +51,7 @@ func refActs(c actCase, x []float64) []float64 {
 func refActGrads(c actCase, x, dy []float64) []float64 {
 	out := make([]float64, len(x))
 	for i, v := range x {
-		out[i] = dy[i] * refActDeriv(c.act, c.alpha, v)
+		out[i] = dy[i] * ref.ActDeriv(c.act, c.alpha, v)
 	}
 	return out
 }
@@ -106,7 +107,7 @@ func TestActivationGrad(t *testing.T, dev backend.Device) {
 			xv, r := e.awayFromZero(9, 0.05, 3), e.uniform(9, -1, 1)
 			x, y := e.alloc("x", len(xv)), e.output("y", len(xv))
 			fwd := func() error { return e.dev.Activation(c.act, c.alpha, y.b, x.b) }
-			fd := centralDiff(xv, fdStep, e.objective(x, y, r, fwd))
+			fd := ref.CentralDiff(xv, fdStep, e.objective(x, y, r, fwd))
 			e.write(x, xv)
 			e.do("Activation", fwd)
 			dy, dx := e.input("dy", r), e.output("dx", len(xv))

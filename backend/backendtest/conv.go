@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/backendtest/ref"
 	"github.com/gotrain/gotrain/kernels"
 )
 
@@ -56,8 +57,8 @@ func TestConv2D(t *testing.T, dev backend.Device) {
 				e.call(backend.OpConv2D, &g, y, x, w)
 				e.call(backend.OpConv2DGradInput, &g, dx, dy, w)
 				e.call(backend.OpConv2DGradFilter, &g, dw, x, dy)
-				wantY, sy := refConv(g, x.host, w.host)
-				wantDx, wantDw, sg := refConvGrads(g, x.host, w.host, dy.host)
+				wantY, sy := ref.Conv(g, x.host, w.host)
+				wantDx, wantDw, sg := ref.ConvGrads(g, x.host, w.host, dy.host)
 				e.check(y, wantY, convTol.of(e.dt).plus(sy))
 				e.check(dx, wantDx, convTol.of(e.dt).plus(sg))
 				e.check(dw, wantDw, convTol.of(e.dt).plus(sg))
@@ -73,9 +74,9 @@ func TestConv2D(t *testing.T, dev backend.Device) {
 				return e.dev.Run(&backend.Call{Op: backend.OpConv2D, Bufs: []backend.Buffer{y.b, x.b, w.b}, Attrs: &g})
 			}
 			e.write(w, wv)
-			fdX := centralDiff(xv, fdStep, e.objective(x, y, r, fwd))
+			fdX := ref.CentralDiff(xv, fdStep, e.objective(x, y, r, fwd))
 			e.write(x, xv)
-			fdW := centralDiff(wv, fdStep, e.objective(w, y, r, fwd))
+			fdW := ref.CentralDiff(wv, fdStep, e.objective(w, y, r, fwd))
 			e.write(w, wv)
 			dy, dx, dw := e.input("dy", r), e.output("dx", len(xv)), e.output("dw", len(wv))
 			e.call(backend.OpConv2DGradInput, &g, dx, dy, w)

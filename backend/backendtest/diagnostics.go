@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/backendtest/ref"
 	"github.com/gotrain/gotrain/backend/train"
 	"github.com/gotrain/gotrain/kernels"
 	"github.com/gotrain/gotrain/models"
@@ -97,7 +98,7 @@ func f32s(p [][]float64) [][]float32 {
 
 // refMLP runs spec's forward and backward pass in float64.
 func refMLP(spec models.Spec, p [][]float64, x, y []float64, rows int) diagRef {
-	var ref diagRef
+	var dr diagRef
 	h, in := x, spec.Inputs
 	var inputs, zs [][]float64
 	for i, l := range spec.Layers {
@@ -108,22 +109,22 @@ func refMLP(spec models.Spec, p [][]float64, x, y []float64, rows int) diagRef {
 		if l.Act != kernels.Identity {
 			a = make([]float64, len(z))
 			for j, v := range z {
-				a[j] = refAct(l.Act, l.Alpha, v)
+				a[j] = ref.Act(l.Act, l.Alpha, v)
 			}
-			ref.acts = append(ref.acts, diagRefAct{act: l.Act, z: z, y: a, rows: rows})
+			dr.acts = append(dr.acts, diagRefAct{act: l.Act, z: z, y: a, rows: rows})
 		}
 		h, in = a, l.Units
 	}
-	ref.grads = make([][]float64, len(p))
-	dz := refLossGrad(spec.Loss, h, y, 1, rows, in)
+	dr.grads = make([][]float64, len(p))
+	dz := ref.LossGrad(spec.Loss, h, y, 1, rows, in)
 	for i := len(spec.Layers) - 1; i >= 0; i-- {
 		l := spec.Layers[i]
 		fan := spec.Inputs
 		if i > 0 {
 			fan = spec.Layers[i-1].Units
 		}
-		ref.grads[2*i], _ = refGemm(true, false, fan, l.Units, rows, 1, inputs[i], dz, 0, nil)
-		ref.grads[2*i+1], _ = refSum(dz, 1, rows, l.Units)
+		dr.grads[2*i], _ = refGemm(true, false, fan, l.Units, rows, 1, inputs[i], dz, 0, nil)
+		dr.grads[2*i+1], _ = refSum(dz, 1, rows, l.Units)
 		if i == 0 {
 			break
 		}
@@ -131,10 +132,10 @@ func refMLP(spec models.Spec, p [][]float64, x, y []float64, rows int) diagRef {
 		prev := spec.Layers[i-1]
 		dz = make([]float64, len(dh))
 		for j := range dh {
-			dz[j] = dh[j] * refActDeriv(prev.Act, prev.Alpha, zs[i-1][j])
+			dz[j] = dh[j] * ref.ActDeriv(prev.Act, prev.Alpha, zs[i-1][j])
 		}
 	}
-	return ref
+	return dr
 }
 
 func diagMLP(t *testing.T, dev backend.Device) {
@@ -161,8 +162,8 @@ func diagMLP(t *testing.T, dev backend.Device) {
 	}
 	p[5][0], p[5][3], p[7][1], p[7][2], p[7][4] = -40, -40, -40, -1.5, -0.8
 	check := func(t *testing.T, got train.Diagnostics, before, after [][]float64, x, y []float64, rows int) {
-		ref := refMLP(spec, before, x, y, rows)
-		diagCompare(t, got, spec.Params(), ref, before, after, rows)
+		dr := refMLP(spec, before, x, y, rows)
+		diagCompare(t, got, spec.Params(), dr, before, after, rows)
 	}
 	diagSteps(t, dev, spec, ds, p, check)
 }
@@ -307,7 +308,7 @@ func diagConv(t *testing.T, dev backend.Device) {
 	units := oc * h * w
 	check := func(t *testing.T, got train.Diagnostics, before, after [][]float64, x, y []float64, rows int) {
 		g := kernels.Conv2D{N: rows, C: c, H: h, W: w, OutC: oc, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1}
-		z, _ := refConv(g, x, before[0])
+		z, _ := ref.Conv(g, x, before[0])
 		for i := range z {
 			z[i] += before[1][(i/(h*w))%oc]
 		}
@@ -317,7 +318,7 @@ func diagConv(t *testing.T, dev backend.Device) {
 		}
 		logits, _ := refGemm(false, false, rows, diagClasses, units, 1, a, before[2], 0, nil)
 		logits = refBiasAdd(logits, before[3], rows, diagClasses)
-		dl := refLossGrad(kernels.SoftmaxCrossEntropy, logits, y, 1, rows, diagClasses)
+		dl := ref.LossGrad(kernels.SoftmaxCrossEntropy, logits, y, 1, rows, diagClasses)
 		gfw, _ := refGemm(true, false, units, diagClasses, rows, 1, a, dl, 0, nil)
 		gfb, _ := refSum(dl, 1, rows, diagClasses)
 		da, _ := refGemm(false, true, rows, units, diagClasses, 1, dl, before[2], 0, nil)
@@ -329,9 +330,9 @@ func diagConv(t *testing.T, dev backend.Device) {
 			}
 			gcb[(i/(h*w))%oc] += dz[i]
 		}
-		_, gcw, _ := refConvGrads(g, x, before[0], dz)
-		ref := diagRef{grads: [][]float64{gcw, gcb, gfw, gfb}, acts: []diagRefAct{{act: kernels.ReLU, z: z, y: a, rows: rows}}}
-		diagCompare(t, got, params, ref, before, after, rows)
+		_, gcw, _ := ref.ConvGrads(g, x, before[0], dz)
+		dr := diagRef{grads: [][]float64{gcw, gcb, gfw, gfb}, acts: []diagRefAct{{act: kernels.ReLU, z: z, y: a, rows: rows}}}
+		diagCompare(t, got, params, dr, before, after, rows)
 		require.Len(t, got.Layers, 1)
 		assert.Equal(t, []int{oc, h, w}, got.Layers[0].Shape, "one example's shape: channels, height, width")
 	}

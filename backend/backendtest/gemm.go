@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/backendtest/ref"
 )
 
 // gemmTol is relative to |alpha|·Σ|a·b| + |beta·c| of each element, so cancellation in a dot
@@ -70,9 +71,9 @@ func TestGemm(t *testing.T, dev backend.Device) {
 			rb := e.input("R", r)
 
 			e.write(b, bv)
-			fdA := centralDiff(av, fdStep, e.objective(a, c, r, fwd))
+			fdA := ref.CentralDiff(av, fdStep, e.objective(a, c, r, fwd))
 			e.write(a, av)
-			fdB := centralDiff(bv, fdStep, e.objective(b, c, r, fwd))
+			fdB := ref.CentralDiff(bv, fdStep, e.objective(b, c, r, fwd))
 			e.write(b, bv)
 
 			// ∂/∂op(A) = alpha·R·op(B)ᵀ and ∂/∂op(B) = alpha·op(A)ᵀ·R, stored like A and B.

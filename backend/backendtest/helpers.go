@@ -265,35 +265,12 @@ func fill(n int, v float64) []float64 {
 	return out
 }
 
-func maxAbs(x []float64) float64 {
-	m := 0.0
-	for _, v := range x {
-		m = max(m, math.Abs(v))
-	}
-	return m
-}
-
 func dot(a, b []float64) float64 {
 	s := 0.0
 	for i := range a {
 		s += a[i] * b[i]
 	}
 	return s
-}
-
-// centralDiff returns the gradient of f at x by central differences with step h.
-func centralDiff(x []float64, h float64, f func(x []float64) float64) []float64 {
-	g := make([]float64, len(x))
-	xx := append([]float64(nil), x...)
-	for i := range xx {
-		xx[i] = x[i] + h
-		fp := f(xx)
-		xx[i] = x[i] - h
-		fm := f(xx)
-		xx[i] = x[i]
-		g[i] = (fp - fm) / (2 * h)
-	}
-	return g
 }
 
 // fdStep and fdTol are the central-difference step and tolerance of every gradient check (float64

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/backendtest/ref"
 	"github.com/gotrain/gotrain/kernels"
 )
 
@@ -51,7 +52,7 @@ func TestPool2D(t *testing.T, dev backend.Device) {
 					y, dx := e.output("y", g.YLen()), e.output("dx", g.XLen())
 					e.call(backend.OpPool2D, &g, y, x)
 					e.call(backend.OpPool2DGrad, &g, dx, x, dy)
-					wantY, wantDx := refPool(g, x.host, dy.host)
+					wantY, wantDx := ref.Pool(g, x.host, dy.host)
 					tl := poolTol.of(e.dt)
 					if kind == kernels.MaxPool {
 						tl = tol{}
@@ -77,7 +78,7 @@ func TestPool2D(t *testing.T, dev backend.Device) {
 		gradCheck(t, dev, fmt.Sprintf("the gradient of %v matches central differences", g), func(e *env) {
 			xv, r := e.uniform(g.XLen(), -1, 1), e.uniform(g.YLen(), -1, 1)
 			x, y := e.alloc("x", len(xv)), e.output("y", g.YLen())
-			fd := centralDiff(xv, fdStep, e.objective(x, y, r, func() error {
+			fd := ref.CentralDiff(xv, fdStep, e.objective(x, y, r, func() error {
 				return e.dev.Run(&backend.Call{Op: backend.OpPool2D, Bufs: []backend.Buffer{y.b, x.b}, Attrs: &g})
 			}))
 			e.write(x, xv)
@@ -176,12 +177,12 @@ func TestBatchNorm(t *testing.T, dev backend.Device) {
 				e.call(backend.OpBatchNorm, &b, y, x, gamma, beta, rm, rv)
 				e.call(backend.OpBatchNormGradInput, &b, dx, x, gamma, rmIn, rvIn, dy)
 				e.call(backend.OpBatchNormGradGamma, &b, dg, x, rmIn, rvIn, dy)
-				wy, wrm, wrv, wdx, wdg := refBatchNorm(b, x.host, gamma.host, beta.host, rm.host, rv.host, dy.host)
+				wy, wrm, wrv, wdx, wdg := ref.BatchNorm(b, x.host, gamma.host, beta.host, rm.host, rv.host, dy.host)
 				tl := bnTol.of(e.dt)
 				e.check(y, wy, tl)
 				e.check(rm, wrm, tl)
 				e.check(rv, wrv, tl)
-				e.check(dx, wdx, tl.plus(maxAbs(wdx)))
+				e.check(dx, wdx, tl.plus(ref.MaxAbs(wdx)))
 				e.check(dg, wdg, tl.plus(float64(b.M())))
 				e.checkInputs()
 			})
@@ -201,9 +202,9 @@ func TestBatchNorm(t *testing.T, dev backend.Device) {
 				return e.dev.Run(&backend.Call{Op: backend.OpBatchNorm, Bufs: []backend.Buffer{y.b, x.b, gamma.b, beta.b, rm.b, rv.b}, Attrs: &b})
 			}
 			e.write(gamma, gv)
-			fdX := centralDiff(xv, fdStep, e.objective(x, y, r, fwd))
+			fdX := ref.CentralDiff(xv, fdStep, e.objective(x, y, r, fwd))
 			e.write(x, xv)
-			fdG := centralDiff(gv, fdStep, e.objective(gamma, y, r, fwd))
+			fdG := ref.CentralDiff(gv, fdStep, e.objective(gamma, y, r, fwd))
 			e.write(gamma, gv)
 			e.write(rm, stats[:b.C])
 			e.write(rv, stats[b.C:])

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/backendtest/ref"
 	"github.com/gotrain/gotrain/kernels"
 )
 
@@ -86,7 +87,7 @@ func TestLoss(t *testing.T, dev backend.Device) {
 				loss := e.output("loss", 1)
 				e.do("Loss", func() error { return e.dev.Loss(kind, loss.b, x.b, y.b, rows, cols) })
 				got := e.read(loss)
-				checkClose(e.t, "loss", got, []float64{refLoss(kind, x.host, y.host, rows, cols)}, lossTol.of(e.dt))
+				checkClose(e.t, "loss", got, []float64{ref.Loss(kind, x.host, y.host, rows, cols)}, lossTol.of(e.dt))
 				checkFinite(e.t, "loss", got)
 				e.checkInputs()
 			}
@@ -116,8 +117,8 @@ func TestLossGrad(t *testing.T, dev backend.Device) {
 				dx := e.output("dx", rows*cols)
 				e.do("LossGrad", func() error { return e.dev.LossGrad(kind, dx.b, x.b, y.b, dloss.b, rows, cols) })
 				got := e.read(dx)
-				want := refLossGrad(kind, x.host, y.host, dloss.host[0], rows, cols)
-				checkClose(e.t, "dx", got, want, lossGradTol(e.dt, maxAbs(want)))
+				want := ref.LossGrad(kind, x.host, y.host, dloss.host[0], rows, cols)
+				checkClose(e.t, "dx", got, want, lossGradTol(e.dt, ref.MaxAbs(want)))
 				checkFinite(e.t, "dx", got)
 				e.checkInputs()
 			}
@@ -141,7 +142,7 @@ func TestLossGrad(t *testing.T, dev backend.Device) {
 				xv, dl := e.uniform(rows*cols, -3, 3), e.uniform(1, 0.5, 2)
 				x, y, loss := e.alloc("x", len(xv)), e.input("y", tg.draw(e, rows, cols)), e.output("loss", 1)
 				fwd := func() error { return e.dev.Loss(kind, loss.b, x.b, y.b, rows, cols) }
-				fd := centralDiff(xv, fdStep, e.objective(x, loss, dl, fwd))
+				fd := ref.CentralDiff(xv, fdStep, e.objective(x, loss, dl, fwd))
 				e.write(x, xv)
 				dloss, dx := e.input("dloss", dl), e.output("dx", len(xv))
 				e.do("LossGrad", func() error { return e.dev.LossGrad(kind, dx.b, x.b, y.b, dloss.b, rows, cols) })

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/backendtest/ref"
 	"github.com/gotrain/gotrain/kernels"
 	"github.com/gotrain/gotrain/optim"
 )
@@ -223,11 +224,11 @@ func TestOptimizerStep(t *testing.T, dev backend.Device) {
 					}
 					tl := optimTol.of(e.dt)
 					for i, b := range params {
-						e.check(b, hp[i], tl.plus(maxAbs(hp[i])))
+						e.check(b, hp[i], tl.plus(ref.MaxAbs(hp[i])))
 					}
 					for k := range state {
 						for i, b := range state[k] {
-							e.check(b, hs[k][i], tl.plus(maxAbs(hs[k][i])))
+							e.check(b, hs[k][i], tl.plus(ref.MaxAbs(hs[k][i])))
 						}
 					}
 					e.checkInputs()

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/backendtest/ref"
 	"github.com/gotrain/gotrain/backend/exec"
 	"github.com/gotrain/gotrain/kernels"
 	"github.com/gotrain/gotrain/models"
@@ -250,7 +251,7 @@ func TestOracleGradients(t *testing.T, dev backend.Device) {
 				gotLoss, gotGrads := planRun(t, dev, dt, ng.G, ng.X, ng.Y, ng.Loss, ng.Params, ng.Grads, x, y, params)
 				checkClose(t, "loss (Gorgonia graph on our executor)", []float64{gotLoss}, []float64{wantLoss}, tol{0, rtol})
 				for i := range wantGrads {
-					checkClose(t, fmt.Sprintf("grad %s (Gorgonia graph on our executor)", ng.Params[i].Name()), gotGrads[i], wantGrads[i], tol{rtol * maxAbs(wantGrads[i]), rtol})
+					checkClose(t, fmt.Sprintf("grad %s (Gorgonia graph on our executor)", ng.Params[i].Name()), gotGrads[i], wantGrads[i], tol{rtol * ref.MaxAbs(wantGrads[i]), rtol})
 				}
 
 				m, err := spec.Build(oracleBatch, dt, true)
@@ -258,7 +259,7 @@ func TestOracleGradients(t *testing.T, dev backend.Device) {
 				gotLoss, gotGrads = planRun(t, dev, dt, m.Graph, m.X, m.Y, m.Loss, m.Params, m.Grads, x, y, params)
 				checkClose(t, "loss (our model graph)", []float64{gotLoss}, []float64{wantLoss}, tol{0, rtol})
 				for i := range wantGrads {
-					checkClose(t, fmt.Sprintf("grad %s (our model graph)", m.Params[i].Name()), gotGrads[i], wantGrads[i], tol{rtol * maxAbs(wantGrads[i]), rtol})
+					checkClose(t, fmt.Sprintf("grad %s (our model graph)", m.Params[i].Name()), gotGrads[i], wantGrads[i], tol{rtol * ref.MaxAbs(wantGrads[i]), rtol})
 				}
 			})
 		}
@@ -314,7 +315,7 @@ func TestOracleSGD(t *testing.T, dev backend.Device) {
 		require.NoError(t, opt.Step(gbufs))
 		for i, p := range ng.Params {
 			want := valueF64(p.Value())
-			require.True(t, checkClose(t, fmt.Sprintf("step %d %s", s, p.Name()), readAs(t, dev, pbufs[i], p.Name()), want, tol{1e-12 * maxAbs(want), 1e-12}))
+			require.True(t, checkClose(t, fmt.Sprintf("step %d %s", s, p.Name()), readAs(t, dev, pbufs[i], p.Name()), want, tol{1e-12 * ref.MaxAbs(want), 1e-12}))
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/backendtest/ref"
 	"github.com/gotrain/gotrain/backend/exec"
 	"github.com/gotrain/gotrain/kernels"
 	"github.com/gotrain/gotrain/models/nn"
@@ -115,10 +116,10 @@ type oracleOut struct{ y, dx, dw []float64 }
 func compareOracle(t *testing.T, got, want oracleOut) {
 	t.Helper()
 	const rtol = 1e-12
-	checkClose(t, "y", got.y, want.y, tol{rtol * maxAbs(want.y), rtol})
-	checkClose(t, "dx", got.dx, want.dx, tol{rtol * maxAbs(want.dx), rtol})
+	checkClose(t, "y", got.y, want.y, tol{rtol * ref.MaxAbs(want.y), rtol})
+	checkClose(t, "dx", got.dx, want.dx, tol{rtol * ref.MaxAbs(want.dx), rtol})
 	if want.dw != nil {
-		checkClose(t, "dw", got.dw, want.dw, tol{rtol * maxAbs(want.dw), rtol})
+		checkClose(t, "dw", got.dw, want.dw, tol{rtol * ref.MaxAbs(want.dw), rtol})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/backendtest/ref"
 )
 
 // axes is an [outer, mid, inner] view for Broadcast and Sum.
@@ -45,7 +46,7 @@ func TestBroadcast(t *testing.T, dev backend.Device) {
 		f := e.objective(src, dst, r, func() error { return e.dev.Broadcast(dst.b, src.b, s.outer, s.mid, s.inner) })
 		rb, g := e.input("r", r), e.output("grad", len(x))
 		e.do("Sum", func() error { return e.dev.Sum(g.b, rb.b, s.outer, s.mid, s.inner) })
-		e.check(g, centralDiff(x, fdStep, f), fdTol)
+		e.check(g, ref.CentralDiff(x, fdStep, f), fdTol)
 	})
 }
 
@@ -72,7 +73,7 @@ func TestSum(t *testing.T, dev backend.Device) {
 		f := e.objective(src, dst, r, func() error { return e.dev.Sum(dst.b, src.b, s.outer, s.mid, s.inner) })
 		rb, g := e.input("r", r), e.output("grad", len(x))
 		e.do("Broadcast", func() error { return e.dev.Broadcast(g.b, rb.b, s.outer, s.mid, s.inner) })
-		e.check(g, centralDiff(x, fdStep, f), fdTol)
+		e.check(g, ref.CentralDiff(x, fdStep, f), fdTol)
 	})
 }
 
@@ -102,10 +103,10 @@ func TestBiasAdd(t *testing.T, dev backend.Device) {
 		x, bias, dst := e.alloc("x", len(xv)), e.alloc("bias", cols), e.output("dst", len(r))
 		op := func() error { return e.dev.BiasAdd(dst.b, x.b, bias.b, rows, cols) }
 		e.write(bias, bv)
-		checkClose(e.t, "gradient wrt x", centralDiff(xv, fdStep, e.objective(x, dst, r, op)), r, fdTol)
+		checkClose(e.t, "gradient wrt x", ref.CentralDiff(xv, fdStep, e.objective(x, dst, r, op)), r, fdTol)
 		e.write(x, xv)
 		rb, g := e.input("r", r), e.output("grad bias", cols)
 		e.do("Sum", func() error { return e.dev.Sum(g.b, rb.b, 1, rows, cols) })
-		e.check(g, centralDiff(bv, fdStep, e.objective(bias, dst, r, op)), fdTol)
+		e.check(g, ref.CentralDiff(bv, fdStep, e.objective(bias, dst, r, op)), fdTol)
 	})
 }

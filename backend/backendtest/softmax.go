@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/backendtest/ref"
 )
 
 // softmaxTol: probabilities to a few ulp (the row sum adds at most cols·eps); log-softmax is
@@ -54,7 +55,7 @@ func TestSoftmax(t *testing.T, dev backend.Device) {
 				dst := e.output("dst", rows*cols)
 				e.do("Softmax", func() error { return e.dev.Softmax(log, dst.b, x.b, rows, cols) })
 				got := e.read(dst)
-				checkClose(e.t, "dst", got, refSoftmax(log, x.host, rows, cols), tl.of(e.dt))
+				checkClose(e.t, "dst", got, ref.Softmax(log, x.host, rows, cols), tl.of(e.dt))
 				checkFinite(e.t, "dst", got)
 				e.checkInputs()
 			}
@@ -77,12 +78,12 @@ func TestSoftmaxGrad(t *testing.T, dev backend.Device) {
 	forDTypes(t, dev, func(e *env) {
 		for _, log := range []bool{false, true} {
 			backward := func(e *env, xv []float64, rows, cols int) {
-				y := e.input("y", refSoftmax(log, e.round(xv), rows, cols))
+				y := e.input("y", ref.Softmax(log, e.round(xv), rows, cols))
 				dy := e.input("dy", e.uniform(rows*cols, -1, 1))
 				dx := e.output("dx", rows*cols)
 				e.do("SoftmaxGrad", func() error { return e.dev.SoftmaxGrad(log, dx.b, y.b, dy.b, rows, cols) })
 				got := e.read(dx)
-				checkClose(e.t, "dx", got, refSoftmaxGrad(log, y.host, dy.host, rows, cols), softmaxGradTol.of(e.dt))
+				checkClose(e.t, "dx", got, ref.SoftmaxGrad(log, y.host, dy.host, rows, cols), softmaxGradTol.of(e.dt))
 				checkFinite(e.t, "dx", got)
 				e.checkInputs()
 			}
@@ -103,7 +104,7 @@ func TestSoftmaxGrad(t *testing.T, dev backend.Device) {
 			xv, r := e.uniform(rows*cols, -3, 3), e.uniform(rows*cols, -1, 1)
 			x, y := e.alloc("x", len(xv)), e.output("y", len(xv))
 			fwd := func() error { return e.dev.Softmax(log, y.b, x.b, rows, cols) }
-			fd := centralDiff(xv, fdStep, e.objective(x, y, r, fwd))
+			fd := ref.CentralDiff(xv, fdStep, e.objective(x, y, r, fwd))
 			e.write(x, xv)
 			e.do("Softmax", fwd)
 			dy, dx := e.input("dy", r), e.output("dx", len(xv))

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/backendtest/ref"
 	"github.com/gotrain/gotrain/backend/train"
 	"github.com/gotrain/gotrain/kernels"
 	"github.com/gotrain/gotrain/optim"
@@ -63,19 +64,19 @@ func hostTraining(x, y []float64, params [][]float64) []float64 {
 		z1 := refBiasAdd(t1, b1, tcN, tcH)
 		a1 := make([]float64, len(z1))
 		for i, v := range z1 {
-			a1[i] = refAct(kernels.Tanh, 0, v)
+			a1[i] = ref.Act(kernels.Tanh, 0, v)
 		}
 		t2, _ := refGemm(false, false, tcN, tcC, tcH, 1, a1, w2, 0, nil)
 		z2 := refBiasAdd(t2, b2, tcN, tcC)
-		losses = append(losses, refLoss(kernels.SoftmaxCrossEntropy, z2, y, tcN, tcC))
+		losses = append(losses, ref.Loss(kernels.SoftmaxCrossEntropy, z2, y, tcN, tcC))
 
-		dz2 := refLossGrad(kernels.SoftmaxCrossEntropy, z2, y, 1, tcN, tcC)
+		dz2 := ref.LossGrad(kernels.SoftmaxCrossEntropy, z2, y, 1, tcN, tcC)
 		gw2, _ := refGemm(true, false, tcH, tcC, tcN, 1, a1, dz2, 0, nil)
 		gb2, _ := refSum(dz2, 1, tcN, tcC)
 		da1, _ := refGemm(false, true, tcN, tcH, tcC, 1, dz2, w2, 0, nil)
 		dz1 := make([]float64, len(da1))
 		for i := range da1 {
-			dz1[i] = da1[i] * refActDeriv(kernels.Tanh, 0, z1[i])
+			dz1[i] = da1[i] * ref.ActDeriv(kernels.Tanh, 0, z1[i])
 		}
 		gw1, _ := refGemm(true, false, tcD, tcH, tcN, 1, x, dz1, 0, nil)
 		gb1, _ := refSum(dz1, 1, tcN, tcH)

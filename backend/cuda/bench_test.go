@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/backendtest"
 	"github.com/gotrain/gotrain/backend/train"
 	"github.com/gotrain/gotrain/kernels"
 	"github.com/gotrain/gotrain/models"
@@ -212,21 +213,11 @@ func BenchmarkTrainStep(b *testing.B) {
 	tr, err := train.New(train.Config{Model: spec, Device: d, Optimizer: optim.MustNamed("adam", 1e-3), BatchSize: batch, Seed: 1})
 	require.NoError(b, err)
 	defer tr.Close()
-	idx := make([]int, batch)
-	for i := range idx {
-		idx[i] = i
-	}
-	_, _, err = tr.TrainStep(data, idx)
-	require.NoError(b, err)
+	step := backendtest.TrainerStep(b, tr, data, backendtest.FirstN(batch))
+	step()
 	allocs := d.alloc.stats.Allocs
 	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, _, err := tr.TrainStep(data, idx); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
+	backendtest.TimeSteps(b, batch, 0, step)
 	if d.alloc.stats.Allocs != allocs {
 		b.Errorf("cuMemAlloc was called %d times inside the training steps", d.alloc.stats.Allocs-allocs)
 	}

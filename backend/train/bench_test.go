@@ -22,55 +22,24 @@ func BenchmarkTrainStep(b *testing.B) {
 	spec, err := models.ParseSpec("784-256-256-10", kernels.ReLU, kernels.SoftmaxCrossEntropy)
 	require.NoError(b, err)
 	data := blobs(b, 1024, 784, 10, 1)
-	idx := make([]int, batch)
-	for i := range idx {
-		idx[i] = i
-	}
+	idx := backendtest.FirstN(batch)
 
 	b.Run("ours", func(b *testing.B) {
 		tr, err := train.New(train.Config{Model: spec, Device: newDevice(b), Optimizer: optim.MustNamed("adam", 1e-3), BatchSize: batch, Seed: 1})
 		require.NoError(b, err)
 		defer tr.Close()
-		_, _, err = tr.TrainStep(data, idx)
-		require.NoError(b, err)
 		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			if _, _, err := tr.TrainStep(data, idx); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
+		backendtest.TimeSteps(b, batch, 1, backendtest.TrainerStep(b, tr, data, idx))
 	})
 
 	b.Run("gorgonia", func(b *testing.B) {
 		ng, err := backendtest.BuildNativeMLP(spec, batch, G.Rectify, tensor.Float32)
 		require.NoError(b, err)
-		rng := rand.New(rand.NewPCG(1, 2))
-		for i, p := range spec.InitParams(models.InitAuto, rng) {
-			require.NoError(b, G.Let(ng.Params[i], tensor.New(tensor.WithShape(ng.Params[i].Shape()...), tensor.WithBacking(f32(p)))))
+		var init [][]float32
+		for _, p := range spec.InitParams(models.InitAuto, rand.New(rand.NewPCG(1, 2))) {
+			init = append(init, f32(p))
 		}
-		require.NoError(b, G.Let(ng.X, tensor.New(tensor.WithShape(batch, 784), tensor.WithBacking(append([]float32(nil), data.X[:batch*784]...)))))
-		require.NoError(b, G.Let(ng.Y, tensor.New(tensor.WithShape(batch, 10), tensor.WithBacking(append([]float32(nil), data.Y[:batch*10]...)))))
-		vm := G.NewTapeMachine(ng.G, G.BindDualValues(ng.Params...))
-		defer vm.Close()
-		solver := G.NewAdamSolver(G.WithLearnRate(1e-3))
-		step := func() {
-			if err := vm.RunAll(); err != nil {
-				b.Fatal(err)
-			}
-			if err := solver.Step(G.NodesToValueGrads(ng.Params)); err != nil {
-				b.Fatal(err)
-			}
-			vm.Reset()
-		}
-		step()
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			step()
-		}
-		b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
+		backendtest.TimeGorgoniaAdamSteps(b, ng.G, ng.Params, init, ng.X, ng.Y, data.X[:batch*784], data.Y[:batch*10])
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gotrain/gotrain/backend/backendtest"
 	"github.com/gotrain/gotrain/backend/train"
 	"github.com/gotrain/gotrain/kernels"
 	"github.com/gotrain/gotrain/models"
@@ -95,10 +96,6 @@ func BenchmarkLeNetStep(b *testing.B) {
 	model, err := models.ParseModel("lenet5", kernels.ReLU, kernels.SoftmaxCrossEntropy)
 	require.NoError(b, err)
 	data := &train.Dataset{X: x, Y: y, N: batch, Features: 784, Outputs: 10, Shape: []int{1, 28, 28}}
-	idx := make([]int, batch)
-	for i := range idx {
-		idx[i] = i
-	}
 	tr, err := train.New(train.Config{Model: model, Device: newDevice(b), Optimizer: optim.MustNamed("adam", 1e-3), BatchSize: batch, Seed: 1})
 	require.NoError(b, err)
 	defer tr.Close()
@@ -106,48 +103,15 @@ func BenchmarkLeNetStep(b *testing.B) {
 	require.NoError(b, err)
 
 	b.Run("ours", func(b *testing.B) {
-		first, _, err := tr.TrainStep(data, idx)
-		require.NoError(b, err)
 		b.ReportAllocs()
-		b.ResetTimer()
-		var last float64
-		for i := 0; i < b.N; i++ {
-			if last, _, err = tr.TrainStep(data, idx); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
+		first, last := backendtest.TimeSteps(b, batch, 1, backendtest.TrainerStep(b, tr, data, backendtest.FirstN(batch)))
 		if !(last < first) {
 			b.Fatalf("the loss did not fall on a fixed batch: %v then %v", first, last)
 		}
-		b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
 	})
 
 	b.Run("gorgonia", func(b *testing.B) {
 		m := buildNativeLeNet(b, batch)
-		for i, p := range m.params {
-			require.NoError(b, G.Let(p, tensor.New(tensor.WithShape(p.Shape()...), tensor.WithBacking(append([]float32(nil), init[i]...)))))
-		}
-		require.NoError(b, G.Let(m.x, tensor.New(tensor.WithShape(batch, 1, 28, 28), tensor.WithBacking(append([]float32(nil), x...)))))
-		require.NoError(b, G.Let(m.y, tensor.New(tensor.WithShape(batch, 10), tensor.WithBacking(append([]float32(nil), y...)))))
-		vm := G.NewTapeMachine(m.g, G.BindDualValues(m.params...))
-		defer vm.Close()
-		solver := G.NewAdamSolver(G.WithLearnRate(1e-3))
-		step := func() {
-			if err := vm.RunAll(); err != nil {
-				b.Fatal(err)
-			}
-			if err := solver.Step(G.NodesToValueGrads(m.params)); err != nil {
-				b.Fatal(err)
-			}
-			vm.Reset()
-		}
-		step()
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			step()
-		}
-		b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
+		backendtest.TimeGorgoniaAdamSteps(b, m.g, m.params, init, m.x, m.y, x, y)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/gotrain/gotrain/backend/backendtest"
 	"github.com/gotrain/gotrain/backend/cpu"
 	"github.com/gotrain/gotrain/backend/cpu/cpufeat"
 	"github.com/gotrain/gotrain/backend/train"
@@ -26,10 +27,7 @@ func BenchmarkTrainStepLevels(b *testing.B) {
 		spec, err := models.ParseSpec(c.model, kernels.ReLU, kernels.SoftmaxCrossEntropy)
 		require.NoError(b, err)
 		data := blobs(b, 2*c.batch, 784, 10, 1)
-		idx := make([]int, c.batch)
-		for i := range idx {
-			idx[i] = i
-		}
+		idx := backendtest.FirstN(c.batch)
 		for _, l := range cpufeat.Supported() {
 			for _, workers := range []int{1, 2} {
 				b.Run(fmt.Sprintf("%s-b%d/%v/w%d", c.model, c.batch, l, workers), func(b *testing.B) {
@@ -42,15 +40,7 @@ func BenchmarkTrainStepLevels(b *testing.B) {
 					tr, err := train.New(train.Config{Model: spec, Device: dev, Optimizer: optim.MustNamed("adam", 1e-3), BatchSize: c.batch, Seed: 1})
 					require.NoError(b, err)
 					defer tr.Close()
-					_, _, err = tr.TrainStep(data, idx)
-					require.NoError(b, err)
-					b.ResetTimer()
-					for range b.N {
-						if _, _, err := tr.TrainStep(data, idx); err != nil {
-							b.Fatal(err)
-						}
-					}
-					b.ReportMetric(float64(c.batch*b.N)/b.Elapsed().Seconds(), "samples/s")
+					backendtest.TimeSteps(b, c.batch, 1, backendtest.TrainerStep(b, tr, data, idx))
 				})
 			}
 		}
@@ -81,23 +71,14 @@ func BenchmarkTrainStepDiverged(b *testing.B) {
 				defer tr.Close()
 				idx := make([]int, batch)
 				step := 0
-				next := func() {
+				next := backendtest.TrainerStep(b, tr, data, idx)
+				backendtest.TimeSteps(b, batch, 300, func() float64 {
 					for i := range idx {
 						idx[i] = (step*batch + i) % data.N
 					}
 					step++
-					if _, _, err := tr.TrainStep(data, idx); err != nil {
-						b.Fatal(err)
-					}
-				}
-				for range 300 {
-					next()
-				}
-				b.ResetTimer()
-				for range b.N {
-					next()
-				}
-				b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
+					return next()
+				})
 			})
 		}
 	}

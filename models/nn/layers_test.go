@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/backendtest/ref"
 	"github.com/gotrain/gotrain/backend/cpu"
 	"github.com/gotrain/gotrain/backend/exec"
 	"github.com/gotrain/gotrain/kernels"
@@ -112,16 +113,12 @@ func TestLayersDifferentiateOnTheTapeMachineAndLowerToTheDevice(t *testing.T) {
 	t.Run("the gradients match central differences", func(t *testing.T) {
 		const h = 1e-6
 		for pi := range vals {
-			for k := range vals[pi] {
-				perturbed := func(d float64) float64 {
-					v := make([][]float64, len(vals))
-					for i := range vals {
-						v[i] = append([]float64(nil), vals[i]...)
-					}
-					v[pi][k] += d
-					return tapeLoss(t, buildCNN(t, v, x0, y0, 0.25))
-				}
-				want := (perturbed(h) - perturbed(-h)) / (2 * h)
+			fd := ref.CentralDiff(vals[pi], h, func(p []float64) float64 {
+				v := append([][]float64(nil), vals...)
+				v[pi] = p
+				return tapeLoss(t, buildCNN(t, v, x0, y0, 0.25))
+			})
+			for k, want := range fd {
 				require.InDelta(t, want, tapeGrads[pi][k], 1e-6+1e-5*math.Abs(want), "d loss / d %s[%d]", c.params[pi].Name(), k)
 			}
 		}

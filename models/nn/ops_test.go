@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gotrain/gotrain/backend/backendtest/ref"
 	"github.com/gotrain/gotrain/kernels"
 	"github.com/gotrain/gotrain/models/nn"
 	"github.com/stretchr/testify/assert"
@@ -92,18 +93,10 @@ func TestOpsDifferentiateThroughOurBackwardOnTheTapeMachine(t *testing.T) {
 					return scalarOf(l2.Value())
 				}
 				const h = 1e-6
-				for i := range x0 {
-					xp, xm := append([]float64(nil), x0...), append([]float64(nil), x0...)
-					xp[i] += h
-					xm[i] -= h
-					want := (f(xp, b0) - f(xm, b0)) / (2 * h)
+				for i, want := range ref.CentralDiff(x0, h, func(x []float64) float64 { return f(x, b0) }) {
 					assert.InDelta(t, want, gx[i], 1e-6+1e-5*math.Abs(want), "dL/dx[%d]", i)
 				}
-				for i := range b0 {
-					bp, bm := append([]float64(nil), b0...), append([]float64(nil), b0...)
-					bp[i] += h
-					bm[i] -= h
-					want := (f(x0, bp) - f(x0, bm)) / (2 * h)
+				for i, want := range ref.CentralDiff(b0, h, func(b []float64) float64 { return f(x0, b) }) {
 					assert.InDelta(t, want, gb[i], 1e-6+1e-5*math.Abs(want), "dL/db[%d]", i)
 				}
 				assert.False(t, math.IsNaN(scalarOf(l.Value())))
