@@ -105,28 +105,34 @@ func Im2col[T Float](g Conv2D, col, x []T) error {
 	if len(x) != g.C*g.H*g.W || len(col) != g.K()*g.P() {
 		return fmt.Errorf("kernels: Im2col: x has %d elements, col %d, for one image of %v: %w", len(x), len(col), g, ErrInvalid)
 	}
-	im2colRows(g, col, x, 0, g.OutH())
+	im2colRows(g, col, g.P(), x, 0, g.OutH())
 	return nil
 }
 
-// Im2colRows writes the columns of output rows [i0, i1) of Im2col's matrix into col
-// [C·KH·KW, (i1−i0)·OW]: a block of the column matrix small enough to stay in cache while a
-// product reads it, where the whole matrix (K times the image) would go to memory and back.
-func Im2colRows[T Float](g Conv2D, col, x []T, i0, i1 int) error {
-	if err := g.checkRows("Im2colRows", len(x), len(col), i0, i1); err != nil {
+// Im2colRows writes the columns of output rows [i0, i1) of Im2col's matrix into the C·KH·KW rows
+// of col, ld apart, each (i1−i0)·OW long: a block of the column matrix small enough to stay in
+// cache while a product reads it, where the whole matrix (K times the image) would go to memory
+// and back. With ld a multiple of OH·OW, the column matrices of several images can lie side by
+// side, so that one product covers them all.
+func Im2colRows[T Float](g Conv2D, col []T, ld int, x []T, i0, i1 int) error {
+	if err := g.checkRows("Im2colRows", len(x), len(col), ld, i0, i1); err != nil {
 		return err
 	}
-	im2colRows(g, col, x, i0, i1)
+	im2colRows(g, col, ld, x, i0, i1)
 	return nil
 }
 
 // checkRows checks one image and a block of output rows [i0, i1) with its column matrix.
-func (g Conv2D) checkRows(op string, lx, lcol, i0, i1 int) error {
+func (g Conv2D) checkRows(op string, lx, lcol, ld, i0, i1 int) error {
 	if i0 < 0 || i1 > g.OutH() || i0 >= i1 {
 		return fmt.Errorf("kernels: %s: output rows [%d, %d) are not a block of the %d rows of %v: %w", op, i0, i1, g.OutH(), g, ErrInvalid)
 	}
-	if lx != g.C*g.H*g.W || lcol != g.K()*(i1-i0)*g.OutW() {
-		return fmt.Errorf("kernels: %s: image has %d elements, col %d, for rows [%d, %d) of one image of %v: %w", op, lx, lcol, i0, i1, g, ErrInvalid)
+	bw := (i1 - i0) * g.OutW()
+	if ld < bw {
+		return fmt.Errorf("kernels: %s: leading dimension %d is less than the %d columns of rows [%d, %d) of %v: %w", op, ld, bw, i0, i1, g, ErrInvalid)
+	}
+	if lx != g.C*g.H*g.W || lcol < (g.K()-1)*ld+bw {
+		return fmt.Errorf("kernels: %s: image has %d elements, col %d, for rows [%d, %d) of one image of %v with leading dimension %d: %w", op, lx, lcol, i0, i1, g, ld, ErrInvalid)
 	}
 	return nil
 }
@@ -142,7 +148,7 @@ func (g Conv2D) blockRows(i0, i1, off int) (lo, hi int) {
 	return lo, hi
 }
 
-func im2colRows[T Float](g Conv2D, col, x []T, i0, i1 int) {
+func im2colRows[T Float](g Conv2D, col []T, ld int, x []T, i0, i1 int) {
 	ow := g.OutW()
 	bw := (i1 - i0) * ow // the width of a block row
 	row := 0
@@ -152,12 +158,16 @@ func im2colRows[T Float](g Conv2D, col, x []T, i0, i1 int) {
 			ilo, ihi := g.blockRows(i0, i1, p*g.DilH)
 			for q := 0; q < g.KW; q++ {
 				jlo, jhi := validRange(g.W, ow, g.StrideW, g.PadW, q*g.DilW)
-				dst := col[row*bw : (row+1)*bw]
+				dst := col[row*ld : row*ld+bw]
 				row++
 				clear(dst[:(ilo-i0)*ow])
 				clear(dst[(ihi-i0)*ow:])
 				if g.StrideH == 1 && g.StrideW == 1 && g.DilH == 1 && ow == g.W && ilo < ihi {
 					sameWidthRows(dst[(ilo-i0)*ow:(ihi-i0)*ow], plane, (ilo-g.PadH+p)*g.W+q*g.DilW-g.PadW, ow, jlo, jhi)
+					continue
+				}
+				if g.StrideW == 1 && jlo < jhi && ilo < ihi {
+					unitStrideRows(dst[(ilo-i0)*ow:(ihi-i0)*ow], plane[(ilo*g.StrideH-g.PadH+p*g.DilH)*g.W+jlo-g.PadW+q*g.DilW:], ow, jlo, jhi, g.StrideH*g.W)
 					continue
 				}
 				for i := ilo; i < ihi; i++ {
@@ -173,19 +183,6 @@ func im2colRows[T Float](g Conv2D, col, x []T, i0, i1 int) {
 					}
 					src := plane[(i*g.StrideH-g.PadH+p*g.DilH)*g.W:]
 					x0 := jlo*g.StrideW - g.PadW + q*g.DilW
-					if g.StrideW == 1 {
-						// Output rows are short (28 or fewer elements in an MNIST network): a
-						// loop beats memmove's call there.
-						if s, t := src[x0:x0+jhi-jlo], d[jlo:jhi]; len(s) <= 32 {
-							t = t[:len(s)]
-							for k, v := range s {
-								t[k] = v
-							}
-						} else {
-							copy(t, s)
-						}
-						continue
-					}
 					for j := jlo; j < jhi; j++ {
 						d[j] = src[x0]
 						x0 += g.StrideW
@@ -193,6 +190,33 @@ func im2colRows[T Float](g Conv2D, col, x []T, i0, i1 int) {
 				}
 			}
 		}
+	}
+}
+
+// unitStrideRows fills the rows of one column-matrix row for a unit horizontal stride: each
+// output row of w elements takes columns [jlo, jhi) from a run of the image starting at src (the
+// run of the next row step elements on) and zeros elsewhere. Output rows are short (28 or fewer
+// elements in an MNIST network), so the loops are written to keep their bounds checks out of
+// the inner loop, and a loop beats memmove's call.
+func unitStrideRows[T Float](d, src []T, w, jlo, jhi, step int) {
+	n := jhi - jlo
+	for len(d) >= w {
+		r := d[:w:w]
+		for j := range r[:jlo] {
+			r[j] = 0
+		}
+		t, s := r[jlo:jhi], src[:n]
+		for j := range t {
+			t[j] = s[j]
+		}
+		for j := jhi; j < w; j++ {
+			r[j] = 0
+		}
+		d = d[w:]
+		if len(d) == 0 {
+			break
+		}
+		src = src[step:]
 	}
 }
 
@@ -234,21 +258,21 @@ func Col2im[T Float](g Conv2D, dx, col []T) error {
 		return fmt.Errorf("kernels: Col2im: dx has %d elements, col %d, for one image of %v: %w", len(dx), len(col), g, ErrInvalid)
 	}
 	clear(dx)
-	col2imRows(g, dx, col, 0, g.OutH())
+	col2imRows(g, dx, col, g.P(), 0, g.OutH())
 	return nil
 }
 
-// Col2imRows adds to dx the adjoint of Im2colRows for output rows [i0, i1): dx is not cleared,
-// so that the blocks of an image can be added one after another.
-func Col2imRows[T Float](g Conv2D, dx, col []T, i0, i1 int) error {
-	if err := g.checkRows("Col2imRows", len(dx), len(col), i0, i1); err != nil {
+// Col2imRows adds to dx the adjoint of Im2colRows for output rows [i0, i1) (col's rows ld
+// apart): dx is not cleared, so that the blocks of an image can be added one after another.
+func Col2imRows[T Float](g Conv2D, dx, col []T, ld int, i0, i1 int) error {
+	if err := g.checkRows("Col2imRows", len(dx), len(col), ld, i0, i1); err != nil {
 		return err
 	}
-	col2imRows(g, dx, col, i0, i1)
+	col2imRows(g, dx, col, ld, i0, i1)
 	return nil
 }
 
-func col2imRows[T Float](g Conv2D, dx, col []T, i0, i1 int) {
+func col2imRows[T Float](g Conv2D, dx, col []T, ld int, i0, i1 int) {
 	ow := g.OutW()
 	bw := (i1 - i0) * ow
 	row := 0
@@ -258,19 +282,19 @@ func col2imRows[T Float](g Conv2D, dx, col []T, i0, i1 int) {
 			ilo, ihi := g.blockRows(i0, i1, p*g.DilH)
 			for q := 0; q < g.KW; q++ {
 				jlo, jhi := validRange(g.W, ow, g.StrideW, g.PadW, q*g.DilW)
-				src := col[row*bw : (row+1)*bw]
+				src := col[row*ld : row*ld+bw]
 				row++
 				if jlo >= jhi {
+					continue
+				}
+				if g.StrideW == 1 && ilo < ihi {
+					addUnitStrideRows(plane[(ilo*g.StrideH-g.PadH+p*g.DilH)*g.W+jlo-g.PadW+q*g.DilW:], src[(ilo-i0)*ow:(ihi-i0)*ow], ow, jlo, jhi, g.StrideH*g.W)
 					continue
 				}
 				for i := ilo; i < ihi; i++ {
 					s := src[(i-i0)*ow+jlo : (i-i0)*ow+jhi]
 					dst := plane[(i*g.StrideH-g.PadH+p*g.DilH)*g.W:]
 					x0 := jlo*g.StrideW - g.PadW + q*g.DilW
-					if g.StrideW == 1 {
-						addTo(dst[x0:x0+len(s)], s)
-						continue
-					}
 					for _, v := range s {
 						dst[x0] += v
 						x0 += g.StrideW
@@ -281,17 +305,20 @@ func col2imRows[T Float](g Conv2D, dx, col []T, i0, i1 int) {
 	}
 }
 
-// addTo sets d[j] += s[j], four at a time: the rows of a column matrix are short (an output row),
-// so the loop's overhead matters.
-func addTo[T Float](d, s []T) {
-	d = d[:len(s)]
-	j := 0
-	for ; j+4 <= len(s); j += 4 {
-		d0, d1, d2, d3 := d[j]+s[j], d[j+1]+s[j+1], d[j+2]+s[j+2], d[j+3]+s[j+3]
-		d[j], d[j+1], d[j+2], d[j+3] = d0, d1, d2, d3
-	}
-	for ; j < len(s); j++ {
-		d[j] += s[j]
+// addUnitStrideRows is unitStrideRows' adjoint: it adds columns [jlo, jhi) of each w-element row
+// of src to the run of dx at dst (the next row's run step elements on).
+func addUnitStrideRows[T Float](dst, src []T, w, jlo, jhi, step int) {
+	n := jhi - jlo
+	for len(src) >= w {
+		s, d := src[jlo:jhi], dst[:n]
+		for j := range d {
+			d[j] += s[j]
+		}
+		src = src[w:]
+		if len(src) == 0 {
+			break
+		}
+		dst = dst[step:]
 	}
 }
 

@@ -122,22 +122,25 @@ func TestIm2colRowsAreBlocksOfIm2col(t *testing.T) {
 				for i0 := 0; i0 < oh; i0 += rows {
 					i1 := min(i0+rows, oh)
 					bw := (i1 - i0) * ow
-					col := make([]float64, k*bw)
+					// Rows one column apart (ld = bw+1), starting one in: the gaps stay NaN.
+					col := make([]float64, 1+k*(bw+1))
 					for i := range col {
 						col[i] = math.NaN() // every element must be written, padding included
 					}
-					require.NoError(t, kernels.Im2colRows(g, col, x, i0, i1))
+					require.NoError(t, kernels.Im2colRows(g, col[1:], bw+1, x, i0, i1))
 					blk := make([]float64, k*bw)
 					for r := 0; r < k; r++ {
-						require.Equal(t, full[r*g.P()+i0*ow:r*g.P()+i1*ow], col[r*bw:(r+1)*bw], "rows [%d, %d), column-matrix row %d", i0, i1, r)
+						require.Equal(t, full[r*g.P()+i0*ow:r*g.P()+i1*ow], col[1+r*(bw+1):1+r*(bw+1)+bw], "rows [%d, %d), column-matrix row %d", i0, i1, r)
+						require.True(t, math.IsNaN(col[(r+1)*(bw+1)]), "the gap after row %d written", r)
 						copy(blk[r*bw:(r+1)*bw], c[r*g.P()+i0*ow:r*g.P()+i1*ow])
 					}
-					require.NoError(t, kernels.Col2imRows(g, back, blk, i0, i1))
+					require.NoError(t, kernels.Col2imRows(g, back, blk, bw, i0, i1))
 				}
 				require.Equal(t, want, back, "Col2imRows in blocks of %d rows", rows)
 			}
-			require.ErrorIs(t, kernels.Im2colRows(g, full, x, 0, oh+1), kernels.ErrInvalid, "rows past the end")
-			require.ErrorIs(t, kernels.Col2imRows(g, want, c[:len(c)-1], 0, oh), kernels.ErrInvalid, "a short column block")
+			require.ErrorIs(t, kernels.Im2colRows(g, full, g.P(), x, 0, oh+1), kernels.ErrInvalid, "rows past the end")
+			require.ErrorIs(t, kernels.Col2imRows(g, want, c[:len(c)-1], g.P(), 0, oh), kernels.ErrInvalid, "a short column block")
+			require.ErrorIs(t, kernels.Im2colRows(g, full, g.P()-1, x, 0, oh), kernels.ErrInvalid, "a leading dimension under the block's width")
 		})
 	}
 }

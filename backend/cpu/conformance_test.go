@@ -1,6 +1,7 @@
 package cpu_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -65,14 +66,21 @@ func TestConformanceWorkers(t *testing.T) {
 	}
 }
 
-// TestConv2DRowBlocks runs the convolution tests with one output row per column-matrix block, so
-// that the blocked im2col, col2im and the accumulation of the filter gradient over blocks are
-// checked on every geometry (the default block holds whole images of the suite's sizes).
-func TestConv2DRowBlocks(t *testing.T) {
-	defer cpu.SetConvBlockElems(1)()
-	for _, w := range []int{1, 3} {
-		dev := newDeviceWorkers(t, w)
-		backendtest.TestConv2D(t, dev)
-		backendtest.TestOracleConvPool(t, dev)
+// TestConv2DBlocks runs the convolution tests with other column-matrix blocks than the default
+// (which holds many whole images of the suite's sizes): one output row per block, so that the
+// blocked im2col, col2im and the filter gradient's accumulation over blocks are checked on every
+// geometry; and two images of the 37-image case per block in chunks of ten, so that blocks of
+// images follow one another and a block of one ends the chunk.
+func TestConv2DBlocks(t *testing.T) {
+	for _, c := range []struct{ elems, chunks int }{{1, 16}, {2 * 3 * 3 * 3 * 9 * 9, 4}} {
+		t.Run(fmt.Sprintf("blocks of %d elements, %d chunks", c.elems, c.chunks), func(t *testing.T) {
+			defer cpu.SetConvBlockElems(c.elems)()
+			defer cpu.SetConvChunks(c.chunks)()
+			for _, w := range []int{1, 3} {
+				dev := newDeviceWorkers(t, w)
+				backendtest.TestConv2D(t, dev)
+				backendtest.TestOracleConvPool(t, dev)
+			}
+		})
 	}
 }

@@ -9,12 +9,12 @@ import (
 	"github.com/gotrain/gotrain/kernels"
 )
 
-// The convolution runs im2col (kernels.Im2colRows) and the blocked GEMM of package gemm image by
-// image, and within an image by blocks of output rows (convBlockElems says why): for the columns
-// of one block, y = w · col(x_n), dcol = wᵀ · dy_n then col2im, dw += dy_n · col(x_n)ᵀ. A batch is
+// The convolution runs im2col (kernels.Im2colRows) and the blocked GEMM of package gemm by blocks
+// of a few whole images, or of a large image's output rows (convBlockElems says why): for the
+// columns of one block, y = w · col(x), dcol = wᵀ · dy then col2im, dw += dy · col(x)ᵀ. A batch is
 // cut into at most convChunks chunks of whole images; the cores take chunks, each with its own
-// serial GEMM engine and column buffer, because the per-image products of small images (LeNet's
-// 16×150×100) are too small to split. The filter gradient of each chunk goes to its own partial
+// serial GEMM engine and buffers, because the products of small images (LeNet's 16×400 from a
+// depth of 150 for a block of four) are too small to split. The filter gradient of each chunk goes to its own partial
 // sum, and the partials are added in chunk order in float64: the chunks depend only on N, so the
 // bits of every result are the same for any number of cores. A batch of fewer images than cores
 // runs image by image on the calling goroutine with the device's parallel GEMM instead.
@@ -31,8 +31,9 @@ func init() {
 	})
 }
 
-// convChunks bounds the chunks of a batch (and so the partial filter gradients kept).
-const convChunks = 16
+// convChunks bounds the chunks of a batch (and so the partial filter gradients kept). A variable
+// so that tests can make chunks of many images.
+var convChunks = 16
 
 type convKind uint8
 
@@ -42,11 +43,11 @@ const (
 	convFilter                  // out = dw, a = x, b = dy
 )
 
-// convWS is one goroutine's scratch: a serial GEMM engine and a column matrix. It only grows.
+// convWS is one goroutine's scratch: a serial GEMM engine and the blocks' buffers. It only grows.
 type convWS struct {
-	eng   *gemm.Engine
-	col32 []float32
-	col64 []float64
+	eng *gemm.Engine
+	s32 convScratch[float32]
+	s64 convScratch[float64]
 }
 
 // convTask is the device's one long-lived convolution in flight (see job for why long-lived).
@@ -79,9 +80,9 @@ func (t *convTask) fail(err error) {
 func (t *convTask) Range(lo, hi int) {
 	ws := &t.ws[t.next.Add(1)-1]
 	if t.out.isF64() {
-		convChunksRange(t, ws, &ws.col64, &t.part64, t.out.F64, t.a.F64, t.b.F64, lo, hi)
+		convChunksRange(t, ws, &ws.s64, &t.part64, t.out.F64, t.a.F64, t.b.F64, lo, hi)
 	} else {
-		convChunksRange(t, ws, &ws.col32, &t.part32, t.out.F32, t.a.F32, t.b.F32, lo, hi)
+		convChunksRange(t, ws, &ws.s32, &t.part32, t.out.F32, t.a.F32, t.b.F32, lo, hi)
 	}
 }
 
@@ -157,23 +158,35 @@ func gemmT[T kernels.Float](e *gemm.Engine, transA, transB bool, m, n, k int, a 
 	return nil
 }
 
-// convBlockElems bounds a block of the column matrix (elements): the output rows of an image are
-// taken in blocks whose column matrix, C·KH·KW rows of a few output rows, stays in L2 between
+// convBlockElems bounds a block of the column matrix (elements), which stays in L2 between
 // im2col writing it and the product reading it (and, for the input gradient, between the product
-// and col2im), instead of the whole matrix, K times the image, going to memory and back. A
-// variable so that tests can force small blocks.
+// and col2im), instead of the whole matrix, K times the image, going to memory and back. Where an
+// image's column matrix is larger, its output rows are taken in blocks; where several fit, the
+// column matrices of that many images lie side by side and one product covers them, because the
+// per-image products of small images (LeNet's second layer: 16×100 from a depth of 150) are too
+// small for the GEMM's tiles and call overhead. A variable so that tests can force small blocks.
 var convBlockElems = 64 << 10
 
-// convRowBlock returns the output rows per block for g: blocks of about the same size, each
-// within convBlockElems where one output row fits.
-func convRowBlock(g *kernels.Conv2D) int {
+// convBlock returns the images and the output rows of one block for g: several whole images
+// where two or more fit in convBlockElems, else one image's rows in blocks of about the same
+// size, each within convBlockElems where one output row fits.
+func convBlock(g *kernels.Conv2D) (imgs, rows int) {
 	oh, rowElems := g.OutH(), g.K()*g.OutW()
-	rows := max(1, min(oh, convBlockElems/max(1, rowElems)))
+	if imgs := convBlockElems / max(1, rowElems*oh); imgs >= 2 {
+		return imgs, oh
+	}
+	rows = max(1, min(oh, convBlockElems/max(1, rowElems)))
 	blocks := (oh + rows - 1) / rows
-	return (oh + blocks - 1) / blocks
+	return 1, (oh + blocks - 1) / blocks
 }
 
-func convChunksRange[T kernels.Float](t *convTask, ws *convWS, colp *[]T, partp *[]T, out, a, b []T, lo, hi int) {
+// convScratch is one goroutine's scratch of one element type: the column matrix of a block, and
+// the block's outputs (or output gradients) laid side by side as the product reads them.
+type convScratch[T kernels.Float] struct {
+	col, ys []T
+}
+
+func convChunksRange[T kernels.Float](t *convTask, ws *convWS, sc *convScratch[T], partp *[]T, out, a, b []T, lo, hi int) {
 	g := &t.g
 	k, p, oh, ow := g.K(), g.P(), g.OutH(), g.OutW()
 	xs, ys := g.C*g.H*g.W, g.OutC*p
@@ -185,38 +198,93 @@ func convChunksRange[T kernels.Float](t *convTask, ws *convWS, colp *[]T, partp 
 		convPointwise(t, eng, partp, out, a, b, lo, hi)
 		return
 	}
-	rows := convRowBlock(g)
-	*colp = grow(*colp, k*rows*ow)
+	imgs, rows := convBlock(g)
+	sc.col = grow(sc.col, k*imgs*rows*ow)
+	if imgs > 1 {
+		sc.ys = grow(sc.ys, g.OutC*imgs*p)
+	}
 	for ch := lo; ch < hi; ch++ {
 		n0, n1 := ch*t.per, min((ch+1)*t.per, g.N)
-		for n := n0; n < n1; n++ {
+		var part []T
+		var beta T // 0 for the chunk's first filter-gradient product, 1 after
+		if t.kind == convFilter {
+			part = (*partp)[ch*g.WLen() : (ch+1)*g.WLen()]
+		}
+		for nb := n0; nb < n1; nb += imgs {
+			if cnt := min(imgs, n1-nb); cnt > 1 {
+				convImages(t, eng, sc, part, beta, out, a, b, nb, cnt)
+				beta = 1
+				continue
+			}
+			n := nb
 			if t.kind == convData {
 				clear(out[n*xs : (n+1)*xs])
 			}
 			for i0 := 0; i0 < oh; i0 += rows {
 				i1 := min(i0+rows, oh)
-				nb := (i1 - i0) * ow
-				col := (*colp)[:k*nb]
+				w := (i1 - i0) * ow
+				col := sc.col[:k*w]
 				// The block's columns of y, dy: rows of OutC, p apart.
 				at := n*ys + i0*ow
 				switch t.kind {
 				case convForward:
-					t.fail(kernels.Im2colRows(*g, col, a[n*xs:(n+1)*xs], i0, i1))
-					t.fail(gemmT(eng, false, false, g.OutC, nb, k, b, k, col, nb, 0, out[at:(n+1)*ys], p))
+					t.fail(kernels.Im2colRows(*g, col, w, a[n*xs:(n+1)*xs], i0, i1))
+					t.fail(gemmT(eng, false, false, g.OutC, w, k, b, k, col, w, 0, out[at:(n+1)*ys], p))
 				case convData:
-					t.fail(gemmT(eng, true, false, k, nb, g.OutC, b, k, a[at:(n+1)*ys], p, 0, col, nb))
-					t.fail(kernels.Col2imRows(*g, out[n*xs:(n+1)*xs], col, i0, i1))
+					t.fail(gemmT(eng, true, false, k, w, g.OutC, b, k, a[at:(n+1)*ys], p, 0, col, w))
+					t.fail(kernels.Col2imRows(*g, out[n*xs:(n+1)*xs], col, w, i0, i1))
 				case convFilter:
-					t.fail(kernels.Im2colRows(*g, col, a[n*xs:(n+1)*xs], i0, i1))
-					var beta T
-					if n > n0 || i0 > 0 {
-						beta = 1
-					}
-					part := (*partp)[ch*g.WLen() : (ch+1)*g.WLen()]
-					t.fail(gemmT(eng, false, true, g.OutC, k, nb, b[at:(n+1)*ys], p, col, nb, beta, part, k))
+					t.fail(kernels.Im2colRows(*g, col, w, a[n*xs:(n+1)*xs], i0, i1))
+					t.fail(gemmT(eng, false, true, g.OutC, k, w, b[at:(n+1)*ys], p, col, w, beta, part, k))
+					beta = 1
 				}
 			}
 		}
+	}
+}
+
+// convImages runs one block of cnt whole images from image n0: their column matrices side by side
+// (leading dimension cnt·P) and one product for them all, the outputs (or output gradients) of
+// the images copied between their NCHW places and the [OutC, cnt·P] matrix of the product.
+func convImages[T kernels.Float](t *convTask, eng *gemm.Engine, sc *convScratch[T], part []T, beta T, out, a, b []T, n0, cnt int) {
+	g := &t.g
+	k, p, oh := g.K(), g.P(), g.OutH()
+	xs, ys := g.C*g.H*g.W, g.OutC*p
+	ld := cnt * p
+	col, yb := sc.col[:k*ld], sc.ys[:g.OutC*ld]
+	// gather copies the images' (output-gradient) channels from src into yb, scatter back.
+	gather := func(src []T) {
+		for m := range cnt {
+			for o := range g.OutC {
+				copy(yb[o*ld+m*p:][:p], src[(n0+m)*ys+o*p:][:p])
+			}
+		}
+	}
+	switch t.kind {
+	case convForward:
+		for m := range cnt {
+			t.fail(kernels.Im2colRows(*g, col[m*p:], ld, a[(n0+m)*xs:(n0+m+1)*xs], 0, oh))
+		}
+		t.fail(gemmT(eng, false, false, g.OutC, ld, k, b, k, col, ld, 0, yb, ld))
+		for m := range cnt {
+			for o := range g.OutC {
+				copy(out[(n0+m)*ys+o*p:][:p], yb[o*ld+m*p:][:p])
+			}
+		}
+	case convData:
+		gather(a)
+		t.fail(gemmT(eng, true, false, k, ld, g.OutC, b, k, yb, ld, 0, col, ld))
+		for m := range cnt {
+			dx := out[(n0+m)*xs : (n0+m+1)*xs]
+			clear(dx)
+			t.fail(kernels.Col2imRows(*g, dx, col[m*p:], ld, 0, oh))
+		}
+	case convFilter:
+		for m := range cnt {
+			t.fail(kernels.Im2colRows(*g, col[m*p:], ld, a[(n0+m)*xs:(n0+m+1)*xs], 0, oh))
+		}
+		gather(b)
+		t.fail(gemmT(eng, false, true, g.OutC, k, ld, yb, ld, col, ld, beta, part, k))
 	}
 }
 

@@ -8,3 +8,11 @@ func SetConvBlockElems(n int) (restore func()) {
 	convBlockElems = n
 	return func() { convBlockElems = old }
 }
+
+// SetConvChunks sets the bound on a batch's chunks (convChunks) and returns a function that
+// restores it.
+func SetConvChunks(n int) (restore func()) {
+	old := convChunks
+	convChunks = n
+	return func() { convChunks = old }
+}
