@@ -86,12 +86,14 @@ func packB[T scalar](dst []T, trans bool, b []T, ldb, pc, kb, jc, nb, nr int) {
 		// B that is not in cache was read at a fifth of the speed), with 16-byte moves (a
 		// 32-byte array copy is a memmove call in this generic code).
 		full := nb / 32
-		for p := range kb {
-			sr := b[(pc+p)*ldb+jc:][:full*32]
-			for q := range full {
-				dr, s := dst[q*32*kb+p*32:][:32], sr[q*32:][:32]
-				for o := 0; o < 32; o += 4 {
-					*(*[4]T)(dr[o:]) = *(*[4]T)(s[o:])
+		if full == 0 || !copyPanels32(dst, b[pc*ldb+jc:], ldb, kb, full) {
+			for p := range kb {
+				sr := b[(pc+p)*ldb+jc:][:full*32]
+				for q := range full {
+					dr, s := dst[q*32*kb+p*32:][:32], sr[q*32:][:32]
+					for o := 0; o < 32; o += 4 {
+						*(*[4]T)(dr[o:]) = *(*[4]T)(s[o:])
+					}
 				}
 			}
 		}

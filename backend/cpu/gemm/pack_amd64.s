@@ -78,3 +78,39 @@ tr_loop:
 tr_done:
 	VZEROUPPER
 	RET
+
+// func copyPanels32s(dst, src *float32, ld, kb, panels int)
+//
+// Packs kb rows of panels·32 float32 (row p at src + p·ld) into 32-column micro-panels:
+// dst[q*32*kb + p*32 + j] = src[p*ld + q*32 + j]. Row by row, so that the source is read
+// sequentially, with two ZMM moves per row of a panel. AVX-512F: only that level packs 32-column
+// panels. ld is in elements; kb and panels are positive.
+TEXT ·copyPanels32s(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	SHLQ $2, R8 // row stride of src in bytes
+	MOVQ kb+24(FP), CX
+	MOVQ panels+32(FP), R9
+	MOVQ CX, R10
+	SHLQ $7, R10 // bytes from one panel to the next: kb·32·4
+
+cp_row:
+	MOVQ SI, AX
+	MOVQ DI, DX
+	MOVQ R9, BX
+cp_panel:
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ $128, AX
+	ADDQ R10, DX
+	DECQ BX
+	JNZ cp_panel
+	ADDQ R8, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ cp_row
+	VZEROUPPER
+	RET
