@@ -8,7 +8,11 @@ package gemm
 // packA packs the mb×kb block of op(A) starting at row ic, column pc into dst as mr-row
 // micro-panels: panel q holds rows q*mr.. as kb columns of mr consecutive values.
 func packA[T scalar](dst []T, trans bool, a []T, lda, ic, mb, pc, kb, mr int) {
-	for q := 0; q*mr < mb; q++ {
+	q0 := 0
+	if trans && mr == 14 && mb >= 14 && copyPanels14(dst, a[pc*lda+ic:], lda, kb, mb/14) {
+		q0 = mb / 14 // only a ragged last panel is left
+	}
+	for q := q0; q*mr < mb; q++ {
 		rows := min(mr, mb-q*mr)
 		d := dst[q*mr*kb : (q+1)*mr*kb]
 		i0 := ic + q*mr

@@ -114,3 +114,39 @@ cp_panel:
 	JNZ cp_row
 	VZEROUPPER
 	RET
+
+// func copyPanels14s(dst, src *float32, ld, kb, panels int)
+//
+// Packs kb rows of panels·14 float32 (row p at src + p·ld) into 14-row micro-panels of a
+// transposed A: dst[q*14*kb + p*14 + i] = src[p*ld + q*14 + i]. Row by row, so that the source
+// is read sequentially (panel by panel, each of the kb rows is a new line, and at a 4 KiB stride
+// they all fall into one set of L1), one masked ZMM move of 14 floats per row of a panel.
+// AVX-512F. ld is in elements; kb and panels are positive.
+TEXT ·copyPanels14s(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	SHLQ $2, R8 // row stride of src in bytes
+	MOVQ kb+24(FP), CX
+	MOVQ panels+32(FP), R9
+	IMUL3Q $56, CX, R10 // bytes from one panel to the next: kb·14·4
+	MOVL $0x3fff, AX
+	KMOVW AX, K1
+
+c14_row:
+	MOVQ SI, AX
+	MOVQ DI, DX
+	MOVQ R9, BX
+c14_panel:
+	VMOVUPS (AX), K1, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ $56, AX
+	ADDQ R10, DX
+	DECQ BX
+	JNZ c14_panel
+	ADDQ R8, SI
+	ADDQ $56, DI
+	DECQ CX
+	JNZ c14_row
+	VZEROUPPER
+	RET
