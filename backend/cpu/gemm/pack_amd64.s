@@ -2,6 +2,9 @@
 
 #include "textflag.h"
 
+#define PACKPF 8
+#define TRPF 512
+
 // func transpose8x8s(dst, src *float32, ld, kb, stride int)
 //
 // Packs an 8×kb block of float32 (rows src, src+ld, ... src+7·ld; kb a positive multiple of 8)
@@ -24,6 +27,14 @@ TEXT ·transpose8x8s(SB), NOSPLIT, $0-40
 
 tr_loop:
 	LEAQ (SI)(R8*4), DX // row 4
+	PREFETCHT0 TRPF(SI)
+	PREFETCHT0 TRPF(SI)(R8*1)
+	PREFETCHT0 TRPF(SI)(R8*2)
+	PREFETCHT0 TRPF(SI)(R10*1)
+	PREFETCHT0 TRPF(DX)
+	PREFETCHT0 TRPF(DX)(R8*1)
+	PREFETCHT0 TRPF(DX)(R8*2)
+	PREFETCHT0 TRPF(DX)(R10*1)
 	VMOVUPS (SI), Y0
 	VMOVUPS (SI)(R8*1), Y1
 	VMOVUPS (SI)(R8*2), Y2
@@ -94,12 +105,15 @@ TEXT ·copyPanels32s(SB), NOSPLIT, $0-40
 	MOVQ panels+32(FP), R9
 	MOVQ CX, R10
 	SHLQ $7, R10 // bytes from one panel to the next: kb·32·4
+	IMUL3Q $PACKPF, R8, R11
 
 cp_row:
 	MOVQ SI, AX
 	MOVQ DI, DX
 	MOVQ R9, BX
 cp_panel:
+	PREFETCHT0 (AX)(R11*1)
+	PREFETCHT0 64(AX)(R11*1)
 	VMOVUPS (AX), Z0
 	VMOVUPS 64(AX), Z1
 	VMOVUPS Z0, (DX)
@@ -132,12 +146,14 @@ TEXT ·copyPanels14s(SB), NOSPLIT, $0-40
 	IMUL3Q $56, CX, R10 // bytes from one panel to the next: kb·14·4
 	MOVL $0x3fff, AX
 	KMOVW AX, K1
+	IMUL3Q $PACKPF, R8, R11
 
 c14_row:
 	MOVQ SI, AX
 	MOVQ DI, DX
 	MOVQ R9, BX
 c14_panel:
+	PREFETCHT0 (AX)(R11*1)
 	VMOVUPS (AX), K1, Z0
 	VMOVUPS Z0, K1, (DX)
 	ADDQ $56, AX
