@@ -3,7 +3,6 @@
 #include "textflag.h"
 
 #define PACKPF 8
-#define TRPF 512
 
 // func transpose8x8s(dst, src *float32, ld, kb, stride int)
 //
@@ -27,14 +26,16 @@ TEXT ·transpose8x8s(SB), NOSPLIT, $0-40
 
 tr_loop:
 	LEAQ (SI)(R8*4), DX // row 4
-	PREFETCHT0 TRPF(SI)
-	PREFETCHT0 TRPF(SI)(R8*1)
-	PREFETCHT0 TRPF(SI)(R8*2)
-	PREFETCHT0 TRPF(SI)(R10*1)
-	PREFETCHT0 TRPF(DX)
-	PREFETCHT0 TRPF(DX)(R8*1)
-	PREFETCHT0 TRPF(DX)(R8*2)
-	PREFETCHT0 TRPF(DX)(R10*1)
+	LEAQ (SI)(R8*8), R12 // row 8: the next call's first row
+	LEAQ (R12)(R8*4), R13 // row 12
+	PREFETCHT0 (R12)
+	PREFETCHT0 (R12)(R8*1)
+	PREFETCHT0 (R12)(R8*2)
+	PREFETCHT0 (R12)(R10*1)
+	PREFETCHT0 (R13)
+	PREFETCHT0 (R13)(R8*1)
+	PREFETCHT0 (R13)(R8*2)
+	PREFETCHT0 (R13)(R10*1)
 	VMOVUPS (SI), Y0
 	VMOVUPS (SI)(R8*1), Y1
 	VMOVUPS (SI)(R8*2), Y2
