@@ -2,6 +2,9 @@
 
 #include "textflag.h"
 
+// PACKPF is how many rows ahead the panel copies prefetch their source: a B or A that is not in
+// cache (the large MLP's 4 MiB matrices, on a machine whose L3 other work shares) was otherwise
+// read at 3-4 GB/s, and each row is too short a run for the hardware prefetcher to get going.
 #define PACKPF 8
 
 // func transpose8x8s(dst, src *float32, ld, kb, stride int)
@@ -9,8 +12,10 @@
 // Packs an 8×kb block of float32 (rows src, src+ld, ... src+7·ld; kb a positive multiple of 8)
 // transposed: dst[p*stride + r] = src[r*ld + p]. Each 8×8 sub-block is eight row loads, the
 // usual 24-shuffle AVX transpose (VUNPCKL/HPS, VSHUFPS, VPERM2F128) and eight row stores, so
-// packing a transposed B costs about what copying it does. AVX2 instructions only: both
-// assembly levels use it. ld and stride are in elements.
+// packing a transposed B costs about what copying it does. Each block also prefetches the next
+// 8 rows at the same columns, which the next call reads (the next 8 columns of a B panel, or the
+// next rows of an A panel). AVX2 instructions only: both assembly levels use it. ld and stride
+// are in elements.
 TEXT ·transpose8x8s(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
