@@ -11,12 +11,12 @@ import (
 )
 
 // BenchmarkConv times the CPU device's convolution (forward, input gradient, weight gradient;
-// float32, batch 128) at the shapes of LeNet-5 and of a small MNIST CNN, each beside the device's
-// own GEMM on the same work done as one product (forward: [OutC, C·KH·KW] × [C·KH·KW, N·OH·OW];
-// input gradient: its transpose on the left; weight gradient: [OutC, N·OH·OW] × [N·OH·OW,
-// C·KH·KW]), in the same process. Compare the GFLOP/s of conv and gemm within one run: their
-// ratio is what im2col, col2im, the per-image split and the chunked weight-gradient sum cost. The
-// first sub-benchmark is the GEMM on a square 512³ product, the device's GEMM rate on a
+// float32, batch 128) at the shapes of the lenet5 and cnn presets (models.Presets), each beside
+// the device's own GEMM on the same work done as one product (forward: [OutC, C·KH·KW] ×
+// [C·KH·KW, N·OH·OW]; input gradient: its transpose on the left; weight gradient: [OutC, N·OH·OW]
+// × [N·OH·OW, C·KH·KW]), in the same process. Compare the GFLOP/s of conv and gemm within one
+// run: their ratio is what im2col, col2im, the blocks and the chunked weight-gradient sum cost.
+// The first sub-benchmark is the GEMM on a square 512³ product, the device's GEMM rate on a
 // well-shaped product, for the same comparison against the best case.
 func BenchmarkConv(b *testing.B) {
 	b.Run("gemm-512x512x512", func(b *testing.B) {
@@ -52,8 +52,8 @@ func BenchmarkConv(b *testing.B) {
 	}{
 		c("lenet-conv1 1-6 5x5 pad2 28x28", 128, 1, 28, 6, 5, 2),
 		c("lenet-conv2 6-16 5x5 14x14", 128, 6, 14, 16, 5, 0),
-		c("cnn-conv1 1-32 3x3 28x28", 128, 1, 28, 32, 3, 0),
-		c("cnn-conv2 32-64 3x3 26x26", 128, 32, 26, 64, 3, 0),
+		c("cnn-conv1 1-32 3x3 pad1 28x28", 128, 1, 28, 32, 3, 1),
+		c("cnn-conv2 32-64 3x3 pad1 14x14", 128, 32, 14, 64, 3, 1),
 	} {
 		g := s.g
 		dev, err := cpu.New(0)
