@@ -107,3 +107,39 @@ func transpose8[T scalar](dst, src []T, ld, kb, stride int) int {
 	transpose8x8s((*float32)(unsafe.Pointer(&dst[0])), (*float32)(unsafe.Pointer(&src[0])), ld, k, stride)
 	return k
 }
+
+// copyPanels32s is copyPanels32 for float32 (pack_amd64.s).
+//
+//go:noescape
+func copyPanels32s(dst, src *float32, ld, kb, panels int)
+
+// copyPanels32 packs kb rows of panels full 32-column micro-panels of a B not transposed, row p
+// at src[p*ld:], into dst (see packB) and reports whether it did: only float32 at the AVX-512
+// level, the one that packs such panels, has it in assembly. The caller has checked the bounds.
+func copyPanels32[T scalar](dst, src []T, ld, kb, panels int) bool {
+	if cpufeat.Current() != cpufeat.AVX512 || unsafe.Sizeof(dst[0]) != 4 {
+		return false
+	}
+	_ = src[(kb-1)*ld+panels*32-1]
+	_ = dst[panels*32*kb-1]
+	copyPanels32s((*float32)(unsafe.Pointer(&dst[0])), (*float32)(unsafe.Pointer(&src[0])), ld, kb, panels)
+	return true
+}
+
+// copyPanels14s is copyPanels14 for float32 (pack_amd64.s).
+//
+//go:noescape
+func copyPanels14s(dst, src *float32, ld, kb, panels int)
+
+// copyPanels14 packs kb rows of panels full 14-row micro-panels of a transposed A, row p at
+// src[p*ld:], into dst (see packA) and reports whether it did: only float32 at the AVX-512 level
+// has it in assembly.
+func copyPanels14[T scalar](dst, src []T, ld, kb, panels int) bool {
+	if cpufeat.Current() != cpufeat.AVX512 || unsafe.Sizeof(dst[0]) != 4 {
+		return false
+	}
+	_ = src[(kb-1)*ld+panels*14-1]
+	_ = dst[panels*14*kb-1]
+	copyPanels14s((*float32)(unsafe.Pointer(&dst[0])), (*float32)(unsafe.Pointer(&src[0])), ld, kb, panels)
+	return true
+}

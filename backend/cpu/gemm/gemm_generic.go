@@ -14,3 +14,9 @@ func peakLoop(cpufeat.Level) (func(int), float64) {
 
 // transpose8 does nothing without assembly: packB's Go loop packs everything.
 func transpose8[T scalar](dst, src []T, ld, kb, stride int) int { return 0 }
+
+// copyPanels32 does nothing without assembly: packB's Go loop packs everything.
+func copyPanels32[T scalar](dst, src []T, ld, kb, panels int) bool { return false }
+
+// copyPanels14 does nothing without assembly: packA's Go loop packs everything.
+func copyPanels14[T scalar](dst, src []T, ld, kb, panels int) bool { return false }

@@ -8,7 +8,13 @@ package gemm
 // packA packs the mb×kb block of op(A) starting at row ic, column pc into dst as mr-row
 // micro-panels: panel q holds rows q*mr.. as kb columns of mr consecutive values.
 func packA[T scalar](dst []T, trans bool, a []T, lda, ic, mb, pc, kb, mr int) {
-	for q := 0; q*mr < mb; q++ {
+	// The full panels of a transposed A at the AVX-512 level row by row across the panels (see
+	// copyPanels14); the loop below does the rest, panel by panel.
+	q0 := 0
+	if trans && mr == 14 && mb >= 14 && copyPanels14(dst, a[pc*lda+ic:], lda, kb, mb/14) {
+		q0 = mb / 14 // only a ragged last panel is left
+	}
+	for q := q0; q*mr < mb; q++ {
 		rows := min(mr, mb-q*mr)
 		d := dst[q*mr*kb : (q+1)*mr*kb]
 		i0 := ic + q*mr
@@ -83,15 +89,18 @@ func packB[T scalar](dst []T, trans bool, b []T, ldb, pc, kb, jc, nb, nr int) {
 	if !trans && nr == 32 {
 		// The AVX-512 float32 tile: row by row of B across all the full panels, so that B is
 		// read sequentially (panel by panel, every row is a new 4 KiB page for a wide B, and a
-		// B that is not in cache was read at a fifth of the speed), with 16-byte moves (a
-		// 32-byte array copy is a memmove call in this generic code).
+		// B that is not in cache was read at a fifth of the speed): in assembly with ZMM moves
+		// where there is one (copyPanels32), else with 16-byte moves (a 32-byte array copy is a
+		// memmove call in this generic code), which took 6-9% of a 1024-wide product.
 		full := nb / 32
-		for p := range kb {
-			sr := b[(pc+p)*ldb+jc:][:full*32]
-			for q := range full {
-				dr, s := dst[q*32*kb+p*32:][:32], sr[q*32:][:32]
-				for o := 0; o < 32; o += 4 {
-					*(*[4]T)(dr[o:]) = *(*[4]T)(s[o:])
+		if full == 0 || !copyPanels32(dst, b[pc*ldb+jc:], ldb, kb, full) {
+			for p := range kb {
+				sr := b[(pc+p)*ldb+jc:][:full*32]
+				for q := range full {
+					dr, s := dst[q*32*kb+p*32:][:32], sr[q*32:][:32]
+					for o := 0; o < 32; o += 4 {
+						*(*[4]T)(dr[o:]) = *(*[4]T)(s[o:])
+					}
 				}
 			}
 		}

@@ -2,13 +2,20 @@
 
 #include "textflag.h"
 
+// PACKPF is how many rows ahead the panel copies prefetch their source: a B or A that is not in
+// cache (the large MLP's 4 MiB matrices, on a machine whose L3 other work shares) was otherwise
+// read at 3-4 GB/s, and each row is too short a run for the hardware prefetcher to get going.
+#define PACKPF 8
+
 // func transpose8x8s(dst, src *float32, ld, kb, stride int)
 //
 // Packs an 8×kb block of float32 (rows src, src+ld, ... src+7·ld; kb a positive multiple of 8)
 // transposed: dst[p*stride + r] = src[r*ld + p]. Each 8×8 sub-block is eight row loads, the
 // usual 24-shuffle AVX transpose (VUNPCKL/HPS, VSHUFPS, VPERM2F128) and eight row stores, so
-// packing a transposed B costs about what copying it does. AVX2 instructions only: both
-// assembly levels use it. ld and stride are in elements.
+// packing a transposed B costs about what copying it does. Each block also prefetches the next
+// 8 rows at the same columns, which the next call reads (the next 8 columns of a B panel, or the
+// next rows of an A panel). AVX2 instructions only: both assembly levels use it. ld and stride
+// are in elements.
 TEXT ·transpose8x8s(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
@@ -24,6 +31,16 @@ TEXT ·transpose8x8s(SB), NOSPLIT, $0-40
 
 tr_loop:
 	LEAQ (SI)(R8*4), DX // row 4
+	LEAQ (SI)(R8*8), R12 // row 8: the next call's first row
+	LEAQ (R12)(R8*4), R13 // row 12
+	PREFETCHT0 (R12)
+	PREFETCHT0 (R12)(R8*1)
+	PREFETCHT0 (R12)(R8*2)
+	PREFETCHT0 (R12)(R10*1)
+	PREFETCHT0 (R13)
+	PREFETCHT0 (R13)(R8*1)
+	PREFETCHT0 (R13)(R8*2)
+	PREFETCHT0 (R13)(R10*1)
 	VMOVUPS (SI), Y0
 	VMOVUPS (SI)(R8*1), Y1
 	VMOVUPS (SI)(R8*2), Y2
@@ -76,5 +93,82 @@ tr_loop:
 	JNZ tr_loop
 
 tr_done:
+	VZEROUPPER
+	RET
+
+// func copyPanels32s(dst, src *float32, ld, kb, panels int)
+//
+// Packs kb rows of panels·32 float32 (row p at src + p·ld) into 32-column micro-panels:
+// dst[q*32*kb + p*32 + j] = src[p*ld + q*32 + j]. Row by row, so that the source is read
+// sequentially, with two ZMM moves per row of a panel. AVX-512F: only that level packs 32-column
+// panels. ld is in elements; kb and panels are positive.
+TEXT ·copyPanels32s(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	SHLQ $2, R8 // row stride of src in bytes
+	MOVQ kb+24(FP), CX
+	MOVQ panels+32(FP), R9
+	MOVQ CX, R10
+	SHLQ $7, R10 // bytes from one panel to the next: kb·32·4
+	IMUL3Q $PACKPF, R8, R11
+
+cp_row:
+	MOVQ SI, AX
+	MOVQ DI, DX
+	MOVQ R9, BX
+cp_panel:
+	PREFETCHT0 (AX)(R11*1)
+	PREFETCHT0 64(AX)(R11*1)
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ $128, AX
+	ADDQ R10, DX
+	DECQ BX
+	JNZ cp_panel
+	ADDQ R8, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ cp_row
+	VZEROUPPER
+	RET
+
+// func copyPanels14s(dst, src *float32, ld, kb, panels int)
+//
+// Packs kb rows of panels·14 float32 (row p at src + p·ld) into 14-row micro-panels of a
+// transposed A: dst[q*14*kb + p*14 + i] = src[p*ld + q*14 + i]. Row by row, so that the source
+// is read sequentially (panel by panel, each of the kb rows is a new line, and at a 4 KiB stride
+// they all fall into one set of L1), one masked ZMM move of 14 floats per row of a panel.
+// AVX-512F. ld is in elements; kb and panels are positive.
+TEXT ·copyPanels14s(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	SHLQ $2, R8 // row stride of src in bytes
+	MOVQ kb+24(FP), CX
+	MOVQ panels+32(FP), R9
+	IMUL3Q $56, CX, R10 // bytes from one panel to the next: kb·14·4
+	MOVL $0x3fff, AX
+	KMOVW AX, K1
+	IMUL3Q $PACKPF, R8, R11
+
+c14_row:
+	MOVQ SI, AX
+	MOVQ DI, DX
+	MOVQ R9, BX
+c14_panel:
+	PREFETCHT0 (AX)(R11*1)
+	VMOVUPS (AX), K1, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ $56, AX
+	ADDQ R10, DX
+	DECQ BX
+	JNZ c14_panel
+	ADDQ R8, SI
+	ADDQ $56, DI
+	DECQ CX
+	JNZ c14_row
 	VZEROUPPER
 	RET
