@@ -186,3 +186,56 @@ func BenchmarkIm2col(b *testing.B) {
 		})
 	}
 }
+
+// TestIm2colWideHoldsIm2colsColumns: on every geometry with unit strides and unit horizontal
+// dilation, the full-width column matrix of the padded image holds Im2col's columns at the
+// valid positions (i, j < OW), and Col2imWide of a matrix that is zero elsewhere, cropped, is
+// Col2im (integer-valued entries, so that the sums are exact in any order).
+func TestIm2colWideHoldsIm2colsColumns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	wide := 0
+	for _, g := range convCases {
+		if !g.IsWide() {
+			continue
+		}
+		wide++
+		t.Run(g.String(), func(t *testing.T) {
+			oh, ow, k, p, wp, np := g.OutH(), g.OutW(), g.K(), g.P(), g.PadW2(), g.WideP()
+			x, c := make([]float64, g.C*g.H*g.W), make([]float64, k*p)
+			for i := range x {
+				x[i] = float64(rng.IntN(19) - 9)
+			}
+			for i := range c {
+				c[i] = float64(rng.IntN(19) - 9)
+			}
+			full := make([]float64, k*p)
+			require.NoError(t, kernels.Im2col(g, full, x))
+			xp := make([]float64, g.C*g.PadH2()*wp)
+			require.NoError(t, kernels.PadImage(g, xp, x))
+			ld := np + 3
+			col := make([]float64, k*ld)
+			require.NoError(t, kernels.Im2colWide(g, col, ld, xp))
+			cw := make([]float64, k*ld) // c at the valid columns, 0 elsewhere
+			for r := 0; r < k; r++ {
+				for i := 0; i < oh; i++ {
+					for j := 0; j < ow; j++ {
+						require.Equal(t, full[r*p+i*ow+j], col[r*ld+i*wp+j], "row %d, output (%d, %d)", r, i, j)
+						cw[r*ld+i*wp+j] = c[r*p+i*ow+j]
+					}
+				}
+			}
+			want := make([]float64, len(x))
+			require.NoError(t, kernels.Col2im(g, want, c))
+			dxp := make([]float64, len(xp))
+			require.NoError(t, kernels.Col2imWide(g, dxp, cw, ld))
+			got := make([]float64, len(x))
+			require.NoError(t, kernels.CropImage(g, got, dxp))
+			require.Equal(t, want, got)
+			require.ErrorIs(t, kernels.Im2colWide(g, col, np-1, xp), kernels.ErrInvalid, "a leading dimension under WideP")
+		})
+	}
+	require.GreaterOrEqual(t, wide, 4, "the cases must hold wide geometries")
+	g := convCases[1] // stride 2
+	require.False(t, g.IsWide())
+	require.ErrorIs(t, kernels.Im2colWide(g, make([]float64, 1<<12), g.WideP(), make([]float64, g.C*g.PadH2()*g.PadW2())), kernels.ErrInvalid)
+}

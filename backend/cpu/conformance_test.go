@@ -66,16 +66,21 @@ func TestConformanceWorkers(t *testing.T) {
 	}
 }
 
-// TestConv2DBlocks runs the convolution tests with other column-matrix blocks than the default
-// (which holds many whole images of the suite's sizes): one output row per block, so that the
-// blocked im2col, col2im and the filter gradient's accumulation over blocks are checked on every
-// geometry; and two images of the 37-image case per block in chunks of ten, so that blocks of
-// images follow one another and a block of one ends the chunk.
+// TestConv2DBlocks runs the convolution tests with other blocks than the default (which holds
+// many whole images of the suite's sizes, full-width where the geometry allows): one output row
+// per block, so that the blocked im2col, col2im and the filter gradient's accumulation over
+// blocks are checked on every geometry; two images of the 37-image case per block in chunks of
+// ten, without the full-width matrix, so that blocks of images follow one another and a block of
+// one ends the chunk; and the same with full-width blocks of two.
 func TestConv2DBlocks(t *testing.T) {
-	for _, c := range []struct{ elems, chunks int }{{1, 16}, {2 * 3 * 3 * 3 * 9 * 9, 4}} {
-		t.Run(fmt.Sprintf("blocks of %d elements, %d chunks", c.elems, c.chunks), func(t *testing.T) {
+	for _, c := range []struct {
+		elems, chunks int
+		wide          bool
+	}{{1, 16, true}, {2 * 3 * 3 * 3 * 9 * 9, 4, false}, {2 * 3 * 3 * 3 * (9*11 - 2), 4, true}} {
+		t.Run(fmt.Sprintf("blocks of %d elements, %d chunks, full width %v", c.elems, c.chunks, c.wide), func(t *testing.T) {
 			defer cpu.SetConvBlockElems(c.elems)()
 			defer cpu.SetConvChunks(c.chunks)()
+			defer cpu.SetConvWide(c.wide)()
 			for _, w := range []int{1, 3} {
 				dev := newDeviceWorkers(t, w)
 				backendtest.TestConv2D(t, dev)

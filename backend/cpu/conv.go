@@ -180,10 +180,136 @@ func convBlock(g *kernels.Conv2D) (imgs, rows int) {
 	return 1, (oh + blocks - 1) / blocks
 }
 
-// convScratch is one goroutine's scratch of one element type: the column matrix of a block, and
-// the block's outputs (or output gradients) laid side by side as the product reads them.
+// convScratch is one goroutine's scratch of one element type: the column matrix of a block, the
+// block's outputs (or output gradients) laid side by side as the product reads them, and its
+// padded images (or their gradients) for the full-width matrix.
 type convScratch[T kernels.Float] struct {
-	col, ys []T
+	col, ys, xp []T
+}
+
+// convWide enables the full-width column matrix (kernels.IsWide says when it applies and why it
+// pays). A variable so that tests can run the other paths on the same geometries.
+var convWide = true
+
+// convWideAlways makes every geometry the full-width matrix applies to use it, padded images and
+// the input gradient included: tests set it so that the whole full-width path stays checked.
+var convWideAlways = false
+
+// convWideBlock returns the images of one full-width block for g and kind, or 0 where the
+// full-width matrix is not used: a geometry it does not apply to; an image whose full-width
+// matrix is far larger than a block (the row blocks keep their scratch within the block there);
+// and, measured on the presets (kernels/NOTES-conv.md), padded images, where copying the padded
+// image and the product's extra columns cost more than the long copies save, and the input
+// gradient, whose col2im adds more elements full width than it saves in loop overhead.
+func convWideBlock(g *kernels.Conv2D, kind convKind) int {
+	if !convWide || !g.IsWide() || (!convWideAlways && (kind == convData || g.PadH != 0 || g.PadW != 0)) {
+		return 0
+	}
+	per := g.K() * g.WideP()
+	if per > 4*convBlockElems {
+		return 0
+	}
+	return max(1, convBlockElems/per)
+}
+
+// convWideRange runs chunks [lo, hi) on full-width blocks of imgs images.
+func convWideRange[T kernels.Float](t *convTask, eng *gemm.Engine, sc *convScratch[T], partp *[]T, out, a, b []T, lo, hi, imgs int) {
+	g := &t.g
+	ld := imgs * g.WideP()
+	sc.col = grow(sc.col, g.K()*ld)
+	sc.ys = grow(sc.ys, g.OutC*ld)
+	if g.PadH != 0 || g.PadW != 0 {
+		sc.xp = grow(sc.xp, imgs*g.C*g.PadH2()*g.PadW2())
+	}
+	for ch := lo; ch < hi; ch++ {
+		n0, n1 := ch*t.per, min((ch+1)*t.per, g.N)
+		var part []T
+		if t.kind == convFilter {
+			part = (*partp)[ch*g.WLen() : (ch+1)*g.WLen()]
+		}
+		var beta T // 0 for the chunk's first filter-gradient product, 1 after
+		for nb := n0; nb < n1; nb += imgs {
+			convWideImages(t, eng, sc, part, beta, out, a, b, nb, min(imgs, n1-nb))
+			beta = 1
+		}
+	}
+}
+
+// convWideImages runs one full-width block of cnt images from image n0: their full-width column
+// matrices side by side (leading dimension cnt·WideP) and one product for them all. The forward
+// pass keeps the valid columns of the product; the gradients are fed the output gradients with
+// zeros at the columns past each output row, so those columns add nothing.
+func convWideImages[T kernels.Float](t *convTask, eng *gemm.Engine, sc *convScratch[T], part []T, beta T, out, a, b []T, n0, cnt int) {
+	g := &t.g
+	k, p, oh, ow := g.K(), g.P(), g.OutH(), g.OutW()
+	xs, ys := g.C*g.H*g.W, g.OutC*p
+	wp, np := g.PadW2(), g.WideP()
+	ps := g.C * g.PadH2() * wp
+	pad := g.PadH != 0 || g.PadW != 0
+	ld := cnt * np
+	col, yb := sc.col[:k*ld], sc.ys[:g.OutC*ld]
+	// padded returns image m's input padded (the input itself without padding).
+	padded := func(m int, x []T) []T {
+		img := x[(n0+m)*xs : (n0+m+1)*xs]
+		if !pad {
+			return img
+		}
+		xp := sc.xp[m*ps : (m+1)*ps]
+		t.fail(kernels.PadImage(*g, xp, img))
+		return xp
+	}
+	// wideDy lays the images' output gradients out in yb, row o, image m's column i·Wp + j, with
+	// zeros at j ≥ OW (the last row has exactly OW columns).
+	wideDy := func(dy []T) {
+		for m := range cnt {
+			for o := range g.OutC {
+				d, s := yb[o*ld+m*np:][:np], dy[(n0+m)*ys+o*p:][:p]
+				for i := 0; i < oh; i++ {
+					r := d[i*wp:]
+					copy(r[:ow], s[i*ow:(i+1)*ow])
+					if i < oh-1 {
+						clear(r[ow:wp])
+					}
+				}
+			}
+		}
+	}
+	switch t.kind {
+	case convForward:
+		for m := range cnt {
+			t.fail(kernels.Im2colWide(*g, col[m*np:], ld, padded(m, a)))
+		}
+		t.fail(gemmT(eng, false, false, g.OutC, ld, k, b, k, col, ld, 0, yb, ld))
+		for m := range cnt {
+			for o := range g.OutC {
+				y, s := out[(n0+m)*ys+o*p:][:p], yb[o*ld+m*np:][:np]
+				for i := 0; i < oh; i++ {
+					copy(y[i*ow:(i+1)*ow], s[i*wp:])
+				}
+			}
+		}
+	case convData:
+		wideDy(a)
+		t.fail(gemmT(eng, true, false, k, ld, g.OutC, b, k, yb, ld, 0, col, ld))
+		for m := range cnt {
+			dx := out[(n0+m)*xs : (n0+m+1)*xs]
+			if !pad {
+				clear(dx)
+				t.fail(kernels.Col2imWide(*g, dx, col[m*np:], ld))
+				continue
+			}
+			dxp := sc.xp[m*ps : (m+1)*ps]
+			clear(dxp)
+			t.fail(kernels.Col2imWide(*g, dxp, col[m*np:], ld))
+			t.fail(kernels.CropImage(*g, dx, dxp))
+		}
+	case convFilter:
+		for m := range cnt {
+			t.fail(kernels.Im2colWide(*g, col[m*np:], ld, padded(m, a)))
+		}
+		wideDy(b)
+		t.fail(gemmT(eng, false, true, g.OutC, k, ld, yb, ld, col, ld, beta, part, k))
+	}
 }
 
 func convChunksRange[T kernels.Float](t *convTask, ws *convWS, sc *convScratch[T], partp *[]T, out, a, b []T, lo, hi int) {
@@ -196,6 +322,10 @@ func convChunksRange[T kernels.Float](t *convTask, ws *convWS, sc *convScratch[T
 	}
 	if g.IsPointwise() {
 		convPointwise(t, eng, partp, out, a, b, lo, hi)
+		return
+	}
+	if imgs := convWideBlock(g, t.kind); imgs > 0 {
+		convWideRange(t, eng, sc, partp, out, a, b, lo, hi, imgs)
 		return
 	}
 	imgs, rows := convBlock(g)

@@ -16,3 +16,11 @@ func SetConvChunks(n int) (restore func()) {
 	convChunks = n
 	return func() { convChunks = old }
 }
+
+// SetConvWide turns the full-width column matrix on for every geometry it applies to
+// (convWideAlways), or off (convWide), and returns a function that restores both.
+func SetConvWide(on bool) (restore func()) {
+	old, always := convWide, convWideAlways
+	convWide, convWideAlways = on, on
+	return func() { convWide, convWideAlways = old, always }
+}
