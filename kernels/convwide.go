@@ -105,15 +105,21 @@ func Col2imWide[T Float](g Conv2D, dxp, col []T, ld int) error {
 		return err
 	}
 	wp, plane, n := g.PadW2(), g.PadH2()*g.PadW2(), g.WideP()
+	d32, f32 := any(dxp).([]float32)
 	row := 0
 	for c := 0; c < g.C; c++ {
-		dst := dxp[c*plane : (c+1)*plane]
 		for p := 0; p < g.KH; p++ {
 			for q := 0; q < g.KW; q++ {
-				off := p*g.DilH*wp + q
-				d, s := dst[off:off+n], col[row*ld:row*ld+n]
-				for j := range d {
-					d[j] += s[j]
+				off := c*plane + p*g.DilH*wp + q
+				if f32 {
+					// The bias add's vector loop (AVX-512 or AVX2): each sum rounded once, as below.
+					d := d32[off : off+n]
+					addRow32(d, d, any(col).([]float32)[row*ld:row*ld+n])
+				} else {
+					d, s := dxp[off:off+n], col[row*ld:row*ld+n]
+					for j := range d {
+						d[j] += s[j]
+					}
 				}
 				row++
 			}

@@ -191,18 +191,11 @@ type convScratch[T kernels.Float] struct {
 // pays). A variable so that tests can run the other paths on the same geometries.
 var convWide = true
 
-// convWideAlways makes every geometry the full-width matrix applies to use it, padded images and
-// the input gradient included: tests set it so that the whole full-width path stays checked.
-var convWideAlways = false
-
-// convWideBlock returns the images of one full-width block for g and kind, or 0 where the
-// full-width matrix is not used: a geometry it does not apply to; an image whose full-width
-// matrix is far larger than a block (the row blocks keep their scratch within the block there);
-// and, measured on the presets (kernels/NOTES-conv.md), padded images, where copying the padded
-// image and the product's extra columns cost more than the long copies save, and the input
-// gradient, whose col2im adds more elements full width than it saves in loop overhead.
-func convWideBlock(g *kernels.Conv2D, kind convKind) int {
-	if !convWide || !g.IsWide() || (!convWideAlways && (kind == convData || g.PadH != 0 || g.PadW != 0)) {
+// convWideBlock returns the images of one full-width block for g, or 0 where the full-width
+// matrix is not used: a geometry it does not apply to, or an image whose full-width matrix is
+// far larger than a block (the row blocks keep their scratch within the block there).
+func convWideBlock(g *kernels.Conv2D) int {
+	if !convWide || !g.IsWide() {
 		return 0
 	}
 	per := g.K() * g.WideP()
@@ -324,7 +317,7 @@ func convChunksRange[T kernels.Float](t *convTask, ws *convWS, sc *convScratch[T
 		convPointwise(t, eng, partp, out, a, b, lo, hi)
 		return
 	}
-	if imgs := convWideBlock(g, t.kind); imgs > 0 {
+	if imgs := convWideBlock(g); imgs > 0 {
 		convWideRange(t, eng, sc, partp, out, a, b, lo, hi, imgs)
 		return
 	}

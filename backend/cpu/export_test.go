@@ -17,10 +17,10 @@ func SetConvChunks(n int) (restore func()) {
 	return func() { convChunks = old }
 }
 
-// SetConvWide turns the full-width column matrix on for every geometry it applies to
-// (convWideAlways), or off (convWide), and returns a function that restores both.
+// SetConvWide turns the full-width column matrix on or off (convWide) and returns a function that
+// restores it.
 func SetConvWide(on bool) (restore func()) {
-	old, always := convWide, convWideAlways
-	convWide, convWideAlways = on, on
-	return func() { convWide, convWideAlways = old, always }
+	old := convWide
+	convWide = on
+	return func() { convWide = old }
 }
