@@ -9,15 +9,17 @@ import (
 	"github.com/gotrain/gotrain/kernels"
 )
 
-// The convolution runs im2col (kernels.Im2colRows) and the blocked GEMM of package gemm by blocks
-// of a few whole images, or of a large image's output rows (convBlockElems says why): for the
-// columns of one block, y = w · col(x), dcol = wᵀ · dy then col2im, dw += dy · col(x)ᵀ. A batch is
-// cut into at most convChunks chunks of whole images; the cores take chunks, each with its own
-// serial GEMM engine and buffers, because the products of small images (LeNet's 16×400 from a
-// depth of 150 for a block of four) are too small to split. The filter gradient of each chunk goes to its own partial
-// sum, and the partials are added in chunk order in float64: the chunks depend only on N, so the
-// bits of every result are the same for any number of cores. A batch of fewer images than cores
-// runs image by image on the calling goroutine with the device's parallel GEMM instead.
+// The convolution runs im2col and the blocked GEMM of package gemm by blocks (convBlockElems and
+// kernels.IsWide say why and how): for unit strides, the full-width column matrices of a few
+// whole (padded) images side by side (kernels.Im2colWide); otherwise those of a few whole images
+// (kernels.Im2colRows), or of a large image's output rows. For the columns of one block,
+// y = w · col(x), dcol = wᵀ · dy then col2im, dw += dy · col(x)ᵀ. A batch is cut into at most
+// convChunks chunks of whole images; the cores take chunks, each with its own serial GEMM engine
+// and buffers, because the products of small images (LeNet's 16×544 from a depth of 150 for a
+// block of four) are too small to split. The filter gradient of each chunk goes to its own
+// partial sum, and the partials are added in chunk order in float64: the chunks depend only on
+// N, so the bits of every result are the same for any number of cores. A batch of fewer images
+// than cores runs on the calling goroutine with the device's parallel GEMM instead.
 
 func init() {
 	execs.Register(backend.OpConv2D, func(d *Device, c *backend.Call, b []*Buffer) error {
@@ -205,29 +207,6 @@ func convWideBlock(g *kernels.Conv2D) int {
 	return max(1, convBlockElems/per)
 }
 
-// convWideRange runs chunks [lo, hi) on full-width blocks of imgs images.
-func convWideRange[T kernels.Float](t *convTask, eng *gemm.Engine, sc *convScratch[T], partp *[]T, out, a, b []T, lo, hi, imgs int) {
-	g := &t.g
-	ld := imgs * g.WideP()
-	sc.col = grow(sc.col, g.K()*ld)
-	sc.ys = grow(sc.ys, g.OutC*ld)
-	if g.PadH != 0 || g.PadW != 0 {
-		sc.xp = grow(sc.xp, imgs*g.C*g.PadH2()*g.PadW2())
-	}
-	for ch := lo; ch < hi; ch++ {
-		n0, n1 := ch*t.per, min((ch+1)*t.per, g.N)
-		var part []T
-		if t.kind == convFilter {
-			part = (*partp)[ch*g.WLen() : (ch+1)*g.WLen()]
-		}
-		var beta T // 0 for the chunk's first filter-gradient product, 1 after
-		for nb := n0; nb < n1; nb += imgs {
-			convWideImages(t, eng, sc, part, beta, out, a, b, nb, min(imgs, n1-nb))
-			beta = 1
-		}
-	}
-}
-
 // convWideImages runs one full-width block of cnt images from image n0: their full-width column
 // matrices side by side (leading dimension cnt·WideP) and one product for them all. The forward
 // pass keeps the valid columns of the product; the gradients are fed the output gradients with
@@ -307,8 +286,6 @@ func convWideImages[T kernels.Float](t *convTask, eng *gemm.Engine, sc *convScra
 
 func convChunksRange[T kernels.Float](t *convTask, ws *convWS, sc *convScratch[T], partp *[]T, out, a, b []T, lo, hi int) {
 	g := &t.g
-	k, p, oh, ow := g.K(), g.P(), g.OutH(), g.OutW()
-	xs, ys := g.C*g.H*g.W, g.OutC*p
 	eng := ws.eng
 	if !t.serialGemm {
 		eng = t.d.gemm
@@ -317,51 +294,69 @@ func convChunksRange[T kernels.Float](t *convTask, ws *convWS, sc *convScratch[T
 		convPointwise(t, eng, partp, out, a, b, lo, hi)
 		return
 	}
-	if imgs := convWideBlock(g); imgs > 0 {
-		convWideRange(t, eng, sc, partp, out, a, b, lo, hi, imgs)
-		return
-	}
-	imgs, rows := convBlock(g)
-	sc.col = grow(sc.col, k*imgs*rows*ow)
-	if imgs > 1 {
-		sc.ys = grow(sc.ys, g.OutC*imgs*p)
+	// A block is imgs images full width, else imgs images side by side or one image's rows.
+	imgs, rows := convWideBlock(g), 0
+	wide := imgs > 0
+	if wide {
+		ld := imgs * g.WideP()
+		sc.col = grow(sc.col, g.K()*ld)
+		sc.ys = grow(sc.ys, g.OutC*ld)
+		if g.PadH != 0 || g.PadW != 0 {
+			sc.xp = grow(sc.xp, imgs*g.C*g.PadH2()*g.PadW2())
+		}
+	} else {
+		imgs, rows = convBlock(g)
+		sc.col = grow(sc.col, g.K()*imgs*rows*g.OutW())
+		if imgs > 1 {
+			sc.ys = grow(sc.ys, g.OutC*imgs*g.P())
+		}
 	}
 	for ch := lo; ch < hi; ch++ {
 		n0, n1 := ch*t.per, min((ch+1)*t.per, g.N)
 		var part []T
-		var beta T // 0 for the chunk's first filter-gradient product, 1 after
 		if t.kind == convFilter {
 			part = (*partp)[ch*g.WLen() : (ch+1)*g.WLen()]
 		}
+		var beta T // 0 for the chunk's first filter-gradient product, 1 after
 		for nb := n0; nb < n1; nb += imgs {
-			if cnt := min(imgs, n1-nb); cnt > 1 {
+			switch cnt := min(imgs, n1-nb); {
+			case wide:
+				convWideImages(t, eng, sc, part, beta, out, a, b, nb, cnt)
+			case cnt > 1:
 				convImages(t, eng, sc, part, beta, out, a, b, nb, cnt)
-				beta = 1
-				continue
+			default:
+				convRows(t, eng, sc, part, beta, out, a, b, nb, rows)
 			}
-			n := nb
-			if t.kind == convData {
-				clear(out[n*xs : (n+1)*xs])
-			}
-			for i0 := 0; i0 < oh; i0 += rows {
-				i1 := min(i0+rows, oh)
-				w := (i1 - i0) * ow
-				col := sc.col[:k*w]
-				// The block's columns of y, dy: rows of OutC, p apart.
-				at := n*ys + i0*ow
-				switch t.kind {
-				case convForward:
-					t.fail(kernels.Im2colRows(*g, col, w, a[n*xs:(n+1)*xs], i0, i1))
-					t.fail(gemmT(eng, false, false, g.OutC, w, k, b, k, col, w, 0, out[at:(n+1)*ys], p))
-				case convData:
-					t.fail(gemmT(eng, true, false, k, w, g.OutC, b, k, a[at:(n+1)*ys], p, 0, col, w))
-					t.fail(kernels.Col2imRows(*g, out[n*xs:(n+1)*xs], col, w, i0, i1))
-				case convFilter:
-					t.fail(kernels.Im2colRows(*g, col, w, a[n*xs:(n+1)*xs], i0, i1))
-					t.fail(gemmT(eng, false, true, g.OutC, k, w, b[at:(n+1)*ys], p, col, w, beta, part, k))
-					beta = 1
-				}
-			}
+			beta = 1
+		}
+	}
+}
+
+// convRows runs image n in blocks of rows output rows.
+func convRows[T kernels.Float](t *convTask, eng *gemm.Engine, sc *convScratch[T], part []T, beta T, out, a, b []T, n, rows int) {
+	g := &t.g
+	k, p, oh, ow := g.K(), g.P(), g.OutH(), g.OutW()
+	xs, ys := g.C*g.H*g.W, g.OutC*p
+	if t.kind == convData {
+		clear(out[n*xs : (n+1)*xs])
+	}
+	for i0 := 0; i0 < oh; i0 += rows {
+		i1 := min(i0+rows, oh)
+		w := (i1 - i0) * ow
+		col := sc.col[:k*w]
+		// The block's columns of y, dy: rows of OutC, p apart.
+		at := n*ys + i0*ow
+		switch t.kind {
+		case convForward:
+			t.fail(kernels.Im2colRows(*g, col, w, a[n*xs:(n+1)*xs], i0, i1))
+			t.fail(gemmT(eng, false, false, g.OutC, w, k, b, k, col, w, 0, out[at:(n+1)*ys], p))
+		case convData:
+			t.fail(gemmT(eng, true, false, k, w, g.OutC, b, k, a[at:(n+1)*ys], p, 0, col, w))
+			t.fail(kernels.Col2imRows(*g, out[n*xs:(n+1)*xs], col, w, i0, i1))
+		case convFilter:
+			t.fail(kernels.Im2colRows(*g, col, w, a[n*xs:(n+1)*xs], i0, i1))
+			t.fail(gemmT(eng, false, true, g.OutC, k, w, b[at:(n+1)*ys], p, col, w, beta, part, k))
+			beta = 1
 		}
 	}
 }
