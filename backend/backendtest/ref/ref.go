@@ -265,16 +265,16 @@ func MaxAbs(x []float64) float64 {
 	return m
 }
 
-// Conv returns y = conv(x, w) and the scale Σ|w|·|x| of each output's terms (its largest), for
-// tolerances.
-func Conv(g kernels.Conv2D, x, w []float64) (y []float64, scale float64) {
+// convTaps calls tap for every term of the definition of conv (y[yi] += w[wk] · x[xi]), output
+// by output in NCHW order and, within an output, over (c, p, q): the one loop nest Conv and
+// ConvGrads share.
+func convTaps(g kernels.Conv2D, tap func(yi, xi, wk int)) {
 	oh, ow := g.OutH(), g.OutW()
-	y = make([]float64, g.N*g.OutC*oh*ow)
 	for n := 0; n < g.N; n++ {
 		for o := 0; o < g.OutC; o++ {
 			for i := 0; i < oh; i++ {
 				for j := 0; j < ow; j++ {
-					s, a := 0.0, 0.0
+					yi := ((n*g.OutC+o)*oh+i)*ow + j
 					for c := 0; c < g.C; c++ {
 						for p := 0; p < g.KH; p++ {
 							for q := 0; q < g.KW; q++ {
@@ -282,51 +282,41 @@ func Conv(g kernels.Conv2D, x, w []float64) (y []float64, scale float64) {
 								if h < 0 || h >= g.H || v < 0 || v >= g.W {
 									continue
 								}
-								t := w[((o*g.C+c)*g.KH+p)*g.KW+q] * x[((n*g.C+c)*g.H+h)*g.W+v]
-								s += t
-								a += math.Abs(t)
+								tap(yi, ((n*g.C+c)*g.H+h)*g.W+v, ((o*g.C+c)*g.KH+p)*g.KW+q)
 							}
 						}
 					}
-					y[((n*g.OutC+o)*oh+i)*ow+j] = s
-					scale = math.Max(scale, a)
 				}
 			}
 		}
 	}
-	return y, scale
+}
+
+// Conv returns y = conv(x, w) and the scale Σ|w|·|x| of each output's terms (its largest), for
+// tolerances.
+func Conv(g kernels.Conv2D, x, w []float64) (y []float64, scale float64) {
+	y = make([]float64, g.YLen())
+	a := make([]float64, len(y))
+	convTaps(g, func(yi, xi, wk int) {
+		t := w[wk] * x[xi]
+		y[yi] += t
+		a[yi] += math.Abs(t)
+	})
+	return y, MaxAbs(a)
 }
 
 // ConvGrads returns the gradients of ⟨dy, conv(x, w)⟩ with respect to x and w, and the scale of
 // their terms.
 func ConvGrads(g kernels.Conv2D, x, w, dy []float64) (dx, dw []float64, scale float64) {
-	oh, ow := g.OutH(), g.OutW()
 	dx, dw = make([]float64, len(x)), make([]float64, len(w))
 	adx, adw := make([]float64, len(x)), make([]float64, len(w))
-	for n := 0; n < g.N; n++ {
-		for o := 0; o < g.OutC; o++ {
-			for i := 0; i < oh; i++ {
-				for j := 0; j < ow; j++ {
-					d := dy[((n*g.OutC+o)*oh+i)*ow+j]
-					for c := 0; c < g.C; c++ {
-						for p := 0; p < g.KH; p++ {
-							for q := 0; q < g.KW; q++ {
-								h, v := i*g.StrideH-g.PadH+p*g.DilH, j*g.StrideW-g.PadW+q*g.DilW
-								if h < 0 || h >= g.H || v < 0 || v >= g.W {
-									continue
-								}
-								xi, wk := ((n*g.C+c)*g.H+h)*g.W+v, ((o*g.C+c)*g.KH+p)*g.KW+q
-								dx[xi] += w[wk] * d
-								dw[wk] += x[xi] * d
-								adx[xi] += math.Abs(w[wk] * d)
-								adw[wk] += math.Abs(x[xi] * d)
-							}
-						}
-					}
-				}
-			}
-		}
-	}
+	convTaps(g, func(yi, xi, wk int) {
+		d := dy[yi]
+		dx[xi] += w[wk] * d
+		dw[wk] += x[xi] * d
+		adx[xi] += math.Abs(w[wk] * d)
+		adw[wk] += math.Abs(x[xi] * d)
+	})
 	return dx, dw, math.Max(MaxAbs(adx), MaxAbs(adw))
 }
 
