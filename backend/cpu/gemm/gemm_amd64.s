@@ -9,6 +9,13 @@
 // registers holding C, the loop is bound by the two FMA ports rather than by loads.
 // Both packed panels are read strictly sequentially. Alignment is not assumed.
 //
+// The kernels first prefetch the tile of C they will update (each row of it spans at most two
+// cache lines), so that its loads at the end do not stall on a miss: a wide C (1024 columns,
+// rows 4 KiB apart) is evicted from L1 and L2 between two visits to the same tile. Measured on
+// a 2-core AMD EPYC (Zen 1, family 23 model 1) at AVX2, one core, per CPU second: the
+// 1024-wide products of the large MLP went from 78-82% to 85-89% of the FMA peak, the batch-128
+// ones by 0-7%. It cannot change a result.
+//
 // The unrolled loop bodies are repetitive by nature; keep the two kernels in step when editing.
 
 // func sgemmKernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
@@ -19,6 +26,26 @@ TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-48
 	MOVQ c+24(FP), DX
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8 // row stride of C in bytes
+
+	// Fetch the tile of C while the loop runs (see the header).
+	MOVQ DX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
 
 	// Twelve accumulators: row i of the tile is Y(2i), Y(2i+1).
 	VXORPS Y0, Y0, Y0
@@ -235,6 +262,26 @@ TEXT ·dgemmKernel6x8(SB), NOSPLIT, $0-56
 	MOVQ c+24(FP), DX
 	MOVQ ldc+32(FP), R8
 	SHLQ $3, R8 // row stride of C in bytes
+
+	// Fetch the tile of C while the loop runs (see the header).
+	MOVQ DX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
 
 	// Twelve accumulators: row i of the tile is Y(2i), Y(2i+1).
 	VXORPS Y0, Y0, Y0
