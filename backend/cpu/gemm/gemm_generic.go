@@ -20,3 +20,9 @@ func copyPanels32[T scalar](dst, src []T, ld, kb, panels int) bool { return fals
 
 // copyPanels14 does nothing without assembly: packA's Go loop packs everything.
 func copyPanels14[T scalar](dst, src []T, ld, kb, panels int) bool { return false }
+
+// copyPanels16 does nothing without assembly: packB's Go loop packs everything.
+func copyPanels16[T scalar](dst, src []T, ld, kb, panels int) bool { return false }
+
+// copyPanels6 does nothing without assembly: packA's Go loop packs everything.
+func copyPanels6[T scalar](dst, src []T, ld, kb, panels int) bool { return false }
