@@ -144,38 +144,21 @@ func copyPanels14[T scalar](dst, src []T, ld, kb, panels int) bool {
 	return true
 }
 
-// copyPanels16s is copyPanels16 for float32 (pack_amd64.s).
+// copyPanelsAVX2s is copyPanelsAVX2 for float32 (pack_amd64.s).
 //
 //go:noescape
-func copyPanels16s(dst, src *float32, ld, kb, panels int)
+func copyPanelsAVX2s(dst, src *float32, ld, kb, panels, cols int)
 
-// copyPanels16 packs kb rows of panels full 16-column micro-panels of a B not transposed (the
-// AVX2 float32 tile), row p at src[p*ld:], into dst (see packB) and reports whether it did: not
-// at the Generic level, nor for float64. The caller has checked the bounds.
-func copyPanels16[T scalar](dst, src []T, ld, kb, panels int) bool {
-	if cpufeat.Current() == cpufeat.Generic || unsafe.Sizeof(dst[0]) != 4 {
+// copyPanelsAVX2 packs kb rows of panels full cols-wide micro-panels (16: B not transposed, or 6:
+// a transposed A, the AVX2 float32 tile), row p at src[p*ld:], into dst (see packA and packB) and
+// reports whether it did: not at the Generic level, nor for float64. The caller has checked the
+// bounds.
+func copyPanelsAVX2[T scalar](dst, src []T, ld, kb, panels, cols int) bool {
+	if cpufeat.Current() == cpufeat.Generic || unsafe.Sizeof(dst[0]) != 4 || cols != 6 && cols != 16 {
 		return false
 	}
-	_ = src[(kb-1)*ld+panels*16-1]
-	_ = dst[panels*16*kb-1]
-	copyPanels16s((*float32)(unsafe.Pointer(&dst[0])), (*float32)(unsafe.Pointer(&src[0])), ld, kb, panels)
-	return true
-}
-
-// copyPanels6s is copyPanels6 for float32 (pack_amd64.s).
-//
-//go:noescape
-func copyPanels6s(dst, src *float32, ld, kb, panels int)
-
-// copyPanels6 packs kb rows of panels full 6-row micro-panels of a transposed A (the AVX2
-// float32 tile), row p at src[p*ld:], into dst (see packA) and reports whether it did: not at
-// the Generic level, nor for float64. The caller has checked the bounds.
-func copyPanels6[T scalar](dst, src []T, ld, kb, panels int) bool {
-	if cpufeat.Current() == cpufeat.Generic || unsafe.Sizeof(dst[0]) != 4 {
-		return false
-	}
-	_ = src[(kb-1)*ld+panels*6-1]
-	_ = dst[panels*6*kb-1]
-	copyPanels6s((*float32)(unsafe.Pointer(&dst[0])), (*float32)(unsafe.Pointer(&src[0])), ld, kb, panels)
+	_ = src[(kb-1)*ld+panels*cols-1]
+	_ = dst[panels*cols*kb-1]
+	copyPanelsAVX2s((*float32)(unsafe.Pointer(&dst[0])), (*float32)(unsafe.Pointer(&src[0])), ld, kb, panels, cols)
 	return true
 }

@@ -18,6 +18,17 @@
 //
 // The unrolled loop bodies are repetitive by nature; keep the two kernels in step when editing.
 
+// PF_ROW prefetches the row of C at AX (64 bytes: at most two lines) into L1 and steps AX to
+// the next row (stride R8 bytes); PREFETCH_C6 does so for the 6 rows of the tile at DX.
+#define PF_ROW \
+	PREFETCHT0 (AX); \
+	PREFETCHT0 63(AX); \
+	ADDQ R8, AX
+
+#define PREFETCH_C6 \
+	MOVQ DX, AX; \
+	PF_ROW; PF_ROW; PF_ROW; PF_ROW; PF_ROW; PF_ROW
+
 // func sgemmKernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
 TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-48
 	MOVQ k+0(FP), CX
@@ -27,25 +38,7 @@ TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-48
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8 // row stride of C in bytes
 
-	// Fetch the tile of C while the loop runs (see the header).
-	MOVQ DX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ R8, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ R8, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ R8, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ R8, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ R8, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
+	PREFETCH_C6
 
 	// Twelve accumulators: row i of the tile is Y(2i), Y(2i+1).
 	VXORPS Y0, Y0, Y0
@@ -263,25 +256,7 @@ TEXT ·dgemmKernel6x8(SB), NOSPLIT, $0-56
 	MOVQ ldc+32(FP), R8
 	SHLQ $3, R8 // row stride of C in bytes
 
-	// Fetch the tile of C while the loop runs (see the header).
-	MOVQ DX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ R8, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ R8, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ R8, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ R8, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ R8, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
+	PREFETCH_C6
 
 	// Twelve accumulators: row i of the tile is Y(2i), Y(2i+1).
 	VXORPS Y0, Y0, Y0

@@ -21,8 +21,5 @@ func copyPanels32[T scalar](dst, src []T, ld, kb, panels int) bool { return fals
 // copyPanels14 does nothing without assembly: packA's Go loop packs everything.
 func copyPanels14[T scalar](dst, src []T, ld, kb, panels int) bool { return false }
 
-// copyPanels16 does nothing without assembly: packB's Go loop packs everything.
-func copyPanels16[T scalar](dst, src []T, ld, kb, panels int) bool { return false }
-
-// copyPanels6 does nothing without assembly: packA's Go loop packs everything.
-func copyPanels6[T scalar](dst, src []T, ld, kb, panels int) bool { return false }
+// copyPanelsAVX2 does nothing without assembly: the Go loops of packA and packB pack everything.
+func copyPanelsAVX2[T scalar](dst, src []T, ld, kb, panels, cols int) bool { return false }

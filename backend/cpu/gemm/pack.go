@@ -14,8 +14,8 @@ func packA[T scalar](dst []T, trans bool, a []T, lda, ic, mb, pc, kb, mr int) {
 	if trans && mr == 14 && mb >= 14 && copyPanels14(dst, a[pc*lda+ic:], lda, kb, mb/14) {
 		q0 = mb / 14 // only a ragged last panel is left
 	}
-	// At AVX2, likewise panel by panel with a prefetch (copyPanels6).
-	if trans && mr == 6 && mb >= 6 && copyPanels6(dst, a[pc*lda+ic:], lda, kb, mb/6) {
+	// At AVX2, panel by panel with a prefetch (copyPanelsAVX2).
+	if trans && mr == 6 && mb >= 6 && copyPanelsAVX2(dst, a[pc*lda+ic:], lda, kb, mb/6, 6) {
 		q0 = mb / 6
 	}
 	for q := q0; q*mr < mb; q++ {
@@ -113,8 +113,8 @@ func packB[T scalar](dst []T, trans bool, b []T, ldb, pc, kb, jc, nb, nr int) {
 		}
 		dst, jc, nb = dst[full*32*kb:], jc+full*32, nb-full*32 // the ragged last panel, below
 	}
-	if !trans && nr == 16 && nb >= 16 && copyPanels16(dst, b[pc*ldb+jc:], ldb, kb, nb/16) {
-		// The AVX2 float32 tile's full panels, in assembly with a prefetch (copyPanels16).
+	if !trans && nr == 16 && nb >= 16 && copyPanelsAVX2(dst, b[pc*ldb+jc:], ldb, kb, nb/16, 16) {
+		// The AVX2 float32 tile's full panels, in assembly with a prefetch (copyPanelsAVX2).
 		full := nb / 16
 		if full*16 == nb {
 			return

@@ -173,73 +173,53 @@ c14_panel:
 	VZEROUPPER
 	RET
 
-// func copyPanels16s(dst, src *float32, ld, kb, panels int)
+// func copyPanelsAVX2s(dst, src *float32, ld, kb, panels, cols int)
 //
-// Packs kb rows of panels·16 float32 (row p at src + p·ld) into 16-column micro-panels:
-// dst[q*16*kb + p*16 + j] = src[p*ld + q*16 + j]. Panel by panel (dst is then written
-// sequentially), two YMM moves per row, each row prefetching the one PACKPF rows below: every
-// row of a panel is a new line of the source, and without the prefetch each first load missed
-// (packing a 784×256 B took 13% of the 128×784·784×256 product at AVX2 on a Zen 1 EPYC).
-// AVX2 instructions. ld is in elements; kb and panels are positive.
-TEXT ·copyPanels16s(SB), NOSPLIT, $0-40
+// Packs kb rows of panels·cols float32 (row p at src + p·ld; cols 16 or 6) into cols-wide
+// micro-panels: dst[q*cols*kb + p*cols + j] = src[p*ld + q*cols + j]. That is the AVX2 float32
+// tile's B panels (16 columns) and a transposed A's panels (6 rows). Panel by panel (dst is then
+// written sequentially): two YMM moves per row of 16, a 16-byte and an 8-byte one per row of 6.
+// Each row prefetches the one PACKPF rows below. Every row of a panel is a new line of the
+// source, and without the prefetch each first load missed: packing a 784×256 B took 13% of the
+// 128×784·784×256 product at AVX2 on a Zen 1 EPYC. AVX instructions. ld is in elements; kb and
+// panels are positive.
+TEXT ·copyPanelsAVX2s(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ ld+16(FP), R8
 	SHLQ $2, R8 // row stride of src in bytes
 	MOVQ kb+24(FP), CX
 	MOVQ panels+32(FP), R9
+	MOVQ cols+40(FP), R10
+	SHLQ $2, R10 // bytes in a row of a panel: 64 or 24
 	IMUL3Q $PACKPF, R8, R11
+	LEAQ -1(R11)(R10*1), R12 // the row's last byte, PACKPF rows below
 
-c16_panel:
+cn_panel:
 	MOVQ SI, AX
 	MOVQ CX, BX
-c16_row:
+cn_row:
 	PREFETCHT0 (AX)(R11*1)
-	PREFETCHT0 63(AX)(R11*1)
+	PREFETCHT0 (AX)(R12*1)
+	CMPQ R10, $64
+	JNE cn_six
 	VMOVUPS (AX), Y0
 	VMOVUPS 32(AX), Y1
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
-	ADDQ R8, AX
-	ADDQ $64, DI
-	DECQ BX
-	JNZ c16_row
-	ADDQ $64, SI
-	DECQ R9
-	JNZ c16_panel
-	VZEROUPPER
-	RET
-
-// func copyPanels6s(dst, src *float32, ld, kb, panels int)
-//
-// Packs kb rows of panels·6 float32 (row p at src + p·ld) into 6-row micro-panels of a
-// transposed A (the AVX2 float32 tile): dst[q*6*kb + p*6 + i] = src[p*ld + q*6 + i]. Panel by
-// panel, one 16-byte and one 8-byte move per row, prefetching the row PACKPF rows below, as
-// copyPanels16s. AVX instructions. ld is in elements; kb and panels are positive.
-TEXT ·copyPanels6s(SB), NOSPLIT, $0-40
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ ld+16(FP), R8
-	SHLQ $2, R8 // row stride of src in bytes
-	MOVQ kb+24(FP), CX
-	MOVQ panels+32(FP), R9
-	IMUL3Q $PACKPF, R8, R11
-
-c6_panel:
-	MOVQ SI, AX
-	MOVQ CX, BX
-c6_row:
-	PREFETCHT0 (AX)(R11*1)
-	PREFETCHT0 23(AX)(R11*1)
+	JMP cn_next
+cn_six:
 	VMOVUPS (AX), X0
 	MOVQ 16(AX), DX
 	VMOVUPS X0, (DI)
 	MOVQ DX, 16(DI)
+cn_next:
 	ADDQ R8, AX
-	ADDQ $24, DI
+	ADDQ R10, DI
 	DECQ BX
-	JNZ c6_row
-	ADDQ $24, SI
+	JNZ cn_row
+	ADDQ R10, SI
 	DECQ R9
-	JNZ c6_panel
+	JNZ cn_panel
+	VZEROUPPER
 	RET
