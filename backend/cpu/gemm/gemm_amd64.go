@@ -162,3 +162,22 @@ func copyPanelsAVX2[T scalar](dst, src []T, ld, kb, panels, cols int) bool {
 	copyPanelsAVX2s((*float32)(unsafe.Pointer(&dst[0])), (*float32)(unsafe.Pointer(&src[0])), ld, kb, panels, cols)
 	return true
 }
+
+// packRows6s is packRows6Asm for float32 (pack_amd64.s).
+//
+//go:noescape
+func packRows6s(dst, src *float32, ld, kb int)
+
+// packRows6Asm packs columns [0, k) of the 6×kb block at src[off:] (see packRows6) for the
+// largest multiple k of 4 that it can do in assembly, and returns k: 0 for float64 or at the
+// Generic level.
+func packRows6Asm[T scalar](dst, src []T, off, ld, kb int) int {
+	k := kb &^ 3
+	if k == 0 || cpufeat.Current() == cpufeat.Generic || unsafe.Sizeof(dst[0]) != 4 {
+		return 0
+	}
+	_ = src[off+5*ld+k-1]
+	_ = dst[6*k-1]
+	packRows6s((*float32)(unsafe.Pointer(&dst[0])), (*float32)(unsafe.Pointer(&src[off])), ld, k)
+	return k
+}

@@ -203,6 +203,12 @@ func packB[T scalar](dst []T, trans bool, b []T, ldb, pc, kb, jc, nb, nr int) {
 // a new cache line on almost every store and made packing a quarter of the time of a
 // transposed-B product.
 func packRows6[T scalar](dst, src []T, off, ld, kb int) {
+	// Whole groups of 4 columns in assembly where there is one (packRows6Asm), the rest here.
+	done := packRows6Asm(dst, src, off, ld, kb)
+	dst, off, kb = dst[6*done:], off+done, kb-done
+	if kb == 0 {
+		return
+	}
 	r0 := src[off:][:kb]
 	r1 := src[off+ld:][:kb]
 	r2 := src[off+2*ld:][:kb]

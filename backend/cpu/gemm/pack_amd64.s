@@ -223,3 +223,51 @@ cn_next:
 	JNZ cn_panel
 	VZEROUPPER
 	RET
+
+// func packRows6s(dst, src *float32, ld, kb int)
+//
+// Packs a 6×kb block of float32 (rows src, src+ld, ... src+5·ld; kb a positive multiple of 4)
+// transposed into a 6-row micro-panel: dst[p*6 + i] = src[i*ld + p], the AVX2 float32 tile's A
+// when A is not transposed. Four columns at a time: six 16-byte row loads, the 4×4 transpose of
+// rows 0-3 and the interleave of rows 4-5, and eight stores of the 24 contiguous results (the Go
+// loop moved one float at a time). AVX instructions. ld is in elements.
+TEXT ·packRows6s(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	SHLQ $2, R8 // row stride of src in bytes
+	MOVQ kb+24(FP), CX
+	SHRQ $2, CX // blocks of 4 columns
+	LEAQ (R8)(R8*2), R10 // 3·ld
+	LEAQ (R8)(R8*4), R11 // 5·ld
+
+r6_loop:
+	VMOVUPS (SI), X0          // a0 a1 a2 a3 (row 0)
+	VMOVUPS (SI)(R8*1), X1    // b (row 1)
+	VMOVUPS (SI)(R8*2), X2    // c
+	VMOVUPS (SI)(R10*1), X3   // d
+	VMOVUPS (SI)(R8*4), X4    // e
+	VMOVUPS (SI)(R11*1), X5   // f
+	VUNPCKLPS X1, X0, X6      // a0 b0 a1 b1
+	VUNPCKHPS X1, X0, X7      // a2 b2 a3 b3
+	VUNPCKLPS X3, X2, X8      // c0 d0 c1 d1
+	VUNPCKHPS X3, X2, X9      // c2 d2 c3 d3
+	VUNPCKLPS X5, X4, X10     // e0 f0 e1 f1
+	VUNPCKHPS X5, X4, X11     // e2 f2 e3 f3
+	VMOVLHPS X8, X6, X12      // a0 b0 c0 d0
+	VMOVHLPS X6, X8, X13      // a1 b1 c1 d1
+	VMOVLHPS X9, X7, X14      // a2 b2 c2 d2
+	VMOVHLPS X7, X9, X15      // a3 b3 c3 d3
+	VMOVUPS X12, (DI)
+	VMOVQ X10, 16(DI)
+	VMOVUPS X13, 24(DI)
+	VMOVHPS X10, 40(DI)
+	VMOVUPS X14, 48(DI)
+	VMOVQ X11, 64(DI)
+	VMOVUPS X15, 72(DI)
+	VMOVHPS X11, 88(DI)
+	ADDQ $16, SI
+	ADDQ $96, DI
+	DECQ CX
+	JNZ r6_loop
+	RET
