@@ -3,7 +3,8 @@
 # already in memory, PyTorch's intra-op threads 2 (THREADS=N to change). The README's comparison
 # ran it with Debian 12's python3-torch 1.13 and libopenblas0-openmp as
 #   OPENBLAS_CORETYPE=SkylakeX python3 scripts/torch_cpu_step.py 256 128
-# (OpenBLAS 0.3.21 does not recognise Zen 5 and picks its Haswell kernels without the variable).
+# (OpenBLAS 0.3.21 does not recognise Zen 5 and picks its Haswell kernels without the variable);
+# on an AVX2-only machine (the Zen 1 EPYC of the README's AVX2 table) with OPENBLAS_CORETYPE=Haswell.
 # usage: python3 torch_cpu_step.py HIDDEN BATCH [SECONDS]
 import sys, time, statistics
 import torch
