@@ -232,6 +232,8 @@ func TestIm2colWideHoldsIm2colsColumns(t *testing.T) {
 			require.NoError(t, kernels.CropImage(g, got, dxp))
 			require.Equal(t, want, got)
 			require.ErrorIs(t, kernels.Im2colWide(g, col, np-1, xp), kernels.ErrInvalid, "a leading dimension under WideP")
+			require.ErrorIs(t, kernels.PadImage(g, xp[1:], x), kernels.ErrInvalid, "a short padded image")
+			require.ErrorIs(t, kernels.CropImage(g, got[1:], dxp), kernels.ErrInvalid, "a short image")
 		})
 	}
 	require.GreaterOrEqual(t, wide, 4, "the cases must hold wide geometries")

@@ -28,10 +28,10 @@ func (g Conv2D) WideP() int { return g.OutH()*g.PadW2() - (g.KW - 1) }
 
 // PadImage copies one image x [C, H, W] into xp [C, H+2·PadH, W+2·PadW] with zeros around it.
 func PadImage[T Float](g Conv2D, xp, x []T) error {
-	hp, wp := g.PadH2(), g.PadW2()
-	if len(x) != g.C*g.H*g.W || len(xp) != g.C*hp*wp {
-		return fmt.Errorf("kernels: PadImage: x has %d elements, xp %d, for one image of %v: %w", len(x), len(xp), g, ErrInvalid)
+	if err := g.checkPadded("PadImage", "x", "xp", len(x), len(xp)); err != nil {
+		return err
 	}
+	hp, wp := g.PadH2(), g.PadW2()
 	for c := 0; c < g.C; c++ {
 		dst := xp[c*hp*wp : (c+1)*hp*wp]
 		src := x[c*g.H*g.W : (c+1)*g.H*g.W]
@@ -50,16 +50,24 @@ func PadImage[T Float](g Conv2D, xp, x []T) error {
 // CropImage sets one image dx [C, H, W] to the interior of dxp [C, H+2·PadH, W+2·PadW]: the
 // adjoint of PadImage.
 func CropImage[T Float](g Conv2D, dx, dxp []T) error {
-	hp, wp := g.PadH2(), g.PadW2()
-	if len(dx) != g.C*g.H*g.W || len(dxp) != g.C*hp*wp {
-		return fmt.Errorf("kernels: CropImage: dx has %d elements, dxp %d, for one image of %v: %w", len(dx), len(dxp), g, ErrInvalid)
+	if err := g.checkPadded("CropImage", "dx", "dxp", len(dx), len(dxp)); err != nil {
+		return err
 	}
+	hp, wp := g.PadH2(), g.PadW2()
 	for c := 0; c < g.C; c++ {
 		src := dxp[c*hp*wp : (c+1)*hp*wp]
 		dst := dx[c*g.H*g.W : (c+1)*g.H*g.W]
 		for i := 0; i < g.H; i++ {
 			copy(dst[i*g.W:(i+1)*g.W], src[(g.PadH+i)*wp+g.PadW:])
 		}
+	}
+	return nil
+}
+
+// checkPadded checks one image of n elements and its padded copy of np.
+func (g Conv2D) checkPadded(op, name, pname string, n, np int) error {
+	if n != g.C*g.H*g.W || np != g.C*g.PadH2()*g.PadW2() {
+		return fmt.Errorf("kernels: %s: %s has %d elements, %s %d, for one image of %v: %w", op, name, n, pname, np, g, ErrInvalid)
 	}
 	return nil
 }
@@ -106,6 +114,7 @@ func Col2imWide[T Float](g Conv2D, dxp, col []T, ld int) error {
 	}
 	wp, plane, n := g.PadW2(), g.PadH2()*g.PadW2(), g.WideP()
 	d32, f32 := any(dxp).([]float32)
+	c32, _ := any(col).([]float32)
 	row := 0
 	for c := 0; c < g.C; c++ {
 		for p := 0; p < g.KH; p++ {
@@ -114,7 +123,7 @@ func Col2imWide[T Float](g Conv2D, dxp, col []T, ld int) error {
 				if f32 {
 					// The bias add's vector loop (AVX-512 or AVX2): each sum rounded once, as below.
 					d := d32[off : off+n]
-					addRow32(d, d, any(col).([]float32)[row*ld:row*ld+n])
+					addRow32(d, d, c32[row*ld:row*ld+n])
 				} else {
 					d, s := dxp[off:off+n], col[row*ld:row*ld+n]
 					for j := range d {
