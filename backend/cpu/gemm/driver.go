@@ -99,6 +99,8 @@ type gemmTask[T scalar] struct {
 	lda, ldb, ldc  int
 	kern           microKernel[T]
 	col, row       inPlaceKernel[T] // nil unless the level reads A in place
+	col8, row8     inPlaceKernel[T] // the same for 8-row tiles, used for rows m14.. (nil: none)
+	m14            int              // rows [0, m14) are in mr-row panels, the rest in 8-row ones
 	packedA        bool             // pack A even so (see aliasing)
 	bInPlace       bool             // read B's full micro-panels in place (see inPlaceKernel)
 	blk            blocking
@@ -115,7 +117,7 @@ var (
 )
 
 // gemm computes C = alpha*op(A)*op(B) + beta*C with arguments already validated.
-func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern microKernel[T], col, row inPlaceKernel[T], blk blocking, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern microKernel[T], col, row, col8, row8 inPlaceKernel[T], blk blocking, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -128,13 +130,17 @@ func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern microKernel[T], co
 	t.kern, t.col, t.row, t.blk = kern, col, row, blocksFor(blk)
 	t.packedA = aliasing(lda, int(unsafe.Sizeof(alpha)))
 	t.bInPlace = col != nil && !transB && m <= bInPlaceRows && !aliasing(ldb, int(unsafe.Sizeof(alpha)))
+	t.col8, t.row8, t.m14 = nil, nil, m
+	if col8 != nil && !t.packedA && t.blk.rowsOuter && t.blk.mr == 14 {
+		t.col8, t.row8, t.m14 = col8, row8, rowPlan(m)
+	}
 	if len(t.ws) == 0 {
 		t.ws = make([]workspace[T], 1) // a zero Engine
 	}
 	workers := len(t.ws)
 	t.chunks = 0
 	panelsN := (n + t.blk.nr - 1) / t.blk.nr
-	panelsM := (m + t.blk.mr - 1) / t.blk.mr
+	panelsM := t.panelsM()
 	switch {
 	case pool == nil || workers < 2 || m*n*k < parallelLimit:
 		t.block(&t.ws[0], 0, m, 0, n)
@@ -202,8 +208,51 @@ func (t *gemmTask[T]) panels(w *workspace[T], lo, hi int) {
 	if t.splitN {
 		t.block(w, 0, t.m, lo*t.blk.nr, min(hi*t.blk.nr, t.n))
 	} else {
-		t.block(w, lo*t.blk.mr, min(hi*t.blk.mr, t.m), 0, t.n)
+		t.block(w, t.panelRow(lo), t.panelRow(hi), 0, t.n)
 	}
+}
+
+// rowPlan returns m14 for a product of m rows at the AVX-512 level: rows [0, m14) are computed in
+// 14-row panels and the rest in 8-row ones, so that few rows are computed only to be thrown away
+// (14-row panels alone compute 140 rows for a batch of 128, 28 for a layer of 16 channels; the
+// plan computes 128 and 16). An even m is 14·a + 8·b with b <= 6 when m >= 48 or for the
+// residues that smaller m reach; an odd m is planned as m+1, the last 8-row panel one row short
+// (computed overlapping the panel before, as tile does for ragged panels). Otherwise the last
+// panel is an 8-row one where at most 8 rows are left (overlapping too), a 14-row one else; a
+// product of at most 8 rows is one 8-row panel.
+func rowPlan(m int) int {
+	me := m + m%2
+	for b := 0; b <= 6 && 8*b <= me; b++ {
+		if (me-8*b)%14 == 0 {
+			return min(m, me-8*b)
+		}
+	}
+	if m < 14 {
+		if m <= 8 {
+			return 0 // one 8-row panel (zero-padded below 8 rows)
+		}
+		return m // one zero-padded 14-row panel: fewer rows than two 8-row ones
+	}
+	if r := m % 14; r <= 8 {
+		return m - r
+	}
+	return m
+}
+
+// panelsM returns the number of row panels of op(A): mr-row ones, then 8-row ones (see rowPlan).
+func (t *gemmTask[T]) panelsM() int {
+	mr := t.blk.mr
+	return (t.m14+mr-1)/mr + (t.m-t.m14+7)/8
+}
+
+// panelRow returns the first row of row panel p (t.m for p = panelsM).
+func (t *gemmTask[T]) panelRow(p int) int {
+	mr := t.blk.mr
+	n14 := (t.m14 + mr - 1) / mr
+	if p <= n14 {
+		return min(p*mr, t.m14)
+	}
+	return min(t.m14+(p-n14)*8, t.m)
 }
 
 // evenBlock returns the block size that splits n into as few blocks of at most limit as
@@ -254,8 +303,14 @@ func (t *gemmTask[T]) block(w *workspace[T], i0, i1, j0, j1 int) {
 			if pc > 0 {
 				beta = 1
 			}
-			for ic := i0; ic < i1; ic += mc {
+			for ic := i0; ic < i1; {
 				mb := min(mc, i1-ic)
+				if ic < t.m14 {
+					mb = min(mb, t.m14-ic) // a block holds panels of one height
+				} else {
+					mb = min(max(8, mc/8*8), i1-ic)
+				}
+				mr := t.panelHeight(ic)
 				if keepA {
 					w.ap = w.a[((pc/kc)*blocksM+(ic-i0)/mc)*mc*kc:]
 					if jc == j0 {
@@ -263,12 +318,13 @@ func (t *gemmTask[T]) block(w *workspace[T], i0, i1, j0, j1 int) {
 					}
 				} else if packedA {
 					packA(w.a, t.transA, t.a, t.lda, ic, mb, pc, kb, blk.mr)
-				} else if full := mb / blk.mr * blk.mr; full < mb && t.m < blk.mr {
+				} else if full := mb / mr * mr; full < mb && t.m < mr {
 					// Only a ragged last micro-panel of a product with fewer than mr rows is
 					// packed (zero-padded to mr rows); the others are read in place (see tile).
-					packA(w.a, t.transA, t.a, t.lda, ic+full, mb-full, pc, kb, blk.mr)
+					packA(w.a, t.transA, t.a, t.lda, ic+full, mb-full, pc, kb, mr)
 				}
 				t.macro(w, ic, jc, mb, nb, kb, pc, beta, t.c[ic*t.ldc+jc:])
+				ic += mb
 			}
 		}
 	}
@@ -284,7 +340,7 @@ func (t *gemmTask[T]) block(w *workspace[T], i0, i1, j0, j1 int) {
 // streams, so there the row loop is outside: one mr×kb micro-panel of A (14 KiB) stays in L1
 // and the kb×nb block of B streams from L2, as BLIS does for these tiles.
 func (t *gemmTask[T]) macro(w *workspace[T], ic, jc, mb, nb, kb, pc int, beta T, c []T) {
-	mr, nr := t.blk.mr, t.blk.nr
+	mr, nr := t.panelHeight(ic), t.blk.nr
 	if t.blk.rowsOuter {
 		for ir := 0; ir < mb; ir += mr {
 			for jr := 0; jr < nb; jr += nr {
@@ -300,9 +356,22 @@ func (t *gemmTask[T]) macro(w *workspace[T], ic, jc, mb, nb, kb, pc int, beta T,
 	}
 }
 
-// tile computes the mrr×nrr tile at row ir, column jr of the block (mrr <= mr, nrr <= nr).
+// panelHeight returns the height of the row panels of the block at row ic: mr, or 8 from m14.
+func (t *gemmTask[T]) panelHeight(ic int) int {
+	if ic < t.m14 {
+		return t.blk.mr
+	}
+	return 8
+}
+
+// tile computes the mrr×nrr tile at row ir, column jr of the block (mrr <= mr, nrr <= nr, with
+// mr the block's panel height).
 func (t *gemmTask[T]) tile(w *workspace[T], ic, jc, ir, jr, mrr, nrr, kb, pc int, beta T, c []T) {
-	mr, nr, ldc := t.blk.mr, t.blk.nr, t.ldc
+	mr, nr, ldc := t.panelHeight(ic), t.blk.nr, t.ldc
+	col, row := t.col, t.row
+	if mr == 8 {
+		col, row = t.col8, t.row8
+	}
 	bp, ldb := &w.b[jr*kb], nr
 	switch {
 	case t.bInPlace && nrr == nr:
@@ -331,13 +400,13 @@ func (t *gemmTask[T]) tile(w *workspace[T], ic, jc, ir, jr, mrr, nrr, kb, pc int
 	case t.col == nil:
 		t.kern(kb, &w.ap[ir*kb], bp, dst, ld, t.alpha, b)
 	case t.packedA:
-		t.col(kb, &w.ap[ir*kb], bp, dst, ld, mr, ldb, t.alpha, b)
+		col(kb, &w.ap[ir*kb], bp, dst, ld, mr, ldb, t.alpha, b)
 	case mrr < mr && skip == 0:
-		t.col(kb, &w.a[0], bp, dst, ld, mr, ldb, t.alpha, b)
+		col(kb, &w.a[0], bp, dst, ld, mr, ldb, t.alpha, b)
 	case t.transA:
-		t.col(kb, &t.a[pc*t.lda+i0], bp, dst, ld, t.lda, ldb, t.alpha, b)
+		col(kb, &t.a[pc*t.lda+i0], bp, dst, ld, t.lda, ldb, t.alpha, b)
 	default:
-		t.row(kb, &t.a[i0*t.lda+pc], bp, dst, ld, t.lda, ldb, t.alpha, b)
+		row(kb, &t.a[i0*t.lda+pc], bp, dst, ld, t.lda, ldb, t.alpha, b)
 	}
 	if !ragged {
 		return

@@ -443,3 +443,220 @@ d512_overwrite:
 	FLUSH_OFF
 	VZEROUPPER
 	RET
+
+// The 8×32 kernels: sgemm512Col and sgemm512Row for a tile of 8 rows (16 accumulators), for the
+// rows of a product that the 14-row panels do not fill (see rowPlan in driver.go): 128 rows are
+// 8 panels of 14 and 2 of 8, where 14-row panels alone would compute 140. Per step of k, 2 loads
+// of B and 8 broadcasts feed 16 FMAs, still more than the 8 independent chains the FMA latency
+// needs; each element of C is the same FMA chain as in the 14-row kernels, so the bits are the
+// same whichever tile computes it.
+
+// ROWS8(ao): the 16 FMAs of one step of k with the A column at ao(SI), B's row in Z28, Z29.
+#define ROWS8(ao) \
+	ROW32(ao, Z0, Z1); \
+	ROW32(ao+4, Z2, Z3); \
+	ROW32(ao+8, Z4, Z5); \
+	ROW32(ao+12, Z6, Z7); \
+	ROW32(ao+16, Z8, Z9); \
+	ROW32(ao+20, Z10, Z11); \
+	ROW32(ao+24, Z12, Z13); \
+	ROW32(ao+28, Z14, Z15)
+
+#define ZERO16 \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3; \
+	VPXORD Z4, Z4, Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPXORD Z6, Z6, Z6; \
+	VPXORD Z7, Z7, Z7; \
+	VPXORD Z8, Z8, Z8; \
+	VPXORD Z9, Z9, Z9; \
+	VPXORD Z10, Z10, Z10; \
+	VPXORD Z11, Z11, Z11; \
+	VPXORD Z12, Z12, Z12; \
+	VPXORD Z13, Z13, Z13; \
+	VPXORD Z14, Z14, Z14; \
+	VPXORD Z15, Z15, Z15
+
+#define SCALE16(op, s) \
+	op s, Z0, Z0; \
+	op s, Z1, Z1; \
+	op s, Z2, Z2; \
+	op s, Z3, Z3; \
+	op s, Z4, Z4; \
+	op s, Z5, Z5; \
+	op s, Z6, Z6; \
+	op s, Z7, Z7; \
+	op s, Z8, Z8; \
+	op s, Z9, Z9; \
+	op s, Z10, Z10; \
+	op s, Z11, Z11; \
+	op s, Z12, Z12; \
+	op s, Z13, Z13; \
+	op s, Z14, Z14; \
+	op s, Z15, Z15
+
+#define PUTROWS8(mov) \
+	PUT(mov, Z0, Z1); \
+	PUT(mov, Z2, Z3); \
+	PUT(mov, Z4, Z5); \
+	PUT(mov, Z6, Z7); \
+	PUT(mov, Z8, Z9); \
+	PUT(mov, Z10, Z11); \
+	PUT(mov, Z12, Z13); \
+	PUT(mov, Z14, Z15)
+
+// STORE8x32 is STORE32 for the 8-row tile.
+#define STORE8x32(alpha, beta, overwrite) \
+	VBROADCASTSS alpha, Z31; \
+	SCALE16(VMULPS, Z31); \
+	MOVL beta, AX; \
+	ANDL $0x7fffffff, AX; \
+	JZ overwrite; \
+	VBROADCASTSS beta, Z31; \
+	UPD(VFMADD231PS, VMOVUPS, Z0, Z1); \
+	UPD(VFMADD231PS, VMOVUPS, Z2, Z3); \
+	UPD(VFMADD231PS, VMOVUPS, Z4, Z5); \
+	UPD(VFMADD231PS, VMOVUPS, Z6, Z7); \
+	UPD(VFMADD231PS, VMOVUPS, Z8, Z9); \
+	UPD(VFMADD231PS, VMOVUPS, Z10, Z11); \
+	UPD(VFMADD231PS, VMOVUPS, Z12, Z13); \
+	UPD(VFMADD231PS, VMOVUPS, Z14, Z15)
+
+#define PREFETCHC8 \
+	MOVQ DX, AX; \
+	PFROW; PFROW; PFROW; PFROW; PFROW; PFROW; PFROW; PFROW
+
+// func sgemm512Col8(k int, a, b, c *float32, ldc, lda, ldb int, alpha, beta float32)
+TEXT ·sgemm512Col8(SB), NOSPLIT, $8-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	MOVQ lda+40(FP), R10
+	SHLQ $2, R10
+	MOVQ ldb+48(FP), R11
+	SHLQ $2, R11
+	FLUSH_ON
+	PREFETCHC8
+	ZERO16
+
+	MOVQ CX, R9
+	SHRQ $2, R9
+	JZ c8_tail
+c8_loop4:
+	BROW(0(DI), 64(DI))
+	ROWS8(0)
+	ADDQ R10, SI
+	BROW(0(DI)(R11*1), 64(DI)(R11*1))
+	ROWS8(0)
+	ADDQ R10, SI
+	LEAQ (DI)(R11*2), DI
+	BROW(0(DI), 64(DI))
+	ROWS8(0)
+	ADDQ R10, SI
+	BROW(0(DI)(R11*1), 64(DI)(R11*1))
+	ROWS8(0)
+	ADDQ R10, SI
+	LEAQ (DI)(R11*2), DI
+	DECQ R9
+	JNZ c8_loop4
+
+c8_tail:
+	ANDQ $3, CX
+	JZ c8_store
+c8_loop1:
+	BROW(0(DI), 64(DI))
+	ROWS8(0)
+	ADDQ R10, SI
+	ADDQ R11, DI
+	DECQ CX
+	JNZ c8_loop1
+
+c8_store:
+	STORE8x32(alpha+56(FP), beta+60(FP), c8_overwrite)
+	FLUSH_OFF
+	VZEROUPPER
+	RET
+
+c8_overwrite:
+	PUTROWS8(VMOVUPS)
+	FLUSH_OFF
+	VZEROUPPER
+	RET
+
+// STEPRA8(o): STEPRA for rows 0-3 (SI) and 4-7 (R13).
+#define STEPRA8(o) \
+	ROWR(o(SI), Z0, Z1); \
+	ROWR(o(SI)(R11*1), Z2, Z3); \
+	ROWR(o(SI)(R11*2), Z4, Z5); \
+	ROWR(o(SI)(R12*1), Z6, Z7); \
+	ROWR(o(R13), Z8, Z9); \
+	ROWR(o(R13)(R11*1), Z10, Z11); \
+	ROWR(o(R13)(R11*2), Z12, Z13); \
+	ROWR(o(R13)(R12*1), Z14, Z15)
+
+// func sgemm512Row8(k int, a, b, c *float32, ldc, lda, ldb int, alpha, beta float32)
+TEXT ·sgemm512Row8(SB), NOSPLIT, $8-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	MOVQ lda+40(FP), R11
+	SHLQ $2, R11
+	MOVQ ldb+48(FP), R10
+	SHLQ $2, R10
+	LEAQ (R11)(R11*2), R12
+	LEAQ (SI)(R11*4), R13
+	FLUSH_ON
+	PREFETCHC8
+	ZERO16
+
+	MOVQ CX, R9
+	SHRQ $2, R9
+	JZ r8_tail
+r8_loop4:
+	BROW(0(DI), 64(DI))
+	STEPRA8(0)
+	BROW(0(DI)(R10*1), 64(DI)(R10*1))
+	STEPRA8(4)
+	LEAQ (DI)(R10*2), DI
+	BROW(0(DI), 64(DI))
+	STEPRA8(8)
+	BROW(0(DI)(R10*1), 64(DI)(R10*1))
+	STEPRA8(12)
+	LEAQ (DI)(R10*2), DI
+	ADDQ $16, SI
+	ADDQ $16, R13
+	DECQ R9
+	JNZ r8_loop4
+
+r8_tail:
+	ANDQ $3, CX
+	JZ r8_store
+r8_loop1:
+	BROW(0(DI), 64(DI))
+	STEPRA8(0)
+	ADDQ $4, SI
+	ADDQ $4, R13
+	ADDQ R10, DI
+	DECQ CX
+	JNZ r8_loop1
+
+r8_store:
+	STORE8x32(alpha+56(FP), beta+60(FP), r8_overwrite)
+	FLUSH_OFF
+	VZEROUPPER
+	RET
+
+r8_overwrite:
+	PUTROWS8(VMOVUPS)
+	FLUSH_OFF
+	VZEROUPPER
+	RET

@@ -19,7 +19,7 @@ var (
 		k64: dgemmKernel6x8, b64: blocking{mr: 6, nr: 8, mc: 72, kc: 256, nc: 4080},
 	}
 	avx512Kernels = kernelSet{
-		k32: sgemmKernel14x32, col32: sgemm512Col, r32: sgemm512Row,
+		k32: sgemmKernel14x32, col32: sgemm512Col, r32: sgemm512Row, col8: sgemm512Col8, r8: sgemm512Row8,
 		b32: blocking{mr: 14, nr: 32, mc: 168, kc: 256, nc: 512, rowsOuter: true},
 		k64: dgemmKernel14x16, b64: blocking{mr: 14, nr: 16, mc: 84, kc: 256, nc: 256, rowsOuter: true},
 	}
@@ -61,6 +61,16 @@ func sgemm512Col(k int, a, b, c *float32, ldc, lda, ldb int, alpha, beta float32
 //
 //go:noescape
 func sgemm512Row(k int, a, b, c *float32, ldc, lda, ldb int, alpha, beta float32)
+
+// sgemm512Col8 is sgemm512Col for an 8×32 tile: the rows that 14-row panels do not fill.
+//
+//go:noescape
+func sgemm512Col8(k int, a, b, c *float32, ldc, lda, ldb int, alpha, beta float32)
+
+// sgemm512Row8 is sgemm512Row for an 8×32 tile.
+//
+//go:noescape
+func sgemm512Row8(k int, a, b, c *float32, ldc, lda, ldb int, alpha, beta float32)
 
 // dgemmKernel14x16 implements microKernel[float64] for a 14×16 tile with AVX-512F.
 //

@@ -10,6 +10,7 @@ import (
 type kernelSet struct {
 	k32        microKernel[float32]
 	col32, r32 inPlaceKernel[float32] // optional: read A in place (k32 is then col32 on a packed panel)
+	col8, r8   inPlaceKernel[float32] // optional, with col32: col32 and r32 for 8-row tiles (see rowPlan)
 	b32        blocking
 	k64        microKernel[float64]
 	b64        blocking
