@@ -9,10 +9,14 @@ import (
 // TestRowPlanCoversEveryRowOnce checks the AVX-512 level's split of a product's rows into 14-row
 // panels and then 8-row ones (rowPlan, panelsM, panelRow): the panels tile [0, m) in order, the
 // 14-row ones end on a multiple of 14 (or at m), and no plan computes more rows than 14-row panels
-// alone; from 48 rows an even m computes exactly m rows and an odd one m+1.
+// alone; for a deep product (k = 256), from 48 rows an even m computes exactly m rows and an odd
+// one m+1; for a shallow one (k = 9) no plan costs more than 14-row panels alone.
 func TestRowPlanCoversEveryRowOnce(t *testing.T) {
+	require.Equal(t, 32, rowPlan(32, 9), "a 32×9 product stays in 14-row panels")
+	require.Equal(t, 112, rowPlan(128, 256), "a batch of 128 is 8 panels of 14 and 2 of 8")
 	for m := 1; m <= 1100; m++ {
-		m14 := rowPlan(m)
+		require.LessOrEqual(t, planCost(m, rowPlan(m, 9), 9), planCost(m, m, 9), "m=%d k=9", m)
+		m14 := rowPlan(m, 256)
 		require.True(t, m14 >= 0 && m14 <= m, "m=%d: m14=%d", m, m14)
 		require.True(t, m14 == m || m14%14 == 0, "m=%d: m14=%d is not a multiple of 14", m, m14)
 		task := &gemmTask[float32]{m: m, m14: m14, blk: blocking{mr: 14}}
