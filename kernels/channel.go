@@ -84,15 +84,13 @@ func ChannelSumRange[T Float](dst, x []T, outer, channels, inner, c0, c1 int) er
 		}
 		return nil
 	}
-	for c := c0; c < c1; c++ {
-		var s float64
-		for o := 0; o < outer; o++ {
-			at := (o*channels + c) * inner
-			for _, v := range x[at : at+inner] {
-				s += float64(v)
-			}
+	// Eight channels at a time, each one float64 chain in order (see sum8).
+	b := BatchNorm{N: outer, C: channels, Inner: inner}
+	for c8 := c0; c8 < c1; c8 += 8 {
+		s := sum8(b, x, c8, c1)
+		for c := c8; c < min(c8+8, c1); c++ {
+			dst[c] = T(s[c-c8])
 		}
-		dst[c] = T(s)
 	}
 	return nil
 }
