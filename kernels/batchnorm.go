@@ -94,6 +94,16 @@ func simd8[T Float](b BatchNorm, x []T) ([]float32, bool) {
 	return x32, ok && b.Inner >= 8 && level() >= cpufeat.AVX512
 }
 
+// simdPair is simd8 for an output and an input of the same type: both as float32 where the
+// AVX-512 loops take them.
+func simdPair[T Float](b BatchNorm, dst, x []T) (d32, x32 []float32, ok bool) {
+	x32, ok = simd8(b, x)
+	if ok {
+		d32 = any(dst).([]float32)
+	}
+	return d32, x32, ok
+}
+
 // lanes8 returns, for the eight lanes from channel c (clamped below c1), the offset of each
 // lane's row from channel c's row, in elements.
 func lanes8(b BatchNorm, c, c1 int) (off [8]int) {
@@ -311,9 +321,15 @@ func BatchNormForward[T Float](b BatchNorm, y, x, gamma, beta, rmean, rvar []T, 
 			}
 			scale := float64(gamma[c]) * invstd
 			shift := float64(beta[c]) - mean*scale
+			y32, x32, simd := simdPair(b, y, x)
 			for n := 0; n < b.N; n++ {
 				at := (n*b.C + c) * b.Inner
-				dst, src := y[at:at+b.Inner], x[at:at+b.Inner]
+				i0 := 0
+				if simd {
+					i0 = b.Inner &^ 7
+					bnAffine512(&y32[at], &x32[at], i0, scale, shift)
+				}
+				dst, src := y[at+i0:at+b.Inner], x[at+i0:at+b.Inner]
 				for i, v := range src {
 					dst[i] = T(float64(v)*scale + shift)
 				}
@@ -350,9 +366,21 @@ func BatchNormBackwardInput[T Float](b BatchNorm, dx, x, gamma, rmean, rvar, dy 
 
 // bnBackwardInputChannel writes channel c of dx from its statistics and sums.
 func bnBackwardInputChannel[T Float](b BatchNorm, dx, x, dy []T, c int, mean, invstd, g, mdy, mdyx float64) {
+	dx32, x32, simd := simdPair(b, dx, x)
+	simd = simd && b.Train // evaluation's dy·g stays in Go (the loop's −0 is not x·g + 0's)
+	var dy32 []float32
+	if simd {
+		dy32 = any(dy).([]float32)
+	}
+	p := [5]float64{mean, invstd, g, mdy, mdyx}
 	for n := 0; n < b.N; n++ {
 		at := (n*b.C + c) * b.Inner
-		xs, ds, out := x[at:at+b.Inner], dy[at:at+b.Inner], dx[at:at+b.Inner]
+		i0 := 0
+		if simd {
+			i0 = b.Inner &^ 7
+			bnInput512(&dx32[at], &x32[at], &dy32[at], i0, &p)
+		}
+		xs, ds, out := x[at+i0:at+b.Inner], dy[at+i0:at+b.Inner], dx[at+i0:at+b.Inner]
 		for i, d := range ds {
 			if !b.Train {
 				out[i] = T(float64(d) * g)

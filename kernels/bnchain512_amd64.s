@@ -183,3 +183,68 @@ bnDyx512_done:
 	VMOVUPD Z27, 64(DI)
 	VZEROUPPER
 	RET
+
+// The elementwise passes, 8 elements per step in float64, each the Go loop's operations in its
+// order (no FMA), then rounded to float32 as the Go conversion does.
+
+// func bnAffine512(dst, x *float32, n int, scale, shift float64)
+//
+// dst[i] = float32(float64(x[i])·scale + shift) for i < n (a multiple of 8).
+TEXT ·bnAffine512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSD scale+24(FP), Z24
+	VBROADCASTSD shift+32(FP), Z25
+	SHRQ $3, CX
+	JZ bnAffine512_done
+bnAffine512_loop:
+	VCVTPS2PD (SI), Z0
+	VMULPD Z24, Z0, Z0
+	VADDPD Z25, Z0, Z0
+	VCVTPD2PS Z0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ bnAffine512_loop
+bnAffine512_done:
+	VZEROUPPER
+	RET
+
+// func bnInput512(dx, x, dy *float32, n int, p *[5]float64)
+//
+// With (mean, invstd, g, mdy, mdyx) = p: dx[i] = float32(g·((dy − mdy) − ((x − mean)·invstd)·mdyx))
+// in float64, for i < n (a multiple of 8).
+TEXT ·bnInput512(SB), NOSPLIT, $0-40
+	MOVQ dx+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ dy+16(FP), BX
+	MOVQ n+24(FP), CX
+	MOVQ p+32(FP), AX
+	VBROADCASTSD 0(AX), Z24
+	VBROADCASTSD 8(AX), Z25
+	VBROADCASTSD 16(AX), Z26
+	VBROADCASTSD 24(AX), Z27
+	VBROADCASTSD 32(AX), Z28
+	SHRQ $3, CX
+	JZ bnInput512_done
+bnInput512_loop:
+	VCVTPS2PD (SI), Z0
+	VCVTPS2PD (BX), Z1
+	VSUBPD Z24, Z0, Z0 // x − mean
+	VMULPD Z25, Z0, Z0 // x̂
+	VSUBPD Z27, Z1, Z1 // dy − mdy
+	VMULPD Z28, Z0, Z0 // x̂·mdyx
+	VSUBPD Z0, Z1, Z1
+	VMULPD Z1, Z26, Z1 // g·(…)
+	VCVTPD2PS Z1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, BX
+	ADDQ $32, DI
+	DECQ CX
+	JNZ bnInput512_loop
+bnInput512_done:
+	VZEROUPPER
+	RET
