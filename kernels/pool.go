@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"unsafe"
+
+	"github.com/gotrain/gotrain/backend/cpu/cpufeat"
 )
 
 // PoolKind names a pooling reduction.
@@ -158,6 +160,12 @@ func PoolForward[T Float](g Pool2D, y, x []T, p0, p1 int) error {
 // of their own.
 func maxPlane[T Float](g Pool2D, plane, out []T) {
 	oh, ow, w := g.OutH(), g.OutW(), g.W
+	if p32, ok := any(plane).([]float32); ok && g.is2x2() && oh > 0 && ow > 0 && level() >= cpufeat.AVX512 {
+		// Sixteen windows a step, Go's max instruction for instruction (pool512_amd64.s).
+		_, _ = p32[(2*oh-1)*w+2*ow-1], out[oh*ow-1]
+		maxPool2x2F32(&any(out).([]float32)[0], &p32[0], oh, ow, w)
+		return
+	}
 	if g.is2x2() {
 		for i := 0; i < oh; i++ {
 			r0, r1 := plane[2*i*w:2*i*w+2*ow], plane[(2*i+1)*w:(2*i+1)*w+2*ow]
@@ -249,7 +257,20 @@ func maxBackward[T Float, I int32 | int64](g Pool2D, bits []I, up, d []T) {
 // u + 0, the bits of 0 + u (−0 becomes +0) that the CUDA gather adds up.
 func maxBackward2x2f32(bits []int32, up, d []float32, oh, ow, w int) {
 	key := func(b int32) int64 { return int64(b ^ (b>>31)&0x7fffffff) }
-	for i := 0; i < oh; i++ {
+	i0 := 0
+	if oh > 0 && ow > 0 && level() >= cpufeat.AVX512 {
+		// Sixteen windows a step with the same keys and selects (pool512_amd64.s); the clearing
+		// of the elements in no window below.
+		_, _, _ = bits[(2*oh-1)*w+2*ow-1], d[(2*oh-1)*w+2*ow-1], up[oh*ow-1]
+		maxPool2x2BackF32(&d[0], (*float32)(unsafe.Pointer(&bits[0])), &up[0], oh, ow, w)
+		i0 = oh
+	}
+	for i := 0; i < i0; i++ {
+		if 2*ow < w { // an odd width: the last column is in no window
+			d[2*i*w+w-1], d[(2*i+1)*w+w-1] = 0, 0
+		}
+	}
+	for i := i0; i < oh; i++ {
 		at0, at1 := 2*i*w, (2*i+1)*w
 		r0, r1 := bits[at0:at0+2*ow], bits[at1:at1+2*ow]
 		d0, d1 := d[at0:at0+2*ow], d[at1:at1+2*ow]
