@@ -129,11 +129,9 @@ func sum8[T Float](b BatchNorm, x []T, c, c1 int) (s [8]float64) {
 		}
 		return s
 	}
-	lo := sum4(b, x, c, c1)
-	copy(s[:], lo[:])
-	if c+4 < c1 {
-		hi := sum4(b, x, c+4, c1)
-		copy(s[4:], hi[:])
+	for h := 0; h < 8 && c+h < c1; h += 4 {
+		r := sum4(b, x, c+h, c1)
+		copy(s[h:], r[:])
 	}
 	return s
 }
@@ -154,17 +152,16 @@ func sq8[T Float](b BatchNorm, x []T, c, c1 int, mean [8]float64) (q [8]float64)
 		}
 		return q
 	}
-	lo := sq4(b, x, c, c1, [4]float64(mean[:4]))
-	copy(q[:], lo[:])
-	if c+4 < c1 {
-		hi := sq4(b, x, c+4, c1, [4]float64(mean[4:]))
-		copy(q[4:], hi[:])
+	for h := 0; h < 8 && c+h < c1; h += 4 {
+		r := sq4(b, x, c+h, c1, [4]float64(mean[h:]))
+		copy(q[h:], r[:])
 	}
 	return q
 }
 
-// dyx8 returns Σ dy and Σ dy·(x−μ)·invstd over the eight channels from c.
-func dyx8[T Float](b BatchNorm, x, dy []T, c, c1 int, mean, invstd [8]float64) (sdy, sdyx [8]float64) {
+// dyx8 returns Σ dy (where withDy; the assembly computes it always, at no cost) and
+// Σ dy·(x−μ)·invstd over the eight channels from c.
+func dyx8[T Float](b BatchNorm, x, dy []T, c, c1 int, mean, invstd [8]float64, withDy bool) (sdy, sdyx [8]float64) {
 	if x32, ok := simd8(b, x); ok {
 		dy32 := any(dy).([]float32)
 		var acc [16]float64
@@ -183,7 +180,7 @@ func dyx8[T Float](b BatchNorm, x, dy []T, c, c1 int, mean, invstd [8]float64) (
 		return [8]float64(acc[:8]), [8]float64(acc[8:])
 	}
 	for h := 0; h < 8 && c+h < c1; h += 4 {
-		a, e := dyx4(b, x, dy, c+h, c1, [4]float64(mean[h:]), [4]float64(invstd[h:]))
+		a, e := dyx4(b, x, dy, c+h, c1, [4]float64(mean[h:]), [4]float64(invstd[h:]), withDy)
 		copy(sdy[h:], a[:])
 		copy(sdyx[h:], e[:])
 	}
@@ -267,22 +264,25 @@ func sq4[T Float](b BatchNorm, x []T, c, c1 int, mean [4]float64) [4]float64 {
 	return [4]float64{q0, q1, q2, q3}
 }
 
-// dyx4 is dyx8 for four channels, in scalar chains. The two sums are separate loops over each
+// dyx4 is dyx8 for four channels, in scalar chains (Σ dy only where withDy: the γ gradient does
+// not need it). The two sums are separate loops over each
 // image's rows (in L1 for the second), because their eight accumulators and the temporaries of
 // one loop do not fit the 15 registers, and a spilled accumulator puts a store and a load in its
 // chain.
-func dyx4[T Float](b BatchNorm, x, dy []T, c, c1 int, mean, invstd [4]float64) (sdy, sdyx [4]float64) {
+func dyx4[T Float](b BatchNorm, x, dy []T, c, c1 int, mean, invstd [4]float64, withDy bool) (sdy, sdyx [4]float64) {
 	var a0, a1, a2, a3, e0, e1, e2, e3 float64
 	for n := 0; n < b.N; n++ {
 		x0, x1, x2, x3 := rows4(b, x, n, c, c1)
 		d0, d1, d2, d3 := rows4(b, dy, n, c, c1)
 		x0, x1, x2, x3 = x0[:len(d0)], x1[:len(d0)], x2[:len(d0)], x3[:len(d0)]
 		d1, d2, d3 = d1[:len(d0)], d2[:len(d0)], d3[:len(d0)]
-		for i, d := range d0 {
-			a0 += float64(d)
-			a1 += float64(d1[i])
-			a2 += float64(d2[i])
-			a3 += float64(d3[i])
+		if withDy {
+			for i, d := range d0 {
+				a0 += float64(d)
+				a1 += float64(d1[i])
+				a2 += float64(d2[i])
+				a3 += float64(d3[i])
+			}
 		}
 		for i, d := range d0 {
 			e0 += float64(d) * (float64(x0[i]) - mean[0]) * invstd[0]
@@ -352,7 +352,7 @@ func BatchNormBackwardInput[T Float](b BatchNorm, dx, x, gamma, rmean, rvar, dy 
 		means, invstds := stats8(b, x, rmean, rvar, c8, c1)
 		var sdys, sdyxs [8]float64
 		if b.Train {
-			sdys, sdyxs = dyx8(b, x, dy, c8, c1, means, invstds)
+			sdys, sdyxs = dyx8(b, x, dy, c8, c1, means, invstds, true)
 		}
 		for c := c8; c < min(c8+8, c1); c++ {
 			mean, invstd := means[c-c8], invstds[c-c8]
@@ -401,7 +401,7 @@ func BatchNormBackwardGamma[T Float](b BatchNorm, dgamma, x, rmean, rvar, dy []T
 	}
 	for c8 := c0; c8 < c1; c8 += 8 {
 		means, invstds := stats8(b, x, rmean, rvar, c8, c1)
-		_, s := dyx8(b, x, dy, c8, c1, means, invstds)
+		_, s := dyx8(b, x, dy, c8, c1, means, invstds, false)
 		for c := c8; c < min(c8+8, c1); c++ {
 			dgamma[c] = T(s[c-c8])
 		}

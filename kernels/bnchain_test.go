@@ -68,7 +68,7 @@ func TestBatchNormSumsAreTheSameBitsAtEveryLevel(t *testing.T) {
 							mean[k], invstd[k] = s[k]/float64(b.M()), 1/(1+float64(k))
 						}
 						q := sq8(b, x, g, r[1], mean)
-						a, e := dyx8(b, x, dy, g, r[1], mean, invstd)
+						a, e := dyx8(b, x, dy, g, r[1], mean, invstd, true)
 						for k := 0; k < min(8, r[1]-g); k++ {
 							out = append(out, s[k], q[k], a[k], e[k])
 						}
