@@ -116,10 +116,8 @@ func TestAKilledRunResumesWithEveryStepOnce(t *testing.T) {
 	// than sleep, since an epoch of this run takes a few milliseconds on a fast machine and a
 	// fixed pause let it finish five epochs before the kill (CI, 2026-12-02).
 	const perEpoch = 79
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		if n := countLines(filepath.Join(dir, stepsFile)); n > 3*perEpoch+5 {
-			break
-		}
+	for deadline := time.Now().Add(60 * time.Second); countLines(filepath.Join(dir, stepsFile)) <= 3*perEpoch+5; time.Sleep(time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "the run never reached epoch 4: %s", out.String())
 	}
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 	_ = cmd.Wait()
@@ -145,9 +143,7 @@ func TestAKilledRunResumesWithEveryStepOnce(t *testing.T) {
 	for i, m := range epochs {
 		require.EqualValues(t, i+1, m["epoch"])
 	}
-	b, err := os.ReadFile(filepath.Join(dir, epochsCSV))
-	require.NoError(t, err)
-	assert.Equal(t, total+1, strings.Count(string(b), "\n"), "the header and every epoch")
+	assert.Equal(t, total+1, countLines(filepath.Join(dir, epochsCSV)), "the header and every epoch")
 	x, _, _, err := stepSeries(dir)
 	require.NoError(t, err)
 	assert.Equal(t, total*perEpoch, len(x), "the chart's per-step panels show the whole run")
