@@ -26,7 +26,12 @@ type microKernel[T scalar] func(k int, a, b, c *T, ldc int, alpha, beta T)
 // Row p of the B micro-panel is at b[p*ldb:] (ldb = nr for a packed panel): for a product of
 // few rows (a batch of 32) B's micro-panels are used only a few times, and packing B would cost
 // more than the product, so B not transposed is read in place too (see bInPlace).
-type inPlaceKernel[T scalar] func(k int, a, b, c *T, ldc, lda, ldb int, alpha, beta T)
+//
+// One call computes n >= 1 full tiles side by side with the same A micro-panel: tile j reads
+// the B micro-panel at b[j*bstep:] and writes C at c[j*nr:]. Each tile is computed exactly as a
+// call of its own would compute it; the sweep saves the per-call costs, chiefly the MXCSR
+// writes of the AVX-512 kernels (see gemm512_amd64.s).
+type inPlaceKernel[T scalar] func(k int, a, b, c *T, ldc, lda, ldb, bstep, n int, alpha, beta T)
 
 // blocking holds the register tile (mr×nr) and cache blocks of one kernel: an mc×kc block of A
 // is packed to stay in L2 and a kc×nr micro-panel of B to stay in L1, while a kc×nc block of B
@@ -42,6 +47,10 @@ type blocking struct {
 // which on the 2-core Zen 5 machine did not repay the copy (m×256×784 products of 32 to 256 rows
 // ran 1.1-1.6x faster unpacked, per CPU second). A variable so that tests can force either way.
 var bInPlaceRows = 256
+
+// sweepTiles makes the in-place kernels compute a row of full tiles in one call (see sweep).
+// Only tests and benchmarks clear it, between products, to compare with one call per tile.
+var sweepTiles = true
 
 // tinyBlocks makes every product use cache blocks a few tiles wide (mr and nr stay those of the
 // kernel), so that the tests' small matrices cross every mc, kc and nc edge of the driver. Only
@@ -232,10 +241,11 @@ func rowPlan(m, k int) int {
 	return m
 }
 
-// tileCost is the fixed cost of one micro-kernel call in steps of one row of C through one step
-// of k (one cycle on Zen 5: two FMAs): the call, the MXCSR's save and restore, the accumulators'
-// clearing, scaling and store. Fitted to cnn conv1's 32×6704×9 product, which ran 5% slower in
-// four 8-row panels than in three 14-row ones (Zen 5, one core).
+// tileCost is the fixed cost of one tile in steps of one row of C through one step of k (one
+// cycle on Zen 5: two FMAs): the accumulators' clearing, scaling and store, and (before the
+// sweep, when each tile was a call of its own) the call and the MXCSR's save and restore.
+// Fitted to cnn conv1's 32×6704×9 product, which ran 5% slower in four 8-row panels than in
+// three 14-row ones (Zen 5, one core, one call per tile); not refitted since.
 const tileCost = 128
 
 // planCost is the model cost of the row panels of a plan with m14 rows in 14-row panels for an
@@ -369,7 +379,12 @@ func (t *gemmTask[T]) macro(w *workspace[T], ic, jc, mb, nb, kb, pc int, beta T,
 	mr, nr := t.panelHeight(ic), t.blk.nr
 	if t.blk.rowsOuter {
 		for ir := 0; ir < mb; ir += mr {
-			for jr := 0; jr < nb; jr += nr {
+			jr := 0
+			if full := nb / nr; sweepTiles && t.col != nil && mr <= mb-ir && full > 0 {
+				t.sweep(w, ic, jc, ir, full, kb, pc, beta, c)
+				jr = full * nr
+			}
+			for ; jr < nb; jr += nr {
 				t.tile(w, ic, jc, ir, jr, min(mr, mb-ir), min(nr, nb-jr), kb, pc, beta, c)
 			}
 		}
@@ -388,6 +403,31 @@ func (t *gemmTask[T]) panelHeight(ic int) int {
 		return t.blk.mr
 	}
 	return 8
+}
+
+// sweep computes the n full tiles at row ir, columns 0, nr, ..., (n-1)·nr of the block with one
+// call of an in-place kernel: the tiles tile would compute one call each, with the same
+// operands.
+func (t *gemmTask[T]) sweep(w *workspace[T], ic, jc, ir, n, kb, pc int, beta T, c []T) {
+	mr, nr := t.panelHeight(ic), t.blk.nr
+	col, row := t.col, t.row
+	if mr == 8 {
+		col, row = t.col8, t.row8
+	}
+	bp, ldb, bstep := &w.b[0], nr, nr*kb
+	if t.bInPlace {
+		bp, ldb, bstep = &t.b[pc*t.ldb+jc], t.ldb, nr
+	}
+	dst := &c[ir*t.ldc]
+	i0 := ic + ir
+	switch {
+	case t.packedA:
+		col(kb, &w.ap[ir*kb], bp, dst, t.ldc, mr, ldb, bstep, n, t.alpha, beta)
+	case t.transA:
+		col(kb, &t.a[pc*t.lda+i0], bp, dst, t.ldc, t.lda, ldb, bstep, n, t.alpha, beta)
+	default:
+		row(kb, &t.a[i0*t.lda+pc], bp, dst, t.ldc, t.lda, ldb, bstep, n, t.alpha, beta)
+	}
 }
 
 // tile computes the mrr×nrr tile at row ir, column jr of the block (mrr <= mr, nrr <= nr, with
@@ -426,13 +466,13 @@ func (t *gemmTask[T]) tile(w *workspace[T], ic, jc, ir, jr, mrr, nrr, kb, pc int
 	case t.col == nil:
 		t.kern(kb, &w.ap[ir*kb], bp, dst, ld, t.alpha, b)
 	case t.packedA:
-		col(kb, &w.ap[ir*kb], bp, dst, ld, mr, ldb, t.alpha, b)
+		col(kb, &w.ap[ir*kb], bp, dst, ld, mr, ldb, 0, 1, t.alpha, b)
 	case mrr < mr && skip == 0:
-		col(kb, &w.a[0], bp, dst, ld, mr, ldb, t.alpha, b)
+		col(kb, &w.a[0], bp, dst, ld, mr, ldb, 0, 1, t.alpha, b)
 	case t.transA:
-		col(kb, &t.a[pc*t.lda+i0], bp, dst, ld, t.lda, ldb, t.alpha, b)
+		col(kb, &t.a[pc*t.lda+i0], bp, dst, ld, t.lda, ldb, 0, 1, t.alpha, b)
 	default:
-		row(kb, &t.a[i0*t.lda+pc], bp, dst, ld, t.lda, ldb, t.alpha, b)
+		row(kb, &t.a[i0*t.lda+pc], bp, dst, ld, t.lda, ldb, 0, 1, t.alpha, b)
 	}
 	if !ragged {
 		return

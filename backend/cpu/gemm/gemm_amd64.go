@@ -49,28 +49,28 @@ func dgemmKernel6x8(k int, a, b, c *float64, ldc int, alpha, beta float64)
 // sgemmKernel14x32 implements microKernel[float32] for a 14×32 tile with AVX-512F: the column
 // kernel on a packed panel.
 func sgemmKernel14x32(k int, a, b, c *float32, ldc int, alpha, beta float32) {
-	sgemm512Col(k, a, b, c, ldc, 14, 32, alpha, beta)
+	sgemm512Col(k, a, b, c, ldc, 14, 32, 0, 1, alpha, beta)
 }
 
 // sgemm512Col implements inPlaceKernel[float32] (a column kernel) for a 14×32 tile with AVX-512F.
 //
 //go:noescape
-func sgemm512Col(k int, a, b, c *float32, ldc, lda, ldb int, alpha, beta float32)
+func sgemm512Col(k int, a, b, c *float32, ldc, lda, ldb, bstep, n int, alpha, beta float32)
 
 // sgemm512Row implements inPlaceKernel[float32] (a row kernel) for a 14×32 tile with AVX-512F.
 //
 //go:noescape
-func sgemm512Row(k int, a, b, c *float32, ldc, lda, ldb int, alpha, beta float32)
+func sgemm512Row(k int, a, b, c *float32, ldc, lda, ldb, bstep, n int, alpha, beta float32)
 
 // sgemm512Col8 is sgemm512Col for an 8×32 tile: the rows that 14-row panels do not fill.
 //
 //go:noescape
-func sgemm512Col8(k int, a, b, c *float32, ldc, lda, ldb int, alpha, beta float32)
+func sgemm512Col8(k int, a, b, c *float32, ldc, lda, ldb, bstep, n int, alpha, beta float32)
 
 // sgemm512Row8 is sgemm512Row for an 8×32 tile.
 //
 //go:noescape
-func sgemm512Row8(k int, a, b, c *float32, ldc, lda, ldb int, alpha, beta float32)
+func sgemm512Row8(k int, a, b, c *float32, ldc, lda, ldb, bstep, n int, alpha, beta float32)
 
 // dgemmKernel14x16 implements microKernel[float64] for a 14×16 tile with AVX-512F.
 //

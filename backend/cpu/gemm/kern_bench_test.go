@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gotrain/gotrain/backend/cpu/cpufeat"
 )
@@ -13,27 +14,38 @@ import (
 // packed A micro-panel and 1, 8 or 32 packed B micro-panels (in L1, L1-L2, L2), against the
 // level's peak FMA rate per CPU second: the ceiling of BenchmarkSgemmLevels, whose difference
 // to it is what packing, the ragged edges and C's cache misses cost. On the 2-core Zen 1 EPYC at
-// AVX2: 91-98% (the least with 32 B panels, from L2). At AVX-512 it also times the 8-row tile
-// (rows8) of the rows that 14-row panels do not fill (see rowPlan).
+// AVX2: 91-98% (the least with 32 B panels, from L2). At AVX-512 the panels are one call of the
+// column kernel sweeping them all, as the driver calls it (see sweep), and it also times the
+// 8-row tile (rows8) of the rows that 14-row panels do not fill (see rowPlan). The peak loop runs
+// after every round for as many flops on the same thread (as in BenchmarkSgemmLevels), and
+// cpu-peak% is the ratio of the CPU times.
 func BenchmarkMicroKernel(b *testing.B) {
 	for _, l := range cpufeat.Supported() {
 		ks := asmKernels(l)
 		if ks == nil {
 			continue
 		}
+		type sweepFunc func(k int, a, b, c *float32, panels int)
+		mr, nr, kc := ks.b32.mr, ks.b32.nr, 256
 		tiles := []struct {
 			name string
 			mr   int
-			kern microKernel[float32]
-		}{{"", ks.b32.mr, ks.k32}}
-		if ks.col8 != nil {
-			col8 := ks.col8
+			kern sweepFunc
+		}{{"", mr, func(k int, a, b, c *float32, panels int) {
+			for j := range panels {
+				ks.k32(k, a, (*float32)(unsafe.Add(unsafe.Pointer(b), 4*j*nr*k)), (*float32)(unsafe.Add(unsafe.Pointer(c), 4*j*nr)), nr*panels, 1, 1)
+			}
+		}}}
+		if ks.col32 != nil {
+			tiles[0].kern = func(k int, a, b, c *float32, panels int) {
+				ks.col32(k, a, b, c, nr*panels, mr, nr, nr*k, panels, 1, 1)
+			}
 			tiles = append(tiles, struct {
 				name string
 				mr   int
-				kern microKernel[float32]
-			}{"/rows8", 8, func(k int, a, b, c *float32, ldc int, alpha, beta float32) {
-				col8(k, a, b, c, ldc, 8, 32, alpha, beta)
+				kern sweepFunc
+			}{"/rows8", 8, func(k int, a, b, c *float32, panels int) {
+				ks.col8(k, a, b, c, nr*panels, 8, nr, nr*k, panels, 1, 1)
 			}})
 		}
 		for _, tile := range tiles {
@@ -42,30 +54,29 @@ func BenchmarkMicroKernel(b *testing.B) {
 					useLevel(b, l)
 					runtime.LockOSThread()
 					defer runtime.UnlockOSThread()
-					mr, nr, kc := tile.mr, ks.b32.nr, 256
-					a := make([]float32, mr*kc)
+					a := make([]float32, tile.mr*kc)
 					bp := make([]float32, panels*nr*kc)
-					c := make([]float32, mr*nr*panels)
+					c := make([]float32, tile.mr*nr*panels)
 					for i := range a {
 						a[i] = float32(i%7) * 0.1
 					}
 					for i := range bp {
 						bp[i] = float32(i%5) * 0.1
 					}
-					c0 := threadCPU()
+					loop, flopsPerIter := peakLoop(l)
+					flops := 2 * float64(tile.mr*nr*kc*panels)
+					iters := max(1, int(flops/flopsPerIter))
+					var inKernel, inPeak time.Duration
 					for b.Loop() {
-						for j := range panels {
-							tile.kern(kc, &a[0], &bp[j*nr*kc], &c[j*nr], nr*panels, 1, 1)
-						}
+						c0 := threadCPU()
+						tile.kern(kc, &a[0], &bp[0], &c[0], panels)
+						c1 := threadCPU()
+						loop(iters)
+						inKernel += c1 - c0
+						inPeak += threadCPU() - c1
 					}
-					cpu := threadCPU() - c0
-					p, err := PeakGFLOPSPerCPUSecond(l, 200*time.Millisecond)
-					if err != nil {
-						b.Fatal(err)
-					}
-					g := 2 * float64(mr*nr*kc*panels) * float64(b.N) / cpu.Seconds() / 1e9
-					b.ReportMetric(g, "GFLOP/s")
-					b.ReportMetric(100*g/p, "cpu-peak%")
+					b.ReportMetric(flops*float64(b.N)/inKernel.Seconds()/1e9, "GFLOP/s")
+					b.ReportMetric(100*(flops/(float64(iters)*flopsPerIter))*inPeak.Seconds()/inKernel.Seconds(), "cpu-peak%")
 				})
 			}
 		}

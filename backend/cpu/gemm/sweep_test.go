@@ -1,0 +1,176 @@
+package gemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gotrain/gotrain/backend/cpu/cpufeat"
+)
+
+// TestSweepIsTileByTile checks that one call of an in-place kernel over n tiles (the driver's
+// sweep) writes exactly the bits of n calls of one tile each, for the column and row kernels of
+// both tile heights, with B packed (micro-panels nr·k apart) and read in place (nr apart), beta
+// zero (C starts as NaN, which must not leak) and not, and leaves every element outside the
+// tiles alone.
+func TestSweepIsTileByTile(t *testing.T) {
+	var sets []*kernelSet
+	for _, l := range cpufeat.Supported() {
+		if ks := asmKernels(l); ks != nil && ks.col32 != nil {
+			sets = append(sets, ks)
+		}
+	}
+	if len(sets) == 0 {
+		t.Skip("no level with in-place kernels on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, ks := range sets {
+		nr := ks.b32.nr
+		kerns := []struct {
+			name string
+			mr   int
+			col  bool
+			kern inPlaceKernel[float32]
+		}{{"col14", ks.b32.mr, true, ks.col32}, {"row14", ks.b32.mr, false, ks.r32}, {"col8", 8, true, ks.col8}, {"row8", 8, false, ks.r8}}
+		for _, kn := range kerns {
+			for _, k := range []int{1, 3, 5, 256} {
+				for _, n := range []int{1, 2, 5} {
+					for _, packedB := range []bool{true, false} {
+						for _, beta := range []float32{0, 0.75} {
+							name := fmt.Sprintf("%s k=%d n=%d packedB=%v beta=%v", kn.name, k, n, packedB, beta)
+							t.Run(name, func(t *testing.T) {
+								sweepMatchesTiles(t, rng, kn.kern, kn.mr, nr, kn.col, k, n, packedB, beta)
+							})
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func sweepMatchesTiles(t *testing.T, rng *rand.Rand, kern inPlaceKernel[float32], mr, nr int, col bool, k, n int, packedB bool, beta float32) {
+	// A: column kernels read (i, p) at p*lda+i, row kernels at i*lda+p; lda is wider than needed.
+	lda := mr + 3
+	if !col {
+		lda = k + 3
+	}
+	a := randSlice[float32](rng, max(k*lda, mr*lda))
+	ldb, bstep := nr, nr*k
+	if !packedB {
+		ldb, bstep = n*nr+7, nr
+	}
+	b := randSlice[float32](rng, (n-1)*bstep+(k-1)*ldb+nr)
+	ldc := n*nr + 5
+	c1 := randSlice[float32](rng, mr*ldc)
+	if beta == 0 {
+		for i := range c1 {
+			c1[i] = float32(math.NaN())
+		}
+	}
+	c2 := append([]float32(nil), c1...)
+	kern(k, &a[0], &b[0], &c1[0], ldc, lda, ldb, bstep, n, 1.25, beta)
+	for j := range n {
+		kern(k, &a[0], &b[j*bstep], &c2[j*nr], ldc, lda, ldb, 0, 1, 1.25, beta)
+	}
+	for i := range c1 {
+		inTile := i%ldc < n*nr
+		b1, b2 := math.Float32bits(c1[i]), math.Float32bits(c2[i])
+		require.Equalf(t, b2, b1, "C[%d] (row %d, column %d): sweep %v, tile by tile %v", i, i/ldc, i%ldc, c1[i], c2[i])
+		if inTile {
+			require.Falsef(t, math.IsNaN(float64(c1[i])), "C[%d] is NaN: the old C leaked", i)
+		}
+	}
+}
+
+// TestSweepChangesNoProduct runs products at the AVX-512 level with and without the sweep
+// (sweepTiles) on the conformance shapes, every transpose and the paths of configs, and
+// requires the same bits: the sweep is a change of speed only.
+func TestSweepChangesNoProduct(t *testing.T) {
+	if cpufeat.Detected() < cpufeat.AVX512 {
+		t.Skip("no AVX-512 on this CPU: the sweep is not used")
+	}
+	for ci, cfg := range configs() {
+		if cfg.level != cpufeat.AVX512 {
+			continue
+		}
+		t.Run(cfg.name, func(t *testing.T) {
+			e := setConfig(t, cfg)
+			t.Cleanup(func() { sweepTiles = true })
+			rng := rand.New(rand.NewPCG(7, uint64(ci)))
+			for _, s := range testShapes() {
+				m, n, k := s[0], s[1], s[2]
+				if m*n*k < 4096 {
+					continue
+				}
+				for tr := range 4 {
+					transA, transB := tr&1 != 0, tr&2 != 0
+					a, lda, b, ldb := productOperands(rng, transA, transB, m, n, k)
+					c0 := randSlice[float32](rng, m*n)
+					var got [2][]float32
+					for i, sw := range []bool{false, true} {
+						sweepTiles = sw
+						got[i] = append([]float32(nil), c0...)
+						require.NoError(t, e.Sgemm(transA, transB, m, n, k, 0.75, a, lda, b, ldb, 0.5, got[i], n))
+					}
+					for i := range got[0] {
+						require.Equalf(t, math.Float32bits(got[0][i]), math.Float32bits(got[1][i]),
+							"m=%d n=%d k=%d transA=%v transB=%v: C[%d] %v with the sweep, %v without", m, n, k, transA, transB, i, got[1][i], got[0][i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// productOperands returns random A and B of a product with their tight leading dimensions.
+func productOperands(rng *rand.Rand, transA, transB bool, m, n, k int) (a []float32, lda int, b []float32, ldb int) {
+	lda, ldb = k, n
+	if transA {
+		lda = m
+	}
+	if transB {
+		ldb = k
+	}
+	return randSlice[float32](rng, m*k), lda, randSlice[float32](rng, k*n), ldb
+}
+
+// BenchmarkSweep times each product of both MLPs at the AVX-512 level on one locked thread
+// with one kernel call per row of tiles (the sweep) against one call per tile, alternating the
+// two in every iteration and reporting both rates per CPU second and their ratio: the MXCSR
+// writes and call overheads the sweep saves, measured beside their baseline in one process.
+func BenchmarkSweep(b *testing.B) {
+	if cpufeat.Detected() < cpufeat.AVX512 {
+		b.Skip("no AVX-512 on this CPU")
+	}
+	for _, s := range append(append([]shape(nil), mlpShapes[:7]...), bigShapes...) {
+		a, lda, bm, ldb, c := operands[float32](s)
+		b.Run(s.name, func(b *testing.B) {
+			useLevel(b, cpufeat.AVX512)
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			defer func() { sweepTiles = true }()
+			e := &Engine{}
+			var cpu [2]time.Duration
+			for b.Loop() {
+				for i, sw := range []bool{false, true} {
+					sweepTiles = sw
+					c0 := threadCPU()
+					if err := e.Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n); err != nil {
+						b.Fatal(err)
+					}
+					cpu[i] += threadCPU() - c0
+				}
+			}
+			flops := 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(b.N)
+			b.ReportMetric(flops/cpu[0].Seconds()/1e9, "tiles-GFLOP/s")
+			b.ReportMetric(flops/cpu[1].Seconds()/1e9, "sweep-GFLOP/s")
+			b.ReportMetric(cpu[0].Seconds()/cpu[1].Seconds(), "speedup")
+		})
+	}
+}
