@@ -155,16 +155,21 @@ func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern microKernel[T], co
 		t.block(&t.ws[0], 0, m, 0, n)
 	case t.col != nil && !t.packedA:
 		// A is read in place, so splitting C by columns duplicates no work: each chunk packs
-		// only its own columns of B. The chunks (about four per worker) are taken from a
-		// counter rather than assigned, so a worker the OS has descheduled (a busy machine)
-		// delays the product by one chunk instead of by its whole share. With fewer column
-		// panels than that, split the rows instead (B is then small and packed per chunk).
-		t.splitN = panelsN >= 2*workers
+		// only its own columns of B. Where B is read in place too, splitting the rows
+		// duplicates none either, and keeps each kernel call's sweep the whole width of C
+		// (see sweep). With fewer column panels than two per worker, split the rows as well
+		// (B is then small and packed per chunk). The chunks (about two per worker) are taken
+		// from a counter rather than assigned, so a worker the OS has descheduled (a busy
+		// machine) delays the product by one chunk instead of by its whole share; more, smaller
+		// chunks shorten the sweeps. On the 2-core Xeon, two workers, against four column
+		// chunks per worker: 1.16-1.28x on the batch-128 products that read B in place, up to
+		// 1.3x on dW1 (BenchmarkSgemmLevels, see kernels/NOTES-cpu.md).
+		t.splitN = panelsN >= 2*workers && !t.bInPlace
 		panels := panelsM
 		if t.splitN {
 			panels = panelsN
 		}
-		t.chunk = max(1, panels/(4*workers))
+		t.chunk = max(1, panels/(2*workers))
 		t.chunks = (panels + t.chunk - 1) / t.chunk
 		t.next.Store(0)
 		t.nextWS.Store(0)
