@@ -554,11 +554,12 @@ func BenchmarkSgemmLevels(b *testing.B) {
 						}
 					}
 					b.StopTimer()
-					// b.Elapsed includes the interleaved peak loops on one worker: report the
-					// product's rate from its own CPU time there, from wall time on two.
+					// One worker: the product's rate per second of its own CPU time (ns/op
+					// includes the peak loops; cpu-ns/op is the product alone); two: of wall time.
 					if workers == 1 && inProduct > 0 {
 						g := flops * float64(b.N) / inProduct.Seconds() / 1e9
 						b.ReportMetric(g, "GFLOP/s")
+						b.ReportMetric(float64(inProduct.Nanoseconds())/float64(b.N), "cpu-ns/op")
 						b.ReportMetric(100*(flops/(float64(iters)*flopsPerIter))*inPeak.Seconds()/inProduct.Seconds(), "cpu-peak%")
 						return
 					}
