@@ -160,3 +160,17 @@ func sumSquares32(x []float32) float64 {
 	}
 	return addTree16(&s)
 }
+
+// col2imRows32 adds, for t < len(d), s[t + q·stride] to d[t] in ascending q < kw (kw >= 1), and
+// returns how many leading elements of d it did: all at AVX-512 and AVX2, none in Go. AVX-512
+// machines run the AVX2 loop: the gain is in loading and storing d once, not in the vector width,
+// and an AVX-512 loop could not be run on the AMD EPYC (AVX2) it was written on.
+func col2imRows32(d, s []float32, kw, stride int) int {
+	n := len(d)
+	if level() < cpufeat.AVX2 || n == 0 {
+		return 0
+	}
+	_ = s[(kw-1)*stride+n-1]
+	col2imRowsAVX2(&d[0], &s[0], n, kw, stride)
+	return n
+}

@@ -34,3 +34,8 @@ func sumSquaresAVX2(x *float32, n int, s *[16]float64)
 //
 //go:noescape
 func sumSquares512(x *float32, n int, s *[16]float64)
+
+// col2imRowsAVX2 adds s[t + q·stride] to d[t] in ascending q < kw for t < n, kw >= 1.
+//
+//go:noescape
+func col2imRowsAVX2(d, s *float32, n, kw, stride int)

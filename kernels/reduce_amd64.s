@@ -200,3 +200,92 @@ sumSquares512_done:
 	VMOVUPD Z1, 64(DI)
 	VZEROUPPER
 	RET
+
+// col2imMask: eight set lanes, then eight clear; loaded 4·r bytes before the middle, its first r
+// lanes are set.
+DATA col2imMask<>+0(SB)/8, $-1
+DATA col2imMask<>+8(SB)/8, $-1
+DATA col2imMask<>+16(SB)/8, $-1
+DATA col2imMask<>+24(SB)/8, $-1
+DATA col2imMask<>+32(SB)/8, $0
+DATA col2imMask<>+40(SB)/8, $0
+DATA col2imMask<>+48(SB)/8, $0
+DATA col2imMask<>+56(SB)/8, $0
+GLOBL col2imMask<>(SB), RODATA|NOPTR, $64
+
+// func col2imRowsAVX2(d, s *float32, n, kw, stride int)
+//
+// Per block of 8 elements of d: one load, kw VADDPS from the rows of s (stride apart; the sum is
+// the first source, as in acc += s), one store. Four blocks at a time while 32 elements are left,
+// so that four chains of dependent additions run side by side, then one at a time, then the last
+// n%8 with VMASKMOVPS (the lanes past n are neither read nor written).
+TEXT ·col2imRowsAVX2(SB), NOSPLIT, $0-40
+	MOVQ d+0(FP), DI
+	MOVQ s+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ kw+24(FP), R8
+	MOVQ stride+32(FP), R9
+	SHLQ $2, R9 // row stride in bytes
+	SHRQ $3, CX // blocks
+col2imRowsAVX2_four:
+	CMPQ CX, $4
+	JLT col2imRowsAVX2_one
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	MOVQ SI, DX
+	MOVQ R8, BX
+col2imRowsAVX2_row4:
+	VADDPS (DX), Y0, Y0
+	VADDPS 32(DX), Y1, Y1
+	VADDPS 64(DX), Y2, Y2
+	VADDPS 96(DX), Y3, Y3
+	ADDQ R9, DX
+	DECQ BX
+	JNZ col2imRowsAVX2_row4
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	SUBQ $4, CX
+	JMP col2imRowsAVX2_four
+col2imRowsAVX2_one:
+	TESTQ CX, CX
+	JZ col2imRowsAVX2_tail
+	VMOVUPS (DI), Y0
+	MOVQ SI, DX
+	MOVQ R8, BX
+col2imRowsAVX2_row:
+	VADDPS (DX), Y0, Y0
+	ADDQ R9, DX
+	DECQ BX
+	JNZ col2imRowsAVX2_row
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ CX
+	JMP col2imRowsAVX2_one
+col2imRowsAVX2_tail:
+	MOVQ n+16(FP), CX
+	ANDQ $7, CX
+	JZ col2imRowsAVX2_done
+	LEAQ col2imMask<>+32(SB), AX
+	SHLQ $2, CX
+	SUBQ CX, AX // the mask's first n%8 lanes set
+	VMOVUPS (AX), Y15
+	VMASKMOVPS (DI), Y15, Y0
+	MOVQ SI, DX
+	MOVQ R8, BX
+col2imRowsAVX2_rowtail:
+	VMASKMOVPS (DX), Y15, Y1
+	VADDPS Y1, Y0, Y0
+	ADDQ R9, DX
+	DECQ BX
+	JNZ col2imRowsAVX2_rowtail
+	VMASKMOVPS Y0, Y15, (DI)
+col2imRowsAVX2_done:
+	VZEROUPPER
+	RET

@@ -1,0 +1,126 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gotrain/gotrain/backend/cpu/cpufeat"
+)
+
+// col2imWideRowByRow is Col2imWide as it was before the rows of one (c, p) were fused: each row
+// of col added to its run of the plane in turn, float32 with the bias add's vector loop. The
+// fused loop must give its bits.
+func col2imWideRowByRow[T Float](g Conv2D, dxp, col []T, ld int) {
+	wp, plane, n := g.PadW2(), g.PadH2()*g.PadW2(), g.WideP()
+	row := 0
+	for c := 0; c < g.C; c++ {
+		for p := 0; p < g.KH; p++ {
+			for q := 0; q < g.KW; q++ {
+				d, s := dxp[c*plane+p*g.DilH*wp+q:][:n], col[row*ld:][:n]
+				row++
+				if d32, ok := any(d).([]float32); ok {
+					addRow32(d32, d32, any(s).([]float32))
+					continue
+				}
+				for j := range d {
+					d[j] += s[j]
+				}
+			}
+		}
+	}
+}
+
+// TestCol2imWideAddsRowByRowsBits: on geometries whose runs are shorter than, equal to and
+// longer than the kernel width (no interior, an interior below one vector, vectors and tails),
+// with dilated rows and a leading dimension past WideP, the fused loop gives the row-by-row
+// loop's bits at every level for float32 (values that round differently in another order), and
+// for float64.
+func TestCol2imWideAddsRowByRowsBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 15))
+	geoms := []Conv2D{
+		{C: 6, H: 14, W: 14, OutC: 16, KH: 5, KW: 5},                  // LeNet's second layer: runs of 136
+		{C: 1, H: 28, W: 28, OutC: 6, KH: 5, KW: 5, PadH: 2, PadW: 2}, // its first
+		{C: 2, H: 5, W: 5, OutC: 1, KH: 5, KW: 5},                     // one output: n = 1 < KW−1
+		{C: 1, H: 3, W: 9, OutC: 1, KH: 3, KW: 9},                     // n = 1, a row as wide as the kernel
+		{C: 3, H: 2, W: 7, OutC: 1, KH: 2, KW: 3, DilH: 1},            // n = 5: interior 3, no vector
+		{C: 2, H: 6, W: 11, OutC: 1, KH: 3, KW: 1, PadH: 1, DilH: 2},  // pointwise width, dilated rows
+		{C: 3, H: 9, W: 10, OutC: 1, KH: 3, KW: 4, PadH: 3, PadW: 2, DilH: 2},
+		{C: 1, H: 1, W: 40, OutC: 1, KH: 1, KW: 7}, // one row: n = 34
+	}
+	for w := 3; w <= 24; w++ { // one row of every length: every remainder of a vector
+		geoms = append(geoms, Conv2D{C: 2, H: 1, W: w, OutC: 1, KH: 1, KW: 3})
+	}
+	for _, g := range geoms {
+		g.N, g.StrideH, g.StrideW, g.DilW = 1, 1, 1, 1
+		if g.DilH == 0 {
+			g.DilH = 1
+		}
+		require.NoError(t, g.Validate(), "%v", g)
+		for _, extra := range []int{0, 5} {
+			ld := g.WideP() + extra
+			t.Run(fmt.Sprintf("%v/ld+%d", g, extra), func(t *testing.T) {
+				col := make([]float32, g.K()*ld)
+				for i := range col {
+					col[i] = float32(rng.NormFloat64() * 3)
+				}
+				base := make([]float32, g.C*g.PadH2()*g.PadW2())
+				for i := range base {
+					base[i] = float32(rng.NormFloat64())
+				}
+				want := append([]float32(nil), base...)
+				col2imWideRowByRow(g, want, col, ld)
+				for _, l := range cpufeat.Supported() {
+					got := append([]float32(nil), base...)
+					withLevel(t, l, func() { require.NoError(t, Col2imWide(g, got, col, ld)) })
+					requireSameBits32(t, want, got, "dxp at "+l.String())
+				}
+				col64, base64 := make([]float64, len(col)), make([]float64, len(base))
+				for i, v := range col {
+					col64[i] = float64(v) / 3
+				}
+				for i, v := range base {
+					base64[i] = float64(v) / 7
+				}
+				want64, got64 := append([]float64(nil), base64...), append([]float64(nil), base64...)
+				col2imWideRowByRow(g, want64, col64, ld)
+				require.NoError(t, Col2imWide(g, got64, col64, ld))
+				require.Equal(t, want64, got64, "float64")
+			})
+		}
+	}
+}
+
+// BenchmarkCol2imWide: the fused loop against the row-by-row one, alternating in one loop (so
+// that a shared machine's load falls on both alike), for one image of LeNet's second layer and
+// of the first; fused/rows is the ratio of their times.
+func BenchmarkCol2imWide(b *testing.B) {
+	for _, g := range []Conv2D{
+		{N: 1, C: 6, H: 14, W: 14, OutC: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1},
+		{N: 1, C: 1, H: 28, W: 28, OutC: 6, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1},
+	} {
+		b.Run(g.String(), func(b *testing.B) {
+			ld := g.WideP()
+			col, dxp := make([]float32, g.K()*ld), make([]float32, g.C*g.PadH2()*g.PadW2())
+			for i := range col {
+				col[i] = float32(i%17) * 0.25
+			}
+			var rows, fused time.Duration
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				col2imWideRowByRow(g, dxp, col, ld)
+				t1 := time.Now()
+				if err := Col2imWide(g, dxp, col, ld); err != nil {
+					b.Fatal(err)
+				}
+				rows, fused = rows+t1.Sub(t0), fused+time.Since(t1)
+			}
+			b.ReportMetric(float64(rows.Nanoseconds())/float64(b.N), "rows-ns")
+			b.ReportMetric(float64(fused.Nanoseconds())/float64(b.N), "fused-ns")
+			b.ReportMetric(float64(fused)/float64(rows), "fused/rows")
+		})
+	}
+}
