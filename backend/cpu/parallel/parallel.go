@@ -8,6 +8,8 @@ package parallel
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Task runs the half-open range [lo, hi) of its work.
@@ -20,21 +22,43 @@ type chunk struct {
 	lo, hi int
 }
 
+// DefaultSpin is how long a worker waits for the next chunk, and the caller for the workers to
+// finish, by polling before they block. Blocking costs a wake-up: on the 2-vCPU KVM guests this
+// project runs on, a parked goroutine started running 60-85 µs after the channel send that
+// readied it (the idle vCPU has to be woken), longer than many of the training step's products
+// (a 128×256×256 GEMM takes about 100 µs on one core), so a second worker joined them late or
+// not at all. Polling answers in well under a microsecond; the cost is that an idle worker keeps
+// a CPU busy for up to DefaultSpin after its last chunk. OpenMP runtimes and OpenBLAS do the
+// same (GOMP_SPINCOUNT, OpenBLAS's thread timeout), for longer.
+const DefaultSpin = 200 * time.Microsecond
+
 // Pool runs tasks on its workers plus the calling goroutine. A Pool is driven by one goroutine
 // at a time.
 type Pool struct {
 	workers int
+	spin    time.Duration
 	work    chan chunk
-	wg      sync.WaitGroup
-	once    sync.Once
+	pending atomic.Int32 // chunks handed to workers and not yet finished
+	// The caller's wait after its spin: sleeping is set under mu before it re-checks pending
+	// and waits on done; the worker that brings pending to zero signals if it sees sleeping.
+	mu       sync.Mutex
+	done     *sync.Cond
+	sleeping atomic.Bool
+	once     sync.Once
 }
 
-// New returns a pool that uses n goroutines in all (n <= 0 means GOMAXPROCS).
-func New(n int) *Pool {
+// New returns a pool that uses n goroutines in all (n <= 0 means GOMAXPROCS), polling for
+// DefaultSpin before blocking.
+func New(n int) *Pool { return NewSpin(n, DefaultSpin) }
+
+// NewSpin is New with the time the workers and the caller poll before they block (0: block at
+// once, as a plain channel and WaitGroup would).
+func NewSpin(n int, spin time.Duration) *Pool {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	p := &Pool{workers: n, work: make(chan chunk, n)}
+	p := &Pool{workers: n, spin: max(spin, 0), work: make(chan chunk, n)}
+	p.done = sync.NewCond(&p.mu)
 	for i := 1; i < n; i++ {
 		go p.loop()
 	}
@@ -42,9 +66,57 @@ func New(n int) *Pool {
 }
 
 func (p *Pool) loop() {
-	for c := range p.work {
+	for {
+		c, ok := p.receive()
+		if !ok {
+			return
+		}
 		c.t.Range(c.lo, c.hi)
-		p.wg.Done()
+		if p.pending.Add(-1) == 0 && p.sleeping.Load() {
+			p.mu.Lock()
+			p.done.Signal()
+			p.mu.Unlock()
+		}
+	}
+}
+
+// receive returns the next chunk, polling for up to p.spin before it blocks; false once the
+// pool is closed.
+func (p *Pool) receive() (chunk, bool) {
+	var start time.Time
+	for i := 0; ; i++ {
+		select {
+		case c, ok := <-p.work:
+			return c, ok
+		default:
+		}
+		if i%16 == 0 {
+			if i == 0 {
+				start = time.Now()
+			} else if time.Since(start) >= p.spin {
+				c, ok := <-p.work
+				return c, ok
+			}
+		}
+		runtime.Gosched() // the poll must not hold a P that runnable goroutines need
+	}
+}
+
+// wait returns when every chunk handed out is finished: polling for up to p.spin, then blocked.
+func (p *Pool) wait() {
+	start := time.Now()
+	for i := 1; p.pending.Load() != 0; i++ {
+		if i%16 == 0 && time.Since(start) >= p.spin {
+			p.mu.Lock()
+			p.sleeping.Store(true)
+			for p.pending.Load() != 0 {
+				p.done.Wait()
+			}
+			p.sleeping.Store(false)
+			p.mu.Unlock()
+			return
+		}
+		runtime.Gosched()
 	}
 }
 
@@ -68,7 +140,7 @@ func (p *Pool) Run(t Task, n, grain int) {
 		return
 	}
 	step := (n + parts - 1) / parts
-	p.wg.Add(parts - 1)
+	p.pending.Add(int32(parts - 1))
 	lo := step
 	for i := 1; i < parts; i++ {
 		hi := lo + step
@@ -79,7 +151,7 @@ func (p *Pool) Run(t Task, n, grain int) {
 		lo = hi
 	}
 	t.Range(0, step)
-	p.wg.Wait()
+	p.wait()
 }
 
 // Close stops the workers. The pool must not be used afterwards.
