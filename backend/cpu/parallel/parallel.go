@@ -23,13 +23,15 @@ type chunk struct {
 }
 
 // DefaultSpin is how long a worker waits for the next chunk, and the caller for the workers to
-// finish, by polling before they block. Blocking costs a wake-up: on a 2-vCPU KVM guest (a Zen 2
-// EPYC, BenchmarkRunJoin), a parked goroutine started running 60-85 µs after the channel send that
-// readied it (the idle vCPU has to be woken), longer than many of the training step's products
-// (a 128×256×256 GEMM takes about 100 µs on one core), so a second worker joined them late or
-// not at all. Polling answers in well under a microsecond; the cost is that an idle worker keeps
-// a CPU busy for up to DefaultSpin after its last chunk. OpenMP runtimes and OpenBLAS do the
-// same (GOMP_SPINCOUNT, OpenBLAS's thread timeout), for longer.
+// finish, by polling before they block. Blocking costs a wake-up: a worker readied by the channel
+// send waits in the sender's run queue until the thread of an idle P wakes up and steals it, or
+// until the sender blocks and runs it itself. On a 2-vCPU KVM guest (a Zen 2 EPYC) the steal took
+// 60-85 µs, longer than many of the training step's products (a 128×256×256 GEMM takes about
+// 100 µs on one core), so the chunks mostly ran one after the other (BenchmarkRunJoin/block: the
+// worker's chunk began 22 µs in, after the caller's own 20 µs). Polling answers in well under a
+// microsecond; the cost is that an idle worker keeps a CPU busy for up to DefaultSpin after its
+// last chunk. OpenMP runtimes and OpenBLAS do the same (GOMP_SPINCOUNT, OpenBLAS's thread
+// timeout), for longer.
 const DefaultSpin = 200 * time.Microsecond
 
 // Pool runs tasks on its workers plus the calling goroutine. A Pool is driven by one goroutine
