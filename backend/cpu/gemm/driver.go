@@ -109,7 +109,9 @@ type gemmTask[T scalar] struct {
 	kern           microKernel[T]
 	col, row       inPlaceKernel[T] // nil unless the level reads A in place
 	col8, row8     inPlaceKernel[T] // the same for 8-row tiles, used for rows m14.. (nil: none)
-	m14            int              // rows [0, m14) are in mr-row panels, the rest in 8-row ones
+	kern4          microKernel[T]   // the 4-row AVX2 kernel, used for rows m14.. (nil: none)
+	m14            int              // rows [0, m14) are in mr-row panels, the rest in tailMR-row ones
+	tailMR         int              // 8 (AVX-512, col8 and row8) or 4 (AVX2, kern4)
 	packedA        bool             // pack A even so (see aliasing)
 	bInPlace       bool             // read B's full micro-panels in place (see inPlaceKernel)
 	blk            blocking
@@ -126,7 +128,7 @@ var (
 )
 
 // gemm computes C = alpha*op(A)*op(B) + beta*C with arguments already validated.
-func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern microKernel[T], col, row, col8, row8 inPlaceKernel[T], blk blocking, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern, kern4 microKernel[T], col, row, col8, row8 inPlaceKernel[T], blk blocking, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -139,9 +141,12 @@ func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern microKernel[T], co
 	t.kern, t.col, t.row, t.blk = kern, col, row, blocksFor(blk)
 	t.packedA = aliasing(lda, int(unsafe.Sizeof(alpha)))
 	t.bInPlace = col != nil && !transB && m <= bInPlaceRows && !aliasing(ldb, int(unsafe.Sizeof(alpha)))
-	t.col8, t.row8, t.m14 = nil, nil, m
-	if col8 != nil && !t.packedA && t.blk.rowsOuter && t.blk.mr == 14 {
+	t.col8, t.row8, t.kern4, t.m14, t.tailMR = nil, nil, nil, m, 8
+	switch {
+	case col8 != nil && !t.packedA && t.blk.rowsOuter && t.blk.mr == 14:
 		t.col8, t.row8, t.m14 = col8, row8, rowPlan(m, k)
+	case kern4 != nil && col == nil && t.blk.mr == 6:
+		t.kern4, t.m14, t.tailMR = kern4, tailPlan(m), 4
 	}
 	if len(t.ws) == 0 {
 		t.ws = make([]workspace[T], 1) // a zero Engine
@@ -280,10 +285,28 @@ func mixedPlan(m int) int {
 	return m
 }
 
-// panelsM returns the number of row panels of op(A): mr-row ones, then 8-row ones (see rowPlan).
+// tailPlan returns m14 for a product of m rows at the AVX2 level: rows [0, m14) are computed in
+// 6-row panels and the last 1-8 in 4-row ones (sgemmKernel4x16), so that a batch of 128 is 20
+// panels of 6 and 2 of 4 instead of 22 of 6, the last of them computing 6 rows for 2. A 4-row
+// tile has 8 accumulators, too few to hide the FMA latency (about 80% of the 6-row tile's rate
+// on Zen 2), so it is used where it computes fewer wasted rows than that costs: for the last
+// m%6 rows when that is 1, 3 or 4, and two of them for the last 8 when m%6 is 2. With m%6 = 5
+// one ragged 6-row panel (5 of 6 rows) stays.
+func tailPlan(m int) int {
+	switch r := m % 6; {
+	case r == 2 && m >= 8:
+		return m - 8
+	case r >= 1 && r <= 4:
+		return m - r
+	}
+	return m
+}
+
+// panelsM returns the number of row panels of op(A): mr-row ones, then tailMR-row ones (see
+// rowPlan and tailPlan).
 func (t *gemmTask[T]) panelsM() int {
-	mr := t.blk.mr
-	return (t.m14+mr-1)/mr + (t.m-t.m14+7)/8
+	mr, tr := t.blk.mr, t.tailMR
+	return (t.m14+mr-1)/mr + (t.m-t.m14+tr-1)/tr
 }
 
 // panelRow returns the first row of row panel p (t.m for p = panelsM).
@@ -293,7 +316,7 @@ func (t *gemmTask[T]) panelRow(p int) int {
 	if p <= n14 {
 		return min(p*mr, t.m14)
 	}
-	return min(t.m14+(p-n14)*8, t.m)
+	return min(t.m14+(p-n14)*t.tailMR, t.m)
 }
 
 // evenBlock returns the block size that splits n into as few blocks of at most limit as
@@ -318,7 +341,9 @@ func (t *gemmTask[T]) block(w *workspace[T], i0, i1, j0, j1 int) {
 	// more than one, and op(A) not too large, keep all its packed blocks from the first column
 	// block for the others (a 1024×1024×1024 product packed A twice, 3-5% of its time).
 	packedA := t.col == nil || t.packedA
-	keepA := packedA && j1-j0 > nc && (i1-i0)*t.k <= keepALimit
+	// (The blocks are indexed by (ic-i0)/mc, which a block of tail panels would share with the
+	// block before it; with tail panels, A is packed per column block.)
+	keepA := packedA && j1-j0 > nc && (i1-i0)*t.k <= keepALimit && t.m14 == t.m
 	blocksM := (i1 - i0 + mc - 1) / mc
 	if keepA {
 		w.a = grow(w.a, blocksM*((t.k+kc-1)/kc)*mc*kc)
@@ -349,16 +374,16 @@ func (t *gemmTask[T]) block(w *workspace[T], i0, i1, j0, j1 int) {
 				if ic < t.m14 {
 					mb = min(mb, t.m14-ic) // a block holds panels of one height
 				} else {
-					mb = min(max(8, mc/8*8), i1-ic)
+					mb = min(max(t.tailMR, mc/t.tailMR*t.tailMR), i1-ic)
 				}
 				mr := t.panelHeight(ic)
 				if keepA {
 					w.ap = w.a[((pc/kc)*blocksM+(ic-i0)/mc)*mc*kc:]
 					if jc == j0 {
-						packA(w.ap, t.transA, t.a, t.lda, ic, mb, pc, kb, blk.mr)
+						packA(w.ap, t.transA, t.a, t.lda, ic, mb, pc, kb, mr)
 					}
 				} else if packedA {
-					packA(w.a, t.transA, t.a, t.lda, ic, mb, pc, kb, blk.mr)
+					packA(w.a, t.transA, t.a, t.lda, ic, mb, pc, kb, mr)
 				} else if full := mb / mr * mr; full < mb && t.m < mr {
 					// Only a ragged last micro-panel of a product with fewer than mr rows is
 					// packed (zero-padded to mr rows); the others are read in place (see tile).
@@ -402,12 +427,12 @@ func (t *gemmTask[T]) macro(w *workspace[T], ic, jc, mb, nb, kb, pc int, beta T,
 	}
 }
 
-// panelHeight returns the height of the row panels of the block at row ic: mr, or 8 from m14.
+// panelHeight returns the height of the row panels of the block at row ic: mr, or tailMR from m14.
 func (t *gemmTask[T]) panelHeight(ic int) int {
 	if ic < t.m14 {
 		return t.blk.mr
 	}
-	return 8
+	return t.tailMR
 }
 
 // sweep computes the n full tiles at row ir, columns 0, nr, ..., (n-1)·nr of the block with one
@@ -468,6 +493,8 @@ func (t *gemmTask[T]) tile(w *workspace[T], ic, jc, ir, jr, mrr, nrr, kb, pc int
 		i0 -= skip
 	}
 	switch {
+	case t.col == nil && mr < t.blk.mr:
+		t.kern4(kb, &w.ap[ir*kb], bp, dst, ld, t.alpha, b)
 	case t.col == nil:
 		t.kern(kb, &w.ap[ir*kb], bp, dst, ld, t.alpha, b)
 	case t.packedA:

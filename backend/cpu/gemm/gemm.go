@@ -62,7 +62,7 @@ func (e *Engine) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 		return err
 	}
 	ks := kernels()
-	gemm(e.pool, &e.s, ks.k32, ks.col32, ks.r32, ks.col8, ks.r8, ks.b32, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(e.pool, &e.s, ks.k32, ks.k4, ks.col32, ks.r32, ks.col8, ks.r8, ks.b32, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	return nil
 }
 
@@ -72,7 +72,7 @@ func (e *Engine) Dgemm(transA, transB bool, m, n, k int, alpha float64, a []floa
 		return err
 	}
 	ks := kernels()
-	gemm(e.pool, &e.d, ks.k64, nil, nil, nil, nil, ks.b64, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(e.pool, &e.d, ks.k64, nil, nil, nil, nil, nil, ks.b64, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	return nil
 }
 

@@ -15,7 +15,7 @@ import (
 // AVX-512 tiles), a kc×nc block of B in L3.
 var (
 	avx2Kernels = kernelSet{
-		k32: sgemmKernel6x16, b32: blocking{mr: 6, nr: 16, mc: 168, kc: 256, nc: 4080},
+		k32: sgemmKernel6x16, k4: sgemmKernel4x16, b32: blocking{mr: 6, nr: 16, mc: 168, kc: 256, nc: 4080},
 		k64: dgemmKernel6x8, b64: blocking{mr: 6, nr: 8, mc: 72, kc: 256, nc: 4080},
 	}
 	avx512Kernels = kernelSet{
@@ -40,6 +40,11 @@ func asmKernels(l cpufeat.Level) *kernelSet {
 //
 //go:noescape
 func sgemmKernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+// sgemmKernel4x16 is sgemmKernel6x16 for a 4×16 tile (A packed in 4-row panels).
+//
+//go:noescape
+func sgemmKernel4x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
 
 // dgemmKernel6x8 implements microKernel[float64] for a 6×8 tile with AVX2 and FMA.
 //

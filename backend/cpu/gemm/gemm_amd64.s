@@ -3,7 +3,8 @@
 #include "textflag.h"
 
 // Register-blocked GEMM micro-kernels for AVX2 and FMA, in the BLIS style. Each kernel keeps a
-// 6-row tile of C in twelve YMM accumulators (two per row: 16 float32 or 8 float64 columns).
+// 6-row tile of C in twelve YMM accumulators (two per row: 16 float32 or 8 float64 columns);
+// sgemmKernel4x16 is the float32 one cut to 4 rows, for the last rows of a product.
 // Per step of k it loads one row of the packed B micro-panel (two YMM), broadcasts the six
 // packed A values of that column two at a time, and issues twelve FMAs: with 12 of the 16 YMM
 // registers holding C, the loop is bound by the two FMA ports rather than by loads.
@@ -19,7 +20,8 @@
 // The unrolled loop bodies are repetitive by nature; keep the two kernels in step when editing.
 
 // PF_ROW prefetches the row of C at AX (64 bytes: at most two lines) into L1 and steps AX to
-// the next row (stride R8 bytes); PREFETCH_C6 does so for the 6 rows of the tile at DX.
+// the next row (stride R8 bytes); PREFETCH_C6 does so for the 6 rows of the tile at DX,
+// PREFETCH_C4 for 4.
 #define PF_ROW \
 	PREFETCHT0 (AX); \
 	PREFETCHT0 63(AX); \
@@ -28,6 +30,10 @@
 #define PREFETCH_C6 \
 	MOVQ DX, AX; \
 	PF_ROW; PF_ROW; PF_ROW; PF_ROW; PF_ROW; PF_ROW
+
+#define PREFETCH_C4 \
+	MOVQ DX, AX; \
+	PF_ROW; PF_ROW; PF_ROW; PF_ROW
 
 // func sgemmKernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
 TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-48
@@ -244,6 +250,174 @@ sgemmKernel6x16_overwrite:
 	ADDQ R8, DX
 	VMOVUPS Y10, (DX)
 	VMOVUPS Y11, 32(DX)
+	VZEROUPPER
+	RET
+
+// func sgemmKernel4x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
+//
+// sgemmKernel6x16 for a 4-row tile (eight accumulators, A packed in 4-row panels), for the last
+// rows of a product whose row count is not a multiple of 6 (see tailPlan): each element is the
+// same FMA chain as in the 6-row kernel, so a row gives the same bits in either.
+TEXT ·sgemmKernel4x16(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8 // row stride of C in bytes
+
+	PREFETCH_C4
+
+	// Eight accumulators: row i of the tile is Y(2i), Y(2i+1).
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+	// Main loop, unrolled four times: k/4 iterations.
+	MOVQ CX, R9
+	SHRQ $2, R9
+	JZ sgemmKernel4x16_tail
+sgemmKernel4x16_loop4:
+	VMOVUPS 0(DI), Y12
+	VMOVUPS 32(DI), Y13
+	VBROADCASTSS 0(SI), Y14
+	VBROADCASTSS 4(SI), Y15
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 8(SI), Y14
+	VBROADCASTSS 12(SI), Y15
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VMOVUPS 64(DI), Y12
+	VMOVUPS 96(DI), Y13
+	VBROADCASTSS 16(SI), Y14
+	VBROADCASTSS 20(SI), Y15
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 24(SI), Y14
+	VBROADCASTSS 28(SI), Y15
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VMOVUPS 128(DI), Y12
+	VMOVUPS 160(DI), Y13
+	VBROADCASTSS 32(SI), Y14
+	VBROADCASTSS 36(SI), Y15
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 40(SI), Y14
+	VBROADCASTSS 44(SI), Y15
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VMOVUPS 192(DI), Y12
+	VMOVUPS 224(DI), Y13
+	VBROADCASTSS 48(SI), Y14
+	VBROADCASTSS 52(SI), Y15
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 56(SI), Y14
+	VBROADCASTSS 60(SI), Y15
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	ADDQ $64, SI
+	ADDQ $256, DI
+	DECQ R9
+	JNZ sgemmKernel4x16_loop4
+
+sgemmKernel4x16_tail:
+	ANDQ $3, CX
+	JZ sgemmKernel4x16_store
+sgemmKernel4x16_loop1:
+	VMOVUPS 0(DI), Y12
+	VMOVUPS 32(DI), Y13
+	VBROADCASTSS 0(SI), Y14
+	VBROADCASTSS 4(SI), Y15
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 8(SI), Y14
+	VBROADCASTSS 12(SI), Y15
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	ADDQ $16, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ sgemmKernel4x16_loop1
+
+sgemmKernel4x16_store:
+	VBROADCASTSS alpha+40(FP), Y12
+	VMULPS Y12, Y0, Y0
+	VMULPS Y12, Y1, Y1
+	VMULPS Y12, Y2, Y2
+	VMULPS Y12, Y3, Y3
+	VMULPS Y12, Y4, Y4
+	VMULPS Y12, Y5, Y5
+	VMULPS Y12, Y6, Y6
+	VMULPS Y12, Y7, Y7
+	MOVL beta+44(FP), AX
+	ANDL $0x7fffffff, AX // -0 is zero too
+	JZ sgemmKernel4x16_overwrite
+
+	// C = alpha*AB + beta*C.
+	VBROADCASTSS beta+44(FP), Y13
+	VFMADD231PS (DX), Y13, Y0
+	VFMADD231PS 32(DX), Y13, Y1
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ R8, DX
+	VFMADD231PS (DX), Y13, Y2
+	VFMADD231PS 32(DX), Y13, Y3
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	ADDQ R8, DX
+	VFMADD231PS (DX), Y13, Y4
+	VFMADD231PS 32(DX), Y13, Y5
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ R8, DX
+	VFMADD231PS (DX), Y13, Y6
+	VFMADD231PS 32(DX), Y13, Y7
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	VZEROUPPER
+	RET
+
+	// beta == 0: C is not read, so NaNs in it do not leak into the result.
+sgemmKernel4x16_overwrite:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
 	VZEROUPPER
 	RET
 

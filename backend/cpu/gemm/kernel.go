@@ -11,6 +11,7 @@ type kernelSet struct {
 	k32        microKernel[float32]
 	col32, r32 inPlaceKernel[float32] // optional: read A in place (k32 is then col32 on a packed panel)
 	col8, r8   inPlaceKernel[float32] // optional, with col32: col32 and r32 for 8-row tiles (see rowPlan)
+	k4         microKernel[float32]   // optional, without col32: k32 for 4-row tiles (see tailPlan)
 	b32        blocking
 	k64        microKernel[float64]
 	b64        blocking
