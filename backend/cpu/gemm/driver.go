@@ -52,6 +52,10 @@ var bInPlaceRows = 256
 // Only tests and benchmarks clear it, between products, to compare with one call per tile.
 var sweepTiles = true
 
+// tailTiles enables the 4-row AVX2 tail panels (tailPlan); tests turn it off to check that the
+// bits of every beta 0 or 1 product do not depend on it.
+var tailTiles = true
+
 // tinyBlocks makes every product use cache blocks a few tiles wide (mr and nr stay those of the
 // kernel), so that the tests' small matrices cross every mc, kc and nc edge of the driver. Only
 // tests set it, between products.
@@ -145,7 +149,7 @@ func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern, kern4 microKernel
 	switch {
 	case col8 != nil && !t.packedA && t.blk.rowsOuter && t.blk.mr == 14:
 		t.col8, t.row8, t.m14 = col8, row8, rowPlan(m, k)
-	case kern4 != nil && col == nil && t.blk.mr == 6:
+	case tailTiles && kern4 != nil && col == nil && t.blk.mr == 6:
 		t.kern4, t.m14, t.tailMR = kern4, tailPlan(m), 4
 	}
 	if len(t.ws) == 0 {

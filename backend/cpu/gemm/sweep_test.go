@@ -128,6 +128,55 @@ func TestSweepChangesNoProduct(t *testing.T) {
 	}
 }
 
+// TestTailTilesChangeNoProduct checks that the AVX2 level's 4-row tail panels (tailPlan) give
+// the bits of the 6-row panels alone, with a ragged last one, for every product of the
+// conformance shapes with beta 0 or 1 (all that training runs), at every worker count; with
+// another beta it stays within the products' tolerance (the ragged tile rounds beta·C before the
+// sum, a full tile fuses it).
+func TestTailTilesChangeNoProduct(t *testing.T) {
+	if cpufeat.Detected() < cpufeat.AVX2 {
+		t.Skip("no AVX2 on this CPU: the tail tiles are not used")
+	}
+	for ci, cfg := range configs() {
+		if cfg.level != cpufeat.AVX2 {
+			continue
+		}
+		t.Run(cfg.name, func(t *testing.T) {
+			e := setConfig(t, cfg)
+			t.Cleanup(func() { tailTiles = true })
+			rng := rand.New(rand.NewPCG(8, uint64(ci)))
+			for _, s := range append(testShapes(), [3]int{128, 40, 300}, [3]int{130, 17, 9}, [3]int{784, 33, 40}) {
+				m, n, k := s[0], s[1], s[2]
+				if m%6 == 0 || m%6 == 5 || n == 0 || k == 0 || m*n*k > 1<<20 {
+					continue // no tail panels, nothing to multiply, or large (the extras below)
+				}
+				for tr := range 4 {
+					transA, transB := tr&1 != 0, tr&2 != 0
+					a, lda, b, ldb := productOperands(rng, transA, transB, m, n, k)
+					c0 := randSlice[float32](rng, m*n)
+					for _, ab := range [][2]float32{{1, 0}, {0.75, 1}, {1, 0.5}} {
+						var got [2][]float32
+						for i, tail := range []bool{false, true} {
+							tailTiles = tail
+							got[i] = append([]float32(nil), c0...)
+							require.NoError(t, e.Sgemm(transA, transB, m, n, k, ab[0], a, lda, b, ldb, ab[1], got[i], n))
+						}
+						for i := range got[0] {
+							w, g := got[0][i], got[1][i]
+							if ab[1] == 0 || ab[1] == 1 {
+								require.Equalf(t, math.Float32bits(w), math.Float32bits(g),
+									"m=%d n=%d k=%d transA=%v transB=%v alpha=%v beta=%v: C[%d] %v with tail tiles, %v without", m, n, k, transA, transB, ab[0], ab[1], i, g, w)
+								continue
+							}
+							require.InDeltaf(t, w, g, 1e-5*(1+math.Abs(float64(w))), "m=%d n=%d k=%d beta=%v: C[%d]", m, n, k, ab[1], i)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
 // productOperands returns random A and B of a product with their tight leading dimensions.
 func productOperands(rng *rand.Rand, transA, transB bool, m, n, k int) (a []float32, lda int, b []float32, ldb int) {
 	lda, ldb = k, n
