@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -66,7 +67,17 @@ const (
 	exitInterrupted = 130
 )
 
+// gcPercent is the collector's GOGC for a run that does not set one. A run holds its dataset
+// for its whole life (full MNIST: 222 MB of float32 pixels) and allocates little per step, so
+// Go's default of 100, which lets the heap grow to twice the live data before a collection,
+// only doubles the resident set: on full MNIST, 3 epochs of the default MLP peaked at 490 MiB
+// with 100 and 335 MiB with 25, in the same 0.8-0.9 s per epoch (Zen 2 EPYC, 2 cores).
+const gcPercent = 25
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// After the first signal, the default action comes back: a second Ctrl-C ends the
