@@ -39,3 +39,8 @@ func sumSquares512(x *float32, n int, s *[16]float64)
 //
 //go:noescape
 func col2imRowsAVX2(d, s *float32, n, kw, stride int)
+
+// pixelsAVX2 sets dst[i] = float32(src[i])/255 for i < n, n a multiple of 8.
+//
+//go:noescape
+func pixelsAVX2(dst *float32, src *uint8, n int)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gotrain/gotrain/backend"
 	"github.com/gotrain/gotrain/backend/exec"
+	"github.com/gotrain/gotrain/kernels"
 	"github.com/gotrain/gotrain/models"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -101,7 +102,13 @@ func (t *Trainer) runBatch(bp *batchPlan, ds *Dataset, idx []int, training bool)
 	f, o := ds.Features, ds.Outputs
 	xs, ys := bp.xs, bp.ys
 	for r, i := range idx {
-		copy(xs[r*f:(r+1)*f], ds.X[i*f:(i+1)*f])
+		if ds.Pixels != nil {
+			if err := kernels.PixelsToUnit(xs[r*f:(r+1)*f], ds.Pixels[i*f:(i+1)*f]); err != nil {
+				return 0, 0, 0, err
+			}
+		} else {
+			copy(xs[r*f:(r+1)*f], ds.X[i*f:(i+1)*f])
+		}
 		copy(ys[r*o:(r+1)*o], ds.Y[i*o:(i+1)*o])
 	}
 	if err := t.dev.Write(bp.x, bp.xsAny); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/gotrain/gotrain/backend/train"
 	"github.com/gotrain/gotrain/kernels"
 	"github.com/gotrain/gotrain/models"
+	"github.com/gotrain/gotrain/models/mnist"
 	"github.com/gotrain/gotrain/optim"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -433,4 +434,50 @@ func TestDropoutDrawsANewMaskEveryStep(t *testing.T) {
 		assert.Equal(t, c.same, l1 == l2, "%s: losses %v and %v", c.model, l1, l2)
 		tr.Close()
 	}
+}
+
+// TestPixelsTrainAsTheirFloats: MNIST held as bytes (Dataset.Pixels) trains and evaluates to the
+// bits of the same images held as float32: the widened batches are the loader's floats, and a
+// dataset with both, or with pixels of the wrong length, is refused.
+func TestPixelsTrainAsTheirFloats(t *testing.T) {
+	ftr, fte, err := mnist.Embedded()
+	require.NoError(t, err)
+	ptr, pte, err := mnist.EmbeddedPixels()
+	require.NoError(t, err)
+	ftr, fte, ptr, pte = ftr.Subset(0, 700), fte.Subset(0, 300), ptr.Subset(0, 700), pte.Subset(0, 300)
+	fx, err := train.Classification(ftr.X, ftr.Labels, ftr.Features, ftr.Classes)
+	require.NoError(t, err)
+	fxe, err := train.Classification(fte.X, fte.Labels, fte.Features, fte.Classes)
+	require.NoError(t, err)
+	px, err := train.ClassificationPixels(ptr.Pixels, ptr.Labels, ptr.Features, ptr.Classes)
+	require.NoError(t, err)
+	pxe, err := train.ClassificationPixels(pte.Pixels, pte.Labels, pte.Features, pte.Classes)
+	require.NoError(t, err)
+	run := func(tr, te *train.Dataset) ([]train.EpochMetrics, [][]float32) {
+		trn := newTrainer(t, newDevice(t), "784-32-10", optim.MustNamed("adam", 0.003), 64, 2, 5)
+		hist, err := trn.Fit(tr, te)
+		require.NoError(t, err)
+		for i := range hist {
+			hist[i].Duration, hist[i].SamplesPerSec = 0, 0 // the clock's
+		}
+		p, err := trn.Params()
+		require.NoError(t, err)
+		return hist, p
+	}
+	fh, fp := run(fx, fxe)
+	ph, pp := run(px, pxe)
+	require.Equal(t, fh, ph, "the epochs' losses and accuracies")
+	for i := range fp {
+		for j := range fp[i] {
+			require.Equal(t, math.Float32bits(fp[i][j]), math.Float32bits(pp[i][j]), "tensor %d element %d", i, j)
+		}
+	}
+	both := *px
+	both.X = fx.X
+	require.ErrorIs(t, both.Validate(), train.ErrInvalid)
+	short := *px
+	short.Pixels = short.Pixels[1:]
+	require.ErrorIs(t, short.Validate(), train.ErrInvalid)
+	_, err = train.ClassificationPixels(ptr.Pixels[1:], ptr.Labels, ptr.Features, ptr.Classes)
+	require.ErrorIs(t, err, train.ErrInvalid)
 }

@@ -35,6 +35,7 @@ const (
 // handed to a tensor without copying.
 type Dataset struct {
 	X                    []float32 // N*Features pixel values scaled to [0,1], row-major
+	Pixels               []uint8   // or the bytes as read: X[i] = float32(Pixels[i])/255 (see LoadDirPixels)
 	Labels               []uint8   // N class labels in [0, Classes)
 	N, Features, Classes int       // Classes = 10 for MNIST
 	Rows, Cols           int       // image geometry (28, 28); Features = Rows*Cols
@@ -51,7 +52,12 @@ func (d *Dataset) Subset(lo, hi int) *Dataset {
 	}
 	f := d.Features
 	s := *d
-	s.X = d.X[lo*f : hi*f : hi*f]
+	if d.X != nil {
+		s.X = d.X[lo*f : hi*f : hi*f]
+	}
+	if d.Pixels != nil {
+		s.Pixels = d.Pixels[lo*f : hi*f : hi*f]
+	}
 	s.Labels = d.Labels[lo:hi:hi]
 	s.N = hi - lo
 	return &s
@@ -70,9 +76,14 @@ func (d *Dataset) Validate() error {
 			d.N, d.Features, d.Classes, ErrFormat)
 	case d.Rows*d.Cols != d.Features:
 		return fmt.Errorf("mnist: dataset geometry %d×%d does not match Features=%d: %w", d.Rows, d.Cols, d.Features, ErrFormat)
-	case len(d.X) != d.N*d.Features:
+	case d.X == nil && d.Pixels == nil && d.N > 0:
+		return fmt.Errorf("mnist: dataset of %d items has neither X nor Pixels: %w", d.N, ErrFormat)
+	case d.X != nil && len(d.X) != d.N*d.Features:
 		return fmt.Errorf("mnist: dataset has len(X)=%d, want N*Features=%d*%d=%d: %w",
 			len(d.X), d.N, d.Features, d.N*d.Features, ErrFormat)
+	case d.Pixels != nil && len(d.Pixels) != d.N*d.Features:
+		return fmt.Errorf("mnist: dataset has len(Pixels)=%d, want N*Features=%d*%d=%d: %w",
+			len(d.Pixels), d.N, d.Features, d.N*d.Features, ErrFormat)
 	case len(d.Labels) != d.N:
 		return fmt.Errorf("mnist: dataset has len(Labels)=%d, want N=%d: %w", len(d.Labels), d.N, ErrFormat)
 	}
@@ -87,7 +98,7 @@ func (d *Dataset) Validate() error {
 // Load reads an image file and its label file, raw or gzipped, into a
 // Dataset. Errors name the file they concern.
 func Load(imagesPath, labelsPath string) (*Dataset, error) {
-	return loadPair(osOpen, imagesPath, labelsPath)
+	return loadPair(osOpen, imagesPath, labelsPath, true)
 }
 
 // Standard file names, as distributed. LoadDir also accepts each with ".gz".
@@ -105,17 +116,24 @@ const (
 // since it is faster to read. A missing file is an error wrapping
 // fs.ErrNotExist that lists the names looked for, so a user who renamed the
 // files sees what is expected.
-func LoadDir(dir string) (train, test *Dataset, err error) {
+func LoadDir(dir string) (train, test *Dataset, err error) { return loadDir(dir, true) }
+
+// LoadDirPixels is LoadDir keeping the pixels as the bytes they are stored as (Pixels, with X
+// nil): a quarter of the memory (full MNIST: 55 MB instead of 220 MB), for a consumer that widens
+// them batch by batch (kernels.PixelsToUnit gives X's values bit for bit).
+func LoadDirPixels(dir string) (train, test *Dataset, err error) { return loadDir(dir, false) }
+
+func loadDir(dir string, floats bool) (train, test *Dataset, err error) {
 	var paths [4]string
 	for i, name := range []string{trainImagesName, trainLabelsName, testImagesName, testLabelsName} {
 		if paths[i], err = findFile(dir, name); err != nil {
 			return nil, nil, err
 		}
 	}
-	if train, err = loadPair(osOpen, paths[0], paths[1]); err != nil {
+	if train, err = loadPair(osOpen, paths[0], paths[1], floats); err != nil {
 		return nil, nil, err
 	}
-	if test, err = loadPair(osOpen, paths[2], paths[3]); err != nil {
+	if test, err = loadPair(osOpen, paths[2], paths[3], floats); err != nil {
 		return nil, nil, err
 	}
 	return train, test, nil
@@ -148,12 +166,17 @@ var embedded embed.FS
 // gzip. It exists so that tests, examples and smoke runs need neither network
 // nor module cache. Each call decodes afresh and returns datasets the caller
 // owns and may modify.
-func Embedded() (train, test *Dataset, err error) {
+func Embedded() (train, test *Dataset, err error) { return embeddedSets(true) }
+
+// EmbeddedPixels is Embedded with the pixels as bytes (Pixels, X nil), as LoadDirPixels.
+func EmbeddedPixels() (train, test *Dataset, err error) { return embeddedSets(false) }
+
+func embeddedSets(floats bool) (train, test *Dataset, err error) {
 	open := func(name string) (io.ReadCloser, error) { return embedded.Open(name) }
-	if train, err = loadPair(open, "embedded/"+trainImagesName+".gz", "embedded/"+trainLabelsName+".gz"); err != nil {
+	if train, err = loadPair(open, "embedded/"+trainImagesName+".gz", "embedded/"+trainLabelsName+".gz", floats); err != nil {
 		return nil, nil, err
 	}
-	if test, err = loadPair(open, "embedded/"+testImagesName+".gz", "embedded/"+testLabelsName+".gz"); err != nil {
+	if test, err = loadPair(open, "embedded/"+testImagesName+".gz", "embedded/"+testLabelsName+".gz", floats); err != nil {
 		return nil, nil, err
 	}
 	return train, test, nil
@@ -165,7 +188,7 @@ type opener func(name string) (io.ReadCloser, error)
 
 func osOpen(name string) (io.ReadCloser, error) { return os.Open(name) }
 
-func loadPair(open opener, imagesPath, labelsPath string) (*Dataset, error) {
+func loadPair(open opener, imagesPath, labelsPath string, floats bool) (*Dataset, error) {
 	im, err := readFile(open, imagesPath, readImages)
 	if err != nil {
 		return nil, err
@@ -178,15 +201,20 @@ func loadPair(open opener, imagesPath, labelsPath string) (*Dataset, error) {
 		return nil, fmt.Errorf("mnist: %s has %d images but %s has %d labels: %w",
 			imagesPath, im.N, labelsPath, len(labels), ErrFormat)
 	}
-	return &Dataset{
-		X:        toFloat(im.Pixels),
+	d := &Dataset{
 		Labels:   labels,
 		N:        im.N,
 		Features: im.Rows * im.Cols,
 		Classes:  Classes,
 		Rows:     im.Rows,
 		Cols:     im.Cols,
-	}, nil
+	}
+	if floats {
+		d.X = toFloat(im.Pixels)
+	} else {
+		d.Pixels = im.Pixels
+	}
+	return d, nil
 }
 
 func readFile[T any](open opener, path string, read func(io.Reader) (T, error)) (T, error) {

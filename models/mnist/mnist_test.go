@@ -60,6 +60,46 @@ func TestEmbedded(t *testing.T) {
 	})
 }
 
+// TestPixelsLoaders: the *Pixels loaders keep the bytes and no floats, and every byte over 255 is
+// the loaders' float; Subset and Validate handle a dataset of bytes.
+func TestPixelsLoaders(t *testing.T) {
+	ftrain, ftest, err := Embedded()
+	require.NoError(t, err)
+	ptrain, ptest, err := EmbeddedPixels()
+	require.NoError(t, err)
+	for _, c := range []struct{ f, p *Dataset }{{ftrain, ptrain}, {ftest, ptest}} {
+		require.NoError(t, c.p.Validate())
+		require.Nil(t, c.p.X)
+		require.Nil(t, c.f.Pixels)
+		require.Len(t, c.p.Pixels, len(c.f.X))
+		require.Equal(t, c.f.Labels, c.p.Labels)
+		for i, b := range c.p.Pixels {
+			if float32(b)/255 != c.f.X[i] {
+				require.Failf(t, "pixel differs", "pixel %d: byte %d, float %v", i, b, c.f.X[i])
+			}
+		}
+	}
+	sub := ptrain.Subset(3, 5)
+	require.Equal(t, ptrain.Pixels[3*784:5*784], sub.Pixels)
+	require.Nil(t, sub.X)
+	require.NoError(t, sub.Validate())
+	bad := *sub
+	bad.Pixels = bad.Pixels[1:]
+	require.ErrorIs(t, bad.Validate(), ErrFormat)
+	bad.Pixels = nil
+	require.ErrorIs(t, bad.Validate(), ErrFormat, "neither X nor Pixels")
+
+	dir := fullMNISTDir()
+	if _, err := os.Stat(filepath.Join(dir, trainImagesName+".gz")); err != nil {
+		t.Skipf("full MNIST not found at %s: %v", dir, err)
+	}
+	full, _, err := LoadDirPixels(dir)
+	require.NoError(t, err)
+	require.Equal(t, 60000, full.N)
+	require.Nil(t, full.X)
+	require.Equal(t, ptrain.Pixels, full.Pixels[:len(ptrain.Pixels)], "the embedded subset is a prefix")
+}
+
 // TestLoadFullMNIST is the one test that needs data outside the repository:
 // the complete set in the module cache (or $MNIST_DIR).
 func TestLoadFullMNIST(t *testing.T) {
