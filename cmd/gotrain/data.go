@@ -42,13 +42,13 @@ func loadData(o *options) (*dataset, error) {
 	var err error
 	ds := &dataset{}
 	if o.data == "" {
-		tr, te, err = mnist.Embedded()
+		tr, te, err = mnist.EmbeddedPixels()
 		ds.source = "built-in MNIST subset"
 	} else {
 		if err := isDir("-data", o.data, "the MNIST files"); err != nil {
 			return nil, err
 		}
-		tr, te, err = mnist.LoadDir(o.data)
+		tr, te, err = mnist.LoadDirPixels(o.data)
 		ds.source = "MNIST from " + o.data
 	}
 	if err != nil {
@@ -67,12 +67,12 @@ func loadData(o *options) (*dataset, error) {
 	if err := checkTrainingLabels(ds.source+" training set", tr.Labels, ds.classes); err != nil {
 		return nil, err
 	}
-	if ds.train, err = train.Classification(tr.X, tr.Labels, tr.Features, tr.Classes); err != nil {
+	if ds.train, err = train.ClassificationPixels(tr.Pixels, tr.Labels, tr.Features, tr.Classes); err != nil {
 		return nil, err
 	}
 	ds.train.Shape = []int{1, tr.Rows, tr.Cols}
 	if te.N > 0 {
-		if ds.eval, err = train.Classification(te.X, te.Labels, te.Features, te.Classes); err != nil {
+		if ds.eval, err = train.ClassificationPixels(te.Pixels, te.Labels, te.Features, te.Classes); err != nil {
 			return nil, err
 		}
 		ds.eval.Shape = []int{1, te.Rows, te.Cols}
@@ -245,9 +245,18 @@ func splitDataset(d *train.Dataset, labels []uint8, frac float64, seed uint64) (
 	}
 	take := func(idx []int) *train.Dataset {
 		out := &train.Dataset{N: len(idx), Features: d.Features, Outputs: d.Outputs, Shape: d.Shape,
-			X: make([]float32, 0, len(idx)*d.Features), Y: make([]float32, 0, len(idx)*d.Outputs)}
+			Y: make([]float32, 0, len(idx)*d.Outputs)}
+		if d.Pixels != nil {
+			out.Pixels = make([]uint8, 0, len(idx)*d.Features)
+		} else {
+			out.X = make([]float32, 0, len(idx)*d.Features)
+		}
 		for _, i := range idx {
-			out.X = append(out.X, d.X[i*d.Features:(i+1)*d.Features]...)
+			if d.Pixels != nil {
+				out.Pixels = append(out.Pixels, d.Pixels[i*d.Features:(i+1)*d.Features]...)
+			} else {
+				out.X = append(out.X, d.X[i*d.Features:(i+1)*d.Features]...)
+			}
 			out.Y = append(out.Y, d.Y[i*d.Outputs:(i+1)*d.Outputs]...)
 		}
 		return out
@@ -354,12 +363,12 @@ func loadEvalData(dataDir, csvPath, label, split string, info *train.DataInfo, o
 		var err error
 		ed := &evalData{source: "built-in MNIST subset"}
 		if dataDir == "" {
-			tr, te, err = mnist.Embedded()
+			tr, te, err = mnist.EmbeddedPixels()
 		} else {
 			if err := isDir("-data", dataDir, "the MNIST files"); err != nil {
 				return nil, err
 			}
-			tr, te, err = mnist.LoadDir(dataDir)
+			tr, te, err = mnist.LoadDirPixels(dataDir)
 			ed.source = "MNIST from " + dataDir
 		}
 		if err != nil {
@@ -378,7 +387,7 @@ func loadEvalData(dataDir, csvPath, label, split string, info *train.DataInfo, o
 		if err := checkDataMemory(ed.source, d.N, d.Features, mnist.Classes); err != nil {
 			return nil, err
 		}
-		if ed.set, err = train.Classification(d.X, d.Labels, d.Features, d.Classes); err != nil {
+		if ed.set, err = train.ClassificationPixels(d.Pixels, d.Labels, d.Features, d.Classes); err != nil {
 			return nil, err
 		}
 		ed.set.Shape = []int{1, d.Rows, d.Cols}

@@ -153,8 +153,13 @@ func evaluate(ctx context.Context, tr *train.Trainer, set *train.Dataset, batch 
 			return 0, 0, nil, interruptedf("interrupted after %d of %d examples; eval writes nothing, so nothing was saved", lo, set.N)
 		}
 		hi := min(lo+chunk, set.N)
-		part := &train.Dataset{X: set.X[lo*set.Features : hi*set.Features], Y: set.Y[lo*set.Outputs : hi*set.Outputs],
+		part := &train.Dataset{Y: set.Y[lo*set.Outputs : hi*set.Outputs],
 			N: hi - lo, Features: set.Features, Outputs: set.Outputs, Shape: set.Shape}
+		if set.Pixels != nil {
+			part.Pixels = set.Pixels[lo*set.Features : hi*set.Features]
+		} else {
+			part.X = set.X[lo*set.Features : hi*set.Features]
+		}
 		l, a, err := tr.Evaluate(part)
 		if err != nil {
 			return 0, 0, nil, err
