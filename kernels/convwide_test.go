@@ -2,7 +2,9 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -123,4 +125,64 @@ func BenchmarkCol2imWide(b *testing.B) {
 			b.ReportMetric(float64(fused)/float64(rows), "fused/rows")
 		})
 	}
+}
+
+// TestNarrowAndWidenRowsAreTheLoops: at every level, for float32 (with NaN payloads, which a
+// move must keep) and float64, on rows 0-5 of 0-40 columns at strides up to 5 past them and at
+// every misalignment, NarrowRows and WidenRows write exactly what the plain loops write, and
+// nothing past the last element they own; bad arguments are refused.
+func TestNarrowAndWidenRowsAreTheLoops(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 17))
+	sentinel := math.Float32frombits(0x7fc0beef)
+	for _, l := range cpufeat.Supported() {
+		for rows := 0; rows <= 5; rows++ {
+			for cols := 0; cols <= 40; cols++ {
+				for _, gap := range []int{0, 1, 2, 5} {
+					stride, off := cols+gap, rng.IntN(8)
+					wide := make([]float32, off+max(0, (rows-1)*stride+cols)+9)[off:]
+					narrow := make([]float32, off+rows*cols+9)[off:]
+					for i := range wide {
+						wide[i] = math.Float32frombits(rng.Uint32()) // any bits, NaNs included
+					}
+					for i := range narrow {
+						narrow[i] = math.Float32frombits(rng.Uint32())
+					}
+					// NarrowRows: wide -> narrow.
+					want, got := slices.Repeat([]float32{sentinel}, len(narrow)), slices.Repeat([]float32{sentinel}, len(narrow))
+					for i := range rows {
+						for j := range cols {
+							want[i*cols+j] = wide[i*stride+j]
+						}
+					}
+					withLevel(t, l, func() { require.NoError(t, NarrowRows(got, wide, rows, cols, stride)) })
+					requireSameBits32(t, want, got, fmt.Sprintf("%v NarrowRows %dx%d stride %d", l, rows, cols, stride))
+					// WidenRows: narrow -> wide.
+					want, got = slices.Repeat([]float32{sentinel}, len(wide)), slices.Repeat([]float32{sentinel}, len(wide))
+					for i := range rows {
+						for j := range stride {
+							switch {
+							case j < cols:
+								want[i*stride+j] = narrow[i*cols+j]
+							case i < rows-1:
+								want[i*stride+j] = 0
+							}
+						}
+					}
+					withLevel(t, l, func() { require.NoError(t, WidenRows(got, narrow, rows, cols, stride)) })
+					requireSameBits32(t, want, got, fmt.Sprintf("%v WidenRows %dx%d stride %d", l, rows, cols, stride))
+				}
+			}
+		}
+	}
+	w64, n64 := []float64{1, 2, 9, 3, 4, 9, 5, 6}, make([]float64, 6)
+	require.NoError(t, NarrowRows(n64, w64, 3, 2, 3))
+	require.Equal(t, []float64{1, 2, 3, 4, 5, 6}, n64)
+	back := slices.Repeat([]float64{7}, 8)
+	require.NoError(t, WidenRows(back, n64, 3, 2, 3))
+	require.Equal(t, []float64{1, 2, 0, 3, 4, 0, 5, 6}, back)
+	require.ErrorIs(t, NarrowRows(n64[:5], w64, 3, 2, 3), ErrInvalid, "dst too short")
+	require.ErrorIs(t, NarrowRows(n64, w64[:7], 3, 2, 3), ErrInvalid, "src too short")
+	require.ErrorIs(t, NarrowRows(n64, w64, 3, 4, 3), ErrInvalid, "stride under cols")
+	require.ErrorIs(t, WidenRows(back[:7], n64, 3, 2, 3), ErrInvalid, "dst too short")
+	require.ErrorIs(t, WidenRows(back, n64[:5], 3, 2, 3), ErrInvalid, "src too short")
 }

@@ -250,14 +250,7 @@ func convWideImages[T kernels.Float](t *convTask, eng *gemm.Engine, sc *convScra
 	wideDy := func(dy []T) {
 		for m := range cnt {
 			for o := range g.OutC {
-				d, s := yb[o*ld+m*np:][:np], dy[(n0+m)*ys+o*p:][:p]
-				for i := 0; i < oh; i++ {
-					r := d[i*wp:]
-					copy(r[:ow], s[i*ow:(i+1)*ow])
-					if i < oh-1 {
-						clear(r[ow:wp])
-					}
-				}
+				t.fail(kernels.WidenRows(yb[o*ld+m*np:][:np], dy[(n0+m)*ys+o*p:][:p], oh, ow, wp))
 			}
 		}
 	}
@@ -269,10 +262,7 @@ func convWideImages[T kernels.Float](t *convTask, eng *gemm.Engine, sc *convScra
 		t.fail(gemmT(eng, false, false, g.OutC, ld, k, b, k, col, ld, 0, yb, ld))
 		for m := range cnt {
 			for o := range g.OutC {
-				y, s := out[(n0+m)*ys+o*p:][:p], yb[o*ld+m*np:][:np]
-				for i := 0; i < oh; i++ {
-					copy(y[i*ow:(i+1)*ow], s[i*wp:])
-				}
+				t.fail(kernels.NarrowRows(out[(n0+m)*ys+o*p:][:p], yb[o*ld+m*np:][:np], oh, ow, wp))
 			}
 		}
 	case convData:
