@@ -172,7 +172,7 @@ func NarrowRows[T Float](dst, src []T, rows, cols, srcStride int) error {
 		return nil
 	}
 	if d32, ok := any(dst).([]float32); ok && level() >= cpufeat.AVX2 {
-		narrowRowsAVX2(&d32[0], &any(src).([]float32)[0], rows, cols, srcStride)
+		copyRowsAVX2(&d32[0], &any(src).([]float32)[0], rows, cols, cols, srcStride, 0)
 		return nil
 	}
 	for i := range rows {
@@ -193,7 +193,7 @@ func WidenRows[T Float](dst, src []T, rows, cols, dstStride int) error {
 		return nil
 	}
 	if d32, ok := any(dst).([]float32); ok && level() >= cpufeat.AVX2 {
-		widenRowsAVX2(&d32[0], &any(src).([]float32)[0], rows, cols, dstStride)
+		copyRowsAVX2(&d32[0], &any(src).([]float32)[0], rows, cols, dstStride, cols, dstStride-cols)
 		return nil
 	}
 	for i := range rows {

@@ -45,12 +45,9 @@ func col2imRowsAVX2(d, s *float32, n, kw, stride int)
 //go:noescape
 func pixelsAVX2(dst *float32, src *uint8, n int)
 
-// narrowRowsAVX2 is NarrowRows for float32: rows >= 1 rows of cols >= 1 elements.
+// copyRowsAVX2 copies rows >= 1 rows of cols elements from src (rows srcStride apart) to dst
+// (dstStride apart), and writes gap zeros after every row of dst but the last: NarrowRows and
+// WidenRows for float32.
 //
 //go:noescape
-func narrowRowsAVX2(dst, src *float32, rows, cols, srcStride int)
-
-// widenRowsAVX2 is WidenRows for float32: rows >= 1.
-//
-//go:noescape
-func widenRowsAVX2(dst, src *float32, rows, cols, dstStride int)
+func copyRowsAVX2(dst, src *float32, rows, cols, dstStride, srcStride, gap int)

@@ -329,18 +329,21 @@ pixelsAVX2_done:
 	VZEROUPPER
 	RET
 
-// func narrowRowsAVX2(dst, src *float32, rows, cols, srcStride int)
+// func copyRowsAVX2(dst, src *float32, rows, cols, dstStride, srcStride, gap int)
 //
 // Per row: the whole 8-element vectors with VMOVUPS, the last cols%8 elements with VMASKMOVPS
 // (col2imMask), so that no lane past the row is read or written; moves, so every bit (NaN
-// payloads too) is kept. dst's rows are cols apart, src's srcStride.
-TEXT ·narrowRowsAVX2(SB), NOSPLIT, $0-40
+// payloads too) is kept. Then, for every row but the last, gap zeros after the row in dst.
+TEXT ·copyRowsAVX2(SB), NOSPLIT, $0-56
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ rows+16(FP), R8
 	MOVQ cols+24(FP), R9
-	MOVQ srcStride+32(FP), R10
+	MOVQ dstStride+32(FP), R13
+	SHLQ $2, R13 // dst row stride in bytes
+	MOVQ srcStride+40(FP), R10
 	SHLQ $2, R10 // src row stride in bytes
+	MOVQ gap+48(FP), DX
 	MOVQ R9, R12
 	ANDQ $7, R12 // tail elements
 	MOVQ R12, AX
@@ -350,80 +353,39 @@ TEXT ·narrowRowsAVX2(SB), NOSPLIT, $0-40
 	VMOVUPS (BX), Y15 // the first cols%8 lanes set
 	MOVQ R9, R11
 	SHRQ $3, R11 // whole vectors a row
-narrowRowsAVX2_row:
+copyRowsAVX2_row:
 	XORQ AX, AX
 	MOVQ R11, CX
 	TESTQ CX, CX
-	JZ narrowRowsAVX2_tail
-narrowRowsAVX2_vec:
+	JZ copyRowsAVX2_tail
+copyRowsAVX2_vec:
 	VMOVUPS (SI)(AX*1), Y0
 	VMOVUPS Y0, (DI)(AX*1)
 	ADDQ $32, AX
 	DECQ CX
-	JNZ narrowRowsAVX2_vec
-narrowRowsAVX2_tail:
+	JNZ copyRowsAVX2_vec
+copyRowsAVX2_tail:
 	TESTQ R12, R12
-	JZ narrowRowsAVX2_next
+	JZ copyRowsAVX2_gap
 	VMASKMOVPS (SI)(AX*1), Y15, Y0
 	VMASKMOVPS Y0, Y15, (DI)(AX*1)
-narrowRowsAVX2_next:
-	LEAQ (DI)(R9*4), DI
-	ADDQ R10, SI
-	DECQ R8
-	JNZ narrowRowsAVX2_row
-	VZEROUPPER
-	RET
-
-// func widenRowsAVX2(dst, src *float32, rows, cols, dstStride int)
-//
-// narrowRowsAVX2 with the strides swapped (src's rows cols apart, dst's dstStride), then, for
-// every row but the last, zeros in dst's cols..dstStride-1.
-TEXT ·widenRowsAVX2(SB), NOSPLIT, $0-40
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ rows+16(FP), R8
-	MOVQ cols+24(FP), R9
-	MOVQ dstStride+32(FP), R13
-	MOVQ R9, R12
-	ANDQ $7, R12
-	MOVQ R12, AX
-	SHLQ $2, AX
-	LEAQ col2imMask<>+32(SB), BX
-	SUBQ AX, BX
-	VMOVUPS (BX), Y15
-	MOVQ R9, R11
-	SHRQ $3, R11
-widenRowsAVX2_row:
-	XORQ AX, AX
-	MOVQ R11, CX
-	TESTQ CX, CX
-	JZ widenRowsAVX2_tail
-widenRowsAVX2_vec:
-	VMOVUPS (SI)(AX*1), Y0
-	VMOVUPS Y0, (DI)(AX*1)
-	ADDQ $32, AX
-	DECQ CX
-	JNZ widenRowsAVX2_vec
-widenRowsAVX2_tail:
-	TESTQ R12, R12
-	JZ widenRowsAVX2_gap
-	VMASKMOVPS (SI)(AX*1), Y15, Y0
-	VMASKMOVPS Y0, Y15, (DI)(AX*1)
-widenRowsAVX2_gap:
+copyRowsAVX2_gap:
 	CMPQ R8, $1
-	JEQ widenRowsAVX2_done // the last row has no gap
+	JEQ copyRowsAVX2_done // the last row has no gap
 	MOVQ R9, AX
-widenRowsAVX2_zero:
-	CMPQ AX, R13
-	JGE widenRowsAVX2_next
+	MOVQ DX, CX
+	TESTQ CX, CX
+	JZ copyRowsAVX2_next
+copyRowsAVX2_zero:
 	MOVL $0, (DI)(AX*4)
 	INCQ AX
-	JMP widenRowsAVX2_zero
-widenRowsAVX2_next:
-	LEAQ (DI)(R13*4), DI
-	LEAQ (SI)(R9*4), SI
+	DECQ CX
+	JNZ copyRowsAVX2_zero
+copyRowsAVX2_next:
+	ADDQ R13, DI
+	ADDQ R10, SI
 	DECQ R8
-	JMP widenRowsAVX2_row
-widenRowsAVX2_done:
+	JMP copyRowsAVX2_row
+copyRowsAVX2_done:
 	VZEROUPPER
 	RET

@@ -235,6 +235,15 @@ func loadCSV(o *options) (*dataset, error) {
 	return ds, nil
 }
 
+// takeRows copies rows idx (of width w) of src into a new slice, in that order.
+func takeRows[T any](src []T, idx []int, w int) []T {
+	out := make([]T, 0, len(idx)*w)
+	for _, i := range idx {
+		out = append(out, src[i*w:(i+1)*w]...)
+	}
+	return out
+}
+
 // splitDataset holds out a seeded random fraction of d (copying rows, so the result owns them),
 // and returns the training part's labels.
 func splitDataset(d *train.Dataset, labels []uint8, frac float64, seed uint64) (*train.Dataset, *train.Dataset, []uint8, error) {
@@ -245,19 +254,11 @@ func splitDataset(d *train.Dataset, labels []uint8, frac float64, seed uint64) (
 	}
 	take := func(idx []int) *train.Dataset {
 		out := &train.Dataset{N: len(idx), Features: d.Features, Outputs: d.Outputs, Shape: d.Shape,
-			Y: make([]float32, 0, len(idx)*d.Outputs)}
+			Y: takeRows(d.Y, idx, d.Outputs)}
 		if d.Pixels != nil {
-			out.Pixels = make([]uint8, 0, len(idx)*d.Features)
+			out.Pixels = takeRows(d.Pixels, idx, d.Features)
 		} else {
-			out.X = make([]float32, 0, len(idx)*d.Features)
-		}
-		for _, i := range idx {
-			if d.Pixels != nil {
-				out.Pixels = append(out.Pixels, d.Pixels[i*d.Features:(i+1)*d.Features]...)
-			} else {
-				out.X = append(out.X, d.X[i*d.Features:(i+1)*d.Features]...)
-			}
-			out.Y = append(out.Y, d.Y[i*d.Outputs:(i+1)*d.Outputs]...)
+			out.X = takeRows(d.X, idx, d.Features)
 		}
 		return out
 	}

@@ -19,6 +19,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/gotrain/gotrain/kernels"
 )
 
 // Geometry of MNIST. The loader accepts other IDX image sizes, but labels
@@ -231,19 +233,10 @@ func readFile[T any](open opener, path string, read func(io.Reader) (T, error)) 
 	return v, nil
 }
 
-// pixelScale maps a byte to [0,1]. A table rather than b/255 in the loop: the
-// same correctly rounded values, at the cost of one load per pixel.
-var pixelScale = func() (t [256]float32) {
-	for i := range t {
-		t[i] = float32(i) / 255
-	}
-	return t
-}()
-
+// toFloat scales bytes to [0,1], float32(b)/255 each (kernels.PixelsToUnit, which the trainer
+// also uses to widen a dataset held as bytes, so the two give the same values).
 func toFloat(pixels []uint8) []float32 {
 	x := make([]float32, len(pixels))
-	for i, p := range pixels {
-		x[i] = pixelScale[p]
-	}
+	_ = kernels.PixelsToUnit(x, pixels) // the lengths are equal
 	return x
 }
