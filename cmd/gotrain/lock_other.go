@@ -37,9 +37,9 @@ func (l *dirLock) release() {
 
 func peekLock(dir, flagName string) error {
 	path := filepath.Join(dir, lockFile)
-	who, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	return fmt.Errorf("%w (if that process no longer runs, delete %s)", lockHeld(flagName, dir, string(who)), path)
+	who := holderOf(func() string { b, _ := os.ReadFile(path); return string(b) })
+	return fmt.Errorf("%w (if that process no longer runs, delete %s)", lockHeld(flagName, dir, who), path)
 }

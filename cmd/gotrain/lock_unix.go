@@ -5,7 +5,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -24,10 +23,9 @@ func lockDir(dir, flagName string) (*dirLock, error) {
 		return nil, fmt.Errorf("%s %s: the lock file: %w", flagName, dir, err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		who, _ := io.ReadAll(io.LimitReader(f, 1024))
-		f.Close()
+		defer f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, lockHeld(flagName, dir, string(who))
+			return nil, lockHeld(flagName, dir, holderOf(fileHolder(f)))
 		}
 		return nil, fmt.Errorf("%s %s: locking: %w", flagName, dir, err)
 	}
@@ -57,9 +55,17 @@ func peekLock(dir, flagName string) error {
 	}
 	defer f.Close()
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
-		who, _ := io.ReadAll(io.LimitReader(f, 1024))
-		return lockHeld(flagName, dir, string(who))
+		return lockHeld(flagName, dir, holderOf(fileHolder(f)))
 	}
 	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 	return nil
+}
+
+// fileHolder reads the first KiB of the lock file f: the holder's description.
+func fileHolder(f *os.File) func() string {
+	return func() string {
+		b := make([]byte, 1024)
+		n, _ := f.ReadAt(b, 0)
+		return string(b[:n])
+	}
 }

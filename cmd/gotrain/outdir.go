@@ -175,6 +175,20 @@ func holder() string {
 	return fmt.Sprintf("pid %d on %s since %s (%s)", os.Getpid(), host, time.Now().Format(time.RFC3339), strings.Join(os.Args, " "))
 }
 
+// holderOf returns the holder description that read returns, reading again for up to 100 ms
+// while it is empty: the process that takes a lock writes its description just after, so one
+// refused in between would otherwise name no one.
+func holderOf(read func() string) string {
+	deadline := time.Now().Add(100 * time.Millisecond)
+	for {
+		who := strings.TrimSpace(read())
+		if who != "" || time.Now().After(deadline) {
+			return who
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 // lockHeld is the error of a directory in use.
 func lockHeld(flagName, dir, who string) error {
 	who = strings.TrimSpace(who)
