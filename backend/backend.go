@@ -72,6 +72,14 @@ type Buffer interface {
 	Len() int
 }
 
+// Viewer is implemented by devices that can hand out part of a buffer. View returns a buffer of
+// the first n elements of b that shares b's memory: it is valid while b is, and freeing it does
+// nothing. Plans use it to put a small node's value into a larger buffer that is free at the
+// time; on a device without it they recycle buffers of equal length only.
+type Viewer interface {
+	View(b Buffer, n int) (Buffer, error)
+}
+
 // UnaryOp is an elementwise function of one argument.
 type UnaryOp uint8
 

@@ -107,6 +107,21 @@ func (d *Device) Alloc(dt backend.DType, n int) (backend.Buffer, error) {
 // Free drops the buffer; the garbage collector reclaims it.
 func (d *Device) Free(b backend.Buffer) {}
 
+// View returns the first n elements of b as a buffer sharing its memory (backend.Viewer).
+func (d *Device) View(b backend.Buffer, n int) (backend.Buffer, error) {
+	cb, ok := b.(*Buffer)
+	if !ok || cb == nil || cb.dev != d {
+		return nil, fmt.Errorf("cpu: View: %T is not a buffer of this device: %w", b, backend.ErrInvalid)
+	}
+	if n < 0 || n > cb.Len() {
+		return nil, fmt.Errorf("cpu: View: %d elements of a %d-element buffer: %w", n, cb.Len(), backend.ErrInvalid)
+	}
+	if cb.F64 != nil {
+		return &Buffer{F64: cb.F64[:n:n], dev: d}, nil
+	}
+	return &Buffer{F32: cb.F32[:n:n], dev: d}, nil
+}
+
 // Sync returns at once: CPU ops complete before they return.
 func (d *Device) Sync() error { return nil }
 

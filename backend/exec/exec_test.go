@@ -165,3 +165,75 @@ func f32(v []float64) []float32 {
 	}
 	return out
 }
+
+// hidden hides the CPU device's View: a device that cannot view part of a buffer.
+type hidden struct{ backend.Device }
+
+// TestARecycledPlanHandsOutOnlyLiveValues compiles a chain whose nodes shrink and grow, with and
+// without recycling, on a device with views and on one without: the outputs are equal, the
+// recycled plans own fewer elements (fewest with views), the intermediate nodes' buffers are not
+// handed out, and the input, the targets and the Keep nodes' are, holding their values.
+func TestARecycledPlanHandsOutOnlyLiveValues(t *testing.T) {
+	g := G.NewGraph()
+	x := G.NewMatrix(g, tensor.Float64, G.WithShape(4, 6), G.WithName("x"))
+	a := G.Must(G.Exp(x))                                       // 24
+	b := G.Must(G.Neg(a))                                       // 24, a dies
+	c := G.Must(G.Sum(b, 1))                                    // 4, b dies: c can live in a's buffer
+	d := G.Must(G.Square(c))                                    // 4
+	e := G.Must(G.Mul(G.Must(G.Reshape(d, tensor.Shape{4, 1})), // 4x1 · 1x6 = 24
+		G.NewMatrix(g, tensor.Float64, G.WithShape(1, 6), G.WithName("w"))))
+	f := G.Must(G.Tanh(e)) // 24, the target
+	xs := make([]float64, 24)
+	for i := range xs {
+		xs[i] = float64(i%5)/7 - 0.3
+	}
+	ws := []float64{0.5, -1, 0.25, 2, -0.125, 1}
+	run := func(dev backend.Device, recycle bool) (*exec.Plan, []float64, []float64) {
+		w, err := dev.Alloc(backend.Float64, 6)
+		require.NoError(t, err)
+		require.NoError(t, dev.Write(w, ws))
+		var wn *G.Node
+		for _, n := range g.AllNodes() {
+			if n.Name() == "w" {
+				wn = n
+			}
+		}
+		p, err := exec.Compile(g, exec.Config{Device: dev, DType: backend.Float64, Targets: []*G.Node{f}, Keep: []*G.Node{c},
+			Bind: map[*G.Node]backend.Buffer{wn: w}, Recycle: recycle})
+		require.NoError(t, err)
+		t.Cleanup(p.Close)
+		xb, ok := p.Buffer(x)
+		require.True(t, ok, "the input")
+		require.NoError(t, dev.Write(xb, xs))
+		require.NoError(t, p.Run())
+		require.NoError(t, p.Run()) // a second run on the same input gives the same values
+		out := func(n *G.Node) []float64 {
+			bf, ok := p.Buffer(n)
+			require.True(t, ok, "node %s", n.Name())
+			v := make([]float64, bf.Len())
+			require.NoError(t, dev.Read(v, bf))
+			return v
+		}
+		return p, out(f), out(c)
+	}
+	dev := newDevice(t)
+	base, wantF, wantC := run(dev, false)
+	owned, unshared := base.Elements()
+	assert.Equal(t, unshared, owned)
+	_, ok := base.Buffer(b)
+	assert.True(t, ok, "without recycling every node's buffer holds its value")
+	prev := owned
+	for _, d := range []backend.Device{hidden{dev}, dev} {
+		p, gotF, gotC := run(d, true)
+		assert.Equal(t, wantF, gotF)
+		assert.Equal(t, wantC, gotC, "a Keep node holds its value")
+		for _, n := range []*G.Node{a, b} {
+			_, ok := p.Buffer(n)
+			assert.False(t, ok, "node %s's buffer is recycled", n.Name())
+		}
+		o, u := p.Elements()
+		assert.Equal(t, unshared, u)
+		assert.Less(t, o, prev)
+		prev = o
+	}
+}

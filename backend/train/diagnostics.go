@@ -9,6 +9,7 @@ import (
 	"github.com/gotrain/gotrain/kernels"
 	"github.com/gotrain/gotrain/models"
 	"github.com/gotrain/gotrain/models/nn"
+	G "gorgonia.org/gorgonia"
 )
 
 // Per-layer diagnostics (Config.Diagnostics). On a diagnostic step the trainer queues, beside the
@@ -195,6 +196,19 @@ func (t *Trainer) freeDiag() {
 	t.diag = nil
 }
 
+// hiddenActivations lists the graph's activation nodes other than the identity and the logits:
+// the layers diagnostics describe. A training plan keeps their buffers (exec.Config.Keep), so
+// they hold the step's activations when the diagnostics read them.
+func hiddenActivations(m *models.Graph) []*G.Node {
+	var out []*G.Node
+	for _, n := range m.Graph.AllNodes() {
+		if op, ok := n.Op().(nn.ActivationOp); ok && op.Act != kernels.Identity && n != m.Logits {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // newPlanDiag finds bp's hidden activations and allocates their reductions.
 func (t *Trainer) newPlanDiag(bp *batchPlan) (*planDiag, error) {
 	pd := &planDiag{}
@@ -220,11 +234,8 @@ func (t *Trainer) newPlanDiag(bp *batchPlan) (*planDiag, error) {
 	// Elementwise ops need equal lengths and buffers have no views, so the scratch is shared by
 	// the layers of one length: one buffer for a stack of equal widths.
 	scratch := map[int]backend.Buffer{}
-	for _, n := range bp.model.Graph.AllNodes() {
-		op, ok := n.Op().(nn.ActivationOp)
-		if !ok || op.Act == kernels.Identity || n == bp.model.Logits {
-			continue
-		}
+	for _, n := range hiddenActivations(bp.model) {
+		op := n.Op().(nn.ActivationOp)
 		y, ok := bp.plan.Buffer(n)
 		if !ok || n.Shape()[0] != rows {
 			continue

@@ -69,13 +69,16 @@ func (t *Trainer) planFor(rows int, training bool) (*batchPlan, error) {
 		bind[st.Node] = t.state[i]
 	}
 	targets := []*G.Node{m.Loss, m.Logits}
+	var keep []*G.Node
 	if training {
+		keep = hiddenActivations(m)
 		for i, g := range m.Grads {
 			bind[g] = t.grads[i]
 		}
 		targets = append(targets, m.Grads...)
 	}
-	plan, err := exec.Compile(m.Graph, exec.Config{Device: t.dev, DType: backend.Float32, Targets: targets, Bind: bind})
+	plan, err := exec.Compile(m.Graph, exec.Config{Device: t.dev, DType: backend.Float32, Targets: targets, Bind: bind, Keep: keep,
+		Recycle: !t.cfg.noRecycle && (!training || t.cfg.RecycleTraining)})
 	if err != nil {
 		return nil, fmt.Errorf("train: compiling the %d-row plan: %w", rows, err)
 	}
