@@ -19,6 +19,7 @@ package exec
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -55,6 +56,34 @@ type Config struct {
 	// that split their work differently between the cores costs cross-core cache traffic
 	// (a LeNet-5 training step 2-7% slower recycled).
 	Recycle bool
+	// Arena, when set, holds the buffers of the plan's intermediate nodes, shared with the
+	// other plans compiled with it: a node takes an arena buffer (or part of one, on a device
+	// with views) before the device allocates a new one. Plans of one arena must be used one
+	// at a time: write the inputs, run, read the outputs, and only then run another, whose
+	// run overwrites them. The arena frees its buffers on Close, not the plans.
+	Arena *Arena
+}
+
+// Arena is a set of buffers that plans share (Config.Arena), such as the plans a trainer
+// compiles for each batch size, which never run at the same time.
+type Arena struct {
+	dev   backend.Device
+	bufs  []backend.Buffer
+	elems int
+}
+
+// NewArena returns an empty arena of buffers on dev.
+func NewArena(dev backend.Device) *Arena { return &Arena{dev: dev} }
+
+// Elements is the number of elements the arena's buffers hold.
+func (a *Arena) Elements() int { return a.elems }
+
+// Close frees the arena's buffers; the plans that used them must not run again.
+func (a *Arena) Close() {
+	for _, b := range a.bufs {
+		a.dev.Free(b)
+	}
+	a.bufs, a.elems = nil, 0
 }
 
 // Lowerer is implemented by graph ops that say which registered device op computes them (every
@@ -98,8 +127,9 @@ func (p *Plan) Buffer(n *G.Node) (backend.Buffer, bool) {
 	return b, ok
 }
 
-// Elements returns the number of elements in the buffers the plan owns (times the element size
-// for bytes), and the number they would hold if no buffer were recycled (see Config.Recycle).
+// Elements returns the number of elements in the buffers the plan allocated (times the element
+// size for bytes; with an arena, those it added to the arena count), and the number they would
+// hold if no buffer were recycled or shared (see Config.Recycle and Config.Arena).
 func (p *Plan) Elements() (owned, unshared int) { return p.elems, p.unshared }
 
 // Steps is the number of device calls one Run makes.
@@ -172,6 +202,9 @@ type compiler struct {
 func Compile(g *G.ExprGraph, cfg Config) (*Plan, error) {
 	if cfg.Device == nil {
 		return nil, fmt.Errorf("exec: Compile: no device: %w", backend.ErrInvalid)
+	}
+	if cfg.Arena != nil && cfg.Arena.dev != cfg.Device {
+		return nil, fmt.Errorf("exec: Compile: the arena holds buffers of another device: %w", backend.ErrInvalid)
 	}
 	if len(cfg.Targets) == 0 {
 		return nil, fmt.Errorf("exec: Compile: no targets: %w", backend.ErrInvalid)
@@ -246,19 +279,19 @@ func (c *compiler) isAlias(n *G.Node) bool {
 	return false
 }
 
-// planReuse finds, for every buffer an op node will own, the last position that reads it. Leaves
-// (inputs the caller writes, parameters), constants, bound nodes, targets and Keep nodes, and
-// anything aliasing them, keep their buffers for the whole plan.
+// planReuse finds which op nodes may take a buffer another node held (every node's but the
+// leaves', constants' and bound nodes') and, with Recycle, the last position that reads each
+// root's buffer. Targets and Keep nodes, and anything aliasing them, keep their buffers for the
+// whole run.
 func (c *compiler) planReuse(g *G.ExprGraph, order []*G.Node) {
 	c.rootOf, c.lastUse, c.dieAt = map[*G.Node]*G.Node{}, map[*G.Node]int{}, map[int][]*G.Node{}
 	c.takes, c.freeable = map[*G.Node]bool{}, map[*G.Node]bool{}
 	c.parentOf, c.holders = map[*G.Node]backend.Buffer{}, map[backend.Buffer][]*G.Node{}
-	if !c.cfg.Recycle {
+	if !c.cfg.Recycle && c.cfg.Arena == nil {
 		return
 	}
-	pinned := map[*G.Node]bool{}
-	for _, n := range append(append([]*G.Node{}, c.cfg.Targets...), c.cfg.Keep...) {
-		pinned[n] = true
+	if c.cfg.Arena != nil {
+		c.free = slices.Clone(c.cfg.Arena.bufs)
 	}
 	for i, n := range order {
 		ch := children(g, n)
@@ -270,7 +303,7 @@ func (c *compiler) planReuse(g *G.ExprGraph, order []*G.Node) {
 			name := fmt.Sprintf("%T", n.Op())
 			constant := strings.Contains(name, "constantScalar") || strings.Contains(name, "constantTensor") || strings.Contains(name, "sizeOp")
 			c.takes[n] = n.Op() != nil && !bound && !constant
-			c.freeable[n] = c.takes[n]
+			c.freeable[n] = c.takes[n] && c.cfg.Recycle
 			c.lastUse[n] = i
 		}
 		for _, x := range ch {
@@ -279,7 +312,7 @@ func (c *compiler) planReuse(g *G.ExprGraph, order []*G.Node) {
 			}
 		}
 	}
-	for n := range pinned {
+	for _, n := range append(slices.Clone(c.cfg.Targets), c.cfg.Keep...) {
 		if r := c.rootOf[n]; r != nil {
 			c.freeable[r] = false
 		}
@@ -301,8 +334,9 @@ func (c *compiler) release() {
 }
 
 // take removes from the free list and returns the smallest buffer of at least size elements,
-// or of exactly size when the device cannot view part of a buffer or the node keeps its buffer
-// to the end (a target: part of a large buffer would hold all of it); nil when none is free.
+// or of exactly size when the device cannot view part of a buffer or when, in a recycling plan,
+// the node keeps its buffer to the end (a target: part of a large buffer would hold all of it
+// from later nodes); nil when none is free.
 func (c *compiler) take(size int, keeps bool) backend.Buffer {
 	_, views := c.cfg.Device.(backend.Viewer)
 	views = views && !keeps
@@ -340,7 +374,7 @@ func (c *compiler) output(n *G.Node) (backend.Buffer, error) {
 	size := n.Shape().TotalSize()
 	c.plan.unshared += size
 	if c.takes[n] {
-		if parent := c.take(size, !c.freeable[n]); parent != nil {
+		if parent := c.take(size, c.cfg.Recycle && !c.freeable[n]); parent != nil {
 			b := parent
 			if parent.Len() != size {
 				v, err := c.cfg.Device.(backend.Viewer).View(parent, size)
@@ -358,7 +392,12 @@ func (c *compiler) output(n *G.Node) (backend.Buffer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("exec: allocating %v for node %q: %w", n.Shape(), n.Name(), err)
 	}
-	c.plan.owned = append(c.plan.owned, b)
+	if a := c.cfg.Arena; a != nil && c.takes[n] {
+		a.bufs = append(a.bufs, b)
+		a.elems += size
+	} else {
+		c.plan.owned = append(c.plan.owned, b)
+	}
 	c.plan.elems += size
 	c.plan.bufs[n], c.parentOf[n] = b, b
 	c.holders[b] = []*G.Node{n}

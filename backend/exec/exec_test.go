@@ -237,3 +237,76 @@ func TestARecycledPlanHandsOutOnlyLiveValues(t *testing.T) {
 		prev = o
 	}
 }
+
+// TestPlansOfAnArenaShareBuffers compiles an MLP's training plans for batches of 4 and 3 into
+// one arena: the second plan adds no buffer to it, both plans, run one after the other, give the
+// losses and gradients that plans of their own give, and an arena of another device is refused.
+func TestPlansOfAnArenaShareBuffers(t *testing.T) {
+	spec, err := models.ParseSpec("6-5-3", kernels.GELU, kernels.SoftmaxCrossEntropy)
+	require.NoError(t, err)
+	dev := newDevice(t)
+	init := spec.InitParams(models.InitAuto, rand.New(rand.NewPCG(3, 4)))
+	params := make([]backend.Buffer, len(init))
+	for i, v := range init {
+		params[i], err = dev.Alloc(backend.Float32, len(v))
+		require.NoError(t, err)
+		require.NoError(t, dev.Write(params[i], f32(v)))
+	}
+	compile := func(rows int, arena *exec.Arena) (*exec.Plan, *models.Graph) {
+		m, err := spec.Build(rows, tensor.Float32, true)
+		require.NoError(t, err)
+		bind := map[*G.Node]backend.Buffer{}
+		for i, p := range m.Params {
+			bind[p] = params[i]
+		}
+		p, err := exec.Compile(m.Graph, exec.Config{Device: dev, DType: backend.Float32, Targets: append([]*G.Node{m.Loss}, m.Grads...), Bind: bind, Arena: arena})
+		require.NoError(t, err)
+		t.Cleanup(p.Close)
+		return p, m
+	}
+	run := func(p *exec.Plan, m *models.Graph, rows int) [][]float32 {
+		r := rand.New(rand.NewPCG(uint64(rows), 0))
+		x, y := make([]float32, rows*6), make([]float32, rows*3)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		for i := range rows {
+			y[i*3+r.IntN(3)] = 1
+		}
+		xb, _ := p.Buffer(m.X)
+		yb, _ := p.Buffer(m.Y)
+		require.NoError(t, dev.Write(xb, x))
+		require.NoError(t, dev.Write(yb, y))
+		require.NoError(t, p.Run())
+		var out [][]float32
+		for _, n := range append([]*G.Node{m.Loss}, m.Grads...) {
+			b, ok := p.Buffer(n)
+			require.True(t, ok)
+			v := make([]float32, b.Len())
+			require.NoError(t, dev.Read(v, b))
+			out = append(out, v)
+		}
+		return out
+	}
+	own4, m4 := compile(4, nil)
+	own3, m3 := compile(3, nil)
+	want4, want3 := run(own4, m4, 4), run(own3, m3, 3)
+
+	arena := exec.NewArena(dev)
+	t.Cleanup(arena.Close)
+	a4, n4 := compile(4, arena)
+	size := arena.Elements()
+	require.Positive(t, size)
+	a3, n3 := compile(3, arena)
+	assert.Equal(t, size, arena.Elements(), "the 3-row plan fits in the 4-row plan's buffers")
+	for range 2 {
+		assert.Equal(t, want4, run(a4, n4, 4))
+		assert.Equal(t, want3, run(a3, n3, 3))
+	}
+
+	other, err := cpu.New(0)
+	require.NoError(t, err)
+	defer other.Close()
+	_, err = exec.Compile(m3.Graph, exec.Config{Device: dev, DType: backend.Float32, Targets: []*G.Node{m3.Loss}, Arena: exec.NewArena(other)})
+	require.ErrorIs(t, err, backend.ErrInvalid)
+}

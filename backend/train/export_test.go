@@ -16,3 +16,6 @@ func (t *Trainer) PlanElements(rows int, training bool) (owned, unshared int, er
 	owned, unshared = bp.plan.Elements()
 	return owned, unshared, nil
 }
+
+// ArenaElements returns the elements in the buffers the trainer's plans share.
+func (t *Trainer) ArenaElements() int { return t.arena.Elements() }

@@ -77,8 +77,12 @@ func (t *Trainer) planFor(rows int, training bool) (*batchPlan, error) {
 		}
 		targets = append(targets, m.Grads...)
 	}
+	arena := t.arena
+	if t.cfg.noRecycle {
+		arena = nil
+	}
 	plan, err := exec.Compile(m.Graph, exec.Config{Device: t.dev, DType: backend.Float32, Targets: targets, Bind: bind, Keep: keep,
-		Recycle: !t.cfg.noRecycle && (!training || t.cfg.RecycleTraining)})
+		Recycle: !t.cfg.noRecycle && (!training || t.cfg.RecycleTraining), Arena: arena})
 	if err != nil {
 		return nil, fmt.Errorf("train: compiling the %d-row plan: %w", rows, err)
 	}

@@ -138,22 +138,42 @@ func TestRecycledBuffersChangeNoBit(t *testing.T) {
 	}
 }
 
-// TestAnEvaluationPlanHoldsAFewLayers checks what recycling saves: the cnn preset's evaluation
-// plan at the default batch of 1000 holds its activations in well under half the memory a
-// buffer per node needs, and its training plan, with RecycleTraining, holds less as well.
-func TestAnEvaluationPlanHoldsAFewLayers(t *testing.T) {
+// TestPlansShareTheirMemory checks what recycling and sharing save on the cnn preset: its
+// evaluation plan at the default batch of 1000 holds its activations in well under half the
+// memory a buffer per node needs; the plan for the epoch's last, partial batch (60000 rows in
+// batches of 128 leave 96) fits, but for a few small nodes, in the memory of the plan for full
+// batches; and with
+// RecycleTraining the training plan needs less as well.
+func TestPlansShareTheirMemory(t *testing.T) {
 	m, err := models.ParseModel("cnn", kernels.ReLU, kernels.SoftmaxCrossEntropy)
 	require.NoError(t, err)
-	tr, err := train.New(train.Config{Model: m, Device: newDevice(t), Optimizer: optim.MustNamed("adam", 0.001), BatchSize: 128, Epochs: 1, RecycleTraining: true})
+	newTrainer := func(recycle bool) *train.Trainer {
+		tr, err := train.New(train.Config{Model: m, Device: newDevice(t), Optimizer: optim.MustNamed("adam", 0.001),
+			BatchSize: 128, Epochs: 1, RecycleTraining: recycle})
+		require.NoError(t, err)
+		t.Cleanup(tr.Close)
+		return tr
+	}
+	tr := newTrainer(false)
+	owned, unshared, err := tr.PlanElements(128, true)
 	require.NoError(t, err)
-	defer tr.Close()
-	owned, unshared, err := tr.PlanElements(1000, false)
+	t.Logf("cnn training plan, batch 128: %.0f MiB", elemMiB(owned))
+	assert.Equal(t, unshared, owned, "by default a training plan has a buffer per node")
+	full := tr.ArenaElements()
+	owned96, unshared96, err := tr.PlanElements(96, true)
 	require.NoError(t, err)
-	t.Logf("cnn evaluation plan, batch 1000: %.0f MiB, %.0f MiB without recycling", elemMiB(owned), elemMiB(unshared))
+	t.Logf("cnn training plan, batch 96: %.1f MiB more, %.0f MiB on its own", elemMiB(owned96), elemMiB(unshared96))
+	assert.Less(t, owned96, unshared96/50, "the 96-row plan fits in the 128-row plan's buffers, all but a few small nodes")
+	assert.LessOrEqual(t, tr.ArenaElements()-full, owned96)
+	owned, unshared, err = tr.PlanElements(1000, false)
+	require.NoError(t, err)
+	t.Logf("cnn evaluation plan, batch 1000: %.0f MiB more, %.0f MiB on its own; all three plans %.0f MiB",
+		elemMiB(owned), elemMiB(unshared), elemMiB(tr.ArenaElements()))
 	assert.Less(t, owned, unshared*2/5)
-	owned, unshared, err = tr.PlanElements(128, true)
+
+	owned, unshared, err = newTrainer(true).PlanElements(128, true)
 	require.NoError(t, err)
-	t.Logf("cnn training plan, batch 128: %.0f MiB, %.0f MiB without recycling", elemMiB(owned), elemMiB(unshared))
+	t.Logf("cnn training plan, batch 128, RecycleTraining: %.0f MiB, %.0f MiB without recycling", elemMiB(owned), elemMiB(unshared))
 	assert.Less(t, owned, unshared*9/10)
 }
 

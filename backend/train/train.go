@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gotrain/gotrain/backend"
+	"github.com/gotrain/gotrain/backend/exec"
 	"github.com/gotrain/gotrain/models"
 	"github.com/gotrain/gotrain/optim"
 	"gorgonia.org/tensor"
@@ -135,6 +136,9 @@ type Trainer struct {
 	// Plans by batch size, built on first use.
 	trainPlans map[int]*batchPlan
 	evalPlans  map[int]*batchPlan
+	// arena holds the plans' intermediate buffers: the plans run one at a time, so the
+	// partial last batch's plan and the evaluation plans reuse the training plan's memory.
+	arena *exec.Arena
 
 	// vals receives the step's scalars (loss, correct count, squared gradient norm).
 	vals []float64
@@ -190,7 +194,7 @@ func New(cfg Config) (*Trainer, error) {
 	if cfg.EvalBatch < 0 {
 		return nil, fmt.Errorf("train: eval batch size %d must be positive: %w", cfg.EvalBatch, ErrInvalid)
 	}
-	t := &Trainer{cfg: cfg, dev: cfg.Device, trainPlans: map[int]*batchPlan{}, evalPlans: map[int]*batchPlan{},
+	t := &Trainer{cfg: cfg, dev: cfg.Device, trainPlans: map[int]*batchPlan{}, evalPlans: map[int]*batchPlan{}, arena: exec.NewArena(cfg.Device),
 		vals: make([]float64, 3)}
 	// Two streams from one seed: initial weights and the data order, so changing the number of
 	// epochs never changes the initial weights.
@@ -317,6 +321,7 @@ func (t *Trainer) Close() {
 			delete(m, k)
 		}
 	}
+	t.arena.Close()
 	for _, b := range append(append(t.params, t.grads...), t.state...) {
 		t.dev.Free(b)
 	}
