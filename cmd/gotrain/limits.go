@@ -176,14 +176,15 @@ func limitsHelp() string {
 // modelFootprint counts a model's parameters from its parameter shapes (in float64, so absurd
 // widths cannot overflow) and estimates the bytes a run needs: weights, gradients and up to
 // three optimizer state tensors, a host copy of the initial weights, and the activations of the
-// training and evaluation plans (each compiled for the full batch and for a last partial one).
-// It is a rough upper bound, meant to tell a typo from a model that fits.
+// training and evaluation plans (the plans for a last partial batch share their buffers, and
+// evaluation recycles its own, so this is generous). It is a rough upper bound, meant to tell a
+// typo from a model that fits.
 func modelFootprint(m models.Model, batch, evalBatch int) (params, bytes float64) {
 	params = models.Count(m)
 	width := models.Activations(m)
 	const f32 = 4
 	bytes = f32*params*5 + 12*params // device tensors; the float64 initial values and their float32 copy
-	bytes += f32 * width * (2*3*float64(batch) + 2*2*float64(evalBatch))
+	bytes += f32 * width * (3*float64(batch) + 2*float64(evalBatch))
 	return params, bytes
 }
 
