@@ -12,6 +12,10 @@
 // axes, reshape (an alias), size and constant nodes, and Gorgonia's softmax. Any other op is a
 // compile error naming the op and the node, never a silent fallback.
 //
+// Buffers are allocated at compile time. With Config.Recycle a node's buffer passes to a later
+// node once its last reader has run, and with Config.Arena plans that never run at once share
+// theirs; both leave every value as it was.
+//
 // A plan carries run-time state that its calls read when they run (backend.RunState: the seed and
 // step that key dropout's mask), set with SetSeed and SetStep between runs without recompiling.
 package exec
