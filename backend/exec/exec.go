@@ -69,7 +69,8 @@ type Config struct {
 }
 
 // Arena is a set of buffers that plans share (Config.Arena), such as the plans a trainer
-// compiles for each batch size, which never run at the same time.
+// compiles for each batch size, which never run at the same time. Compiling two plans into one
+// arena at the same time is not safe.
 type Arena struct {
 	dev   backend.Device
 	bufs  []backend.Buffer
@@ -108,8 +109,8 @@ type Plan struct {
 	// recycled holds the nodes whose buffers later nodes reuse: their values do not outlive
 	// the run, so Buffer does not hand them out.
 	recycled map[*G.Node]bool
-	// elems is the number of elements the owned buffers hold; unshared, the number they would
-	// without Recycle.
+	// elems is the number of elements in the buffers the plan allocated (its own and those it
+	// added to an arena); unshared, the number a buffer per node would take.
 	elems, unshared int
 }
 
@@ -120,9 +121,9 @@ type step struct {
 	run  func() error
 }
 
-// Buffer returns the buffer that holds n's value (an input to write, or an output to read):
-// the inputs, parameters, constants, bound nodes, targets and Config.Keep nodes. The buffers of
-// other nodes are recycled within a run, so Buffer reports false for them.
+// Buffer returns the buffer that holds n's value (an input to write, or an output to read). The
+// inputs, parameters, constants, bound nodes, targets and Config.Keep nodes always have one; a
+// node whose buffer a later node takes over (Config.Recycle) does not, and Buffer reports false.
 func (p *Plan) Buffer(n *G.Node) (backend.Buffer, bool) {
 	if p.recycled[n] {
 		return nil, false
