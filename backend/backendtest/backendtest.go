@@ -28,6 +28,7 @@ type Test struct {
 func Tests() []Test {
 	return []Test{
 		{"AllocWriteRead", TestAllocWriteRead},
+		{"Views", TestViews},
 		{"ReadScalars", TestReadScalars},
 		{"Fill", TestFill},
 		{"Copy", TestCopy},

@@ -159,3 +159,47 @@ func TestReadScalars(t *testing.T, dev backend.Device) {
 		assert.ErrorIs(e.t, err, backend.ErrDType, "mixed dtypes")
 	})
 }
+
+// TestViews checks a device's views (backend.Viewer), which plans use to put a node's value in
+// part of a larger free buffer: a view has the dtype and the length asked for and shares the
+// first elements of its buffer both ways, a view of a view starts at the same place, freeing a
+// view leaves the buffer intact, and lengths outside [0, Len] are refused. A device without
+// views has nothing to check: plans recycle its buffers by equal length only.
+func TestViews(t *testing.T, dev backend.Device) {
+	v, ok := dev.(backend.Viewer)
+	if !ok {
+		t.Logf("%s has no views", dev.Name())
+		return
+	}
+	forDTypes(t, dev, func(e *env) {
+		e.run("a view shares the first elements of its buffer", func(e *env) {
+			whole := e.input("whole", e.uniform(37, -2, 2))
+			var part backend.Buffer
+			e.do("View", func() (err error) { part, err = v.View(whole.b, 20); return err })
+			require.Equal(e.t, e.dt, part.DType())
+			require.Equal(e.t, 20, part.Len())
+			view := &buf{b: part, name: "view", host: whole.host[:20]}
+			e.check(view, view.host, tol{})
+
+			// Writing through the view changes the buffer's first elements and only those.
+			x := e.uniform(20, 5, 6)
+			e.write(view, x)
+			want := append(append([]float64(nil), view.host...), whole.host[20:]...)
+			e.check(whole, want, tol{})
+
+			var inner backend.Buffer
+			e.do("View of a view", func() (err error) { inner, err = v.View(part, 3); return err })
+			e.check(&buf{b: inner, name: "view of the view"}, want[:3], tol{})
+
+			dev.Free(part)
+			e.check(whole, want, tol{})
+			var empty backend.Buffer
+			e.do("View of no elements", func() (err error) { empty, err = v.View(whole.b, 0); return err })
+			assert.Zero(e.t, empty.Len())
+			for _, n := range []int{-1, 38} {
+				_, err := v.View(whole.b, n)
+				assert.ErrorIs(e.t, err, backend.ErrInvalid, "a view of %d elements of 37", n)
+			}
+		})
+	})
+}

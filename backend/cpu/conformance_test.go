@@ -23,6 +23,7 @@ func newDeviceWorkers(t *testing.T, workers int) backend.Device {
 }
 
 func TestAllocWriteRead(t *testing.T)  { backendtest.TestAllocWriteRead(t, newDevice(t)) }
+func TestViews(t *testing.T)           { backendtest.TestViews(t, newDevice(t)) }
 func TestReadScalars(t *testing.T)     { backendtest.TestReadScalars(t, newDevice(t)) }
 func TestFill(t *testing.T)            { backendtest.TestFill(t, newDevice(t)) }
 func TestCopy(t *testing.T)            { backendtest.TestCopy(t, newDevice(t)) }

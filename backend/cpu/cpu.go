@@ -24,7 +24,10 @@ func init() {
 	backend.Register("cpu", func() (backend.Device, error) { return New(0) })
 }
 
-var _ backend.Device = (*Device)(nil)
+var (
+	_ backend.Device = (*Device)(nil)
+	_ backend.Viewer = (*Device)(nil)
+)
 
 // Grain sizes: below these a call runs on one goroutine, because waking a worker costs more
 // than the work (measured: a wake-up is a few microseconds, elementwise work ~1 ns per element).

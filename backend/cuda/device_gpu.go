@@ -20,7 +20,10 @@ func init() {
 	backend.Register("cuda", func() (backend.Device, error) { return Open(0) })
 }
 
-var _ backend.Device = (*Device)(nil)
+var (
+	_ backend.Device = (*Device)(nil)
+	_ backend.Viewer = (*Device)(nil)
+)
 
 // tableCacheSize bounds the multi-tensor tables kept on the device: a trainer uses two (the
 // optimizer's and the gradient norm's); tests use many, each once.
@@ -35,7 +38,12 @@ type Buffer struct {
 	class int64
 	dev   *Device
 	freed bool
+	// of is the allocation a view is part of (Device.View); nil for an allocation.
+	of *Buffer
 }
+
+// dead reports whether b, or the allocation it views, was freed.
+func (b *Buffer) dead() bool { return b.freed || (b.of != nil && b.of.freed) }
 
 // DType returns the element type.
 func (b *Buffer) DType() backend.DType { return b.dt }
@@ -290,16 +298,34 @@ func (d *Device) allocLocked(op string, dt backend.DType, n int) (*Buffer, error
 }
 
 // Free returns b's memory to the allocator's free list (no CUDA call). Freeing nil, a buffer of
-// another device or a freed buffer does nothing.
+// another device, a view or a freed buffer does nothing.
 func (d *Device) Free(b backend.Buffer) {
 	cb, ok := b.(*Buffer)
-	if !ok || cb == nil || cb.dev != d || cb.freed {
+	if !ok || cb == nil || cb.dev != d || cb.freed || cb.of != nil {
 		return
 	}
 	cb.freed = true
 	if !d.closed {
 		_ = d.alloc.put(cb.addr(), cb.class) // fails only on a device bug; the block is then leaked, not reused twice
 	}
+}
+
+// View returns the first n elements of b as a buffer sharing its memory (backend.Viewer): it
+// starts at b's address, so it keeps b's alignment. Freeing a view does nothing; once b is
+// freed, using the view is an error as using b is.
+func (d *Device) View(b backend.Buffer, n int) (backend.Buffer, error) {
+	cb, err := d.buf("View", "buffer", -1, b)
+	if err != nil {
+		return nil, err
+	}
+	if n < 0 || n > cb.n {
+		return nil, fmt.Errorf("cuda: View: %d elements of a %d-element buffer: %w", n, cb.n, backend.ErrInvalid)
+	}
+	of := cb
+	if cb.of != nil {
+		of = cb.of
+	}
+	return &Buffer{ptr: cb.ptr, n: n, dt: cb.dt, dev: d, of: of}, nil
 }
 
 // Sync waits for every issued operation and reports an error of any of them.
@@ -336,12 +362,12 @@ func (d *Device) Close() error {
 // buf checks one buffer argument (name[idx] in errors; idx < 0 for none).
 func (d *Device) buf(op, name string, idx int, b backend.Buffer) (*Buffer, error) {
 	cb, ok := b.(*Buffer)
-	if !ok || cb == nil || cb.dev != d || cb.freed {
+	if !ok || cb == nil || cb.dev != d || cb.dead() {
 		if idx >= 0 {
 			name = fmt.Sprintf("%s[%d]", name, idx)
 		}
 		switch {
-		case ok && cb != nil && cb.freed:
+		case ok && cb != nil && cb.dead():
 			return nil, fmt.Errorf("cuda: %s: %s was freed: %w", op, name, backend.ErrInvalid)
 		case ok && cb != nil:
 			return nil, fmt.Errorf("cuda: %s: %s belongs to another device: %w", op, name, backend.ErrInvalid)

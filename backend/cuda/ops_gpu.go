@@ -589,7 +589,7 @@ func (d *Device) sameShape(p *Buffer, k, idx int, b backend.Buffer) error {
 		return fmt.Sprintf("state[%d]", k)
 	}
 	cb, ok := b.(*Buffer)
-	if !ok || cb == nil || cb.dev != d || cb.freed {
+	if !ok || cb == nil || cb.dev != d || cb.dead() {
 		_, err := d.buf("OptimizerStep", name(), idx, b)
 		return err
 	}
