@@ -107,8 +107,10 @@ type Plan struct {
 	owned []backend.Buffer
 	state *backend.RunState
 	// recycled holds the nodes whose buffers later nodes reuse: their values do not outlive
-	// the run, so Buffer does not hand them out.
+	// the run, so Buffer does not hand them out, nor those of the reshapes aliasing them
+	// (rootOf maps each node to the node whose buffer it uses).
 	recycled map[*G.Node]bool
+	rootOf   map[*G.Node]*G.Node
 	// elems is the number of elements in the buffers the plan allocated (its own and those it
 	// added to an arena); unshared, the number a buffer per node would take.
 	elems, unshared int
@@ -125,7 +127,7 @@ type step struct {
 // inputs, parameters, constants, bound nodes, targets and Config.Keep nodes always have one; a
 // node whose buffer a later node takes over (Config.Recycle) does not, and Buffer reports false.
 func (p *Plan) Buffer(n *G.Node) (backend.Buffer, bool) {
-	if p.recycled[n] {
+	if r, ok := p.rootOf[n]; ok && p.recycled[r] {
 		return nil, false
 	}
 	b, ok := p.bufs[n]
@@ -277,8 +279,20 @@ func (c *compiler) isAlias(n *G.Node) bool {
 	if _, bound := c.cfg.Bind[n]; bound {
 		return false
 	}
-	switch fmt.Sprintf("%T", n.Op()) {
-	case "gorgonia.reshapeOp", "*gorgonia.reshapeOp":
+	return gorgoniaOp(n.Op()) == "reshapeOp"
+}
+
+// gorgoniaOp names the type of one of Gorgonia's unexported ops, pointer or not ("reshapeOp"),
+// or of another op with its package ("nn.ConvOp").
+func gorgoniaOp(op G.Op) string {
+	return strings.TrimPrefix(strings.TrimPrefix(fmt.Sprintf("%T", op), "*"), "gorgonia.")
+}
+
+// knownAtCompileTime reports whether op's value is written once when the plan is compiled (a
+// constant, or the size of an axis).
+func knownAtCompileTime(op G.Op) bool {
+	switch gorgoniaOp(op) {
+	case "constantScalar", "constantTensor", "sizeOp":
 		return true
 	}
 	return false
@@ -290,6 +304,7 @@ func (c *compiler) isAlias(n *G.Node) bool {
 // whole run.
 func (c *compiler) planReuse(g *G.ExprGraph, order []*G.Node) {
 	c.rootOf, c.lastUse, c.dieAt = map[*G.Node]*G.Node{}, map[*G.Node]int{}, map[int][]*G.Node{}
+	c.plan.rootOf = c.rootOf
 	c.takes, c.freeable = map[*G.Node]bool{}, map[*G.Node]bool{}
 	c.parentOf, c.holders = map[*G.Node]backend.Buffer{}, map[backend.Buffer][]*G.Node{}
 	if !c.cfg.Recycle && c.cfg.Arena == nil {
@@ -305,9 +320,7 @@ func (c *compiler) planReuse(g *G.ExprGraph, order []*G.Node) {
 		} else {
 			c.rootOf[n] = n
 			_, bound := c.cfg.Bind[n]
-			name := fmt.Sprintf("%T", n.Op())
-			constant := strings.Contains(name, "constantScalar") || strings.Contains(name, "constantTensor") || strings.Contains(name, "sizeOp")
-			c.takes[n] = n.Op() != nil && !bound && !constant
+			c.takes[n] = n.Op() != nil && !bound && !knownAtCompileTime(n.Op())
 			c.freeable[n] = c.takes[n] && c.cfg.Recycle
 			c.lastUse[n] = i
 		}
@@ -418,11 +431,6 @@ func (c *compiler) share(b backend.Buffer, n *G.Node) {
 	for _, h := range c.holders[b] {
 		c.plan.recycled[h] = true
 	}
-	for a, r := range c.rootOf {
-		if a != r && c.plan.recycled[r] {
-			c.plan.recycled[a] = true
-		}
-	}
 	c.holders[b] = append(c.holders[b], n)
 }
 
@@ -469,14 +477,14 @@ func (c *compiler) lower(g *G.ExprGraph, n *G.Node) error {
 	size := shape.TotalSize()
 
 	// Ops whose value is known at compile time, and reshape, which is an alias.
-	switch name := fmt.Sprintf("%T", op); name {
-	case "gorgonia.constantScalar", "gorgonia.constantTensor", "*gorgonia.constantScalar", "*gorgonia.constantTensor":
+	switch gorgoniaOp(op) {
+	case "constantScalar", "constantTensor":
 		v := n.Value()
 		if v == nil {
 			return unsupported(n, "has no value")
 		}
 		return c.constant(n, v.Data())
-	case "gorgonia.sizeOp", "*gorgonia.sizeOp":
+	case "sizeOp":
 		s := op.String()
 		var val int
 		if rest, ok := strings.CutPrefix(s, "SizeOf="); ok {
@@ -496,7 +504,7 @@ func (c *compiler) lower(g *G.ExprGraph, n *G.Node) error {
 			return unsupported(n, "is an unknown size form")
 		}
 		return c.constant(n, float64(val))
-	case "gorgonia.reshapeOp", "*gorgonia.reshapeOp":
+	case "reshapeOp":
 		if b, ok := c.cfg.Bind[n]; ok { // a bound result must land in its own buffer
 			c.plan.bufs[n] = b
 			src := in[0]
