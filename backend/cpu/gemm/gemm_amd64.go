@@ -123,6 +123,27 @@ func transpose8[T scalar](dst, src []T, ld, kb, stride int) int {
 	return k
 }
 
+// transpose16x16s is transpose16 for float32 (pack_amd64.s).
+//
+//go:noescape
+func transpose16x16s(dst, src *float32, ld, kb, stride, rows int)
+
+// transpose16 packs columns [0, k) of the rows×kb block at src (row stride ld; rows 14 or 16)
+// transposed into dst (row stride stride), dst[p*stride+r] = src[r*ld+p] for r < rows, for the
+// largest multiple k of 16 that it can do in assembly, and returns k: 0 for float64 or below the
+// AVX-512 level (transpose8 is the AVX2 one). The caller has checked that src holds rows rows of
+// kb.
+func transpose16[T scalar](dst, src []T, ld, kb, stride, rows int) int {
+	k := kb &^ 15
+	if k == 0 || cpufeat.Current() != cpufeat.AVX512 || unsafe.Sizeof(dst[0]) != 4 || rows != 14 && rows != 16 {
+		return 0
+	}
+	_ = src[(rows-1)*ld+k-1]
+	_ = dst[(k-1)*stride+rows-1]
+	transpose16x16s((*float32)(unsafe.Pointer(&dst[0])), (*float32)(unsafe.Pointer(&src[0])), ld, k, stride, rows)
+	return k
+}
+
 // copyPanels32s is copyPanels32 for float32 (pack_amd64.s).
 //
 //go:noescape

@@ -15,6 +15,9 @@ func peakLoop(cpufeat.Level) (func(int), float64) {
 // transpose8 does nothing without assembly: packB's Go loop packs everything.
 func transpose8[T scalar](dst, src []T, ld, kb, stride int) int { return 0 }
 
+// transpose16 does nothing without assembly: packA's and packB's Go loops pack everything.
+func transpose16[T scalar](dst, src []T, ld, kb, stride, rows int) int { return 0 }
+
 // copyPanels32 does nothing without assembly: packB's Go loop packs everything.
 func copyPanels32[T scalar](dst, src []T, ld, kb, panels int) bool { return false }
 

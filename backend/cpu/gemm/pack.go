@@ -56,12 +56,16 @@ func packA[T scalar](dst []T, trans bool, a []T, lda, ic, mb, pc, kb, mr int) {
 			continue
 		}
 		if rows == 14 && mr == 14 {
-			// Rows 0-7 and 6-13 as two transposed 8-row blocks (rows 6 and 7 are written twice,
-			// with the same values), in assembly where there is one.
+			// At AVX-512 in 16×16 transposes (each source line read once: see transpose16x16s),
+			// else rows 0-7 and 6-13 as two transposed 8-row blocks (rows 6 and 7 are written
+			// twice, with the same values), in assembly where there is one.
 			off := i0*lda + pc
-			done := transpose8(d, a[off:], lda, kb, 14)
-			if done > 0 {
-				transpose8(d[6:], a[off+6*lda:], lda, kb, 14)
+			done := transpose16(d, a[off:], lda, kb, 14, 14)
+			if done == 0 {
+				done = transpose8(d, a[off:], lda, kb, 14)
+				if done > 0 {
+					transpose8(d[6:], a[off+6*lda:], lda, kb, 14)
+				}
 			}
 			for i := range 14 {
 				src := a[off+i*lda+done : off+i*lda+kb]
@@ -174,6 +178,15 @@ func packB[T scalar](dst []T, trans bool, b []T, ldb, pc, kb, jc, nb, nr int) {
 			// of a convolution's filter gradient) takes its whole groups of 8 the same way.
 			full8 = cols &^ 7
 			for j := 0; j < full8; j += 8 {
+				// At AVX-512, 16 columns at a time (see transpose16x16s).
+				if j+16 <= full8 {
+					if done := transpose16(d[j:], b[(j0+j)*ldb+pc:], ldb, kb, nr, 16); done > 0 {
+						packRows8(d[done*nr:], b, (j0+j)*ldb+pc+done, ldb, kb-done, nr, j)
+						packRows8(d[done*nr:], b, (j0+j+8)*ldb+pc+done, ldb, kb-done, nr, j+8)
+						j += 8
+						continue
+					}
+				}
 				done := transpose8(d[j:], b[(j0+j)*ldb+pc:], ldb, kb, nr)
 				packRows8(d[done*nr:], b, (j0+j)*ldb+pc+done, ldb, kb-done, nr, j)
 			}

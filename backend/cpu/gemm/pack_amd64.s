@@ -271,3 +271,153 @@ r6_loop:
 	DECQ CX
 	JNZ r6_loop
 	RET
+
+// T16A(rlo, rhi, tlo, thi): the 32-bit interleaves of rows rlo and rhi.
+#define T16A(rlo, rhi, tlo, thi) \
+	VUNPCKLPS rhi, rlo, tlo; \
+	VUNPCKHPS rhi, rlo, thi
+
+// T16B(t0, t1, t2, t3, u0, u1, u2, u3): the 64-bit interleaves of two pairs' interleaves: in
+// 128-bit lane L, u_j holds element 4L + j of four rows.
+#define T16B(t0, t1, t2, t3, u0, u1, u2, u3) \
+	VUNPCKLPD t2, t0, u0; \
+	VUNPCKHPD t2, t0, u1; \
+	VUNPCKLPD t3, t1, u2; \
+	VUNPCKHPD t3, t1, u3
+
+// T16C(ua, ub, uc, ud, lo, hi, wlo, whi): the lanes of four rows' groups brought together.
+#define T16C(ua, ub, uc, ud, lo, hi, wlo, whi) \
+	VSHUFF32X4 $0x44, ub, ua, lo; \
+	VSHUFF32X4 $0xee, ub, ua, hi; \
+	VSHUFF32X4 $0x44, ud, uc, wlo; \
+	VSHUFF32X4 $0xee, ud, uc, whi
+
+// T16D(lo, hi, wlo, whi, c0, c1, c2, c3): columns j, 4+j, 8+j and 12+j of all 16 rows.
+#define T16D(lo, hi, wlo, whi, c0, c1, c2, c3) \
+	VSHUFF32X4 $0x88, wlo, lo, c0; \
+	VSHUFF32X4 $0xdd, wlo, lo, c1; \
+	VSHUFF32X4 $0x88, whi, hi, c2; \
+	VSHUFF32X4 $0xdd, whi, hi, c3
+
+// func transpose16x16s(dst, src *float32, ld, kb, stride, rows int)
+//
+// Packs a rows×kb block of float32 (rows 14 or 16; row r at src + r·ld; kb a positive multiple
+// of 16) transposed: dst[p*stride + r] = src[r*ld + p] for r < rows, and writes nothing else.
+// Each 16×16 block is one ZMM load per row (each source line read once, whole), the 64-shuffle
+// transpose (32- and 64-bit interleaves, then two rounds of 128-bit lane shuffles) and one
+// masked store of rows floats per column. Rows ld apart at a multiple of 4 KiB fall into one set
+// of L1, where the 8×8 transposes (half a line per row, every line read twice) packed a 14-row
+// panel of the large MLP's activations at about 3.5 GB/s on the Xeon; each row prefetches its
+// line 8 blocks ahead into L2, where the rows do not collide. AVX-512F. ld and stride are in
+// elements.
+TEXT ·transpose16x16s(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	SHLQ $2, R8 // row stride of src in bytes
+	MOVQ stride+32(FP), R9
+	SHLQ $2, R9 // row stride of dst in bytes
+	MOVQ rows+40(FP), BX
+	MOVQ BX, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1 // the rows lanes of a column
+	LEAQ (R8)(R8*2), R10 // 3·ld
+	LEAQ (R9)(R9*2), R11 // 3·stride
+	MOVQ kb+24(FP), CX
+	SHRQ $4, CX // 16×16 blocks
+	JZ t16_done
+
+t16_loop:
+	LEAQ (SI)(R8*4), DX // row 4
+	LEAQ (DX)(R8*4), R12 // row 8
+	LEAQ (R12)(R8*4), R13 // row 12
+	PREFETCHT1 512(SI)
+	PREFETCHT1 512(SI)(R8*1)
+	PREFETCHT1 512(SI)(R8*2)
+	PREFETCHT1 512(SI)(R10*1)
+	PREFETCHT1 512(DX)
+	PREFETCHT1 512(DX)(R8*1)
+	PREFETCHT1 512(DX)(R8*2)
+	PREFETCHT1 512(DX)(R10*1)
+	PREFETCHT1 512(R12)
+	PREFETCHT1 512(R12)(R8*1)
+	PREFETCHT1 512(R12)(R8*2)
+	PREFETCHT1 512(R12)(R10*1)
+	PREFETCHT1 512(R13)
+	PREFETCHT1 512(R13)(R8*1)
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI)(R8*1), Z1
+	VMOVUPS (SI)(R8*2), Z2
+	VMOVUPS (SI)(R10*1), Z3
+	VMOVUPS (DX), Z4
+	VMOVUPS (DX)(R8*1), Z5
+	VMOVUPS (DX)(R8*2), Z6
+	VMOVUPS (DX)(R10*1), Z7
+	VMOVUPS (R12), Z8
+	VMOVUPS (R12)(R8*1), Z9
+	VMOVUPS (R12)(R8*2), Z10
+	VMOVUPS (R12)(R10*1), Z11
+	VMOVUPS (R13), Z12
+	VMOVUPS (R13)(R8*1), Z13
+	CMPQ BX, $16
+	JNE t16_rows14
+	PREFETCHT1 512(R13)(R8*2)
+	PREFETCHT1 512(R13)(R10*1)
+	VMOVUPS (R13)(R8*2), Z14
+	VMOVUPS (R13)(R10*1), Z15
+	JMP t16_shuffle
+t16_rows14:
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+t16_shuffle:
+	T16A(Z0, Z1, Z16, Z17)
+	T16A(Z2, Z3, Z18, Z19)
+	T16A(Z4, Z5, Z20, Z21)
+	T16A(Z6, Z7, Z22, Z23)
+	T16A(Z8, Z9, Z24, Z25)
+	T16A(Z10, Z11, Z26, Z27)
+	T16A(Z12, Z13, Z28, Z29)
+	T16A(Z14, Z15, Z30, Z31)
+	T16B(Z16, Z17, Z18, Z19, Z0, Z1, Z2, Z3)     // rows 0-3
+	T16B(Z20, Z21, Z22, Z23, Z4, Z5, Z6, Z7)     // rows 4-7
+	T16B(Z24, Z25, Z26, Z27, Z8, Z9, Z10, Z11)   // rows 8-11
+	T16B(Z28, Z29, Z30, Z31, Z12, Z13, Z14, Z15) // rows 12-15
+	T16C(Z0, Z4, Z8, Z12, Z16, Z17, Z18, Z19)    // j = 0
+	T16C(Z1, Z5, Z9, Z13, Z20, Z21, Z22, Z23)    // j = 1
+	T16C(Z2, Z6, Z10, Z14, Z24, Z25, Z26, Z27)   // j = 2
+	T16C(Z3, Z7, Z11, Z15, Z28, Z29, Z30, Z31)   // j = 3
+	T16D(Z16, Z17, Z18, Z19, Z0, Z4, Z8, Z12)    // columns 0, 4, 8, 12
+	T16D(Z20, Z21, Z22, Z23, Z1, Z5, Z9, Z13)    // 1, 5, 9, 13
+	T16D(Z24, Z25, Z26, Z27, Z2, Z6, Z10, Z14)   // 2, 6, 10, 14
+	T16D(Z28, Z29, Z30, Z31, Z3, Z7, Z11, Z15)   // 3, 7, 11, 15
+
+	LEAQ (DI)(R9*4), DX // column 4
+	LEAQ (DX)(R9*4), R12 // column 8
+	LEAQ (R12)(R9*4), R13 // column 12
+	VMOVUPS Z0, K1, (DI)
+	VMOVUPS Z1, K1, (DI)(R9*1)
+	VMOVUPS Z2, K1, (DI)(R9*2)
+	VMOVUPS Z3, K1, (DI)(R11*1)
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K1, (DX)(R9*1)
+	VMOVUPS Z6, K1, (DX)(R9*2)
+	VMOVUPS Z7, K1, (DX)(R11*1)
+	VMOVUPS Z8, K1, (R12)
+	VMOVUPS Z9, K1, (R12)(R9*1)
+	VMOVUPS Z10, K1, (R12)(R9*2)
+	VMOVUPS Z11, K1, (R12)(R11*1)
+	VMOVUPS Z12, K1, (R13)
+	VMOVUPS Z13, K1, (R13)(R9*1)
+	VMOVUPS Z14, K1, (R13)(R9*2)
+	VMOVUPS Z15, K1, (R13)(R11*1)
+
+	ADDQ $64, SI
+	LEAQ (R13)(R9*4), DI // column 16: the next block's first
+	DECQ CX
+	JNZ t16_loop
+t16_done:
+	VZEROUPPER
+	RET
