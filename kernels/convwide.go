@@ -165,8 +165,8 @@ func col2imEdge[T Float](d, s []T, t0, t1, n, kw, ld int) {
 // output rows (srcStride = Wp): short rows, which a copy call per row spent most of its time
 // calling (cnn's first layer: 28 floats a row, 40% of its forward pass).
 func NarrowRows[T Float](dst, src []T, rows, cols, srcStride int) error {
-	if rows < 0 || cols < 0 || srcStride < cols || len(dst) < rows*cols || rows > 0 && len(src) < (rows-1)*srcStride+cols {
-		return fmt.Errorf("kernels: NarrowRows: %d rows of %d, %d apart, from %d elements into %d: %w", rows, cols, srcStride, len(src), len(dst), ErrInvalid)
+	if err := checkNarrow("NarrowRows", len(dst), len(src), rows, cols, srcStride); err != nil {
+		return err
 	}
 	if rows == 0 || cols == 0 {
 		return nil
@@ -186,8 +186,8 @@ func NarrowRows[T Float](dst, src []T, rows, cols, srcStride int) error {
 // between them, dst[i·dstStride + j] for cols <= j < dstStride and i < rows−1, to zero (the
 // last row ends at its cols-th element). It lays output gradients out at the full width.
 func WidenRows[T Float](dst, src []T, rows, cols, dstStride int) error {
-	if rows < 0 || cols < 0 || dstStride < cols || len(src) < rows*cols || rows > 0 && len(dst) < (rows-1)*dstStride+cols {
-		return fmt.Errorf("kernels: WidenRows: %d rows of %d from %d elements into %d, %d apart: %w", rows, cols, len(src), len(dst), dstStride, ErrInvalid)
+	if err := checkWiden("WidenRows", len(dst), len(src), rows, cols, dstStride); err != nil {
+		return err
 	}
 	if rows == 0 {
 		return nil
@@ -202,6 +202,75 @@ func WidenRows[T Float](dst, src []T, rows, cols, dstStride int) error {
 		if i < rows-1 {
 			clear(r[cols:dstStride])
 		}
+	}
+	return nil
+}
+
+// checkNarrow checks NarrowRows' arguments: rows rows of cols, srcStride apart, from src into dst.
+func checkNarrow(op string, ldst, lsrc, rows, cols, srcStride int) error {
+	if rows < 0 || cols < 0 || srcStride < cols || ldst < rows*cols || rows > 0 && lsrc < (rows-1)*srcStride+cols {
+		return fmt.Errorf("kernels: %s: %d rows of %d, %d apart, from %d elements into %d: %w", op, rows, cols, srcStride, lsrc, ldst, ErrInvalid)
+	}
+	return nil
+}
+
+// checkWiden checks WidenRows' arguments: rows rows of cols from src into dst, dstStride apart.
+func checkWiden(op string, ldst, lsrc, rows, cols, dstStride int) error {
+	if rows < 0 || cols < 0 || dstStride < cols || lsrc < rows*cols || rows > 0 && ldst < (rows-1)*dstStride+cols {
+		return fmt.Errorf("kernels: %s: %d rows of %d from %d elements into %d, %d apart: %w", op, rows, cols, lsrc, ldst, dstStride, ErrInvalid)
+	}
+	return nil
+}
+
+// checkPlanes checks what NarrowPlanes and WidenPlanes need beyond the row checks of their last
+// plane, which reaches furthest: a count and plane strides that are not negative, and a last
+// plane that starts inside both slices. It returns the lengths left from the last plane's start.
+func checkPlanes(op string, ldst, lsrc, planes, dstPlane, srcPlane int) (int, int, error) {
+	if planes < 0 || dstPlane < 0 || srcPlane < 0 || planes > 0 && ((planes-1)*dstPlane > ldst || (planes-1)*srcPlane > lsrc) {
+		return 0, 0, fmt.Errorf("kernels: %s: %d planes, %d and %d apart, in %d and %d elements: %w", op, planes, dstPlane, srcPlane, ldst, lsrc, ErrInvalid)
+	}
+	last := max(planes-1, 0)
+	return ldst - last*dstPlane, lsrc - last*srcPlane, nil
+}
+
+// NarrowPlanes is NarrowRows for planes planes at once, plane i from src[i·srcPlane:] to
+// dst[i·dstPlane:] in ascending i: the OutC channels of one image, which a NarrowRows call each
+// spent much of their time calling.
+func NarrowPlanes[T Float](dst, src []T, planes, rows, cols, srcStride, dstPlane, srcPlane int) error {
+	ld, ls, err := checkPlanes("NarrowPlanes", len(dst), len(src), planes, dstPlane, srcPlane)
+	if err == nil && planes > 0 {
+		err = checkNarrow("NarrowPlanes", ld, ls, rows, cols, srcStride)
+	}
+	if err != nil || planes == 0 || rows == 0 || cols == 0 {
+		return err
+	}
+	if d32, ok := any(dst).([]float32); ok && level() >= cpufeat.AVX512 {
+		copyPlanes512(&d32[0], &any(src).([]float32)[0], planes, rows, cols, cols, srcStride, 0, dstPlane, srcPlane)
+		return nil
+	}
+	for i := range planes {
+		_ = NarrowRows(dst[i*dstPlane:], src[i*srcPlane:], rows, cols, srcStride)
+	}
+	return nil
+}
+
+// WidenPlanes is WidenRows for planes planes at once, plane i from src[i·srcPlane:] to
+// dst[i·dstPlane:] in ascending i: an image's output gradients laid out at the full width, one
+// call instead of one per channel.
+func WidenPlanes[T Float](dst, src []T, planes, rows, cols, dstStride, dstPlane, srcPlane int) error {
+	ld, ls, err := checkPlanes("WidenPlanes", len(dst), len(src), planes, dstPlane, srcPlane)
+	if err == nil && planes > 0 {
+		err = checkWiden("WidenPlanes", ld, ls, rows, cols, dstStride)
+	}
+	if err != nil || planes == 0 || rows == 0 {
+		return err
+	}
+	if d32, ok := any(dst).([]float32); ok && level() >= cpufeat.AVX512 {
+		copyPlanes512(&d32[0], &any(src).([]float32)[0], planes, rows, cols, dstStride, cols, dstStride-cols, dstPlane, srcPlane)
+		return nil
+	}
+	for i := range planes {
+		_ = WidenRows(dst[i*dstPlane:], src[i*srcPlane:], rows, cols, dstStride)
 	}
 	return nil
 }

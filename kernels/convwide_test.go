@@ -186,3 +186,79 @@ func TestNarrowAndWidenRowsAreTheLoops(t *testing.T) {
 	require.ErrorIs(t, WidenRows(back[:7], n64, 3, 2, 3), ErrInvalid, "dst too short")
 	require.ErrorIs(t, WidenRows(back, n64[:5], 3, 2, 3), ErrInvalid, "src too short")
 }
+
+// TestNarrowAndWidenPlanesAreTheLoops: at every level, for float32 (any bits, NaN payloads
+// included, which a move must keep), on 0-3 planes of 0-4 rows of 0-40 columns with gaps of 0-5
+// and plane strides at and past the plane's extent, NarrowPlanes and WidenPlanes write exactly
+// what the plain loops write, and nothing else (a sentinel everywhere else); bad arguments are
+// refused.
+func TestNarrowAndWidenPlanesAreTheLoops(t *testing.T) {
+	rng := rand.New(rand.NewPCG(18, 19))
+	sentinel := math.Float32frombits(0x7fc0beef)
+	random := func(n int) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = math.Float32frombits(rng.Uint32())
+		}
+		return s
+	}
+	for _, l := range cpufeat.Supported() {
+		for planes := 0; planes <= 3; planes++ {
+			for rows := 0; rows <= 4; rows++ {
+				for cols := 0; cols <= 40; cols += 1 + cols/8 {
+					for _, gap := range []int{0, 1, 2, 5} {
+						stride := cols + gap
+						wideExt, narrowExt := max(0, (rows-1)*stride+cols), rows*cols
+						widePlane, narrowPlane := wideExt+rng.IntN(4), narrowExt+rng.IntN(4)
+						wide := random(planes*widePlane + 7)
+						narrow := random(planes*narrowPlane + 7)
+						what := fmt.Sprintf("%v %d planes %dx%d gap %d", l, planes, rows, cols, gap)
+
+						want, got := slices.Repeat([]float32{sentinel}, len(narrow)), slices.Repeat([]float32{sentinel}, len(narrow))
+						for p := range planes {
+							for i := range rows {
+								for j := range cols {
+									want[p*narrowPlane+i*cols+j] = wide[p*widePlane+i*stride+j]
+								}
+							}
+						}
+						withLevel(t, l, func() {
+							require.NoError(t, NarrowPlanes(got, wide, planes, rows, cols, stride, narrowPlane, widePlane))
+						})
+						requireSameBits32(t, want, got, "NarrowPlanes "+what)
+
+						want, got = slices.Repeat([]float32{sentinel}, len(wide)), slices.Repeat([]float32{sentinel}, len(wide))
+						for p := range planes {
+							for i := range rows {
+								for j := range stride {
+									switch {
+									case j < cols:
+										want[p*widePlane+i*stride+j] = narrow[p*narrowPlane+i*cols+j]
+									case i < rows-1:
+										want[p*widePlane+i*stride+j] = 0
+									}
+								}
+							}
+						}
+						withLevel(t, l, func() {
+							require.NoError(t, WidenPlanes(got, narrow, planes, rows, cols, stride, widePlane, narrowPlane))
+						})
+						requireSameBits32(t, want, got, "WidenPlanes "+what)
+					}
+				}
+			}
+		}
+	}
+	w, n := make([]float32, 2*9), make([]float32, 2*6)
+	require.NoError(t, NarrowPlanes(n, w, 2, 3, 2, 3, 6, 9))
+	require.ErrorIs(t, NarrowPlanes(n[:11], w, 2, 3, 2, 3, 6, 9), ErrInvalid, "dst too short for the last plane")
+	require.ErrorIs(t, NarrowPlanes(n, w[:16], 2, 3, 2, 3, 6, 9), ErrInvalid, "src too short for the last plane")
+	require.ErrorIs(t, NarrowPlanes(n, w, -1, 3, 2, 3, 6, 9), ErrInvalid, "negative planes")
+	require.ErrorIs(t, NarrowPlanes(n, w, 2, 3, 2, 3, -6, 9), ErrInvalid, "negative plane stride")
+	require.ErrorIs(t, WidenPlanes(w[:16], n, 2, 3, 2, 3, 9, 6), ErrInvalid, "dst too short for the last plane")
+	require.ErrorIs(t, WidenPlanes(w, n[:11], 2, 3, 2, 3, 9, 6), ErrInvalid, "src too short for the last plane")
+	require.ErrorIs(t, WidenPlanes(w, n, 2, 3, 4, 3, 9, 6), ErrInvalid, "stride under cols")
+	n64 := make([]float64, 4)
+	require.NoError(t, NarrowPlanes(n64, []float64{1, 2, 9, 3, 4, 9}, 2, 1, 2, 3, 2, 3))
+	require.Equal(t, []float64{1, 2, 3, 4}, n64)
+}

@@ -51,3 +51,10 @@ func pixelsAVX2(dst *float32, src *uint8, n int)
 //
 //go:noescape
 func copyRowsAVX2(dst, src *float32, rows, cols, dstStride, srcStride, gap int)
+
+// copyPlanes512 copies planes >= 0 planes of rows rows of cols elements from src (rows srcStride
+// apart, planes srcPlane apart) to dst (dstStride, dstPlane), and writes gap zeros after every
+// row of dst but a plane's last: NarrowPlanes and WidenPlanes for float32 (copy512_amd64.s).
+//
+//go:noescape
+func copyPlanes512(dst, src *float32, planes, rows, cols, dstStride, srcStride, gap, dstPlane, srcPlane int)

@@ -9,7 +9,9 @@ func addRowAVX2(dst, x, b *float32, n int)                                      
 func col2imRowsAVX2(d, s *float32, n, kw, stride int)                           {}
 func pixelsAVX2(dst *float32, src *uint8, n int)                                {}
 func copyRowsAVX2(dst, src *float32, rows, cols, dstStride, srcStride, gap int) {}
-func sumColumns512(dst, src *float32, rows, cols, ld int)                       {}
-func sumColumnsAVX2(dst, src *float32, rows, cols, ld int)                      {}
-func sumSquares512(x *float32, n int, s *[16]float64)                           {}
-func sumSquaresAVX2(x *float32, n int, s *[16]float64)                          {}
+func copyPlanes512(dst, src *float32, planes, rows, cols, dstStride, srcStride, gap, dstPlane, srcPlane int) {
+}
+func sumColumns512(dst, src *float32, rows, cols, ld int)  {}
+func sumColumnsAVX2(dst, src *float32, rows, cols, ld int) {}
+func sumSquares512(x *float32, n int, s *[16]float64)      {}
+func sumSquaresAVX2(x *float32, n int, s *[16]float64)     {}
