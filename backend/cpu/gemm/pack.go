@@ -61,10 +61,10 @@ func packA[T scalar](dst []T, trans bool, a []T, lda, ic, mb, pc, kb, mr int) {
 			// twice, with the same values), in assembly where there is one.
 			off := i0*lda + pc
 			done := transpose16(d, a[off:], lda, kb, 14, 14)
-			if done == 0 {
-				done = transpose8(d, a[off:], lda, kb, 14)
-				if done > 0 {
-					transpose8(d[6:], a[off+6*lda:], lda, kb, 14)
+			if kb-done >= 8 {
+				if k8 := transpose8(d[done*14:], a[off+done:], lda, kb-done, 14); k8 > 0 {
+					transpose8(d[done*14+6:], a[off+6*lda+done:], lda, kb-done, 14)
+					done += k8
 				}
 			}
 			for i := range 14 {
@@ -181,8 +181,15 @@ func packB[T scalar](dst []T, trans bool, b []T, ldb, pc, kb, jc, nb, nr int) {
 				// At AVX-512, 16 columns at a time (see transpose16x16s).
 				if j+16 <= full8 {
 					if done := transpose16(d[j:], b[(j0+j)*ldb+pc:], ldb, kb, nr, 16); done > 0 {
-						packRows8(d[done*nr:], b, (j0+j)*ldb+pc+done, ldb, kb-done, nr, j)
-						packRows8(d[done*nr:], b, (j0+j+8)*ldb+pc+done, ldb, kb-done, nr, j+8)
+						// The last kb%16 columns of each half: 8 more in an 8×8 transpose where
+						// they are there, the rest in Go.
+						for _, h := range [2]int{j, j + 8} {
+							more := done
+							if kb-done >= 8 {
+								more += transpose8(d[done*nr+h:], b[(j0+h)*ldb+pc+done:], ldb, kb-done, nr)
+							}
+							packRows8(d[more*nr:], b, (j0+h)*ldb+pc+more, ldb, kb-more, nr, h)
+						}
 						j += 8
 						continue
 					}
