@@ -395,3 +395,42 @@ func BenchmarkActValues(b *testing.B) {
 		}
 	}
 }
+
+// TestChannelBiasAddLevelsAreTheLoop: at every level, ChannelBiasAdd's float32 loops give the Go
+// loop's bits (v + b[c], NaN payloads included) for planes of 2-40 elements (every tail of a
+// vector), in place and not, and write nothing past dst.
+func TestChannelBiasAddLevelsAreTheLoop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(20, 21))
+	for _, l := range cpufeat.Supported() {
+		for inner := 2; inner <= 40; inner++ {
+			for _, oc := range [][2]int{{1, 1}, {3, 5}, {2, 32}} {
+				outer, channels := oc[0], oc[1]
+				n := outer * channels * inner
+				x, b := make([]float32, n), make([]float32, channels)
+				for i := range x {
+					x[i] = math.Float32frombits(rng.Uint32())
+					if i%7 == 0 {
+						x[i] = float32(rng.NormFloat64())
+					}
+				}
+				for i := range b {
+					b[i] = float32(rng.NormFloat64())
+				}
+				b[0] = math.Float32frombits(0x7fc0dead) // a NaN payload
+				want := make([]float32, n)
+				for i := range want {
+					want[i] = x[i] + b[(i/inner)%channels]
+				}
+				got := make([]float32, n+3)
+				got[n], got[n+1], got[n+2] = 7, 7, 7
+				withLevel(t, l, func() { require.NoError(t, ChannelBiasAdd(got[:n], x, b, outer, channels, inner)) })
+				what := fmt.Sprintf("%v %dx%dx%d", l, outer, channels, inner)
+				requireSameBits32(t, want, got[:n], what)
+				require.Equal(t, []float32{7, 7, 7}, got[n:], what+": wrote past dst")
+				inPlace := append([]float32(nil), x...)
+				withLevel(t, l, func() { require.NoError(t, ChannelBiasAdd(inPlace, inPlace, b, outer, channels, inner)) })
+				requireSameBits32(t, want, inPlace, what+" in place")
+			}
+		}
+	}
+}

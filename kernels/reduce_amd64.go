@@ -58,3 +58,14 @@ func copyRowsAVX2(dst, src *float32, rows, cols, dstStride, srcStride, gap int)
 //
 //go:noescape
 func copyPlanes512(dst, src *float32, planes, rows, cols, dstStride, srcStride, gap, dstPlane, srcPlane int)
+
+// channelBias512 sets dst[(o·channels+c)·inner+i] = x[...] + b[c] for o < outer, c < channels,
+// i < inner (all >= 1): ChannelBiasAdd for float32.
+//
+//go:noescape
+func channelBias512(dst, x, b *float32, outer, channels, inner int)
+
+// channelBiasAVX2 is channelBias512 with AVX2.
+//
+//go:noescape
+func channelBiasAVX2(dst, x, b *float32, outer, channels, inner int)

@@ -389,3 +389,104 @@ copyRowsAVX2_next:
 copyRowsAVX2_done:
 	VZEROUPPER
 	RET
+
+// func channelBias512(dst, x, b *float32, outer, channels, inner int)
+//
+// dst[(o·channels + c)·inner + i] = x[...] + b[c] for o < outer, c < channels, i < inner (all
+// >= 1): ChannelBiasAdd for float32. Per plane, b[c] broadcast once, then 16 elements a step and
+// the last inner%16 under a mask. One VADDPS with x first, as in v + b.
+TEXT ·channelBias512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ outer+24(FP), R8
+	MOVQ inner+40(FP), CX
+	MOVQ CX, R11
+	SHRQ $4, R11 // whole vectors a plane
+	ANDQ $15, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1 // the tail's lanes
+	MOVQ CX, R13 // tail elements
+cb512_outer:
+	XORQ R12, R12 // channel
+cb512_plane:
+	VBROADCASTSS (DX)(R12*4), Z1
+	MOVQ R11, BX
+	TESTQ BX, BX
+	JZ cb512_tail
+cb512_vec:
+	VMOVUPS (SI), Z0
+	VADDPS Z1, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ BX
+	JNZ cb512_vec
+cb512_tail:
+	TESTQ R13, R13
+	JZ cb512_next
+	VMOVUPS.Z (SI), K1, Z0
+	VADDPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+	LEAQ (SI)(R13*4), SI
+	LEAQ (DI)(R13*4), DI
+cb512_next:
+	INCQ R12
+	CMPQ R12, channels+32(FP)
+	JLT cb512_plane
+	DECQ R8
+	JNZ cb512_outer
+	VZEROUPPER
+	RET
+
+// func channelBiasAVX2(dst, x, b *float32, outer, channels, inner int)
+//
+// channelBias512 with AVX2: 8 elements a step, the last inner%8 under a VMASKMOVPS mask
+// (col2imMask), whose lanes past the plane are neither read nor written.
+TEXT ·channelBiasAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ outer+24(FP), R8
+	MOVQ inner+40(FP), CX
+	MOVQ CX, R11
+	SHRQ $3, R11 // whole vectors a plane
+	ANDQ $7, CX
+	MOVQ CX, R13 // tail elements
+	SHLQ $2, CX
+	LEAQ col2imMask<>+32(SB), AX
+	SUBQ CX, AX
+	VMOVUPS (AX), Y15 // the first inner%8 lanes set
+cbavx2_outer:
+	XORQ R12, R12
+cbavx2_plane:
+	VBROADCASTSS (DX)(R12*4), Y1
+	MOVQ R11, BX
+	TESTQ BX, BX
+	JZ cbavx2_tail
+cbavx2_vec:
+	VMOVUPS (SI), Y0
+	VADDPS Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ BX
+	JNZ cbavx2_vec
+cbavx2_tail:
+	TESTQ R13, R13
+	JZ cbavx2_next
+	VMASKMOVPS (SI), Y15, Y0
+	VADDPS Y1, Y0, Y0
+	VMASKMOVPS Y0, Y15, (DI)
+	LEAQ (SI)(R13*4), SI
+	LEAQ (DI)(R13*4), DI
+cbavx2_next:
+	INCQ R12
+	CMPQ R12, channels+32(FP)
+	JLT cbavx2_plane
+	DECQ R8
+	JNZ cbavx2_outer
+	VZEROUPPER
+	RET
