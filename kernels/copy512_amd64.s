@@ -32,6 +32,16 @@ GLOBL lanesBelow<>(SB), RODATA|NOPTR, $34
 	MOVWLZX (R14)(r*2), r; \
 	KMOVW r, k
 
+// NEXTPLANE(loop): DI and SI to the next plane of dst and src; back to loop while planes are
+// left (R15).
+#define NEXTPLANE(loop) \
+	MOVQ dstPlane+64(FP), AX; \
+	LEAQ (DI)(AX*4), DI; \
+	MOVQ srcPlane+72(FP), AX; \
+	LEAQ (SI)(AX*4), SI; \
+	DECQ R15; \
+	JNZ loop
+
 // func copyPlanes512(dst, src *float32, planes, rows, cols, dstStride, srcStride, gap, dstPlane, srcPlane int)
 //
 // For each plane p < planes and row r < rows: dst[p·dstPlane + r·dstStride + j] =
@@ -82,12 +92,7 @@ cp_nlast:
 	VMOVUPS.Z (R9), K1, Z0
 	VMOVUPS Z0, K1, (R8)
 cp_nnext:
-	MOVQ dstPlane+64(FP), AX
-	LEAQ (DI)(AX*4), DI
-	MOVQ srcPlane+72(FP), AX
-	LEAQ (SI)(AX*4), SI
-	DECQ R15
-	JNZ cp_nplane
+	NEXTPLANE(cp_nplane)
 	JMP cp_done
 
 cp_plane:
@@ -133,12 +138,7 @@ cp_nextrow:
 	DECQ R10
 	JNZ cp_row
 cp_nextplane:
-	MOVQ dstPlane+64(FP), AX
-	LEAQ (DI)(AX*4), DI
-	MOVQ srcPlane+72(FP), AX
-	LEAQ (SI)(AX*4), SI
-	DECQ R15
-	JNZ cp_plane
+	NEXTPLANE(cp_plane)
 cp_done:
 	VZEROUPPER
 	RET
