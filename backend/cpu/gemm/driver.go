@@ -52,6 +52,10 @@ var bInPlaceRows = 256
 // Only tests and benchmarks clear it, between products, to compare with one call per tile.
 var sweepTiles = true
 
+// narrowTiles enables the narrow kernel sets (kernelSet.narrow); tests turn it off to check that
+// the bits do not depend on it.
+var narrowTiles = true
+
 // tailTiles enables the 4-row AVX2 tail panels (tailPlan); tests turn it off to check that the
 // bits of every beta 0 or 1 product do not depend on it.
 var tailTiles = true

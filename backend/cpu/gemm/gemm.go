@@ -62,6 +62,9 @@ func (e *Engine) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 		return err
 	}
 	ks := kernels()
+	if n <= 16 && ks.narrow != nil && narrowTiles {
+		ks = ks.narrow
+	}
 	gemm(e.pool, &e.s, ks.k32, ks.k4, ks.col32, ks.r32, ks.col8, ks.r8, ks.b32, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	return nil
 }

@@ -751,3 +751,268 @@ r8_next:
 	FLUSH_OFF
 	VZEROUPPER
 	RET
+
+// The 14×16 tiles, for products of at most 16 columns (a 10-class output layer; the 16 channels
+// of LeNet's second layer): one ZMM accumulator per row, one B load and 14 broadcasts per step of
+// k. The 14×32 tiles computed such a product in one ragged tile of 32 columns, at most 10 or 16 of
+// them kept. Each element is the same FMA chain over k, then the same alpha and beta·C, as in the
+// 14×32 tiles: the same bits.
+
+// ROW16(a, acc): acc += b[0:16]·A[a], B's row in Z28.
+#define ROW16(a, acc) \
+	VBROADCASTSS a, Z30; \
+	VFMADD231PS Z28, Z30, acc
+
+// ROWS16(ao): the 14 FMAs of one step of k with the A column at ao(SI).
+#define ROWS16(ao) \
+	ROW16(ao(SI), Z0); \
+	ROW16(ao+4(SI), Z1); \
+	ROW16(ao+8(SI), Z2); \
+	ROW16(ao+12(SI), Z3); \
+	ROW16(ao+16(SI), Z4); \
+	ROW16(ao+20(SI), Z5); \
+	ROW16(ao+24(SI), Z6); \
+	ROW16(ao+28(SI), Z7); \
+	ROW16(ao+32(SI), Z8); \
+	ROW16(ao+36(SI), Z9); \
+	ROW16(ao+40(SI), Z10); \
+	ROW16(ao+44(SI), Z11); \
+	ROW16(ao+48(SI), Z12); \
+	ROW16(ao+52(SI), Z13)
+
+// UPD16(acc): the C row at DX = acc + beta·C (beta in Z31), then the next row.
+#define UPD16(acc) \
+	VFMADD231PS (DX), Z31, acc; \
+	VMOVUPS acc, (DX); \
+	ADDQ R8, DX
+
+// PUT16(acc): the C row at DX = acc, then the next row.
+#define PUT16(acc) \
+	VMOVUPS acc, (DX); \
+	ADDQ R8, DX
+
+// STORE14x16(alpha, beta, overwrite) is STORE32 for the 14×16 tile.
+#define STORE14x16(alpha, beta, overwrite) \
+	VBROADCASTSS alpha, Z31; \
+	VMULPS Z31, Z0, Z0; \
+	VMULPS Z31, Z1, Z1; \
+	VMULPS Z31, Z2, Z2; \
+	VMULPS Z31, Z3, Z3; \
+	VMULPS Z31, Z4, Z4; \
+	VMULPS Z31, Z5, Z5; \
+	VMULPS Z31, Z6, Z6; \
+	VMULPS Z31, Z7, Z7; \
+	VMULPS Z31, Z8, Z8; \
+	VMULPS Z31, Z9, Z9; \
+	VMULPS Z31, Z10, Z10; \
+	VMULPS Z31, Z11, Z11; \
+	VMULPS Z31, Z12, Z12; \
+	VMULPS Z31, Z13, Z13; \
+	MOVL beta, AX; \
+	ANDL $0x7fffffff, AX; \
+	JZ overwrite; \
+	VBROADCASTSS beta, Z31; \
+	UPD16(Z0); UPD16(Z1); UPD16(Z2); UPD16(Z3); UPD16(Z4); UPD16(Z5); UPD16(Z6); \
+	UPD16(Z7); UPD16(Z8); UPD16(Z9); UPD16(Z10); UPD16(Z11); UPD16(Z12); UPD16(Z13)
+
+#define PUTROWS14x16 \
+	PUT16(Z0); PUT16(Z1); PUT16(Z2); PUT16(Z3); PUT16(Z4); PUT16(Z5); PUT16(Z6); \
+	PUT16(Z7); PUT16(Z8); PUT16(Z9); PUT16(Z10); PUT16(Z11); PUT16(Z12); PUT16(Z13)
+
+#define ZERO14 \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3; \
+	VPXORD Z4, Z4, Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPXORD Z6, Z6, Z6; \
+	VPXORD Z7, Z7, Z7; \
+	VPXORD Z8, Z8, Z8; \
+	VPXORD Z9, Z9, Z9; \
+	VPXORD Z10, Z10, Z10; \
+	VPXORD Z11, Z11, Z11; \
+	VPXORD Z12, Z12, Z12; \
+	VPXORD Z13, Z13, Z13
+
+// PREFETCHC16 fetches the 14 rows (one line each) of the C tile at DX into L1. Clobbers AX.
+#define PF1ROW \
+	PREFETCHT0 (AX); \
+	ADDQ R8, AX
+
+#define PREFETCHC16 \
+	MOVQ DX, AX; \
+	PF1ROW; PF1ROW; PF1ROW; PF1ROW; PF1ROW; PF1ROW; PF1ROW; \
+	PF1ROW; PF1ROW; PF1ROW; PF1ROW; PF1ROW; PF1ROW; PF1ROW
+
+// func sgemm512Col16(k int, a, b, c *float32, ldc, lda, ldb, bstep, n int, alpha, beta float32)
+//
+// sgemm512Col for 14×16 tiles: tile j reads the B micro-panel at b[j*bstep:] and writes C at
+// c[16j:].
+TEXT ·sgemm512Col16(SB), NOSPLIT, $8-80
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	MOVQ lda+40(FP), R10
+	SHLQ $2, R10
+	MOVQ ldb+48(FP), R11
+	SHLQ $2, R11
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ n+64(FP), BX
+	FLUSH_ON
+
+c16_tile:
+	MOVQ DI, R12
+	MOVQ DX, R13
+	MOVQ a+8(FP), SI
+	MOVQ k+0(FP), CX
+	PREFETCHC16
+	ZERO14
+
+	MOVQ CX, R9
+	SHRQ $2, R9
+	JZ c16_tail
+c16_loop4:
+	VMOVUPS (DI), Z28
+	ROWS16(0)
+	ADDQ R10, SI
+	VMOVUPS (DI)(R11*1), Z28
+	ROWS16(0)
+	ADDQ R10, SI
+	LEAQ (DI)(R11*2), DI
+	VMOVUPS (DI), Z28
+	ROWS16(0)
+	ADDQ R10, SI
+	VMOVUPS (DI)(R11*1), Z28
+	ROWS16(0)
+	ADDQ R10, SI
+	LEAQ (DI)(R11*2), DI
+	DECQ R9
+	JNZ c16_loop4
+
+c16_tail:
+	ANDQ $3, CX
+	JZ c16_store
+c16_loop1:
+	VMOVUPS (DI), Z28
+	ROWS16(0)
+	ADDQ R10, SI
+	ADDQ R11, DI
+	DECQ CX
+	JNZ c16_loop1
+
+c16_store:
+	STORE14x16(alpha+72(FP), beta+76(FP), c16_overwrite)
+	JMP c16_next
+
+c16_overwrite:
+	PUTROWS14x16
+
+c16_next:
+	MOVQ bstep+56(FP), AX
+	LEAQ (R12)(AX*4), DI
+	LEAQ 64(R13), DX
+	DECQ BX
+	JNZ c16_tile
+	FLUSH_OFF
+	VZEROUPPER
+	RET
+
+// STEPR16: the 14 FMAs of one step of k for rows read in place (see sgemm512Row), B's row in Z28.
+#define STEPR16(o) \
+	ROW16(o(SI), Z0); \
+	ROW16(o(SI)(R11*1), Z1); \
+	ROW16(o(SI)(R11*2), Z2); \
+	ROW16(o(SI)(R12*1), Z3); \
+	ROW16(o(R13), Z4); \
+	ROW16(o(R13)(R11*1), Z5); \
+	ROW16(o(R13)(R11*2), Z6); \
+	ROW16(o(R13)(R12*1), Z7); \
+	ROW16(o(R14), Z8); \
+	ROW16(o(R14)(R11*1), Z9); \
+	ROW16(o(R14)(R11*2), Z10); \
+	ROW16(o(R14)(R12*1), Z11); \
+	ROW16(o(BX), Z12); \
+	ROW16(o(BX)(R11*1), Z13)
+
+// func sgemm512Row16(k int, a, b, c *float32, ldc, lda, ldb, bstep, n int, alpha, beta float32)
+//
+// sgemm512Row for 14×16 tiles.
+TEXT ·sgemm512Row16(SB), NOSPLIT, $32-80
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	MOVQ lda+40(FP), R11
+	SHLQ $2, R11
+	MOVQ ldb+48(FP), R10
+	SHLQ $2, R10
+	LEAQ (R11)(R11*2), R12
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ n+64(FP), AX
+	MOVQ AX, left-32(SP)
+	FLUSH_ON
+
+r16_tile:
+	MOVQ DI, bt-16(SP)
+	MOVQ DX, ct-24(SP)
+	MOVQ a+8(FP), SI
+	LEAQ (SI)(R11*4), R13
+	LEAQ (R13)(R11*4), R14
+	LEAQ (R14)(R11*4), BX
+	MOVQ k+0(FP), CX
+	PREFETCHC16
+	ZERO14
+
+	MOVQ CX, R9
+	SHRQ $2, R9
+	JZ r16_tail
+r16_loop4:
+	VMOVUPS (DI), Z28
+	STEPR16(0)
+	VMOVUPS (DI)(R10*1), Z28
+	STEPR16(4)
+	LEAQ (DI)(R10*2), DI
+	VMOVUPS (DI), Z28
+	STEPR16(8)
+	VMOVUPS (DI)(R10*1), Z28
+	STEPR16(12)
+	LEAQ (DI)(R10*2), DI
+	ADDQ $16, SI
+	ADDQ $16, R13
+	ADDQ $16, R14
+	ADDQ $16, BX
+	DECQ R9
+	JNZ r16_loop4
+
+r16_tail:
+	ANDQ $3, CX
+	JZ r16_store
+r16_loop1:
+	VMOVUPS (DI), Z28
+	STEPR16(0)
+	ADDQ $4, SI
+	ADDQ $4, R13
+	ADDQ $4, R14
+	ADDQ $4, BX
+	ADDQ R10, DI
+	DECQ CX
+	JNZ r16_loop1
+
+r16_store:
+	STORE14x16(alpha+72(FP), beta+76(FP), r16_overwrite)
+	JMP r16_next
+
+r16_overwrite:
+	PUTROWS14x16
+
+r16_next:
+	MOVQ bstep+56(FP), AX
+	MOVQ bt-16(SP), DI
+	LEAQ (DI)(AX*4), DI
+	MOVQ ct-24(SP), DX
+	ADDQ $64, DX
+	DECQ left-32(SP)
+	JNZ r16_tile
+	FLUSH_OFF
+	VZEROUPPER
+	RET

@@ -22,6 +22,12 @@ var (
 		k32: sgemmKernel14x32, col32: sgemm512Col, r32: sgemm512Row, col8: sgemm512Col8, r8: sgemm512Row8,
 		b32: blocking{mr: 14, nr: 32, mc: 168, kc: 256, nc: 512, rowsOuter: true},
 		k64: dgemmKernel14x16, b64: blocking{mr: 14, nr: 16, mc: 84, kc: 256, nc: 256, rowsOuter: true},
+		narrow: &avx512Narrow,
+	}
+	// avx512Narrow is the float32 set for products of at most 16 columns (see kernelSet.narrow).
+	avx512Narrow = kernelSet{
+		k32: sgemmKernel14x16, col32: sgemm512Col16, r32: sgemm512Row16,
+		b32: blocking{mr: 14, nr: 16, mc: 168, kc: 256, nc: 512, rowsOuter: true},
 	}
 )
 
@@ -56,6 +62,22 @@ func dgemmKernel6x8(k int, a, b, c *float64, ldc int, alpha, beta float64)
 func sgemmKernel14x32(k int, a, b, c *float32, ldc int, alpha, beta float32) {
 	sgemm512Col(k, a, b, c, ldc, 14, 32, 0, 1, alpha, beta)
 }
+
+// sgemmKernel14x16 implements microKernel[float32] for a 14×16 tile with AVX-512F: the column
+// kernel on a packed panel.
+func sgemmKernel14x16(k int, a, b, c *float32, ldc int, alpha, beta float32) {
+	sgemm512Col16(k, a, b, c, ldc, 14, 16, 0, 1, alpha, beta)
+}
+
+// sgemm512Col16 is sgemm512Col for 14×16 tiles (gemm512_amd64.s).
+//
+//go:noescape
+func sgemm512Col16(k int, a, b, c *float32, ldc, lda, ldb, bstep, n int, alpha, beta float32)
+
+// sgemm512Row16 is sgemm512Row for 14×16 tiles.
+//
+//go:noescape
+func sgemm512Row16(k int, a, b, c *float32, ldc, lda, ldb, bstep, n int, alpha, beta float32)
 
 // sgemm512Col implements inPlaceKernel[float32] (a column kernel) for a 14×32 tile with AVX-512F.
 //

@@ -15,6 +15,9 @@ type kernelSet struct {
 	b32        blocking
 	k64        microKernel[float64]
 	b64        blocking
+	// narrow, if set, is the float32 set for products of at most 16 columns, whose one ragged
+	// tile of 32 would keep at most half its lanes (AVX-512: 14×16 tiles).
+	narrow *kernelSet
 }
 
 // goKernels are the portable kernels, the fallback of every level the platform file has no

@@ -223,3 +223,50 @@ func BenchmarkSweep(b *testing.B) {
 		})
 	}
 }
+
+// TestNarrowTilesChangeNoProduct checks that the AVX-512 14×16 tiles of the products of at most
+// 16 columns give the bits of the 14×32 tiles, for every product of the conformance shapes with
+// n <= 16 and of the MLP's and LeNet's narrow shapes, all four transposes, beta 0 and not, in
+// every AVX-512 configuration (serial, two or three workers, tiny blocks, B in place or packed).
+func TestNarrowTilesChangeNoProduct(t *testing.T) {
+	if cpufeat.Detected() < cpufeat.AVX512 {
+		t.Skip("no AVX-512 on this CPU: the narrow tiles are not used")
+	}
+	shapes := [][3]int{{128, 10, 256}, {256, 10, 128}, {150, 16, 408}, {16, 16, 204}, {1000, 10, 256}, {300, 13, 1100}}
+	for _, s := range testShapes() {
+		if s[1] <= 16 && s[0]*s[1]*s[2] > 0 {
+			shapes = append(shapes, s)
+		}
+	}
+	for ci, cfg := range configs() {
+		if cfg.level != cpufeat.AVX512 {
+			continue
+		}
+		t.Run(cfg.name, func(t *testing.T) {
+			e := setConfig(t, cfg)
+			t.Cleanup(func() { narrowTiles = true })
+			rng := rand.New(rand.NewPCG(9, uint64(ci)))
+			for _, s := range shapes {
+				m, n, k := s[0], s[1], s[2]
+				for tr := range 4 {
+					transA, transB := tr&1 != 0, tr&2 != 0
+					a, lda, b, ldb := productOperands(rng, transA, transB, m, n, k)
+					c0 := randSlice[float32](rng, m*n)
+					for _, beta := range []float32{0, 0.5} {
+						var got [2][]float32
+						for i, narrow := range []bool{false, true} {
+							narrowTiles = narrow
+							got[i] = append([]float32(nil), c0...)
+							require.NoError(t, e.Sgemm(transA, transB, m, n, k, 0.75, a, lda, b, ldb, beta, got[i], n))
+						}
+						for i := range got[0] {
+							require.Equalf(t, math.Float32bits(got[0][i]), math.Float32bits(got[1][i]),
+								"m=%d n=%d k=%d transA=%v transB=%v beta=%v: C[%d] %v with 14×16 tiles, %v with 14×32",
+								m, n, k, transA, transB, beta, i, got[1][i], got[0][i])
+						}
+					}
+				}
+			}
+		})
+	}
+}
