@@ -24,3 +24,11 @@ func SetConvWide(on bool) (restore func()) {
 	convWide = on
 	return func() { convWide = old }
 }
+
+// SetFilterT turns the transposed filter gradient (filterT) on or off and returns a function that
+// restores it.
+func SetFilterT(on bool) (restore func()) {
+	old := filterT
+	filterT = on
+	return func() { filterT = old }
+}
