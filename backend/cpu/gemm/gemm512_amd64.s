@@ -215,6 +215,80 @@
 	PFROW; PFROW; PFROW; PFROW; PFROW; PFROW; PFROW; \
 	PFROW; PFROW; PFROW; PFROW; PFROW; PFROW; PFROW
 
+// The skeleton of the in-place float32 kernels (sgemm512Col, Col8, Col16; sgemm512Row, Row16),
+// shared so that the tile variants differ only in their steps of k and their epilogues.
+//
+// COLARGS loads a column kernel's arguments: R8 = ldc, R10 = lda, R11 = ldb (bytes), DI = b,
+// DX = c, BX = n (tiles).
+#define COLARGS \
+	MOVQ ldc+32(FP), R8; \
+	SHLQ $2, R8; \
+	MOVQ lda+40(FP), R10; \
+	SHLQ $2, R10; \
+	MOVQ ldb+48(FP), R11; \
+	SHLQ $2, R11; \
+	MOVQ b+16(FP), DI; \
+	MOVQ c+24(FP), DX; \
+	MOVQ n+64(FP), BX
+
+// COLTILE starts a column kernel's tile: R12, R13 = this tile's B and C, SI = A, CX = k.
+#define COLTILE \
+	MOVQ DI, R12; \
+	MOVQ DX, R13; \
+	MOVQ a+8(FP), SI; \
+	MOVQ k+0(FP), CX
+
+// COLNEXT(width) moves DI and DX to the next tile's B and C (width bytes of C on) and counts the
+// tile off BX; the caller loops while it is not zero.
+#define COLNEXT(width) \
+	MOVQ bstep+56(FP), AX; \
+	LEAQ (R12)(AX*4), DI; \
+	LEAQ width(R13), DX; \
+	DECQ BX
+
+// ROWARGS loads a row kernel's arguments: R8 = ldc, R11 = lda, R12 = 3·lda, R10 = ldb (bytes),
+// DI = b, DX = c, the tiles left in the frame.
+#define ROWARGS \
+	MOVQ ldc+32(FP), R8; \
+	SHLQ $2, R8; \
+	MOVQ lda+40(FP), R11; \
+	SHLQ $2, R11; \
+	MOVQ ldb+48(FP), R10; \
+	SHLQ $2, R10; \
+	LEAQ (R11)(R11*2), R12; \
+	MOVQ b+16(FP), DI; \
+	MOVQ c+24(FP), DX; \
+	MOVQ n+64(FP), AX; \
+	MOVQ AX, left-32(SP)
+
+// ROWTILE starts a row kernel's tile: this tile's B and C in the frame, rows 0-3, 4-7, 8-11
+// and 12-13 of A from SI, R13, R14 and BX, CX = k.
+#define ROWTILE \
+	MOVQ DI, bt-16(SP); \
+	MOVQ DX, ct-24(SP); \
+	MOVQ a+8(FP), SI; \
+	LEAQ (SI)(R11*4), R13; \
+	LEAQ (R13)(R11*4), R14; \
+	LEAQ (R14)(R11*4), BX; \
+	MOVQ k+0(FP), CX
+
+// ROWA(bytes) moves the four row pointers of A on.
+#define ROWA(bytes) \
+	ADDQ $bytes, SI; \
+	ADDQ $bytes, R13; \
+	ADDQ $bytes, R14; \
+	ADDQ $bytes, BX
+
+// ROWNEXT(width) moves DI and DX to the next tile's B and C (width bytes of C on) and counts the
+// tile off the frame; the caller loops while it is not zero.
+#define ROWNEXT(width) \
+	MOVQ bstep+56(FP), AX; \
+	MOVQ bt-16(SP), DI; \
+	LEAQ (DI)(AX*4), DI; \
+	MOVQ ct-24(SP), DX; \
+	ADDQ $width, DX; \
+	DECQ left-32(SP)
+
 // func sgemm512Col(k int, a, b, c *float32, ldc, lda, ldb, bstep, n int, alpha, beta float32)
 //
 // n >= 1 tiles side by side: tile j reads the B micro-panel at b[j*bstep:] and writes C at
@@ -227,15 +301,7 @@
 // per tile: on the Intel Xeon (family 6 model 167) an LDMXCSR pair cost about 13% of a 14×32
 // tile at k = 256, about 500 ns per call.
 TEXT ·sgemm512Col(SB), NOSPLIT, $16-80
-	MOVQ ldc+32(FP), R8
-	SHLQ $2, R8 // row stride of C in bytes
-	MOVQ lda+40(FP), R10
-	SHLQ $2, R10 // step of A per k in bytes
-	MOVQ ldb+48(FP), R11
-	SHLQ $2, R11 // step of B per k in bytes
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ n+64(FP), BX
+	COLARGS
 	// Prefetches into L2 while the k loop runs, for the next calls' operands, which otherwise
 	// come from L3 when the packed A and C are large (the large MLP's 4 MiB each):
 	// - the next packed A micro-panel, which the driver's next sweep reads (it follows this one
@@ -264,10 +330,7 @@ s512_flush:
 	FLUSH_ON
 
 s512_tile:
-	MOVQ DI, R12 // this tile's B and C
-	MOVQ DX, R13
-	MOVQ a+8(FP), SI
-	MOVQ k+0(FP), CX
+	COLTILE
 	PREFETCHC
 	ZERO28
 	LEAQ 128(DX), AX // the next tile's C
@@ -329,10 +392,7 @@ s512_overwrite:
 
 s512_next:
 	XORQ R15, R15 // A's next panel is prefetched in the first tile only
-	MOVQ bstep+56(FP), AX
-	LEAQ (R12)(AX*4), DI
-	LEAQ 128(R13), DX
-	DECQ BX
+	COLNEXT(128)
 	JNZ s512_tile
 	FLUSH_OFF
 	VZEROUPPER
@@ -369,27 +429,11 @@ s512_next:
 // tiles are laid out as in sgemm512Col; with every register taken, this tile's B and C and the
 // tiles left are kept in the frame.
 TEXT ·sgemm512Row(SB), NOSPLIT, $32-80
-	MOVQ ldc+32(FP), R8
-	SHLQ $2, R8
-	MOVQ lda+40(FP), R11
-	SHLQ $2, R11
-	MOVQ ldb+48(FP), R10
-	SHLQ $2, R10
-	LEAQ (R11)(R11*2), R12
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ n+64(FP), AX
-	MOVQ AX, left-32(SP)
+	ROWARGS
 	FLUSH_ON
 
 srow_tile:
-	MOVQ DI, bt-16(SP)
-	MOVQ DX, ct-24(SP)
-	MOVQ a+8(FP), SI
-	LEAQ (SI)(R11*4), R13
-	LEAQ (R13)(R11*4), R14
-	LEAQ (R14)(R11*4), BX
-	MOVQ k+0(FP), CX
+	ROWTILE
 	PREFETCHC
 	ZERO28
 
@@ -407,10 +451,7 @@ srow_loop4:
 	BROW(0(DI)(R10*1), 64(DI)(R10*1))
 	STEPRA(12)
 	LEAQ (DI)(R10*2), DI
-	ADDQ $16, SI
-	ADDQ $16, R13
-	ADDQ $16, R14
-	ADDQ $16, BX
+	ROWA(16)
 	DECQ R9
 	JNZ srow_loop4
 
@@ -420,10 +461,7 @@ srow_tail:
 srow_loop1:
 	BROW(0(DI), 64(DI))
 	STEPRA(0)
-	ADDQ $4, SI
-	ADDQ $4, R13
-	ADDQ $4, R14
-	ADDQ $4, BX
+	ROWA(4)
 	ADDQ R10, DI
 	DECQ CX
 	JNZ srow_loop1
@@ -436,12 +474,7 @@ srow_overwrite:
 	PUTROWS14(VMOVUPS)
 
 srow_next:
-	MOVQ bstep+56(FP), AX
-	MOVQ bt-16(SP), DI
-	LEAQ (DI)(AX*4), DI
-	MOVQ ct-24(SP), DX
-	ADDQ $128, DX
-	DECQ left-32(SP)
+	ROWNEXT(128)
 	JNZ srow_tile
 	FLUSH_OFF
 	VZEROUPPER
@@ -601,22 +634,11 @@ d512_overwrite:
 
 // func sgemm512Col8(k int, a, b, c *float32, ldc, lda, ldb, bstep, n int, alpha, beta float32)
 TEXT ·sgemm512Col8(SB), NOSPLIT, $8-80
-	MOVQ ldc+32(FP), R8
-	SHLQ $2, R8
-	MOVQ lda+40(FP), R10
-	SHLQ $2, R10
-	MOVQ ldb+48(FP), R11
-	SHLQ $2, R11
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ n+64(FP), BX
+	COLARGS
 	FLUSH_ON
 
 c8_tile:
-	MOVQ DI, R12
-	MOVQ DX, R13
-	MOVQ a+8(FP), SI
-	MOVQ k+0(FP), CX
+	COLTILE
 	PREFETCHC8
 	ZERO16
 
@@ -660,10 +682,7 @@ c8_overwrite:
 	PUTROWS8(VMOVUPS)
 
 c8_next:
-	MOVQ bstep+56(FP), AX
-	LEAQ (R12)(AX*4), DI
-	LEAQ 128(R13), DX
-	DECQ BX
+	COLNEXT(128)
 	JNZ c8_tile
 	FLUSH_OFF
 	VZEROUPPER
@@ -850,22 +869,11 @@ r8_next:
 // sgemm512Col for 14×16 tiles: tile j reads the B micro-panel at b[j*bstep:] and writes C at
 // c[16j:].
 TEXT ·sgemm512Col16(SB), NOSPLIT, $8-80
-	MOVQ ldc+32(FP), R8
-	SHLQ $2, R8
-	MOVQ lda+40(FP), R10
-	SHLQ $2, R10
-	MOVQ ldb+48(FP), R11
-	SHLQ $2, R11
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ n+64(FP), BX
+	COLARGS
 	FLUSH_ON
 
 c16_tile:
-	MOVQ DI, R12
-	MOVQ DX, R13
-	MOVQ a+8(FP), SI
-	MOVQ k+0(FP), CX
+	COLTILE
 	PREFETCHC16
 	ZERO14
 
@@ -909,10 +917,7 @@ c16_overwrite:
 	PUTROWS14x16
 
 c16_next:
-	MOVQ bstep+56(FP), AX
-	LEAQ (R12)(AX*4), DI
-	LEAQ 64(R13), DX
-	DECQ BX
+	COLNEXT(64)
 	JNZ c16_tile
 	FLUSH_OFF
 	VZEROUPPER
@@ -939,27 +944,11 @@ c16_next:
 //
 // sgemm512Row for 14×16 tiles.
 TEXT ·sgemm512Row16(SB), NOSPLIT, $32-80
-	MOVQ ldc+32(FP), R8
-	SHLQ $2, R8
-	MOVQ lda+40(FP), R11
-	SHLQ $2, R11
-	MOVQ ldb+48(FP), R10
-	SHLQ $2, R10
-	LEAQ (R11)(R11*2), R12
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ n+64(FP), AX
-	MOVQ AX, left-32(SP)
+	ROWARGS
 	FLUSH_ON
 
 r16_tile:
-	MOVQ DI, bt-16(SP)
-	MOVQ DX, ct-24(SP)
-	MOVQ a+8(FP), SI
-	LEAQ (SI)(R11*4), R13
-	LEAQ (R13)(R11*4), R14
-	LEAQ (R14)(R11*4), BX
-	MOVQ k+0(FP), CX
+	ROWTILE
 	PREFETCHC16
 	ZERO14
 
@@ -977,10 +966,7 @@ r16_loop4:
 	VMOVUPS (DI)(R10*1), Z28
 	STEPR16(12)
 	LEAQ (DI)(R10*2), DI
-	ADDQ $16, SI
-	ADDQ $16, R13
-	ADDQ $16, R14
-	ADDQ $16, BX
+	ROWA(16)
 	DECQ R9
 	JNZ r16_loop4
 
@@ -990,10 +976,7 @@ r16_tail:
 r16_loop1:
 	VMOVUPS (DI), Z28
 	STEPR16(0)
-	ADDQ $4, SI
-	ADDQ $4, R13
-	ADDQ $4, R14
-	ADDQ $4, BX
+	ROWA(4)
 	ADDQ R10, DI
 	DECQ CX
 	JNZ r16_loop1
@@ -1006,12 +989,7 @@ r16_overwrite:
 	PUTROWS14x16
 
 r16_next:
-	MOVQ bstep+56(FP), AX
-	MOVQ bt-16(SP), DI
-	LEAQ (DI)(AX*4), DI
-	MOVQ ct-24(SP), DX
-	ADDQ $64, DX
-	DECQ left-32(SP)
+	ROWNEXT(64)
 	JNZ r16_tile
 	FLUSH_OFF
 	VZEROUPPER
