@@ -121,15 +121,14 @@ func (d *Device) conv(kind convKind, g *kernels.Conv2D, out, a, b *Buffer) error
 		t.Range(0, chunks) // on this goroutine, each product split over the cores
 	}
 	if t.err == nil && kind == convFilter {
-		switch {
-		case t.partT && out.isF64():
-			sumPartsT(out.F64, t.part64, chunks, g.OutC)
-		case t.partT:
-			sumPartsT(out.F32, t.part32, chunks, g.OutC)
-		case out.isF64():
-			sumParts(out.F64, t.part64, chunks)
-		default:
-			sumParts(out.F32, t.part32, chunks)
+		rows := 1 // the partials' layout: [OutC, K], or [K, OutC] transposed
+		if t.partT {
+			rows = g.OutC
+		}
+		if out.isF64() {
+			sumParts(out.F64, t.part64, chunks, rows)
+		} else {
+			sumParts(out.F32, t.part32, chunks, rows)
 		}
 	}
 	t.out, t.a, t.b = nil, nil, nil
@@ -144,21 +143,9 @@ func grow[T kernels.Float](s []T, n int) []T {
 }
 
 // sumParts sets dst to the sum of the chunks partials of len(dst) elements each, in chunk order,
-// in float64.
-func sumParts[T kernels.Float](dst, parts []T, chunks int) {
-	n := len(dst)
-	for i := range dst {
-		var s float64
-		for c := 0; c < chunks; c++ {
-			s += float64(parts[c*n+i])
-		}
-		dst[i] = T(s)
-	}
-}
-
-// sumPartsT is sumParts for partials laid out transposed, [len(dst)/rows, rows] each: dst[o·K + j]
-// = Σ_c parts[c][j·rows + o], in chunk order, in float64.
-func sumPartsT[T kernels.Float](dst, parts []T, chunks, rows int) {
+// in float64. rows > 1 reads the partials transposed, [len(dst)/rows, rows] each: dst[o·K + j] =
+// Σ_c parts[c][j·rows + o] (see filterT); rows = 1 is the same layout as dst.
+func sumParts[T kernels.Float](dst, parts []T, chunks, rows int) {
 	n := len(dst)
 	cols := n / rows
 	for o := range rows {
