@@ -85,7 +85,8 @@
 	ROW64(ao+96, Z24, Z25); \
 	ROW64(ao+104, Z26, Z27)
 
-#define ZERO28 \
+// ZERO14, ZERO16 and ZERO28 clear the accumulators of a 14×16, 8×32 and 14×32 tile.
+#define ZERO14 \
 	VPXORD Z0, Z0, Z0; \
 	VPXORD Z1, Z1, Z1; \
 	VPXORD Z2, Z2, Z2; \
@@ -99,7 +100,10 @@
 	VPXORD Z10, Z10, Z10; \
 	VPXORD Z11, Z11, Z11; \
 	VPXORD Z12, Z12, Z12; \
-	VPXORD Z13, Z13, Z13; \
+	VPXORD Z13, Z13, Z13
+
+#define ZERO28 \
+	ZERO14; \
 	VPXORD Z14, Z14, Z14; \
 	VPXORD Z15, Z15, Z15; \
 	VPXORD Z16, Z16, Z16; \
@@ -115,8 +119,9 @@
 	VPXORD Z26, Z26, Z26; \
 	VPXORD Z27, Z27, Z27
 
-// SCALE28(op, s): every accumulator = accumulator op s.
-#define SCALE28(op, s) \
+// SCALE14(op, s), SCALE16 and SCALE28: every accumulator of a 14×16, 8×32 or 14×32 tile =
+// accumulator op s.
+#define SCALE14(op, s) \
 	op s, Z0, Z0; \
 	op s, Z1, Z1; \
 	op s, Z2, Z2; \
@@ -130,7 +135,10 @@
 	op s, Z10, Z10; \
 	op s, Z11, Z11; \
 	op s, Z12, Z12; \
-	op s, Z13, Z13; \
+	op s, Z13, Z13
+
+#define SCALE28(op, s) \
+	SCALE14(op, s); \
 	op s, Z14, Z14; \
 	op s, Z15, Z15; \
 	op s, Z16, Z16; \
@@ -566,38 +574,12 @@ d512_overwrite:
 	ROW32(ao+28, Z14, Z15)
 
 #define ZERO16 \
-	VPXORD Z0, Z0, Z0; \
-	VPXORD Z1, Z1, Z1; \
-	VPXORD Z2, Z2, Z2; \
-	VPXORD Z3, Z3, Z3; \
-	VPXORD Z4, Z4, Z4; \
-	VPXORD Z5, Z5, Z5; \
-	VPXORD Z6, Z6, Z6; \
-	VPXORD Z7, Z7, Z7; \
-	VPXORD Z8, Z8, Z8; \
-	VPXORD Z9, Z9, Z9; \
-	VPXORD Z10, Z10, Z10; \
-	VPXORD Z11, Z11, Z11; \
-	VPXORD Z12, Z12, Z12; \
-	VPXORD Z13, Z13, Z13; \
+	ZERO14; \
 	VPXORD Z14, Z14, Z14; \
 	VPXORD Z15, Z15, Z15
 
 #define SCALE16(op, s) \
-	op s, Z0, Z0; \
-	op s, Z1, Z1; \
-	op s, Z2, Z2; \
-	op s, Z3, Z3; \
-	op s, Z4, Z4; \
-	op s, Z5, Z5; \
-	op s, Z6, Z6; \
-	op s, Z7, Z7; \
-	op s, Z8, Z8; \
-	op s, Z9, Z9; \
-	op s, Z10, Z10; \
-	op s, Z11, Z11; \
-	op s, Z12, Z12; \
-	op s, Z13, Z13; \
+	SCALE14(op, s); \
 	op s, Z14, Z14; \
 	op s, Z15, Z15
 
@@ -813,20 +795,7 @@ r8_next:
 // STORE14x16(alpha, beta, overwrite) is STORE32 for the 14×16 tile.
 #define STORE14x16(alpha, beta, overwrite) \
 	VBROADCASTSS alpha, Z31; \
-	VMULPS Z31, Z0, Z0; \
-	VMULPS Z31, Z1, Z1; \
-	VMULPS Z31, Z2, Z2; \
-	VMULPS Z31, Z3, Z3; \
-	VMULPS Z31, Z4, Z4; \
-	VMULPS Z31, Z5, Z5; \
-	VMULPS Z31, Z6, Z6; \
-	VMULPS Z31, Z7, Z7; \
-	VMULPS Z31, Z8, Z8; \
-	VMULPS Z31, Z9, Z9; \
-	VMULPS Z31, Z10, Z10; \
-	VMULPS Z31, Z11, Z11; \
-	VMULPS Z31, Z12, Z12; \
-	VMULPS Z31, Z13, Z13; \
+	SCALE14(VMULPS, Z31); \
 	MOVL beta, AX; \
 	ANDL $0x7fffffff, AX; \
 	JZ overwrite; \
@@ -838,21 +807,6 @@ r8_next:
 	PUT16(Z0); PUT16(Z1); PUT16(Z2); PUT16(Z3); PUT16(Z4); PUT16(Z5); PUT16(Z6); \
 	PUT16(Z7); PUT16(Z8); PUT16(Z9); PUT16(Z10); PUT16(Z11); PUT16(Z12); PUT16(Z13)
 
-#define ZERO14 \
-	VPXORD Z0, Z0, Z0; \
-	VPXORD Z1, Z1, Z1; \
-	VPXORD Z2, Z2, Z2; \
-	VPXORD Z3, Z3, Z3; \
-	VPXORD Z4, Z4, Z4; \
-	VPXORD Z5, Z5, Z5; \
-	VPXORD Z6, Z6, Z6; \
-	VPXORD Z7, Z7, Z7; \
-	VPXORD Z8, Z8, Z8; \
-	VPXORD Z9, Z9, Z9; \
-	VPXORD Z10, Z10, Z10; \
-	VPXORD Z11, Z11, Z11; \
-	VPXORD Z12, Z12, Z12; \
-	VPXORD Z13, Z13, Z13
 
 // PREFETCHC16 fetches the 14 rows (one line each) of the C tile at DX into L1. Clobbers AX.
 #define PF1ROW \
