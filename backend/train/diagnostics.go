@@ -231,8 +231,9 @@ func (t *Trainer) newPlanDiag(bp *batchPlan) (*planDiag, error) {
 		return nil, fmt.Errorf("train: allocating diagnostics: %w", err)
 	}
 	rows := bp.model.X.Shape()[0]
-	// Elementwise ops need equal lengths and buffers have no views, so the scratch is shared by
-	// the layers of one length: one buffer for a stack of equal widths.
+	// Elementwise ops need equal lengths, so the scratch is shared by the layers of one length:
+	// one buffer for a stack of equal widths. (Views of one buffer would serve too, but only on a
+	// backend.Viewer; this works on every device.)
 	scratch := map[int]backend.Buffer{}
 	for _, n := range hiddenActivations(bp.model) {
 		op := n.Op().(nn.ActivationOp)
