@@ -2,9 +2,7 @@
 
 package kernels
 
-// raceBuild: which NaN a Go expression propagates when two meet depends on the instructions and
-// operand order the compiler picks (the Go spec leaves NaN payloads open), and in the race
-// detector's build the Go twins of TestOptimAsmKeepsNaNPayloads and
-// TestSumColumnsMatchesGoLoopAtEveryLevel propagate other payloads than in the normal build, which
-// the assembly matches (sameBits32).
+// raceBuild: which NaN a Go expression propagates when two meet depends on the operand order the
+// compiler picks, and the race detector's build picks differently, so the Go twins' NaN payloads
+// are not the normal build's there (sameBits32).
 const raceBuild = true
