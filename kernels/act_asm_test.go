@@ -66,21 +66,12 @@ func withLevel(t testing.TB, l cpufeat.Level, f func()) {
 // asmLevels are the levels above Generic that this CPU supports (none without assembly).
 func asmLevels() []cpufeat.Level { return cpufeat.Supported()[1:] }
 
-// sameBits32 reports whether a and b have the same bits; in the race detector's build, any two
-// NaNs count as the same (see raceBuild).
-func sameBits32(a, b float32) bool {
-	if raceBuild && a != a && b != b {
-		return true
-	}
-	return math.Float32bits(a) == math.Float32bits(b)
-}
-
 // requireSameBits32 fails at the first element whose bits differ.
 func requireSameBits32(t *testing.T, want, got []float32, what string) {
 	t.Helper()
 	require.Len(t, got, len(want), what)
 	for i := range want {
-		if !sameBits32(want[i], got[i]) {
+		if math.Float32bits(want[i]) != math.Float32bits(got[i]) {
 			require.Failf(t, "bits differ", "%s[%d]: got %v (%#08x), want %v (%#08x)",
 				what, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
 		}

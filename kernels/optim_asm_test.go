@@ -191,7 +191,7 @@ func requireSameBits(t *testing.T, want, got asmInputs, what string) {
 	check := func(name string, w, g []float32) {
 		t.Helper()
 		for i := range w {
-			if !sameBits32(w[i], g[i]) {
+			if math.Float32bits(w[i]) != math.Float32bits(g[i]) {
 				require.Failf(t, what, "%s[%d]: got %v (%#08x), want %v (%#08x)", name, i,
 					g[i], math.Float32bits(g[i]), w[i], math.Float32bits(w[i]))
 			}
