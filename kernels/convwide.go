@@ -137,6 +137,57 @@ func Col2imWide[T Float](g Conv2D, dxp, col []T, ld int) error {
 	return nil
 }
 
+// Col2imPadded adds to the padded image gradient dxp the adjoint of the column matrix of one whole
+// image as Im2colRows lays it out (K rows, ld apart, each P = OH·OW long, no full-width
+// columns), for the geometries IsWide takes: dxp[c, i + p·DilH, t] += col[(c, p, q), i·OW + t − q]
+// for every output row i and every 0 <= t − q < OW, in ascending (p, q). Those are Col2imRows'
+// and Col2imWide's additions in their order (the full width's other terms are zeros, which add
+// nothing), so the bits are theirs. It lets the input gradient's product skip the full width's
+// (WideP/P − 1) more columns (LeNet conv2: 36%) where Col2imPaddedVectors says the rows are
+// assembled in vector registers: one padded row of at most 16 lanes from KW shifted, masked rows
+// of col, loaded and stored once per kernel row instead of a scalar loop over short runs.
+func Col2imPadded[T Float](g Conv2D, dxp, col []T, ld int) error {
+	if !g.IsWide() {
+		return fmt.Errorf("kernels: Col2imPadded: %v has a stride or a horizontal dilation above 1: %w", g, ErrInvalid)
+	}
+	p := g.P()
+	if ld < p || len(dxp) != g.C*g.PadH2()*g.PadW2() || len(col) < (g.K()-1)*ld+p {
+		return fmt.Errorf("kernels: Col2imPadded: padded image has %d elements, col %d with leading dimension %d, for one image of %v (%d columns): %w",
+			len(dxp), len(col), ld, g, p, ErrInvalid)
+	}
+	wp, oh, ow := g.PadW2(), g.OutH(), g.OutW()
+	if d32, ok := any(dxp).([]float32); ok && Col2imPaddedVectors(g) {
+		plane, dstep := g.PadH2()*wp, g.DilH*wp
+		col2imPadded512(&d32[0], &any(col).([]float32)[0], g.C, g.KH, g.KW, oh, ow, wp, ld,
+			g.KW*ld-oh*ow, dstep-oh*wp, plane-g.KH*dstep, 1<<wp-1, 1<<ow-1)
+		return nil
+	}
+	plane := g.PadH2() * wp
+	for c := range g.C {
+		for pr := range g.KH {
+			rows := col[(c*g.KH+pr)*g.KW*ld:]
+			for i := range oh {
+				d := dxp[c*plane+(i+pr*g.DilH)*wp:][:wp]
+				for t := range d {
+					acc := d[t]
+					for q := max(0, t-ow+1); q <= min(g.KW-1, t); q++ {
+						acc += rows[q*ld+i*ow+t-q]
+					}
+					d[t] = acc
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Col2imPaddedVectors reports whether Col2imPadded assembles float32 rows in vector registers for
+// g on this machine: AVX-512 (masked loads that skip each shifted row's missing lanes) and padded
+// rows of at most 16 lanes (LeNet's second layer: 14; cnn's: 16).
+func Col2imPaddedVectors(g Conv2D) bool {
+	return g.IsWide() && g.PadW2() <= 16 && level() >= cpufeat.AVX512
+}
+
 // col2imWideRows adds rows q < kw of s (ld apart, n long) into d, row q at d[q:]: d[t] +=
 // s[q·ld + t − q] in ascending q, for every t < n + kw − 1 = len(d). Every row reaches d[t] for
 // kw−1 <= t < n: there the float32 loop runs in assembly (the same additions in the same order).

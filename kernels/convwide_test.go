@@ -262,3 +262,132 @@ func TestNarrowAndWidenPlanesAreTheLoops(t *testing.T) {
 	require.NoError(t, NarrowPlanes(n64, []float64{1, 2, 9, 3, 4, 9}, 2, 1, 2, 3, 2, 3))
 	require.Equal(t, []float64{1, 2, 3, 4}, n64)
 }
+
+// TestCol2imPaddedIsCol2imWide: on geometries with padded rows narrower than, as wide as and
+// wider than 16 lanes (the vector loop and the Go loop), dilated rows, output heights that leave
+// every remainder of the four-row loop, and a leading dimension past P, Col2imPadded of the
+// compact column matrix gives at every level the bits Col2imWide gives for the same matrix laid
+// out full width with zeros at the columns past each output row; and, into a gradient holding
+// signed zeros and NaN payloads, the Go loop's bits (the masked lanes of the vector loop keep
+// their value). float64 too; bad arguments are refused.
+func TestCol2imPaddedIsCol2imWide(t *testing.T) {
+	rng := rand.New(rand.NewPCG(18, 19))
+	geoms := []Conv2D{
+		{C: 6, H: 14, W: 14, OutC: 16, KH: 5, KW: 5},                  // LeNet's second layer: rows of 14
+		{C: 4, H: 14, W: 14, OutC: 8, KH: 3, KW: 3, PadH: 1, PadW: 1}, // cnn's: 16
+		{C: 1, H: 28, W: 28, OutC: 6, KH: 5, KW: 5, PadH: 2, PadW: 2}, // LeNet's first: 32, in Go
+		{C: 2, H: 5, W: 5, OutC: 1, KH: 5, KW: 5},                     // one output
+		{C: 1, H: 3, W: 9, OutC: 1, KH: 3, KW: 9},                     // a row as wide as the kernel
+		{C: 2, H: 6, W: 11, OutC: 1, KH: 3, KW: 1, PadH: 1, DilH: 2},  // pointwise width, dilated rows
+		{C: 3, H: 9, W: 10, OutC: 1, KH: 3, KW: 4, PadH: 3, PadW: 2, DilH: 2},
+		{C: 2, H: 1, W: 16, OutC: 1, KH: 1, KW: 16},
+		{C: 1, H: 2, W: 17, OutC: 1, KH: 2, KW: 2}, // 17 lanes: the Go loop
+	}
+	for h := 1; h <= 9; h++ { // every remainder of the four-row loop
+		geoms = append(geoms, Conv2D{C: 2, H: h + 2, W: 7, OutC: 1, KH: 3, KW: 2, PadW: 1})
+	}
+	for _, g := range geoms {
+		g.N, g.StrideH, g.StrideW, g.DilW = 1, 1, 1, 1
+		if g.DilH == 0 {
+			g.DilH = 1
+		}
+		require.NoError(t, g.Validate(), "%v", g)
+		for _, extra := range []int{0, 5} {
+			ld := g.P() + extra
+			t.Run(fmt.Sprintf("%v/ld+%d", g, extra), func(t *testing.T) {
+				oh, ow, wp, k := g.OutH(), g.OutW(), g.PadW2(), g.K()
+				col := make([]float32, k*ld)
+				for i := range col {
+					col[i] = float32(rng.NormFloat64() * 3)
+				}
+				wld := g.WideP() + extra
+				wide := make([]float32, k*wld) // col full width, zeros past each output row
+				for r := range k {
+					for i := range oh {
+						copy(wide[r*wld+i*wp:][:ow], col[r*ld+i*ow:][:ow])
+					}
+				}
+				base := make([]float32, g.C*g.PadH2()*wp)
+				for i := range base {
+					base[i] = float32(rng.NormFloat64())
+				}
+				want := append([]float32(nil), base...)
+				require.NoError(t, Col2imWide(g, want, wide, wld))
+				special := append([]float32(nil), base...) // signed zeros and NaN payloads
+				for i := 0; i < len(special); i += 3 {
+					special[i] = float32(math.Copysign(0, -1))
+				}
+				for i := 1; i < len(special); i += 7 {
+					special[i] = math.Float32frombits(0x7fc00000 | uint32(i))
+				}
+				wantSpecial := append([]float32(nil), special...)
+				withLevel(t, cpufeat.Generic, func() { require.NoError(t, Col2imPadded(g, wantSpecial, col, ld)) })
+				for _, l := range cpufeat.Supported() {
+					got := append([]float32(nil), base...)
+					gotSpecial := append([]float32(nil), special...)
+					withLevel(t, l, func() {
+						require.NoError(t, Col2imPadded(g, got, col, ld))
+						require.NoError(t, Col2imPadded(g, gotSpecial, col, ld))
+					})
+					requireSameBits32(t, want, got, "dxp at "+l.String())
+					requireSameBits32(t, wantSpecial, gotSpecial, "dxp with signed zeros and NaNs at "+l.String())
+				}
+				col64, wide64, base64 := make([]float64, len(col)), make([]float64, len(wide)), make([]float64, len(base))
+				for i, v := range col {
+					col64[i] = float64(v) / 3
+				}
+				for i, v := range wide {
+					wide64[i] = float64(v) / 3
+				}
+				for i, v := range base {
+					base64[i] = float64(v) / 7
+				}
+				want64, got64 := append([]float64(nil), base64...), append([]float64(nil), base64...)
+				require.NoError(t, Col2imWide(g, want64, wide64, wld))
+				require.NoError(t, Col2imPadded(g, got64, col64, ld))
+				require.Equal(t, want64, got64, "float64")
+				require.ErrorIs(t, Col2imPadded(g, got64, col64[:len(col64)-extra-1], ld), ErrInvalid, "a short column matrix")
+				require.ErrorIs(t, Col2imPadded(g, got64[1:], col64, ld), ErrInvalid, "a short padded image")
+				require.ErrorIs(t, Col2imPadded(g, got64, col64, g.P()-1), ErrInvalid, "a leading dimension under P")
+			})
+		}
+	}
+	g := Conv2D{N: 1, C: 1, H: 9, W: 9, OutC: 1, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1}
+	require.ErrorIs(t, Col2imPadded(g, make([]float32, 81), make([]float32, 9*16), 16), ErrInvalid, "stride 2")
+}
+
+// BenchmarkCol2imPadded: Col2imPadded of one image's compact column matrix against Col2imWide of
+// its full-width one (the work each input-gradient path does after its product), alternating in
+// one loop, for LeNet's second layer and the cnn preset's; padded/wide is the ratio of their times.
+func BenchmarkCol2imPadded(b *testing.B) {
+	for _, g := range []Conv2D{
+		{N: 1, C: 6, H: 14, W: 14, OutC: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1},
+		{N: 1, C: 32, H: 14, W: 14, OutC: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1},
+	} {
+		b.Run(g.String(), func(b *testing.B) {
+			ld, wld := g.P()*4, g.WideP()*3 // a block of four images, of three full width
+			col, wide, dxp := make([]float32, g.K()*ld), make([]float32, g.K()*wld), make([]float32, g.C*g.PadH2()*g.PadW2())
+			for i := range col {
+				col[i] = float32(i%17) * 0.25
+			}
+			for i := range wide {
+				wide[i] = float32(i%13) * 0.25
+			}
+			var padded, full time.Duration
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				if err := Col2imPadded(g, dxp, col, ld); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				if err := Col2imWide(g, dxp, wide, wld); err != nil {
+					b.Fatal(err)
+				}
+				padded, full = padded+t1.Sub(t0), full+time.Since(t1)
+			}
+			b.ReportMetric(float64(padded.Nanoseconds())/float64(b.N), "padded-ns")
+			b.ReportMetric(float64(full.Nanoseconds())/float64(b.N), "wide-ns")
+			b.ReportMetric(float64(padded)/float64(full), "padded/wide")
+		})
+	}
+}

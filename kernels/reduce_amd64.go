@@ -40,6 +40,15 @@ func sumSquares512(x *float32, n int, s *[16]float64)
 //go:noescape
 func col2imRowsAVX2(d, s *float32, n, kw, stride int)
 
+// col2imPadded512 is Col2imPadded's loop for float32 (col2im512_amd64.s): for planes planes, kh
+// kernel rows and oh output rows, the padded row of wp <= 16 lanes (rowMask) at d gets, in
+// ascending q < kw, the lanes [q, q+ow) (runMask << q) of the row of s at i·ow − q; then d moves
+// on by dNext elements past a kernel row's oh rows and cNext past a plane's kh, s by sNext past a
+// kernel row's.
+//
+//go:noescape
+func col2imPadded512(d, s *float32, planes, kh, kw, oh, ow, wp, ld, sNext, dNext, cNext, rowMask, runMask int)
+
 // pixelsAVX2 sets dst[i] = float32(src[i])/255 for i < n, n a multiple of 8.
 //
 //go:noescape

@@ -4,9 +4,11 @@ package kernels
 
 // Stubs: level() is Generic without assembly, so these are never called.
 
-func addRow512(dst, x, b *float32, n int)                                       {}
-func addRowAVX2(dst, x, b *float32, n int)                                      {}
-func col2imRowsAVX2(d, s *float32, n, kw, stride int)                           {}
+func addRow512(dst, x, b *float32, n int)             {}
+func addRowAVX2(dst, x, b *float32, n int)            {}
+func col2imRowsAVX2(d, s *float32, n, kw, stride int) {}
+func col2imPadded512(d, s *float32, planes, kh, kw, oh, ow, wp, ld, sNext, dNext, cNext, rowMask, runMask int) {
+}
 func pixelsAVX2(dst *float32, src *uint8, n int)                                {}
 func copyRowsAVX2(dst, src *float32, rows, cols, dstStride, srcStride, gap int) {}
 func copyPlanes512(dst, src *float32, planes, rows, cols, dstStride, srcStride, gap, dstPlane, srcPlane int) {

@@ -307,6 +307,42 @@ func convWideImages[T kernels.Float](t *convTask, eng *gemm.Engine, sc *convScra
 	}
 }
 
+// convCompactData runs the float32 input gradient of the full-width geometries on the compact
+// column matrix where kernels.Col2imPaddedVectors says its col2im runs in vector registers: the
+// full width's product computes (WideP/P − 1) more columns (LeNet conv2: 36%), and at a depth of
+// OutC (16) that product is bound by writing its output. The same bits as the full width
+// (kernels.Col2imPadded). A variable so that tests can compare.
+var convCompactData = true
+
+// convCompactImages runs the input gradient of one block of cnt images from image n0 on their
+// compact column matrices side by side (leading dimension cnt·P rounded up to whole micro-panels,
+// as convWideImages does): the output gradients copied into the product's [OutC, cnt·P] matrix
+// one call per image, one product, then each image's col2im into its (padded) gradient.
+func convCompactImages[T kernels.Float](t *convTask, eng *gemm.Engine, sc *convScratch[T], out, a, b []T, n0, cnt int) {
+	g := &t.g
+	k, p := g.K(), g.P()
+	xs, ys := g.C*g.H*g.W, g.OutC*p
+	ps := g.C * g.PadH2() * g.PadW2()
+	ld := wideLD(cnt, p)
+	col, yb := sc.col[:k*ld], sc.ys[:g.OutC*ld]
+	for m := range cnt {
+		t.fail(kernels.WidenPlanes(yb[m*p:], a[(n0+m)*ys:(n0+m+1)*ys], g.OutC, 1, p, p, ld, p))
+	}
+	t.fail(gemmT(eng, true, false, k, ld, g.OutC, b, k, yb, ld, 0, col, ld))
+	for m := range cnt {
+		dx := out[(n0+m)*xs : (n0+m+1)*xs]
+		if g.PadH == 0 && g.PadW == 0 {
+			clear(dx)
+			t.fail(kernels.Col2imPadded(*g, dx, col[m*p:], ld))
+			continue
+		}
+		dxp := sc.xp[m*ps : (m+1)*ps]
+		clear(dxp)
+		t.fail(kernels.Col2imPadded(*g, dxp, col[m*p:], ld))
+		t.fail(kernels.CropImage(*g, dx, dxp))
+	}
+}
+
 func convChunksRange[T kernels.Float](t *convTask, ws *convWS, sc *convScratch[T], partp *[]T, out, a, b []T, lo, hi int) {
 	g := &t.g
 	eng := ws.eng
@@ -320,7 +356,17 @@ func convChunksRange[T kernels.Float](t *convTask, ws *convWS, sc *convScratch[T
 	// A block is imgs images full width, else imgs images side by side or one image's rows.
 	imgs, rows := convWideBlock(g), 0
 	wide := imgs > 0
-	if wide {
+	_, f32 := any(out).([]float32)
+	compact := wide && t.kind == convData && f32 && convCompactData && kernels.Col2imPaddedVectors(*g)
+	if compact {
+		imgs = max(1, convBlockElems/(g.K()*g.P()))
+		ld := wideLD(imgs, g.P())
+		sc.col = grow(sc.col, g.K()*ld)
+		sc.ys = grow(sc.ys, g.OutC*ld)
+		if g.PadH != 0 || g.PadW != 0 {
+			sc.xp = grow(sc.xp, imgs*g.C*g.PadH2()*g.PadW2())
+		}
+	} else if wide {
 		ld := wideLD(imgs, g.WideP())
 		sc.col = grow(sc.col, g.K()*ld)
 		sc.ys = grow(sc.ys, g.OutC*ld)
@@ -343,6 +389,8 @@ func convChunksRange[T kernels.Float](t *convTask, ws *convWS, sc *convScratch[T
 		var beta T // 0 for the chunk's first filter-gradient product, 1 after
 		for nb := n0; nb < n1; nb += imgs {
 			switch cnt := min(imgs, n1-nb); {
+			case compact:
+				convCompactImages(t, eng, sc, out, a, b, nb, cnt)
 			case wide:
 				convWideImages(t, eng, sc, part, beta, out, a, b, nb, cnt)
 			case cnt > 1:

@@ -32,3 +32,11 @@ func SetFilterT(on bool) (restore func()) {
 	filterT = on
 	return func() { filterT = old }
 }
+
+// SetConvCompactData turns the input gradient on the compact column matrix (convCompactData) on
+// or off and returns a function that restores it.
+func SetConvCompactData(on bool) (restore func()) {
+	old := convCompactData
+	convCompactData = on
+	return func() { convCompactData = old }
+}
