@@ -137,6 +137,37 @@ func Col2imWide[T Float](g Conv2D, dxp, col []T, ld int) error {
 	return nil
 }
 
+// Im2colPadded writes the compact column matrix of one padded image xp (PadImage), Im2colRows'
+// layout for the whole image: row (c, p, q) of col (ld apart), column i·OW + j holds
+// xp[c, i + p·DilH, j + q], for the geometries IsWide takes. The KW rows of one (c, p) are one
+// NarrowPlanes call (planes one element apart in xp). With it the forward product can write an
+// image's output where it lies, where the full width's product writes OutC·WideP elements that
+// a copy then narrows (see Im2colPaddedVectors).
+func Im2colPadded[T Float](g Conv2D, col []T, ld int, xp []T) error {
+	if !g.IsWide() {
+		return fmt.Errorf("kernels: Im2colPadded: %v has a stride or a horizontal dilation above 1: %w", g, ErrInvalid)
+	}
+	p := g.P()
+	if ld < p || len(xp) != g.C*g.PadH2()*g.PadW2() || len(col) < (g.K()-1)*ld+p {
+		return fmt.Errorf("kernels: Im2colPadded: padded image has %d elements, col %d with leading dimension %d, for one image of %v (%d columns): %w",
+			len(xp), len(col), ld, g, p, ErrInvalid)
+	}
+	wp, plane := g.PadW2(), g.PadH2()*g.PadW2()
+	for c := range g.C {
+		for pr := range g.KH {
+			r := (c*g.KH + pr) * g.KW
+			if err := NarrowPlanes(col[r*ld:], xp[c*plane+pr*g.DilH*wp:], g.KW, g.OutH(), g.OutW(), wp, ld, 1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Im2colPaddedVectors reports whether Im2colPadded copies float32 rows in vector registers on
+// this machine (AVX-512: NarrowPlanes' masked moves) for g.
+func Im2colPaddedVectors(g Conv2D) bool { return g.IsWide() && level() >= cpufeat.AVX512 }
+
 // Col2imPadded adds to the padded image gradient dxp the adjoint of the column matrix of one whole
 // image as Im2colRows lays it out (K rows, ld apart, each P = OH·OW long, no full-width
 // columns), for the geometries IsWide takes: dxp[c, i + p·DilH, t] += col[(c, p, q), i·OW + t − q]

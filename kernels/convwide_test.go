@@ -391,3 +391,71 @@ func BenchmarkCol2imPadded(b *testing.B) {
 		})
 	}
 }
+
+// TestIm2colPaddedIsIm2colRows: on geometries with output rows shorter than, as long as and
+// longer than 16 lanes, padding, dilated rows and a leading dimension past P, Im2colPadded of the
+// padded image writes at every level exactly Im2colRows' matrix of the image (float32 with NaN
+// payloads, which a move keeps; float64), and nothing past each row's P columns; bad arguments
+// are refused.
+func TestIm2colPaddedIsIm2colRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(20, 21))
+	sentinel := math.Float32frombits(0x7fc0beef)
+	geoms := []Conv2D{
+		{C: 1, H: 28, W: 28, OutC: 32, KH: 3, KW: 3, PadH: 1, PadW: 1}, // cnn's first layer
+		{C: 1, H: 28, W: 28, OutC: 6, KH: 5, KW: 5, PadH: 2, PadW: 2},  // lenet5's
+		{C: 6, H: 14, W: 14, OutC: 16, KH: 5, KW: 5},
+		{C: 3, H: 9, W: 10, OutC: 1, KH: 3, KW: 4, PadH: 3, PadW: 2, DilH: 2},
+		{C: 2, H: 5, W: 5, OutC: 1, KH: 5, KW: 5}, // one output
+		{C: 2, H: 3, W: 40, OutC: 1, KH: 1, KW: 7, PadW: 3},
+	}
+	for _, g := range geoms {
+		g.N, g.StrideH, g.StrideW, g.DilW = 1, 1, 1, 1
+		if g.DilH == 0 {
+			g.DilH = 1
+		}
+		require.NoError(t, g.Validate(), "%v", g)
+		for _, extra := range []int{0, 5} {
+			ld := g.P() + extra
+			t.Run(fmt.Sprintf("%v/ld+%d", g, extra), func(t *testing.T) {
+				x := make([]float32, g.C*g.H*g.W)
+				for i := range x {
+					x[i] = float32(rng.NormFloat64())
+				}
+				for i := 3; i < len(x); i += 11 {
+					x[i] = math.Float32frombits(0x7fc00000 | uint32(i))
+				}
+				xp := make([]float32, g.C*g.PadH2()*g.PadW2())
+				require.NoError(t, PadImage(g, xp, x))
+				want := make([]float32, g.K()*ld)
+				for i := range want {
+					want[i] = sentinel
+				}
+				require.NoError(t, Im2colRows(g, want, ld, x, 0, g.OutH()))
+				for _, l := range cpufeat.Supported() {
+					got := make([]float32, len(want))
+					for i := range got {
+						got[i] = sentinel
+					}
+					withLevel(t, l, func() { require.NoError(t, Im2colPadded(g, got, ld, xp)) })
+					requireSameBits32(t, want, got, "col at "+l.String())
+				}
+				x64, xp64 := make([]float64, len(x)), make([]float64, len(xp))
+				for i, v := range x {
+					x64[i] = float64(v) / 3
+				}
+				require.NoError(t, PadImage(g, xp64, x64))
+				want64, got64 := make([]float64, len(want)), make([]float64, len(want))
+				require.NoError(t, Im2colRows(g, want64, ld, x64, 0, g.OutH()))
+				require.NoError(t, Im2colPadded(g, got64, ld, xp64))
+				for i := range want64 {
+					require.Equal(t, math.Float64bits(want64[i]), math.Float64bits(got64[i]), "float64 col[%d]", i)
+				}
+				require.ErrorIs(t, Im2colPadded(g, got64[:len(got64)-extra-1], ld, xp64), ErrInvalid, "a short column matrix")
+				require.ErrorIs(t, Im2colPadded(g, got64, ld, xp64[1:]), ErrInvalid, "a short padded image")
+				require.ErrorIs(t, Im2colPadded(g, got64, g.P()-1, xp64), ErrInvalid, "a leading dimension under P")
+			})
+		}
+	}
+	g := Conv2D{N: 1, C: 1, H: 9, W: 9, OutC: 1, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1}
+	require.ErrorIs(t, Im2colPadded(g, make([]float32, 9*16), 16, make([]float32, 81)), ErrInvalid, "stride 2")
+}

@@ -314,6 +314,38 @@ func convWideImages[T kernels.Float](t *convTask, eng *gemm.Engine, sc *convScra
 // (kernels.Col2imPadded). A variable so that tests can compare.
 var convCompactData = true
 
+// convCompactForward runs the float32 forward pass of the full-width geometries with a shallow
+// filter (K <= convCompactForwardK) one image at a time on the compact column matrix
+// (kernels.Im2colPadded), so that the product writes the image's output where it lies. At such
+// depths the product is bound by writing its output, and the full width's product writes
+// OutC·WideP elements into a block that a copy then narrows into the output (cnn conv1: 12.8 MB
+// a batch, 43% of the pass's time), where im2col of the compact matrix copies K·P short rows.
+// The same bits: the same products in the same order. A variable so that tests can compare.
+var convCompactForward = true
+
+// convCompactForwardK is the deepest filter the forward pass takes compact. Measured on the Xeon
+// (BenchmarkConv, conv/gemm): the first layers, K = 9 (cnn) and 25 (lenet5), 0.68 -> 1.02 and
+// 0.82 -> 1.00; the second, K = 150 and 288, 1.33 -> 0.72 and 1.9 -> 1.7 (their products are
+// bound by the FMAs, and the compact matrix's short rows cost more to copy than the full width's
+// narrowing).
+const convCompactForwardK = 32
+
+// convCompactForwardImage runs the forward pass of image n on its compact column matrix.
+func convCompactForwardImage[T kernels.Float](t *convTask, eng *gemm.Engine, sc *convScratch[T], out, a, b []T, n int) {
+	g := &t.g
+	k, p := g.K(), g.P()
+	xs, ys := g.C*g.H*g.W, g.OutC*p
+	x := a[n*xs : (n+1)*xs]
+	if g.PadH != 0 || g.PadW != 0 {
+		xp := sc.xp[:g.C*g.PadH2()*g.PadW2()]
+		t.fail(kernels.PadImage(*g, xp, x))
+		x = xp
+	}
+	col := sc.col[:k*p]
+	t.fail(kernels.Im2colPadded(*g, col, p, x))
+	t.fail(gemmT(eng, false, false, g.OutC, p, k, b, k, col, p, 0, out[n*ys:(n+1)*ys], p))
+}
+
 // convCompactImages runs the input gradient of one block of cnt images from image n0 on their
 // compact column matrices side by side (leading dimension cnt·P rounded up to whole micro-panels,
 // as convWideImages does): the output gradients copied into the product's [OutC, cnt·P] matrix
@@ -358,7 +390,14 @@ func convChunksRange[T kernels.Float](t *convTask, ws *convWS, sc *convScratch[T
 	wide := imgs > 0
 	_, f32 := any(out).([]float32)
 	compact := wide && t.kind == convData && f32 && convCompactData && kernels.Col2imPaddedVectors(*g)
-	if compact {
+	compactFwd := wide && t.kind == convForward && f32 && convCompactForward && g.K() <= convCompactForwardK && kernels.Im2colPaddedVectors(*g)
+	if compactFwd {
+		imgs = 1
+		sc.col = grow(sc.col, g.K()*g.P())
+		if g.PadH != 0 || g.PadW != 0 {
+			sc.xp = grow(sc.xp, g.C*g.PadH2()*g.PadW2())
+		}
+	} else if compact {
 		imgs = max(1, convBlockElems/(g.K()*g.P()))
 		ld := wideLD(imgs, g.P())
 		sc.col = grow(sc.col, g.K()*ld)
@@ -389,6 +428,8 @@ func convChunksRange[T kernels.Float](t *convTask, ws *convWS, sc *convScratch[T
 		var beta T // 0 for the chunk's first filter-gradient product, 1 after
 		for nb := n0; nb < n1; nb += imgs {
 			switch cnt := min(imgs, n1-nb); {
+			case compactFwd:
+				convCompactForwardImage(t, eng, sc, out, a, b, nb)
 			case compact:
 				convCompactImages(t, eng, sc, out, a, b, nb, cnt)
 			case wide:

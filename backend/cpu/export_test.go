@@ -40,3 +40,11 @@ func SetConvCompactData(on bool) (restore func()) {
 	convCompactData = on
 	return func() { convCompactData = old }
 }
+
+// SetConvCompactForward turns the forward pass on the compact column matrix (convCompactForward)
+// on or off and returns a function that restores it.
+func SetConvCompactForward(on bool) (restore func()) {
+	old := convCompactForward
+	convCompactForward = on
+	return func() { convCompactForward = old }
+}
