@@ -11,8 +11,10 @@ import (
 
 // The convolution runs im2col and the blocked GEMM of package gemm by blocks (convBlockElems and
 // kernels.IsWide say why and how): for unit strides, the full-width column matrices of a few
-// whole (padded) images side by side (kernels.Im2colWide); otherwise those of a few whole images
-// (kernels.Im2colRows), or of a large image's output rows. For the columns of one block,
+// whole (padded) images side by side (kernels.Im2colWide), but for the float32 passes where the
+// full width costs more than it saves (convCompactData, convCompactForward: the compact matrix);
+// otherwise those of a few whole images (kernels.Im2colRows), or of a large image's output rows.
+// For the columns of one block,
 // y = w · col(x), dcol = wᵀ · dy then col2im, dw += dy · col(x)ᵀ. A batch is cut into at most
 // convChunks chunks of whole images; the cores take chunks, each with its own serial GEMM engine
 // and buffers, because the products of small images (LeNet's 16×544 from a depth of 150 for a
