@@ -239,3 +239,22 @@ func packRows6Asm[T scalar](dst, src []T, off, ld, kb int) int {
 	packRows6s((*float32)(unsafe.Pointer(&dst[0])), (*float32)(unsafe.Pointer(&src[off])), ld, k)
 	return k
 }
+
+// packRagged512 packs the ragged last micro-panel of a non-transposed B (pack_amd64.s).
+//
+//go:noescape
+func packRagged512(dst, src *float32, ld, kb, lo, hi, nr int)
+
+// packRagged packs the ragged last micro-panel of a non-transposed B, cols < nr columns of kb
+// rows from src (ld apart) into dst, zero-padded to nr (see packB), and reports whether it did:
+// only float32 at the AVX-512 level, for the 16- and 32-column tiles, has it in assembly.
+func packRagged[T scalar](dst, src []T, ld, kb, cols, nr int) bool {
+	if cpufeat.Current() != cpufeat.AVX512 || unsafe.Sizeof(dst[0]) != 4 || nr != 16 && nr != 32 || kb == 0 || cols <= 0 || cols > nr {
+		return false
+	}
+	_ = src[(kb-1)*ld+cols-1]
+	_ = dst[kb*nr-1]
+	lo, hi := 1<<min(cols, 16)-1, 1<<max(cols-16, 0)-1
+	packRagged512((*float32)(unsafe.Pointer(&dst[0])), (*float32)(unsafe.Pointer(&src[0])), ld, kb, lo, hi, nr)
+	return true
+}

@@ -29,3 +29,6 @@ func copyPanelsAVX2[T scalar](dst, src []T, ld, kb, panels, cols int) bool { ret
 
 // packRows6Asm does nothing without assembly: packRows6 packs everything.
 func packRows6Asm[T scalar](dst, src []T, off, ld, kb int) int { return 0 }
+
+// packRagged does nothing without assembly: packB's Go loop packs the ragged panel.
+func packRagged[T scalar](dst, src []T, ld, kb, cols, nr int) bool { return false }

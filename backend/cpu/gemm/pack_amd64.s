@@ -423,3 +423,47 @@ t16_shuffle:
 t16_done:
 	VZEROUPPER
 	RET
+
+// func packRagged512(dst, src *float32, ld, kb, lo, hi, nr int)
+//
+// The ragged last micro-panel of a non-transposed B: for p < kb, dst[p*nr + j] = src[p*ld + j]
+// for j < cols and 0 for cols <= j < nr, nr 16 or 32 (a second half where nr is 32). lo is the
+// mask of the first half's lanes below cols, hi the second's (0 where cols <= 16: that load
+// reads nothing). One load under the mask (zeroing the other lanes) and one full store per
+// half and row: moves, so every bit (NaN payloads too) is kept; no element of src past a row's
+// cols is read. AVX-512F.
+TEXT ·packRagged512(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	SHLQ $2, R8
+	MOVQ kb+24(FP), CX
+	MOVQ lo+32(FP), AX
+	KMOVW AX, K1
+	MOVQ hi+40(FP), AX
+	KMOVW AX, K2
+	MOVQ nr+48(FP), AX
+	TESTQ CX, CX
+	JZ pr_done
+	CMPQ AX, $32
+	JEQ pr_two
+pr_one:
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ R8, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ pr_one
+	JMP pr_done
+pr_two:
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z 64(SI), K2, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ R8, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ pr_two
+pr_done:
+	VZEROUPPER
+	RET
