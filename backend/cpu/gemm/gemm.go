@@ -36,6 +36,7 @@ type Engine struct {
 	pool *parallel.Pool
 	s    gemmTask[float32]
 	d    gemmTask[float64]
+	ct   colTask
 }
 
 // New returns an Engine that splits large products over pool's workers. A nil pool makes the
@@ -62,6 +63,10 @@ func (e *Engine) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 		return err
 	}
 	ks := kernels()
+	if useColTiles(ks, transA, transB, m, n, k, alpha, ldc) {
+		e.colGemm(ks, transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return nil
+	}
 	if n <= 16 && ks.narrow != nil && narrowTiles {
 		ks = ks.narrow
 	}

@@ -27,7 +27,8 @@ var (
 	// avx512Narrow is the float32 set for products of at most 16 columns (see kernelSet.narrow).
 	avx512Narrow = kernelSet{
 		k32: sgemmKernel14x16, col32: sgemm512Col16, r32: sgemm512Row16,
-		b32: blocking{mr: 14, nr: 16, mc: 168, kc: 256, nc: 512, rowsOuter: true},
+		b32:  blocking{mr: 14, nr: 16, mc: 168, kc: 256, nc: 512, rowsOuter: true},
+		cols: &[9]colTile{nil, sgemm512T1, sgemm512T2, sgemm512T3, sgemm512T4, sgemm512T5, sgemm512T6, sgemm512T7, sgemm512T8},
 	}
 )
 
@@ -258,3 +259,30 @@ func packRagged[T scalar](dst, src []T, ld, kb, cols, nr int) bool {
 	packRagged512((*float32)(unsafe.Pointer(&dst[0])), (*float32)(unsafe.Pointer(&src[0])), ld, kb, lo, hi, nr)
 	return true
 }
+
+// sgemm512T1 ... sgemm512T8 are the column tiles of 1 to 8 columns (gemm512t_amd64.s, written
+// by scripts/gen-gemm512t.py; see colTile).
+//
+//go:noescape
+func sgemm512T1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+
+//go:noescape
+func sgemm512T2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+
+//go:noescape
+func sgemm512T3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+
+//go:noescape
+func sgemm512T4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+
+//go:noescape
+func sgemm512T5(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+
+//go:noescape
+func sgemm512T6(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+
+//go:noescape
+func sgemm512T7(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+
+//go:noescape
+func sgemm512T8(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)

@@ -1,0 +1,146 @@
+package gemm
+
+import "sync/atomic"
+
+// Column tiles. A product of fewer than 16 columns (the 10-class output layer and its weight
+// gradient) keeps at most n of the 14×16 tiles' 16 lanes: 10 of 16, and one ragged tile per row
+// panel through the scratch tile and its merge. The column tiles turn the lanes the other way:
+// 32 rows × w columns of C (w <= 8, two 16-row vectors per column), A's column loaded as two
+// vectors and B's element broadcast, so that every lane is a row of C that exists. n <= 8 is one
+// pass of w = n columns, 9 to 15 two passes of about n/2 (at least 4 columns, 8 independent
+// accumulators, enough for the FMA units). Each element of C is the same float32 chain over k
+// in order with the same epilogue as in the 14×16 tiles (see gemm512t_amd64.s), in the same kc
+// slices, so the bits are the same (TestColumnTilesChangeNoProduct).
+
+// colTile is one column-tile kernel: C[0:32, 0:w] (rows below lo|hi<<16 only) of an A whose
+// column kk lies at a[kk*lda:], B's row kk at b[kk*ldb:] and C's row 16·h at c[16·h·ldc:], its
+// rows idx apart (in elements).
+type colTile func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+
+// colTiles enables the column tiles (kernelSet.cols); tests turn it off to check that the bits
+// do not depend on it.
+var colTiles = true
+
+// colTask is one product on column tiles in flight: a parallel.Task over its 32-row tiles, a
+// long-lived struct inside the Engine so that handing it to the pool allocates nothing.
+type colTask struct {
+	cols          *[9]colTile
+	transA        bool
+	m, n, k, kc   int
+	alpha, beta   float32
+	a, b, c       []float32
+	lda, ldb, ldc int
+	idx           [16]int32
+	bufs          [][]float32 // one packed column panel of A (kc×32) per Range call
+	nextBuf       atomic.Int32
+}
+
+// useColTiles reports whether the float32 product of these dimensions runs on column tiles: B
+// not transposed (its rows are read in place), fewer than 16 columns where A is transposed (its
+// columns are then rows of the stored matrix, read in place), at most colTilesPacked where A
+// must be transposed into panels first. One core of the Xeon, 128×256 · 256×n (GFLOP/s, 14×16
+// tiles → column tiles): A transposed, n = 1 8 → 45, n = 4 32 → 124, n = 8 66 → 149, n = 10
+// 78 → 128, n = 15 117 → 140; A packed, n = 1 8 → 15, n = 4 31 → 50, n = 8 66 → 79, n = 10
+// 84 → 77, n = 15 122 → 94 (packing A costs as much as 10 columns of FMAs).
+func useColTiles(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, ldc int) bool {
+	return colTiles && narrowTiles && ks.narrow != nil && ks.narrow.cols != nil && !transB &&
+		n >= 1 && n < 16 && (transA || n <= colTilesPacked) && m >= 1 && k >= 1 && alpha != 0 && 15*ldc < 1<<31
+}
+
+// colTilesPacked is the widest product whose A is packed for the column tiles (see useColTiles).
+const colTilesPacked = 8
+
+// colGemm computes C = alpha*op(A)*B + beta*C on column tiles (see useColTiles), on the Engine's
+// workers where the product is large enough to split (parallelLimit): by 32-row tiles, which
+// need nothing from each other.
+func (e *Engine) colGemm(ks *kernelSet, transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	t := &e.ct
+	t.cols, t.transA, t.m, t.n, t.k, t.alpha, t.beta = ks.narrow.cols, transA, m, n, k, alpha, beta
+	t.a, t.b, t.c, t.lda, t.ldb, t.ldc = a, b, c, lda, ldb, ldc
+	t.kc = evenBlock(k, blocksFor(ks.narrow.b32).kc, 1) // the 14×16 tiles' slices
+	for i := range t.idx {
+		t.idx[i] = int32(i * ldc)
+	}
+	workers := 1
+	if e.pool != nil {
+		workers = e.pool.Workers()
+	}
+	if len(t.bufs) < workers {
+		t.bufs = make([][]float32, workers)
+	}
+	tiles := (m + 31) / 32
+	t.nextBuf.Store(0)
+	if workers < 2 || tiles < 2 || m*n*k < parallelLimit {
+		t.Range(0, tiles)
+	} else {
+		e.pool.Run(t, tiles, 1)
+	}
+	t.a, t.b, t.c = nil, nil, nil
+}
+
+// Range computes the 32-row tiles [lo, hi) of C.
+func (t *colTask) Range(lo, hi int) {
+	buf := &t.bufs[t.nextBuf.Add(1)-1]
+	if !t.transA {
+		*buf = grow(*buf, t.kc*32)
+	}
+	for tile := lo; tile < hi; tile++ {
+		t.tile(*buf, tile)
+	}
+}
+
+// tile computes rows 32·tile.. of C, slice by slice of k (beta for the first, 1 after, as the
+// 14×16 tiles' driver does), each slice's A panel packed once for the column passes (read in
+// place where A is transposed: its columns are then rows of the stored matrix).
+func (t *colTask) tile(buf []float32, tile int) {
+	i0 := tile * 32
+	rows := min(32, t.m-i0)
+	lo, hi := 1<<min(rows, 16)-1, 1<<max(rows-16, 0)-1
+	w1 := t.n
+	if t.n > 8 {
+		w1 = (t.n + 1) / 2
+	}
+	_ = t.c[(i0+rows-1)*t.ldc+t.n-1]
+	for pc := 0; pc < t.k; pc += t.kc {
+		kb := min(t.kc, t.k-pc)
+		beta := t.beta
+		if pc > 0 {
+			beta = 1
+		}
+		var ap *float32
+		alda := 32
+		if t.transA {
+			_ = t.a[(pc+kb-1)*t.lda+i0+rows-1]
+			ap, alda = &t.a[pc*t.lda+i0], t.lda
+		} else {
+			packColPanel(buf, t.a, t.lda, i0, rows, pc, kb)
+			ap = &buf[0]
+		}
+		_ = t.b[(pc+kb-1)*t.ldb+t.n-1]
+		for j0 := 0; j0 < t.n; {
+			w := min(w1, t.n-j0)
+			t.cols[w](kb, ap, alda, &t.b[pc*t.ldb+j0], t.ldb, &t.c[i0*t.ldc+j0], t.ldc, lo, hi, t.alpha, beta, &t.idx)
+			j0 += w
+		}
+	}
+}
+
+// packColPanel packs rows i0..i0+rows (at most 32) and columns pc..pc+kb of a non-transposed A
+// as the column tiles read it: dst[kk*32 + r] = a[(i0+r)*lda + pc + kk]. Whole 16-row halves
+// take the 16×16 transposes (transpose16) for their multiples of 16 columns, the rest a Go
+// loop; the rows past rows are left as they are (the kernels mask them).
+func packColPanel(dst, a []float32, lda, i0, rows, pc, kb int) {
+	for h := 0; h*16 < rows; h++ {
+		r0, r1 := h*16, min(rows, h*16+16)
+		done := 0
+		if r1-r0 == 16 {
+			done = transpose16(dst[r0:], a[(i0+r0)*lda+pc:], lda, kb, 32, 16)
+		}
+		for r := r0; r < r1; r++ {
+			src := a[(i0+r)*lda+pc:][:kb]
+			for kk := done; kk < kb; kk++ {
+				dst[kk*32+r] = src[kk]
+			}
+		}
+	}
+}

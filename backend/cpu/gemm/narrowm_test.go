@@ -1,0 +1,121 @@
+package gemm
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gotrain/gotrain/backend/cpu/cpufeat"
+)
+
+// TestColumnTilesChangeNoProduct: every product of 1 to 15 columns with B not transposed gives
+// the same bits on the column tiles as on the 14×16 tiles (colTiles off), in every AVX-512
+// configuration (serial, tiny blocks whose kc slices cross k, 2 and 3 workers), for A stored
+// either way, leading dimensions past the rows, row counts that leave every remainder of a
+// 32-row tile and of its halves, alpha and beta values that round, beta ±0 over a C holding
+// NaNs (which it must not read) and 1, and operands whose products and C values are subnormal
+// (the kernels run under FTZ/DAZ; the 14×16 tiles' merge with beta does not).
+func TestColumnTilesChangeNoProduct(t *testing.T) {
+	if cpufeat.Detected() < cpufeat.AVX512 {
+		t.Skip("no AVX-512 on this CPU: the column tiles are not used")
+	}
+	ms := []int{1, 2, 15, 16, 17, 31, 32, 33, 48, 64, 100, 128}
+	ks := []int{1, 7, 16, 256, 300}
+	for ci, cfg := range configs() {
+		if cfg.level != cpufeat.AVX512 {
+			continue
+		}
+		t.Run(cfg.name, func(t *testing.T) {
+			e := setConfig(t, cfg)
+			t.Cleanup(func() { colTiles = true })
+			rng := rand.New(rand.NewPCG(31, uint64(ci)))
+			for n := 1; n < 16; n++ {
+				for mi, m := range ms {
+					k := ks[(mi+n)%len(ks)]
+					for _, transA := range []bool{false, true} {
+						lda, ldb, ldc := k+3, n+2, n+1
+						if transA {
+							lda = m + 5
+						}
+						rowsA := m
+						if transA {
+							rowsA = k
+						}
+						a, b := randSlice[float32](rng, rowsA*lda), randSlice[float32](rng, k*ldb)
+						for i := 0; i < len(a); i += 7 {
+							a[i] *= 1e-20 // products of 1e-40: subnormal
+						}
+						for i := 0; i < len(b); i += 5 {
+							b[i] *= 1e-19
+						}
+						c0 := randSlice[float32](rng, m*ldc)
+						for i := 0; i < len(c0); i += 3 {
+							c0[i] *= 1e-39
+						}
+						for _, sc := range [][2]float32{{1, 0}, {0.75, 0.3}, {-2, 1}, {0.1, -1.7}, {1.5, float32(math.Copysign(0, -1))}} {
+							alpha, beta := sc[0], sc[1]
+							start := append([]float32(nil), c0...)
+							if beta == 0 {
+								for i := range start {
+									start[i] = float32(math.NaN())
+								}
+							}
+							var got [2][]float32
+							for i, on := range []bool{false, true} {
+								colTiles = on
+								got[i] = append([]float32(nil), start...)
+								require.NoError(t, e.Sgemm(transA, false, m, n, k, alpha, a, lda, b, ldb, beta, got[i], ldc))
+							}
+							for i := range got[0] {
+								if i%ldc >= n { // past a row of C: untouched
+									require.Equal(t, math.Float32bits(start[i]), math.Float32bits(got[1][i]), "C[%d] past its row", i)
+									continue
+								}
+								if math.Float32bits(got[0][i]) != math.Float32bits(got[1][i]) {
+									require.Failf(t, "bits differ", "m=%d n=%d k=%d transA=%v alpha=%v beta=%v: C[%d] (row %d, column %d) %v (%#08x) on column tiles, %v (%#08x) on 14×16 tiles",
+										m, n, k, transA, alpha, beta, i, i/ldc, i%ldc, got[1][i], math.Float32bits(got[1][i]), got[0][i], math.Float32bits(got[0][i]))
+								}
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestColumnTilesTaken: the products that take the column tiles are the float32 ones of 1 to 15
+// columns with B not transposed (at AVX-512), with A transposed or at most 8 columns, nothing
+// else; and a fresh Engine takes one whose A is transposed.
+func TestColumnTilesTaken(t *testing.T) {
+	if cpufeat.Detected() < cpufeat.AVX512 {
+		t.Skip("no AVX-512 on this CPU: the column tiles are not used")
+	}
+	useLevel(t, cpufeat.AVX512)
+	ks := kernels()
+	for _, c := range []struct {
+		transA, transB bool
+		m, n, k        int
+		alpha          float32
+		want           bool
+		why            string
+	}{
+		{true, false, 256, 10, 128, 1, true, "the 10-class layer's weight gradient"},
+		{true, false, 128, 15, 256, 1, true, "15 columns, A transposed"},
+		{false, false, 128, 8, 256, 1, true, "8 columns, A packed"},
+		{false, false, 128, 10, 256, 1, false, "the 10-class layer: A would be packed"},
+		{true, false, 128, 16, 256, 1, false, "16 columns: the 14×16 tiles keep every lane"},
+		{true, true, 128, 10, 256, 1, false, "B transposed"},
+		{true, false, 128, 10, 256, 0, false, "alpha 0 only scales C"},
+		{true, false, 128, 10, 0, 1, false, "k 0 only scales C"},
+	} {
+		require.Equal(t, c.want, useColTiles(ks, c.transA, c.transB, c.m, c.n, c.k, c.alpha, c.n), c.why)
+	}
+	var e Engine // a fresh Engine whose first product has A transposed (no packing buffer yet)
+	a, b, c := make([]float32, 256*128), make([]float32, 256*10), make([]float32, 128*10)
+	require.NoError(t, e.Sgemm(true, false, 128, 10, 256, 1, a, 128, b, 10, 0, c, 10))
+	useLevel(t, cpufeat.AVX2)
+	require.False(t, useColTiles(kernels(), true, false, 128, 10, 256, 1, 10), "AVX2 has no column tiles")
+}
