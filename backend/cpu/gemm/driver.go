@@ -147,7 +147,7 @@ func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern, kern4 microKernel
 	t.transA, t.transB, t.m, t.n, t.k, t.alpha, t.beta = transA, transB, m, n, k, alpha, beta
 	t.a, t.b, t.c, t.lda, t.ldb, t.ldc = a, b, c, lda, ldb, ldc
 	t.kern, t.col, t.row, t.blk = kern, col, row, blocksFor(blk)
-	t.packedA = aliasing(lda, int(unsafe.Sizeof(alpha)))
+	t.packedA = aliasing(lda, int(unsafe.Sizeof(alpha))) && (transA || !aliasedRowsInPlace)
 	t.bInPlace = col != nil && !transB && m <= bInPlaceRows && !aliasing(ldb, int(unsafe.Sizeof(alpha)))
 	t.col8, t.row8, t.kern4, t.m14, t.tailMR = nil, nil, nil, m, 8
 	switch {
@@ -532,11 +532,23 @@ func (t *gemmTask[T]) tile(w *workspace[T], ic, jc, ir, jr, mrr, nrr, kb, pc int
 
 // aliasing reports whether rows of A lda elements of size bytes apart fall into the same few
 // sets of a 4 KiB-way L1 cache (strides that are multiples of 4 KiB, or nearly): read in place,
-// the 14 rows (or kb columns) of a micro-panel would then evict each other, so A is packed.
+// the kb rows of a transposed A's micro-panel (or of B's) would then evict each other, so that
+// operand is packed. A non-transposed A is read in place even so (aliasedRowsInPlace).
 func aliasing(lda, size int) bool {
 	r := lda * size % 4096
 	return r < 256 || r > 4096-256
 }
+
+// aliasedRowsInPlace reads a non-transposed A in place even where its rows alias (see aliasing):
+// the row kernels (sgemm512Row) walk 14 rows along k, each line used for 16 steps, and on the
+// 2-core Xeon (family 6 model 167, 48 KiB 12-way L1) that ran at 93% of the one-core peak
+// against 79% for packing A with the 16×16 transposes (128×1024 · 1024×256, lda 1024; the same
+// product with lda 1088, which does not alias, 93%): packing, at the few GB/s this guest gives
+// the copy, cost more than the evictions. A transposed A, whose micro-panel is kb rows of 14,
+// is still packed (read in place there, the large MLP's dW2 ran at 73% against 82%). The same
+// products in the same order either way (TestAliasedRowsInPlaceChangeNoProduct). A variable so
+// that tests can compare.
+var aliasedRowsInPlace = true
 
 // scaleC sets C = beta*C, writing zeros rather than multiplying when beta is 0 so that NaNs in
 // the old C do not survive.
