@@ -165,3 +165,41 @@ func TestAliasedRowsInPlaceChangeNoProduct(t *testing.T) {
 		})
 	}
 }
+
+// TestLargeTransposedAPackedChangesNoProduct: a transposed A larger than transAInPlaceLimit gives
+// the same bits packed as read in place, for beta 0 and 1, serially and on 3 workers.
+func TestLargeTransposedAPackedChangesNoProduct(t *testing.T) {
+	if cpufeat.Detected() < cpufeat.AVX512 {
+		t.Skip("no AVX-512 on this CPU: A is never read in place")
+	}
+	for ci, cfg := range configs() {
+		if cfg.level != cpufeat.AVX512 {
+			continue
+		}
+		t.Run(cfg.name, func(t *testing.T) {
+			e := setConfig(t, cfg)
+			limit := transAInPlaceLimit
+			t.Cleanup(func() { transAInPlaceLimit = limit })
+			rng := rand.New(rand.NewPCG(43, uint64(ci)))
+			for _, s := range [][4]int{{300, 64, 1000, 300}, {131, 40, 2100, 140}} {
+				m, n, k, lda := s[0], s[1], s[2], s[3]
+				require.Greater(t, m*k, limit, "the default packs A")
+				a, b := randSlice[float32](rng, k*lda), randSlice[float32](rng, k*n)
+				c0 := randSlice[float32](rng, m*n)
+				for _, beta := range []float32{0, 1} {
+					var got [2][]float32
+					for i, l := range []int{limit, 1 << 40} {
+						transAInPlaceLimit = l
+						got[i] = append([]float32(nil), c0...)
+						require.NoError(t, e.Sgemm(true, false, m, n, k, 0.7, a, lda, b, n, beta, got[i], n))
+					}
+					for i := range got[0] {
+						if math.Float32bits(got[0][i]) != math.Float32bits(got[1][i]) {
+							require.Failf(t, "bits differ", "m=%d n=%d k=%d lda=%d beta=%v: C[%d] %v in place, %v packed", m, n, k, lda, beta, i, got[1][i], got[0][i])
+						}
+					}
+				}
+			}
+		})
+	}
+}
