@@ -429,6 +429,14 @@ s512_next:
 	ROWR(o(BX), Z24, Z25); \
 	ROWR(o(BX)(R11*1), Z26, Z27)
 
+// PREFA4(r): prefetch into L2 the lines at r + R15 of four rows lda (R11) apart. Clobbers AX.
+#define PREFA4(r) \
+	LEAQ (r)(R15*1), AX; \
+	PREFETCHT1 (AX); \
+	PREFETCHT1 (AX)(R11*1); \
+	PREFETCHT1 (AX)(R11*2); \
+	PREFETCHT1 (AX)(R12*1)
+
 // func sgemm512Row(k int, a, b, c *float32, ldc, lda, ldb, bstep, n int, alpha, beta float32)
 //
 // The A micro-panel is 14 rows of a row-major A read in place: element (i, p) at a[i*lda + p].
@@ -438,6 +446,11 @@ s512_next:
 // tiles left are kept in the frame.
 TEXT ·sgemm512Row(SB), NOSPLIT, $32-80
 	ROWARGS
+	// The first tile's k loop prefetches into L2 the A micro-panel of the driver's next sweep
+	// (the 14 rows below, R15 = 14·lda bytes on), a line of each row every four iterations, when
+	// the loop reaches it; R15 is 0 after the first tile. A row-major A read in place (the large
+	// MLP's fwd2 and dX2: 4 MiB) otherwise comes from L3 at the start of every sweep.
+	IMUL3Q $14, R11, R15
 	FLUSH_ON
 
 srow_tile:
@@ -449,6 +462,17 @@ srow_tile:
 	SHRQ $2, R9
 	JZ srow_tail
 srow_loop4:
+	TESTQ R15, R15
+	JZ srow_nopf
+	TESTQ $3, R9
+	JNZ srow_nopf
+	PREFA4(SI)
+	PREFA4(R13)
+	PREFA4(R14)
+	LEAQ (BX)(R15*1), AX
+	PREFETCHT1 (AX)
+	PREFETCHT1 (AX)(R11*1)
+srow_nopf:
 	BROW(0(DI), 64(DI))
 	STEPRA(0)
 	BROW(0(DI)(R10*1), 64(DI)(R10*1))
@@ -482,6 +506,7 @@ srow_overwrite:
 	PUTROWS14(VMOVUPS)
 
 srow_next:
+	XORQ R15, R15
 	ROWNEXT(128)
 	JNZ srow_tile
 	FLUSH_OFF
