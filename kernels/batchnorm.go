@@ -80,6 +80,12 @@ func BatchStats[T Float](b BatchNorm, x []T, c int) (mean, variance float64) {
 	return m[0], v[0]
 }
 
+// bnFused: the assembly multiplies and adds in separate roundings (no FMA), and the Go loops
+// convert every product to float64 before adding it, which the language defines as a rounding
+// that a compiler may not fuse away: a GOAMD64=v3 build would otherwise compile x*y + z into an
+// FMA and the Go loops' bits (the tails, the levels below AVX-512) would no longer be the
+// assembly's.
+//
 // The channel loops below work on eight channels at a time. Each channel's sums are still one
 // float64 chain over its elements in order, so every result has the bits it had one channel at a
 // time, but independent chains keep the adder busy where one waits out its latency on every
@@ -146,7 +152,7 @@ func sq8[T Float](b BatchNorm, x []T, c, c1 int, mean [8]float64) (q [8]float64)
 			for k, o := range off {
 				for _, v := range x32[at+o+n8 : at+o+b.Inner] {
 					d := float64(v) - mean[k]
-					q[k] += d * d
+					q[k] += float64(d * d) // the conversions keep a GOAMD64=v3 build from fusing (see bnFused)
 				}
 			}
 		}
@@ -173,7 +179,7 @@ func dyx8[T Float](b BatchNorm, x, dy []T, c, c1 int, mean, invstd [8]float64, w
 				xs, ds := x32[at+o+n8:at+o+b.Inner], dy32[at+o+n8:at+o+b.Inner]
 				for i, d := range ds {
 					acc[k] += float64(d)
-					acc[8+k] += float64(d) * (float64(xs[i]) - mean[k]) * invstd[k]
+					acc[8+k] += float64(float64(d) * (float64(xs[i]) - mean[k]) * invstd[k])
 				}
 			}
 		}
@@ -255,10 +261,10 @@ func sq4[T Float](b BatchNorm, x []T, c, c1 int, mean [4]float64) [4]float64 {
 			d1 := float64(r1[i]) - mean[1]
 			d2 := float64(r2[i]) - mean[2]
 			d3 := float64(r3[i]) - mean[3]
-			q0 += d0 * d0
-			q1 += d1 * d1
-			q2 += d2 * d2
-			q3 += d3 * d3
+			q0 += float64(d0 * d0)
+			q1 += float64(d1 * d1)
+			q2 += float64(d2 * d2)
+			q3 += float64(d3 * d3)
 		}
 	}
 	return [4]float64{q0, q1, q2, q3}
@@ -285,10 +291,10 @@ func dyx4[T Float](b BatchNorm, x, dy []T, c, c1 int, mean, invstd [4]float64, w
 			}
 		}
 		for i, d := range d0 {
-			e0 += float64(d) * (float64(x0[i]) - mean[0]) * invstd[0]
-			e1 += float64(d1[i]) * (float64(x1[i]) - mean[1]) * invstd[1]
-			e2 += float64(d2[i]) * (float64(x2[i]) - mean[2]) * invstd[2]
-			e3 += float64(d3[i]) * (float64(x3[i]) - mean[3]) * invstd[3]
+			e0 += float64(float64(d) * (float64(x0[i]) - mean[0]) * invstd[0])
+			e1 += float64(float64(d1[i]) * (float64(x1[i]) - mean[1]) * invstd[1])
+			e2 += float64(float64(d2[i]) * (float64(x2[i]) - mean[2]) * invstd[2])
+			e3 += float64(float64(d3[i]) * (float64(x3[i]) - mean[3]) * invstd[3])
 		}
 	}
 	return [4]float64{a0, a1, a2, a3}, [4]float64{e0, e1, e2, e3}
@@ -331,7 +337,7 @@ func BatchNormForward[T Float](b BatchNorm, y, x, gamma, beta, rmean, rvar []T, 
 				}
 				dst, src := y[at+i0:at+b.Inner], x[at+i0:at+b.Inner]
 				for i, v := range src {
-					dst[i] = T(float64(v)*scale + shift)
+					dst[i] = T(float64(float64(v)*scale) + shift)
 				}
 			}
 		}
@@ -387,7 +393,7 @@ func bnBackwardInputChannel[T Float](b BatchNorm, dx, x, dy []T, c int, mean, in
 				continue
 			}
 			xh := (float64(xs[i]) - mean) * invstd
-			out[i] = T(g * (float64(d) - mdy - xh*mdyx))
+			out[i] = T(g * (float64(d) - mdy - float64(xh*mdyx)))
 		}
 	}
 }

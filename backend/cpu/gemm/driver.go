@@ -525,7 +525,7 @@ func (t *gemmTask[T]) tile(w *workspace[T], ic, jc, ir, jr, mrr, nrr, kb, pc int
 			continue
 		}
 		for j, v := range src {
-			dst[j] = v + beta*dst[j]
+			dst[j] = v + T(beta*dst[j]) // rounded, never fused into an FMA (GOAMD64=v3 may fuse)
 		}
 	}
 }
