@@ -459,3 +459,49 @@ func TestIm2colPaddedIsIm2colRows(t *testing.T) {
 	g := Conv2D{N: 1, C: 1, H: 9, W: 9, OutC: 1, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1}
 	require.ErrorIs(t, Im2colPadded(g, make([]float32, 9*16), 16, make([]float32, 81)), ErrInvalid, "stride 2")
 }
+
+// TestPadAndCropImageAreTheLoops: at every level, for float32 images holding NaN payloads (which
+// a move keeps), PadImage writes every element of the padded image (a sentinel left anywhere
+// fails) exactly as the plain loops do, and CropImage gives back the image; on geometries with
+// padding in one direction, both, none, and wider than a row of 16 lanes.
+func TestPadAndCropImageAreTheLoops(t *testing.T) {
+	rng := rand.New(rand.NewPCG(22, 23))
+	sentinel := math.Float32frombits(0x7fc0beef)
+	for _, g := range []Conv2D{
+		{C: 32, H: 14, W: 14, PadH: 1, PadW: 1}, // cnn's second layer
+		{C: 1, H: 28, W: 28, PadH: 2, PadW: 2},  // lenet5's first
+		{C: 3, H: 5, W: 7, PadH: 3, PadW: 0},
+		{C: 2, H: 4, W: 9, PadH: 0, PadW: 2},
+		{C: 2, H: 3, W: 3, PadH: 0, PadW: 0},
+		{C: 2, H: 2, W: 40, PadH: 1, PadW: 5},
+	} {
+		g.N, g.OutC, g.KH, g.KW, g.StrideH, g.StrideW, g.DilH, g.DilW = 1, 1, 1, 1, 1, 1, 1, 1
+		x := make([]float32, g.C*g.H*g.W)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+			if i%9 == 4 {
+				x[i] = math.Float32frombits(0x7fc00000 | uint32(i))
+			}
+		}
+		hp, wp := g.PadH2(), g.PadW2()
+		want := make([]float32, g.C*hp*wp) // the loops' padded image
+		for c := range g.C {
+			for i := range g.H {
+				copy(want[c*hp*wp+(g.PadH+i)*wp+g.PadW:][:g.W], x[c*g.H*g.W+i*g.W:][:g.W])
+			}
+		}
+		for _, l := range cpufeat.Supported() {
+			xp := make([]float32, len(want))
+			for i := range xp {
+				xp[i] = sentinel
+			}
+			back := make([]float32, len(x))
+			withLevel(t, l, func() {
+				require.NoError(t, PadImage(g, xp, x))
+				require.NoError(t, CropImage(g, back, xp))
+			})
+			requireSameBits32(t, want, xp, fmt.Sprintf("%v padded at %v", g, l))
+			requireSameBits32(t, x, back, fmt.Sprintf("%v cropped at %v", g, l))
+		}
+	}
+}
