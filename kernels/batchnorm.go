@@ -370,6 +370,37 @@ func BatchNormBackwardInput[T Float](b BatchNorm, dx, x, gamma, rmean, rvar, dy 
 	return nil
 }
 
+// BatchNormBackwardInputGamma sets dx as BatchNormBackwardInput does and dγ as
+// BatchNormBackwardGamma does, for the channels [c0, c1), in one pass over x and dy in training:
+// dγ[c] is the input gradient's Σ dy·x̂, the same sum in the same order, so the bits are those
+// of the two calls; their statistics and sums are computed once instead of twice. In
+// evaluation the input gradient needs no sums, and this is the two calls.
+func BatchNormBackwardInputGamma[T Float](b BatchNorm, dx, dgamma, x, gamma, rmean, rvar, dy []T, c0, c1 int) error {
+	if err := b.check("BatchNormBackwardInputGamma", c0, c1, [2]int{len(dx), b.Len()}, [2]int{len(dgamma), b.C},
+		[2]int{len(x), b.Len()}, [2]int{len(dy), b.Len()}, [2]int{len(gamma), b.C}, [2]int{len(rmean), b.C}, [2]int{len(rvar), b.C}); err != nil {
+		return err
+	}
+	if !b.Train {
+		if err := BatchNormBackwardInput(b, dx, x, gamma, rmean, rvar, dy, c0, c1); err != nil {
+			return err
+		}
+		return BatchNormBackwardGamma(b, dgamma, x, rmean, rvar, dy, c0, c1)
+	}
+	m := float64(b.M())
+	for c8 := c0; c8 < c1; c8 += 8 {
+		means, invstds := stats8(b, x, rmean, rvar, c8, c1)
+		sdys, sdyxs := dyx8(b, x, dy, c8, c1, means, invstds, true)
+		for c := c8; c < min(c8+8, c1); c++ {
+			mean, invstd := means[c-c8], invstds[c-c8]
+			g := float64(gamma[c]) * invstd
+			mdy, mdyx := sdys[c-c8]/m, sdyxs[c-c8]/m
+			bnBackwardInputChannel(b, dx, x, dy, c, mean, invstd, g, mdy, mdyx)
+			dgamma[c] = T(sdyxs[c-c8])
+		}
+	}
+	return nil
+}
+
 // bnBackwardInputChannel writes channel c of dx from its statistics and sums.
 func bnBackwardInputChannel[T Float](b BatchNorm, dx, x, dy []T, c int, mean, invstd, g, mdy, mdyx float64) {
 	dx32, x32, simd := simdPair(b, dx, x)

@@ -184,6 +184,11 @@ func TestBatchNorm(t *testing.T, dev backend.Device) {
 				e.check(rv, wrv, tl)
 				e.check(dx, wdx, tl.plus(ref.MaxAbs(wdx)))
 				e.check(dg, wdg, tl.plus(float64(b.M())))
+				// The fused call (exec merges the two gradient calls into it) gives their bits.
+				dx2, dg2 := e.output("dx of the fused call", b.Len()), e.output("dgamma of the fused call", b.C)
+				e.call(backend.OpBatchNormGradInputGamma, &b, dx2, dg2, x, gamma, rmIn, rvIn, dy)
+				e.sameBits(dx2, dx)
+				e.sameBits(dg2, dg)
 				e.checkInputs()
 			})
 		}
@@ -214,5 +219,16 @@ func TestBatchNorm(t *testing.T, dev backend.Device) {
 			e.check(dx, fdX, fdTol)
 			e.check(dg, fdG, fdTol)
 		})
+	}
+}
+
+// sameBits fails the subtest where got's elements are not want's, bit for bit.
+func (e *env) sameBits(got, want *buf) {
+	e.t.Helper()
+	g, w := e.read(got), e.read(want)
+	for i := range w {
+		if math.Float64bits(g[i]) != math.Float64bits(w[i]) {
+			e.t.Fatalf("%s[%d] = %v, %s[%d] = %v: want the same bits", got.name, i, g[i], want.name, i, w[i])
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package exec_test
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -314,4 +315,92 @@ func TestPlansOfAnArenaShareBuffers(t *testing.T) {
 	defer other.Close()
 	_, err = exec.Compile(m3.Graph, exec.Config{Device: dev, DType: backend.Float32, Targets: []*G.Node{m3.Loss}, Arena: exec.NewArena(other)})
 	require.ErrorIs(t, err, backend.ErrInvalid)
+}
+
+// TestBatchNormGradientsAreFused: a training plan merges each batch norm's input-gradient and
+// γ-gradient calls, which the graph puts next to each other, into one call
+// (backend.OpBatchNormGradInputGamma), and gives the loss, the gradients and the running
+// statistics the two calls give, bit for bit; a recycled plan, or one with the merging off,
+// keeps them apart.
+func TestBatchNormGradientsAreFused(t *testing.T) {
+	model, err := models.ParseModel("2x5x5-conv(3,3,pad=1):none-bn-relu-7:none-bn-relu-3", kernels.ReLU, kernels.SoftmaxCrossEntropy)
+	require.NoError(t, err)
+	dev := newDevice(t)
+	const rows = 6
+	init := model.InitParams(models.InitAuto, rand.New(rand.NewPCG(5, 6)))
+	r := rand.New(rand.NewPCG(7, 8))
+	x, y := make([]float32, rows*2*5*5), make([]float32, rows*3)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	for i := range rows {
+		y[i*3+r.IntN(3)] = 1
+	}
+	run := func(fuse, recycle bool) (ops []string, out [][]float32) {
+		defer exec.SetFuseBatchNorm(fuse)()
+		m, err := model.Build(rows, tensor.Float32, true)
+		require.NoError(t, err)
+		bind := map[*G.Node]backend.Buffer{}
+		bufOf := func(vals []float64) backend.Buffer {
+			b, err := dev.Alloc(backend.Float32, len(vals))
+			require.NoError(t, err)
+			require.NoError(t, dev.Write(b, f32(vals)))
+			t.Cleanup(func() { dev.Free(b) })
+			return b
+		}
+		for i, p := range m.Params {
+			bind[p] = bufOf(init[i])
+		}
+		var state []*G.Node
+		for _, s := range m.State {
+			v := make([]float64, s.Node.Shape().TotalSize())
+			for i := range v {
+				v[i] = s.Init
+			}
+			bind[s.Node] = bufOf(v)
+			state = append(state, s.Node)
+		}
+		p, err := exec.Compile(m.Graph, exec.Config{Device: dev, DType: backend.Float32, Targets: append([]*G.Node{m.Loss}, m.Grads...), Bind: bind, Recycle: recycle})
+		require.NoError(t, err)
+		t.Cleanup(p.Close)
+		xb, _ := p.Buffer(m.X)
+		yb, _ := p.Buffer(m.Y)
+		require.NoError(t, dev.Write(xb, x))
+		require.NoError(t, dev.Write(yb, y))
+		require.NoError(t, p.Run())
+		for _, n := range append(append([]*G.Node{m.Loss}, m.Grads...), state...) {
+			b := bind[n]
+			if b == nil {
+				var ok bool
+				b, ok = p.Buffer(n)
+				require.True(t, ok)
+			}
+			v := make([]float32, b.Len())
+			require.NoError(t, dev.Read(v, b))
+			out = append(out, v)
+		}
+		return exec.DeviceOps(p), out
+	}
+	count := func(ops []string, name string) (n int) {
+		for _, o := range ops {
+			if o == name {
+				n++
+			}
+		}
+		return n
+	}
+	fusedOps, fused := run(true, false)
+	apartOps, apart := run(false, false)
+	recycledOps, recycled := run(true, true)
+	assert.Equal(t, 2, count(fusedOps, backend.OpBatchNormGradInputGamma.Name()), "both batch norms' gradients merged")
+	assert.Zero(t, count(fusedOps, backend.OpBatchNormGradGamma.Name()))
+	assert.Equal(t, len(apartOps)-2, len(fusedOps))
+	assert.Equal(t, 2, count(apartOps, backend.OpBatchNormGradGamma.Name()), "merging off")
+	assert.Equal(t, 2, count(recycledOps, backend.OpBatchNormGradGamma.Name()), "a recycled plan keeps them apart")
+	for i := range apart {
+		for j := range apart[i] {
+			require.Equal(t, math.Float32bits(apart[i][j]), math.Float32bits(fused[i][j]), "result %d[%d] fused", i, j)
+			require.Equal(t, math.Float32bits(apart[i][j]), math.Float32bits(recycled[i][j]), "result %d[%d] recycled", i, j)
+		}
+	}
 }
