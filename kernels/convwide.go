@@ -94,14 +94,16 @@ func (g Conv2D) checkPadded(op, name, pname string, n, np int) error {
 	return nil
 }
 
-func (g Conv2D) checkWide(op string, lxp, lcol, ld int) error {
+// checkWide checks the arguments of the functions between a padded image (lxp elements) and a
+// column matrix of K rows of cols columns (lcol elements, rows ld apart): the full width's
+// (WideP columns) or the compact one's (P), for the geometries IsWide takes.
+func (g Conv2D) checkWide(op string, lxp, lcol, ld, cols int) error {
 	if !g.IsWide() {
 		return fmt.Errorf("kernels: %s: %v has a stride or a horizontal dilation above 1: %w", op, g, ErrInvalid)
 	}
-	wp := g.WideP()
-	if ld < wp || lxp != g.C*g.PadH2()*g.PadW2() || lcol < (g.K()-1)*ld+wp {
+	if ld < cols || lxp != g.C*g.PadH2()*g.PadW2() || lcol < (g.K()-1)*ld+cols {
 		return fmt.Errorf("kernels: %s: padded image has %d elements, col %d with leading dimension %d, for one image of %v (%d columns): %w",
-			op, lxp, lcol, ld, g, wp, ErrInvalid)
+			op, lxp, lcol, ld, g, cols, ErrInvalid)
 	}
 	return nil
 }
@@ -110,7 +112,7 @@ func (g Conv2D) checkWide(op string, lxp, lcol, ld int) error {
 // C·KH·KW rows of col, ld apart, each WideP long: row (c, p, q), column i·Wp + j holds
 // xp[c, i + p·DilH, j + q].
 func Im2colWide[T Float](g Conv2D, col []T, ld int, xp []T) error {
-	if err := g.checkWide("Im2colWide", len(xp), len(col), ld); err != nil {
+	if err := g.checkWide("Im2colWide", len(xp), len(col), ld, g.WideP()); err != nil {
 		return err
 	}
 	wp, plane, n := g.PadW2(), g.PadH2()*g.PadW2(), g.WideP()
@@ -139,7 +141,7 @@ func Im2colWide[T Float](g Conv2D, col []T, ld int, xp []T) error {
 // about a fifth of the input gradient's time on the Xeon; in one pass it takes 0.58-0.72x the
 // time on Zen 2 (BenchmarkCol2imWide).
 func Col2imWide[T Float](g Conv2D, dxp, col []T, ld int) error {
-	if err := g.checkWide("Col2imWide", len(dxp), len(col), ld); err != nil {
+	if err := g.checkWide("Col2imWide", len(dxp), len(col), ld, g.WideP()); err != nil {
 		return err
 	}
 	wp, plane, n := g.PadW2(), g.PadH2()*g.PadW2(), g.WideP()
@@ -162,13 +164,8 @@ func Col2imWide[T Float](g Conv2D, dxp, col []T, ld int) error {
 // image's output where it lies, where the full width's product writes OutC·WideP elements that
 // a copy then narrows (see Im2colPaddedVectors).
 func Im2colPadded[T Float](g Conv2D, col []T, ld int, xp []T) error {
-	if !g.IsWide() {
-		return fmt.Errorf("kernels: Im2colPadded: %v has a stride or a horizontal dilation above 1: %w", g, ErrInvalid)
-	}
-	p := g.P()
-	if ld < p || len(xp) != g.C*g.PadH2()*g.PadW2() || len(col) < (g.K()-1)*ld+p {
-		return fmt.Errorf("kernels: Im2colPadded: padded image has %d elements, col %d with leading dimension %d, for one image of %v (%d columns): %w",
-			len(xp), len(col), ld, g, p, ErrInvalid)
+	if err := g.checkWide("Im2colPadded", len(xp), len(col), ld, g.P()); err != nil {
+		return err
 	}
 	wp, plane := g.PadW2(), g.PadH2()*g.PadW2()
 	for c := range g.C {
@@ -196,13 +193,8 @@ func Im2colPaddedVectors(g Conv2D) bool { return g.IsWide() && level() >= cpufea
 // assembled in vector registers: one padded row of at most 16 lanes from KW shifted, masked rows
 // of col, loaded and stored once per kernel row instead of a scalar loop over short runs.
 func Col2imPadded[T Float](g Conv2D, dxp, col []T, ld int) error {
-	if !g.IsWide() {
-		return fmt.Errorf("kernels: Col2imPadded: %v has a stride or a horizontal dilation above 1: %w", g, ErrInvalid)
-	}
-	p := g.P()
-	if ld < p || len(dxp) != g.C*g.PadH2()*g.PadW2() || len(col) < (g.K()-1)*ld+p {
-		return fmt.Errorf("kernels: Col2imPadded: padded image has %d elements, col %d with leading dimension %d, for one image of %v (%d columns): %w",
-			len(dxp), len(col), ld, g, p, ErrInvalid)
+	if err := g.checkWide("Col2imPadded", len(dxp), len(col), ld, g.P()); err != nil {
+		return err
 	}
 	wp, oh, ow := g.PadW2(), g.OutH(), g.OutW()
 	if d32, ok := any(dxp).([]float32); ok && Col2imPaddedVectors(g) {

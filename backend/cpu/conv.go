@@ -285,16 +285,7 @@ func convWideImages[T kernels.Float](t *convTask, eng *gemm.Engine, sc *convScra
 		wideDy(a)
 		t.fail(gemmT(eng, true, false, k, ld, g.OutC, b, k, yb, ld, 0, col, ld))
 		for m := range cnt {
-			dx := out[(n0+m)*xs : (n0+m+1)*xs]
-			if !pad {
-				clear(dx)
-				t.fail(kernels.Col2imWide(*g, dx, col[m*np:], ld))
-				continue
-			}
-			dxp := sc.xp[m*ps : (m+1)*ps]
-			clear(dxp)
-			t.fail(kernels.Col2imWide(*g, dxp, col[m*np:], ld))
-			t.fail(kernels.CropImage(*g, dx, dxp))
+			col2imImage(t, sc, out[(n0+m)*xs:(n0+m+1)*xs], col[m*np:], ld, m, false)
 		}
 	case convFilter:
 		for m := range cnt {
@@ -356,7 +347,6 @@ func convCompactImages[T kernels.Float](t *convTask, eng *gemm.Engine, sc *convS
 	g := &t.g
 	k, p := g.K(), g.P()
 	xs, ys := g.C*g.H*g.W, g.OutC*p
-	ps := g.C * g.PadH2() * g.PadW2()
 	ld := wideLD(cnt, p)
 	col, yb := sc.col[:k*ld], sc.ys[:g.OutC*ld]
 	for m := range cnt {
@@ -364,16 +354,30 @@ func convCompactImages[T kernels.Float](t *convTask, eng *gemm.Engine, sc *convS
 	}
 	t.fail(gemmT(eng, true, false, k, ld, g.OutC, b, k, yb, ld, 0, col, ld))
 	for m := range cnt {
-		dx := out[(n0+m)*xs : (n0+m+1)*xs]
-		if g.PadH == 0 && g.PadW == 0 {
-			clear(dx)
-			t.fail(kernels.Col2imPadded(*g, dx, col[m*p:], ld))
-			continue
-		}
-		dxp := sc.xp[m*ps : (m+1)*ps]
-		clear(dxp)
-		t.fail(kernels.Col2imPadded(*g, dxp, col[m*p:], ld))
-		t.fail(kernels.CropImage(*g, dx, dxp))
+		col2imImage(t, sc, out[(n0+m)*xs:(n0+m+1)*xs], col[m*p:], ld, m, true)
+	}
+}
+
+// col2imImage sets dx, the gradient of image m of a block, from its column matrix col (ld
+// apart): the full-width one (kernels.Col2imWide) or, compact, the compact one
+// (kernels.Col2imPadded). Both add into a padded image: dx itself without padding, else the
+// image's padded scratch, then cropped into dx.
+func col2imImage[T kernels.Float](t *convTask, sc *convScratch[T], dx, col []T, ld, m int, compact bool) {
+	g := &t.g
+	pad := g.PadH != 0 || g.PadW != 0
+	dst := dx
+	if pad {
+		ps := g.C * g.PadH2() * g.PadW2()
+		dst = sc.xp[m*ps : (m+1)*ps]
+	}
+	clear(dst)
+	if compact {
+		t.fail(kernels.Col2imPadded(*g, dst, col, ld))
+	} else {
+		t.fail(kernels.Col2imWide(*g, dst, col, ld))
+	}
+	if pad {
+		t.fail(kernels.CropImage(*g, dx, dst))
 	}
 }
 
@@ -393,24 +397,21 @@ func convChunksRange[T kernels.Float](t *convTask, ws *convWS, sc *convScratch[T
 	_, f32 := any(out).([]float32)
 	compact := wide && t.kind == convData && f32 && convCompactData && kernels.Col2imPaddedVectors(*g)
 	compactFwd := wide && t.kind == convForward && f32 && convCompactForward && g.K() <= convCompactForwardK && kernels.Im2colPaddedVectors(*g)
-	if compactFwd {
-		imgs = 1
-		sc.col = grow(sc.col, g.K()*g.P())
-		if g.PadH != 0 || g.PadW != 0 {
-			sc.xp = grow(sc.xp, g.C*g.PadH2()*g.PadW2())
+	if wide {
+		// The full width's blocks, or the compact matrix's: cols columns of K rows (and the
+		// output block's OutC rows), and a padded copy per image.
+		cols := wideLD(imgs, g.WideP())
+		switch {
+		case compactFwd: // one image, its output written where it lies
+			imgs, cols = 1, g.P()
+		case compact:
+			imgs = max(1, convBlockElems/(g.K()*g.P()))
+			cols = wideLD(imgs, g.P())
 		}
-	} else if compact {
-		imgs = max(1, convBlockElems/(g.K()*g.P()))
-		ld := wideLD(imgs, g.P())
-		sc.col = grow(sc.col, g.K()*ld)
-		sc.ys = grow(sc.ys, g.OutC*ld)
-		if g.PadH != 0 || g.PadW != 0 {
-			sc.xp = grow(sc.xp, imgs*g.C*g.PadH2()*g.PadW2())
+		sc.col = grow(sc.col, g.K()*cols)
+		if !compactFwd {
+			sc.ys = grow(sc.ys, g.OutC*cols)
 		}
-	} else if wide {
-		ld := wideLD(imgs, g.WideP())
-		sc.col = grow(sc.col, g.K()*ld)
-		sc.ys = grow(sc.ys, g.OutC*ld)
 		if g.PadH != 0 || g.PadW != 0 {
 			sc.xp = grow(sc.xp, imgs*g.C*g.PadH2()*g.PadW2())
 		}

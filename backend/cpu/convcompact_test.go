@@ -55,12 +55,7 @@ func TestCompactPathsChangeNoBit(t *testing.T) {
 					dev, err := cpu.New(workers)
 					require.NoError(t, err)
 					defer dev.Close()
-					alloc := func(n int, seed uint64) backend.Buffer {
-						buf, err := dev.Alloc(backend.Float32, n)
-						require.NoError(t, err)
-						require.NoError(t, dev.Write(buf, randomF32(n, seed)))
-						return buf
-					}
+					alloc := func(n int, seed uint64) backend.Buffer { return randomBuffer(t, dev, backend.Float32, n, seed) }
 					w := alloc(g.WLen(), 2)
 					bufs, n := []backend.Buffer{alloc(g.XLen(), 3), alloc(g.YLen(), 1), w}, g.XLen() // dx, dy, w
 					if kind.op == backend.OpConv2D {

@@ -39,22 +39,7 @@ func TestTransposedFilterGradientChangesNoBit(t *testing.T) {
 					dev, err := cpu.New(workers)
 					require.NoError(t, err)
 					defer dev.Close()
-					alloc := func(n int, seed uint64) backend.Buffer {
-						buf, err := dev.Alloc(dt, n)
-						require.NoError(t, err)
-						v := randomF32(n, seed)
-						if dt == backend.Float64 {
-							v64 := make([]float64, n)
-							for i, f := range v {
-								v64[i] = float64(f) / 3
-							}
-							require.NoError(t, dev.Write(buf, v64))
-						} else {
-							require.NoError(t, dev.Write(buf, v))
-						}
-						return buf
-					}
-					x, dy, dw := alloc(g.XLen(), 1), alloc(g.YLen(), 2), alloc(g.WLen(), 3)
+					x, dy, dw := randomBuffer(t, dev, dt, g.XLen(), 1), randomBuffer(t, dev, dt, g.YLen(), 2), randomBuffer(t, dev, dt, g.WLen(), 3)
 					var got [2][]float64
 					for i, on := range []bool{false, true} {
 						restore := cpu.SetFilterT(on)
@@ -81,4 +66,23 @@ func TestTransposedFilterGradientChangesNoBit(t *testing.T) {
 			}
 		}
 	}
+}
+
+// randomBuffer allocates n elements of dt on dev holding randomF32(n, seed) (a third of it in
+// float64).
+func randomBuffer(t *testing.T, dev backend.Device, dt backend.DType, n int, seed uint64) backend.Buffer {
+	t.Helper()
+	buf, err := dev.Alloc(dt, n)
+	require.NoError(t, err)
+	v := randomF32(n, seed)
+	if dt == backend.Float64 {
+		v64 := make([]float64, n)
+		for i, f := range v {
+			v64[i] = float64(f) / 3
+		}
+		require.NoError(t, dev.Write(buf, v64))
+	} else {
+		require.NoError(t, dev.Write(buf, v))
+	}
+	return buf
 }

@@ -20,18 +20,8 @@
 // the AVX2 kernels do not. A subnormal is below 1.2e-38, so flushing moves an element of C by
 // less than that times the other operand.
 
-// FLUSH_ON saves the MXCSR at mxcsr-8(SP) and sets FTZ (bit 15) and DAZ (bit 6); FLUSH_OFF
-// restores it. An assembly function cannot be preempted, and signal handlers save and restore
-// the MXCSR, so no other code ever runs with these bits.
-#define FLUSH_ON \
-	STMXCSR mxcsr-8(SP); \
-	MOVL mxcsr-8(SP), AX; \
-	ORL $0x8040, AX; \
-	MOVL AX, mxcsr-4(SP); \
-	LDMXCSR mxcsr-4(SP)
-
-#define FLUSH_OFF \
-	LDMXCSR mxcsr-8(SP)
+// FLUSH_ON and FLUSH_OFF (flush_amd64.h) set and restore them.
+#include "flush_amd64.h"
 
 // ROW32(a, acc0, acc1): acc0 += b[0:16]·A[a], acc1 += b[16:32]·A[a].
 #define ROW32(a, acc0, acc1) \

@@ -18,15 +18,7 @@
 //
 // func sgemm512Tw(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
 
-#define FLUSH_ON \
-	STMXCSR mxcsr-8(SP); \
-	MOVL mxcsr-8(SP), AX; \
-	ORL $0x8040, AX; \
-	MOVL AX, mxcsr-4(SP); \
-	LDMXCSR mxcsr-4(SP)
-
-#define FLUSH_OFF \
-	LDMXCSR mxcsr-8(SP)
+#include "flush_amd64.h"
 
 // ARGS loads the arguments: k in CX, A in SI (row stride R8 bytes), B in DI (R9), the row masks
 // in K3 and K4.

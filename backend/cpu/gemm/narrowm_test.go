@@ -121,13 +121,39 @@ func TestColumnTilesTaken(t *testing.T) {
 }
 
 // TestAliasedRowsInPlaceChangeNoProduct: a non-transposed A whose rows alias in L1 (leading
-// dimensions at and near multiples of 4 KiB) gives the same bits read in place as packed, for
-// products with several kc slices and row panels, with beta 0 and 1 (the only ones training
-// uses: a layer's product, a gradient accumulated), serially and on 3 workers. Other betas agree
-// within float32 rounding only: packed, a last panel of fewer than 14 rows goes through the
-// scratch tile, whose Go merge rounds beta·C before adding it, where the 8-row tiles of the
-// in-place path update C inside the kernel with one FMA.
+// dimensions at and near multiples of 4 KiB) gives the same products read in place as packed
+// (see requirePackingChangesNoProduct).
 func TestAliasedRowsInPlaceChangeNoProduct(t *testing.T) {
+	requirePackingChangesNoProduct(t, 41, false, [][4]int{{128, 256, 1024, 1024}, {100, 70, 600, 1024}, {30, 33, 300, 2048 + 16}, {257, 40, 513, 1024 - 8}},
+		func(m, k, lda int) { require.True(t, aliasing(lda, 4), "lda %d aliases", lda) },
+		func(inPlace bool) (restore func()) {
+			aliasedRowsInPlace = inPlace
+			return func() { aliasedRowsInPlace = true }
+		})
+}
+
+// TestLargeTransposedAPackedChangesNoProduct: a transposed A larger than transAInPlaceLimit gives
+// the same products packed as read in place (see requirePackingChangesNoProduct).
+func TestLargeTransposedAPackedChangesNoProduct(t *testing.T) {
+	limit := transAInPlaceLimit
+	requirePackingChangesNoProduct(t, 43, true, [][4]int{{300, 64, 1000, 300}, {131, 40, 2100, 140}},
+		func(m, k, lda int) { require.Greater(t, m*k, limit, "the default packs A") },
+		func(inPlace bool) (restore func()) {
+			if inPlace {
+				transAInPlaceLimit = 1 << 40
+			}
+			return func() { transAInPlaceLimit = limit }
+		})
+}
+
+// requirePackingChangesNoProduct runs the products of shapes (m, n, k, lda; A transposed or not)
+// in every AVX-512 configuration (serially, with tiny blocks, on 3 workers) with A packed and read
+// in place (set chooses), after check has accepted each shape, and wants the same bits for beta 0
+// and 1, the only ones training uses (a layer's product, a gradient accumulated). Other betas
+// agree within float32 rounding only: packed, a last panel of fewer than 14 rows goes through
+// the scratch tile, whose Go merge rounds beta·C before adding it, where the 8-row tiles of the
+// in-place path update C inside the kernel with one FMA.
+func requirePackingChangesNoProduct(t *testing.T, seed uint64, transA bool, shapes [][4]int, check func(m, k, lda int), set func(inPlace bool) (restore func())) {
 	if cpufeat.Detected() < cpufeat.AVX512 {
 		t.Skip("no AVX-512 on this CPU: A is never read in place")
 	}
@@ -137,63 +163,30 @@ func TestAliasedRowsInPlaceChangeNoProduct(t *testing.T) {
 		}
 		t.Run(cfg.name, func(t *testing.T) {
 			e := setConfig(t, cfg)
-			t.Cleanup(func() { aliasedRowsInPlace = true })
-			rng := rand.New(rand.NewPCG(41, uint64(ci)))
-			for _, s := range [][4]int{{128, 256, 1024, 1024}, {100, 70, 600, 1024}, {30, 33, 300, 2048 + 16}, {257, 40, 513, 1024 - 8}} {
+			rng := rand.New(rand.NewPCG(seed, uint64(ci)))
+			for _, s := range shapes {
 				m, n, k, lda := s[0], s[1], s[2], s[3]
-				require.True(t, aliasing(lda, 4), "lda %d aliases", lda)
-				a, b := randSlice[float32](rng, m*lda), randSlice[float32](rng, k*n)
+				check(m, k, lda)
+				rowsA := m
+				if transA {
+					rowsA = k
+				}
+				a, b := randSlice[float32](rng, rowsA*lda), randSlice[float32](rng, k*n)
 				c0 := randSlice[float32](rng, m*n)
 				for _, beta := range []float32{0, 1, 0.3} {
 					var got [2][]float32
 					for i, inPlace := range []bool{false, true} {
-						aliasedRowsInPlace = inPlace
+						restore := set(inPlace)
 						got[i] = append([]float32(nil), c0...)
-						require.NoError(t, e.Sgemm(false, false, m, n, k, 0.7, a, lda, b, n, beta, got[i], n))
+						err := e.Sgemm(transA, false, m, n, k, 0.7, a, lda, b, n, beta, got[i], n)
+						restore()
+						require.NoError(t, err)
 					}
 					for i := range got[0] {
 						if beta != 0 && beta != 1 {
 							require.InDelta(t, got[0][i], got[1][i], 1e-5*float64(k), "m=%d n=%d k=%d lda=%d beta=%v: C[%d]", m, n, k, lda, beta, i)
 							continue
 						}
-						if math.Float32bits(got[0][i]) != math.Float32bits(got[1][i]) {
-							require.Failf(t, "bits differ", "m=%d n=%d k=%d lda=%d beta=%v: C[%d] %v in place, %v packed", m, n, k, lda, beta, i, got[1][i], got[0][i])
-						}
-					}
-				}
-			}
-		})
-	}
-}
-
-// TestLargeTransposedAPackedChangesNoProduct: a transposed A larger than transAInPlaceLimit gives
-// the same bits packed as read in place, for beta 0 and 1, serially and on 3 workers.
-func TestLargeTransposedAPackedChangesNoProduct(t *testing.T) {
-	if cpufeat.Detected() < cpufeat.AVX512 {
-		t.Skip("no AVX-512 on this CPU: A is never read in place")
-	}
-	for ci, cfg := range configs() {
-		if cfg.level != cpufeat.AVX512 {
-			continue
-		}
-		t.Run(cfg.name, func(t *testing.T) {
-			e := setConfig(t, cfg)
-			limit := transAInPlaceLimit
-			t.Cleanup(func() { transAInPlaceLimit = limit })
-			rng := rand.New(rand.NewPCG(43, uint64(ci)))
-			for _, s := range [][4]int{{300, 64, 1000, 300}, {131, 40, 2100, 140}} {
-				m, n, k, lda := s[0], s[1], s[2], s[3]
-				require.Greater(t, m*k, limit, "the default packs A")
-				a, b := randSlice[float32](rng, k*lda), randSlice[float32](rng, k*n)
-				c0 := randSlice[float32](rng, m*n)
-				for _, beta := range []float32{0, 1} {
-					var got [2][]float32
-					for i, l := range []int{limit, 1 << 40} {
-						transAInPlaceLimit = l
-						got[i] = append([]float32(nil), c0...)
-						require.NoError(t, e.Sgemm(true, false, m, n, k, 0.7, a, lda, b, n, beta, got[i], n))
-					}
-					for i := range got[0] {
 						if math.Float32bits(got[0][i]) != math.Float32bits(got[1][i]) {
 							require.Failf(t, "bits differ", "m=%d n=%d k=%d lda=%d beta=%v: C[%d] %v in place, %v packed", m, n, k, lda, beta, i, got[1][i], got[0][i])
 						}
