@@ -515,16 +515,77 @@ func BenchmarkSgemm(b *testing.B) {
 	}
 }
 
+// peakSampleRounds bounds the peak loop that BenchmarkSgemmLevels and BenchmarkPeakAfterProduct
+// run after a product: 36000 rounds of 28 FMAs, about 0.16 ms at two FMAs a cycle. The loop must
+// run at the clock the product ran at, and the clock does not stay there: on the 2-core Xeon
+// (family 6 model 167) the loop ran at 161-174 GFLOP/s for the first 2 ms after a 1024³ product
+// and 194-201 from 7 ms on, 203-205 alone (BenchmarkPeakAfterProduct). Run for as many flops as
+// the product (11 ms), it measured the 1024-wide products against a peak 10-15% faster than the
+// one they had; the 128-row products (at most 0.4 ms) were measured in the product's clock before.
+const peakSampleRounds = 36000
+
+// BenchmarkPeakAfterProduct shows why the peak loop after a product is kept short: after each
+// 1024³ product (one worker, the thread locked) it runs the peak loop in windows of
+// peakSampleRounds rounds for about 12 ms and reports the rate of a few windows (w0 right after
+// the product, w70 about 11 ms on), beside the product's own rate and, in alone, the loop's rate
+// with no product run in that benchmark.
+func BenchmarkPeakAfterProduct(b *testing.B) {
+	l := cpufeat.Current()
+	loop, flopsPerIter := peakLoop(l)
+	window := float64(peakSampleRounds) * flopsPerIter
+	reported := []int{0, 1, 5, 10, 20, 40, 70}
+	b.Run(fmt.Sprintf("%v/alone", l), func(b *testing.B) {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		var t time.Duration
+		for b.Loop() {
+			c0 := threadCPU()
+			loop(peakSampleRounds)
+			t += threadCPU() - c0
+		}
+		b.ReportMetric(window*float64(b.N)/t.Seconds()/1e9, "GFLOP/s")
+	})
+	s := shape{"1024x1024x1024", false, false, 1024, 1024, 1024}
+	a, lda, bm, ldb, c := operands[float32](s)
+	b.Run(fmt.Sprintf("%v/after_%s", l, s.name), func(b *testing.B) {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		e := New(nil)
+		flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
+		var inProduct time.Duration
+		inWindow := make([]time.Duration, reported[len(reported)-1]+1)
+		for b.Loop() {
+			c0 := threadCPU()
+			if err := e.Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n); err != nil {
+				b.Fatal(err)
+			}
+			c1 := threadCPU()
+			inProduct += c1 - c0
+			for i := range inWindow {
+				loop(peakSampleRounds)
+				c2 := threadCPU()
+				inWindow[i] += c2 - c1
+				c1 = c2
+			}
+		}
+		b.ReportMetric(flops*float64(b.N)/inProduct.Seconds()/1e9, "product-GFLOP/s")
+		for _, i := range reported {
+			b.ReportMetric(window*float64(b.N)/inWindow[i].Seconds()/1e9, fmt.Sprintf("w%d-GFLOP/s", i))
+		}
+	})
+}
+
 // BenchmarkSgemmLevels runs the products of the two MLPs' training steps (all nine of the small
 // one's, the 10-class layer's three included, and the large one's 1024-wide five) at every level
 // this CPU supports, on 1 and 2 workers, each beside the peak FMA rate of that level and worker count
 // measured in this process: the figures behind the README's GEMM table. On one worker it also
 // reports the rate per second of the thread's CPU time against the peak loop run the same way
 // ("cpu-peak%"), which the other load of a shared machine does not distort: after every product
-// the loop runs for as many flops, on the same locked thread, and the fraction is the ratio of
-// the two CPU times. A peak measured once per process (as peak% is) catches the machine at one
-// moment; on the shared 2-core Xeon the load moved the one-worker rates by 30% within seconds,
-// and the interleaved fraction varied less than a quarter as much.
+// the loop runs on the same locked thread for as many flops, at most peakSampleRounds rounds, and
+// the fraction is the ratio of the two rates per CPU second. A peak measured once per process (as
+// peak% is) catches the machine at one moment; on the shared 2-core Xeon the load moved the
+// one-worker rates by 30% within seconds, and the interleaved fraction varied less than a
+// quarter as much.
 func BenchmarkSgemmLevels(b *testing.B) {
 	for _, l := range cpufeat.Supported() {
 		for _, workers := range []int{1, 2} {
@@ -540,7 +601,7 @@ func BenchmarkSgemmLevels(b *testing.B) {
 					}
 					loop, flopsPerIter := peakLoop(l)
 					flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
-					iters := max(1, int(flops/flopsPerIter))
+					iters := min(peakSampleRounds, max(1, int(flops/flopsPerIter)))
 					var inProduct, inPeak time.Duration
 					for b.Loop() {
 						c0 := threadCPU()
