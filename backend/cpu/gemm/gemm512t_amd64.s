@@ -5,9 +5,10 @@
 #include "textflag.h"
 
 // Column tiles for products of fewer than 16 columns (narrowm.go): a tile of 32 rows × w
-// columns of C (w = 1..8) whose lanes run down C's columns, so that a product of 10 columns
+// columns of C (w = 1..13) whose lanes run down C's columns, so that a product of 10 columns
 // keeps every lane, where the 14×16 tiles keep 10 of 16. Accumulator Z(2j) holds rows 0-15 of
-// column j, Z(2j+1) rows 16-31. Per step of k: rows 0-15 and 16-31 of A's column (one load each
+// column j, Z(2j+1) rows 16-31; the registers past them (from Z(2w)) hold A's column and B's
+// element in the loop, alpha, beta, the row offsets and the gathered C in the epilogue. Per step of k: rows 0-15 and 16-31 of A's column (one load each
 // under K3 and K4, the masks of the rows that exist; the others are zero and never stored),
 // and per column one broadcast of B's element and two FMAs (acc += a·b, A the first factor as
 // in the 14-row tiles): one float32 chain per element of C over k in order, so with the same
@@ -39,16 +40,17 @@
 	VPXORD z0, z0, z0; \
 	VPXORD z1, z1, z1
 
-// ALOAD: A's column for this step of k, rows 0-15 in Z16 and 16-31 in Z17.
-#define ALOAD \
-	VMOVUPS.Z (SI), K3, Z16; \
-	VMOVUPS.Z 64(SI), K4, Z17
+// ALOAD(a0, a1): A's column for this step of k, rows 0-15 in a0 and 16-31 in a1.
+#define ALOAD(a0, a1) \
+	VMOVUPS.Z (SI), K3, a0; \
+	VMOVUPS.Z 64(SI), K4, a1
 
-// FMA2(off, z0, z1): column j (B's element at off(DI)) += A's column times it.
-#define FMA2(off, z0, z1) \
-	VBROADCASTSS off(DI), Z18; \
-	VFMADD231PS Z18, Z16, z0; \
-	VFMADD231PS Z18, Z17, z1
+// FMA2(off, a0, a1, bc, z0, z1): column j (B's element at off(DI), broadcast into bc) += A's
+// column times it.
+#define FMA2(off, a0, a1, bc, z0, z1) \
+	VBROADCASTSS off(DI), bc; \
+	VFMADD231PS bc, a0, z0; \
+	VFMADD231PS bc, a1, z1
 
 #define NEXTK(loop) \
 	ADDQ R8, SI; \
@@ -56,20 +58,20 @@
 	DECQ CX; \
 	JNZ loop
 
-#define MUL2(z0, z1) \
-	VMULPS Z19, z0, z0; \
-	VMULPS Z19, z1, z1
+#define MUL2(al, z0, z1) \
+	VMULPS al, z0, z0; \
+	VMULPS al, z1, z1
 
-// EPILOGUE(store): alpha in Z19 (the accumulators are then scaled), FTZ/DAZ off, the row
-// offsets in Z21, row 0 of the tile in DX and row 16 in R10; on to store when beta is ±0, else
-// beta in Z20 and R11, R12 = DX, R10 for the gathers.
-#define EPILOGUE1 \
-	VBROADCASTSS alpha+72(FP), Z19
+// EPILOGUE1(al), EPILOGUE2(store, ix, be): alpha in al (the accumulators are then scaled),
+// FTZ/DAZ off, the row offsets in ix, row 0 of the tile in DX and row 16 in R10; on to store
+// when beta is ±0, else beta in be and R11, R12 = DX, R10 for the gathers.
+#define EPILOGUE1(al) \
+	VBROADCASTSS alpha+72(FP), al
 
-#define EPILOGUE2(store) \
+#define EPILOGUE2(store, ix, be) \
 	FLUSH_OFF; \
 	MOVQ idx+80(FP), AX; \
-	VMOVDQU32 (AX), Z21; \
+	VMOVDQU32 (AX), ix; \
 	MOVQ c+40(FP), DX; \
 	MOVQ ldc+48(FP), R10; \
 	SHLQ $6, R10; \
@@ -77,32 +79,33 @@
 	MOVL beta+76(FP), AX; \
 	ANDL $0x7fffffff, AX; \
 	JZ store; \
-	VBROADCASTSS beta+76(FP), Z20; \
+	VBROADCASTSS beta+76(FP), be; \
 	MOVQ DX, R11; \
 	MOVQ R10, R12
 
-// UPD2(z0, z1): column j = t + beta·C, the column's C gathered under the row masks; R11 and R12
-// on to the next column.
-#define UPD2(z0, z1) \
+// UPD2(ix, be, t0, t1, z0, z1): column j = t + beta·C, the column's C gathered under the row
+// masks into t0 and t1; R11 and R12 on to the next column.
+#define UPD2(ix, be, t0, t1, z0, z1) \
 	KMOVW K3, K5; \
-	VPXORD Z22, Z22, Z22; \
-	VGATHERDPS (R11)(Z21*4), K5, Z22; \
-	VMULPS Z22, Z20, Z22; \
-	VADDPS Z22, z0, z0; \
+	VPXORD t0, t0, t0; \
+	VGATHERDPS (R11)(ix*4), K5, t0; \
+	VMULPS t0, be, t0; \
+	VADDPS t0, z0, z0; \
 	KMOVW K4, K5; \
-	VPXORD Z23, Z23, Z23; \
-	VGATHERDPS (R12)(Z21*4), K5, Z23; \
-	VMULPS Z23, Z20, Z23; \
-	VADDPS Z23, z1, z1; \
+	VPXORD t1, t1, t1; \
+	VGATHERDPS (R12)(ix*4), K5, t1; \
+	VMULPS t1, be, t1; \
+	VADDPS t1, z1, z1; \
 	ADDQ $4, R11; \
 	ADDQ $4, R12
 
-// PUT2(z0, z1): column j scattered to C under the row masks; DX and R10 on to the next column.
-#define PUT2(z0, z1) \
+// PUT2(ix, z0, z1): column j scattered to C under the row masks; DX and R10 on to the next
+// column.
+#define PUT2(ix, z0, z1) \
 	KMOVW K3, K5; \
-	VSCATTERDPS z0, K5, (DX)(Z21*4); \
+	VSCATTERDPS z0, K5, (DX)(ix*4); \
 	KMOVW K4, K5; \
-	VSCATTERDPS z1, K5, (R10)(Z21*4); \
+	VSCATTERDPS z1, K5, (R10)(ix*4); \
 	ADDQ $4, DX; \
 	ADDQ $4, R10
 
@@ -111,15 +114,15 @@ TEXT ·sgemm512T1(SB), NOSPLIT, $8-88
 	FLUSH_ON
 	ZERO2(Z0, Z1)
 t1_loop:
-	ALOAD
-	FMA2(0, Z0, Z1)
+	ALOAD(Z2, Z3)
+	FMA2(0, Z2, Z3, Z4, Z0, Z1)
 	NEXTK(t1_loop)
-	EPILOGUE1
-	MUL2(Z0, Z1)
-	EPILOGUE2(t1_store)
-	UPD2(Z0, Z1)
+	EPILOGUE1(Z2)
+	MUL2(Z2, Z0, Z1)
+	EPILOGUE2(t1_store, Z4, Z3)
+	UPD2(Z4, Z3, Z5, Z6, Z0, Z1)
 t1_store:
-	PUT2(Z0, Z1)
+	PUT2(Z4, Z0, Z1)
 	VZEROUPPER
 	RET
 
@@ -129,19 +132,19 @@ TEXT ·sgemm512T2(SB), NOSPLIT, $8-88
 	ZERO2(Z0, Z1)
 	ZERO2(Z2, Z3)
 t2_loop:
-	ALOAD
-	FMA2(0, Z0, Z1)
-	FMA2(4, Z2, Z3)
+	ALOAD(Z4, Z5)
+	FMA2(0, Z4, Z5, Z6, Z0, Z1)
+	FMA2(4, Z4, Z5, Z6, Z2, Z3)
 	NEXTK(t2_loop)
-	EPILOGUE1
-	MUL2(Z0, Z1)
-	MUL2(Z2, Z3)
-	EPILOGUE2(t2_store)
-	UPD2(Z0, Z1)
-	UPD2(Z2, Z3)
+	EPILOGUE1(Z4)
+	MUL2(Z4, Z0, Z1)
+	MUL2(Z4, Z2, Z3)
+	EPILOGUE2(t2_store, Z6, Z5)
+	UPD2(Z6, Z5, Z7, Z8, Z0, Z1)
+	UPD2(Z6, Z5, Z7, Z8, Z2, Z3)
 t2_store:
-	PUT2(Z0, Z1)
-	PUT2(Z2, Z3)
+	PUT2(Z6, Z0, Z1)
+	PUT2(Z6, Z2, Z3)
 	VZEROUPPER
 	RET
 
@@ -152,23 +155,23 @@ TEXT ·sgemm512T3(SB), NOSPLIT, $8-88
 	ZERO2(Z2, Z3)
 	ZERO2(Z4, Z5)
 t3_loop:
-	ALOAD
-	FMA2(0, Z0, Z1)
-	FMA2(4, Z2, Z3)
-	FMA2(8, Z4, Z5)
+	ALOAD(Z6, Z7)
+	FMA2(0, Z6, Z7, Z8, Z0, Z1)
+	FMA2(4, Z6, Z7, Z8, Z2, Z3)
+	FMA2(8, Z6, Z7, Z8, Z4, Z5)
 	NEXTK(t3_loop)
-	EPILOGUE1
-	MUL2(Z0, Z1)
-	MUL2(Z2, Z3)
-	MUL2(Z4, Z5)
-	EPILOGUE2(t3_store)
-	UPD2(Z0, Z1)
-	UPD2(Z2, Z3)
-	UPD2(Z4, Z5)
+	EPILOGUE1(Z6)
+	MUL2(Z6, Z0, Z1)
+	MUL2(Z6, Z2, Z3)
+	MUL2(Z6, Z4, Z5)
+	EPILOGUE2(t3_store, Z8, Z7)
+	UPD2(Z8, Z7, Z9, Z10, Z0, Z1)
+	UPD2(Z8, Z7, Z9, Z10, Z2, Z3)
+	UPD2(Z8, Z7, Z9, Z10, Z4, Z5)
 t3_store:
-	PUT2(Z0, Z1)
-	PUT2(Z2, Z3)
-	PUT2(Z4, Z5)
+	PUT2(Z8, Z0, Z1)
+	PUT2(Z8, Z2, Z3)
+	PUT2(Z8, Z4, Z5)
 	VZEROUPPER
 	RET
 
@@ -180,27 +183,27 @@ TEXT ·sgemm512T4(SB), NOSPLIT, $8-88
 	ZERO2(Z4, Z5)
 	ZERO2(Z6, Z7)
 t4_loop:
-	ALOAD
-	FMA2(0, Z0, Z1)
-	FMA2(4, Z2, Z3)
-	FMA2(8, Z4, Z5)
-	FMA2(12, Z6, Z7)
+	ALOAD(Z8, Z9)
+	FMA2(0, Z8, Z9, Z10, Z0, Z1)
+	FMA2(4, Z8, Z9, Z10, Z2, Z3)
+	FMA2(8, Z8, Z9, Z10, Z4, Z5)
+	FMA2(12, Z8, Z9, Z10, Z6, Z7)
 	NEXTK(t4_loop)
-	EPILOGUE1
-	MUL2(Z0, Z1)
-	MUL2(Z2, Z3)
-	MUL2(Z4, Z5)
-	MUL2(Z6, Z7)
-	EPILOGUE2(t4_store)
-	UPD2(Z0, Z1)
-	UPD2(Z2, Z3)
-	UPD2(Z4, Z5)
-	UPD2(Z6, Z7)
+	EPILOGUE1(Z8)
+	MUL2(Z8, Z0, Z1)
+	MUL2(Z8, Z2, Z3)
+	MUL2(Z8, Z4, Z5)
+	MUL2(Z8, Z6, Z7)
+	EPILOGUE2(t4_store, Z10, Z9)
+	UPD2(Z10, Z9, Z11, Z12, Z0, Z1)
+	UPD2(Z10, Z9, Z11, Z12, Z2, Z3)
+	UPD2(Z10, Z9, Z11, Z12, Z4, Z5)
+	UPD2(Z10, Z9, Z11, Z12, Z6, Z7)
 t4_store:
-	PUT2(Z0, Z1)
-	PUT2(Z2, Z3)
-	PUT2(Z4, Z5)
-	PUT2(Z6, Z7)
+	PUT2(Z10, Z0, Z1)
+	PUT2(Z10, Z2, Z3)
+	PUT2(Z10, Z4, Z5)
+	PUT2(Z10, Z6, Z7)
 	VZEROUPPER
 	RET
 
@@ -213,31 +216,31 @@ TEXT ·sgemm512T5(SB), NOSPLIT, $8-88
 	ZERO2(Z6, Z7)
 	ZERO2(Z8, Z9)
 t5_loop:
-	ALOAD
-	FMA2(0, Z0, Z1)
-	FMA2(4, Z2, Z3)
-	FMA2(8, Z4, Z5)
-	FMA2(12, Z6, Z7)
-	FMA2(16, Z8, Z9)
+	ALOAD(Z10, Z11)
+	FMA2(0, Z10, Z11, Z12, Z0, Z1)
+	FMA2(4, Z10, Z11, Z12, Z2, Z3)
+	FMA2(8, Z10, Z11, Z12, Z4, Z5)
+	FMA2(12, Z10, Z11, Z12, Z6, Z7)
+	FMA2(16, Z10, Z11, Z12, Z8, Z9)
 	NEXTK(t5_loop)
-	EPILOGUE1
-	MUL2(Z0, Z1)
-	MUL2(Z2, Z3)
-	MUL2(Z4, Z5)
-	MUL2(Z6, Z7)
-	MUL2(Z8, Z9)
-	EPILOGUE2(t5_store)
-	UPD2(Z0, Z1)
-	UPD2(Z2, Z3)
-	UPD2(Z4, Z5)
-	UPD2(Z6, Z7)
-	UPD2(Z8, Z9)
+	EPILOGUE1(Z10)
+	MUL2(Z10, Z0, Z1)
+	MUL2(Z10, Z2, Z3)
+	MUL2(Z10, Z4, Z5)
+	MUL2(Z10, Z6, Z7)
+	MUL2(Z10, Z8, Z9)
+	EPILOGUE2(t5_store, Z12, Z11)
+	UPD2(Z12, Z11, Z13, Z14, Z0, Z1)
+	UPD2(Z12, Z11, Z13, Z14, Z2, Z3)
+	UPD2(Z12, Z11, Z13, Z14, Z4, Z5)
+	UPD2(Z12, Z11, Z13, Z14, Z6, Z7)
+	UPD2(Z12, Z11, Z13, Z14, Z8, Z9)
 t5_store:
-	PUT2(Z0, Z1)
-	PUT2(Z2, Z3)
-	PUT2(Z4, Z5)
-	PUT2(Z6, Z7)
-	PUT2(Z8, Z9)
+	PUT2(Z12, Z0, Z1)
+	PUT2(Z12, Z2, Z3)
+	PUT2(Z12, Z4, Z5)
+	PUT2(Z12, Z6, Z7)
+	PUT2(Z12, Z8, Z9)
 	VZEROUPPER
 	RET
 
@@ -251,35 +254,35 @@ TEXT ·sgemm512T6(SB), NOSPLIT, $8-88
 	ZERO2(Z8, Z9)
 	ZERO2(Z10, Z11)
 t6_loop:
-	ALOAD
-	FMA2(0, Z0, Z1)
-	FMA2(4, Z2, Z3)
-	FMA2(8, Z4, Z5)
-	FMA2(12, Z6, Z7)
-	FMA2(16, Z8, Z9)
-	FMA2(20, Z10, Z11)
+	ALOAD(Z12, Z13)
+	FMA2(0, Z12, Z13, Z14, Z0, Z1)
+	FMA2(4, Z12, Z13, Z14, Z2, Z3)
+	FMA2(8, Z12, Z13, Z14, Z4, Z5)
+	FMA2(12, Z12, Z13, Z14, Z6, Z7)
+	FMA2(16, Z12, Z13, Z14, Z8, Z9)
+	FMA2(20, Z12, Z13, Z14, Z10, Z11)
 	NEXTK(t6_loop)
-	EPILOGUE1
-	MUL2(Z0, Z1)
-	MUL2(Z2, Z3)
-	MUL2(Z4, Z5)
-	MUL2(Z6, Z7)
-	MUL2(Z8, Z9)
-	MUL2(Z10, Z11)
-	EPILOGUE2(t6_store)
-	UPD2(Z0, Z1)
-	UPD2(Z2, Z3)
-	UPD2(Z4, Z5)
-	UPD2(Z6, Z7)
-	UPD2(Z8, Z9)
-	UPD2(Z10, Z11)
+	EPILOGUE1(Z12)
+	MUL2(Z12, Z0, Z1)
+	MUL2(Z12, Z2, Z3)
+	MUL2(Z12, Z4, Z5)
+	MUL2(Z12, Z6, Z7)
+	MUL2(Z12, Z8, Z9)
+	MUL2(Z12, Z10, Z11)
+	EPILOGUE2(t6_store, Z14, Z13)
+	UPD2(Z14, Z13, Z15, Z16, Z0, Z1)
+	UPD2(Z14, Z13, Z15, Z16, Z2, Z3)
+	UPD2(Z14, Z13, Z15, Z16, Z4, Z5)
+	UPD2(Z14, Z13, Z15, Z16, Z6, Z7)
+	UPD2(Z14, Z13, Z15, Z16, Z8, Z9)
+	UPD2(Z14, Z13, Z15, Z16, Z10, Z11)
 t6_store:
-	PUT2(Z0, Z1)
-	PUT2(Z2, Z3)
-	PUT2(Z4, Z5)
-	PUT2(Z6, Z7)
-	PUT2(Z8, Z9)
-	PUT2(Z10, Z11)
+	PUT2(Z14, Z0, Z1)
+	PUT2(Z14, Z2, Z3)
+	PUT2(Z14, Z4, Z5)
+	PUT2(Z14, Z6, Z7)
+	PUT2(Z14, Z8, Z9)
+	PUT2(Z14, Z10, Z11)
 	VZEROUPPER
 	RET
 
@@ -294,39 +297,39 @@ TEXT ·sgemm512T7(SB), NOSPLIT, $8-88
 	ZERO2(Z10, Z11)
 	ZERO2(Z12, Z13)
 t7_loop:
-	ALOAD
-	FMA2(0, Z0, Z1)
-	FMA2(4, Z2, Z3)
-	FMA2(8, Z4, Z5)
-	FMA2(12, Z6, Z7)
-	FMA2(16, Z8, Z9)
-	FMA2(20, Z10, Z11)
-	FMA2(24, Z12, Z13)
+	ALOAD(Z14, Z15)
+	FMA2(0, Z14, Z15, Z16, Z0, Z1)
+	FMA2(4, Z14, Z15, Z16, Z2, Z3)
+	FMA2(8, Z14, Z15, Z16, Z4, Z5)
+	FMA2(12, Z14, Z15, Z16, Z6, Z7)
+	FMA2(16, Z14, Z15, Z16, Z8, Z9)
+	FMA2(20, Z14, Z15, Z16, Z10, Z11)
+	FMA2(24, Z14, Z15, Z16, Z12, Z13)
 	NEXTK(t7_loop)
-	EPILOGUE1
-	MUL2(Z0, Z1)
-	MUL2(Z2, Z3)
-	MUL2(Z4, Z5)
-	MUL2(Z6, Z7)
-	MUL2(Z8, Z9)
-	MUL2(Z10, Z11)
-	MUL2(Z12, Z13)
-	EPILOGUE2(t7_store)
-	UPD2(Z0, Z1)
-	UPD2(Z2, Z3)
-	UPD2(Z4, Z5)
-	UPD2(Z6, Z7)
-	UPD2(Z8, Z9)
-	UPD2(Z10, Z11)
-	UPD2(Z12, Z13)
+	EPILOGUE1(Z14)
+	MUL2(Z14, Z0, Z1)
+	MUL2(Z14, Z2, Z3)
+	MUL2(Z14, Z4, Z5)
+	MUL2(Z14, Z6, Z7)
+	MUL2(Z14, Z8, Z9)
+	MUL2(Z14, Z10, Z11)
+	MUL2(Z14, Z12, Z13)
+	EPILOGUE2(t7_store, Z16, Z15)
+	UPD2(Z16, Z15, Z17, Z18, Z0, Z1)
+	UPD2(Z16, Z15, Z17, Z18, Z2, Z3)
+	UPD2(Z16, Z15, Z17, Z18, Z4, Z5)
+	UPD2(Z16, Z15, Z17, Z18, Z6, Z7)
+	UPD2(Z16, Z15, Z17, Z18, Z8, Z9)
+	UPD2(Z16, Z15, Z17, Z18, Z10, Z11)
+	UPD2(Z16, Z15, Z17, Z18, Z12, Z13)
 t7_store:
-	PUT2(Z0, Z1)
-	PUT2(Z2, Z3)
-	PUT2(Z4, Z5)
-	PUT2(Z6, Z7)
-	PUT2(Z8, Z9)
-	PUT2(Z10, Z11)
-	PUT2(Z12, Z13)
+	PUT2(Z16, Z0, Z1)
+	PUT2(Z16, Z2, Z3)
+	PUT2(Z16, Z4, Z5)
+	PUT2(Z16, Z6, Z7)
+	PUT2(Z16, Z8, Z9)
+	PUT2(Z16, Z10, Z11)
+	PUT2(Z16, Z12, Z13)
 	VZEROUPPER
 	RET
 
@@ -342,42 +345,377 @@ TEXT ·sgemm512T8(SB), NOSPLIT, $8-88
 	ZERO2(Z12, Z13)
 	ZERO2(Z14, Z15)
 t8_loop:
-	ALOAD
-	FMA2(0, Z0, Z1)
-	FMA2(4, Z2, Z3)
-	FMA2(8, Z4, Z5)
-	FMA2(12, Z6, Z7)
-	FMA2(16, Z8, Z9)
-	FMA2(20, Z10, Z11)
-	FMA2(24, Z12, Z13)
-	FMA2(28, Z14, Z15)
+	ALOAD(Z16, Z17)
+	FMA2(0, Z16, Z17, Z18, Z0, Z1)
+	FMA2(4, Z16, Z17, Z18, Z2, Z3)
+	FMA2(8, Z16, Z17, Z18, Z4, Z5)
+	FMA2(12, Z16, Z17, Z18, Z6, Z7)
+	FMA2(16, Z16, Z17, Z18, Z8, Z9)
+	FMA2(20, Z16, Z17, Z18, Z10, Z11)
+	FMA2(24, Z16, Z17, Z18, Z12, Z13)
+	FMA2(28, Z16, Z17, Z18, Z14, Z15)
 	NEXTK(t8_loop)
-	EPILOGUE1
-	MUL2(Z0, Z1)
-	MUL2(Z2, Z3)
-	MUL2(Z4, Z5)
-	MUL2(Z6, Z7)
-	MUL2(Z8, Z9)
-	MUL2(Z10, Z11)
-	MUL2(Z12, Z13)
-	MUL2(Z14, Z15)
-	EPILOGUE2(t8_store)
-	UPD2(Z0, Z1)
-	UPD2(Z2, Z3)
-	UPD2(Z4, Z5)
-	UPD2(Z6, Z7)
-	UPD2(Z8, Z9)
-	UPD2(Z10, Z11)
-	UPD2(Z12, Z13)
-	UPD2(Z14, Z15)
+	EPILOGUE1(Z16)
+	MUL2(Z16, Z0, Z1)
+	MUL2(Z16, Z2, Z3)
+	MUL2(Z16, Z4, Z5)
+	MUL2(Z16, Z6, Z7)
+	MUL2(Z16, Z8, Z9)
+	MUL2(Z16, Z10, Z11)
+	MUL2(Z16, Z12, Z13)
+	MUL2(Z16, Z14, Z15)
+	EPILOGUE2(t8_store, Z18, Z17)
+	UPD2(Z18, Z17, Z19, Z20, Z0, Z1)
+	UPD2(Z18, Z17, Z19, Z20, Z2, Z3)
+	UPD2(Z18, Z17, Z19, Z20, Z4, Z5)
+	UPD2(Z18, Z17, Z19, Z20, Z6, Z7)
+	UPD2(Z18, Z17, Z19, Z20, Z8, Z9)
+	UPD2(Z18, Z17, Z19, Z20, Z10, Z11)
+	UPD2(Z18, Z17, Z19, Z20, Z12, Z13)
+	UPD2(Z18, Z17, Z19, Z20, Z14, Z15)
 t8_store:
-	PUT2(Z0, Z1)
-	PUT2(Z2, Z3)
-	PUT2(Z4, Z5)
-	PUT2(Z6, Z7)
-	PUT2(Z8, Z9)
-	PUT2(Z10, Z11)
-	PUT2(Z12, Z13)
-	PUT2(Z14, Z15)
+	PUT2(Z18, Z0, Z1)
+	PUT2(Z18, Z2, Z3)
+	PUT2(Z18, Z4, Z5)
+	PUT2(Z18, Z6, Z7)
+	PUT2(Z18, Z8, Z9)
+	PUT2(Z18, Z10, Z11)
+	PUT2(Z18, Z12, Z13)
+	PUT2(Z18, Z14, Z15)
+	VZEROUPPER
+	RET
+
+TEXT ·sgemm512T9(SB), NOSPLIT, $8-88
+	ARGS
+	FLUSH_ON
+	ZERO2(Z0, Z1)
+	ZERO2(Z2, Z3)
+	ZERO2(Z4, Z5)
+	ZERO2(Z6, Z7)
+	ZERO2(Z8, Z9)
+	ZERO2(Z10, Z11)
+	ZERO2(Z12, Z13)
+	ZERO2(Z14, Z15)
+	ZERO2(Z16, Z17)
+t9_loop:
+	ALOAD(Z18, Z19)
+	FMA2(0, Z18, Z19, Z20, Z0, Z1)
+	FMA2(4, Z18, Z19, Z20, Z2, Z3)
+	FMA2(8, Z18, Z19, Z20, Z4, Z5)
+	FMA2(12, Z18, Z19, Z20, Z6, Z7)
+	FMA2(16, Z18, Z19, Z20, Z8, Z9)
+	FMA2(20, Z18, Z19, Z20, Z10, Z11)
+	FMA2(24, Z18, Z19, Z20, Z12, Z13)
+	FMA2(28, Z18, Z19, Z20, Z14, Z15)
+	FMA2(32, Z18, Z19, Z20, Z16, Z17)
+	NEXTK(t9_loop)
+	EPILOGUE1(Z18)
+	MUL2(Z18, Z0, Z1)
+	MUL2(Z18, Z2, Z3)
+	MUL2(Z18, Z4, Z5)
+	MUL2(Z18, Z6, Z7)
+	MUL2(Z18, Z8, Z9)
+	MUL2(Z18, Z10, Z11)
+	MUL2(Z18, Z12, Z13)
+	MUL2(Z18, Z14, Z15)
+	MUL2(Z18, Z16, Z17)
+	EPILOGUE2(t9_store, Z20, Z19)
+	UPD2(Z20, Z19, Z21, Z22, Z0, Z1)
+	UPD2(Z20, Z19, Z21, Z22, Z2, Z3)
+	UPD2(Z20, Z19, Z21, Z22, Z4, Z5)
+	UPD2(Z20, Z19, Z21, Z22, Z6, Z7)
+	UPD2(Z20, Z19, Z21, Z22, Z8, Z9)
+	UPD2(Z20, Z19, Z21, Z22, Z10, Z11)
+	UPD2(Z20, Z19, Z21, Z22, Z12, Z13)
+	UPD2(Z20, Z19, Z21, Z22, Z14, Z15)
+	UPD2(Z20, Z19, Z21, Z22, Z16, Z17)
+t9_store:
+	PUT2(Z20, Z0, Z1)
+	PUT2(Z20, Z2, Z3)
+	PUT2(Z20, Z4, Z5)
+	PUT2(Z20, Z6, Z7)
+	PUT2(Z20, Z8, Z9)
+	PUT2(Z20, Z10, Z11)
+	PUT2(Z20, Z12, Z13)
+	PUT2(Z20, Z14, Z15)
+	PUT2(Z20, Z16, Z17)
+	VZEROUPPER
+	RET
+
+TEXT ·sgemm512T10(SB), NOSPLIT, $8-88
+	ARGS
+	FLUSH_ON
+	ZERO2(Z0, Z1)
+	ZERO2(Z2, Z3)
+	ZERO2(Z4, Z5)
+	ZERO2(Z6, Z7)
+	ZERO2(Z8, Z9)
+	ZERO2(Z10, Z11)
+	ZERO2(Z12, Z13)
+	ZERO2(Z14, Z15)
+	ZERO2(Z16, Z17)
+	ZERO2(Z18, Z19)
+t10_loop:
+	ALOAD(Z20, Z21)
+	FMA2(0, Z20, Z21, Z22, Z0, Z1)
+	FMA2(4, Z20, Z21, Z22, Z2, Z3)
+	FMA2(8, Z20, Z21, Z22, Z4, Z5)
+	FMA2(12, Z20, Z21, Z22, Z6, Z7)
+	FMA2(16, Z20, Z21, Z22, Z8, Z9)
+	FMA2(20, Z20, Z21, Z22, Z10, Z11)
+	FMA2(24, Z20, Z21, Z22, Z12, Z13)
+	FMA2(28, Z20, Z21, Z22, Z14, Z15)
+	FMA2(32, Z20, Z21, Z22, Z16, Z17)
+	FMA2(36, Z20, Z21, Z22, Z18, Z19)
+	NEXTK(t10_loop)
+	EPILOGUE1(Z20)
+	MUL2(Z20, Z0, Z1)
+	MUL2(Z20, Z2, Z3)
+	MUL2(Z20, Z4, Z5)
+	MUL2(Z20, Z6, Z7)
+	MUL2(Z20, Z8, Z9)
+	MUL2(Z20, Z10, Z11)
+	MUL2(Z20, Z12, Z13)
+	MUL2(Z20, Z14, Z15)
+	MUL2(Z20, Z16, Z17)
+	MUL2(Z20, Z18, Z19)
+	EPILOGUE2(t10_store, Z22, Z21)
+	UPD2(Z22, Z21, Z23, Z24, Z0, Z1)
+	UPD2(Z22, Z21, Z23, Z24, Z2, Z3)
+	UPD2(Z22, Z21, Z23, Z24, Z4, Z5)
+	UPD2(Z22, Z21, Z23, Z24, Z6, Z7)
+	UPD2(Z22, Z21, Z23, Z24, Z8, Z9)
+	UPD2(Z22, Z21, Z23, Z24, Z10, Z11)
+	UPD2(Z22, Z21, Z23, Z24, Z12, Z13)
+	UPD2(Z22, Z21, Z23, Z24, Z14, Z15)
+	UPD2(Z22, Z21, Z23, Z24, Z16, Z17)
+	UPD2(Z22, Z21, Z23, Z24, Z18, Z19)
+t10_store:
+	PUT2(Z22, Z0, Z1)
+	PUT2(Z22, Z2, Z3)
+	PUT2(Z22, Z4, Z5)
+	PUT2(Z22, Z6, Z7)
+	PUT2(Z22, Z8, Z9)
+	PUT2(Z22, Z10, Z11)
+	PUT2(Z22, Z12, Z13)
+	PUT2(Z22, Z14, Z15)
+	PUT2(Z22, Z16, Z17)
+	PUT2(Z22, Z18, Z19)
+	VZEROUPPER
+	RET
+
+TEXT ·sgemm512T11(SB), NOSPLIT, $8-88
+	ARGS
+	FLUSH_ON
+	ZERO2(Z0, Z1)
+	ZERO2(Z2, Z3)
+	ZERO2(Z4, Z5)
+	ZERO2(Z6, Z7)
+	ZERO2(Z8, Z9)
+	ZERO2(Z10, Z11)
+	ZERO2(Z12, Z13)
+	ZERO2(Z14, Z15)
+	ZERO2(Z16, Z17)
+	ZERO2(Z18, Z19)
+	ZERO2(Z20, Z21)
+t11_loop:
+	ALOAD(Z22, Z23)
+	FMA2(0, Z22, Z23, Z24, Z0, Z1)
+	FMA2(4, Z22, Z23, Z24, Z2, Z3)
+	FMA2(8, Z22, Z23, Z24, Z4, Z5)
+	FMA2(12, Z22, Z23, Z24, Z6, Z7)
+	FMA2(16, Z22, Z23, Z24, Z8, Z9)
+	FMA2(20, Z22, Z23, Z24, Z10, Z11)
+	FMA2(24, Z22, Z23, Z24, Z12, Z13)
+	FMA2(28, Z22, Z23, Z24, Z14, Z15)
+	FMA2(32, Z22, Z23, Z24, Z16, Z17)
+	FMA2(36, Z22, Z23, Z24, Z18, Z19)
+	FMA2(40, Z22, Z23, Z24, Z20, Z21)
+	NEXTK(t11_loop)
+	EPILOGUE1(Z22)
+	MUL2(Z22, Z0, Z1)
+	MUL2(Z22, Z2, Z3)
+	MUL2(Z22, Z4, Z5)
+	MUL2(Z22, Z6, Z7)
+	MUL2(Z22, Z8, Z9)
+	MUL2(Z22, Z10, Z11)
+	MUL2(Z22, Z12, Z13)
+	MUL2(Z22, Z14, Z15)
+	MUL2(Z22, Z16, Z17)
+	MUL2(Z22, Z18, Z19)
+	MUL2(Z22, Z20, Z21)
+	EPILOGUE2(t11_store, Z24, Z23)
+	UPD2(Z24, Z23, Z25, Z26, Z0, Z1)
+	UPD2(Z24, Z23, Z25, Z26, Z2, Z3)
+	UPD2(Z24, Z23, Z25, Z26, Z4, Z5)
+	UPD2(Z24, Z23, Z25, Z26, Z6, Z7)
+	UPD2(Z24, Z23, Z25, Z26, Z8, Z9)
+	UPD2(Z24, Z23, Z25, Z26, Z10, Z11)
+	UPD2(Z24, Z23, Z25, Z26, Z12, Z13)
+	UPD2(Z24, Z23, Z25, Z26, Z14, Z15)
+	UPD2(Z24, Z23, Z25, Z26, Z16, Z17)
+	UPD2(Z24, Z23, Z25, Z26, Z18, Z19)
+	UPD2(Z24, Z23, Z25, Z26, Z20, Z21)
+t11_store:
+	PUT2(Z24, Z0, Z1)
+	PUT2(Z24, Z2, Z3)
+	PUT2(Z24, Z4, Z5)
+	PUT2(Z24, Z6, Z7)
+	PUT2(Z24, Z8, Z9)
+	PUT2(Z24, Z10, Z11)
+	PUT2(Z24, Z12, Z13)
+	PUT2(Z24, Z14, Z15)
+	PUT2(Z24, Z16, Z17)
+	PUT2(Z24, Z18, Z19)
+	PUT2(Z24, Z20, Z21)
+	VZEROUPPER
+	RET
+
+TEXT ·sgemm512T12(SB), NOSPLIT, $8-88
+	ARGS
+	FLUSH_ON
+	ZERO2(Z0, Z1)
+	ZERO2(Z2, Z3)
+	ZERO2(Z4, Z5)
+	ZERO2(Z6, Z7)
+	ZERO2(Z8, Z9)
+	ZERO2(Z10, Z11)
+	ZERO2(Z12, Z13)
+	ZERO2(Z14, Z15)
+	ZERO2(Z16, Z17)
+	ZERO2(Z18, Z19)
+	ZERO2(Z20, Z21)
+	ZERO2(Z22, Z23)
+t12_loop:
+	ALOAD(Z24, Z25)
+	FMA2(0, Z24, Z25, Z26, Z0, Z1)
+	FMA2(4, Z24, Z25, Z26, Z2, Z3)
+	FMA2(8, Z24, Z25, Z26, Z4, Z5)
+	FMA2(12, Z24, Z25, Z26, Z6, Z7)
+	FMA2(16, Z24, Z25, Z26, Z8, Z9)
+	FMA2(20, Z24, Z25, Z26, Z10, Z11)
+	FMA2(24, Z24, Z25, Z26, Z12, Z13)
+	FMA2(28, Z24, Z25, Z26, Z14, Z15)
+	FMA2(32, Z24, Z25, Z26, Z16, Z17)
+	FMA2(36, Z24, Z25, Z26, Z18, Z19)
+	FMA2(40, Z24, Z25, Z26, Z20, Z21)
+	FMA2(44, Z24, Z25, Z26, Z22, Z23)
+	NEXTK(t12_loop)
+	EPILOGUE1(Z24)
+	MUL2(Z24, Z0, Z1)
+	MUL2(Z24, Z2, Z3)
+	MUL2(Z24, Z4, Z5)
+	MUL2(Z24, Z6, Z7)
+	MUL2(Z24, Z8, Z9)
+	MUL2(Z24, Z10, Z11)
+	MUL2(Z24, Z12, Z13)
+	MUL2(Z24, Z14, Z15)
+	MUL2(Z24, Z16, Z17)
+	MUL2(Z24, Z18, Z19)
+	MUL2(Z24, Z20, Z21)
+	MUL2(Z24, Z22, Z23)
+	EPILOGUE2(t12_store, Z26, Z25)
+	UPD2(Z26, Z25, Z27, Z28, Z0, Z1)
+	UPD2(Z26, Z25, Z27, Z28, Z2, Z3)
+	UPD2(Z26, Z25, Z27, Z28, Z4, Z5)
+	UPD2(Z26, Z25, Z27, Z28, Z6, Z7)
+	UPD2(Z26, Z25, Z27, Z28, Z8, Z9)
+	UPD2(Z26, Z25, Z27, Z28, Z10, Z11)
+	UPD2(Z26, Z25, Z27, Z28, Z12, Z13)
+	UPD2(Z26, Z25, Z27, Z28, Z14, Z15)
+	UPD2(Z26, Z25, Z27, Z28, Z16, Z17)
+	UPD2(Z26, Z25, Z27, Z28, Z18, Z19)
+	UPD2(Z26, Z25, Z27, Z28, Z20, Z21)
+	UPD2(Z26, Z25, Z27, Z28, Z22, Z23)
+t12_store:
+	PUT2(Z26, Z0, Z1)
+	PUT2(Z26, Z2, Z3)
+	PUT2(Z26, Z4, Z5)
+	PUT2(Z26, Z6, Z7)
+	PUT2(Z26, Z8, Z9)
+	PUT2(Z26, Z10, Z11)
+	PUT2(Z26, Z12, Z13)
+	PUT2(Z26, Z14, Z15)
+	PUT2(Z26, Z16, Z17)
+	PUT2(Z26, Z18, Z19)
+	PUT2(Z26, Z20, Z21)
+	PUT2(Z26, Z22, Z23)
+	VZEROUPPER
+	RET
+
+TEXT ·sgemm512T13(SB), NOSPLIT, $8-88
+	ARGS
+	FLUSH_ON
+	ZERO2(Z0, Z1)
+	ZERO2(Z2, Z3)
+	ZERO2(Z4, Z5)
+	ZERO2(Z6, Z7)
+	ZERO2(Z8, Z9)
+	ZERO2(Z10, Z11)
+	ZERO2(Z12, Z13)
+	ZERO2(Z14, Z15)
+	ZERO2(Z16, Z17)
+	ZERO2(Z18, Z19)
+	ZERO2(Z20, Z21)
+	ZERO2(Z22, Z23)
+	ZERO2(Z24, Z25)
+t13_loop:
+	ALOAD(Z26, Z27)
+	FMA2(0, Z26, Z27, Z28, Z0, Z1)
+	FMA2(4, Z26, Z27, Z28, Z2, Z3)
+	FMA2(8, Z26, Z27, Z28, Z4, Z5)
+	FMA2(12, Z26, Z27, Z28, Z6, Z7)
+	FMA2(16, Z26, Z27, Z28, Z8, Z9)
+	FMA2(20, Z26, Z27, Z28, Z10, Z11)
+	FMA2(24, Z26, Z27, Z28, Z12, Z13)
+	FMA2(28, Z26, Z27, Z28, Z14, Z15)
+	FMA2(32, Z26, Z27, Z28, Z16, Z17)
+	FMA2(36, Z26, Z27, Z28, Z18, Z19)
+	FMA2(40, Z26, Z27, Z28, Z20, Z21)
+	FMA2(44, Z26, Z27, Z28, Z22, Z23)
+	FMA2(48, Z26, Z27, Z28, Z24, Z25)
+	NEXTK(t13_loop)
+	EPILOGUE1(Z26)
+	MUL2(Z26, Z0, Z1)
+	MUL2(Z26, Z2, Z3)
+	MUL2(Z26, Z4, Z5)
+	MUL2(Z26, Z6, Z7)
+	MUL2(Z26, Z8, Z9)
+	MUL2(Z26, Z10, Z11)
+	MUL2(Z26, Z12, Z13)
+	MUL2(Z26, Z14, Z15)
+	MUL2(Z26, Z16, Z17)
+	MUL2(Z26, Z18, Z19)
+	MUL2(Z26, Z20, Z21)
+	MUL2(Z26, Z22, Z23)
+	MUL2(Z26, Z24, Z25)
+	EPILOGUE2(t13_store, Z28, Z27)
+	UPD2(Z28, Z27, Z29, Z30, Z0, Z1)
+	UPD2(Z28, Z27, Z29, Z30, Z2, Z3)
+	UPD2(Z28, Z27, Z29, Z30, Z4, Z5)
+	UPD2(Z28, Z27, Z29, Z30, Z6, Z7)
+	UPD2(Z28, Z27, Z29, Z30, Z8, Z9)
+	UPD2(Z28, Z27, Z29, Z30, Z10, Z11)
+	UPD2(Z28, Z27, Z29, Z30, Z12, Z13)
+	UPD2(Z28, Z27, Z29, Z30, Z14, Z15)
+	UPD2(Z28, Z27, Z29, Z30, Z16, Z17)
+	UPD2(Z28, Z27, Z29, Z30, Z18, Z19)
+	UPD2(Z28, Z27, Z29, Z30, Z20, Z21)
+	UPD2(Z28, Z27, Z29, Z30, Z22, Z23)
+	UPD2(Z28, Z27, Z29, Z30, Z24, Z25)
+t13_store:
+	PUT2(Z28, Z0, Z1)
+	PUT2(Z28, Z2, Z3)
+	PUT2(Z28, Z4, Z5)
+	PUT2(Z28, Z6, Z7)
+	PUT2(Z28, Z8, Z9)
+	PUT2(Z28, Z10, Z11)
+	PUT2(Z28, Z12, Z13)
+	PUT2(Z28, Z14, Z15)
+	PUT2(Z28, Z16, Z17)
+	PUT2(Z28, Z18, Z19)
+	PUT2(Z28, Z20, Z21)
+	PUT2(Z28, Z22, Z23)
+	PUT2(Z28, Z24, Z25)
 	VZEROUPPER
 	RET

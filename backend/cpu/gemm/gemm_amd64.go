@@ -27,8 +27,9 @@ var (
 	// avx512Narrow is the float32 set for products of at most 16 columns (see kernelSet.narrow).
 	avx512Narrow = kernelSet{
 		k32: sgemmKernel14x16, col32: sgemm512Col16, r32: sgemm512Row16,
-		b32:  blocking{mr: 14, nr: 16, mc: 168, kc: 256, nc: 512, rowsOuter: true},
-		cols: &[9]colTile{nil, sgemm512T1, sgemm512T2, sgemm512T3, sgemm512T4, sgemm512T5, sgemm512T6, sgemm512T7, sgemm512T8},
+		b32: blocking{mr: 14, nr: 16, mc: 168, kc: 256, nc: 512, rowsOuter: true},
+		cols: &[widestColTile + 1]colTile{nil, sgemm512T1, sgemm512T2, sgemm512T3, sgemm512T4, sgemm512T5, sgemm512T6, sgemm512T7,
+			sgemm512T8, sgemm512T9, sgemm512T10, sgemm512T11, sgemm512T12, sgemm512T13},
 	}
 )
 
@@ -260,7 +261,7 @@ func packRagged[T scalar](dst, src []T, ld, kb, cols, nr int) bool {
 	return true
 }
 
-// sgemm512T1 ... sgemm512T8 are the column tiles of 1 to 8 columns (gemm512t_amd64.s, written
+// sgemm512T1 ... sgemm512T13 are the column tiles of 1 to 13 columns (gemm512t_amd64.s, written
 // by scripts/gen-gemm512t.py; see colTile).
 //
 //go:noescape
@@ -286,3 +287,18 @@ func sgemm512T7(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc
 
 //go:noescape
 func sgemm512T8(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+
+//go:noescape
+func sgemm512T9(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+
+//go:noescape
+func sgemm512T10(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+
+//go:noescape
+func sgemm512T11(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+
+//go:noescape
+func sgemm512T12(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+
+//go:noescape
+func sgemm512T13(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)

@@ -19,7 +19,7 @@ type kernelSet struct {
 	// tile of 32 would keep at most half its lanes (AVX-512: 14×16 tiles).
 	narrow *kernelSet
 	// cols, if set (in a narrow set), are the column tiles for w = 1..8 columns (narrowm.go).
-	cols *[9]colTile
+	cols *[widestColTile + 1]colTile
 }
 
 // goKernels are the portable kernels, the fallback of every level the platform file has no

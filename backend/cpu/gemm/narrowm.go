@@ -5,10 +5,11 @@ import "sync/atomic"
 // Column tiles. A product of fewer than 16 columns (the 10-class output layer and its weight
 // gradient) keeps at most n of the 14×16 tiles' 16 lanes: 10 of 16, and one ragged tile per row
 // panel through the scratch tile and its merge. The column tiles turn the lanes the other way:
-// 32 rows × w columns of C (w <= 8, two 16-row vectors per column), A's column loaded as two
-// vectors and B's element broadcast, so that every lane is a row of C that exists. n <= 8 is one
-// pass of w = n columns, 9 to 15 two passes of about n/2 (at least 4 columns, 8 independent
-// accumulators, enough for the FMA units). Each element of C is the same float32 chain over k
+// 32 rows × w columns of C (w <= 13, two 16-row vectors per column), A's column loaded as two
+// vectors and B's element broadcast, so that every lane is a row of C that exists. n <= 13 is
+// one pass of w = n columns, 14 and 15 two passes of about n/2 (the 2w accumulators and the
+// epilogue's 5 registers must fit in 32). One pass reads A's panel once: the 10-class weight
+// gradient (256ᵀ×128 · 128×10) ran at 62-63% of the one-core peak in two passes of 5 columns. Each element of C is the same float32 chain over k
 // in order with the same epilogue as in the 14×16 tiles (see gemm512t_amd64.s), in the same kc
 // slices, so the bits are the same (TestColumnTilesChangeNoProduct).
 
@@ -17,6 +18,9 @@ import "sync/atomic"
 // rows idx apart (in elements).
 type colTile func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
 
+// widestColTile is the widest column tile (gemm512t_amd64.s).
+const widestColTile = 13
+
 // colTiles enables the column tiles (kernelSet.cols); tests turn it off to check that the bits
 // do not depend on it.
 var colTiles = true
@@ -24,7 +28,7 @@ var colTiles = true
 // colTask is one product on column tiles in flight: a parallel.Task over its 32-row tiles, a
 // long-lived struct inside the Engine so that handing it to the pool allocates nothing.
 type colTask struct {
-	cols          *[9]colTile
+	cols          *[widestColTile + 1]colTile
 	transA        bool
 	m, n, k, kc   int
 	alpha, beta   float32
@@ -41,14 +45,16 @@ type colTask struct {
 // must be transposed into panels first. One core of the Xeon, 128×256 · 256×n (GFLOP/s, 14×16
 // tiles → column tiles): A transposed, n = 1 8 → 45, n = 4 32 → 124, n = 8 66 → 149, n = 10
 // 78 → 128, n = 15 117 → 140; A packed, n = 1 8 → 15, n = 4 31 → 50, n = 8 66 → 79, n = 10
-// 84 → 77, n = 15 122 → 94 (packing A costs as much as 10 columns of FMAs).
+// 84 → 77, n = 15 122 → 94 (packing A costs as much as 10 columns of FMAs). With tiles up to 13
+// columns wide (one pass where there were two), A packed: n = 8 54 → 64, 9 59 → 69, 10 63-67 →
+// 70-74, 11 72 → 76, 12 79 → 78-79, 13 84 → 80.
 func useColTiles(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, ldc int) bool {
 	return colTiles && narrowTiles && ks.narrow != nil && ks.narrow.cols != nil && !transB &&
 		n >= 1 && n < 16 && (transA || n <= colTilesPacked) && m >= 1 && k >= 1 && alpha != 0 && 15*ldc < 1<<31
 }
 
 // colTilesPacked is the widest product whose A is packed for the column tiles (see useColTiles).
-const colTilesPacked = 8
+const colTilesPacked = 11
 
 // colGemm computes C = alpha*op(A)*B + beta*C on column tiles (see useColTiles), on the Engine's
 // workers where the product is large enough to split (parallelLimit): by 32-row tiles, which
@@ -97,7 +103,7 @@ func (t *colTask) tile(buf []float32, tile int) {
 	rows := min(32, t.m-i0)
 	lo, hi := 1<<min(rows, 16)-1, 1<<max(rows-16, 0)-1
 	w1 := t.n
-	if t.n > 8 {
+	if t.n > widestColTile {
 		w1 = (t.n + 1) / 2
 	}
 	_ = t.c[(i0+rows-1)*t.ldc+t.n-1]

@@ -87,7 +87,7 @@ func TestColumnTilesChangeNoProduct(t *testing.T) {
 }
 
 // TestColumnTilesTaken: the products that take the column tiles are the float32 ones of 1 to 15
-// columns with B not transposed (at AVX-512), with A transposed or at most 8 columns, nothing
+// columns with B not transposed (at AVX-512), with A transposed or at most 11 columns, nothing
 // else; and a fresh Engine takes one whose A is transposed.
 func TestColumnTilesTaken(t *testing.T) {
 	if cpufeat.Detected() < cpufeat.AVX512 {
@@ -105,7 +105,9 @@ func TestColumnTilesTaken(t *testing.T) {
 		{true, false, 256, 10, 128, 1, true, "the 10-class layer's weight gradient"},
 		{true, false, 128, 15, 256, 1, true, "15 columns, A transposed"},
 		{false, false, 128, 8, 256, 1, true, "8 columns, A packed"},
-		{false, false, 128, 10, 256, 1, false, "the 10-class layer: A would be packed"},
+		{false, false, 128, 10, 256, 1, true, "the 10-class layer's forward pass, A packed"},
+		{false, false, 128, 11, 256, 1, true, "11 columns, A packed"},
+		{false, false, 128, 12, 256, 1, false, "12 columns: A would be packed, the 14×16 tiles as fast"},
 		{true, false, 128, 16, 256, 1, false, "16 columns: the 14×16 tiles keep every lane"},
 		{true, true, 128, 10, 256, 1, false, "B transposed"},
 		{true, false, 128, 10, 256, 0, false, "alpha 0 only scales C"},
