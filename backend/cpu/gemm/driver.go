@@ -33,6 +33,12 @@ type microKernel[T scalar] func(k int, a, b, c *T, ldc int, alpha, beta T)
 // writes of the AVX-512 kernels (see gemm512_amd64.s).
 type inPlaceKernel[T scalar] func(k int, a, b, c *T, ldc, lda, ldb, bstep, n int, alpha, beta T)
 
+// sweepKernel computes n >= 1 full tiles down a column panel with one call: tile t is what
+// microKernel computes from the packed A micro-panel at a[t*astep:] into C from row t·mr, all
+// with the same packed B micro-panel. The AVX2 kernels sweep so that their MXCSR writes (see
+// gemm_amd64.s) are paid once per column panel of a block, not once per tile.
+type sweepKernel[T scalar] func(k int, a, b, c *T, ldc, astep, n int, alpha, beta T)
+
 // blocking holds the register tile (mr×nr) and cache blocks of one kernel: an mc×kc block of A
 // is packed to stay in L2 and a kc×nr micro-panel of B to stay in L1, while a kc×nc block of B
 // lives in L3. Each kernel set (kernel.go, gemm_amd64.go) carries its own.
@@ -118,6 +124,7 @@ type gemmTask[T scalar] struct {
 	col, row       inPlaceKernel[T] // nil unless the level reads A in place
 	col8, row8     inPlaceKernel[T] // the same for 8-row tiles, used for rows m14.. (nil: none)
 	kern4          microKernel[T]   // the 4-row AVX2 kernel, used for rows m14.. (nil: none)
+	sw, sw4        sweepKernel[T]   // kern and kern4 down a column panel (nil: one call per tile)
 	m14            int              // rows [0, m14) are in mr-row panels, the rest in tailMR-row ones
 	tailMR         int              // 8 (AVX-512, col8 and row8) or 4 (AVX2, kern4)
 	packedA        bool             // pack A even so (see aliasing)
@@ -136,7 +143,7 @@ var (
 )
 
 // gemm computes C = alpha*op(A)*op(B) + beta*C with arguments already validated.
-func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern, kern4 microKernel[T], col, row, col8, row8 inPlaceKernel[T], blk blocking, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern, kern4 microKernel[T], sw, sw4 sweepKernel[T], col, row, col8, row8 inPlaceKernel[T], blk blocking, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -146,15 +153,15 @@ func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern, kern4 microKernel
 	}
 	t.transA, t.transB, t.m, t.n, t.k, t.alpha, t.beta = transA, transB, m, n, k, alpha, beta
 	t.a, t.b, t.c, t.lda, t.ldb, t.ldc = a, b, c, lda, ldb, ldc
-	t.kern, t.col, t.row, t.blk = kern, col, row, blocksFor(blk)
+	t.kern, t.sw, t.col, t.row, t.blk = kern, sw, col, row, blocksFor(blk)
 	t.packedA = aliasing(lda, int(unsafe.Sizeof(alpha))) && (transA || !aliasedRowsInPlace) || transA && m*k > transAInPlaceLimit
 	t.bInPlace = col != nil && !transB && m <= bInPlaceRows && !aliasing(ldb, int(unsafe.Sizeof(alpha)))
-	t.col8, t.row8, t.kern4, t.m14, t.tailMR = nil, nil, nil, m, 8
+	t.col8, t.row8, t.kern4, t.sw4, t.m14, t.tailMR = nil, nil, nil, nil, m, 8
 	switch {
 	case col8 != nil && !t.packedA && t.blk.rowsOuter && t.blk.mr == 14:
 		t.col8, t.row8, t.m14 = col8, row8, rowPlan(m, k)
 	case tailTiles && kern4 != nil && col == nil && t.blk.mr == 6:
-		t.kern4, t.m14, t.tailMR = kern4, tailPlan(m), 4
+		t.kern4, t.sw4, t.m14, t.tailMR = kern4, sw4, tailPlan(m), 4
 	}
 	if len(t.ws) == 0 {
 		t.ws = make([]workspace[T], 1) // a zero Engine
@@ -360,6 +367,9 @@ func (t *gemmTask[T]) block(w *workspace[T], i0, i1, j0, j1 int) {
 	}
 	w.b = grow(w.b, kc*nc)
 	w.tile = grow(w.tile, blk.mr*blk.nr)
+	if t.sw != nil {
+		w.tile = grow(w.tile, max(mc, blk.mr)*blk.nr) // a ragged column panel's sweep (see macro)
+	}
 	w.ap = w.a
 
 	for jc := j0; jc < j1; jc += nc {
@@ -428,8 +438,25 @@ func (t *gemmTask[T]) macro(w *workspace[T], ic, jc, mb, nb, kb, pc int, beta T,
 		}
 		return
 	}
+	sw := t.sw
+	if mr < t.blk.mr {
+		sw = t.sw4
+	}
 	for jr := 0; jr < nb; jr += nr {
-		for ir := 0; ir < mb; ir += mr {
+		ir := 0
+		if full := mb / mr; sweepTiles && sw != nil && full > 0 {
+			// The block's tiles of full height in this column panel, one call (see
+			// sweepKernel); those of a ragged last panel into scratch (the packed B is
+			// zero-padded), merged as tile merges one.
+			if cols := nb - jr; cols >= nr {
+				sw(kb, &w.ap[0], &w.b[jr*kb], &c[jr], t.ldc, mr*kb, full, t.alpha, beta)
+			} else {
+				sw(kb, &w.ap[0], &w.b[jr*kb], &w.tile[0], nr, mr*kb, full, t.alpha, 0)
+				mergeTile(c[jr:], t.ldc, w.tile, nr, full*mr, cols, beta)
+			}
+			ir = full * mr
+		}
+		for ; ir < mb; ir += mr {
 			t.tile(w, ic, jc, ir, jr, min(mr, mb-ir), min(nr, nb-jr), kb, pc, beta, c)
 		}
 	}
@@ -517,15 +544,21 @@ func (t *gemmTask[T]) tile(w *workspace[T], ic, jc, ir, jr, mrr, nrr, kb, pc int
 	if !ragged {
 		return
 	}
-	for i := range mrr {
-		src := w.tile[(skip+i)*nr : (skip+i)*nr+nrr]
-		dst := c[off+i*ldc : off+i*ldc+nrr]
+	mergeTile(c[off:], ldc, w.tile[skip*nr:], nr, mrr, nrr, beta)
+}
+
+// mergeTile merges the rows×cols top left of a tile computed with beta 0 into scratch (src,
+// row stride lds) into C (dst, row stride ldd): C = tile + beta·C, or the tile where beta is 0.
+func mergeTile[T scalar](dst []T, ldd int, src []T, lds, rows, cols int, beta T) {
+	for i := range rows {
+		s := src[i*lds : i*lds+cols]
+		d := dst[i*ldd : i*ldd+cols]
 		if beta == 0 {
-			copy(dst, src)
+			copy(d, s)
 			continue
 		}
-		for j, v := range src {
-			dst[j] = v + T(beta*dst[j]) // rounded, never fused into an FMA (GOAMD64=v3 may fuse)
+		for j, v := range s {
+			d[j] = v + T(beta*d[j]) // rounded, never fused into an FMA (GOAMD64=v3 may fuse)
 		}
 	}
 }

@@ -70,7 +70,7 @@ func (e *Engine) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 	if n <= 16 && ks.narrow != nil && narrowTiles {
 		ks = ks.narrow
 	}
-	gemm(e.pool, &e.s, ks.k32, ks.k4, ks.col32, ks.r32, ks.col8, ks.r8, ks.b32, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(e.pool, &e.s, ks.k32, ks.k4, ks.s32, ks.s4, ks.col32, ks.r32, ks.col8, ks.r8, ks.b32, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	return nil
 }
 
@@ -80,7 +80,7 @@ func (e *Engine) Dgemm(transA, transB bool, m, n, k int, alpha float64, a []floa
 		return err
 	}
 	ks := kernels()
-	gemm(e.pool, &e.d, ks.k64, nil, nil, nil, nil, nil, ks.b64, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(e.pool, &e.d, ks.k64, nil, ks.s64, nil, nil, nil, nil, nil, ks.b64, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	return nil
 }
 

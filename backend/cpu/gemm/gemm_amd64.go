@@ -15,8 +15,9 @@ import (
 // AVX-512 tiles), a kc×nc block of B in L3.
 var (
 	avx2Kernels = kernelSet{
-		k32: sgemmKernel6x16, k4: sgemmKernel4x16, b32: blocking{mr: 6, nr: 16, mc: 168, kc: 256, nc: 4080},
-		k64: dgemmKernel6x8, b64: blocking{mr: 6, nr: 8, mc: 72, kc: 256, nc: 4080},
+		k32: sgemmKernel6x16, k4: sgemmKernel4x16, s32: sgemmSweep6x16, s4: sgemmSweep4x16,
+		b32: blocking{mr: 6, nr: 16, mc: 168, kc: 256, nc: 4080},
+		k64: dgemmKernel6x8, s64: dgemmSweep6x8, b64: blocking{mr: 6, nr: 8, mc: 72, kc: 256, nc: 4080},
 	}
 	avx512Kernels = kernelSet{
 		k32: sgemmKernel14x32, col32: sgemm512Col, r32: sgemm512Row, col8: sgemm512Col8, r8: sgemm512Row8,
@@ -44,20 +45,35 @@ func asmKernels(l cpufeat.Level) *kernelSet {
 	return nil
 }
 
-// sgemmKernel6x16 implements microKernel[float32] for a 6×16 tile with AVX2 and FMA.
+// sgemmSweep6x16 implements sweepKernel[float32] for 6×16 tiles with AVX2 and FMA
+// (gemm_amd64.s).
 //
 //go:noescape
-func sgemmKernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
+func sgemmSweep6x16(k int, a, b, c *float32, ldc, astep, n int, alpha, beta float32)
 
-// sgemmKernel4x16 is sgemmKernel6x16 for a 4×16 tile (A packed in 4-row panels).
+// sgemmSweep4x16 is sgemmSweep6x16 for 4×16 tiles (A packed in 4-row panels).
 //
 //go:noescape
-func sgemmKernel4x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
+func sgemmSweep4x16(k int, a, b, c *float32, ldc, astep, n int, alpha, beta float32)
 
-// dgemmKernel6x8 implements microKernel[float64] for a 6×8 tile with AVX2 and FMA.
+// dgemmSweep6x8 implements sweepKernel[float64] for 6×8 tiles with AVX2 and FMA.
 //
 //go:noescape
-func dgemmKernel6x8(k int, a, b, c *float64, ldc int, alpha, beta float64)
+func dgemmSweep6x8(k int, a, b, c *float64, ldc, astep, n int, alpha, beta float64)
+
+// sgemmKernel6x16, sgemmKernel4x16 and dgemmKernel6x8 implement microKernel: one tile of the
+// sweeps (the driver's ragged tiles).
+func sgemmKernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32) {
+	sgemmSweep6x16(k, a, b, c, ldc, 0, 1, alpha, beta)
+}
+
+func sgemmKernel4x16(k int, a, b, c *float32, ldc int, alpha, beta float32) {
+	sgemmSweep4x16(k, a, b, c, ldc, 0, 1, alpha, beta)
+}
+
+func dgemmKernel6x8(k int, a, b, c *float64, ldc int, alpha, beta float64) {
+	dgemmSweep6x8(k, a, b, c, ldc, 0, 1, alpha, beta)
+}
 
 // sgemmKernel14x32 implements microKernel[float32] for a 14×32 tile with AVX-512F: the column
 // kernel on a packed panel.

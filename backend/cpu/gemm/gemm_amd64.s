@@ -19,6 +19,20 @@
 //
 // The float32 kernels are written with the S_ macros below, so the 6- and 4-row ones cannot
 // drift apart; the unrolled float64 kernel is written out.
+//
+// Each kernel computes n tiles down a column panel in one call (the sweeps): tile t reads the
+// packed A micro-panel at a + t·astep and writes C from row t·mr, all with the same packed B
+// micro-panel, exactly as n calls of one tile would. They run with the MXCSR's flush-to-zero and
+// denormals-are-zero bits set, as the AVX-512 kernels do (gemm512_amd64.s), set and restored
+// once per call: on the Intel Xeon (family 6 model 167) a 256-bit FMA with a subnormal operand or
+// result takes a microcode assist, and a step of the large MLP (784-1024-1024-10, batch 1024)
+// trained on one batch until its gradients underflowed went from 67 ms to 410-525 ms at the
+// AVX2 level (the GEMM 91% of it), where the AVX-512 kernels kept their speed. Zen's 256-bit FMAs
+// do not slow down; flushing there too keeps the two levels' bits the same with subnormals as
+// without. An LDMXCSR pair costs about a tenth of a tile, hence one call per column panel.
+
+// FLUSH_ON and FLUSH_OFF (flush_amd64.h) set and restore them.
+#include "flush_amd64.h"
 
 // PF_ROW prefetches the row of C at AX (64 bytes: at most two lines) into L1 and steps AX to
 // the next row (stride R8 bytes); PREFETCH_C6 does so for the 6 rows of the tile at DX,
@@ -67,14 +81,20 @@
 	VMOVUPS c0, (DX); \
 	VMOVUPS c1, 32(DX)
 
-// func sgemmKernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
-TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-48
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
+// func sgemmSweep6x16(k int, a, b, c *float32, ldc, astep, n int, alpha, beta float32)
+TEXT ·sgemmSweep6x16(SB), NOSPLIT, $8-64
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8 // row stride of C in bytes
+	MOVQ a+8(FP), R10 // this tile's A
+	MOVQ c+24(FP), R11 // this tile's C
+	MOVQ n+48(FP), BX
+	FLUSH_ON
+
+sgemmKernel6x16_tile:
+	MOVQ k+0(FP), CX
+	MOVQ R10, SI
+	MOVQ b+16(FP), DI
+	MOVQ R11, DX
 
 	PREFETCH_C6
 
@@ -132,19 +152,19 @@ sgemmKernel6x16_loop1:
 	JNZ sgemmKernel6x16_loop1
 
 sgemmKernel6x16_store:
-	VBROADCASTSS alpha+40(FP), Y12
+	VBROADCASTSS alpha+56(FP), Y12
 	S_SCALE(Y0, Y1)
 	S_SCALE(Y2, Y3)
 	S_SCALE(Y4, Y5)
 	S_SCALE(Y6, Y7)
 	S_SCALE(Y8, Y9)
 	S_SCALE(Y10, Y11)
-	MOVL beta+44(FP), AX
+	MOVL beta+60(FP), AX
 	ANDL $0x7fffffff, AX // -0 is zero too
 	JZ sgemmKernel6x16_overwrite
 
 	// C = alpha*AB + beta*C.
-	VBROADCASTSS beta+44(FP), Y13
+	VBROADCASTSS beta+60(FP), Y13
 	S_UPDATE(Y0, Y1)
 	ADDQ R8, DX
 	S_UPDATE(Y2, Y3)
@@ -156,8 +176,7 @@ sgemmKernel6x16_store:
 	S_UPDATE(Y8, Y9)
 	ADDQ R8, DX
 	S_UPDATE(Y10, Y11)
-	VZEROUPPER
-	RET
+	JMP sgemmKernel6x16_next
 
 	// beta == 0: C is not read, so NaNs in it do not leak into the result.
 sgemmKernel6x16_overwrite:
@@ -172,21 +191,38 @@ sgemmKernel6x16_overwrite:
 	S_STORE(Y8, Y9)
 	ADDQ R8, DX
 	S_STORE(Y10, Y11)
+	JMP sgemmKernel6x16_next
+
+sgemmKernel6x16_next:
+	MOVQ astep+40(FP), AX
+	LEAQ (R10)(AX*4), R10
+	MOVQ R8, AX
+	IMULQ $6, AX
+	ADDQ AX, R11
+	DECQ BX
+	JNZ sgemmKernel6x16_tile
+	FLUSH_OFF
 	VZEROUPPER
 	RET
 
-// func sgemmKernel4x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
+// func sgemmSweep4x16(k int, a, b, c *float32, ldc, astep, n int, alpha, beta float32)
 //
 // sgemmKernel6x16 for a 4-row tile (eight accumulators, A packed in 4-row panels), for the last
 // rows of a product whose row count is not a multiple of 6 (see tailPlan): each element is the
 // same FMA chain as in the 6-row kernel, so a row gives the same bits in either.
-TEXT ·sgemmKernel4x16(SB), NOSPLIT, $0-48
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
+TEXT ·sgemmSweep4x16(SB), NOSPLIT, $8-64
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8 // row stride of C in bytes
+	MOVQ a+8(FP), R10 // this tile's A
+	MOVQ c+24(FP), R11 // this tile's C
+	MOVQ n+48(FP), BX
+	FLUSH_ON
+
+sgemmKernel4x16_tile:
+	MOVQ k+0(FP), CX
+	MOVQ R10, SI
+	MOVQ b+16(FP), DI
+	MOVQ R11, DX
 
 	PREFETCH_C4
 
@@ -235,17 +271,17 @@ sgemmKernel4x16_loop1:
 	JNZ sgemmKernel4x16_loop1
 
 sgemmKernel4x16_store:
-	VBROADCASTSS alpha+40(FP), Y12
+	VBROADCASTSS alpha+56(FP), Y12
 	S_SCALE(Y0, Y1)
 	S_SCALE(Y2, Y3)
 	S_SCALE(Y4, Y5)
 	S_SCALE(Y6, Y7)
-	MOVL beta+44(FP), AX
+	MOVL beta+60(FP), AX
 	ANDL $0x7fffffff, AX // -0 is zero too
 	JZ sgemmKernel4x16_overwrite
 
 	// C = alpha*AB + beta*C.
-	VBROADCASTSS beta+44(FP), Y13
+	VBROADCASTSS beta+60(FP), Y13
 	S_UPDATE(Y0, Y1)
 	ADDQ R8, DX
 	S_UPDATE(Y2, Y3)
@@ -253,8 +289,7 @@ sgemmKernel4x16_store:
 	S_UPDATE(Y4, Y5)
 	ADDQ R8, DX
 	S_UPDATE(Y6, Y7)
-	VZEROUPPER
-	RET
+	JMP sgemmKernel4x16_next
 
 	// beta == 0: C is not read, so NaNs in it do not leak into the result.
 sgemmKernel4x16_overwrite:
@@ -265,17 +300,34 @@ sgemmKernel4x16_overwrite:
 	S_STORE(Y4, Y5)
 	ADDQ R8, DX
 	S_STORE(Y6, Y7)
+	JMP sgemmKernel4x16_next
+
+sgemmKernel4x16_next:
+	MOVQ astep+40(FP), AX
+	LEAQ (R10)(AX*4), R10
+	MOVQ R8, AX
+	IMULQ $4, AX
+	ADDQ AX, R11
+	DECQ BX
+	JNZ sgemmKernel4x16_tile
+	FLUSH_OFF
 	VZEROUPPER
 	RET
 
-// func dgemmKernel6x8(k int, a, b, c *float64, ldc int, alpha, beta float64)
-TEXT ·dgemmKernel6x8(SB), NOSPLIT, $0-56
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
+// func dgemmSweep6x8(k int, a, b, c *float64, ldc, astep, n int, alpha, beta float64)
+TEXT ·dgemmSweep6x8(SB), NOSPLIT, $8-72
 	MOVQ ldc+32(FP), R8
 	SHLQ $3, R8 // row stride of C in bytes
+	MOVQ a+8(FP), R10 // this tile's A
+	MOVQ c+24(FP), R11 // this tile's C
+	MOVQ n+48(FP), BX
+	FLUSH_ON
+
+dgemmKernel6x8_tile:
+	MOVQ k+0(FP), CX
+	MOVQ R10, SI
+	MOVQ b+16(FP), DI
+	MOVQ R11, DX
 
 	PREFETCH_C6
 
@@ -413,7 +465,7 @@ dgemmKernel6x8_loop1:
 	JNZ dgemmKernel6x8_loop1
 
 dgemmKernel6x8_store:
-	VBROADCASTSD alpha+40(FP), Y12
+	VBROADCASTSD alpha+56(FP), Y12
 	VMULPD Y12, Y0, Y0
 	VMULPD Y12, Y1, Y1
 	VMULPD Y12, Y2, Y2
@@ -426,12 +478,12 @@ dgemmKernel6x8_store:
 	VMULPD Y12, Y9, Y9
 	VMULPD Y12, Y10, Y10
 	VMULPD Y12, Y11, Y11
-	MOVQ beta+48(FP), AX
+	MOVQ beta+64(FP), AX
 	SHLQ $1, AX // drop the sign: -0 is zero too
 	JZ dgemmKernel6x8_overwrite
 
 	// C = alpha*AB + beta*C.
-	VBROADCASTSD beta+48(FP), Y13
+	VBROADCASTSD beta+64(FP), Y13
 	VFMADD231PD (DX), Y13, Y0
 	VFMADD231PD 32(DX), Y13, Y1
 	VMOVUPD Y0, (DX)
@@ -461,8 +513,7 @@ dgemmKernel6x8_store:
 	VFMADD231PD 32(DX), Y13, Y11
 	VMOVUPD Y10, (DX)
 	VMOVUPD Y11, 32(DX)
-	VZEROUPPER
-	RET
+	JMP dgemmKernel6x8_next
 
 	// beta == 0: C is not read, so NaNs in it do not leak into the result.
 dgemmKernel6x8_overwrite:
@@ -483,5 +534,16 @@ dgemmKernel6x8_overwrite:
 	ADDQ R8, DX
 	VMOVUPD Y10, (DX)
 	VMOVUPD Y11, 32(DX)
+	JMP dgemmKernel6x8_next
+
+dgemmKernel6x8_next:
+	MOVQ astep+40(FP), AX
+	LEAQ (R10)(AX*8), R10
+	MOVQ R8, AX
+	IMULQ $6, AX
+	ADDQ AX, R11
+	DECQ BX
+	JNZ dgemmKernel6x8_tile
+	FLUSH_OFF
 	VZEROUPPER
 	RET

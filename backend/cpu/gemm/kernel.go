@@ -12,8 +12,10 @@ type kernelSet struct {
 	col32, r32 inPlaceKernel[float32] // optional: read A in place (k32 is then col32 on a packed panel)
 	col8, r8   inPlaceKernel[float32] // optional, with col32: col32 and r32 for 8-row tiles (see rowPlan)
 	k4         microKernel[float32]   // optional, without col32: k32 for 4-row tiles (see tailPlan)
+	s32, s4    sweepKernel[float32]   // optional, without col32: k32 and k4 down a column panel
 	b32        blocking
 	k64        microKernel[float64]
+	s64        sweepKernel[float64] // optional: k64 down a column panel
 	b64        blocking
 	// narrow, if set, is the float32 set for products of at most 16 columns, whose one ragged
 	// tile of 32 would keep at most half its lanes (AVX-512: 14×16 tiles).

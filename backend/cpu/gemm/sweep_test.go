@@ -88,15 +88,17 @@ func sweepMatchesTiles(t *testing.T, rng *rand.Rand, kern inPlaceKernel[float32]
 	}
 }
 
-// TestSweepChangesNoProduct runs products at the AVX-512 level with and without the sweep
-// (sweepTiles) on the conformance shapes, every transpose and the paths of configs, and
-// requires the same bits: the sweep is a change of speed only.
+// TestSweepChangesNoProduct runs products at the AVX-512 and AVX2 levels with and without the
+// sweeps (sweepTiles: the in-place kernels' rows of tiles, the AVX2 kernels' column panels) on
+// the conformance shapes, every transpose and the paths of configs, float32 and (at AVX2, whose
+// float64 kernel sweeps too) float64, and requires the same bits: the sweep is a change of speed
+// only.
 func TestSweepChangesNoProduct(t *testing.T) {
-	if cpufeat.Detected() < cpufeat.AVX512 {
-		t.Skip("no AVX-512 on this CPU: the sweep is not used")
+	if cpufeat.Detected() < cpufeat.AVX2 {
+		t.Skip("no AVX2 on this CPU: no kernel sweeps")
 	}
 	for ci, cfg := range configs() {
-		if cfg.level != cpufeat.AVX512 {
+		if cfg.level != cpufeat.AVX512 && cfg.level != cpufeat.AVX2 {
 			continue
 		}
 		t.Run(cfg.name, func(t *testing.T) {
@@ -121,6 +123,20 @@ func TestSweepChangesNoProduct(t *testing.T) {
 					for i := range got[0] {
 						require.Equalf(t, math.Float32bits(got[0][i]), math.Float32bits(got[1][i]),
 							"m=%d n=%d k=%d transA=%v transB=%v: C[%d] %v with the sweep, %v without", m, n, k, transA, transB, i, got[1][i], got[0][i])
+					}
+					if cfg.level != cpufeat.AVX2 {
+						continue
+					}
+					a64, b64, c64 := widen(a), widen(b), widen(c0)
+					var got64 [2][]float64
+					for i, sw := range []bool{false, true} {
+						sweepTiles = sw
+						got64[i] = append([]float64(nil), c64...)
+						require.NoError(t, e.Dgemm(transA, transB, m, n, k, 0.75, a64, lda, b64, ldb, 0.5, got64[i], n))
+					}
+					for i := range got64[0] {
+						require.Equalf(t, math.Float64bits(got64[0][i]), math.Float64bits(got64[1][i]),
+							"float64 m=%d n=%d k=%d transA=%v transB=%v: C[%d] %v with the sweep, %v without", m, n, k, transA, transB, i, got64[1][i], got64[0][i])
 					}
 				}
 			}
@@ -269,4 +285,13 @@ func TestNarrowTilesChangeNoProduct(t *testing.T) {
 			}
 		})
 	}
+}
+
+// widen converts float32 operands to float64 for the float64 kernels' checks.
+func widen(x []float32) []float64 {
+	y := make([]float64, len(x))
+	for i, v := range x {
+		y[i] = float64(v)
+	}
+	return y
 }
