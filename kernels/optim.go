@@ -144,6 +144,13 @@ func sgd[T Float](s *Step, p, g []T, st [MaxStates][]T) {
 	lr, mu, damp := T(s.S[0]), T(s.S[1]), T(s.S[2])
 	wd, decay := T(s.S[3]), T(s.S[4])
 	if s.Flags&FlagMomentum == 0 {
+		if unsafe.Sizeof(lr) == 4 {
+			// The AVX2/AVX-512 loops do the first k elements under FTZ and DAZ; sgdFTZ, their
+			// twin, does the rest (ftz.go says why).
+			k := sgdVec(p, g, decay, wd, lr)
+			sgdFTZ(as32(p[k:]), as32(g[k:n]), float32(decay), float32(wd), float32(lr))
+			return
+		}
 		for i := range p {
 			pi := p[i] * decay
 			p[i] = pi - lr*(g[i]+wd*pi)
@@ -171,17 +178,19 @@ func sgd[T Float](s *Step, p, g []T, st [MaxStates][]T) {
 			buf[i] = b
 			p[i] = pi - lr*(gi+mu*b)
 		}
-	case wd == 0 && decay == 1:
-		k := momentumVec(p, g, buf, decay, wd, mu, damp, lr) // the AVX2 loop, bit for bit this one
+	case unsafe.Sizeof(lr) == 4:
+		// The AVX2/AVX-512 loops do the first k elements under FTZ and DAZ; momentumFTZ, their
+		// twin, does the rest (ftz.go says why).
+		k := momentumVec(p, g, buf, decay, wd, mu, damp, lr)
 		p, g, buf = p[k:], g[k:n], buf[k:n]
+		momentumFTZ(as32(p), as32(g), as32(buf), float32(decay), float32(wd), float32(mu), float32(damp), float32(lr), wd == 0 && decay == 1)
+	case wd == 0 && decay == 1:
 		for i := range p {
 			b := mu*buf[i] + damp*g[i]
 			buf[i] = b
 			p[i] -= lr * b
 		}
 	default:
-		k := momentumVec(p, g, buf, decay, wd, mu, damp, lr)
-		p, g, buf = p[k:], g[k:n], buf[k:n]
 		for i := range p {
 			pi := p[i] * decay
 			b := mu*buf[i] + damp*(g[i]+wd*pi)

@@ -193,12 +193,13 @@ adamMax512_done:
 	RET
 
 // func momentum512(p, grad, buf *float32, n int, k *momentumConsts)
-TEXT ·momentum512(SB), NOSPLIT, $0-40
+TEXT ·momentum512(SB), NOSPLIT, $8-40
 	MOVQ p+0(FP), DI
 	MOVQ grad+8(FP), SI
 	MOVQ buf+16(FP), DX
 	MOVQ n+24(FP), CX
 	MOVQ k+32(FP), R10
+	FTZ_ON
 	VBROADCASTSS M_MU(R10), Z15
 	VBROADCASTSS M_DAMP(R10), Z14
 	VBROADCASTSS M_LR(R10), Z13
@@ -238,16 +239,66 @@ momentum512_tail:
 	VMOVUPS Z0, K1, (DX)(AX*1)
 	VMOVUPS Z2, K1, (DI)(AX*1)
 momentum512_done:
+	FTZ_OFF
+	VZEROUPPER
+	RET
+
+// func sgd512(p, grad *float32, n int, k *momentumConsts)
+//
+// sgdAVX2 with AVX-512: 16 elements a step, the last n%16 under a mask.
+TEXT ·sgd512(SB), NOSPLIT, $8-32
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ k+24(FP), R10
+	FTZ_ON
+	VBROADCASTSS M_DECAY(R10), Z15
+	VBROADCASTSS M_WD(R10), Z14
+	VBROADCASTSS M_LR(R10), Z13
+	XORQ AX, AX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ sgd512_tail
+sgd512_loop:
+	VMOVUPS (DI)(AX*1), Z0
+	VMOVUPS (SI)(AX*1), Z1
+	VMULPS Z15, Z0, Z0 // pi = p·decay
+	VMULPS Z14, Z0, Z2 // pi·wd
+	VADDPS Z1, Z2, Z2  // + g
+	VMULPS Z13, Z2, Z2 // ·lr
+	VSUBPS Z2, Z0, Z0  // pi - (pi·wd + g)·lr
+	VMOVUPS Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ sgd512_loop
+sgd512_tail:
+	ANDQ $15, CX
+	JZ sgd512_done
+	MOVL $1, BX
+	SHLL CX, BX
+	DECL BX
+	KMOVW BX, K1
+	VMOVUPS.Z (DI)(AX*1), K1, Z0
+	VMOVUPS.Z (SI)(AX*1), K1, Z1
+	VMULPS Z15, Z0, Z0 // pi = p·decay
+	VMULPS Z14, Z0, Z2 // pi·wd
+	VADDPS Z1, Z2, Z2  // + g
+	VMULPS Z13, Z2, Z2 // ·lr
+	VSUBPS Z2, Z0, Z0  // pi - (pi·wd + g)·lr
+	VMOVUPS Z0, K1, (DI)(AX*1)
+sgd512_done:
+	FTZ_OFF
 	VZEROUPPER
 	RET
 
 // func momentumDecay512(p, grad, buf *float32, n int, k *momentumConsts)
-TEXT ·momentumDecay512(SB), NOSPLIT, $0-40
+TEXT ·momentumDecay512(SB), NOSPLIT, $8-40
 	MOVQ p+0(FP), DI
 	MOVQ grad+8(FP), SI
 	MOVQ buf+16(FP), DX
 	MOVQ n+24(FP), CX
 	MOVQ k+32(FP), R10
+	FTZ_ON
 	VBROADCASTSS M_DECAY(R10), Z15
 	VBROADCASTSS M_WD(R10), Z14
 	VBROADCASTSS M_MU(R10), Z13
@@ -295,6 +346,7 @@ momentumDecay512_tail:
 	VMOVUPS Z1, K1, (DX)(AX*1)
 	VMOVUPS Z0, K1, (DI)(AX*1)
 momentumDecay512_done:
+	FTZ_OFF
 	VZEROUPPER
 	RET
 

@@ -95,6 +95,29 @@ func momentumVec[T Float](p, g, buf []T, decay, wd, mu, damp, lr T) int {
 // (float32 or a type defined on it).
 func f32[T Float](s []T) *float32 { return (*float32)(unsafe.Pointer(unsafe.SliceData(s))) }
 
+// sgdVec runs plain SGD (no momentum) on the first k elements in assembly and returns k, as
+// adamVec does; sgdFTZ finishes the rest.
+func sgdVec[T Float](p, g []T, decay, wd, lr T) int {
+	l := level()
+	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(decay) != 4 {
+		return 0
+	}
+	n := min(len(p), len(g))
+	if l < cpufeat.AVX512 {
+		n &^= 7
+	}
+	if n == 0 {
+		return 0
+	}
+	k := momentumConsts{decay: float32(decay), wd: float32(wd), lr: float32(lr)}
+	if l >= cpufeat.AVX512 {
+		sgd512(f32(p), f32(g), n, &k)
+	} else {
+		sgdAVX2(f32(p), f32(g), n, &k)
+	}
+	return n
+}
+
 // adamConsts and momentumConsts are the scalars the assembly broadcasts; the field offsets are
 // hard-coded in optim_amd64.s.
 type adamConsts struct{ decay, wd, b1, c1, b2, c2, step, invBC2, eps float32 }
@@ -110,6 +133,16 @@ func adamAVX2(p, grad, m, v *float32, n int, k *adamConsts)
 //
 //go:noescape
 func adamMaxAVX2(p, grad, m, v, vmax *float32, n int, k *adamConsts)
+
+// sgdAVX2 updates n elements (a multiple of 8) of p from g: plain SGD.
+//
+//go:noescape
+func sgdAVX2(p, grad *float32, n int, k *momentumConsts)
+
+// sgd512 is sgdAVX2 with AVX-512, any n.
+//
+//go:noescape
+func sgd512(p, grad *float32, n int, k *momentumConsts)
 
 // momentumAVX2 updates n elements (a multiple of 8) of p and buf from g, without weight decay.
 //

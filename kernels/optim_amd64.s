@@ -171,12 +171,13 @@ adamMax_done:
 	RET
 
 // func momentumAVX2(p, grad, buf *float32, n int, k *momentumConsts)
-TEXT ·momentumAVX2(SB), NOSPLIT, $0-40
+TEXT ·momentumAVX2(SB), NOSPLIT, $8-40
 	MOVQ p+0(FP), DI
 	MOVQ grad+8(FP), SI
 	MOVQ buf+16(FP), DX
 	MOVQ n+24(FP), CX
 	MOVQ k+32(FP), R10
+	FTZ_ON
 	VBROADCASTSS M_MU(R10), Y15
 	VBROADCASTSS M_DAMP(R10), Y14
 	VBROADCASTSS M_LR(R10), Y13
@@ -199,16 +200,51 @@ momentum_loop:
 	CMPQ AX, CX
 	JB momentum_loop
 momentum_done:
+	FTZ_OFF
+	VZEROUPPER
+	RET
+
+// func sgdAVX2(p, grad *float32, n int, k *momentumConsts)
+//
+// Plain SGD (no momentum) under FTZ and DAZ, as sgdFTZ (ftz.go) emulates in Go:
+// pi = p·decay; p = pi - (pi·wd + g)·lr. n is a multiple of 8.
+TEXT ·sgdAVX2(SB), NOSPLIT, $8-32
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ k+24(FP), R10
+	FTZ_ON
+	VBROADCASTSS M_DECAY(R10), Y15
+	VBROADCASTSS M_WD(R10), Y14
+	VBROADCASTSS M_LR(R10), Y13
+	SHLQ $2, CX
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ sgd_done
+sgd_loop:
+	VMOVUPS (DI)(AX*1), Y0     // p
+	VMULPS  Y15, Y0, Y0        // pi = p·decay
+	VMULPS  Y14, Y0, Y1        // pi·wd
+	VADDPS  (SI)(AX*1), Y1, Y1 // + g
+	VMULPS  Y13, Y1, Y1        // ·lr
+	VSUBPS  Y1, Y0, Y0         // pi - (pi·wd + g)·lr
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB sgd_loop
+sgd_done:
+	FTZ_OFF
 	VZEROUPPER
 	RET
 
 // func momentumDecayAVX2(p, grad, buf *float32, n int, k *momentumConsts)
-TEXT ·momentumDecayAVX2(SB), NOSPLIT, $0-40
+TEXT ·momentumDecayAVX2(SB), NOSPLIT, $8-40
 	MOVQ p+0(FP), DI
 	MOVQ grad+8(FP), SI
 	MOVQ buf+16(FP), DX
 	MOVQ n+24(FP), CX
 	MOVQ k+32(FP), R10
+	FTZ_ON
 	VBROADCASTSS M_DECAY(R10), Y15
 	VBROADCASTSS M_WD(R10), Y14
 	VBROADCASTSS M_MU(R10), Y13
@@ -235,6 +271,7 @@ momentumDecay_loop:
 	CMPQ AX, CX
 	JB momentumDecay_loop
 momentumDecay_done:
+	FTZ_OFF
 	VZEROUPPER
 	RET
 

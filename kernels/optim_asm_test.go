@@ -91,6 +91,8 @@ var asmUpdateCases = []asmCase{
 	{name: "Adam with both decays", rule: Adam, wd: true, dec: true},
 	{name: "Adam with AMSGrad", rule: Adam, flags: FlagAMSGrad},
 	{name: "AdamW with AMSGrad", rule: Adam, wd: true, dec: true, flags: FlagAMSGrad},
+	{name: "SGD", rule: SGD},
+	{name: "SGD with L2 weight decay and decoupled decay", rule: SGD, wd: true, dec: true},
 	{name: "SGD with momentum", rule: SGD, flags: FlagMomentum},
 	{name: "SGD with momentum and dampening", rule: SGD, damp: true, flags: FlagMomentum},
 	{name: "SGD with momentum and L2 weight decay", rule: SGD, wd: true, flags: FlagMomentum},

@@ -12,4 +12,6 @@ func adamVec[T Float](p, g, m, v, vmax []T, decay, wd, b1, c1, b2, c2, step, inv
 
 func momentumVec[T Float](p, g, buf []T, decay, wd, mu, damp, lr T) int { return 0 }
 
+func sgdVec[T Float](p, g []T, decay, wd, lr T) int { return 0 }
+
 func rmspropVec[T Float](p, g, sq []T, wd, a, ca, eps, lr T) int { return 0 }
