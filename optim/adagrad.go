@@ -37,15 +37,11 @@ func init() {
 	})
 }
 
+// adagrad is plain RMSProp's loop with a = 1-a = 1 (v = 1·v + 1·g² is s + g², every product by 1
+// exact): its AVX2/AVX-512 loops under FTZ/DAZ and their float32 twin (kernels.RMSPropPlain).
+// As a Go loop of its own it ran 23x slower on half-subnormal gradients and 7x on tiny ones on
+// the Intel Xeon (family 6 model 167, BenchmarkValues).
 func adagrad[T kernels.Float](s *kernels.Step, p, g []T, st [kernels.MaxStates][]T) {
-	n := len(p)
-	g, sum := g[:n], st[0][:n]
 	lr, eps, wd := T(s.S[0]), T(s.S[1]), T(s.S[2])
-	for i := range p {
-		pi := p[i]
-		gi := g[i] + wd*pi
-		v := sum[i] + gi*gi
-		sum[i] = v
-		p[i] = pi - lr*gi/(kernels.SqrtT(v)+eps)
-	}
+	kernels.RMSPropPlain(p, g, st[0], 1, 1, eps, lr, wd)
 }
