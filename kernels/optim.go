@@ -255,3 +255,31 @@ func adam[T Float](s *Step, p, g []T, st [MaxStates][]T) {
 		p[i] = pi - step*mi/(SqrtT(vh)*invBC2+eps)
 	}
 }
+
+// NAdamLoop is the loop of NAdam (package optim's nadam): with pi = p·decay and gi = g + wd·pi,
+//
+//	m = b1·m + c1·gi;  v = b2·v + c2·gi²;  p = pi - (cg·gi + cm·m) / (√(v·invBC2) + eps)
+//
+// For float32 it computes as under the x86 MXCSR's FTZ and DAZ modes, as Adam does (see
+// RMSPropPlain for what that changes): the AVX2/AVX-512 loops (nadamVec) do the first elements,
+// nadamFTZ, their twin, the rest. float64 is computed exactly.
+func NAdamLoop[T Float](p, g, m, v []T, decay, wd, b1, c1, b2, c2, cg, invBC2, eps, cm T) {
+	n := len(p)
+	g, m, v = g[:n], m[:n], v[:n]
+	k := nadamVec(p, g, m, v, decay, wd, b1, c1, b2, c2, cg, invBC2, eps, cm)
+	p, g, m, v = p[k:], g[k:n], m[k:n], v[k:n]
+	if unsafe.Sizeof(b1) == 4 {
+		nadamFTZ(as32(p), as32(g), as32(m), as32(v), float32(decay), float32(wd), float32(b1), float32(c1),
+			float32(b2), float32(c2), float32(cg), float32(invBC2), float32(eps), float32(cm))
+		return
+	}
+	for i := range p {
+		pi := p[i] * decay
+		gi := g[i] + wd*pi
+		mi := b1*m[i] + c1*gi
+		vi := b2*v[i] + c2*gi*gi
+		m[i], v[i] = mi, vi
+		d := SqrtT(vi*invBC2) + eps
+		p[i] = pi - (cg*gi+cm*mi)/d
+	}
+}

@@ -19,6 +19,8 @@
 #define A_INVBC2 28
 #define A_EPS 32
 
+#define N_CM 36
+
 #define M_DECAY 0
 #define M_WD 4
 #define M_MU 8
@@ -127,6 +129,67 @@ adam512_tail:
 	VMOVUPS Z23, K1, (R8)(AX*1)
 	VMOVUPS Z0, K1, (DI)(AX*1)
 adam512_done:
+	FTZ_OFF
+	VZEROUPPER
+	RET
+
+// NADAM_STEP: p (Z0) = pi - (gi·cg + m·cm) / (sqrt(v·invBC2) + eps), gi in Z1, m in Z3, v in
+// Z5 (both kept), cg in Z9, cm in Z16.
+#define NADAM_STEP \
+	VMULPS Z8, Z5, Z6; \
+	VSQRTPS Z6, Z6; \
+	VADDPS Z7, Z6, Z6; \
+	VMULPS Z9, Z1, Z24; \
+	VMULPS Z16, Z3, Z25; \
+	VADDPS Z25, Z24, Z24; \
+	VDIVPS Z6, Z24, Z24; \
+	VSUBPS Z24, Z0, Z0
+
+// func nadam512(p, grad, m, v *float32, n int, k *nadamConsts)
+TEXT ·nadam512(SB), NOSPLIT, $8-48
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), DX
+	MOVQ v+24(FP), R8
+	MOVQ n+32(FP), CX
+	MOVQ k+40(FP), R10
+	FTZ_ON
+	ADAM_CONSTS
+	VBROADCASTSS N_CM(R10), Z16
+	XORQ AX, AX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ nadam512_tail
+nadam512_loop:
+	VMOVUPS (DI)(AX*1), Z0
+	VMOVUPS (SI)(AX*1), Z20
+	VMOVUPS (DX)(AX*1), Z2
+	VMOVUPS (R8)(AX*1), Z4
+	ADAM_MOMENTS
+	NADAM_STEP
+	VMOVUPS Z3, (DX)(AX*1)
+	VMOVUPS Z5, (R8)(AX*1)
+	VMOVUPS Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ nadam512_loop
+nadam512_tail:
+	ANDQ $15, CX
+	JZ nadam512_done
+	MOVL $1, BX
+	SHLL CX, BX
+	DECL BX
+	KMOVW BX, K1
+	VMOVUPS.Z (DI)(AX*1), K1, Z0
+	VMOVUPS.Z (SI)(AX*1), K1, Z20
+	VMOVUPS.Z (DX)(AX*1), K1, Z2
+	VMOVUPS.Z (R8)(AX*1), K1, Z4
+	ADAM_MOMENTS
+	NADAM_STEP
+	VMOVUPS Z3, K1, (DX)(AX*1)
+	VMOVUPS Z5, K1, (R8)(AX*1)
+	VMOVUPS Z0, K1, (DI)(AX*1)
+nadam512_done:
 	FTZ_OFF
 	VZEROUPPER
 	RET

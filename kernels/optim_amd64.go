@@ -95,6 +95,32 @@ func momentumVec[T Float](p, g, buf []T, decay, wd, mu, damp, lr T) int {
 // (float32 or a type defined on it).
 func f32[T Float](s []T) *float32 { return (*float32)(unsafe.Pointer(unsafe.SliceData(s))) }
 
+// nadamVec runs NAdam's update on the first k elements in assembly and returns k, as adamVec
+// does; nadamFTZ finishes the rest.
+func nadamVec[T Float](p, g, m, v []T, decay, wd, b1, c1, b2, c2, cg, invBC2, eps, cm T) int {
+	l := level()
+	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(decay) != 4 {
+		return 0
+	}
+	n := min(len(p), len(g), len(m), len(v))
+	if l < cpufeat.AVX512 {
+		n &^= 7
+	}
+	if n == 0 {
+		return 0
+	}
+	k := nadamConsts{
+		decay: float32(decay), wd: float32(wd), b1: float32(b1), c1: float32(c1), b2: float32(b2), c2: float32(c2),
+		cg: float32(cg), invBC2: float32(invBC2), eps: float32(eps), cm: float32(cm),
+	}
+	if l >= cpufeat.AVX512 {
+		nadam512(f32(p), f32(g), f32(m), f32(v), n, &k)
+	} else {
+		nadamAVX2(f32(p), f32(g), f32(m), f32(v), n, &k)
+	}
+	return n
+}
+
 // sgdVec runs plain SGD (no momentum) on the first k elements in assembly and returns k, as
 // adamVec does; sgdFTZ finishes the rest.
 func sgdVec[T Float](p, g []T, decay, wd, lr T) int {
@@ -123,6 +149,20 @@ func sgdVec[T Float](p, g []T, decay, wd, lr T) int {
 type adamConsts struct{ decay, wd, b1, c1, b2, c2, step, invBC2, eps float32 }
 
 type momentumConsts struct{ decay, wd, mu, damp, lr float32 }
+
+// nadamConsts is adamConsts' layout with NAdam's gradient coefficient cg where Adam has its step,
+// then the momentum's coefficient cm.
+type nadamConsts struct{ decay, wd, b1, c1, b2, c2, cg, invBC2, eps, cm float32 }
+
+// nadamAVX2 updates n elements (a multiple of 8) of p, m, v from g: NAdam.
+//
+//go:noescape
+func nadamAVX2(p, grad, m, v *float32, n int, k *nadamConsts)
+
+// nadam512 is nadamAVX2 with AVX-512, any n.
+//
+//go:noescape
+func nadam512(p, grad, m, v *float32, n int, k *nadamConsts)
 
 // adamAVX2 updates n elements (a multiple of 8) of p, m, v from g.
 //

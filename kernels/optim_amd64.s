@@ -43,6 +43,8 @@
 #define A_INVBC2 28
 #define A_EPS 32
 
+#define N_CM 36 // nadamConsts: adamConsts' layout with cg at A_STEP, then cm
+
 #define M_DECAY 0
 #define M_WD 4
 #define M_MU 8
@@ -128,6 +130,49 @@ adam_loop:
 	CMPQ AX, CX
 	JB adam_loop
 adam_done:
+	FTZ_OFF
+	VZEROUPPER
+	RET
+
+// NADAM_STEP stores p = pi - (gi·cg + m·cm) / (sqrt(v·invBC2) + eps) from pi (Y0), gi (Y1),
+// m (Y3) and v (Y5), cg in Y9 and cm in Y6.
+#define NADAM_STEP \
+	VMULPS Y8, Y5, Y5; \
+	VSQRTPS Y5, Y5; \
+	VADDPS Y7, Y5, Y5; \
+	VMULPS Y9, Y1, Y1; \
+	VMULPS Y6, Y3, Y3; \
+	VADDPS Y3, Y1, Y1; \
+	VDIVPS Y5, Y1, Y1; \
+	VSUBPS Y1, Y0, Y0; \
+	VMOVUPS Y0, (DI)(AX*1)
+
+// func nadamAVX2(p, grad, m, v *float32, n int, k *nadamConsts)
+//
+// NAdam's update (package optim) under FTZ and DAZ, as nadamFTZ (ftz.go) emulates in Go: Adam's
+// moments (ADAM_MOMENTS), then p = pi - (gi·cg + m·cm) / (sqrt(v·invBC2) + eps). n is a
+// multiple of 8.
+TEXT ·nadamAVX2(SB), NOSPLIT, $8-48
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), DX
+	MOVQ v+24(FP), R8
+	MOVQ n+32(FP), CX
+	MOVQ k+40(FP), R10
+	FTZ_ON
+	ADAM_CONSTS
+	VBROADCASTSS N_CM(R10), Y6
+	SHLQ $2, CX // n in bytes
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ nadam_done
+nadam_loop:
+	ADAM_MOMENTS
+	NADAM_STEP
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB nadam_loop
+nadam_done:
 	FTZ_OFF
 	VZEROUPPER
 	RET

@@ -31,6 +31,18 @@ var rmspropPlain = &Rule{Name: "rmsprop-plain",
 	},
 }
 
+// nadamTest is NAdam's loop as package optim's nadam runs it (NAdamLoop), under a Rule of this
+// test: scalars β1, β2, eps, 1/bc2, cg, cm, weight decay, 1-lr·decoupled, 1-β1, 1-β2, as optim's.
+var nadamTest = &Rule{Name: "nadam",
+	F32: func(s *Step, p, g []float32, st [MaxStates][]float32) {
+		f := func(i int) float32 { return float32(s.S[i]) }
+		NAdamLoop(p, g, st[0], st[1], f(7), f(6), f(0), f(8), f(1), f(9), f(4), f(3), f(2), f(5))
+	},
+	F64: func(s *Step, p, g []float64, st [MaxStates][]float64) {
+		NAdamLoop(p, g, st[0], st[1], s.S[7], s.S[6], s.S[0], s.S[8], s.S[1], s.S[9], s.S[4], s.S[3], s.S[2], s.S[5])
+	},
+}
+
 // asmCase is one configuration of a rule with an AVX2 loop: which of its optional terms are on
 // (flags, L2 weight decay, decoupled decay, SGD's dampening); step fills in the scalars.
 type asmCase struct {
@@ -68,6 +80,10 @@ func (c asmCase) step(t int) *Step {
 		if c.flags&FlagMomentum != 0 {
 			s.States = 1
 		}
+	case nadamTest: // β1, β2, eps, 1/bc2, cg, cm, weight decay, 1-lr·decoupled, 1-β1, 1-β2
+		s.S = [NumScalars]float64{1 - logU(1e-2, 0.5), 1 - logU(1e-4, 0.25), logU(1e-8, 1e-3), logU(1, 30),
+			logU(1e-5, 0.1), logU(1e-5, 1), wd, keep, logU(1e-2, 0.5), logU(1e-4, 0.25)}
+		s.States = 2
 	case rmspropPlain: // alpha, eps, momentum (0), lr, weight decay, 1-alpha
 		s.S = [NumScalars]float64{1 - logU(1e-3, 0.1), logU(1e-8, 1e-6), 0, logU(1e-3, 0.3), wd, logU(1e-3, 0.1)}
 		s.States = 1
@@ -99,6 +115,8 @@ var asmUpdateCases = []asmCase{
 	{name: "SGD with momentum and decoupled decay", rule: SGD, damp: true, dec: true, flags: FlagMomentum},
 	{name: "SGD with Nesterov momentum (Go only)", rule: SGD, wd: true, flags: FlagMomentum | FlagNesterov},
 	{name: "SGD on its first step (Go only)", rule: SGD, flags: FlagMomentum | FlagFirstStep},
+	{name: "NAdam", rule: nadamTest},
+	{name: "NAdamW with L2 weight decay", rule: nadamTest, wd: true, dec: true},
 	{name: "RMSProp", rule: rmspropPlain},
 	{name: "RMSProp with L2 weight decay", rule: rmspropPlain, wd: true},
 }
