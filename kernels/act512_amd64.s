@@ -723,3 +723,49 @@ sm_last_band:
 sm_done:
 	VZEROUPPER
 	RET
+
+// func siluMul512(dst, x, s *float32, n int, lo float32)
+//
+// siluMulAVX2 (act_amd64.s) with AVX-512, any n: the n%16 tail under a mask.
+TEXT ·siluMul512(SB), NOSPLIT, $8-36
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ s+16(FP), DX
+	MOVQ n+24(FP), CX
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
+	VBROADCASTSS lo+32(FP), Z15
+	VPXORD Z14, Z14, Z14
+	XORQ AX, AX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ silumul512_tail
+silumul512_loop:
+	VMOVUPS (SI)(AX*1), Z0
+	VMULPS (DX)(AX*1), Z0, Z1 // x·s
+	VCMPPS $0x11, Z15, Z0, K2 // x < lo (LT_OQ: false for NaN)
+	VMOVAPS Z14, K2, Z1       // +0 there
+	VMOVUPS Z1, (DI)(AX*1)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ silumul512_loop
+silumul512_tail:
+	ANDQ $15, CX
+	JZ silumul512_done
+	MOVL $1, BX
+	SHLL CX, BX
+	DECL BX
+	KMOVW BX, K1
+	VMOVUPS.Z (SI)(AX*1), K1, Z0
+	VMOVUPS.Z (DX)(AX*1), K1, Z2
+	VMULPS Z2, Z0, Z1
+	VCMPPS $0x11, Z15, Z0, K2
+	VMOVAPS Z14, K2, Z1
+	VMOVUPS Z1, K1, (DI)(AX*1)
+silumul512_done:
+	LDMXCSR mxcsr-8(SP)
+	VZEROUPPER
+	RET

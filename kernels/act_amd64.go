@@ -69,6 +69,32 @@ func softmax32AVX2(dst, x *float32, rows, cols int) int
 //go:noescape
 func softmax512(dst, x *float32, rows, cols int)
 
+// siluMulAVX2 and siluMul512 are silu32's product under FTZ/DAZ (act_amd64.s, act512_amd64.s):
+// dst = x·s, +0 where x < lo.
+//
+//go:noescape
+func siluMulAVX2(dst, x, s *float32, n int, lo float32)
+
+//go:noescape
+func siluMul512(dst, x, s *float32, n int, lo float32)
+
+// siluMul computes silu32's product for the first k elements in assembly and returns k (0 below
+// AVX2); silu32's Go loop, their twin, does the rest.
+func siluMul(dst, x, s []float32) int {
+	n := len(x)
+	switch l := level(); {
+	case n == 0 || l < cpufeat.AVX2:
+		return 0
+	case l >= cpufeat.AVX512:
+		siluMul512(&dst[0], &x[0], &s[0], n, exp32Min)
+		return n
+	}
+	if n &^= 7; n > 0 {
+		siluMulAVX2(&dst[0], &x[0], &s[0], n, exp32Min)
+	}
+	return n
+}
+
 // sigmoidDirect is sigmoidFwd.run with the assembly called directly rather than through a func
 // value, so that dst and x do not escape (callers pass arrays on their stack).
 func sigmoidDirect(dst, x []float32) {

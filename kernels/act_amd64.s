@@ -790,3 +790,38 @@ softmax_done:
 	MOVQ AX, ret+32(FP)
 	VZEROUPPER
 	RET
+
+// func siluMulAVX2(dst, x, s *float32, n int, lo float32)
+//
+// SiLU's product for silu32: dst = x·s (s = σ(x)), +0 where x < lo (exp32Min: σ is flushed
+// there, so -Inf gives 0 rather than NaN), with the MXCSR's flush-to-zero and denormals-are-zero
+// bits set (and restored before it returns): a subnormal x is a zero of its sign, a product
+// below 2^-126 a zero of its sign, as silu32's Go loop computes them. n is a multiple of 8.
+TEXT ·siluMulAVX2(SB), NOSPLIT, $8-36
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ s+16(FP), DX
+	MOVQ n+24(FP), CX
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
+	VBROADCASTSS lo+32(FP), Y15
+	SHLQ $2, CX
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ silumul_done
+silumul_loop:
+	VMOVUPS (SI)(AX*1), Y0
+	VMULPS (DX)(AX*1), Y0, Y1 // x·s
+	VCMPPS $0x11, Y15, Y0, Y2 // x < lo (LT_OQ: false for NaN)
+	VANDNPS Y1, Y2, Y1        // +0 there
+	VMOVUPS Y1, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB silumul_loop
+silumul_done:
+	LDMXCSR mxcsr-8(SP)
+	VZEROUPPER
+	RET
