@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "ftz_amd64.h"
 
 // AVX-512 float32 loops for the activations of activation32.go, 16 elements per ZMM register: the
 // same operations, in the same order, as the AVX2 loops of act_amd64.s and the Go references
@@ -732,11 +733,7 @@ TEXT ·siluMul512(SB), NOSPLIT, $8-36
 	MOVQ x+8(FP), SI
 	MOVQ s+16(FP), DX
 	MOVQ n+24(FP), CX
-	STMXCSR mxcsr-8(SP)
-	MOVL mxcsr-8(SP), AX
-	ORL $0x8040, AX
-	MOVL AX, mxcsr-4(SP)
-	LDMXCSR mxcsr-4(SP)
+	FTZ_ON
 	VBROADCASTSS lo+32(FP), Z15
 	VPXORD Z14, Z14, Z14
 	XORQ AX, AX
@@ -766,6 +763,6 @@ silumul512_tail:
 	VMOVAPS Z14, K2, Z1
 	VMOVUPS Z1, K1, (DI)(AX*1)
 silumul512_done:
-	LDMXCSR mxcsr-8(SP)
+	FTZ_OFF
 	VZEROUPPER
 	RET

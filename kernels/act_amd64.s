@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "ftz_amd64.h"
 
 // AVX2 float32 loops for the activations (activation32.go) and the row softmax (softmax.go), 8
 // elements per YMM register. Each computes exactly what its Go reference computes:
@@ -802,11 +803,7 @@ TEXT ·siluMulAVX2(SB), NOSPLIT, $8-36
 	MOVQ x+8(FP), SI
 	MOVQ s+16(FP), DX
 	MOVQ n+24(FP), CX
-	STMXCSR mxcsr-8(SP)
-	MOVL mxcsr-8(SP), AX
-	ORL $0x8040, AX
-	MOVL AX, mxcsr-4(SP)
-	LDMXCSR mxcsr-4(SP)
+	FTZ_ON
 	VBROADCASTSS lo+32(FP), Y15
 	SHLQ $2, CX
 	XORQ AX, AX
@@ -822,6 +819,6 @@ silumul_loop:
 	CMPQ AX, CX
 	JB silumul_loop
 silumul_done:
-	LDMXCSR mxcsr-8(SP)
+	FTZ_OFF
 	VZEROUPPER
 	RET

@@ -52,19 +52,8 @@
 #define M_LR 16
 
 
-// FTZ_ON saves the MXCSR at mxcsr-8(SP) and sets its flush-to-zero (bit 15) and
-// denormals-are-zero (bit 6) bits; FTZ_OFF restores it (ftz.go says why, and emulates them for
-// the Go twins). An assembly function cannot be preempted and signal handlers save and restore
-// the MXCSR, so no other code runs with these bits. Clobbers AX.
-#define FTZ_ON \
-	STMXCSR mxcsr-8(SP); \
-	MOVL mxcsr-8(SP), AX; \
-	ORL $0x8040, AX; \
-	MOVL AX, mxcsr-4(SP); \
-	LDMXCSR mxcsr-4(SP)
-
-#define FTZ_OFF \
-	LDMXCSR mxcsr-8(SP)
+// FTZ_ON and FTZ_OFF (ftz_amd64.h) set and restore the MXCSR's FTZ and DAZ bits.
+#include "ftz_amd64.h"
 
 // ADAM_MOMENTS computes, for the 8 elements at byte offset AX, pi (Y0), gi (Y1), m (Y3, stored)
 // and v (Y5, stored). The scalar "OPSS Xa, Xb" (Xb = Xb op Xa) is written "VOPPS Ya, Yb, Yb":
