@@ -138,6 +138,11 @@ func SqrtT[T Float](x T) T { return T(math.Sqrt(float64(x))) }
 //	p -= lr·g
 var SGD = &Rule{Name: "sgd", F32: sgd[float32], F64: sgd[float64]}
 
+// The Go loops convert every product that is added to or subtracted from (T(x*y)): the Go
+// compiler may fuse x*y + z into one FMA where the target has it (GOAMD64=v3), which rounds once
+// where these loops, their assembly twins and the recorded trajectories round twice; the
+// conversion forbids it (the Go spec's rule for explicit conversions), and changes nothing at
+// GOAMD64=v1.
 func sgd[T Float](s *Step, p, g []T, st [MaxStates][]T) {
 	n := len(p)
 	g = g[:n]
@@ -153,7 +158,7 @@ func sgd[T Float](s *Step, p, g []T, st [MaxStates][]T) {
 		}
 		for i := range p {
 			pi := p[i] * decay
-			p[i] = pi - lr*(g[i]+wd*pi)
+			p[i] = pi - T(lr*(g[i]+T(wd*pi)))
 		}
 		return
 	}
@@ -163,20 +168,20 @@ func sgd[T Float](s *Step, p, g []T, st [MaxStates][]T) {
 	case s.Flags&FlagFirstStep != 0:
 		for i := range p {
 			pi := p[i] * decay
-			gi := g[i] + wd*pi
+			gi := g[i] + T(wd*pi)
 			buf[i] = gi
 			if nesterov {
-				gi += mu * gi
+				gi += T(mu * gi)
 			}
-			p[i] = pi - lr*gi
+			p[i] = pi - T(lr*gi)
 		}
 	case nesterov:
 		for i := range p {
 			pi := p[i] * decay
-			gi := g[i] + wd*pi
-			b := mu*buf[i] + damp*gi
+			gi := g[i] + T(wd*pi)
+			b := T(mu*buf[i]) + T(damp*gi)
 			buf[i] = b
-			p[i] = pi - lr*(gi+mu*b)
+			p[i] = pi - T(lr*(gi+T(mu*b)))
 		}
 	case unsafe.Sizeof(lr) == 4:
 		// The AVX2/AVX-512 loops do the first k elements under FTZ and DAZ; momentumFTZ, their
@@ -186,16 +191,16 @@ func sgd[T Float](s *Step, p, g []T, st [MaxStates][]T) {
 		momentumFTZ(as32(p), as32(g), as32(buf), float32(decay), float32(wd), float32(mu), float32(damp), float32(lr), wd == 0 && decay == 1)
 	case wd == 0 && decay == 1:
 		for i := range p {
-			b := mu*buf[i] + damp*g[i]
+			b := T(mu*buf[i]) + T(damp*g[i])
 			buf[i] = b
-			p[i] -= lr * b
+			p[i] -= T(lr * b)
 		}
 	default:
 		for i := range p {
 			pi := p[i] * decay
-			b := mu*buf[i] + damp*(g[i]+wd*pi)
+			b := T(mu*buf[i]) + T(damp*(g[i]+T(wd*pi)))
 			buf[i] = b
-			p[i] = pi - lr*b
+			p[i] = pi - T(lr*b)
 		}
 	}
 }

@@ -79,21 +79,23 @@ func rmsprop[T kernels.Float](s *kernels.Step, p, g []T, st [kernels.MaxStates][
 		kernels.RMSPropPlain(p, g, sq, a, ca, eps, lr, wd) // AVX2/AVX-512 where it can
 		return
 	}
+	// Every product that is added to or subtracted from is converted (T(x*y)), so that a
+	// GOAMD64=v3 build does not fuse it into an FMA (see kernels.SGD's loops).
 	for i := range p {
 		pi := p[i]
-		gi := g[i] + wd*pi
-		v := a*sq[i] + ca*gi*gi
+		gi := g[i] + T(wd*pi)
+		v := T(a*sq[i]) + T(ca*gi*gi)
 		sq[i] = v
 		if gavg != nil {
-			ga := a*gavg[i] + ca*gi
+			ga := T(a*gavg[i]) + T(ca*gi)
 			gavg[i] = ga
-			v -= ga * ga
+			v -= T(ga * ga)
 		}
 		d := kernels.SqrtT(v) + eps
 		if buf != nil {
-			b := mu*buf[i] + gi/d
+			b := T(mu*buf[i]) + gi/d
 			buf[i] = b
-			p[i] = pi - lr*b
+			p[i] = pi - T(lr*b)
 		} else {
 			p[i] = pi - lr*gi/d
 		}

@@ -89,7 +89,7 @@ type Cosine struct {
 
 // LR implements Schedule.
 func (s Cosine) LR(base float64, step int) float64 {
-	return s.EtaMin + (base-s.EtaMin)*(1+math.Cos(math.Pi*float64(step)/float64(s.TMax)))/2
+	return s.EtaMin + float64((base-s.EtaMin)*(1+math.Cos(math.Pi*float64(step)/float64(s.TMax)))/2) // not an FMA (GOAMD64=v3)
 }
 
 // String names the schedule and its options.
@@ -108,7 +108,7 @@ func (s Linear) LR(base float64, step int) float64 {
 		return base * s.End
 	}
 	t := float64(min(step, s.Iters)) / float64(s.Iters)
-	return base * (s.Start + (s.End-s.Start)*t)
+	return base * (s.Start + float64((s.End-s.Start)*t)) // not fused into an FMA (GOAMD64=v3)
 }
 
 // String names the schedule and its options.
@@ -130,9 +130,12 @@ type OneCycle struct {
 func (s OneCycle) LR(_ float64, step int) float64 {
 	initial := s.MaxLR / s.DivFactor
 	minLR := initial / s.FinalDivFactor
-	end1 := s.PctStart*float64(s.TotalSteps) - 1
+	// The products are converted so that a GOAMD64=v3 build does not fuse them into FMAs.
+	end1 := float64(s.PctStart*float64(s.TotalSteps)) - 1
 	end2 := float64(s.TotalSteps - 1)
-	cosAnneal := func(start, end, pct float64) float64 { return end + (start-end)/2*(math.Cos(math.Pi*pct)+1) }
+	cosAnneal := func(start, end, pct float64) float64 {
+		return end + float64((start-end)/2*(math.Cos(math.Pi*pct)+1))
+	}
 	st := float64(step)
 	if st <= end1 {
 		return cosAnneal(initial, s.MaxLR, st/end1)
