@@ -175,6 +175,11 @@ func sgd[T Float](s *Step, p, g []T, st [MaxStates][]T) {
 			}
 			p[i] = pi - T(lr*gi)
 		}
+	case nesterov && unsafe.Sizeof(lr) == 4:
+		// The AVX2/AVX-512 loops do the first k elements under FTZ and DAZ; nesterovFTZ, their
+		// twin, does the rest (ftz.go says why).
+		k := nesterovVec(p, g, buf, decay, wd, mu, damp, lr)
+		nesterovFTZ(as32(p[k:]), as32(g[k:n]), as32(buf[k:n]), float32(decay), float32(wd), float32(mu), float32(damp), float32(lr))
 	case nesterov:
 		for i := range p {
 			pi := p[i] * decay

@@ -343,6 +343,66 @@ sgd512_done:
 	VZEROUPPER
 	RET
 
+// NESTEROV: from p (Z0), g (Z4), buf (Z1) compute p (Z0) and buf (Z1) as nesterovAVX2 does.
+#define NESTEROV \
+	VMULPS Z15, Z0, Z0; \
+	VMULPS Z14, Z0, Z2; \
+	VADDPS Z4, Z2, Z2; \
+	VMULPS Z13, Z1, Z1; \
+	VMULPS Z12, Z2, Z3; \
+	VADDPS Z3, Z1, Z1; \
+	VMULPS Z13, Z1, Z5; \
+	VADDPS Z2, Z5, Z2; \
+	VMULPS Z11, Z2, Z2; \
+	VSUBPS Z2, Z0, Z0
+
+// func nesterov512(p, grad, buf *float32, n int, k *momentumConsts)
+//
+// nesterovAVX2 with AVX-512, any n.
+TEXT ·nesterov512(SB), NOSPLIT, $8-40
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ buf+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ k+32(FP), R10
+	FTZ_ON
+	VBROADCASTSS M_DECAY(R10), Z15
+	VBROADCASTSS M_WD(R10), Z14
+	VBROADCASTSS M_MU(R10), Z13
+	VBROADCASTSS M_DAMP(R10), Z12
+	VBROADCASTSS M_LR(R10), Z11
+	XORQ AX, AX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ nesterov512_tail
+nesterov512_loop:
+	VMOVUPS (DI)(AX*1), Z0
+	VMOVUPS (DX)(AX*1), Z1
+	VMOVUPS (SI)(AX*1), Z4
+	NESTEROV
+	VMOVUPS Z1, (DX)(AX*1)
+	VMOVUPS Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ nesterov512_loop
+nesterov512_tail:
+	ANDQ $15, CX
+	JZ nesterov512_done
+	MOVL $1, BX
+	SHLL CX, BX
+	DECL BX
+	KMOVW BX, K1
+	VMOVUPS.Z (DI)(AX*1), K1, Z0
+	VMOVUPS.Z (DX)(AX*1), K1, Z1
+	VMOVUPS.Z (SI)(AX*1), K1, Z4
+	NESTEROV
+	VMOVUPS Z1, K1, (DX)(AX*1)
+	VMOVUPS Z0, K1, (DI)(AX*1)
+nesterov512_done:
+	FTZ_OFF
+	VZEROUPPER
+	RET
+
 // func momentumDecay512(p, grad, buf *float32, n int, k *momentumConsts)
 TEXT ·momentumDecay512(SB), NOSPLIT, $8-40
 	MOVQ p+0(FP), DI

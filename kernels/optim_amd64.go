@@ -121,6 +121,29 @@ func nadamVec[T Float](p, g, m, v []T, decay, wd, b1, c1, b2, c2, cg, invBC2, ep
 	return n
 }
 
+// nesterovVec runs SGD with Nesterov momentum (not the first step) on the first k elements in
+// assembly and returns k, as adamVec does; nesterovFTZ finishes the rest.
+func nesterovVec[T Float](p, g, buf []T, decay, wd, mu, damp, lr T) int {
+	l := level()
+	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(decay) != 4 {
+		return 0
+	}
+	n := min(len(p), len(g), len(buf))
+	if l < cpufeat.AVX512 {
+		n &^= 7
+	}
+	if n == 0 {
+		return 0
+	}
+	k := momentumConsts{decay: float32(decay), wd: float32(wd), mu: float32(mu), damp: float32(damp), lr: float32(lr)}
+	if l >= cpufeat.AVX512 {
+		nesterov512(f32(p), f32(g), f32(buf), n, &k)
+	} else {
+		nesterovAVX2(f32(p), f32(g), f32(buf), n, &k)
+	}
+	return n
+}
+
 // sgdVec runs plain SGD (no momentum) on the first k elements in assembly and returns k, as
 // adamVec does; sgdFTZ finishes the rest.
 func sgdVec[T Float](p, g []T, decay, wd, lr T) int {
@@ -173,6 +196,17 @@ func adamAVX2(p, grad, m, v *float32, n int, k *adamConsts)
 //
 //go:noescape
 func adamMaxAVX2(p, grad, m, v, vmax *float32, n int, k *adamConsts)
+
+// nesterovAVX2 updates n elements (a multiple of 8) of p and buf from g: SGD with Nesterov
+// momentum.
+//
+//go:noescape
+func nesterovAVX2(p, grad, buf *float32, n int, k *momentumConsts)
+
+// nesterov512 is nesterovAVX2 with AVX-512, any n.
+//
+//go:noescape
+func nesterov512(p, grad, buf *float32, n int, k *momentumConsts)
 
 // sgdAVX2 updates n elements (a multiple of 8) of p from g: plain SGD.
 //

@@ -271,6 +271,50 @@ sgd_done:
 	VZEROUPPER
 	RET
 
+// func nesterovAVX2(p, grad, buf *float32, n int, k *momentumConsts)
+//
+// SGD with Nesterov momentum (not the first step) under FTZ and DAZ, as nesterovFTZ (ftz.go)
+// emulates in Go: pi = p·decay; gi = pi·wd + g; b = buf·mu + gi·damp; buf = b;
+// p = pi - (b·mu + gi)·lr. n is a multiple of 8.
+TEXT ·nesterovAVX2(SB), NOSPLIT, $8-40
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ buf+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ k+32(FP), R10
+	FTZ_ON
+	VBROADCASTSS M_DECAY(R10), Y15
+	VBROADCASTSS M_WD(R10), Y14
+	VBROADCASTSS M_MU(R10), Y13
+	VBROADCASTSS M_DAMP(R10), Y12
+	VBROADCASTSS M_LR(R10), Y11
+	SHLQ $2, CX
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ nesterov_done
+nesterov_loop:
+	VMOVUPS (DI)(AX*1), Y0     // p
+	VMULPS  Y15, Y0, Y0        // pi = p·decay
+	VMULPS  Y14, Y0, Y2        // pi·wd
+	VADDPS  (SI)(AX*1), Y2, Y2 // gi = pi·wd + g
+	VMOVUPS (DX)(AX*1), Y1     // buf
+	VMULPS  Y13, Y1, Y1        // buf·mu
+	VMULPS  Y12, Y2, Y3        // gi·damp
+	VADDPS  Y3, Y1, Y1         // b = buf·mu + gi·damp
+	VMOVUPS Y1, (DX)(AX*1)
+	VMULPS  Y13, Y1, Y1        // b·mu
+	VADDPS  Y2, Y1, Y1         // b·mu + gi (the Go twin's operand order)
+	VMULPS  Y11, Y1, Y1        // ·lr
+	VSUBPS  Y1, Y0, Y0         // pi - (b·mu + gi)·lr
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB nesterov_loop
+nesterov_done:
+	FTZ_OFF
+	VZEROUPPER
+	RET
+
 // func momentumDecayAVX2(p, grad, buf *float32, n int, k *momentumConsts)
 TEXT ·momentumDecayAVX2(SB), NOSPLIT, $8-40
 	MOVQ p+0(FP), DI

@@ -237,6 +237,7 @@ func valueKernels(n int) []valueKernel {
 	for _, rule := range []struct{ name, opt string }{
 		{"sgd", "sgd"}, {"momentum", "momentum"}, {"adam", "adam"}, {"adamw", "adamw"},
 		{"rmsprop", "rmsprop"}, {"adagrad", "adagrad"}, {"nadam", "nadam"},
+		{"nesterov", "nesterov"}, {"adamax", "adamax"}, {"radam", "radam"}, {"lion", "lion"},
 	} {
 		ks = append(ks, valueKernel{"step-" + rule.name, func(b *testing.B, dev backend.Device, fill func([]float32, float64)) func() error {
 			s, ns := optimStep(b, rule.opt, 10)
