@@ -64,6 +64,32 @@ func nadamFTZ(p, g, m, v []float32, decay, wd, b1, c1, b2, c2, cg, invBC2, eps, 
 	}
 }
 
+// radamFTZ is radamAVX2's and radam512's loop under FTZ and DAZ: Adam's moments as adamFTZ
+// computes them, then
+//
+//	rectified:  p = pi - (sbc2 / (sqrt(v) + eps))·(m·step);  else  p = pi - m·step
+//
+// On the Intel Xeon (family 6 model 167) package optim's Go loop ran 41-43x slower on half-
+// subnormal gradients and 8x on tiny ones (BenchmarkValues, step-radam).
+func radamFTZ(p, g, m, v []float32, decay, wd, b1, c1, b2, c2, step, sbc2, eps float32, rectified bool) {
+	n := len(p)
+	g, m, v = g[:n], m[:n], v[:n]
+	decay, wd, b1, c1, b2, c2 = daz(decay), daz(wd), daz(b1), daz(c1), daz(b2), daz(c2)
+	step, sbc2, eps = daz(step), daz(sbc2), daz(eps)
+	for i := range p {
+		pi := mulFTZ(daz(p[i]), decay)
+		gi := addFTZ(mulFTZ(pi, wd), daz(g[i]))
+		mi := addFTZ(mulFTZ(gi, c1), mulFTZ(daz(m[i]), b1))
+		vi := addFTZ(mulFTZ(mulFTZ(gi, c2), gi), mulFTZ(daz(v[i]), b2))
+		m[i], v[i] = mi, vi
+		u := mulFTZ(mi, step)
+		if rectified {
+			u = mulFTZ(divFTZ(sbc2, addFTZ(float32(math.Sqrt(float64(vi))), eps)), u)
+		}
+		p[i] = subFTZ(pi, u)
+	}
+}
+
 // nesterovFTZ is nesterovAVX2's and nesterov512's loop (SGD with Nesterov momentum, not the
 // first step) under FTZ and DAZ:
 //

@@ -293,3 +293,34 @@ func NAdamLoop[T Float](p, g, m, v []T, decay, wd, b1, c1, b2, c2, cg, invBC2, e
 		p[i] = pi - (cg*gi+cm*mi)/d
 	}
 }
+
+// RAdamLoop is the loop of RAdam (package optim's radam): with pi = p·decay and gi = g + wd·pi,
+//
+//	m = b1·m + c1·gi;  v = b2·v + c2·gi²;  p = pi - step·m·(sbc2/(√v + eps)) (rectified) or pi - step·m
+//
+// For float32 it computes as under FTZ and DAZ (see RMSPropPlain for what that changes): the
+// AVX2/AVX-512 loops (radamVec) do the first elements, radamFTZ, their twin, the rest. float64
+// is computed exactly.
+func RAdamLoop[T Float](p, g, m, v []T, decay, wd, b1, c1, b2, c2, step, sbc2, eps T, rectified bool) {
+	n := len(p)
+	g, m, v = g[:n], m[:n], v[:n]
+	k := radamVec(p, g, m, v, decay, wd, b1, c1, b2, c2, step, sbc2, eps, rectified)
+	p, g, m, v = p[k:], g[k:n], m[k:n], v[k:n]
+	if unsafe.Sizeof(b1) == 4 {
+		radamFTZ(as32(p), as32(g), as32(m), as32(v), float32(decay), float32(wd), float32(b1), float32(c1),
+			float32(b2), float32(c2), float32(step), float32(sbc2), float32(eps), rectified)
+		return
+	}
+	for i := range p {
+		pi := p[i] * decay
+		gi := g[i] + wd*pi
+		mi := b1*m[i] + c1*gi
+		vi := b2*v[i] + c2*gi*gi
+		m[i], v[i] = mi, vi
+		if rectified {
+			p[i] = pi - step*mi*(sbc2/(SqrtT(vi)+eps))
+		} else {
+			p[i] = pi - step*mi
+		}
+	}
+}

@@ -183,6 +183,86 @@ nadam512_done:
 	VZEROUPPER
 	RET
 
+// RADAM_STEP: p (Z0) = pi - (sbc2 / (sqrt(v) + eps))·(m·step), m in Z3, v in Z5 (both kept);
+// RADAM_PLAIN: p = pi - m·step.
+#define RADAM_STEP \
+	VSQRTPS Z5, Z6; \
+	VADDPS Z7, Z6, Z6; \
+	VDIVPS Z6, Z8, Z6; \
+	VMULPS Z9, Z3, Z24; \
+	VMULPS Z24, Z6, Z24; \
+	VSUBPS Z24, Z0, Z0
+
+#define RADAM_PLAIN \
+	VMULPS Z9, Z3, Z24; \
+	VSUBPS Z24, Z0, Z0
+
+// RADAM_BODY(step): load under K1 (all ones but in the tail), compute, store under K1.
+#define RADAM_BODY(stepm) \
+	VMOVUPS.Z (DI)(AX*1), K1, Z0; \
+	VMOVUPS.Z (SI)(AX*1), K1, Z20; \
+	VMOVUPS.Z (DX)(AX*1), K1, Z2; \
+	VMOVUPS.Z (R8)(AX*1), K1, Z4; \
+	ADAM_MOMENTS; \
+	stepm; \
+	VMOVUPS Z3, K1, (DX)(AX*1); \
+	VMOVUPS Z5, K1, (R8)(AX*1); \
+	VMOVUPS Z0, K1, (DI)(AX*1)
+
+// func radam512(p, grad, m, v *float32, n int, k *adamConsts, rectified bool)
+TEXT ·radam512(SB), NOSPLIT, $8-49
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), DX
+	MOVQ v+24(FP), R8
+	MOVQ n+32(FP), CX
+	MOVQ k+40(FP), R10
+	FTZ_ON
+	ADAM_CONSTS
+	XORQ AX, AX
+	MOVL $0xffff, BX
+	KMOVW BX, K1
+	MOVQ CX, BX
+	SHRQ $4, BX
+	CMPB rectified+48(FP), $0
+	JEQ radam512_plain
+	TESTQ BX, BX
+	JZ radam512_tail
+radam512_loop:
+	RADAM_BODY(RADAM_STEP)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ radam512_loop
+radam512_tail:
+	ANDQ $15, CX
+	JZ radam512_done
+	MOVL $1, BX
+	SHLL CX, BX
+	DECL BX
+	KMOVW BX, K1
+	RADAM_BODY(RADAM_STEP)
+	JMP radam512_done
+radam512_plain:
+	TESTQ BX, BX
+	JZ radam512_ptail
+radam512_ploop:
+	RADAM_BODY(RADAM_PLAIN)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ radam512_ploop
+radam512_ptail:
+	ANDQ $15, CX
+	JZ radam512_done
+	MOVL $1, BX
+	SHLL CX, BX
+	DECL BX
+	KMOVW BX, K1
+	RADAM_BODY(RADAM_PLAIN)
+radam512_done:
+	FTZ_OFF
+	VZEROUPPER
+	RET
+
 // func adamMax512(p, grad, m, v, vmax *float32, n int, k *adamConsts)
 TEXT ·adamMax512(SB), NOSPLIT, $8-56
 	MOVQ p+0(FP), DI

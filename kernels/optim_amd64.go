@@ -121,6 +121,32 @@ func nadamVec[T Float](p, g, m, v []T, decay, wd, b1, c1, b2, c2, cg, invBC2, ep
 	return n
 }
 
+// radamVec runs RAdam's update on the first k elements in assembly and returns k, as adamVec
+// does; radamFTZ finishes the rest.
+func radamVec[T Float](p, g, m, v []T, decay, wd, b1, c1, b2, c2, step, sbc2, eps T, rectified bool) int {
+	l := level()
+	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(decay) != 4 {
+		return 0
+	}
+	n := min(len(p), len(g), len(m), len(v))
+	if l < cpufeat.AVX512 {
+		n &^= 7
+	}
+	if n == 0 {
+		return 0
+	}
+	k := adamConsts{
+		decay: float32(decay), wd: float32(wd), b1: float32(b1), c1: float32(c1), b2: float32(b2), c2: float32(c2),
+		step: float32(step), invBC2: float32(sbc2), eps: float32(eps),
+	}
+	if l >= cpufeat.AVX512 {
+		radam512(f32(p), f32(g), f32(m), f32(v), n, &k, rectified)
+	} else {
+		radamAVX2(f32(p), f32(g), f32(m), f32(v), n, &k, rectified)
+	}
+	return n
+}
+
 // nesterovVec runs SGD with Nesterov momentum (not the first step) on the first k elements in
 // assembly and returns k, as adamVec does; nesterovFTZ finishes the rest.
 func nesterovVec[T Float](p, g, buf []T, decay, wd, mu, damp, lr T) int {
@@ -196,6 +222,17 @@ func adamAVX2(p, grad, m, v *float32, n int, k *adamConsts)
 //
 //go:noescape
 func adamMaxAVX2(p, grad, m, v, vmax *float32, n int, k *adamConsts)
+
+// radamAVX2 updates n elements (a multiple of 8) of p, m, v from g: RAdam (adamConsts with
+// sqrt(bc2) in invBC2's slot).
+//
+//go:noescape
+func radamAVX2(p, grad, m, v *float32, n int, k *adamConsts, rectified bool)
+
+// radam512 is radamAVX2 with AVX-512, any n.
+//
+//go:noescape
+func radam512(p, grad, m, v *float32, n int, k *adamConsts, rectified bool)
 
 // nesterovAVX2 updates n elements (a multiple of 8) of p and buf from g: SGD with Nesterov
 // momentum.

@@ -166,6 +166,61 @@ nadam_done:
 	VZEROUPPER
 	RET
 
+// RADAM_STEP stores p = pi - (sbc2 / (sqrt(v) + eps))·(m·step) from pi (Y0), m (Y3) and v (Y5),
+// step in Y9, sbc2 in Y8 (adamConsts' invBC2 slot), eps in Y7, the product's operands in the Go
+// compiler's order (TestOptimAsmKeepsNaNPayloads); RADAM_PLAIN p = pi - m·step.
+#define RADAM_STEP \
+	VSQRTPS Y5, Y5; \
+	VADDPS Y7, Y5, Y5; \
+	VDIVPS Y5, Y8, Y5; \
+	VMULPS Y9, Y3, Y3; \
+	VMULPS Y3, Y5, Y3; \
+	VSUBPS Y3, Y0, Y0; \
+	VMOVUPS Y0, (DI)(AX*1)
+
+#define RADAM_PLAIN \
+	VMULPS Y9, Y3, Y3; \
+	VSUBPS Y3, Y0, Y0; \
+	VMOVUPS Y0, (DI)(AX*1)
+
+// func radamAVX2(p, grad, m, v *float32, n int, k *adamConsts, rectified bool)
+//
+// RAdam's update (package optim) under FTZ and DAZ, as radamFTZ (ftz.go) emulates in Go: Adam's
+// moments (ADAM_MOMENTS), then RADAM_STEP where the variance is rectified, RADAM_PLAIN where it
+// is not. n is a multiple of 8.
+TEXT ·radamAVX2(SB), NOSPLIT, $8-49
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), DX
+	MOVQ v+24(FP), R8
+	MOVQ n+32(FP), CX
+	MOVQ k+40(FP), R10
+	FTZ_ON
+	ADAM_CONSTS
+	SHLQ $2, CX // n in bytes
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ radam_done
+	CMPB rectified+48(FP), $0
+	JEQ radam_plain
+radam_loop:
+	ADAM_MOMENTS
+	RADAM_STEP
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB radam_loop
+	JMP radam_done
+radam_plain:
+	ADAM_MOMENTS
+	RADAM_PLAIN
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB radam_plain
+radam_done:
+	FTZ_OFF
+	VZEROUPPER
+	RET
+
 // func adamMaxAVX2(p, grad, m, v, vmax *float32, n int, k *adamConsts)
 TEXT ·adamMaxAVX2(SB), NOSPLIT, $8-56
 	MOVQ p+0(FP), DI

@@ -43,6 +43,18 @@ var nadamTest = &Rule{Name: "nadam",
 	},
 }
 
+// radamTest is RAdam's loop as package optim's radam runs it (RAdamLoop), under a Rule of this
+// test: scalars β1, β2, step, √bc2, eps, weight decay, 1-lr·decoupled, 1-β1, 1-β2, as optim's.
+var radamTest = &Rule{Name: "radam",
+	F32: func(s *Step, p, g []float32, st [MaxStates][]float32) {
+		f := func(i int) float32 { return float32(s.S[i]) }
+		RAdamLoop(p, g, st[0], st[1], f(6), f(5), f(0), f(7), f(1), f(8), f(2), f(3), f(4), s.Flags&FlagRectified != 0)
+	},
+	F64: func(s *Step, p, g []float64, st [MaxStates][]float64) {
+		RAdamLoop(p, g, st[0], st[1], s.S[6], s.S[5], s.S[0], s.S[7], s.S[1], s.S[8], s.S[2], s.S[3], s.S[4], s.Flags&FlagRectified != 0)
+	},
+}
+
 // asmCase is one configuration of a rule with an AVX2 loop: which of its optional terms are on
 // (flags, L2 weight decay, decoupled decay, SGD's dampening); step fills in the scalars.
 type asmCase struct {
@@ -80,6 +92,10 @@ func (c asmCase) step(t int) *Step {
 		if c.flags&FlagMomentum != 0 {
 			s.States = 1
 		}
+	case radamTest: // β1, β2, step, √bc2, eps, weight decay, 1-lr·decoupled, 1-β1, 1-β2
+		s.S = [NumScalars]float64{1 - logU(1e-2, 0.5), 1 - logU(1e-4, 0.25), logU(1e-5, 3), logU(1e-2, 1), logU(1e-8, 1e-3),
+			wd, keep, logU(1e-2, 0.5), logU(1e-4, 0.25)}
+		s.States = 2
 	case nadamTest: // β1, β2, eps, 1/bc2, cg, cm, weight decay, 1-lr·decoupled, 1-β1, 1-β2
 		s.S = [NumScalars]float64{1 - logU(1e-2, 0.5), 1 - logU(1e-4, 0.25), logU(1e-8, 1e-3), logU(1, 30),
 			logU(1e-5, 0.1), logU(1e-5, 1), wd, keep, logU(1e-2, 0.5), logU(1e-4, 0.25)}
@@ -116,6 +132,8 @@ var asmUpdateCases = []asmCase{
 	{name: "SGD with Nesterov momentum", rule: SGD, flags: FlagMomentum | FlagNesterov},
 	{name: "SGD with Nesterov momentum, dampening and both decays", rule: SGD, wd: true, dec: true, damp: true, flags: FlagMomentum | FlagNesterov},
 	{name: "SGD on its first step (Go only)", rule: SGD, flags: FlagMomentum | FlagFirstStep},
+	{name: "RAdam, rectified", rule: radamTest, flags: FlagRectified},
+	{name: "RAdam, not rectified, with both decays", rule: radamTest, wd: true, dec: true},
 	{name: "NAdam", rule: nadamTest},
 	{name: "NAdamW with L2 weight decay", rule: nadamTest, wd: true, dec: true},
 	{name: "RMSProp", rule: rmspropPlain},
