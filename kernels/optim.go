@@ -324,3 +324,29 @@ func RAdamLoop[T Float](p, g, m, v []T, decay, wd, b1, c1, b2, c2, step, sbc2, e
 		}
 	}
 }
+
+// AdamaxLoop is the loop of Adamax (package optim's adamax): with gi = g + wd·p,
+//
+//	m = b1·m + c1·gi;  u = max(b2·u, |gi| + eps);  p -= clr·m/u
+//
+// For float32 it computes as under FTZ and DAZ (see RMSPropPlain for what that changes): the
+// AVX2/AVX-512 loops (adamaxVec) do the first elements, adamaxFTZ, their twin, the rest. float64
+// is computed exactly.
+func AdamaxLoop[T Float](p, g, m, u []T, b1, c1, b2, eps, clr, wd T) {
+	n := len(p)
+	g, m, u = g[:n], m[:n], u[:n]
+	k := adamaxVec(p, g, m, u, b1, c1, b2, eps, clr, wd)
+	p, g, m, u = p[k:], g[k:n], m[k:n], u[k:n]
+	if unsafe.Sizeof(b1) == 4 {
+		adamaxFTZ(as32(p), as32(g), as32(m), as32(u), float32(b1), float32(c1), float32(b2), float32(eps), float32(clr), float32(wd))
+		return
+	}
+	for i := range p {
+		pi := p[i]
+		gi := g[i] + wd*pi
+		mi := b1*m[i] + c1*gi
+		ui := max(b2*u[i], T(math.Abs(float64(gi)))+eps)
+		m[i], u[i] = mi, ui
+		p[i] = pi - clr*(mi/ui)
+	}
+}

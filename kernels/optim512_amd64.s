@@ -21,6 +21,13 @@
 
 #define N_CM 36
 
+#define X_B1 0
+#define X_C1 4
+#define X_B2 8
+#define X_EPS 12
+#define X_CLR 16
+#define X_WD 20
+
 #define M_DECAY 0
 #define M_WD 4
 #define M_MU 8
@@ -259,6 +266,80 @@ radam512_ptail:
 	KMOVW BX, K1
 	RADAM_BODY(RADAM_PLAIN)
 radam512_done:
+	FTZ_OFF
+	VZEROUPPER
+	RET
+
+// ADAMAX: from p (Z0), g (Z20), m (Z2), u (Z4) compute p (Z0), m (Z3), u (Z4) as adamaxAVX2
+// does, the sign bit in Z22.
+#define ADAMAX \
+	VMULPS Z10, Z0, Z1; \
+	VADDPS Z20, Z1, Z1; \
+	VMULPS Z15, Z2, Z2; \
+	VMULPS Z14, Z1, Z3; \
+	VADDPS Z2, Z3, Z3; \
+	VMULPS Z13, Z4, Z4; \
+	VANDNPS Z1, Z22, Z5; \
+	VADDPS Z12, Z5, Z5; \
+	VXORPS Z22, Z5, Z5; \
+	VXORPS Z22, Z4, Z4; \
+	VMINPS Z5, Z4, Z5; \
+	VMINPS Z4, Z5, Z4; \
+	VORPS Z5, Z4, Z4; \
+	VXORPS Z22, Z4, Z4; \
+	VDIVPS Z4, Z3, Z6; \
+	VMULPS Z11, Z6, Z6; \
+	VSUBPS Z6, Z0, Z0
+
+// func adamax512(p, grad, m, u *float32, n int, k *adamaxConsts)
+TEXT ·adamax512(SB), NOSPLIT, $8-48
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), DX
+	MOVQ u+24(FP), R8
+	MOVQ n+32(FP), CX
+	MOVQ k+40(FP), R10
+	FTZ_ON
+	VBROADCASTSS X_B1(R10), Z15
+	VBROADCASTSS X_C1(R10), Z14
+	VBROADCASTSS X_B2(R10), Z13
+	VBROADCASTSS X_EPS(R10), Z12
+	VBROADCASTSS X_CLR(R10), Z11
+	VBROADCASTSS X_WD(R10), Z10
+	MOVL $0x80000000, BX
+	VPBROADCASTD BX, Z22
+	XORQ AX, AX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ adamax512_tail
+adamax512_loop:
+	VMOVUPS (DI)(AX*1), Z0
+	VMOVUPS (SI)(AX*1), Z20
+	VMOVUPS (DX)(AX*1), Z2
+	VMOVUPS (R8)(AX*1), Z4
+	ADAMAX
+	VMOVUPS Z3, (DX)(AX*1)
+	VMOVUPS Z4, (R8)(AX*1)
+	VMOVUPS Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ adamax512_loop
+adamax512_tail:
+	ANDQ $15, CX
+	JZ adamax512_done
+	MOVL $1, BX
+	SHLL CX, BX
+	DECL BX
+	KMOVW BX, K1
+	VMOVUPS.Z (DI)(AX*1), K1, Z0
+	VMOVUPS.Z (SI)(AX*1), K1, Z20
+	VMOVUPS.Z (DX)(AX*1), K1, Z2
+	VMOVUPS.Z (R8)(AX*1), K1, Z4
+	ADAMAX
+	VMOVUPS Z3, K1, (DX)(AX*1)
+	VMOVUPS Z4, K1, (R8)(AX*1)
+	VMOVUPS Z0, K1, (DI)(AX*1)
+adamax512_done:
 	FTZ_OFF
 	VZEROUPPER
 	RET

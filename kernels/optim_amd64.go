@@ -121,6 +121,29 @@ func nadamVec[T Float](p, g, m, v []T, decay, wd, b1, c1, b2, c2, cg, invBC2, ep
 	return n
 }
 
+// adamaxVec runs Adamax's update on the first k elements in assembly and returns k, as adamVec
+// does; adamaxFTZ finishes the rest.
+func adamaxVec[T Float](p, g, m, u []T, b1, c1, b2, eps, clr, wd T) int {
+	l := level()
+	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(b1) != 4 {
+		return 0
+	}
+	n := min(len(p), len(g), len(m), len(u))
+	if l < cpufeat.AVX512 {
+		n &^= 7
+	}
+	if n == 0 {
+		return 0
+	}
+	k := adamaxConsts{b1: float32(b1), c1: float32(c1), b2: float32(b2), eps: float32(eps), clr: float32(clr), wd: float32(wd)}
+	if l >= cpufeat.AVX512 {
+		adamax512(f32(p), f32(g), f32(m), f32(u), n, &k)
+	} else {
+		adamaxAVX2(f32(p), f32(g), f32(m), f32(u), n, &k)
+	}
+	return n
+}
+
 // radamVec runs RAdam's update on the first k elements in assembly and returns k, as adamVec
 // does; radamFTZ finishes the rest.
 func radamVec[T Float](p, g, m, v []T, decay, wd, b1, c1, b2, c2, step, sbc2, eps T, rectified bool) int {
@@ -222,6 +245,19 @@ func adamAVX2(p, grad, m, v *float32, n int, k *adamConsts)
 //
 //go:noescape
 func adamMaxAVX2(p, grad, m, v, vmax *float32, n int, k *adamConsts)
+
+// adamaxConsts are Adamax's scalars; the offsets are hard-coded in optim_amd64.s.
+type adamaxConsts struct{ b1, c1, b2, eps, clr, wd float32 }
+
+// adamaxAVX2 updates n elements (a multiple of 8) of p, m, u from g: Adamax.
+//
+//go:noescape
+func adamaxAVX2(p, grad, m, u *float32, n int, k *adamaxConsts)
+
+// adamax512 is adamaxAVX2 with AVX-512, any n.
+//
+//go:noescape
+func adamax512(p, grad, m, u *float32, n int, k *adamaxConsts)
 
 // radamAVX2 updates n elements (a multiple of 8) of p, m, v from g: RAdam (adamConsts with
 // sqrt(bc2) in invBC2's slot).

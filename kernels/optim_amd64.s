@@ -45,6 +45,14 @@
 
 #define N_CM 36 // nadamConsts: adamConsts' layout with cg at A_STEP, then cm
 
+// adamaxConsts in optim_amd64.go.
+#define X_B1 0
+#define X_C1 4
+#define X_B2 8
+#define X_EPS 12
+#define X_CLR 16
+#define X_WD 20
+
 #define M_DECAY 0
 #define M_WD 4
 #define M_MU 8
@@ -217,6 +225,66 @@ radam_plain:
 	CMPQ AX, CX
 	JB radam_plain
 radam_done:
+	FTZ_OFF
+	VZEROUPPER
+	RET
+
+// func adamaxAVX2(p, grad, m, u *float32, n int, k *adamaxConsts)
+//
+// Adamax's update (package optim) under FTZ and DAZ, as adamaxFTZ (ftz.go) emulates in Go:
+// gi = p·wd + g; m = gi·c1 + m·b1; u = max(u·b2, |gi| + eps) (Go's max, as adamMaxAVX2 computes
+// it); p = p - (m/u)·clr. n is a multiple of 8.
+TEXT ·adamaxAVX2(SB), NOSPLIT, $8-48
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), DX
+	MOVQ u+24(FP), R8
+	MOVQ n+32(FP), CX
+	MOVQ k+40(FP), R10
+	FTZ_ON
+	VBROADCASTSS X_B1(R10), Y15
+	VBROADCASTSS X_C1(R10), Y14
+	VBROADCASTSS X_B2(R10), Y13
+	VBROADCASTSS X_EPS(R10), Y12
+	VBROADCASTSS X_CLR(R10), Y11
+	VBROADCASTSS X_WD(R10), Y10
+	MOVL $0x80000000, BX
+	MOVD BX, X6
+	VPBROADCASTD X6, Y6 // the sign bit
+	SHLQ $2, CX
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ adamax_done
+adamax_loop:
+	VMOVUPS (DI)(AX*1), Y0     // pi = p
+	VMULPS  Y10, Y0, Y1        // pi·wd
+	VADDPS  (SI)(AX*1), Y1, Y1 // gi = pi·wd + g
+	VMOVUPS (DX)(AX*1), Y2     // m
+	VMULPS  Y15, Y2, Y2        // m·b1
+	VMULPS  Y14, Y1, Y3        // gi·c1
+	VADDPS  Y2, Y3, Y3         // m = gi·c1 + m·b1
+	VMOVUPS Y3, (DX)(AX*1)
+	VMOVUPS (R8)(AX*1), Y4
+	VMULPS  Y13, Y4, Y4        // x = u·b2
+	VANDNPS Y1, Y6, Y5         // |gi|
+	VADDPS  Y12, Y5, Y5        // y = |gi| + eps
+	// u = max(x, y) as Go computes it: -min(-x, -y) with t = MINSS(-x, -y);
+	// r = MINSS(t, -x) | t (see adamMaxAVX2).
+	VXORPS  Y6, Y5, Y5         // -y
+	VXORPS  Y6, Y4, Y4         // -x
+	VMINPS  Y5, Y4, Y5         // t = min(-x, -y)
+	VMINPS  Y4, Y5, Y4         // min(t, -x)
+	VORPS   Y5, Y4, Y4
+	VXORPS  Y6, Y4, Y4         // u
+	VMOVUPS Y4, (R8)(AX*1)
+	VDIVPS  Y4, Y3, Y3         // m/u
+	VMULPS  Y11, Y3, Y3        // ·clr
+	VSUBPS  Y3, Y0, Y0         // p - (m/u)·clr
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB adamax_loop
+adamax_done:
 	FTZ_OFF
 	VZEROUPPER
 	RET

@@ -55,6 +55,18 @@ var radamTest = &Rule{Name: "radam",
 	},
 }
 
+// adamaxTest is Adamax's loop as package optim's adamax runs it (AdamaxLoop), under a Rule of
+// this test: scalars β1, 1-β1, β2, eps, lr/bc1, weight decay, as optim's.
+var adamaxTest = &Rule{Name: "adamax",
+	F32: func(s *Step, p, g []float32, st [MaxStates][]float32) {
+		f := func(i int) float32 { return float32(s.S[i]) }
+		AdamaxLoop(p, g, st[0], st[1], f(0), f(1), f(2), f(3), f(4), f(5))
+	},
+	F64: func(s *Step, p, g []float64, st [MaxStates][]float64) {
+		AdamaxLoop(p, g, st[0], st[1], s.S[0], s.S[1], s.S[2], s.S[3], s.S[4], s.S[5])
+	},
+}
+
 // asmCase is one configuration of a rule with an AVX2 loop: which of its optional terms are on
 // (flags, L2 weight decay, decoupled decay, SGD's dampening); step fills in the scalars.
 type asmCase struct {
@@ -92,6 +104,10 @@ func (c asmCase) step(t int) *Step {
 		if c.flags&FlagMomentum != 0 {
 			s.States = 1
 		}
+	case adamaxTest: // β1, 1-β1, β2, eps, lr/bc1, weight decay
+		b1 := 1 - logU(1e-2, 0.5)
+		s.S = [NumScalars]float64{b1, 1 - b1, 1 - logU(1e-4, 0.25), logU(1e-8, 1e-3), logU(1e-4, 0.1), wd}
+		s.States = 2
 	case radamTest: // β1, β2, step, √bc2, eps, weight decay, 1-lr·decoupled, 1-β1, 1-β2
 		s.S = [NumScalars]float64{1 - logU(1e-2, 0.5), 1 - logU(1e-4, 0.25), logU(1e-5, 3), logU(1e-2, 1), logU(1e-8, 1e-3),
 			wd, keep, logU(1e-2, 0.5), logU(1e-4, 0.25)}
@@ -132,6 +148,8 @@ var asmUpdateCases = []asmCase{
 	{name: "SGD with Nesterov momentum", rule: SGD, flags: FlagMomentum | FlagNesterov},
 	{name: "SGD with Nesterov momentum, dampening and both decays", rule: SGD, wd: true, dec: true, damp: true, flags: FlagMomentum | FlagNesterov},
 	{name: "SGD on its first step (Go only)", rule: SGD, flags: FlagMomentum | FlagFirstStep},
+	{name: "Adamax", rule: adamaxTest},
+	{name: "Adamax with weight decay", rule: adamaxTest, wd: true},
 	{name: "RAdam, rectified", rule: radamTest, flags: FlagRectified},
 	{name: "RAdam, not rectified, with both decays", rule: radamTest, wd: true, dec: true},
 	{name: "NAdam", rule: nadamTest},

@@ -16,6 +16,8 @@ func sgdVec[T Float](p, g []T, decay, wd, lr T) int { return 0 }
 
 func nesterovVec[T Float](p, g, buf []T, decay, wd, mu, damp, lr T) int { return 0 }
 
+func adamaxVec[T Float](p, g, m, u []T, b1, c1, b2, eps, clr, wd T) int { return 0 }
+
 func radamVec[T Float](p, g, m, v []T, decay, wd, b1, c1, b2, c2, step, sbc2, eps T, rectified bool) int {
 	return 0
 }
