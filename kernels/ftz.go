@@ -64,6 +64,30 @@ func nadamFTZ(p, g, m, v []float32, decay, wd, b1, c1, b2, c2, cg, invBC2, eps, 
 	}
 }
 
+// lionFTZ is lionAVX2's and lion512's loop under FTZ and DAZ:
+//
+//	c = sign(m·b1 + g·c1) (±1, a zero or a NaN kept);  p = p·decay - c·lr;  m = m·b2 + g·c2
+//
+// On the Intel Xeon (family 6 model 167) package optim's Go loop ran 12.6-12.8x slower on half-
+// subnormal gradients (BenchmarkValues, step-lion).
+func lionFTZ(p, g, m []float32, b1, c1, b2, c2, lr, decay float32) {
+	n := len(p)
+	g, m = g[:n], m[:n]
+	b1, c1, b2, c2, lr, decay = daz(b1), daz(c1), daz(b2), daz(c2), daz(lr), daz(decay)
+	for i := range p {
+		mi, gi := daz(m[i]), daz(g[i])
+		c := addFTZ(mulFTZ(mi, b1), mulFTZ(gi, c1))
+		switch {
+		case c > 0:
+			c = 1
+		case c < 0:
+			c = -1
+		}
+		p[i] = subFTZ(mulFTZ(daz(p[i]), decay), mulFTZ(c, lr))
+		m[i] = addFTZ(mulFTZ(mi, b2), mulFTZ(gi, c2))
+	}
+}
+
 // adamaxFTZ is adamaxAVX2's and adamax512's loop under FTZ and DAZ:
 //
 //	gi = p·wd + g;  m = gi·c1 + m·b1;  u = max(u·b2, |gi| + eps);  p = p - (m/u)·clr

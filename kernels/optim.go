@@ -350,3 +350,32 @@ func AdamaxLoop[T Float](p, g, m, u []T, b1, c1, b2, eps, clr, wd T) {
 		p[i] = pi - clr*(mi/ui)
 	}
 }
+
+// LionLoop is the loop of Lion (package optim's lion):
+//
+//	c = sign(b1·m + c1·g) (torch.sign: ±1, a zero or a NaN kept);  p = p·decay - lr·c;  m = b2·m + c2·g
+//
+// For float32 it computes as under FTZ and DAZ (see RMSPropPlain for what that changes): the
+// AVX2/AVX-512 loops (lionVec) do the first elements, lionFTZ, their twin, the rest. float64 is
+// computed exactly.
+func LionLoop[T Float](p, g, m []T, b1, c1, b2, c2, lr, decay T) {
+	n := len(p)
+	g, m = g[:n], m[:n]
+	k := lionVec(p, g, m, b1, c1, b2, c2, lr, decay)
+	p, g, m = p[k:], g[k:n], m[k:n]
+	if unsafe.Sizeof(b1) == 4 {
+		lionFTZ(as32(p), as32(g), as32(m), float32(b1), float32(c1), float32(b2), float32(c2), float32(lr), float32(decay))
+		return
+	}
+	for i := range p {
+		c := b1*m[i] + c1*g[i]
+		switch {
+		case c > 0:
+			c = 1
+		case c < 0:
+			c = -1
+		}
+		p[i] = p[i]*decay - lr*c
+		m[i] = b2*m[i] + c2*g[i]
+	}
+}

@@ -28,6 +28,13 @@
 #define X_CLR 16
 #define X_WD 20
 
+#define L_B1 0
+#define L_C1 4
+#define L_B2 8
+#define L_C2 12
+#define L_LR 16
+#define L_DECAY 20
+
 #define M_DECAY 0
 #define M_WD 4
 #define M_MU 8
@@ -340,6 +347,74 @@ adamax512_tail:
 	VMOVUPS Z4, K1, (R8)(AX*1)
 	VMOVUPS Z0, K1, (DI)(AX*1)
 adamax512_done:
+	FTZ_OFF
+	VZEROUPPER
+	RET
+
+// LION: from m (Z0), g (Z1), p (Z4) compute p (Z4) and m (Z0) as lionAVX2 does; the sign bit
+// in Z9, 1 in Z8, 0 in Z7.
+#define LION \
+	VMULPS Z15, Z0, Z2; \
+	VMULPS Z14, Z1, Z3; \
+	VADDPS Z3, Z2, Z2; \
+	VCMPPS $0x0C, Z7, Z2, K2; \
+	VPANDD Z9, Z2, Z5; \
+	VPORD Z8, Z5, Z5; \
+	VMOVAPS Z5, K2, Z2; \
+	VMULPS Z10, Z4, Z4; \
+	VMULPS Z11, Z2, Z2; \
+	VSUBPS Z2, Z4, Z4; \
+	VMULPS Z13, Z0, Z0; \
+	VMULPS Z12, Z1, Z1; \
+	VADDPS Z1, Z0, Z0
+
+// func lion512(p, grad, m *float32, n int, k *lionConsts)
+TEXT ·lion512(SB), NOSPLIT, $8-40
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ k+32(FP), R10
+	FTZ_ON
+	VBROADCASTSS L_B1(R10), Z15
+	VBROADCASTSS L_C1(R10), Z14
+	VBROADCASTSS L_B2(R10), Z13
+	VBROADCASTSS L_C2(R10), Z12
+	VBROADCASTSS L_LR(R10), Z11
+	VBROADCASTSS L_DECAY(R10), Z10
+	MOVL $0x80000000, BX
+	VPBROADCASTD BX, Z9
+	MOVL $0x3f800000, BX
+	VPBROADCASTD BX, Z8
+	VPXORD Z7, Z7, Z7
+	XORQ AX, AX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ lion512_tail
+lion512_loop:
+	VMOVUPS (DX)(AX*1), Z0
+	VMOVUPS (SI)(AX*1), Z1
+	VMOVUPS (DI)(AX*1), Z4
+	LION
+	VMOVUPS Z4, (DI)(AX*1)
+	VMOVUPS Z0, (DX)(AX*1)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ lion512_loop
+lion512_tail:
+	ANDQ $15, CX
+	JZ lion512_done
+	MOVL $1, BX
+	SHLL CX, BX
+	DECL BX
+	KMOVW BX, K1
+	VMOVUPS.Z (DX)(AX*1), K1, Z0
+	VMOVUPS.Z (SI)(AX*1), K1, Z1
+	VMOVUPS.Z (DI)(AX*1), K1, Z4
+	LION
+	VMOVUPS Z4, K1, (DI)(AX*1)
+	VMOVUPS Z0, K1, (DX)(AX*1)
+lion512_done:
 	FTZ_OFF
 	VZEROUPPER
 	RET

@@ -121,6 +121,29 @@ func nadamVec[T Float](p, g, m, v []T, decay, wd, b1, c1, b2, c2, cg, invBC2, ep
 	return n
 }
 
+// lionVec runs Lion's update on the first k elements in assembly and returns k, as adamVec
+// does; lionFTZ finishes the rest.
+func lionVec[T Float](p, g, m []T, b1, c1, b2, c2, lr, decay T) int {
+	l := level()
+	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(b1) != 4 {
+		return 0
+	}
+	n := min(len(p), len(g), len(m))
+	if l < cpufeat.AVX512 {
+		n &^= 7
+	}
+	if n == 0 {
+		return 0
+	}
+	k := lionConsts{b1: float32(b1), c1: float32(c1), b2: float32(b2), c2: float32(c2), lr: float32(lr), decay: float32(decay)}
+	if l >= cpufeat.AVX512 {
+		lion512(f32(p), f32(g), f32(m), n, &k)
+	} else {
+		lionAVX2(f32(p), f32(g), f32(m), n, &k)
+	}
+	return n
+}
+
 // adamaxVec runs Adamax's update on the first k elements in assembly and returns k, as adamVec
 // does; adamaxFTZ finishes the rest.
 func adamaxVec[T Float](p, g, m, u []T, b1, c1, b2, eps, clr, wd T) int {
@@ -245,6 +268,19 @@ func adamAVX2(p, grad, m, v *float32, n int, k *adamConsts)
 //
 //go:noescape
 func adamMaxAVX2(p, grad, m, v, vmax *float32, n int, k *adamConsts)
+
+// lionConsts are Lion's scalars; the offsets are hard-coded in optim_amd64.s.
+type lionConsts struct{ b1, c1, b2, c2, lr, decay float32 }
+
+// lionAVX2 updates n elements (a multiple of 8) of p and m from g: Lion.
+//
+//go:noescape
+func lionAVX2(p, grad, m *float32, n int, k *lionConsts)
+
+// lion512 is lionAVX2 with AVX-512, any n.
+//
+//go:noescape
+func lion512(p, grad, m *float32, n int, k *lionConsts)
 
 // adamaxConsts are Adamax's scalars; the offsets are hard-coded in optim_amd64.s.
 type adamaxConsts struct{ b1, c1, b2, eps, clr, wd float32 }

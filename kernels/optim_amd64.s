@@ -53,6 +53,14 @@
 #define X_CLR 16
 #define X_WD 20
 
+// lionConsts in optim_amd64.go.
+#define L_B1 0
+#define L_C1 4
+#define L_B2 8
+#define L_C2 12
+#define L_LR 16
+#define L_DECAY 20
+
 #define M_DECAY 0
 #define M_WD 4
 #define M_MU 8
@@ -285,6 +293,64 @@ adamax_loop:
 	CMPQ AX, CX
 	JB adamax_loop
 adamax_done:
+	FTZ_OFF
+	VZEROUPPER
+	RET
+
+// func lionAVX2(p, grad, m *float32, n int, k *lionConsts)
+//
+// Lion's update (package optim) under FTZ and DAZ, as lionFTZ (ftz.go) emulates in Go:
+// c = sign(m·b1 + g·c1) (±1, a zero or a NaN kept); p = p·decay - c·lr; m = m·b2 + g·c2.
+// n is a multiple of 8.
+TEXT ·lionAVX2(SB), NOSPLIT, $8-40
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ k+32(FP), R10
+	FTZ_ON
+	VBROADCASTSS L_B1(R10), Y15
+	VBROADCASTSS L_C1(R10), Y14
+	VBROADCASTSS L_B2(R10), Y13
+	VBROADCASTSS L_C2(R10), Y12
+	VBROADCASTSS L_LR(R10), Y11
+	VBROADCASTSS L_DECAY(R10), Y10
+	MOVL $0x80000000, BX
+	MOVD BX, X9
+	VPBROADCASTD X9, Y9 // the sign bit
+	MOVL $0x3f800000, BX
+	MOVD BX, X8
+	VPBROADCASTD X8, Y8 // 1
+	VXORPS Y7, Y7, Y7   // 0
+	SHLQ $2, CX
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ lion_done
+lion_loop:
+	VMOVUPS (DX)(AX*1), Y0     // m
+	VMOVUPS (SI)(AX*1), Y1     // g
+	VMULPS  Y15, Y0, Y2        // m·b1
+	VMULPS  Y14, Y1, Y3        // g·c1
+	VADDPS  Y3, Y2, Y2         // c = m·b1 + g·c1
+	VCMPPS  $0x0C, Y7, Y2, Y3  // c != 0, ordered: neither a zero nor a NaN
+	VANDPS  Y9, Y2, Y4         // c's sign
+	VORPS   Y8, Y4, Y4         // ±1
+	VANDPS  Y3, Y4, Y4
+	VANDNPS Y2, Y3, Y2         // c where it is a zero or a NaN
+	VORPS   Y4, Y2, Y2         // sign(c)
+	VMOVUPS (DI)(AX*1), Y4     // p
+	VMULPS  Y10, Y4, Y4        // p·decay
+	VMULPS  Y11, Y2, Y2        // sign(c)·lr
+	VSUBPS  Y2, Y4, Y4         // p·decay - sign(c)·lr
+	VMOVUPS Y4, (DI)(AX*1)
+	VMULPS  Y13, Y0, Y0        // m·b2
+	VMULPS  Y12, Y1, Y1        // g·c2
+	VADDPS  Y1, Y0, Y0         // m = m·b2 + g·c2
+	VMOVUPS Y0, (DX)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB lion_loop
+lion_done:
 	FTZ_OFF
 	VZEROUPPER
 	RET

@@ -67,6 +67,18 @@ var adamaxTest = &Rule{Name: "adamax",
 	},
 }
 
+// lionTest is Lion's loop as package optim's lion runs it (LionLoop), under a Rule of this test:
+// scalars β1, 1-β1, β2, 1-β2, lr, 1-lr·decoupled decay, as optim's.
+var lionTest = &Rule{Name: "lion",
+	F32: func(s *Step, p, g []float32, st [MaxStates][]float32) {
+		f := func(i int) float32 { return float32(s.S[i]) }
+		LionLoop(p, g, st[0], f(0), f(1), f(2), f(3), f(4), f(5))
+	},
+	F64: func(s *Step, p, g []float64, st [MaxStates][]float64) {
+		LionLoop(p, g, st[0], s.S[0], s.S[1], s.S[2], s.S[3], s.S[4], s.S[5])
+	},
+}
+
 // asmCase is one configuration of a rule with an AVX2 loop: which of its optional terms are on
 // (flags, L2 weight decay, decoupled decay, SGD's dampening); step fills in the scalars.
 type asmCase struct {
@@ -104,6 +116,10 @@ func (c asmCase) step(t int) *Step {
 		if c.flags&FlagMomentum != 0 {
 			s.States = 1
 		}
+	case lionTest: // β1, 1-β1, β2, 1-β2, lr, 1-lr·decoupled decay
+		b1, b2 := 1-logU(1e-2, 0.5), 1-logU(1e-4, 0.25)
+		s.S = [NumScalars]float64{b1, 1 - b1, b2, 1 - b2, logU(1e-5, 1e-2), keep}
+		s.States = 1
 	case adamaxTest: // β1, 1-β1, β2, eps, lr/bc1, weight decay
 		b1 := 1 - logU(1e-2, 0.5)
 		s.S = [NumScalars]float64{b1, 1 - b1, 1 - logU(1e-4, 0.25), logU(1e-8, 1e-3), logU(1e-4, 0.1), wd}
@@ -148,6 +164,8 @@ var asmUpdateCases = []asmCase{
 	{name: "SGD with Nesterov momentum", rule: SGD, flags: FlagMomentum | FlagNesterov},
 	{name: "SGD with Nesterov momentum, dampening and both decays", rule: SGD, wd: true, dec: true, damp: true, flags: FlagMomentum | FlagNesterov},
 	{name: "SGD on its first step (Go only)", rule: SGD, flags: FlagMomentum | FlagFirstStep},
+	{name: "Lion", rule: lionTest},
+	{name: "Lion with decoupled decay", rule: lionTest, dec: true},
 	{name: "Adamax", rule: adamaxTest},
 	{name: "Adamax with weight decay", rule: adamaxTest, wd: true},
 	{name: "RAdam, rectified", rule: radamTest, flags: FlagRectified},

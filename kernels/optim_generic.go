@@ -18,6 +18,8 @@ func nesterovVec[T Float](p, g, buf []T, decay, wd, mu, damp, lr T) int { return
 
 func adamaxVec[T Float](p, g, m, u []T, b1, c1, b2, eps, clr, wd T) int { return 0 }
 
+func lionVec[T Float](p, g, m []T, b1, c1, b2, c2, lr, decay T) int { return 0 }
+
 func radamVec[T Float](p, g, m, v []T, decay, wd, b1, c1, b2, c2, step, sbc2, eps T, rectified bool) int {
 	return 0
 }
