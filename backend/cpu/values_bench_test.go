@@ -228,6 +228,41 @@ func valueKernels(n int) []valueKernel {
 			}},
 		)
 	}
+	// Batch normalisation in training at 32 images × 32 channels of 16×16 (n elements), the class
+	// in x (and so in the batch statistics the gradients read), and the channel sum of β's and a
+	// convolution bias's gradient.
+	bn := kernels.BatchNorm{N: 32, C: 32, Inner: n / (32 * 32), Eps: 1e-5, Momentum: 0.1, Train: true}
+	bnSetup := func(b *testing.B, dev backend.Device, fill func([]float32, float64)) []backend.Buffer {
+		bs := buffers(b, dev, n, n, n, n, bn.C, bn.C, bn.C, bn.C, bn.C, bn.C)
+		write(b, dev, bs[0], n, 3, fill) // x
+		write(b, dev, bs[1], n, 1, normalFill)
+		write(b, dev, bs[4], bn.C, 1, normalFill) // γ
+		write(b, dev, bs[5], bn.C, 1, normalFill) // β
+		require.NoError(b, dev.Run(&backend.Call{Op: backend.OpBatchNorm, Bufs: []backend.Buffer{bs[2], bs[0], bs[4], bs[5], bs[6], bs[7]}, Attrs: &bn}))
+		return bs
+	}
+	for _, op := range []struct {
+		name string
+		call func(bs []backend.Buffer) *backend.Call
+	}{
+		{"batchnorm-fwd", func(bs []backend.Buffer) *backend.Call {
+			return &backend.Call{Op: backend.OpBatchNorm, Bufs: []backend.Buffer{bs[2], bs[0], bs[4], bs[5], bs[6], bs[7]}, Attrs: &bn}
+		}},
+		{"batchnorm-grad-input", func(bs []backend.Buffer) *backend.Call {
+			return &backend.Call{Op: backend.OpBatchNormGradInput, Bufs: []backend.Buffer{bs[3], bs[0], bs[4], bs[6], bs[7], bs[1]}, Attrs: &bn}
+		}},
+		{"batchnorm-grad-gamma", func(bs []backend.Buffer) *backend.Call {
+			return &backend.Call{Op: backend.OpBatchNormGradGamma, Bufs: []backend.Buffer{bs[8], bs[0], bs[6], bs[7], bs[1]}, Attrs: &bn}
+		}},
+		{"channel-sum", func(bs []backend.Buffer) *backend.Call {
+			return &backend.Call{Op: backend.OpChannelSum, Bufs: []backend.Buffer{bs[9], bs[0]}, Attrs: &backend.ChannelAttrs{Outer: bn.N, Channels: bn.C, Inner: bn.Inner}}
+		}},
+	} {
+		ks = append(ks, valueKernel{op.name, func(b *testing.B, dev backend.Device, fill func([]float32, float64)) func() error {
+			c := op.call(bnSetup(b, dev, fill))
+			return func() error { return dev.Run(c) }
+		}})
+	}
 	ks = append(ks, valueKernel{"count-correct", func(b *testing.B, dev backend.Device, fill func([]float32, float64)) func() error {
 		bs := buffers(b, dev, 1, rows*cols, rows*cols)
 		write(b, dev, bs[1], rows*cols, 3, fill)
