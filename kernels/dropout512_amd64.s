@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "ftz_amd64.h"
 
 // Dropout's mask at AVX-512 (dropout.go): sixteen Philox4x32-10 blocks side by side, one per
 // dword lane, each the 32-bit integer arithmetic of Philox4x32 exactly, so the mask is the Go
@@ -65,7 +66,10 @@ GLOBL iota16<>(SB), RODATA|NOPTR, $64
 // For the n elements (a multiple of 64) from element 4·blk of the tensor: y[i] = x[i]·scale if
 // word i mod 4 of Philox4x32-10((blk + i/4, ctr[0], ctr[1], ctr[2]), round keys) >> 8 >= thr,
 // else x[i]·0. keys holds each round's (k0, k1).
-TEXT ·dropout512(SB), NOSPLIT, $0-56
+TEXT ·dropout512(SB), NOSPLIT, $8-56
+	// Under FTZ/DAZ (ftz_amd64.h), as dropoutRange computes for float32: a subnormal x is kept as
+	// a zero of its sign (x·scale with scale >= 1 is subnormal for no other x).
+	FTZ_ON
 	MOVQ y+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ n+16(FP), CX
@@ -135,5 +139,6 @@ dropout512_loop:
 	DECQ CX
 	JNZ dropout512_loop
 dropout512_done:
+	FTZ_OFF
 	VZEROUPPER
 	RET

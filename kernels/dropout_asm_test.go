@@ -14,15 +14,21 @@ import (
 // Philox blocks at a time and must give every element the word the Go loop gives it. Offsets
 // 0-7 and one whose blocks pass 2³¹ (the counter's top bit) start the assembly at every phase of
 // a block, the lengths leave every head and tail, and the seeds and steps use both 32-bit halves;
-// NaN inputs stay NaN whether dropped or kept. One probability puts an element's draw exactly at
+// NaN inputs stay NaN whether dropped or kept, subnormal ones become zeros of their sign at every
+// level (the assembly runs under DAZ, the Go loop flushes them). One probability puts an element's draw exactly at
 // the threshold, where it is kept.
 func TestDropoutIsTheSameBitsAtEveryLevel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 17))
 	x := make([]float32, 1300)
 	for i := range x {
 		x[i] = float32(rng.NormFloat64())
-		if rng.IntN(50) == 0 {
+		switch rng.IntN(50) {
+		case 0:
 			x[i] = float32(math.NaN())
+		case 1, 2: // subnormal, of both signs: kept as a zero of its sign (DAZ)
+			x[i] = math.Float32frombits(rng.Uint32N(1<<23) | rng.Uint32N(2)<<31)
+		case 3: // the smallest normals, whose products with the scale stay normal
+			x[i] = float32(math.Copysign(0x1p-126*(1+rng.Float64()), rng.NormFloat64()))
 		}
 	}
 	// Element 70 at seed 1, step 10, offset 0, stream 0: its draw as the threshold.
