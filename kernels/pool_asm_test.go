@@ -91,3 +91,80 @@ func BenchmarkMaxPool2x2(b *testing.B) {
 		}
 	}
 }
+
+// TestAvgPool2x2IsTheGeneralLoop: PoolForward's 2×2 average (avg2x2f32) gives the general
+// loop's bits, that loop written out here: per window a float64 sum from +0 in row order that
+// skips zeros and subnormals, divided by 4, below 2^-126 a zero of its sign. The inputs mix
+// normals, both zeros, subnormals of both signs, the smallest normals, NaNs and infinities.
+func TestAvgPool2x2IsTheGeneralLoop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(71, 72))
+	g := Pool2D{Kind: AvgPool, N: 3, C: 2, H: 10, W: 13, KH: 2, KW: 2, StrideH: 2, StrideW: 2}
+	x := make([]float32, g.XLen())
+	for i := range x {
+		switch rng.IntN(10) {
+		case 0:
+			x[i] = float32(math.Copysign(0, rng.NormFloat64()))
+		case 1:
+			x[i] = math.Float32frombits(rng.Uint32N(1<<23) | rng.Uint32N(2)<<31)
+		case 2:
+			x[i] = float32(math.Copysign(0x1p-126*(1+rng.Float64()), rng.NormFloat64()))
+		case 3:
+			x[i] = [...]float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}[rng.IntN(3)]
+		default:
+			x[i] = float32(rng.NormFloat64())
+		}
+	}
+	y := make([]float32, g.YLen())
+	require.NoError(t, PoolForward(g, y, x, 0, g.Planes()))
+	oh, ow := g.OutH(), g.OutW()
+	// The backward pass (avgBackward2x2f32) against the general loop: dx = +0 + dy/4 in each
+	// window, nothing where dy/4 is below 2^-126; the odd last column and row stay +0.
+	dy := append([]float32(nil), x[:g.YLen()]...)
+	dx := make([]float32, g.XLen())
+	require.NoError(t, PoolBackward(g, dx, x, dy, 0, g.Planes()))
+	for pl := range g.Planes() {
+		want := make([]float32, g.H*g.W)
+		for i := range oh {
+			for j := range ow {
+				u := dy[pl*oh*ow+i*ow+j]
+				if math.Abs(float64(u)) < 4*0x1p-126 {
+					continue
+				}
+				for h := 2 * i; h < 2*i+2; h++ {
+					for k := 2 * j; k < 2*j+2; k++ {
+						want[h*g.W+k] += u / 4
+					}
+				}
+			}
+		}
+		got := dx[pl*g.H*g.W : (pl+1)*g.H*g.W]
+		for k := range want {
+			if math.Float32bits(got[k]) != math.Float32bits(want[k]) && !(got[k] != got[k] && want[k] != want[k]) {
+				t.Fatalf("backward, plane %d element %d: %v, want %v", pl, k, got[k], want[k])
+			}
+		}
+	}
+	for pl := range g.Planes() {
+		plane := x[pl*g.H*g.W:]
+		for i := range oh {
+			for j := range ow {
+				var s float64
+				for h := 2 * i; h < 2*i+2; h++ {
+					for _, v := range plane[h*g.W+2*j : h*g.W+2*j+2] {
+						if math.Float32bits(v)&0x7f800000 != 0 {
+							s += float64(v)
+						}
+					}
+				}
+				q := s / 4
+				if math.Abs(q) < 0x1p-126 {
+					q = math.Copysign(0, q)
+				}
+				got := y[pl*oh*ow+i*ow+j]
+				if math.Float32bits(got) != math.Float32bits(float32(q)) && !(got != got && q != q) {
+					t.Fatalf("plane %d window (%d, %d): %v (%#08x), want %v", pl, i, j, got, math.Float32bits(got), float32(q))
+				}
+			}
+		}
+	}
+}
