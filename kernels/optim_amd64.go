@@ -31,17 +31,11 @@ func mulAdd(x, y, z float32) float32 { return x*y + z }
 // 0 for float64, at the Generic level, or with the switch off. The results are bit for bit those
 // of adam's Go loops, which finish elements k and up.
 func adamVec[T Float](p, g, m, v, vmax []T, decay, wd, b1, c1, b2, c2, step, invBC2, eps T) int {
-	l := level()
-	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(decay) != 4 {
-		return 0
-	}
 	n := min(len(p), len(g), len(m), len(v))
 	if vmax != nil {
 		n = min(n, len(vmax))
 	}
-	if l < cpufeat.AVX512 {
-		n &^= 7
-	}
+	n, l := optimAsmLen(unsafe.Sizeof(decay), n)
 	if n == 0 {
 		return 0
 	}
@@ -65,14 +59,7 @@ func adamVec[T Float](p, g, m, v, vmax []T, decay, wd, b1, c1, b2, c2, step, inv
 // momentumVec runs SGD with momentum (not Nesterov, not the first step) on the first k elements
 // in assembly and returns k, as adamVec does; sgd's Go loops finish the rest.
 func momentumVec[T Float](p, g, buf []T, decay, wd, mu, damp, lr T) int {
-	l := level()
-	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(decay) != 4 {
-		return 0
-	}
-	n := min(len(p), len(g), len(buf))
-	if l < cpufeat.AVX512 {
-		n &^= 7
-	}
+	n, l := optimAsmLen(unsafe.Sizeof(decay), min(len(p), len(g), len(buf)))
 	if n == 0 {
 		return 0
 	}
@@ -98,14 +85,7 @@ func f32[T Float](s []T) *float32 { return (*float32)(unsafe.Pointer(unsafe.Slic
 // nadamVec runs NAdam's update on the first k elements in assembly and returns k, as adamVec
 // does; nadamFTZ finishes the rest.
 func nadamVec[T Float](p, g, m, v []T, decay, wd, b1, c1, b2, c2, cg, invBC2, eps, cm T) int {
-	l := level()
-	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(decay) != 4 {
-		return 0
-	}
-	n := min(len(p), len(g), len(m), len(v))
-	if l < cpufeat.AVX512 {
-		n &^= 7
-	}
+	n, l := optimAsmLen(unsafe.Sizeof(decay), min(len(p), len(g), len(m), len(v)))
 	if n == 0 {
 		return 0
 	}
@@ -124,14 +104,7 @@ func nadamVec[T Float](p, g, m, v []T, decay, wd, b1, c1, b2, c2, cg, invBC2, ep
 // lionVec runs Lion's update on the first k elements in assembly and returns k, as adamVec
 // does; lionFTZ finishes the rest.
 func lionVec[T Float](p, g, m []T, b1, c1, b2, c2, lr, decay T) int {
-	l := level()
-	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(b1) != 4 {
-		return 0
-	}
-	n := min(len(p), len(g), len(m))
-	if l < cpufeat.AVX512 {
-		n &^= 7
-	}
+	n, l := optimAsmLen(unsafe.Sizeof(b1), min(len(p), len(g), len(m)))
 	if n == 0 {
 		return 0
 	}
@@ -147,14 +120,7 @@ func lionVec[T Float](p, g, m []T, b1, c1, b2, c2, lr, decay T) int {
 // adamaxVec runs Adamax's update on the first k elements in assembly and returns k, as adamVec
 // does; adamaxFTZ finishes the rest.
 func adamaxVec[T Float](p, g, m, u []T, b1, c1, b2, eps, clr, wd T) int {
-	l := level()
-	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(b1) != 4 {
-		return 0
-	}
-	n := min(len(p), len(g), len(m), len(u))
-	if l < cpufeat.AVX512 {
-		n &^= 7
-	}
+	n, l := optimAsmLen(unsafe.Sizeof(b1), min(len(p), len(g), len(m), len(u)))
 	if n == 0 {
 		return 0
 	}
@@ -170,14 +136,7 @@ func adamaxVec[T Float](p, g, m, u []T, b1, c1, b2, eps, clr, wd T) int {
 // radamVec runs RAdam's update on the first k elements in assembly and returns k, as adamVec
 // does; radamFTZ finishes the rest.
 func radamVec[T Float](p, g, m, v []T, decay, wd, b1, c1, b2, c2, step, sbc2, eps T, rectified bool) int {
-	l := level()
-	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(decay) != 4 {
-		return 0
-	}
-	n := min(len(p), len(g), len(m), len(v))
-	if l < cpufeat.AVX512 {
-		n &^= 7
-	}
+	n, l := optimAsmLen(unsafe.Sizeof(decay), min(len(p), len(g), len(m), len(v)))
 	if n == 0 {
 		return 0
 	}
@@ -196,14 +155,7 @@ func radamVec[T Float](p, g, m, v []T, decay, wd, b1, c1, b2, c2, step, sbc2, ep
 // nesterovVec runs SGD with Nesterov momentum (not the first step) on the first k elements in
 // assembly and returns k, as adamVec does; nesterovFTZ finishes the rest.
 func nesterovVec[T Float](p, g, buf []T, decay, wd, mu, damp, lr T) int {
-	l := level()
-	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(decay) != 4 {
-		return 0
-	}
-	n := min(len(p), len(g), len(buf))
-	if l < cpufeat.AVX512 {
-		n &^= 7
-	}
+	n, l := optimAsmLen(unsafe.Sizeof(decay), min(len(p), len(g), len(buf)))
 	if n == 0 {
 		return 0
 	}
@@ -219,14 +171,7 @@ func nesterovVec[T Float](p, g, buf []T, decay, wd, mu, damp, lr T) int {
 // sgdVec runs plain SGD (no momentum) on the first k elements in assembly and returns k, as
 // adamVec does; sgdFTZ finishes the rest.
 func sgdVec[T Float](p, g []T, decay, wd, lr T) int {
-	l := level()
-	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(decay) != 4 {
-		return 0
-	}
-	n := min(len(p), len(g))
-	if l < cpufeat.AVX512 {
-		n &^= 7
-	}
+	n, l := optimAsmLen(unsafe.Sizeof(decay), min(len(p), len(g)))
 	if n == 0 {
 		return 0
 	}
@@ -237,6 +182,20 @@ func sgdVec[T Float](p, g []T, decay, wd, lr T) int {
 		sgdAVX2(f32(p), f32(g), n, &k)
 	}
 	return n
+}
+
+// optimAsmLen returns how many of n elements the assembly loops take, and the level: none for
+// float64 (size 8), at the Generic level or with useOptimAsm off; n at AVX-512 (its loops mask
+// their tails); n rounded down to a multiple of 8 at AVX2 (the Go twin does the rest).
+func optimAsmLen(size uintptr, n int) (int, cpufeat.Level) {
+	l := level()
+	if !useOptimAsm || l == cpufeat.Generic || size != 4 {
+		return 0, l
+	}
+	if l < cpufeat.AVX512 {
+		n &^= 7
+	}
+	return n, l
 }
 
 // adamConsts and momentumConsts are the scalars the assembly broadcasts; the field offsets are
@@ -360,14 +319,7 @@ func momentumDecay512(p, grad, buf *float32, n int, k *momentumConsts)
 // rmspropVec runs plain RMSProp (no momentum, not centered) on the first k elements in
 // assembly and returns k, as adamVec does; rmsprop's Go loop finishes the rest.
 func rmspropVec[T Float](p, g, sq []T, wd, a, ca, eps, lr T) int {
-	l := level()
-	if !useOptimAsm || l == cpufeat.Generic || unsafe.Sizeof(wd) != 4 {
-		return 0
-	}
-	n := min(len(p), len(g), len(sq))
-	if l < cpufeat.AVX512 {
-		n &^= 7
-	}
+	n, l := optimAsmLen(unsafe.Sizeof(wd), min(len(p), len(g), len(sq)))
 	if n == 0 {
 		return 0
 	}
