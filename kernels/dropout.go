@@ -144,7 +144,7 @@ func dropoutRange32(y, x []float32, off, lo, hi int, ctr [4]uint32, key [2]uint3
 		if r>>8 < thr {
 			m = 0
 		}
-		if math.Float32bits(v)&0x7f800000 == 0 { // a zero or a subnormal: rare
+		if zeroOrSubnormal(v) {
 			v = zeroOf(v)
 		}
 		return v * m

@@ -215,6 +215,10 @@ const (
 
 func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
 
+// zeroOrSubnormal reports whether |x| < 2^-126: a zero, or an operand DAZ takes as a zero of its
+// sign (the Go loops that flush test it on their loads; rare, so a branch costs nothing).
+func zeroOrSubnormal(x float32) bool { return math.Float32bits(x)&0x7f800000 == 0 }
+
 // zeroOf is a zero with the sign of x.
 func zeroOf(x float32) float32 { return math.Float32frombits(math.Float32bits(x) & (1 << 31)) }
 

@@ -153,8 +153,8 @@ func PoolForward[T Float](g Pool2D, y, x []T, p0, p1 int) error {
 				var s float64
 				for h := h0; h < h1; h++ {
 					for _, v := range plane[h*g.W+w0 : h*g.W+w1] {
-						if f32 && math.Float32bits(float32(v))&0x7f800000 == 0 { // a zero or a subnormal
-							continue // adds ±0: a zero's sign is the sum's below
+						if f32 && zeroOrSubnormal(float32(v)) {
+							continue // s starts at +0, and s + ±0 is s: skipping a zero changes nothing
 						}
 						s += float64(v)
 					}
@@ -214,7 +214,7 @@ func maxPlane[T Float](g Pool2D, plane, out []T) {
 // flushing, without the per-window bounds.
 func avg2x2f32(plane, out []float32, oh, ow, w int) {
 	add := func(s float64, v float32) float64 {
-		if math.Float32bits(v)&0x7f800000 == 0 { // a zero or a subnormal adds nothing
+		if zeroOrSubnormal(v) { // adds nothing (see PoolForward)
 			return s
 		}
 		return s + float64(v)
@@ -401,7 +401,7 @@ func PoolBackward[T Float](g Pool2D, dx, x, dy []T, p0, p1 int) error {
 				h0, h1, w0, w1, div := g.window(i, j)
 				u := up[i*ow+j]
 				if f32 && math.Abs(float64(u)) < div*0x1p-126 { // dy/div below 2^-126, or dy subnormal
-					continue // adds zeros of dy's sign to cleared (+0) elements: +0, nothing to do
+					continue // would add a zero of dy's sign: d's elements are +0 or nonzero, unchanged
 				}
 				v := u / T(div)
 				for h := h0; h < h1; h++ {

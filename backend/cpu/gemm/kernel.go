@@ -20,7 +20,7 @@ type kernelSet struct {
 	// narrow, if set, is the float32 set for products of at most 16 columns, whose one ragged
 	// tile of 32 would keep at most half its lanes (AVX-512: 14×16 tiles).
 	narrow *kernelSet
-	// cols, if set (in a narrow set), are the column tiles for w = 1..8 columns (narrowm.go).
+	// cols, if set (in a narrow set), are the column tiles for w = 1..widestColTile columns (narrowm.go).
 	cols *[widestColTile + 1]colTile
 }
 
