@@ -505,6 +505,21 @@ GLOBL kc2<>(SB), RODATA|NOPTR, $8
 // block has such a lane), 0 below. Clobbers Z2-Z4, Z8-Z14, K2, K3.
 #define EXPROW(band, back) \
 	TWOSUMZ(Z0, Z1, Z2, Z3, Z4); \
+	EXPTAIL(band, back)
+
+// EXPROWTINY is EXPROW for a row whose max is below 2^-25 in magnitude: d and lo are set to +0
+// where |d| < 2^-25, so that exp32 gives its 1 there without products of d, which are subnormal
+// in such a row (TINYD of act_amd64.s). Clobbers K2 too.
+#define EXPROWTINY(band, back) \
+	TWOSUMZ(Z0, Z1, Z2, Z3, Z4); \
+	VANDPS.BCST kabsmask<>(SB), Z2, Z4; \
+	VCMPPS.BCST $5, ktiny25<>(SB), Z4, K2; \
+	VMOVAPS.Z Z2, K2, Z2; \
+	VMOVAPS.Z Z3, K2, Z3; \
+	EXPTAIL(band, back)
+
+// EXPTAIL is EXPROW after the TwoSum.
+#define EXPTAIL(band, back) \
 	EXP32Z(Z2, Z3, Z5, Z4, Z8); \
 	VCMPPS $0x1e, Z27, Z2, K2; \
 	VMOVAPS.Z Z5, K2, Z5; \
@@ -575,6 +590,14 @@ back:
 	VMAXPS X4, X3, X3; \
 	VBROADCASTSS X3, m
 
+// TINYMAX(tiny) jumps to tiny if the row's max (every lane of Z1) is below 2^-25 in magnitude.
+// Clobbers Z4, K2.
+#define TINYMAX(tiny) \
+	VANDPS.BCST kabsmask<>(SB), Z1, Z4; \
+	VCMPPS.BCST $1, ktiny25<>(SB), Z4, K2; \
+	KORTESTW K2, K2; \
+	JNZ tiny
+
 // func softmax512(dst, x *float32, rows, cols int)
 //
 // Every row, cols >= 1. Rows of up to 16 are one masked register (K1); wider rows make three
@@ -620,7 +643,9 @@ sm_short:
 	VCMPPS $0, Z29, Z1, K2 // m = -Inf: the row is all -Inf
 	KORTESTW K2, K2
 	JNZ sm_short_nan
+	TINYMAX(sm_short_tiny)
 	EXPROW(sm_short_band, sm_short_back)
+sm_short_sum:
 	VPXORQ Z6, Z6, Z6
 	ADDE
 	INV
@@ -636,6 +661,11 @@ sm_short_nan:
 	JMP sm_short_next
 sm_short_band:
 	BAND(sm_short_back)
+sm_short_tiny:
+	EXPROWTINY(sm_short_tband, sm_short_tback)
+	JMP sm_short_sum
+sm_short_tband:
+	BAND(sm_short_tback)
 
 sm_wide:
 	TESTQ R8, R8
@@ -665,6 +695,7 @@ sm_max_last:
 	VCMPPS $0, Z29, Z1, K2
 	KORTESTW K2, K2
 	JNZ sm_wide_nan
+	TINYMAX(sm_wide_tiny)
 
 	// Pass 2: e stored into dst and summed into Z6.
 	VPXORQ Z6, Z6, Z6
@@ -684,6 +715,7 @@ sm_exp_last:
 	EXPROW(sm_last_band, sm_last_back)
 	VMOVUPS Z5, K1, (DI)(AX*1)
 	ADDE
+sm_wide_inv:
 	INV
 
 	// Pass 3: dst = float32(float64(e)·inv).
@@ -720,6 +752,31 @@ sm_exp_band:
 	BAND(sm_exp_back)
 sm_last_band:
 	BAND(sm_last_back)
+
+	// Pass 2 of a row whose max is tiny (EXPROWTINY), then pass 3.
+sm_wide_tiny:
+	VPXORQ Z6, Z6, Z6
+	XORQ AX, AX
+sm_texp:
+	CMPQ AX, R10
+	JGE sm_texp_last
+	VMOVUPS (SI)(AX*1), Z0
+	EXPROWTINY(sm_texp_band, sm_texp_back)
+	VMOVUPS Z5, (DI)(AX*1)
+	ADDE
+	ADDQ $64, AX
+	JMP sm_texp
+sm_texp_last:
+	VMOVAPS Z29, Z0
+	VMOVUPS (SI)(AX*1), K1, Z0
+	EXPROWTINY(sm_tlast_band, sm_tlast_back)
+	VMOVUPS Z5, K1, (DI)(AX*1)
+	ADDE
+	JMP sm_wide_inv
+sm_texp_band:
+	BAND(sm_texp_back)
+sm_tlast_band:
+	BAND(sm_tlast_back)
 
 sm_done:
 	VZEROUPPER

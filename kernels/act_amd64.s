@@ -404,7 +404,8 @@ reluGrad_done:
 // MAXMIN_CHECK(nan, low) reduces the max (Y0, to every lane of X0) and the min (Y1) of a row;
 // it jumps to nan if a lane of Y2 is unordered (a NaN row), and to low if min - max is not above
 // exp32Min (some probability is subnormal or zero, or the max is ±Inf: then the difference is
-// -Inf or NaN). So a row of moderate logits takes none of the extra work. Clobbers X1, X4, CX.
+// -Inf or NaN) or if the max is below 2^-25 in magnitude (TINYD's rows). So a row of moderate
+// logits takes none of the extra work. Clobbers X1, X4, CX.
 #define MAXMIN_CHECK(nan, low) \
 	VMOVMSKPS Y2, CX; \
 	TESTL CX, CX; \
@@ -423,6 +424,9 @@ reluGrad_done:
 	VMINPS X4, X1, X1; \
 	VSUBPS X0, X1, X1; \
 	VCMPPS $0x1e, expmin<>(SB), X1, X1; \
+	VANDPS absmask<>(SB), X0, X4; \
+	VCMPPS $5, tiny25<>(SB), X4, X4; \
+	VANDPS X4, X1, X1; \
 	VMOVMSKPS X1, CX; \
 	TESTL $1, CX; \
 	JZ low
@@ -457,6 +461,25 @@ reluGrad_done:
 	VSUBPS t, v, t; \
 	VADDPS lo, m, lo; \
 	VSUBPS lo, t, lo
+
+// TINYD(d, lo, t) sets d and lo to +0 in the lanes where |d| < 2^-25, where exp32(d, lo) rounds
+// to 1 (softmax32Row takes 1 there; TestExp32IsOneForTinyDifferences): in a row whose max is
+// tiny or subnormal, exp32's products of such a d are subnormal, a microcode assist each on
+// Intel cores. Only the rows MAXMIN_CHECK sends to the low path with a tiny max (TINYMAX) take it. Clobbers t.
+#define TINYD(d, lo, t) \
+	VANDPS absmask<>(SB), d, t; \
+	VCMPPS $5, tiny25<>(SB), t, t; \
+	VANDPS t, d, d; \
+	VANDPS t, lo, lo
+
+// TINYMAX(tiny) jumps to tiny if the row's max (X0) is below 2^-25 in magnitude: a low row
+// (MAXMIN_CHECK) that needs TINYD. Clobbers X4, CX.
+#define TINYMAX(tiny) \
+	VANDPS absmask<>(SB), X0, X4; \
+	VCMPPS $1, tiny25<>(SB), X4, X4; \
+	VMOVMSKPS X4, CX; \
+	TESTL $1, CX; \
+	JNZ tiny
 
 // SUM_INV(a, b, t) sets every lane of a to 1 / ((t0 + t2) + (t1 + t3)), t_k = a_k + b_k (the
 // float64 partial sums s_k, s_k+4). Clobbers b, t.
@@ -563,11 +586,23 @@ softmax_short_row:
 	JMP softmax_short_sum
 softmax_short_low:
 	INFCHECK(softmax_short_nan)
+	TINYMAX(softmax_short_tiny)
 	VBROADCASTSS X0, Y0
 	TWOSUM(Y3, Y0, Y4, Y5, Y6)
 	EXP32(Y4, Y5, Y6, Y7, Y8)
 	LOWLANES(Y4, Y6, Y13, Y7, Y8, softmax_done) // a subnormal probability: Go does this row
 	TWOSUM(Y9, Y0, Y4, Y5, Y7)
+	EXP32(Y4, Y5, Y7, Y8, Y1)
+	LOWLANES(Y4, Y7, Y10, Y8, Y1, softmax_done)
+	JMP softmax_short_sum
+softmax_short_tiny:
+	VBROADCASTSS X0, Y0
+	TWOSUM(Y3, Y0, Y4, Y5, Y6)
+	TINYD(Y4, Y5, Y6)
+	EXP32(Y4, Y5, Y6, Y7, Y8)
+	LOWLANES(Y4, Y6, Y13, Y7, Y8, softmax_done)
+	TWOSUM(Y9, Y0, Y4, Y5, Y7)
+	TINYD(Y4, Y5, Y7)
 	EXP32(Y4, Y5, Y7, Y8, Y1)
 	LOWLANES(Y4, Y7, Y10, Y8, Y1, softmax_done)
 softmax_short_sum:
@@ -670,11 +705,13 @@ softmax_low:
 softmax_low_tail:
 	TESTQ R11, R11
 	JNZ softmax_low_tail2
-	JMP softmax_wide_expz
+	JMP softmax_low_done
 softmax_low_tail2:
 	VMASKMOVPS (SI)(BX*1), Y13, Y3
 	VSUBPS Y0, Y3, Y4
 	LOWLANES(Y4, Y5, Y13, Y6, Y7, softmax_done)
+softmax_low_done:
+	TINYMAX(softmax_wide_expzt)
 	JMP softmax_wide_expz
 
 	// Pass 2: d + lo = x - m, e = exp32(d, lo) stored in dst (the tail's kept in Y14), summed
@@ -724,11 +761,36 @@ softmax_expz:
 	ADDQ $32, BX
 	JMP softmax_expz
 
+	// The same for a row whose max is tiny (TINYD).
+softmax_wide_expzt:
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	XORQ BX, BX
+
+softmax_expzt:
+	CMPQ BX, R10
+	JGE softmax_exp_tail
+	VMOVUPS (SI)(BX*1), Y3
+	TWOSUM(Y3, Y0, Y4, Y5, Y6)
+	TINYD(Y4, Y5, Y6)
+	EXP32(Y4, Y5, Y6, Y7, Y8)
+	VCMPPS $0x1e, expmin<>(SB), Y4, Y7 // 0 where d <= exp32Min
+	VANDPS Y7, Y6, Y6
+	VMOVUPS Y6, (DI)(BX*1)
+	VCVTPS2PD X6, Y7
+	VADDPD Y7, Y1, Y1
+	VEXTRACTF128 $1, Y6, X6
+	VCVTPS2PD X6, Y7
+	VADDPD Y7, Y2, Y2
+	ADDQ $32, BX
+	JMP softmax_expzt
+
 softmax_exp_tail:
 	TESTQ R11, R11
 	JZ softmax_sum
 	VMASKMOVPS (SI)(BX*1), Y13, Y3
 	TWOSUM(Y3, Y0, Y4, Y5, Y6)
+	TINYD(Y4, Y5, Y6)
 	EXP32(Y4, Y5, Y14, Y7, Y8)
 	VCMPPS $0x1e, expmin<>(SB), Y4, Y7
 	VANDPS Y7, Y14, Y14

@@ -230,6 +230,82 @@ func TestActAsmSoftmaxMatchesGoLoopBitForBit(t *testing.T) {
 	}
 }
 
+// softmax32Row and the vector loops take exp32(d, lo) = 1 for -2^-25 < d <= 0 without computing
+// it (its products of d would be subnormal in rows whose max is tiny): the exp must round to 1
+// there for every pair (v, m) with v <= m, lo being the TwoSum error of d = v - m.
+func TestExp32IsOneForTinyDifferences(t *testing.T) {
+	rng := rand.New(rand.NewPCG(49, 50))
+	checked := 0
+	for range 1 << 20 {
+		m := float32(math.Ldexp(rng.Float64()*2-1, -rng.IntN(160)))
+		v := m - float32(math.Ldexp(rng.Float64(), -24-rng.IntN(130)))
+		if rng.IntN(8) == 0 {
+			v = math.Float32frombits(math.Float32bits(m) + uint32(rng.IntN(5)) - 2) // the neighbours of m
+		}
+		if !(v <= m) {
+			continue
+		}
+		d := v - m
+		bb := d - v
+		lo := (v - (d - bb)) - (m + bb)
+		if d > -0x1p-25 {
+			checked++
+			if e := exp32(d, lo); e != 1 {
+				t.Fatalf("exp32(%g, %g) = %v for v = %g, m = %g: not 1", d, lo, e, v, m)
+			}
+		}
+	}
+	require.Greater(t, checked, 1<<17)
+}
+
+// The vector loops read x with its subnormals set to +0 (FLUSHX, FLUSHZ), which must change no
+// probability: rows made mostly of subnormals, zeros of either sign and the smallest normals,
+// some whose max is subnormal or zero, with logits far below the max beside them (the exp's
+// argument then carries a subnormal rounding error in the Go loop).
+func TestActAsmSoftmaxOnSubnormalRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(47, 48))
+	draw := func() float32 {
+		sign := float32(1 - 2*rng.IntN(2))
+		switch u := rng.Float64(); {
+		case u < 0.4:
+			return sign * math.Float32frombits(1+rng.Uint32N(1<<23-1)) // subnormal
+		case u < 0.55:
+			return sign * 0
+		case u < 0.7:
+			return sign * float32(math.Ldexp(1+rng.Float64(), -126+rng.IntN(30)))
+		case u < 0.8:
+			return float32(rng.NormFloat64() * 6)
+		case u < 0.9:
+			return float32(-87 - 17*rng.Float64()) // a subnormal probability
+		default:
+			return float32(-200 * rng.Float64())
+		}
+	}
+	for _, cols := range []int{1, 2, 3, 8, 10, 15, 16, 17, 33, 100} {
+		const rows = 64
+		x := make([]float32, rows*cols)
+		for r := range rows {
+			for j := range cols {
+				v := draw()
+				if r%4 == 0 && v > 0 && v >= 0x1p-126 { // a quarter of the rows: max subnormal or ±0
+					v = -v
+				}
+				x[r*cols+j] = v
+			}
+		}
+		want := nans32(len(x))
+		withLevel(t, cpufeat.Generic, func() { softmax32(want, x, rows, cols) })
+		for _, l := range asmLevels() {
+			got := nans32(len(x))
+			withLevel(t, l, func() { softmax32(got, x, rows, cols) })
+			requireSameBits32(t, want, got, fmt.Sprintf("%s softmax of %d columns", l, cols))
+			in := append([]float32(nil), x...)
+			withLevel(t, l, func() { softmax32(in, in, rows, cols) })
+			requireSameBits32(t, want, in, fmt.Sprintf("%s in-place softmax of %d columns", l, cols))
+		}
+	}
+}
+
 func TestActAsmSoftmaxDoesNotDependOnTheSplit(t *testing.T) {
 	rng := rand.New(rand.NewPCG(47, 48))
 	for _, sh := range [][2]int{{37, 10}, {29, 3}, {11, 33}, {5, 1000}} {

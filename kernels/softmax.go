@@ -191,6 +191,8 @@ func softmax32Row(dr, xr []float32) {
 		lo := (v - (d - bb)) - (m + bb) // d + lo = v - m exactly
 		var e float32
 		switch {
+		case d > -0x1p-25: // exp32(d, lo) rounds to 1 here, after products of d that are subnormal for |d| < 2^-63
+			e = 1
 		case d > exp32Min:
 			e = exp32(d, lo)
 		case d > -104:

@@ -197,6 +197,13 @@ func valueKernels(n int) []valueKernel {
 			write(b, dev, bs[0], rows*cols, 3, fill)
 			return func() error { return dev.Softmax(false, bs[1], bs[0], rows, cols) }
 		}},
+		valueKernel{"softmax-fwd-wide", func(b *testing.B, dev backend.Device, fill func([]float32, float64)) func() error {
+			const wide = 1000 // rows past 16, which the vector loops take in three passes
+			m := n / wide * wide
+			bs := buffers(b, dev, m, m)
+			write(b, dev, bs[0], m, 3, fill)
+			return func() error { return dev.Softmax(false, bs[1], bs[0], m/wide, wide) }
+		}},
 		valueKernel{"softmax-bwd", func(b *testing.B, dev backend.Device, fill func([]float32, float64)) func() error {
 			bs := buffers(b, dev, rows*cols, rows*cols, rows*cols, rows*cols)
 			write(b, dev, bs[0], rows*cols, 3, fill)
