@@ -230,6 +230,91 @@ func TestActAsmSoftmaxMatchesGoLoopBitForBit(t *testing.T) {
 	}
 }
 
+// The row exps of the float64 softmax and the softmax cross-entropy (expArg's pattern) must give
+// expFast's bits for every d <= 0 and NaN: around expFastMin and expZero, far below, -Inf.
+func TestExpArgPatternIsExpFast(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	ds := []float64{0, math.Copysign(0, -1), -1e-300, -1, expFastMin, math.Nextafter(expFastMin, 0),
+		math.Nextafter(expFastMin, -1000), -745.13321910194110842, -745.2, expZero,
+		math.Nextafter(expZero, 0), math.Nextafter(expZero, -1000), -1e4, -1e30, -math.MaxFloat64,
+		math.Inf(-1), math.NaN()}
+	for range 1 << 16 {
+		ds = append(ds, -math.Ldexp(rng.Float64(), rng.IntN(14)), -700-50*rng.Float64())
+	}
+	for _, d := range ds {
+		rd, k, keep, sub := expArg(d)
+		e := expReconKeep(rd, k, keep)
+		if sub {
+			e = math.Exp(d)
+		}
+		want := expFast(d)
+		if math.Float64bits(e) != math.Float64bits(want) && !(math.IsNaN(e) && math.IsNaN(want)) {
+			t.Fatalf("d = %v: %v (%#x), expFast %v (%#x)", d, e, math.Float64bits(e), want, math.Float64bits(want))
+		}
+	}
+	require.Zero(t, math.Exp(math.Nextafter(expZero, 0)-1e-13), "math.Exp just below expZero")
+}
+
+// rowExp picks its loop by the row before (a logit far below that row's max or not), which must
+// change no result: a row's softmax, log-softmax and cross-entropy are the same alone as after
+// rows of every kind.
+func TestRowExpDoesNotDependOnThePreviousRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(53, 54))
+	const rows, cols = 200, 7
+	x := make([]float64, rows*cols)
+	y := make([]float64, rows*cols)
+	for r := range rows {
+		for j := range cols {
+			v := rng.NormFloat64() * 3
+			switch r % 5 {
+			case 1:
+				if rng.IntN(2) == 0 {
+					v = -math.Pow(10, 4+26*rng.Float64())
+				}
+			case 2:
+				if j > 0 {
+					v = -720 - 30*rng.Float64() // subnormal exps, and exp's 0 below -746
+				}
+			case 3:
+				if j == 3 {
+					v = math.Inf(-1)
+				}
+			}
+			x[r*cols+j] = v
+		}
+		y[r*cols+rng.IntN(cols)] = 1
+	}
+	x32 := make([]float32, len(x))
+	for i, v := range x {
+		x32[i] = float32(v)
+	}
+	for _, log := range []bool{false, true} {
+		whole := make([]float64, len(x))
+		require.NoError(t, SoftmaxForward(log, whole, x, rows, cols))
+		whole32 := make([]float32, len(x))
+		require.NoError(t, SoftmaxForward(log, whole32, x32, rows, cols))
+		for r := range rows {
+			one := make([]float64, cols)
+			require.NoError(t, SoftmaxForward(log, one, x[r*cols:(r+1)*cols], 1, cols))
+			one32 := make([]float32, cols)
+			require.NoError(t, SoftmaxForward(log, one32, x32[r*cols:(r+1)*cols], 1, cols))
+			for j := range cols {
+				require.Equalf(t, math.Float64bits(one[j]), math.Float64bits(whole[r*cols+j]), "log %v, row %d, column %d", log, r, j)
+				require.Equalf(t, math.Float32bits(one32[j]), math.Float32bits(whole32[r*cols+j]), "float32, log %v, row %d, column %d", log, r, j)
+			}
+		}
+	}
+	sum, err := LossSum(SoftmaxCrossEntropy, x, y, rows, cols)
+	require.NoError(t, err)
+	want := 0.0
+	for r := range rows {
+		l, err := LossSum(SoftmaxCrossEntropy, x[r*cols:(r+1)*cols], y[r*cols:(r+1)*cols], 1, cols)
+		require.NoError(t, err)
+		want += l
+	}
+	require.Equal(t, math.Float64bits(want), math.Float64bits(sum), "cross-entropy: %v, rows one by one %v", sum, want)
+}
+
 // softmax32Row and the vector loops take exp32(d, lo) = 1 for -2^-25 < d <= 0 without computing
 // it (its products of d would be subnormal in rows whose max is tiny): the exp must round to 1
 // there for every pair (v, m) with v <= m, lo being the TwoSum error of d = v - m.

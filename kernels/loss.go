@@ -77,14 +77,26 @@ func LossBackwardScaled[T Float](kind Loss, dx, x, y []T, rows, cols int, scale 
 			m := rowMax(xr)
 			s, sy := 0.0, 0.0
 			for j, v := range xr {
-				s += expFast(float64(v) - m)
+				d := float64(v) - m
+				rd, k, keep, sub := expArg(d) // expFast written out (expArg says why)
+				e := expReconKeep(rd, k, keep)
+				if sub {
+					e = math.Exp(d)
+				}
+				s += e
 				sy += float64(yr[j])
 			}
 			// exp is evaluated again rather than stored in dr: for float32 the stored value would
 			// be rounded before p - y cancels for the target class.
 			c := sy / s
 			for j, v := range xr {
-				dr[j] = T(scale * (expFast(float64(v)-m)*c - float64(yr[j])))
+				d := float64(v) - m
+				rd, k, keep, sub := expArg(d)
+				e := expReconKeep(rd, k, keep)
+				if sub {
+					e = math.Exp(d)
+				}
+				dr[j] = T(scale * (e*c - float64(yr[j])))
 			}
 		}
 	case BCEWithLogits:
@@ -108,20 +120,14 @@ func lossSum[T Float](fn string, kind Loss, x, y []T, rows, cols int) (float64, 
 	sum := 0.0
 	switch kind {
 	case SoftmaxCrossEntropy:
+		far := false // rowExp says why
 		for r := 0; r < rows; r++ {
 			xr := x[r*cols : (r+1)*cols]
 			yr := y[r*cols : (r+1)*cols]
 			yr = yr[:len(xr)]
 			m := rowMax(xr)
-			s := 0.0
-			for _, v := range xr {
-				d := float64(v) - m
-				e := expRecon(expReduce(d)) // expFast written out, as in SoftmaxForward
-				if d <= expFastMin {
-					e = math.Exp(d)
-				}
-				s += e
-			}
+			var s float64
+			s, far = rowExp[T](nil, xr, m, far)
 			lse := math.Log(s)
 			row := 0.0
 			for j, t := range yr {
