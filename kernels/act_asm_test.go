@@ -231,13 +231,14 @@ func TestActAsmSoftmaxMatchesGoLoopBitForBit(t *testing.T) {
 }
 
 // The row exps of the float64 softmax and the softmax cross-entropy (expArg's pattern) must give
-// expFast's bits for every d <= 0 and NaN: around expFastMin and expZero, far below, -Inf.
+// expFast's bits for every d <= 0 and quiet NaN (its payload too; d is a difference, never a
+// signaling NaN): around expFastMin and expZero, far below, -Inf.
 func TestExpArgPatternIsExpFast(t *testing.T) {
 	rng := rand.New(rand.NewPCG(51, 52))
 	ds := []float64{0, math.Copysign(0, -1), -1e-300, -1, expFastMin, math.Nextafter(expFastMin, 0),
 		math.Nextafter(expFastMin, -1000), -745.13321910194110842, -745.2, expZero,
 		math.Nextafter(expZero, 0), math.Nextafter(expZero, -1000), -1e4, -1e30, -math.MaxFloat64,
-		math.Inf(-1), math.NaN()}
+		math.Inf(-1), math.NaN(), -math.NaN(), math.Float64frombits(0x7ff8000000000001)}
 	for range 1 << 16 {
 		ds = append(ds, -math.Ldexp(rng.Float64(), rng.IntN(14)), -700-50*rng.Float64())
 	}
@@ -248,7 +249,7 @@ func TestExpArgPatternIsExpFast(t *testing.T) {
 			e = math.Exp(d)
 		}
 		want := expFast(d)
-		if math.Float64bits(e) != math.Float64bits(want) && !(math.IsNaN(e) && math.IsNaN(want)) {
+		if math.Float64bits(e) != math.Float64bits(want) {
 			t.Fatalf("d = %v: %v (%#x), expFast %v (%#x)", d, e, math.Float64bits(e), want, math.Float64bits(want))
 		}
 	}
@@ -313,6 +314,50 @@ func TestRowExpDoesNotDependOnThePreviousRow(t *testing.T) {
 		want += l
 	}
 	require.Equal(t, math.Float64bits(want), math.Float64bits(sum), "cross-entropy: %v, rows one by one %v", sum, want)
+}
+
+// ELU's gradient selects with masks (activation.go); it must give the bits of the branching
+// loop it replaced, d = 1 for x > 0, else alpha·expFast(x), NaN payloads included.
+func TestELUGradIsTheBranchingLoop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(55, 56))
+	xs := []float64{0, math.Copysign(0, -1), 1e-310, -1e-310, 1, -1, -708, -720, -746, -750, -1e30,
+		math.Inf(1), math.Inf(-1), math.NaN(), -math.NaN(), math.Float64frombits(0x7ff4000000000001)}
+	for range 4096 {
+		xs = append(xs, rng.NormFloat64()*3, -math.Pow(10, 30*rng.Float64()), -700-60*rng.Float64())
+	}
+	x32 := make([]float32, len(xs))
+	for i, v := range xs {
+		x32[i] = float32(v)
+	}
+	for _, alpha := range []float64{1, 0.3} {
+		check := func(got, want float64, i int) {
+			if math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("alpha %v, x = %v: %v (%#x), want %v (%#x)", alpha, xs[i], got, math.Float64bits(got), want, math.Float64bits(want))
+			}
+		}
+		dy := make([]float64, len(xs))
+		dy32 := make([]float32, len(xs))
+		for i := range dy {
+			dy[i] = rng.NormFloat64()
+			dy32[i] = float32(dy[i])
+		}
+		dx := make([]float64, len(xs))
+		require.NoError(t, ActivationBackward(ELU, alpha, dx, xs, make([]float64, len(xs)), dy))
+		dx32 := make([]float32, len(xs))
+		require.NoError(t, ActivationBackward(ELU, alpha, dx32, x32, make([]float32, len(xs)), dy32))
+		for i, v := range xs {
+			d := 1.0
+			if !(v > 0) {
+				d = alpha * expFast(v)
+			}
+			check(dx[i], dy[i]*d, i)
+			d = 1.0
+			if f := float64(x32[i]); !(f > 0) {
+				d = alpha * expFast(f)
+			}
+			check(float64(dx32[i]), float64(float32(float64(dy32[i])*d)), i)
+		}
+	}
 }
 
 // softmax32Row and the vector loops take exp32(d, lo) = 1 for -2^-25 < d <= 0 without computing

@@ -160,11 +160,23 @@ func ActivationBackward[T Float](act Activation, alpha float64, dx, x, y, dy []T
 			dx[i] = T(float64(dy[i]) * step(float64(v), alpha))
 		}
 	case ELU:
+		// d = 1 for x > 0, else alpha·expFast(x) (NaN stays NaN), selected with masks and the
+		// exp written out as expArg's pattern: a branch on the sign, or to math.Exp for x far
+		// below 0, is mispredicted as often as such inputs come at random (1.3x slower).
+		one := math.Float64bits(1)
 		for i, v := range x {
-			d := 1.0
-			if f := float64(v); !(f > 0) {
-				d = alpha * expFast(f) // NaN stays NaN here
+			f := float64(v)
+			var pos uint64
+			if f > 0 {
+				pos = ^uint64(0)
 			}
+			f = math.Float64frombits(math.Float64bits(f) &^ pos) // +0 where x > 0
+			rd, k, keep, sub := expArg(f)
+			e := expReconKeep(rd, k, keep)
+			if sub {
+				e = math.Exp(f)
+			}
+			d := math.Float64frombits(one&pos | math.Float64bits(alpha*e)&^pos)
 			dx[i] = T(float64(dy[i]) * d)
 		}
 	case GELU:
