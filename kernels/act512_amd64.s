@@ -590,6 +590,27 @@ back:
 	VMAXPS X4, X3, X3; \
 	VBROADCASTSS X3, m
 
+// PASS2(row, loop, last, band, back, lband, lback): pass 2 of a wide row with row (EXPROW or
+// EXPROWTINY) for each block: e stored into dst and summed into Z6, the last block under K1.
+#define PASS2(row, loop, last, band, back, lband, lback) \
+	VPXORQ Z6, Z6, Z6; \
+	XORQ AX, AX; \
+loop: \
+	CMPQ AX, R10; \
+	JGE last; \
+	VMOVUPS (SI)(AX*1), Z0; \
+	row(band, back); \
+	VMOVUPS Z5, (DI)(AX*1); \
+	ADDE; \
+	ADDQ $64, AX; \
+	JMP loop; \
+last: \
+	VMOVAPS Z29, Z0; \
+	VMOVUPS (SI)(AX*1), K1, Z0; \
+	row(lband, lback); \
+	VMOVUPS Z5, K1, (DI)(AX*1); \
+	ADDE
+
 // TINYMAX(tiny) jumps to tiny if the row's max (every lane of Z1) is below 2^-25 in magnitude.
 // Clobbers Z4, K2.
 #define TINYMAX(tiny) \
@@ -698,23 +719,7 @@ sm_max_last:
 	TINYMAX(sm_wide_tiny)
 
 	// Pass 2: e stored into dst and summed into Z6.
-	VPXORQ Z6, Z6, Z6
-	XORQ AX, AX
-sm_exp:
-	CMPQ AX, R10
-	JGE sm_exp_last
-	VMOVUPS (SI)(AX*1), Z0
-	EXPROW(sm_exp_band, sm_exp_back)
-	VMOVUPS Z5, (DI)(AX*1)
-	ADDE
-	ADDQ $64, AX
-	JMP sm_exp
-sm_exp_last:
-	VMOVAPS Z29, Z0
-	VMOVUPS (SI)(AX*1), K1, Z0
-	EXPROW(sm_last_band, sm_last_back)
-	VMOVUPS Z5, K1, (DI)(AX*1)
-	ADDE
+	PASS2(EXPROW, sm_exp, sm_exp_last, sm_exp_band, sm_exp_back, sm_last_band, sm_last_back)
 sm_wide_inv:
 	INV
 
@@ -755,23 +760,7 @@ sm_last_band:
 
 	// Pass 2 of a row whose max is tiny (EXPROWTINY), then pass 3.
 sm_wide_tiny:
-	VPXORQ Z6, Z6, Z6
-	XORQ AX, AX
-sm_texp:
-	CMPQ AX, R10
-	JGE sm_texp_last
-	VMOVUPS (SI)(AX*1), Z0
-	EXPROWTINY(sm_texp_band, sm_texp_back)
-	VMOVUPS Z5, (DI)(AX*1)
-	ADDE
-	ADDQ $64, AX
-	JMP sm_texp
-sm_texp_last:
-	VMOVAPS Z29, Z0
-	VMOVUPS (SI)(AX*1), K1, Z0
-	EXPROWTINY(sm_tlast_band, sm_tlast_back)
-	VMOVUPS Z5, K1, (DI)(AX*1)
-	ADDE
+	PASS2(EXPROWTINY, sm_texp, sm_texp_last, sm_texp_band, sm_texp_back, sm_tlast_band, sm_tlast_back)
 	JMP sm_wide_inv
 sm_texp_band:
 	BAND(sm_texp_back)

@@ -528,6 +528,19 @@ l1: \
 	VMOVSS x, (p); \
 end:
 
+// EXPZ_STORE: from d + lo (Y4, Y5) of a block of a low row, e = exp32(d, lo), 0 where d <=
+// exp32Min, stored at (DI)(BX*1) and added in float64 to Y1 (lanes 0-3) and Y2 (4-7).
+#define EXPZ_STORE \
+	EXP32(Y4, Y5, Y6, Y7, Y8); \
+	VCMPPS $0x1e, expmin<>(SB), Y4, Y7; \
+	VANDPS Y7, Y6, Y6; \
+	VMOVUPS Y6, (DI)(BX*1); \
+	VCVTPS2PD X6, Y7; \
+	VADDPD Y7, Y1, Y1; \
+	VEXTRACTF128 $1, Y6, X6; \
+	VCVTPS2PD X6, Y7; \
+	VADDPD Y7, Y2, Y2
+
 // func softmax32AVX2(dst, x *float32, rows, cols int) int
 //
 // Registers: SI, DI the row of x and dst; AX the row index; R8 rows; R9 cols; R12 the row's
@@ -749,15 +762,7 @@ softmax_expz:
 	JGE softmax_exp_tail
 	VMOVUPS (SI)(BX*1), Y3
 	TWOSUM(Y3, Y0, Y4, Y5, Y6)
-	EXP32(Y4, Y5, Y6, Y7, Y8)
-	VCMPPS $0x1e, expmin<>(SB), Y4, Y7 // 0 where d <= exp32Min
-	VANDPS Y7, Y6, Y6
-	VMOVUPS Y6, (DI)(BX*1)
-	VCVTPS2PD X6, Y7
-	VADDPD Y7, Y1, Y1
-	VEXTRACTF128 $1, Y6, X6
-	VCVTPS2PD X6, Y7
-	VADDPD Y7, Y2, Y2
+	EXPZ_STORE
 	ADDQ $32, BX
 	JMP softmax_expz
 
@@ -773,15 +778,7 @@ softmax_expzt:
 	VMOVUPS (SI)(BX*1), Y3
 	TWOSUM(Y3, Y0, Y4, Y5, Y6)
 	TINYD(Y4, Y5, Y6)
-	EXP32(Y4, Y5, Y6, Y7, Y8)
-	VCMPPS $0x1e, expmin<>(SB), Y4, Y7 // 0 where d <= exp32Min
-	VANDPS Y7, Y6, Y6
-	VMOVUPS Y6, (DI)(BX*1)
-	VCVTPS2PD X6, Y7
-	VADDPD Y7, Y1, Y1
-	VEXTRACTF128 $1, Y6, X6
-	VCVTPS2PD X6, Y7
-	VADDPD Y7, Y2, Y2
+	EXPZ_STORE
 	ADDQ $32, BX
 	JMP softmax_expzt
 
