@@ -37,6 +37,7 @@ type Engine struct {
 	s    gemmTask[float32]
 	d    gemmTask[float64]
 	ct   colTask
+	rt   rowTask
 }
 
 // New returns an Engine that splits large products over pool's workers. A nil pool makes the
@@ -63,6 +64,10 @@ func (e *Engine) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 		return err
 	}
 	ks := kernels()
+	if useRowTiles(ks, transA, transB, m, n, k, alpha) {
+		e.rowGemm(ks, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return nil
+	}
 	if useColTiles(ks, transA, transB, m, n, k, alpha, ldc) {
 		e.colGemm(ks, transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return nil

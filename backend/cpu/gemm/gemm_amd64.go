@@ -31,6 +31,7 @@ var (
 		b32: blocking{mr: 14, nr: 16, mc: 168, kc: 256, nc: 512, rowsOuter: true},
 		cols: &[widestColTile + 1]colTile{nil, sgemm512T1, sgemm512T2, sgemm512T3, sgemm512T4, sgemm512T5, sgemm512T6, sgemm512T7,
 			sgemm512T8, sgemm512T9, sgemm512T10, sgemm512T11, sgemm512T12, sgemm512T13},
+		rowm: sgemm512RowM,
 	}
 )
 
@@ -44,6 +45,12 @@ func asmKernels(l cpufeat.Level) *kernelSet {
 	}
 	return nil
 }
+
+// sgemm512RowM implements rowTile: a masked 14-row tile with A and B read in place
+// (gemm512m_amd64.s).
+//
+//go:noescape
+func sgemm512RowM(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
 
 // sgemmSweep6x16 implements sweepKernel[float32] for 6×16 tiles with AVX2 and FMA
 // (gemm_amd64.s).

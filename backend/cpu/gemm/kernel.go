@@ -22,6 +22,8 @@ type kernelSet struct {
 	narrow *kernelSet
 	// cols, if set (in a narrow set), are the column tiles for w = 1..widestColTile columns (narrowm.go).
 	cols *[widestColTile + 1]colTile
+	// rowm, if set (in a narrow set), is the masked 14-row tile (rowm.go).
+	rowm rowTile
 }
 
 // goKernels are the portable kernels, the fallback of every level the platform file has no

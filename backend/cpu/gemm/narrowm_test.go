@@ -18,18 +18,33 @@ import (
 // NaNs (which it must not read) and 1, and operands whose products and C values are subnormal
 // (the kernels run under FTZ/DAZ; the 14×16 tiles' merge with beta does not).
 func TestColumnTilesChangeNoProduct(t *testing.T) {
+	t.Cleanup(func() { rowTiles = true })
+	rowTiles = false // A not transposed would take them
+	requireSameProducts(t, "column tiles", func(on bool) { colTiles = on }, func() { colTiles = true })
+}
+
+// TestRowTilesChangeNoProduct: the masked row tiles give the bits of the 14×16 tiles, and of the
+// column tiles where those took the product.
+func TestRowTilesChangeNoProduct(t *testing.T) {
+	requireSameProducts(t, "row tiles", func(on bool) { rowTiles = on }, func() { rowTiles = true })
+	requireSameProducts(t, "row tiles against column tiles", func(on bool) { rowTiles, colTiles = on, !on }, func() { rowTiles, colTiles = true, true })
+}
+
+// requireSameProducts runs products of 1 to 15 columns, A transposed or not, with set(false)
+// and set(true), and requires the same bits of C (and C past its rows untouched).
+func requireSameProducts(t *testing.T, what string, set func(on bool), reset func()) {
 	if cpufeat.Detected() < cpufeat.AVX512 {
-		t.Skip("no AVX-512 on this CPU: the column tiles are not used")
+		t.Skip("no AVX-512 on this CPU: the column and row tiles are not used")
 	}
-	ms := []int{1, 2, 15, 16, 17, 31, 32, 33, 48, 64, 100, 128}
-	ks := []int{1, 7, 16, 256, 300}
+	t.Cleanup(reset)
+	ms := []int{1, 2, 14, 15, 16, 17, 28, 31, 32, 33, 48, 64, 100, 128}
+	ks := []int{1, 3, 7, 16, 256, 300}
 	for ci, cfg := range configs() {
 		if cfg.level != cpufeat.AVX512 {
 			continue
 		}
 		t.Run(cfg.name, func(t *testing.T) {
 			e := setConfig(t, cfg)
-			t.Cleanup(func() { colTiles = true })
 			rng := rand.New(rand.NewPCG(31, uint64(ci)))
 			for n := 1; n < 16; n++ {
 				for mi, m := range ms {
@@ -64,7 +79,7 @@ func TestColumnTilesChangeNoProduct(t *testing.T) {
 							}
 							var got [2][]float32
 							for i, on := range []bool{false, true} {
-								colTiles = on
+								set(on)
 								got[i] = append([]float32(nil), start...)
 								require.NoError(t, e.Sgemm(transA, false, m, n, k, alpha, a, lda, b, ldb, beta, got[i], ldc))
 							}
@@ -74,8 +89,8 @@ func TestColumnTilesChangeNoProduct(t *testing.T) {
 									continue
 								}
 								if math.Float32bits(got[0][i]) != math.Float32bits(got[1][i]) {
-									require.Failf(t, "bits differ", "m=%d n=%d k=%d transA=%v alpha=%v beta=%v: C[%d] (row %d, column %d) %v (%#08x) on column tiles, %v (%#08x) on 14×16 tiles",
-										m, n, k, transA, alpha, beta, i, i/ldc, i%ldc, got[1][i], math.Float32bits(got[1][i]), got[0][i], math.Float32bits(got[0][i]))
+									require.Failf(t, "bits differ", "%s: m=%d n=%d k=%d transA=%v alpha=%v beta=%v: C[%d] (row %d, column %d) %v (%#08x) on, %v (%#08x) off",
+										what, m, n, k, transA, alpha, beta, i, i/ldc, i%ldc, got[1][i], math.Float32bits(got[1][i]), got[0][i], math.Float32bits(got[0][i]))
 								}
 							}
 						}
@@ -84,6 +99,38 @@ func TestColumnTilesChangeNoProduct(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRowTilesTaken: the products that take the masked row tiles are the float32 ones of 9 to 15
+// columns, at least 14 rows, A and B not transposed (at AVX-512), nothing else.
+func TestRowTilesTaken(t *testing.T) {
+	if cpufeat.Detected() < cpufeat.AVX512 {
+		t.Skip("no AVX-512 on this CPU: the row tiles are not used")
+	}
+	useLevel(t, cpufeat.AVX512)
+	ks := kernels()
+	for _, c := range []struct {
+		transA, transB bool
+		m, n, k        int
+		alpha          float32
+		want           bool
+		why            string
+	}{
+		{false, false, 128, 10, 256, 1, true, "the 10-class layer's forward pass"},
+		{false, false, 1024, 10, 1024, 1, true, "the same at batch 1024"},
+		{false, false, 14, 9, 1, 1, true, "one tile, 9 columns"},
+		{false, false, 100, 15, 7, 0.5, true, "15 columns"},
+		{false, false, 128, 8, 256, 1, false, "8 columns: the column tiles are faster"},
+		{false, false, 128, 16, 256, 1, false, "16 columns: the 14×16 tiles keep every lane"},
+		{false, false, 13, 10, 256, 1, false, "fewer rows than a tile"},
+		{true, false, 256, 10, 128, 1, false, "A transposed: the column tiles read it in place"},
+		{false, true, 128, 10, 256, 1, false, "B transposed"},
+		{false, false, 128, 10, 256, 0, false, "alpha 0: C is only scaled"},
+	} {
+		require.Equal(t, c.want, useRowTiles(ks, c.transA, c.transB, c.m, c.n, c.k, c.alpha), c.why)
+	}
+	useLevel(t, cpufeat.AVX2)
+	require.False(t, useRowTiles(kernels(), false, false, 128, 10, 256, 1), "AVX2 has no row tiles")
 }
 
 // TestColumnTilesTaken: the products that take the column tiles are the float32 ones of 1 to 15

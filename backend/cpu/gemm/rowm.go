@@ -1,0 +1,85 @@
+package gemm
+
+// Masked row tiles. A product of fewer than 16 columns with A not transposed (the 10-class
+// output layer's forward pass, 128×256 · 256×10) runs on the 14×16 tiles with one ragged tile
+// per row panel, computed into a scratch tile and merged into C in Go, or on the column tiles,
+// whose A must first be transposed into panels (packColPanel: as costly as 10 columns of
+// FMAs). The masked row tile reads A in place like sgemm512Row16 and B's rows in place under a
+// mask of the n columns, and writes C itself under the mask: no packing, no scratch, no merge.
+// It keeps n of the 16 lanes, as the 14×16 tiles do. Each element of C is the 14×16 tiles'
+// chain and epilogue (gemm512m_amd64.s), in the same kc slices (beta for the first, 1 after),
+// so the bits are theirs (TestRowTilesChangeNoProduct). The rows past the last whole 14 are the
+// last rows of a tile that starts 14 rows before the end, which stores only those.
+
+// rowTile computes C[0:14, 0:n] (n = the set bits of mask, from bit 0; only the rows of the
+// set bits of rows are stored) from A's rows at a (row stride lda), B's rows at b (ldb) and C's
+// at c (ldc), k steps.
+type rowTile func(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+
+// rowTiles enables the masked row tiles; tests turn it off to check that the bits do not
+// depend on it.
+var rowTiles = true
+
+// useRowTiles reports whether the float32 product runs on masked row tiles: A and B not
+// transposed, rowTilesMin to 15 columns, at least 14 rows. One core of the Xeon, GFLOP/s (row
+// tiles / 14×16 tiles / column tiles), 128×256 · 256×n: n = 8 74 / 72 / 81, 9 94 / - / 87, 10
+// 105 / 89-100 / 92, 12 124-127 / 116-120 / 118, 15 157 / 145 / -; 1024×1024 · 1024×n: n = 8
+// 69 / 60 / 68, 9 78 / - / 70, 10 89 / 73 / 76, 15 133 / 108 / -.
+func useRowTiles(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32) bool {
+	return rowTiles && narrowTiles && ks.narrow != nil && ks.narrow.rowm != nil && !transA && !transB &&
+		n >= rowTilesMin && n < 16 && m >= 14 && k >= 1 && alpha != 0
+}
+
+// rowTilesMin is the narrowest product on row tiles; narrower ones keep too few of the 16 lanes,
+// and the column tiles, which keep all, are faster despite packing A (see useRowTiles).
+const rowTilesMin = 9
+
+// rowTask is one product on masked row tiles in flight: a parallel.Task over its 14-row tiles.
+type rowTask struct {
+	tile          rowTile
+	m, n, k, kc   int
+	mask          uint32
+	alpha, beta   float32
+	a, b, c       []float32
+	lda, ldb, ldc int
+}
+
+// rowGemm computes C = alpha·A·B + beta·C on masked row tiles (m >= 14), on the Engine's
+// workers where the product is large enough to split.
+func (e *Engine) rowGemm(ks *kernelSet, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	tiles := (m + 13) / 14
+	t := &e.rt
+	t.tile, t.m, t.n, t.k, t.alpha, t.beta = ks.narrow.rowm, m, n, k, alpha, beta
+	t.kc = evenBlock(k, blocksFor(ks.narrow.b32).kc, 1) // the 14×16 tiles' slices
+	t.mask = 1<<n - 1
+	t.a, t.b, t.c, t.lda, t.ldb, t.ldc = a, b, c, lda, ldb, ldc
+	if e.pool == nil || e.pool.Workers() < 2 || tiles < 2 || m*n*k < parallelLimit {
+		t.Range(0, tiles)
+	} else {
+		e.pool.Run(t, tiles, 1)
+	}
+	t.a, t.b, t.c = nil, nil, nil
+}
+
+// Range computes the 14-row tiles [lo, hi) of C; the last one, when m is not a multiple of 14,
+// starts at row m-14 and stores only the rows from 14·tile on.
+func (t *rowTask) Range(lo, hi int) {
+	_ = t.b[(t.k-1)*t.ldb+t.n-1]
+	for tile := lo; tile < hi; tile++ {
+		i0, rows := tile*14, uint32(1<<14-1)
+		if i0+14 > t.m {
+			i0 = t.m - 14
+			rows &^= 1<<(tile*14-i0) - 1
+		}
+		_ = t.a[(i0+13)*t.lda+t.k-1]
+		_ = t.c[(i0+13)*t.ldc+t.n-1]
+		for pc := 0; pc < t.k; pc += t.kc {
+			kb := min(t.kc, t.k-pc)
+			beta := t.beta
+			if pc > 0 {
+				beta = 1
+			}
+			t.tile(kb, &t.a[i0*t.lda+pc], &t.b[pc*t.ldb], &t.c[i0*t.ldc], t.ldc, t.lda, t.ldb, t.mask, rows, t.alpha, beta)
+		}
+	}
+}
