@@ -22,6 +22,7 @@
 
 // FLUSH_ON and FLUSH_OFF (flush_amd64.h) set and restore them.
 #include "flush_amd64.h"
+#include "rows512_amd64.h"
 
 // ROW32(a, acc0, acc1): acc0 += b[0:16]·A[a], acc1 += b[16:32]·A[a].
 #define ROW32(a, acc0, acc1) \
@@ -75,23 +76,7 @@
 	ROW64(ao+96, Z24, Z25); \
 	ROW64(ao+104, Z26, Z27)
 
-// ZERO14, ZERO16 and ZERO28 clear the accumulators of a 14×16, 8×32 and 14×32 tile.
-#define ZERO14 \
-	VPXORD Z0, Z0, Z0; \
-	VPXORD Z1, Z1, Z1; \
-	VPXORD Z2, Z2, Z2; \
-	VPXORD Z3, Z3, Z3; \
-	VPXORD Z4, Z4, Z4; \
-	VPXORD Z5, Z5, Z5; \
-	VPXORD Z6, Z6, Z6; \
-	VPXORD Z7, Z7, Z7; \
-	VPXORD Z8, Z8, Z8; \
-	VPXORD Z9, Z9, Z9; \
-	VPXORD Z10, Z10, Z10; \
-	VPXORD Z11, Z11, Z11; \
-	VPXORD Z12, Z12, Z12; \
-	VPXORD Z13, Z13, Z13
-
+// ZERO28 clears the accumulators of a 14×32 tile (ZERO14, of a 14×16 tile: rows512_amd64.h).
 #define ZERO28 \
 	ZERO14; \
 	VPXORD Z14, Z14, Z14; \
@@ -109,24 +94,8 @@
 	VPXORD Z26, Z26, Z26; \
 	VPXORD Z27, Z27, Z27
 
-// SCALE14(op, s), SCALE16 and SCALE28: every accumulator of a 14×16, 8×32 or 14×32 tile =
-// accumulator op s.
-#define SCALE14(op, s) \
-	op s, Z0, Z0; \
-	op s, Z1, Z1; \
-	op s, Z2, Z2; \
-	op s, Z3, Z3; \
-	op s, Z4, Z4; \
-	op s, Z5, Z5; \
-	op s, Z6, Z6; \
-	op s, Z7, Z7; \
-	op s, Z8, Z8; \
-	op s, Z9, Z9; \
-	op s, Z10, Z10; \
-	op s, Z11, Z11; \
-	op s, Z12, Z12; \
-	op s, Z13, Z13
-
+// SCALE28(op, s): every accumulator of a 14×32 tile = accumulator op s (SCALE14:
+// rows512_amd64.h).
 #define SCALE28(op, s) \
 	SCALE14(op, s); \
 	op s, Z14, Z14; \
@@ -595,11 +564,13 @@ d512_overwrite:
 	ROW32(ao+24, Z12, Z13); \
 	ROW32(ao+28, Z14, Z15)
 
+// ZERO16 clears the accumulators of an 8×32 tile.
 #define ZERO16 \
 	ZERO14; \
 	VPXORD Z14, Z14, Z14; \
 	VPXORD Z15, Z15, Z15
 
+// SCALE16(op, s): every accumulator of an 8×32 tile = accumulator op s.
 #define SCALE16(op, s) \
 	SCALE14(op, s); \
 	op s, Z14, Z14; \
@@ -785,11 +756,6 @@ r8_next:
 // them kept. Each element is the same FMA chain over k, then the same alpha and beta·C, as in the
 // 14×32 tiles: the same bits.
 
-// ROW16(a, acc): acc += b[0:16]·A[a], B's row in Z28.
-#define ROW16(a, acc) \
-	VBROADCASTSS a, Z30; \
-	VFMADD231PS Z28, Z30, acc
-
 // ROWS16(ao): the 14 FMAs of one step of k with the A column at ao(SI).
 #define ROWS16(ao) \
 	ROW16(ao(SI), Z0); \
@@ -906,23 +872,6 @@ c16_next:
 	FLUSH_OFF
 	VZEROUPPER
 	RET
-
-// STEPR16: the 14 FMAs of one step of k for rows read in place (see sgemm512Row), B's row in Z28.
-#define STEPR16(o) \
-	ROW16(o(SI), Z0); \
-	ROW16(o(SI)(R11*1), Z1); \
-	ROW16(o(SI)(R11*2), Z2); \
-	ROW16(o(SI)(R12*1), Z3); \
-	ROW16(o(R13), Z4); \
-	ROW16(o(R13)(R11*1), Z5); \
-	ROW16(o(R13)(R11*2), Z6); \
-	ROW16(o(R13)(R12*1), Z7); \
-	ROW16(o(R14), Z8); \
-	ROW16(o(R14)(R11*1), Z9); \
-	ROW16(o(R14)(R11*2), Z10); \
-	ROW16(o(R14)(R12*1), Z11); \
-	ROW16(o(BX), Z12); \
-	ROW16(o(BX)(R11*1), Z13)
 
 // func sgemm512Row16(k int, a, b, c *float32, ldc, lda, ldb, bstep, n int, alpha, beta float32)
 //

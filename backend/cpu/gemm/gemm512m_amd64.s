@@ -2,6 +2,7 @@
 
 #include "textflag.h"
 #include "flush_amd64.h"
+#include "rows512_amd64.h"
 
 // Masked row tiles for products of fewer than 16 columns with A not transposed (narrowm.go): a
 // tile of 14 rows × n columns (n < 16, the lanes of mask) of C, those of the row mask stored, one ZMM accumulator per row, A
@@ -12,61 +13,6 @@
 // FTZ/DAZ), scaled by alpha under FTZ/DAZ (skipped at alpha = 1, which is exact there), then,
 // as their Go merge does without FTZ/DAZ, t + beta·C where beta is not ±0, else t: their bits
 // (TestRowTilesChangeNoProduct). AVX-512F.
-
-#define ZERO14 \
-	VPXORD Z0, Z0, Z0; \
-	VPXORD Z1, Z1, Z1; \
-	VPXORD Z2, Z2, Z2; \
-	VPXORD Z3, Z3, Z3; \
-	VPXORD Z4, Z4, Z4; \
-	VPXORD Z5, Z5, Z5; \
-	VPXORD Z6, Z6, Z6; \
-	VPXORD Z7, Z7, Z7; \
-	VPXORD Z8, Z8, Z8; \
-	VPXORD Z9, Z9, Z9; \
-	VPXORD Z10, Z10, Z10; \
-	VPXORD Z11, Z11, Z11; \
-	VPXORD Z12, Z12, Z12; \
-	VPXORD Z13, Z13, Z13
-
-// ROWM(a, acc): acc += B's row (Z28) · A[a].
-#define ROWM(a, acc) \
-	VBROADCASTSS a, Z30; \
-	VFMADD231PS Z28, Z30, acc
-
-// STEPM(o): one step of k, the A column o bytes on from the row pointers SI (rows 0-3), R13
-// (4-7), R14 (8-11) and BX (12-13), R11 = lda and R12 = 3·lda in bytes.
-#define STEPM(o) \
-	ROWM(o(SI), Z0); \
-	ROWM(o(SI)(R11*1), Z1); \
-	ROWM(o(SI)(R11*2), Z2); \
-	ROWM(o(SI)(R12*1), Z3); \
-	ROWM(o(R13), Z4); \
-	ROWM(o(R13)(R11*1), Z5); \
-	ROWM(o(R13)(R11*2), Z6); \
-	ROWM(o(R13)(R12*1), Z7); \
-	ROWM(o(R14), Z8); \
-	ROWM(o(R14)(R11*1), Z9); \
-	ROWM(o(R14)(R11*2), Z10); \
-	ROWM(o(R14)(R12*1), Z11); \
-	ROWM(o(BX), Z12); \
-	ROWM(o(BX)(R11*1), Z13)
-
-#define SCALEM(s) \
-	VMULPS s, Z0, Z0; \
-	VMULPS s, Z1, Z1; \
-	VMULPS s, Z2, Z2; \
-	VMULPS s, Z3, Z3; \
-	VMULPS s, Z4, Z4; \
-	VMULPS s, Z5, Z5; \
-	VMULPS s, Z6, Z6; \
-	VMULPS s, Z7, Z7; \
-	VMULPS s, Z8, Z8; \
-	VMULPS s, Z9, Z9; \
-	VMULPS s, Z10, Z10; \
-	VMULPS s, Z11, Z11; \
-	VMULPS s, Z12, Z12; \
-	VMULPS s, Z13, Z13
 
 // UPDM(i, acc): C's row i at DX = acc + beta·C (beta in Z31) under the column mask if bit i
 // of R9 (the row mask) is set, then DX on to the next row.
@@ -113,14 +59,14 @@ TEXT ·sgemm512RowM(SB), NOSPLIT, $8-72
 	JZ rm_tail
 rm_loop4:
 	VMOVUPS.Z (DI), K1, Z28
-	STEPM(0)
+	STEPR16(0)
 	VMOVUPS.Z (DI)(R10*1), K1, Z28
-	STEPM(4)
+	STEPR16(4)
 	LEAQ (DI)(R10*2), DI
 	VMOVUPS.Z (DI), K1, Z28
-	STEPM(8)
+	STEPR16(8)
 	VMOVUPS.Z (DI)(R10*1), K1, Z28
-	STEPM(12)
+	STEPR16(12)
 	LEAQ (DI)(R10*2), DI
 	ADDQ $16, SI
 	ADDQ $16, R13
@@ -134,7 +80,7 @@ rm_tail:
 	JZ rm_store
 rm_loop1:
 	VMOVUPS.Z (DI), K1, Z28
-	STEPM(0)
+	STEPR16(0)
 	ADDQ $4, SI
 	ADDQ $4, R13
 	ADDQ $4, R14
@@ -149,7 +95,7 @@ rm_store:
 	CMPL AX, $0x3f800000
 	JEQ rm_unit
 	VBROADCASTSS alpha+64(FP), Z31
-	SCALEM(Z31)
+	SCALE14(VMULPS, Z31)
 rm_unit:
 	FLUSH_OFF
 	MOVL beta+68(FP), AX
