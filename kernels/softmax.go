@@ -63,28 +63,17 @@ func SoftmaxForward[T Float](log bool, dst, x []T, rows, cols int) error {
 // so the choice changes no sum. It returns far for the next row.
 func rowExp[T Float](dr, xr []T, m float64, far bool) (float64, bool) {
 	s := 0.0
-	switch {
-	case !far && dr == nil:
-		for _, v := range xr {
+	if !far {
+		for j, v := range xr {
 			d := float64(v) - m
 			e := expRecon(expReduce(d)) // expFast written out, to save a call per element
 			if d <= expFastMin {
 				e = math.Exp(d)
 				far = true
 			}
-			s += e
-		}
-		return s, far
-	case !far:
-		dr = dr[:len(xr)]
-		for j, v := range xr {
-			d := float64(v) - m
-			e := expRecon(expReduce(d))
-			if d <= expFastMin {
-				e = math.Exp(d)
-				far = true
+			if dr != nil {
+				dr[j] = T(e)
 			}
-			dr[j] = T(e)
 			s += e
 		}
 		return s, far

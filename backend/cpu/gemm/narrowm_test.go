@@ -133,9 +133,10 @@ func TestRowTilesTaken(t *testing.T) {
 	require.False(t, useRowTiles(kernels(), false, false, 128, 10, 256, 1), "AVX2 has no row tiles")
 }
 
-// TestColumnTilesTaken: the products that take the column tiles are the float32 ones of 1 to 15
-// columns with B not transposed (at AVX-512), with A transposed or at most 11 columns, nothing
-// else; and a fresh Engine takes one whose A is transposed.
+// TestColumnTilesTaken: useColTiles accepts the float32 products of 1 to 15 columns with B not
+// transposed (at AVX-512), with A transposed or at most 11 columns, nothing else (Sgemm asks
+// useRowTiles first, which takes A not transposed from 9 columns and 14 rows on:
+// TestRowTilesTaken); and a fresh Engine takes one whose A is transposed.
 func TestColumnTilesTaken(t *testing.T) {
 	if cpufeat.Detected() < cpufeat.AVX512 {
 		t.Skip("no AVX-512 on this CPU: the column tiles are not used")

@@ -23,8 +23,10 @@ var rowTiles = true
 // useRowTiles reports whether the float32 product runs on masked row tiles: A and B not
 // transposed, rowTilesMin to 15 columns, at least 14 rows. One core of the Xeon, GFLOP/s (row
 // tiles / 14×16 tiles / column tiles), 128×256 · 256×n: n = 8 74 / 72 / 81, 9 94 / - / 87, 10
-// 105 / 89-100 / 92, 12 124-127 / 116-120 / 118, 15 157 / 145 / -; 1024×1024 · 1024×n: n = 8
-// 69 / 60 / 68, 9 78 / - / 70, 10 89 / 73 / 76, 15 133 / 108 / -.
+// 105 / 89-100 / 92, 11 111-113 / - / 97, 12 124-127 / 116-120 / 118, 13 131-133 / 123-128 / -,
+// 14 144 / 138-140 / -, 15 157 / 145 / -; 1024×1024 · 1024×n: n = 8 69 / 60 / 68, 9 78 / - /
+// 70, 10 89 / 73 / 76, 11 89-94 / - / 79-82, 13 114-117 / 92-94 / -, 14 120-122 / 96-97 / -,
+// 15 133 / 108 / -.
 func useRowTiles(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32) bool {
 	return rowTiles && narrowTiles && ks.narrow != nil && ks.narrow.rowm != nil && !transA && !transB &&
 		n >= rowTilesMin && n < 16 && m >= 14 && k >= 1 && alpha != 0
