@@ -130,3 +130,15 @@ func Describe() string {
 	}
 	return s
 }
+
+// fullyAssociative is what L1DataWays returns for a fully associative L1 data cache.
+const fullyAssociative = 1 << 10
+
+var l1Ways = l1dWays()
+
+// L1DataWays returns the associativity of this CPU's L1 data cache as CPUID reports it (Intel's
+// leaf 4, AMD's leaf 0x80000005), 1<<10 for a fully associative one, or 0 when it is not known
+// (another vendor or architecture, or the purego build). A virtual machine reports what its
+// hypervisor passes on, usually the host's. The GEMM uses it to decide whether rows of A that
+// fall into one cache set can be read in place (backend/cpu/gemm).
+func L1DataWays() int { return l1Ways }

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/gotrain/gotrain/backend/cpu/cpufeat"
 	"github.com/gotrain/gotrain/backend/cpu/parallel"
 )
 
@@ -581,7 +582,16 @@ func aliasing(lda, size int) bool {
 // is still packed (read in place there, the large MLP's dW2 ran at 73% against 82%). The same
 // products in the same order either way (TestAliasedRowsInPlaceChangeNoProduct). A variable so
 // that tests can compare.
-var aliasedRowsInPlace = true
+//
+// An L1 of fewer ways does not hold the 14 rows: on the 2-core AMD EPYC Zen 4 (family 25 model
+// 17, 32 KiB 8-way L1) the large MLP's fwd2 and dX2 (1024³, lda 1024) ran at 57-72% of the
+// one-core peak read in place against 88-92% packed, so A is packed there (aliasedRowsInPlaceFor).
+var aliasedRowsInPlace = aliasedRowsInPlaceFor(cpufeat.L1DataWays())
+
+// aliasedRowsInPlaceFor decides aliasedRowsInPlace from the L1 data cache's associativity
+// (cpufeat.L1DataWays): in place with 12 ways or more (measured on the Xeon, 12) or when it is
+// not known (0), packed with fewer (measured on Zen 4, 8).
+func aliasedRowsInPlaceFor(ways int) bool { return ways == 0 || ways >= 12 }
 
 // transAInPlaceLimit is the largest m*k for which a transposed A is read in place: a larger one
 // does not stay in L2, and the column kernels' in-place micro-panels (kb rows of 14 floats, lda

@@ -177,8 +177,9 @@ func TestAliasedRowsInPlaceChangeNoProduct(t *testing.T) {
 	requirePackingChangesNoProduct(t, 41, false, [][4]int{{128, 256, 1024, 1024}, {100, 70, 600, 1024}, {30, 33, 300, 2048 + 16}, {257, 40, 513, 1024 - 8}},
 		func(m, k, lda int) { require.True(t, aliasing(lda, 4), "lda %d aliases", lda) },
 		func(inPlace bool) (restore func()) {
+			old := aliasedRowsInPlace
 			aliasedRowsInPlace = inPlace
-			return func() { aliasedRowsInPlace = true }
+			return func() { aliasedRowsInPlace = old }
 		})
 }
 
@@ -245,4 +246,14 @@ func requirePackingChangesNoProduct(t *testing.T, seed uint64, transA bool, shap
 			}
 		})
 	}
+}
+
+// TestAliasedRowsInPlaceFollowsTheL1: aliased rows of A are read in place on an L1 of 12 ways or
+// more, or of unknown associativity, and packed on fewer; the default is this CPU's.
+func TestAliasedRowsInPlaceFollowsTheL1(t *testing.T) {
+	for ways, want := range map[int]bool{0: true, 4: false, 8: false, 11: false, 12: true, 16: true, 1 << 10: true} {
+		require.Equal(t, want, aliasedRowsInPlaceFor(ways), "%d ways", ways)
+	}
+	require.Equal(t, aliasedRowsInPlaceFor(cpufeat.L1DataWays()), aliasedRowsInPlace)
+	t.Logf("L1 data cache: %d ways; aliased rows of A in place: %v", cpufeat.L1DataWays(), aliasedRowsInPlace)
 }
