@@ -155,7 +155,7 @@ func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern, kern4 microKernel
 	t.transA, t.transB, t.m, t.n, t.k, t.alpha, t.beta = transA, transB, m, n, k, alpha, beta
 	t.a, t.b, t.c, t.lda, t.ldb, t.ldc = a, b, c, lda, ldb, ldc
 	t.kern, t.sw, t.col, t.row, t.blk = kern, sw, col, row, blocksFor(blk)
-	t.packedA = aliasing(lda, int(unsafe.Sizeof(alpha))) && (transA || !aliasedRowsInPlace) || transA && m*k > transAInPlaceLimit
+	t.packedA = aliasing(lda, int(unsafe.Sizeof(alpha))) && transA || !transA && !aliasedRowsInPlace && rowsCollide(lda, int(unsafe.Sizeof(alpha))) || transA && m*k > transAInPlaceLimit
 	t.bInPlace = col != nil && !transB && m <= bInPlaceRows && !aliasing(ldb, int(unsafe.Sizeof(alpha)))
 	t.col8, t.row8, t.kern4, t.sw4, t.m14, t.tailMR = nil, nil, nil, nil, m, 8
 	switch {
@@ -573,6 +573,12 @@ func aliasing(lda, size int) bool {
 	return r < 256 || r > 4096-256
 }
 
+// rowsCollide reports whether rows lda elements of size bytes apart, each on lines of its own,
+// fall into the same few sets of a 4 KiB-way L1: aliasing, for strides of a page or more. Rows
+// closer than that (lda 10 or 25, say) share lines and sets hold them all; aliasing counts those
+// too, as the measured choices for a transposed A and for B were made with it.
+func rowsCollide(lda, size int) bool { return lda*size >= 4096-256 && aliasing(lda, size) }
+
 // aliasedRowsInPlace reads a non-transposed A in place even where its rows alias (see aliasing):
 // the row kernels (sgemm512Row) walk 14 rows along k, each line used for 16 steps, and on the
 // 2-core Xeon (family 6 model 167, 48 KiB 12-way L1) that ran at 93% of the one-core peak
@@ -585,7 +591,7 @@ func aliasing(lda, size int) bool {
 //
 // An L1 of fewer ways does not hold the 14 rows: on the 2-core AMD EPYC Zen 4 (family 25 model
 // 17, 32 KiB 8-way L1) the large MLP's fwd2 and dX2 (1024³, lda 1024) ran at 57-72% of the
-// one-core peak read in place against 88-92% packed, so A is packed there (aliasedRowsInPlaceFor).
+// one-core peak read in place against 88-92% packed, so A is packed there (aliasedRowsInPlaceFor) where its rows collide (rowsCollide).
 var aliasedRowsInPlace = aliasedRowsInPlaceFor(cpufeat.L1DataWays())
 
 // aliasedRowsInPlaceFor decides aliasedRowsInPlace from the L1 data cache's associativity

@@ -175,7 +175,7 @@ func TestColumnTilesTaken(t *testing.T) {
 // (see requirePackingChangesNoProduct).
 func TestAliasedRowsInPlaceChangeNoProduct(t *testing.T) {
 	requirePackingChangesNoProduct(t, 41, false, [][4]int{{128, 256, 1024, 1024}, {100, 70, 600, 1024}, {30, 33, 300, 2048 + 16}, {257, 40, 513, 1024 - 8}},
-		func(m, k, lda int) { require.True(t, aliasing(lda, 4), "lda %d aliases", lda) },
+		func(m, k, lda int) { require.True(t, rowsCollide(lda, 4), "lda %d collides", lda) },
 		func(inPlace bool) (restore func()) {
 			old := aliasedRowsInPlace
 			aliasedRowsInPlace = inPlace
@@ -255,5 +255,9 @@ func TestAliasedRowsInPlaceFollowsTheL1(t *testing.T) {
 		require.Equal(t, want, aliasedRowsInPlaceFor(ways), "%d ways", ways)
 	}
 	require.Equal(t, aliasedRowsInPlaceFor(cpufeat.L1DataWays()), aliasedRowsInPlace)
+	// Only rows a page or more apart collide: rows of 10 or 25 floats share lines.
+	for lda, want := range map[int]bool{10: false, 25: false, 64: false, 256: false, 784: false, 960: false, 962: true, 1016: true, 1024: true, 1088: false, 2064: true, 4096: true} {
+		require.Equal(t, want, rowsCollide(lda, 4), "lda %d", lda)
+	}
 	t.Logf("L1 data cache: %d ways; aliased rows of A in place: %v", cpufeat.L1DataWays(), aliasedRowsInPlace)
 }
