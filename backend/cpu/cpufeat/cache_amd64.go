@@ -9,7 +9,10 @@ func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
 // parameters (leaf 4), AMD's and Hygon's L1 cache identifiers (leaf 0x80000005, ECX[23:16]). It
 // returns 0 for another vendor or where the leaf is missing, and fullyAssociative where the CPU
 // says the cache is fully associative.
-func l1dWays() int {
+func l1dWays() int { return l1dWaysFrom(cpuid) }
+
+// l1dWaysFrom is l1dWays with CPUID given, so that tests can feed it other CPUs' registers.
+func l1dWaysFrom(cpuid func(leaf, sub uint32) (eax, ebx, ecx, edx uint32)) int {
 	maxLeaf, b, c, d := cpuid(0, 0)
 	vendor := string([]byte{
 		byte(b), byte(b >> 8), byte(b >> 16), byte(b >> 24),
