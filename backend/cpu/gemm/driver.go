@@ -155,8 +155,10 @@ func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern, kern4 microKernel
 	t.transA, t.transB, t.m, t.n, t.k, t.alpha, t.beta = transA, transB, m, n, k, alpha, beta
 	t.a, t.b, t.c, t.lda, t.ldb, t.ldc = a, b, c, lda, ldb, ldc
 	t.kern, t.sw, t.col, t.row, t.blk = kern, sw, col, row, blocksFor(blk)
-	t.packedA = aliasing(lda, int(unsafe.Sizeof(alpha))) && transA || !transA && !aliasedRowsInPlace && rowsCollide(lda, int(unsafe.Sizeof(alpha))) || transA && m*k > transAInPlaceLimit
-	t.bInPlace = col != nil && !transB && m <= bInPlaceRows && !aliasing(ldb, int(unsafe.Sizeof(alpha)))
+	size := int(unsafe.Sizeof(alpha))
+	t.packedA = transA && (aliasing(lda, size) || m*k > transAInPlaceLimit) ||
+		!transA && !aliasedRowsInPlace && rowsCollide(lda, size)
+	t.bInPlace = col != nil && !transB && m <= bInPlaceRows && !aliasing(ldb, size)
 	t.col8, t.row8, t.kern4, t.sw4, t.m14, t.tailMR = nil, nil, nil, nil, m, 8
 	switch {
 	case col8 != nil && !t.packedA && t.blk.rowsOuter && t.blk.mr == 14:
@@ -591,7 +593,8 @@ func rowsCollide(lda, size int) bool { return lda*size >= 4096-256 && aliasing(l
 //
 // An L1 of fewer ways does not hold the 14 rows: on the 2-core AMD EPYC Zen 4 (family 25 model
 // 17, 32 KiB 8-way L1) the large MLP's fwd2 and dX2 (1024³, lda 1024) ran at 57-72% of the
-// one-core peak read in place against 88-92% packed, so A is packed there (aliasedRowsInPlaceFor) where its rows collide (rowsCollide).
+// one-core peak read in place against 88-92% packed, so there A is packed where its rows
+// collide (aliasedRowsInPlaceFor, rowsCollide).
 var aliasedRowsInPlace = aliasedRowsInPlaceFor(cpufeat.L1DataWays())
 
 // aliasedRowsInPlaceFor decides aliasedRowsInPlace from the L1 data cache's associativity
