@@ -34,10 +34,13 @@
 	op s, Z12, Z12; \
 	op s, Z13, Z13
 
-// ROW16(a, acc): acc += b[0:16]·A[a], B's row in Z28.
+// ROW16(a, acc): acc += b[0:16]·A[a], B's row in Z28. The broadcast is the FMA's own (embedded,
+// {1to16}): on the Zen 4 EPYC a separate VBROADCASTSS into a register before each FMA, one per
+// FMA in these tiles, held the 128×256 · 256×10 product at 43-45 GFLOP/s against 60-62 (one core;
+// 256×12 49 → 65-74, 256×16 71 → 82-87). On the Xeon the same change measured within noise.
+// The same FMAs, so the same bits.
 #define ROW16(a, acc) \
-	VBROADCASTSS a, Z30; \
-	VFMADD231PS Z28, Z30, acc
+	VFMADD231PS.BCST a, Z28, acc
 
 // STEPR16(o): the 14 FMAs of one step of k for rows read in place (see sgemm512Row), B's row in
 // Z28, the A column o bytes on from SI (rows 0-3), R13 (4-7), R14 (8-11) and BX (12-13), R11 =
