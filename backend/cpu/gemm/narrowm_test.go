@@ -109,6 +109,9 @@ func TestRowTilesTaken(t *testing.T) {
 	}
 	useLevel(t, cpufeat.AVX512)
 	ks := kernels()
+	old := aliasedRowsInPlace
+	defer func() { aliasedRowsInPlace = old }()
+	aliasedRowsInPlace = true // the table: an L1 of 12 ways (lda = k)
 	for _, c := range []struct {
 		transA, transB bool
 		m, n, k        int
@@ -127,10 +130,17 @@ func TestRowTilesTaken(t *testing.T) {
 		{false, true, 128, 10, 256, 1, false, "B transposed"},
 		{false, false, 128, 10, 256, 0, false, "alpha 0: C is only scaled"},
 	} {
-		require.Equal(t, c.want, useRowTiles(ks, c.transA, c.transB, c.m, c.n, c.k, c.alpha), c.why)
+		require.Equal(t, c.want, useRowTiles(ks, c.transA, c.transB, c.m, c.n, c.k, c.alpha, c.k), c.why)
 	}
+	// A's rows 1024 floats apart collide in an L1 of fewer than 12 ways: there the column tiles,
+	// which pack A, take the product.
+	aliasedRowsInPlace = false
+	require.False(t, useRowTiles(ks, false, false, 1024, 10, 1024, 1, 1024), "rows that collide, small L1")
+	require.True(t, useRowTiles(ks, false, false, 128, 10, 256, 1, 256), "rows that do not collide, small L1")
+	aliasedRowsInPlace = true
+	require.True(t, useRowTiles(ks, false, false, 1024, 10, 1024, 1, 1024), "rows that collide, 12 ways")
 	useLevel(t, cpufeat.AVX2)
-	require.False(t, useRowTiles(kernels(), false, false, 128, 10, 256, 1), "AVX2 has no row tiles")
+	require.False(t, useRowTiles(kernels(), false, false, 128, 10, 256, 1, 256), "AVX2 has no row tiles")
 }
 
 // TestColumnTilesTaken: useColTiles accepts the float32 products of 1 to 15 columns with B not
