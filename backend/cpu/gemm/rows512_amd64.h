@@ -38,7 +38,9 @@
 // {1to16}): on the Zen 4 EPYC a separate VBROADCASTSS into a register before each FMA, one per
 // FMA in these tiles, held the 128×256 · 256×10 product at 43-45 GFLOP/s against 60-62 (one core;
 // 256×12 49 → 65-74, 256×16 71 → 82-87). On the Xeon the same change measured within noise.
-// The same FMAs, so the same bits.
+// The same products and sums, so the same bits, but for NaN payloads: the memory operand is the
+// FMA's last, so where both factors are NaN the result carries B's payload (as the Go loop's
+// does), where the 14×32 tiles and AVX2 carry A's.
 #define ROW16(a, acc) \
 	VFMADD231PS.BCST a, Z28, acc
 
