@@ -157,7 +157,7 @@ func gemm[T scalar](pool *parallel.Pool, t *gemmTask[T], kern, kern4 microKernel
 	t.kern, t.sw, t.col, t.row, t.blk = kern, sw, col, row, blocksFor(blk)
 	size := int(unsafe.Sizeof(alpha))
 	t.packedA = transA && (aliasing(lda, size) || m*k > transAInPlaceLimit) ||
-		!transA && !aliasedRowsInPlace && rowsCollide(lda, size)
+		!transA && packsCollidingRows(lda, size)
 	t.bInPlace = col != nil && !transB && m <= bInPlaceRows && !aliasing(ldb, size)
 	t.col8, t.row8, t.kern4, t.sw4, t.m14, t.tailMR = nil, nil, nil, nil, m, 8
 	switch {
@@ -580,6 +580,11 @@ func aliasing(lda, size int) bool {
 // closer than that (lda 10 or 25, say) share lines and sets hold them all; aliasing counts those
 // too, as the measured choices for a transposed A and for B were made with it.
 func rowsCollide(lda, size int) bool { return lda*size >= 4096-256 && aliasing(lda, size) }
+
+// packsCollidingRows reports whether a non-transposed A of leading dimension lda is not read in
+// place: its rows collide (rowsCollide) in an L1 too small to hold them (aliasedRowsInPlace). The
+// 14×32 tiles pack it then, and the masked row tiles leave it to the column tiles (useRowTiles).
+func packsCollidingRows(lda, size int) bool { return !aliasedRowsInPlace && rowsCollide(lda, size) }
 
 // aliasedRowsInPlace reads a non-transposed A in place even where its rows alias (see aliasing):
 // the row kernels (sgemm512Row) walk 14 rows along k, each line used for 16 steps, and on the

@@ -28,13 +28,13 @@ var rowTiles = true
 // 70, 10 89 / 73 / 76, 11 89-94 / - / 79-82, 13 114-117 / 92-94 / -, 14 120-122 / 96-97 / -,
 // 15 133 / 108 / -.
 //
-// Not where A's rows collide in a small L1 (aliasedRowsInPlace, rowsCollide): on the Zen 4 EPYC
+// Not where A's rows collide in a small L1 (packsCollidingRows): on the Zen 4 EPYC
 // (8 ways) 1024×1024 · 1024×10 ran at 37 GFLOP/s on row tiles against 61 on the column tiles,
 // which transpose A into panels.
 func useRowTiles(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, lda int) bool {
 	return rowTiles && narrowTiles && ks.narrow != nil && ks.narrow.rowm != nil && !transA && !transB &&
 		n >= rowTilesMin && n < 16 && m >= 14 && k >= 1 && alpha != 0 &&
-		(aliasedRowsInPlace || !rowsCollide(lda, 4))
+		!packsCollidingRows(lda, 4)
 }
 
 // rowTilesMin is the narrowest product on row tiles; narrower ones keep too few of the 16 lanes,
