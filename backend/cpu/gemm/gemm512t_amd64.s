@@ -8,16 +8,18 @@
 // columns of C (w = 1..13) whose lanes run down C's columns, so that a product of 10 columns
 // keeps every lane, where the 14×16 tiles keep 10 of 16. Accumulator Z(2j) holds rows 0-15 of
 // column j, Z(2j+1) rows 16-31; the registers past them (from Z(2w)) hold A's column and B's
-// element in the loop, alpha, beta, the row offsets and the gathered C in the epilogue. Per step of k: rows 0-15 and 16-31 of A's column (one load each
-// under K3 and K4, the masks of the rows that exist; the others are zero and never stored),
-// and per column one broadcast of B's element and two FMAs (acc += a·b, A the first factor as
-// in the 14-row tiles): one float32 chain per element of C over k in order, so with the same
-// epilogue the bits are the 14×16 tiles'. Their epilogue is reproduced exactly: alpha·acc under
-// FTZ/DAZ (the tiles' MXCSR), then, as their Go merge does outside the kernel without FTZ/DAZ,
-// t + beta·C where beta is not ±0 (C gathered), else t; the columns are scattered to C under
-// the row masks (idx: the row offsets 0, ldc, ..., 15·ldc). AVX-512F.
+// element in the loop. Per step of k: rows 0-15 and 16-31 of A's column (one load each under
+// K3 and K4, the masks of the rows that exist; the others are zero and never stored), and per
+// column one broadcast of B's element and two FMAs (acc += a·b, A the first factor as in the
+// 14-row tiles): one float32 chain per element of C over k in order, so with the same epilogue
+// the bits are the 14×16 tiles'. Their epilogue is reproduced exactly: alpha·acc under FTZ/DAZ
+// (the tiles' MXCSR), then, as their Go merge does outside the kernel without FTZ/DAZ, t +
+// beta·C where beta is not ±0, else t. Each half's columns are first transposed in registers
+// into its 16 rows (shuffles only, so no bit changes), and each row that exists is read and
+// written under the mask of the w columns. The 2w scatters this replaces were on Zen 4 a sixth
+// of the 10-class weight gradient's time. AVX-512F.
 //
-// func sgemm512Tw(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+// func sgemm512Tw(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 #include "flush_amd64.h"
 
@@ -62,54 +64,50 @@
 	VMULPS al, z0, z0; \
 	VMULPS al, z1, z1
 
-// EPILOGUE1(al), EPILOGUE2(store, ix, be): alpha in al (the accumulators are then scaled),
-// FTZ/DAZ off, the row offsets in ix, row 0 of the tile in DX and row 16 in R10; on to store
-// when beta is ±0, else beta in be and R11, R12 = DX, R10 for the gathers.
-#define EPILOGUE1(al) \
+// EPILOGUE(al): alpha in al, to scale the accumulators.
+#define EPILOGUE(al) \
 	VBROADCASTSS alpha+72(FP), al
 
-#define EPILOGUE2(store, ix, be) \
+// ROWS: FTZ/DAZ off, then row 0 of the tile in DX, row 16 in R10, the row stride (bytes) in R11,
+// the row masks in R13 and R14, beta's bits but the sign in R12 (zero for ±0), the mask of the w
+// columns in K6. The columns' vectors are then transposed in registers into the tile's rows
+// (transpose16 in the generator), and each row that exists is stored under K6.
+#define ROWS(cols) \
 	FLUSH_OFF; \
-	MOVQ idx+80(FP), AX; \
-	VMOVDQU32 (AX), ix; \
 	MOVQ c+40(FP), DX; \
-	MOVQ ldc+48(FP), R10; \
-	SHLQ $6, R10; \
+	MOVQ ldc+48(FP), R11; \
+	SHLQ $2, R11; \
+	MOVQ R11, R10; \
+	SHLQ $4, R10; \
 	ADDQ DX, R10; \
-	MOVL beta+76(FP), AX; \
-	ANDL $0x7fffffff, AX; \
-	JZ store; \
-	VBROADCASTSS beta+76(FP), be; \
-	MOVQ DX, R11; \
-	MOVQ R10, R12
+	MOVQ lo+56(FP), R13; \
+	MOVQ hi+64(FP), R14; \
+	MOVL beta+76(FP), R12; \
+	ANDL $0x7fffffff, R12; \
+	MOVL $cols, AX; \
+	KMOVW AX, K6
 
-// UPD2(ix, be, t0, t1, z0, z1): column j = t + beta·C, the column's C gathered under the row
-// masks into t0 and t1; R11 and R12 on to the next column.
-#define UPD2(ix, be, t0, t1, z0, z1) \
-	KMOVW K3, K5; \
-	VPXORD t0, t0, t0; \
-	VGATHERDPS (R11)(ix*4), K5, t0; \
-	VMULPS t0, be, t0; \
-	VADDPS t0, z0, z0; \
-	KMOVW K4, K5; \
-	VPXORD t1, t1, t1; \
-	VGATHERDPS (R12)(ix*4), K5, t1; \
-	VMULPS t1, be, t1; \
-	VADDPS t1, z1, z1; \
-	ADDQ $4, R11; \
-	ADDQ $4, R12
+// UPDROW(i, mask, done, be, t, r): on to done if bit i of mask is clear (the rows that exist
+// are the first ones), else row r = r + beta·C (C's row at DX, loaded under K6), stored; DX on
+// to the next row.
+#define UPDROW(i, mask, done, be, t, r) \
+	BTL $i, mask; \
+	JCC done; \
+	VMOVUPS.Z (DX), K6, t; \
+	VMULPS t, be, t; \
+	VADDPS t, r, r; \
+	VMOVUPS r, K6, (DX); \
+	ADDQ R11, DX
 
-// PUT2(ix, z0, z1): column j scattered to C under the row masks; DX and R10 on to the next
-// column.
-#define PUT2(ix, z0, z1) \
-	KMOVW K3, K5; \
-	VSCATTERDPS z0, K5, (DX)(ix*4); \
-	KMOVW K4, K5; \
-	VSCATTERDPS z1, K5, (R10)(ix*4); \
-	ADDQ $4, DX; \
-	ADDQ $4, R10
+// PUTROW(i, mask, done, r): on to done if bit i of mask is clear, else row r stored; DX on to
+// the next row.
+#define PUTROW(i, mask, done, r) \
+	BTL $i, mask; \
+	JCC done; \
+	VMOVUPS r, K6, (DX); \
+	ADDQ R11, DX
 
-TEXT ·sgemm512T1(SB), NOSPLIT, $8-88
+TEXT ·sgemm512T1(SB), NOSPLIT, $8-80
 	ARGS
 	FLUSH_ON
 	ZERO2(Z0, Z1)
@@ -117,16 +115,154 @@ t1_loop:
 	ALOAD(Z2, Z3)
 	FMA2(0, Z2, Z3, Z4, Z0, Z1)
 	NEXTK(t1_loop)
-	EPILOGUE1(Z2)
+	EPILOGUE(Z2)
 	MUL2(Z2, Z0, Z1)
-	EPILOGUE2(t1_store, Z4, Z3)
-	UPD2(Z4, Z3, Z5, Z6, Z0, Z1)
-t1_store:
-	PUT2(Z4, Z0, Z1)
+	ROWS(0x1)
+	VPXORD Z2, Z2, Z2
+	VUNPCKLPS Z2, Z0, Z3
+	VUNPCKHPS Z2, Z0, Z4
+	VUNPCKLPD Z2, Z3, Z5
+	VUNPCKHPD Z2, Z3, Z6
+	VUNPCKLPD Z2, Z4, Z7
+	VUNPCKHPD Z2, Z4, Z8
+	VSHUFF32X4 $0x88, Z2, Z5, Z9
+	VSHUFF32X4 $0xdd, Z2, Z5, Z10
+	VSHUFF32X4 $0x88, Z2, Z9, Z11
+	VSHUFF32X4 $0x88, Z2, Z10, Z12
+	VSHUFF32X4 $0xdd, Z2, Z9, Z13
+	VSHUFF32X4 $0xdd, Z2, Z10, Z14
+	VSHUFF32X4 $0x88, Z2, Z6, Z15
+	VSHUFF32X4 $0xdd, Z2, Z6, Z16
+	VSHUFF32X4 $0x88, Z2, Z15, Z17
+	VSHUFF32X4 $0x88, Z2, Z16, Z18
+	VSHUFF32X4 $0xdd, Z2, Z15, Z19
+	VSHUFF32X4 $0xdd, Z2, Z16, Z20
+	VSHUFF32X4 $0x88, Z2, Z7, Z21
+	VSHUFF32X4 $0xdd, Z2, Z7, Z22
+	VSHUFF32X4 $0x88, Z2, Z21, Z23
+	VSHUFF32X4 $0x88, Z2, Z22, Z24
+	VSHUFF32X4 $0xdd, Z2, Z21, Z25
+	VSHUFF32X4 $0xdd, Z2, Z22, Z26
+	VSHUFF32X4 $0x88, Z2, Z8, Z27
+	VSHUFF32X4 $0xdd, Z2, Z8, Z28
+	VSHUFF32X4 $0x88, Z2, Z27, Z29
+	VSHUFF32X4 $0x88, Z2, Z28, Z30
+	VSHUFF32X4 $0xdd, Z2, Z27, Z31
+	VSHUFF32X4 $0xdd, Z2, Z28, Z0
+	TESTL R12, R12
+	JZ t1_h0_put
+	VBROADCASTSS beta+76(FP), Z3
+	UPDROW(0, R13, t1_h0_done, Z3, Z4, Z11)
+	UPDROW(1, R13, t1_h0_done, Z3, Z4, Z17)
+	UPDROW(2, R13, t1_h0_done, Z3, Z4, Z23)
+	UPDROW(3, R13, t1_h0_done, Z3, Z4, Z29)
+	UPDROW(4, R13, t1_h0_done, Z3, Z4, Z12)
+	UPDROW(5, R13, t1_h0_done, Z3, Z4, Z18)
+	UPDROW(6, R13, t1_h0_done, Z3, Z4, Z24)
+	UPDROW(7, R13, t1_h0_done, Z3, Z4, Z30)
+	UPDROW(8, R13, t1_h0_done, Z3, Z4, Z13)
+	UPDROW(9, R13, t1_h0_done, Z3, Z4, Z19)
+	UPDROW(10, R13, t1_h0_done, Z3, Z4, Z25)
+	UPDROW(11, R13, t1_h0_done, Z3, Z4, Z31)
+	UPDROW(12, R13, t1_h0_done, Z3, Z4, Z14)
+	UPDROW(13, R13, t1_h0_done, Z3, Z4, Z20)
+	UPDROW(14, R13, t1_h0_done, Z3, Z4, Z26)
+	UPDROW(15, R13, t1_h0_done, Z3, Z4, Z0)
+	JMP t1_h0_done
+t1_h0_put:
+	PUTROW(0, R13, t1_h0_done, Z11)
+	PUTROW(1, R13, t1_h0_done, Z17)
+	PUTROW(2, R13, t1_h0_done, Z23)
+	PUTROW(3, R13, t1_h0_done, Z29)
+	PUTROW(4, R13, t1_h0_done, Z12)
+	PUTROW(5, R13, t1_h0_done, Z18)
+	PUTROW(6, R13, t1_h0_done, Z24)
+	PUTROW(7, R13, t1_h0_done, Z30)
+	PUTROW(8, R13, t1_h0_done, Z13)
+	PUTROW(9, R13, t1_h0_done, Z19)
+	PUTROW(10, R13, t1_h0_done, Z25)
+	PUTROW(11, R13, t1_h0_done, Z31)
+	PUTROW(12, R13, t1_h0_done, Z14)
+	PUTROW(13, R13, t1_h0_done, Z20)
+	PUTROW(14, R13, t1_h0_done, Z26)
+	PUTROW(15, R13, t1_h0_done, Z0)
+t1_h0_done:
+	TESTQ R14, R14
+	JZ t1_end
+	MOVQ R10, DX
+	VPXORD Z0, Z0, Z0
+	VUNPCKLPS Z0, Z1, Z2
+	VUNPCKHPS Z0, Z1, Z3
+	VUNPCKLPD Z0, Z2, Z4
+	VUNPCKHPD Z0, Z2, Z5
+	VUNPCKLPD Z0, Z3, Z6
+	VUNPCKHPD Z0, Z3, Z7
+	VSHUFF32X4 $0x88, Z0, Z4, Z8
+	VSHUFF32X4 $0xdd, Z0, Z4, Z9
+	VSHUFF32X4 $0x88, Z0, Z8, Z10
+	VSHUFF32X4 $0x88, Z0, Z9, Z11
+	VSHUFF32X4 $0xdd, Z0, Z8, Z12
+	VSHUFF32X4 $0xdd, Z0, Z9, Z13
+	VSHUFF32X4 $0x88, Z0, Z5, Z14
+	VSHUFF32X4 $0xdd, Z0, Z5, Z15
+	VSHUFF32X4 $0x88, Z0, Z14, Z16
+	VSHUFF32X4 $0x88, Z0, Z15, Z17
+	VSHUFF32X4 $0xdd, Z0, Z14, Z18
+	VSHUFF32X4 $0xdd, Z0, Z15, Z19
+	VSHUFF32X4 $0x88, Z0, Z6, Z20
+	VSHUFF32X4 $0xdd, Z0, Z6, Z21
+	VSHUFF32X4 $0x88, Z0, Z20, Z22
+	VSHUFF32X4 $0x88, Z0, Z21, Z23
+	VSHUFF32X4 $0xdd, Z0, Z20, Z24
+	VSHUFF32X4 $0xdd, Z0, Z21, Z25
+	VSHUFF32X4 $0x88, Z0, Z7, Z26
+	VSHUFF32X4 $0xdd, Z0, Z7, Z27
+	VSHUFF32X4 $0x88, Z0, Z26, Z28
+	VSHUFF32X4 $0x88, Z0, Z27, Z29
+	VSHUFF32X4 $0xdd, Z0, Z26, Z30
+	VSHUFF32X4 $0xdd, Z0, Z27, Z31
+	TESTL R12, R12
+	JZ t1_h1_put
+	VBROADCASTSS beta+76(FP), Z1
+	UPDROW(0, R14, t1_end, Z1, Z2, Z10)
+	UPDROW(1, R14, t1_end, Z1, Z2, Z16)
+	UPDROW(2, R14, t1_end, Z1, Z2, Z22)
+	UPDROW(3, R14, t1_end, Z1, Z2, Z28)
+	UPDROW(4, R14, t1_end, Z1, Z2, Z11)
+	UPDROW(5, R14, t1_end, Z1, Z2, Z17)
+	UPDROW(6, R14, t1_end, Z1, Z2, Z23)
+	UPDROW(7, R14, t1_end, Z1, Z2, Z29)
+	UPDROW(8, R14, t1_end, Z1, Z2, Z12)
+	UPDROW(9, R14, t1_end, Z1, Z2, Z18)
+	UPDROW(10, R14, t1_end, Z1, Z2, Z24)
+	UPDROW(11, R14, t1_end, Z1, Z2, Z30)
+	UPDROW(12, R14, t1_end, Z1, Z2, Z13)
+	UPDROW(13, R14, t1_end, Z1, Z2, Z19)
+	UPDROW(14, R14, t1_end, Z1, Z2, Z25)
+	UPDROW(15, R14, t1_end, Z1, Z2, Z31)
+	JMP t1_end
+t1_h1_put:
+	PUTROW(0, R14, t1_end, Z10)
+	PUTROW(1, R14, t1_end, Z16)
+	PUTROW(2, R14, t1_end, Z22)
+	PUTROW(3, R14, t1_end, Z28)
+	PUTROW(4, R14, t1_end, Z11)
+	PUTROW(5, R14, t1_end, Z17)
+	PUTROW(6, R14, t1_end, Z23)
+	PUTROW(7, R14, t1_end, Z29)
+	PUTROW(8, R14, t1_end, Z12)
+	PUTROW(9, R14, t1_end, Z18)
+	PUTROW(10, R14, t1_end, Z24)
+	PUTROW(11, R14, t1_end, Z30)
+	PUTROW(12, R14, t1_end, Z13)
+	PUTROW(13, R14, t1_end, Z19)
+	PUTROW(14, R14, t1_end, Z25)
+	PUTROW(15, R14, t1_end, Z31)
+t1_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T2(SB), NOSPLIT, $8-88
+TEXT ·sgemm512T2(SB), NOSPLIT, $8-80
 	ARGS
 	FLUSH_ON
 	ZERO2(Z0, Z1)
@@ -136,19 +272,155 @@ t2_loop:
 	FMA2(0, Z4, Z5, Z6, Z0, Z1)
 	FMA2(4, Z4, Z5, Z6, Z2, Z3)
 	NEXTK(t2_loop)
-	EPILOGUE1(Z4)
+	EPILOGUE(Z4)
 	MUL2(Z4, Z0, Z1)
 	MUL2(Z4, Z2, Z3)
-	EPILOGUE2(t2_store, Z6, Z5)
-	UPD2(Z6, Z5, Z7, Z8, Z0, Z1)
-	UPD2(Z6, Z5, Z7, Z8, Z2, Z3)
-t2_store:
-	PUT2(Z6, Z0, Z1)
-	PUT2(Z6, Z2, Z3)
+	ROWS(0x3)
+	VPXORD Z4, Z4, Z4
+	VUNPCKLPS Z2, Z0, Z5
+	VUNPCKHPS Z2, Z0, Z6
+	VUNPCKLPD Z4, Z5, Z7
+	VUNPCKHPD Z4, Z5, Z8
+	VUNPCKLPD Z4, Z6, Z9
+	VUNPCKHPD Z4, Z6, Z10
+	VSHUFF32X4 $0x88, Z4, Z7, Z11
+	VSHUFF32X4 $0xdd, Z4, Z7, Z12
+	VSHUFF32X4 $0x88, Z4, Z11, Z13
+	VSHUFF32X4 $0x88, Z4, Z12, Z14
+	VSHUFF32X4 $0xdd, Z4, Z11, Z15
+	VSHUFF32X4 $0xdd, Z4, Z12, Z16
+	VSHUFF32X4 $0x88, Z4, Z8, Z17
+	VSHUFF32X4 $0xdd, Z4, Z8, Z18
+	VSHUFF32X4 $0x88, Z4, Z17, Z19
+	VSHUFF32X4 $0x88, Z4, Z18, Z20
+	VSHUFF32X4 $0xdd, Z4, Z17, Z21
+	VSHUFF32X4 $0xdd, Z4, Z18, Z22
+	VSHUFF32X4 $0x88, Z4, Z9, Z23
+	VSHUFF32X4 $0xdd, Z4, Z9, Z24
+	VSHUFF32X4 $0x88, Z4, Z23, Z25
+	VSHUFF32X4 $0x88, Z4, Z24, Z26
+	VSHUFF32X4 $0xdd, Z4, Z23, Z27
+	VSHUFF32X4 $0xdd, Z4, Z24, Z28
+	VSHUFF32X4 $0x88, Z4, Z10, Z29
+	VSHUFF32X4 $0xdd, Z4, Z10, Z30
+	VSHUFF32X4 $0x88, Z4, Z29, Z31
+	VSHUFF32X4 $0x88, Z4, Z30, Z0
+	VSHUFF32X4 $0xdd, Z4, Z29, Z2
+	VSHUFF32X4 $0xdd, Z4, Z30, Z5
+	TESTL R12, R12
+	JZ t2_h0_put
+	VBROADCASTSS beta+76(FP), Z6
+	UPDROW(0, R13, t2_h0_done, Z6, Z7, Z13)
+	UPDROW(1, R13, t2_h0_done, Z6, Z7, Z19)
+	UPDROW(2, R13, t2_h0_done, Z6, Z7, Z25)
+	UPDROW(3, R13, t2_h0_done, Z6, Z7, Z31)
+	UPDROW(4, R13, t2_h0_done, Z6, Z7, Z14)
+	UPDROW(5, R13, t2_h0_done, Z6, Z7, Z20)
+	UPDROW(6, R13, t2_h0_done, Z6, Z7, Z26)
+	UPDROW(7, R13, t2_h0_done, Z6, Z7, Z0)
+	UPDROW(8, R13, t2_h0_done, Z6, Z7, Z15)
+	UPDROW(9, R13, t2_h0_done, Z6, Z7, Z21)
+	UPDROW(10, R13, t2_h0_done, Z6, Z7, Z27)
+	UPDROW(11, R13, t2_h0_done, Z6, Z7, Z2)
+	UPDROW(12, R13, t2_h0_done, Z6, Z7, Z16)
+	UPDROW(13, R13, t2_h0_done, Z6, Z7, Z22)
+	UPDROW(14, R13, t2_h0_done, Z6, Z7, Z28)
+	UPDROW(15, R13, t2_h0_done, Z6, Z7, Z5)
+	JMP t2_h0_done
+t2_h0_put:
+	PUTROW(0, R13, t2_h0_done, Z13)
+	PUTROW(1, R13, t2_h0_done, Z19)
+	PUTROW(2, R13, t2_h0_done, Z25)
+	PUTROW(3, R13, t2_h0_done, Z31)
+	PUTROW(4, R13, t2_h0_done, Z14)
+	PUTROW(5, R13, t2_h0_done, Z20)
+	PUTROW(6, R13, t2_h0_done, Z26)
+	PUTROW(7, R13, t2_h0_done, Z0)
+	PUTROW(8, R13, t2_h0_done, Z15)
+	PUTROW(9, R13, t2_h0_done, Z21)
+	PUTROW(10, R13, t2_h0_done, Z27)
+	PUTROW(11, R13, t2_h0_done, Z2)
+	PUTROW(12, R13, t2_h0_done, Z16)
+	PUTROW(13, R13, t2_h0_done, Z22)
+	PUTROW(14, R13, t2_h0_done, Z28)
+	PUTROW(15, R13, t2_h0_done, Z5)
+t2_h0_done:
+	TESTQ R14, R14
+	JZ t2_end
+	MOVQ R10, DX
+	VPXORD Z0, Z0, Z0
+	VUNPCKLPS Z3, Z1, Z2
+	VUNPCKHPS Z3, Z1, Z4
+	VUNPCKLPD Z0, Z2, Z5
+	VUNPCKHPD Z0, Z2, Z6
+	VUNPCKLPD Z0, Z4, Z7
+	VUNPCKHPD Z0, Z4, Z8
+	VSHUFF32X4 $0x88, Z0, Z5, Z9
+	VSHUFF32X4 $0xdd, Z0, Z5, Z10
+	VSHUFF32X4 $0x88, Z0, Z9, Z11
+	VSHUFF32X4 $0x88, Z0, Z10, Z12
+	VSHUFF32X4 $0xdd, Z0, Z9, Z13
+	VSHUFF32X4 $0xdd, Z0, Z10, Z14
+	VSHUFF32X4 $0x88, Z0, Z6, Z15
+	VSHUFF32X4 $0xdd, Z0, Z6, Z16
+	VSHUFF32X4 $0x88, Z0, Z15, Z17
+	VSHUFF32X4 $0x88, Z0, Z16, Z18
+	VSHUFF32X4 $0xdd, Z0, Z15, Z19
+	VSHUFF32X4 $0xdd, Z0, Z16, Z20
+	VSHUFF32X4 $0x88, Z0, Z7, Z21
+	VSHUFF32X4 $0xdd, Z0, Z7, Z22
+	VSHUFF32X4 $0x88, Z0, Z21, Z23
+	VSHUFF32X4 $0x88, Z0, Z22, Z24
+	VSHUFF32X4 $0xdd, Z0, Z21, Z25
+	VSHUFF32X4 $0xdd, Z0, Z22, Z26
+	VSHUFF32X4 $0x88, Z0, Z8, Z27
+	VSHUFF32X4 $0xdd, Z0, Z8, Z28
+	VSHUFF32X4 $0x88, Z0, Z27, Z29
+	VSHUFF32X4 $0x88, Z0, Z28, Z30
+	VSHUFF32X4 $0xdd, Z0, Z27, Z31
+	VSHUFF32X4 $0xdd, Z0, Z28, Z1
+	TESTL R12, R12
+	JZ t2_h1_put
+	VBROADCASTSS beta+76(FP), Z3
+	UPDROW(0, R14, t2_end, Z3, Z2, Z11)
+	UPDROW(1, R14, t2_end, Z3, Z2, Z17)
+	UPDROW(2, R14, t2_end, Z3, Z2, Z23)
+	UPDROW(3, R14, t2_end, Z3, Z2, Z29)
+	UPDROW(4, R14, t2_end, Z3, Z2, Z12)
+	UPDROW(5, R14, t2_end, Z3, Z2, Z18)
+	UPDROW(6, R14, t2_end, Z3, Z2, Z24)
+	UPDROW(7, R14, t2_end, Z3, Z2, Z30)
+	UPDROW(8, R14, t2_end, Z3, Z2, Z13)
+	UPDROW(9, R14, t2_end, Z3, Z2, Z19)
+	UPDROW(10, R14, t2_end, Z3, Z2, Z25)
+	UPDROW(11, R14, t2_end, Z3, Z2, Z31)
+	UPDROW(12, R14, t2_end, Z3, Z2, Z14)
+	UPDROW(13, R14, t2_end, Z3, Z2, Z20)
+	UPDROW(14, R14, t2_end, Z3, Z2, Z26)
+	UPDROW(15, R14, t2_end, Z3, Z2, Z1)
+	JMP t2_end
+t2_h1_put:
+	PUTROW(0, R14, t2_end, Z11)
+	PUTROW(1, R14, t2_end, Z17)
+	PUTROW(2, R14, t2_end, Z23)
+	PUTROW(3, R14, t2_end, Z29)
+	PUTROW(4, R14, t2_end, Z12)
+	PUTROW(5, R14, t2_end, Z18)
+	PUTROW(6, R14, t2_end, Z24)
+	PUTROW(7, R14, t2_end, Z30)
+	PUTROW(8, R14, t2_end, Z13)
+	PUTROW(9, R14, t2_end, Z19)
+	PUTROW(10, R14, t2_end, Z25)
+	PUTROW(11, R14, t2_end, Z31)
+	PUTROW(12, R14, t2_end, Z14)
+	PUTROW(13, R14, t2_end, Z20)
+	PUTROW(14, R14, t2_end, Z26)
+	PUTROW(15, R14, t2_end, Z1)
+t2_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T3(SB), NOSPLIT, $8-88
+TEXT ·sgemm512T3(SB), NOSPLIT, $8-80
 	ARGS
 	FLUSH_ON
 	ZERO2(Z0, Z1)
@@ -160,22 +432,160 @@ t3_loop:
 	FMA2(4, Z6, Z7, Z8, Z2, Z3)
 	FMA2(8, Z6, Z7, Z8, Z4, Z5)
 	NEXTK(t3_loop)
-	EPILOGUE1(Z6)
+	EPILOGUE(Z6)
 	MUL2(Z6, Z0, Z1)
 	MUL2(Z6, Z2, Z3)
 	MUL2(Z6, Z4, Z5)
-	EPILOGUE2(t3_store, Z8, Z7)
-	UPD2(Z8, Z7, Z9, Z10, Z0, Z1)
-	UPD2(Z8, Z7, Z9, Z10, Z2, Z3)
-	UPD2(Z8, Z7, Z9, Z10, Z4, Z5)
-t3_store:
-	PUT2(Z8, Z0, Z1)
-	PUT2(Z8, Z2, Z3)
-	PUT2(Z8, Z4, Z5)
+	ROWS(0x7)
+	VPXORD Z6, Z6, Z6
+	VUNPCKLPS Z2, Z0, Z7
+	VUNPCKHPS Z2, Z0, Z8
+	VUNPCKLPS Z6, Z4, Z9
+	VUNPCKHPS Z6, Z4, Z10
+	VUNPCKLPD Z9, Z7, Z11
+	VUNPCKHPD Z9, Z7, Z12
+	VUNPCKLPD Z10, Z8, Z13
+	VUNPCKHPD Z10, Z8, Z14
+	VSHUFF32X4 $0x88, Z6, Z11, Z15
+	VSHUFF32X4 $0xdd, Z6, Z11, Z16
+	VSHUFF32X4 $0x88, Z6, Z15, Z17
+	VSHUFF32X4 $0x88, Z6, Z16, Z18
+	VSHUFF32X4 $0xdd, Z6, Z15, Z19
+	VSHUFF32X4 $0xdd, Z6, Z16, Z20
+	VSHUFF32X4 $0x88, Z6, Z12, Z21
+	VSHUFF32X4 $0xdd, Z6, Z12, Z22
+	VSHUFF32X4 $0x88, Z6, Z21, Z23
+	VSHUFF32X4 $0x88, Z6, Z22, Z24
+	VSHUFF32X4 $0xdd, Z6, Z21, Z25
+	VSHUFF32X4 $0xdd, Z6, Z22, Z26
+	VSHUFF32X4 $0x88, Z6, Z13, Z27
+	VSHUFF32X4 $0xdd, Z6, Z13, Z28
+	VSHUFF32X4 $0x88, Z6, Z27, Z29
+	VSHUFF32X4 $0x88, Z6, Z28, Z30
+	VSHUFF32X4 $0xdd, Z6, Z27, Z31
+	VSHUFF32X4 $0xdd, Z6, Z28, Z0
+	VSHUFF32X4 $0x88, Z6, Z14, Z2
+	VSHUFF32X4 $0xdd, Z6, Z14, Z4
+	VSHUFF32X4 $0x88, Z6, Z2, Z7
+	VSHUFF32X4 $0x88, Z6, Z4, Z9
+	VSHUFF32X4 $0xdd, Z6, Z2, Z8
+	VSHUFF32X4 $0xdd, Z6, Z4, Z10
+	TESTL R12, R12
+	JZ t3_h0_put
+	VBROADCASTSS beta+76(FP), Z11
+	UPDROW(0, R13, t3_h0_done, Z11, Z15, Z17)
+	UPDROW(1, R13, t3_h0_done, Z11, Z15, Z23)
+	UPDROW(2, R13, t3_h0_done, Z11, Z15, Z29)
+	UPDROW(3, R13, t3_h0_done, Z11, Z15, Z7)
+	UPDROW(4, R13, t3_h0_done, Z11, Z15, Z18)
+	UPDROW(5, R13, t3_h0_done, Z11, Z15, Z24)
+	UPDROW(6, R13, t3_h0_done, Z11, Z15, Z30)
+	UPDROW(7, R13, t3_h0_done, Z11, Z15, Z9)
+	UPDROW(8, R13, t3_h0_done, Z11, Z15, Z19)
+	UPDROW(9, R13, t3_h0_done, Z11, Z15, Z25)
+	UPDROW(10, R13, t3_h0_done, Z11, Z15, Z31)
+	UPDROW(11, R13, t3_h0_done, Z11, Z15, Z8)
+	UPDROW(12, R13, t3_h0_done, Z11, Z15, Z20)
+	UPDROW(13, R13, t3_h0_done, Z11, Z15, Z26)
+	UPDROW(14, R13, t3_h0_done, Z11, Z15, Z0)
+	UPDROW(15, R13, t3_h0_done, Z11, Z15, Z10)
+	JMP t3_h0_done
+t3_h0_put:
+	PUTROW(0, R13, t3_h0_done, Z17)
+	PUTROW(1, R13, t3_h0_done, Z23)
+	PUTROW(2, R13, t3_h0_done, Z29)
+	PUTROW(3, R13, t3_h0_done, Z7)
+	PUTROW(4, R13, t3_h0_done, Z18)
+	PUTROW(5, R13, t3_h0_done, Z24)
+	PUTROW(6, R13, t3_h0_done, Z30)
+	PUTROW(7, R13, t3_h0_done, Z9)
+	PUTROW(8, R13, t3_h0_done, Z19)
+	PUTROW(9, R13, t3_h0_done, Z25)
+	PUTROW(10, R13, t3_h0_done, Z31)
+	PUTROW(11, R13, t3_h0_done, Z8)
+	PUTROW(12, R13, t3_h0_done, Z20)
+	PUTROW(13, R13, t3_h0_done, Z26)
+	PUTROW(14, R13, t3_h0_done, Z0)
+	PUTROW(15, R13, t3_h0_done, Z10)
+t3_h0_done:
+	TESTQ R14, R14
+	JZ t3_end
+	MOVQ R10, DX
+	VPXORD Z0, Z0, Z0
+	VUNPCKLPS Z3, Z1, Z2
+	VUNPCKHPS Z3, Z1, Z4
+	VUNPCKLPS Z0, Z5, Z6
+	VUNPCKHPS Z0, Z5, Z7
+	VUNPCKLPD Z6, Z2, Z8
+	VUNPCKHPD Z6, Z2, Z9
+	VUNPCKLPD Z7, Z4, Z10
+	VUNPCKHPD Z7, Z4, Z11
+	VSHUFF32X4 $0x88, Z0, Z8, Z12
+	VSHUFF32X4 $0xdd, Z0, Z8, Z13
+	VSHUFF32X4 $0x88, Z0, Z12, Z14
+	VSHUFF32X4 $0x88, Z0, Z13, Z15
+	VSHUFF32X4 $0xdd, Z0, Z12, Z16
+	VSHUFF32X4 $0xdd, Z0, Z13, Z17
+	VSHUFF32X4 $0x88, Z0, Z9, Z18
+	VSHUFF32X4 $0xdd, Z0, Z9, Z19
+	VSHUFF32X4 $0x88, Z0, Z18, Z20
+	VSHUFF32X4 $0x88, Z0, Z19, Z21
+	VSHUFF32X4 $0xdd, Z0, Z18, Z22
+	VSHUFF32X4 $0xdd, Z0, Z19, Z23
+	VSHUFF32X4 $0x88, Z0, Z10, Z24
+	VSHUFF32X4 $0xdd, Z0, Z10, Z25
+	VSHUFF32X4 $0x88, Z0, Z24, Z26
+	VSHUFF32X4 $0x88, Z0, Z25, Z27
+	VSHUFF32X4 $0xdd, Z0, Z24, Z28
+	VSHUFF32X4 $0xdd, Z0, Z25, Z29
+	VSHUFF32X4 $0x88, Z0, Z11, Z30
+	VSHUFF32X4 $0xdd, Z0, Z11, Z31
+	VSHUFF32X4 $0x88, Z0, Z30, Z1
+	VSHUFF32X4 $0x88, Z0, Z31, Z3
+	VSHUFF32X4 $0xdd, Z0, Z30, Z5
+	VSHUFF32X4 $0xdd, Z0, Z31, Z2
+	TESTL R12, R12
+	JZ t3_h1_put
+	VBROADCASTSS beta+76(FP), Z6
+	UPDROW(0, R14, t3_end, Z6, Z4, Z14)
+	UPDROW(1, R14, t3_end, Z6, Z4, Z20)
+	UPDROW(2, R14, t3_end, Z6, Z4, Z26)
+	UPDROW(3, R14, t3_end, Z6, Z4, Z1)
+	UPDROW(4, R14, t3_end, Z6, Z4, Z15)
+	UPDROW(5, R14, t3_end, Z6, Z4, Z21)
+	UPDROW(6, R14, t3_end, Z6, Z4, Z27)
+	UPDROW(7, R14, t3_end, Z6, Z4, Z3)
+	UPDROW(8, R14, t3_end, Z6, Z4, Z16)
+	UPDROW(9, R14, t3_end, Z6, Z4, Z22)
+	UPDROW(10, R14, t3_end, Z6, Z4, Z28)
+	UPDROW(11, R14, t3_end, Z6, Z4, Z5)
+	UPDROW(12, R14, t3_end, Z6, Z4, Z17)
+	UPDROW(13, R14, t3_end, Z6, Z4, Z23)
+	UPDROW(14, R14, t3_end, Z6, Z4, Z29)
+	UPDROW(15, R14, t3_end, Z6, Z4, Z2)
+	JMP t3_end
+t3_h1_put:
+	PUTROW(0, R14, t3_end, Z14)
+	PUTROW(1, R14, t3_end, Z20)
+	PUTROW(2, R14, t3_end, Z26)
+	PUTROW(3, R14, t3_end, Z1)
+	PUTROW(4, R14, t3_end, Z15)
+	PUTROW(5, R14, t3_end, Z21)
+	PUTROW(6, R14, t3_end, Z27)
+	PUTROW(7, R14, t3_end, Z3)
+	PUTROW(8, R14, t3_end, Z16)
+	PUTROW(9, R14, t3_end, Z22)
+	PUTROW(10, R14, t3_end, Z28)
+	PUTROW(11, R14, t3_end, Z5)
+	PUTROW(12, R14, t3_end, Z17)
+	PUTROW(13, R14, t3_end, Z23)
+	PUTROW(14, R14, t3_end, Z29)
+	PUTROW(15, R14, t3_end, Z2)
+t3_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T4(SB), NOSPLIT, $8-88
+TEXT ·sgemm512T4(SB), NOSPLIT, $8-80
 	ARGS
 	FLUSH_ON
 	ZERO2(Z0, Z1)
@@ -189,25 +599,161 @@ t4_loop:
 	FMA2(8, Z8, Z9, Z10, Z4, Z5)
 	FMA2(12, Z8, Z9, Z10, Z6, Z7)
 	NEXTK(t4_loop)
-	EPILOGUE1(Z8)
+	EPILOGUE(Z8)
 	MUL2(Z8, Z0, Z1)
 	MUL2(Z8, Z2, Z3)
 	MUL2(Z8, Z4, Z5)
 	MUL2(Z8, Z6, Z7)
-	EPILOGUE2(t4_store, Z10, Z9)
-	UPD2(Z10, Z9, Z11, Z12, Z0, Z1)
-	UPD2(Z10, Z9, Z11, Z12, Z2, Z3)
-	UPD2(Z10, Z9, Z11, Z12, Z4, Z5)
-	UPD2(Z10, Z9, Z11, Z12, Z6, Z7)
-t4_store:
-	PUT2(Z10, Z0, Z1)
-	PUT2(Z10, Z2, Z3)
-	PUT2(Z10, Z4, Z5)
-	PUT2(Z10, Z6, Z7)
+	ROWS(0xf)
+	VPXORD Z8, Z8, Z8
+	VUNPCKLPS Z2, Z0, Z9
+	VUNPCKHPS Z2, Z0, Z10
+	VUNPCKLPS Z6, Z4, Z11
+	VUNPCKHPS Z6, Z4, Z12
+	VUNPCKLPD Z11, Z9, Z13
+	VUNPCKHPD Z11, Z9, Z14
+	VUNPCKLPD Z12, Z10, Z15
+	VUNPCKHPD Z12, Z10, Z16
+	VSHUFF32X4 $0x88, Z8, Z13, Z17
+	VSHUFF32X4 $0xdd, Z8, Z13, Z18
+	VSHUFF32X4 $0x88, Z8, Z17, Z19
+	VSHUFF32X4 $0x88, Z8, Z18, Z20
+	VSHUFF32X4 $0xdd, Z8, Z17, Z21
+	VSHUFF32X4 $0xdd, Z8, Z18, Z22
+	VSHUFF32X4 $0x88, Z8, Z14, Z23
+	VSHUFF32X4 $0xdd, Z8, Z14, Z24
+	VSHUFF32X4 $0x88, Z8, Z23, Z25
+	VSHUFF32X4 $0x88, Z8, Z24, Z26
+	VSHUFF32X4 $0xdd, Z8, Z23, Z27
+	VSHUFF32X4 $0xdd, Z8, Z24, Z28
+	VSHUFF32X4 $0x88, Z8, Z15, Z29
+	VSHUFF32X4 $0xdd, Z8, Z15, Z30
+	VSHUFF32X4 $0x88, Z8, Z29, Z31
+	VSHUFF32X4 $0x88, Z8, Z30, Z0
+	VSHUFF32X4 $0xdd, Z8, Z29, Z2
+	VSHUFF32X4 $0xdd, Z8, Z30, Z4
+	VSHUFF32X4 $0x88, Z8, Z16, Z6
+	VSHUFF32X4 $0xdd, Z8, Z16, Z9
+	VSHUFF32X4 $0x88, Z8, Z6, Z11
+	VSHUFF32X4 $0x88, Z8, Z9, Z10
+	VSHUFF32X4 $0xdd, Z8, Z6, Z12
+	VSHUFF32X4 $0xdd, Z8, Z9, Z13
+	TESTL R12, R12
+	JZ t4_h0_put
+	VBROADCASTSS beta+76(FP), Z17
+	UPDROW(0, R13, t4_h0_done, Z17, Z18, Z19)
+	UPDROW(1, R13, t4_h0_done, Z17, Z18, Z25)
+	UPDROW(2, R13, t4_h0_done, Z17, Z18, Z31)
+	UPDROW(3, R13, t4_h0_done, Z17, Z18, Z11)
+	UPDROW(4, R13, t4_h0_done, Z17, Z18, Z20)
+	UPDROW(5, R13, t4_h0_done, Z17, Z18, Z26)
+	UPDROW(6, R13, t4_h0_done, Z17, Z18, Z0)
+	UPDROW(7, R13, t4_h0_done, Z17, Z18, Z10)
+	UPDROW(8, R13, t4_h0_done, Z17, Z18, Z21)
+	UPDROW(9, R13, t4_h0_done, Z17, Z18, Z27)
+	UPDROW(10, R13, t4_h0_done, Z17, Z18, Z2)
+	UPDROW(11, R13, t4_h0_done, Z17, Z18, Z12)
+	UPDROW(12, R13, t4_h0_done, Z17, Z18, Z22)
+	UPDROW(13, R13, t4_h0_done, Z17, Z18, Z28)
+	UPDROW(14, R13, t4_h0_done, Z17, Z18, Z4)
+	UPDROW(15, R13, t4_h0_done, Z17, Z18, Z13)
+	JMP t4_h0_done
+t4_h0_put:
+	PUTROW(0, R13, t4_h0_done, Z19)
+	PUTROW(1, R13, t4_h0_done, Z25)
+	PUTROW(2, R13, t4_h0_done, Z31)
+	PUTROW(3, R13, t4_h0_done, Z11)
+	PUTROW(4, R13, t4_h0_done, Z20)
+	PUTROW(5, R13, t4_h0_done, Z26)
+	PUTROW(6, R13, t4_h0_done, Z0)
+	PUTROW(7, R13, t4_h0_done, Z10)
+	PUTROW(8, R13, t4_h0_done, Z21)
+	PUTROW(9, R13, t4_h0_done, Z27)
+	PUTROW(10, R13, t4_h0_done, Z2)
+	PUTROW(11, R13, t4_h0_done, Z12)
+	PUTROW(12, R13, t4_h0_done, Z22)
+	PUTROW(13, R13, t4_h0_done, Z28)
+	PUTROW(14, R13, t4_h0_done, Z4)
+	PUTROW(15, R13, t4_h0_done, Z13)
+t4_h0_done:
+	TESTQ R14, R14
+	JZ t4_end
+	MOVQ R10, DX
+	VPXORD Z0, Z0, Z0
+	VUNPCKLPS Z3, Z1, Z2
+	VUNPCKHPS Z3, Z1, Z4
+	VUNPCKLPS Z7, Z5, Z6
+	VUNPCKHPS Z7, Z5, Z8
+	VUNPCKLPD Z6, Z2, Z9
+	VUNPCKHPD Z6, Z2, Z10
+	VUNPCKLPD Z8, Z4, Z11
+	VUNPCKHPD Z8, Z4, Z12
+	VSHUFF32X4 $0x88, Z0, Z9, Z13
+	VSHUFF32X4 $0xdd, Z0, Z9, Z14
+	VSHUFF32X4 $0x88, Z0, Z13, Z15
+	VSHUFF32X4 $0x88, Z0, Z14, Z16
+	VSHUFF32X4 $0xdd, Z0, Z13, Z17
+	VSHUFF32X4 $0xdd, Z0, Z14, Z18
+	VSHUFF32X4 $0x88, Z0, Z10, Z19
+	VSHUFF32X4 $0xdd, Z0, Z10, Z20
+	VSHUFF32X4 $0x88, Z0, Z19, Z21
+	VSHUFF32X4 $0x88, Z0, Z20, Z22
+	VSHUFF32X4 $0xdd, Z0, Z19, Z23
+	VSHUFF32X4 $0xdd, Z0, Z20, Z24
+	VSHUFF32X4 $0x88, Z0, Z11, Z25
+	VSHUFF32X4 $0xdd, Z0, Z11, Z26
+	VSHUFF32X4 $0x88, Z0, Z25, Z27
+	VSHUFF32X4 $0x88, Z0, Z26, Z28
+	VSHUFF32X4 $0xdd, Z0, Z25, Z29
+	VSHUFF32X4 $0xdd, Z0, Z26, Z30
+	VSHUFF32X4 $0x88, Z0, Z12, Z31
+	VSHUFF32X4 $0xdd, Z0, Z12, Z1
+	VSHUFF32X4 $0x88, Z0, Z31, Z3
+	VSHUFF32X4 $0x88, Z0, Z1, Z5
+	VSHUFF32X4 $0xdd, Z0, Z31, Z7
+	VSHUFF32X4 $0xdd, Z0, Z1, Z2
+	TESTL R12, R12
+	JZ t4_h1_put
+	VBROADCASTSS beta+76(FP), Z6
+	UPDROW(0, R14, t4_end, Z6, Z4, Z15)
+	UPDROW(1, R14, t4_end, Z6, Z4, Z21)
+	UPDROW(2, R14, t4_end, Z6, Z4, Z27)
+	UPDROW(3, R14, t4_end, Z6, Z4, Z3)
+	UPDROW(4, R14, t4_end, Z6, Z4, Z16)
+	UPDROW(5, R14, t4_end, Z6, Z4, Z22)
+	UPDROW(6, R14, t4_end, Z6, Z4, Z28)
+	UPDROW(7, R14, t4_end, Z6, Z4, Z5)
+	UPDROW(8, R14, t4_end, Z6, Z4, Z17)
+	UPDROW(9, R14, t4_end, Z6, Z4, Z23)
+	UPDROW(10, R14, t4_end, Z6, Z4, Z29)
+	UPDROW(11, R14, t4_end, Z6, Z4, Z7)
+	UPDROW(12, R14, t4_end, Z6, Z4, Z18)
+	UPDROW(13, R14, t4_end, Z6, Z4, Z24)
+	UPDROW(14, R14, t4_end, Z6, Z4, Z30)
+	UPDROW(15, R14, t4_end, Z6, Z4, Z2)
+	JMP t4_end
+t4_h1_put:
+	PUTROW(0, R14, t4_end, Z15)
+	PUTROW(1, R14, t4_end, Z21)
+	PUTROW(2, R14, t4_end, Z27)
+	PUTROW(3, R14, t4_end, Z3)
+	PUTROW(4, R14, t4_end, Z16)
+	PUTROW(5, R14, t4_end, Z22)
+	PUTROW(6, R14, t4_end, Z28)
+	PUTROW(7, R14, t4_end, Z5)
+	PUTROW(8, R14, t4_end, Z17)
+	PUTROW(9, R14, t4_end, Z23)
+	PUTROW(10, R14, t4_end, Z29)
+	PUTROW(11, R14, t4_end, Z7)
+	PUTROW(12, R14, t4_end, Z18)
+	PUTROW(13, R14, t4_end, Z24)
+	PUTROW(14, R14, t4_end, Z30)
+	PUTROW(15, R14, t4_end, Z2)
+t4_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T5(SB), NOSPLIT, $8-88
+TEXT ·sgemm512T5(SB), NOSPLIT, $8-80
 	ARGS
 	FLUSH_ON
 	ZERO2(Z0, Z1)
@@ -223,28 +769,174 @@ t5_loop:
 	FMA2(12, Z10, Z11, Z12, Z6, Z7)
 	FMA2(16, Z10, Z11, Z12, Z8, Z9)
 	NEXTK(t5_loop)
-	EPILOGUE1(Z10)
+	EPILOGUE(Z10)
 	MUL2(Z10, Z0, Z1)
 	MUL2(Z10, Z2, Z3)
 	MUL2(Z10, Z4, Z5)
 	MUL2(Z10, Z6, Z7)
 	MUL2(Z10, Z8, Z9)
-	EPILOGUE2(t5_store, Z12, Z11)
-	UPD2(Z12, Z11, Z13, Z14, Z0, Z1)
-	UPD2(Z12, Z11, Z13, Z14, Z2, Z3)
-	UPD2(Z12, Z11, Z13, Z14, Z4, Z5)
-	UPD2(Z12, Z11, Z13, Z14, Z6, Z7)
-	UPD2(Z12, Z11, Z13, Z14, Z8, Z9)
-t5_store:
-	PUT2(Z12, Z0, Z1)
-	PUT2(Z12, Z2, Z3)
-	PUT2(Z12, Z4, Z5)
-	PUT2(Z12, Z6, Z7)
-	PUT2(Z12, Z8, Z9)
+	ROWS(0x1f)
+	VPXORD Z10, Z10, Z10
+	VUNPCKLPS Z2, Z0, Z11
+	VUNPCKHPS Z2, Z0, Z12
+	VUNPCKLPS Z6, Z4, Z13
+	VUNPCKHPS Z6, Z4, Z14
+	VUNPCKLPS Z10, Z8, Z15
+	VUNPCKHPS Z10, Z8, Z16
+	VUNPCKLPD Z13, Z11, Z17
+	VUNPCKHPD Z13, Z11, Z18
+	VUNPCKLPD Z14, Z12, Z19
+	VUNPCKHPD Z14, Z12, Z20
+	VUNPCKLPD Z10, Z15, Z21
+	VUNPCKHPD Z10, Z15, Z22
+	VUNPCKLPD Z10, Z16, Z23
+	VUNPCKHPD Z10, Z16, Z24
+	VSHUFF32X4 $0x88, Z21, Z17, Z25
+	VSHUFF32X4 $0xdd, Z21, Z17, Z26
+	VSHUFF32X4 $0x88, Z10, Z25, Z27
+	VSHUFF32X4 $0x88, Z10, Z26, Z28
+	VSHUFF32X4 $0xdd, Z10, Z25, Z29
+	VSHUFF32X4 $0xdd, Z10, Z26, Z30
+	VSHUFF32X4 $0x88, Z22, Z18, Z31
+	VSHUFF32X4 $0xdd, Z22, Z18, Z0
+	VSHUFF32X4 $0x88, Z10, Z31, Z2
+	VSHUFF32X4 $0x88, Z10, Z0, Z4
+	VSHUFF32X4 $0xdd, Z10, Z31, Z6
+	VSHUFF32X4 $0xdd, Z10, Z0, Z8
+	VSHUFF32X4 $0x88, Z23, Z19, Z11
+	VSHUFF32X4 $0xdd, Z23, Z19, Z13
+	VSHUFF32X4 $0x88, Z10, Z11, Z12
+	VSHUFF32X4 $0x88, Z10, Z13, Z14
+	VSHUFF32X4 $0xdd, Z10, Z11, Z15
+	VSHUFF32X4 $0xdd, Z10, Z13, Z16
+	VSHUFF32X4 $0x88, Z24, Z20, Z17
+	VSHUFF32X4 $0xdd, Z24, Z20, Z21
+	VSHUFF32X4 $0x88, Z10, Z17, Z25
+	VSHUFF32X4 $0x88, Z10, Z21, Z26
+	VSHUFF32X4 $0xdd, Z10, Z17, Z18
+	VSHUFF32X4 $0xdd, Z10, Z21, Z22
+	TESTL R12, R12
+	JZ t5_h0_put
+	VBROADCASTSS beta+76(FP), Z31
+	UPDROW(0, R13, t5_h0_done, Z31, Z0, Z27)
+	UPDROW(1, R13, t5_h0_done, Z31, Z0, Z2)
+	UPDROW(2, R13, t5_h0_done, Z31, Z0, Z12)
+	UPDROW(3, R13, t5_h0_done, Z31, Z0, Z25)
+	UPDROW(4, R13, t5_h0_done, Z31, Z0, Z28)
+	UPDROW(5, R13, t5_h0_done, Z31, Z0, Z4)
+	UPDROW(6, R13, t5_h0_done, Z31, Z0, Z14)
+	UPDROW(7, R13, t5_h0_done, Z31, Z0, Z26)
+	UPDROW(8, R13, t5_h0_done, Z31, Z0, Z29)
+	UPDROW(9, R13, t5_h0_done, Z31, Z0, Z6)
+	UPDROW(10, R13, t5_h0_done, Z31, Z0, Z15)
+	UPDROW(11, R13, t5_h0_done, Z31, Z0, Z18)
+	UPDROW(12, R13, t5_h0_done, Z31, Z0, Z30)
+	UPDROW(13, R13, t5_h0_done, Z31, Z0, Z8)
+	UPDROW(14, R13, t5_h0_done, Z31, Z0, Z16)
+	UPDROW(15, R13, t5_h0_done, Z31, Z0, Z22)
+	JMP t5_h0_done
+t5_h0_put:
+	PUTROW(0, R13, t5_h0_done, Z27)
+	PUTROW(1, R13, t5_h0_done, Z2)
+	PUTROW(2, R13, t5_h0_done, Z12)
+	PUTROW(3, R13, t5_h0_done, Z25)
+	PUTROW(4, R13, t5_h0_done, Z28)
+	PUTROW(5, R13, t5_h0_done, Z4)
+	PUTROW(6, R13, t5_h0_done, Z14)
+	PUTROW(7, R13, t5_h0_done, Z26)
+	PUTROW(8, R13, t5_h0_done, Z29)
+	PUTROW(9, R13, t5_h0_done, Z6)
+	PUTROW(10, R13, t5_h0_done, Z15)
+	PUTROW(11, R13, t5_h0_done, Z18)
+	PUTROW(12, R13, t5_h0_done, Z30)
+	PUTROW(13, R13, t5_h0_done, Z8)
+	PUTROW(14, R13, t5_h0_done, Z16)
+	PUTROW(15, R13, t5_h0_done, Z22)
+t5_h0_done:
+	TESTQ R14, R14
+	JZ t5_end
+	MOVQ R10, DX
+	VPXORD Z0, Z0, Z0
+	VUNPCKLPS Z3, Z1, Z2
+	VUNPCKHPS Z3, Z1, Z4
+	VUNPCKLPS Z7, Z5, Z6
+	VUNPCKHPS Z7, Z5, Z8
+	VUNPCKLPS Z0, Z9, Z10
+	VUNPCKHPS Z0, Z9, Z11
+	VUNPCKLPD Z6, Z2, Z12
+	VUNPCKHPD Z6, Z2, Z13
+	VUNPCKLPD Z8, Z4, Z14
+	VUNPCKHPD Z8, Z4, Z15
+	VUNPCKLPD Z0, Z10, Z16
+	VUNPCKHPD Z0, Z10, Z17
+	VUNPCKLPD Z0, Z11, Z18
+	VUNPCKHPD Z0, Z11, Z19
+	VSHUFF32X4 $0x88, Z16, Z12, Z20
+	VSHUFF32X4 $0xdd, Z16, Z12, Z21
+	VSHUFF32X4 $0x88, Z0, Z20, Z22
+	VSHUFF32X4 $0x88, Z0, Z21, Z23
+	VSHUFF32X4 $0xdd, Z0, Z20, Z24
+	VSHUFF32X4 $0xdd, Z0, Z21, Z25
+	VSHUFF32X4 $0x88, Z17, Z13, Z26
+	VSHUFF32X4 $0xdd, Z17, Z13, Z27
+	VSHUFF32X4 $0x88, Z0, Z26, Z28
+	VSHUFF32X4 $0x88, Z0, Z27, Z29
+	VSHUFF32X4 $0xdd, Z0, Z26, Z30
+	VSHUFF32X4 $0xdd, Z0, Z27, Z31
+	VSHUFF32X4 $0x88, Z18, Z14, Z1
+	VSHUFF32X4 $0xdd, Z18, Z14, Z3
+	VSHUFF32X4 $0x88, Z0, Z1, Z5
+	VSHUFF32X4 $0x88, Z0, Z3, Z7
+	VSHUFF32X4 $0xdd, Z0, Z1, Z9
+	VSHUFF32X4 $0xdd, Z0, Z3, Z2
+	VSHUFF32X4 $0x88, Z19, Z15, Z6
+	VSHUFF32X4 $0xdd, Z19, Z15, Z4
+	VSHUFF32X4 $0x88, Z0, Z6, Z8
+	VSHUFF32X4 $0x88, Z0, Z4, Z10
+	VSHUFF32X4 $0xdd, Z0, Z6, Z11
+	VSHUFF32X4 $0xdd, Z0, Z4, Z12
+	TESTL R12, R12
+	JZ t5_h1_put
+	VBROADCASTSS beta+76(FP), Z16
+	UPDROW(0, R14, t5_end, Z16, Z20, Z22)
+	UPDROW(1, R14, t5_end, Z16, Z20, Z28)
+	UPDROW(2, R14, t5_end, Z16, Z20, Z5)
+	UPDROW(3, R14, t5_end, Z16, Z20, Z8)
+	UPDROW(4, R14, t5_end, Z16, Z20, Z23)
+	UPDROW(5, R14, t5_end, Z16, Z20, Z29)
+	UPDROW(6, R14, t5_end, Z16, Z20, Z7)
+	UPDROW(7, R14, t5_end, Z16, Z20, Z10)
+	UPDROW(8, R14, t5_end, Z16, Z20, Z24)
+	UPDROW(9, R14, t5_end, Z16, Z20, Z30)
+	UPDROW(10, R14, t5_end, Z16, Z20, Z9)
+	UPDROW(11, R14, t5_end, Z16, Z20, Z11)
+	UPDROW(12, R14, t5_end, Z16, Z20, Z25)
+	UPDROW(13, R14, t5_end, Z16, Z20, Z31)
+	UPDROW(14, R14, t5_end, Z16, Z20, Z2)
+	UPDROW(15, R14, t5_end, Z16, Z20, Z12)
+	JMP t5_end
+t5_h1_put:
+	PUTROW(0, R14, t5_end, Z22)
+	PUTROW(1, R14, t5_end, Z28)
+	PUTROW(2, R14, t5_end, Z5)
+	PUTROW(3, R14, t5_end, Z8)
+	PUTROW(4, R14, t5_end, Z23)
+	PUTROW(5, R14, t5_end, Z29)
+	PUTROW(6, R14, t5_end, Z7)
+	PUTROW(7, R14, t5_end, Z10)
+	PUTROW(8, R14, t5_end, Z24)
+	PUTROW(9, R14, t5_end, Z30)
+	PUTROW(10, R14, t5_end, Z9)
+	PUTROW(11, R14, t5_end, Z11)
+	PUTROW(12, R14, t5_end, Z25)
+	PUTROW(13, R14, t5_end, Z31)
+	PUTROW(14, R14, t5_end, Z2)
+	PUTROW(15, R14, t5_end, Z12)
+t5_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T6(SB), NOSPLIT, $8-88
+TEXT ·sgemm512T6(SB), NOSPLIT, $8-80
 	ARGS
 	FLUSH_ON
 	ZERO2(Z0, Z1)
@@ -262,31 +954,175 @@ t6_loop:
 	FMA2(16, Z12, Z13, Z14, Z8, Z9)
 	FMA2(20, Z12, Z13, Z14, Z10, Z11)
 	NEXTK(t6_loop)
-	EPILOGUE1(Z12)
+	EPILOGUE(Z12)
 	MUL2(Z12, Z0, Z1)
 	MUL2(Z12, Z2, Z3)
 	MUL2(Z12, Z4, Z5)
 	MUL2(Z12, Z6, Z7)
 	MUL2(Z12, Z8, Z9)
 	MUL2(Z12, Z10, Z11)
-	EPILOGUE2(t6_store, Z14, Z13)
-	UPD2(Z14, Z13, Z15, Z16, Z0, Z1)
-	UPD2(Z14, Z13, Z15, Z16, Z2, Z3)
-	UPD2(Z14, Z13, Z15, Z16, Z4, Z5)
-	UPD2(Z14, Z13, Z15, Z16, Z6, Z7)
-	UPD2(Z14, Z13, Z15, Z16, Z8, Z9)
-	UPD2(Z14, Z13, Z15, Z16, Z10, Z11)
-t6_store:
-	PUT2(Z14, Z0, Z1)
-	PUT2(Z14, Z2, Z3)
-	PUT2(Z14, Z4, Z5)
-	PUT2(Z14, Z6, Z7)
-	PUT2(Z14, Z8, Z9)
-	PUT2(Z14, Z10, Z11)
+	ROWS(0x3f)
+	VPXORD Z12, Z12, Z12
+	VUNPCKLPS Z2, Z0, Z13
+	VUNPCKHPS Z2, Z0, Z14
+	VUNPCKLPS Z6, Z4, Z15
+	VUNPCKHPS Z6, Z4, Z16
+	VUNPCKLPS Z10, Z8, Z17
+	VUNPCKHPS Z10, Z8, Z18
+	VUNPCKLPD Z15, Z13, Z19
+	VUNPCKHPD Z15, Z13, Z20
+	VUNPCKLPD Z16, Z14, Z21
+	VUNPCKHPD Z16, Z14, Z22
+	VUNPCKLPD Z12, Z17, Z23
+	VUNPCKHPD Z12, Z17, Z24
+	VUNPCKLPD Z12, Z18, Z25
+	VUNPCKHPD Z12, Z18, Z26
+	VSHUFF32X4 $0x88, Z23, Z19, Z27
+	VSHUFF32X4 $0xdd, Z23, Z19, Z28
+	VSHUFF32X4 $0x88, Z12, Z27, Z29
+	VSHUFF32X4 $0x88, Z12, Z28, Z30
+	VSHUFF32X4 $0xdd, Z12, Z27, Z31
+	VSHUFF32X4 $0xdd, Z12, Z28, Z0
+	VSHUFF32X4 $0x88, Z24, Z20, Z2
+	VSHUFF32X4 $0xdd, Z24, Z20, Z4
+	VSHUFF32X4 $0x88, Z12, Z2, Z6
+	VSHUFF32X4 $0x88, Z12, Z4, Z8
+	VSHUFF32X4 $0xdd, Z12, Z2, Z10
+	VSHUFF32X4 $0xdd, Z12, Z4, Z13
+	VSHUFF32X4 $0x88, Z25, Z21, Z15
+	VSHUFF32X4 $0xdd, Z25, Z21, Z14
+	VSHUFF32X4 $0x88, Z12, Z15, Z16
+	VSHUFF32X4 $0x88, Z12, Z14, Z17
+	VSHUFF32X4 $0xdd, Z12, Z15, Z18
+	VSHUFF32X4 $0xdd, Z12, Z14, Z19
+	VSHUFF32X4 $0x88, Z26, Z22, Z23
+	VSHUFF32X4 $0xdd, Z26, Z22, Z27
+	VSHUFF32X4 $0x88, Z12, Z23, Z28
+	VSHUFF32X4 $0x88, Z12, Z27, Z20
+	VSHUFF32X4 $0xdd, Z12, Z23, Z24
+	VSHUFF32X4 $0xdd, Z12, Z27, Z2
+	TESTL R12, R12
+	JZ t6_h0_put
+	VBROADCASTSS beta+76(FP), Z4
+	UPDROW(0, R13, t6_h0_done, Z4, Z21, Z29)
+	UPDROW(1, R13, t6_h0_done, Z4, Z21, Z6)
+	UPDROW(2, R13, t6_h0_done, Z4, Z21, Z16)
+	UPDROW(3, R13, t6_h0_done, Z4, Z21, Z28)
+	UPDROW(4, R13, t6_h0_done, Z4, Z21, Z30)
+	UPDROW(5, R13, t6_h0_done, Z4, Z21, Z8)
+	UPDROW(6, R13, t6_h0_done, Z4, Z21, Z17)
+	UPDROW(7, R13, t6_h0_done, Z4, Z21, Z20)
+	UPDROW(8, R13, t6_h0_done, Z4, Z21, Z31)
+	UPDROW(9, R13, t6_h0_done, Z4, Z21, Z10)
+	UPDROW(10, R13, t6_h0_done, Z4, Z21, Z18)
+	UPDROW(11, R13, t6_h0_done, Z4, Z21, Z24)
+	UPDROW(12, R13, t6_h0_done, Z4, Z21, Z0)
+	UPDROW(13, R13, t6_h0_done, Z4, Z21, Z13)
+	UPDROW(14, R13, t6_h0_done, Z4, Z21, Z19)
+	UPDROW(15, R13, t6_h0_done, Z4, Z21, Z2)
+	JMP t6_h0_done
+t6_h0_put:
+	PUTROW(0, R13, t6_h0_done, Z29)
+	PUTROW(1, R13, t6_h0_done, Z6)
+	PUTROW(2, R13, t6_h0_done, Z16)
+	PUTROW(3, R13, t6_h0_done, Z28)
+	PUTROW(4, R13, t6_h0_done, Z30)
+	PUTROW(5, R13, t6_h0_done, Z8)
+	PUTROW(6, R13, t6_h0_done, Z17)
+	PUTROW(7, R13, t6_h0_done, Z20)
+	PUTROW(8, R13, t6_h0_done, Z31)
+	PUTROW(9, R13, t6_h0_done, Z10)
+	PUTROW(10, R13, t6_h0_done, Z18)
+	PUTROW(11, R13, t6_h0_done, Z24)
+	PUTROW(12, R13, t6_h0_done, Z0)
+	PUTROW(13, R13, t6_h0_done, Z13)
+	PUTROW(14, R13, t6_h0_done, Z19)
+	PUTROW(15, R13, t6_h0_done, Z2)
+t6_h0_done:
+	TESTQ R14, R14
+	JZ t6_end
+	MOVQ R10, DX
+	VPXORD Z0, Z0, Z0
+	VUNPCKLPS Z3, Z1, Z2
+	VUNPCKHPS Z3, Z1, Z4
+	VUNPCKLPS Z7, Z5, Z6
+	VUNPCKHPS Z7, Z5, Z8
+	VUNPCKLPS Z11, Z9, Z10
+	VUNPCKHPS Z11, Z9, Z12
+	VUNPCKLPD Z6, Z2, Z13
+	VUNPCKHPD Z6, Z2, Z14
+	VUNPCKLPD Z8, Z4, Z15
+	VUNPCKHPD Z8, Z4, Z16
+	VUNPCKLPD Z0, Z10, Z17
+	VUNPCKHPD Z0, Z10, Z18
+	VUNPCKLPD Z0, Z12, Z19
+	VUNPCKHPD Z0, Z12, Z20
+	VSHUFF32X4 $0x88, Z17, Z13, Z21
+	VSHUFF32X4 $0xdd, Z17, Z13, Z22
+	VSHUFF32X4 $0x88, Z0, Z21, Z23
+	VSHUFF32X4 $0x88, Z0, Z22, Z24
+	VSHUFF32X4 $0xdd, Z0, Z21, Z25
+	VSHUFF32X4 $0xdd, Z0, Z22, Z26
+	VSHUFF32X4 $0x88, Z18, Z14, Z27
+	VSHUFF32X4 $0xdd, Z18, Z14, Z28
+	VSHUFF32X4 $0x88, Z0, Z27, Z29
+	VSHUFF32X4 $0x88, Z0, Z28, Z30
+	VSHUFF32X4 $0xdd, Z0, Z27, Z31
+	VSHUFF32X4 $0xdd, Z0, Z28, Z1
+	VSHUFF32X4 $0x88, Z19, Z15, Z3
+	VSHUFF32X4 $0xdd, Z19, Z15, Z5
+	VSHUFF32X4 $0x88, Z0, Z3, Z7
+	VSHUFF32X4 $0x88, Z0, Z5, Z9
+	VSHUFF32X4 $0xdd, Z0, Z3, Z11
+	VSHUFF32X4 $0xdd, Z0, Z5, Z2
+	VSHUFF32X4 $0x88, Z20, Z16, Z6
+	VSHUFF32X4 $0xdd, Z20, Z16, Z4
+	VSHUFF32X4 $0x88, Z0, Z6, Z8
+	VSHUFF32X4 $0x88, Z0, Z4, Z10
+	VSHUFF32X4 $0xdd, Z0, Z6, Z12
+	VSHUFF32X4 $0xdd, Z0, Z4, Z13
+	TESTL R12, R12
+	JZ t6_h1_put
+	VBROADCASTSS beta+76(FP), Z17
+	UPDROW(0, R14, t6_end, Z17, Z21, Z23)
+	UPDROW(1, R14, t6_end, Z17, Z21, Z29)
+	UPDROW(2, R14, t6_end, Z17, Z21, Z7)
+	UPDROW(3, R14, t6_end, Z17, Z21, Z8)
+	UPDROW(4, R14, t6_end, Z17, Z21, Z24)
+	UPDROW(5, R14, t6_end, Z17, Z21, Z30)
+	UPDROW(6, R14, t6_end, Z17, Z21, Z9)
+	UPDROW(7, R14, t6_end, Z17, Z21, Z10)
+	UPDROW(8, R14, t6_end, Z17, Z21, Z25)
+	UPDROW(9, R14, t6_end, Z17, Z21, Z31)
+	UPDROW(10, R14, t6_end, Z17, Z21, Z11)
+	UPDROW(11, R14, t6_end, Z17, Z21, Z12)
+	UPDROW(12, R14, t6_end, Z17, Z21, Z26)
+	UPDROW(13, R14, t6_end, Z17, Z21, Z1)
+	UPDROW(14, R14, t6_end, Z17, Z21, Z2)
+	UPDROW(15, R14, t6_end, Z17, Z21, Z13)
+	JMP t6_end
+t6_h1_put:
+	PUTROW(0, R14, t6_end, Z23)
+	PUTROW(1, R14, t6_end, Z29)
+	PUTROW(2, R14, t6_end, Z7)
+	PUTROW(3, R14, t6_end, Z8)
+	PUTROW(4, R14, t6_end, Z24)
+	PUTROW(5, R14, t6_end, Z30)
+	PUTROW(6, R14, t6_end, Z9)
+	PUTROW(7, R14, t6_end, Z10)
+	PUTROW(8, R14, t6_end, Z25)
+	PUTROW(9, R14, t6_end, Z31)
+	PUTROW(10, R14, t6_end, Z11)
+	PUTROW(11, R14, t6_end, Z12)
+	PUTROW(12, R14, t6_end, Z26)
+	PUTROW(13, R14, t6_end, Z1)
+	PUTROW(14, R14, t6_end, Z2)
+	PUTROW(15, R14, t6_end, Z13)
+t6_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T7(SB), NOSPLIT, $8-88
+TEXT ·sgemm512T7(SB), NOSPLIT, $8-80
 	ARGS
 	FLUSH_ON
 	ZERO2(Z0, Z1)
@@ -306,7 +1142,7 @@ t7_loop:
 	FMA2(20, Z14, Z15, Z16, Z10, Z11)
 	FMA2(24, Z14, Z15, Z16, Z12, Z13)
 	NEXTK(t7_loop)
-	EPILOGUE1(Z14)
+	EPILOGUE(Z14)
 	MUL2(Z14, Z0, Z1)
 	MUL2(Z14, Z2, Z3)
 	MUL2(Z14, Z4, Z5)
@@ -314,26 +1150,172 @@ t7_loop:
 	MUL2(Z14, Z8, Z9)
 	MUL2(Z14, Z10, Z11)
 	MUL2(Z14, Z12, Z13)
-	EPILOGUE2(t7_store, Z16, Z15)
-	UPD2(Z16, Z15, Z17, Z18, Z0, Z1)
-	UPD2(Z16, Z15, Z17, Z18, Z2, Z3)
-	UPD2(Z16, Z15, Z17, Z18, Z4, Z5)
-	UPD2(Z16, Z15, Z17, Z18, Z6, Z7)
-	UPD2(Z16, Z15, Z17, Z18, Z8, Z9)
-	UPD2(Z16, Z15, Z17, Z18, Z10, Z11)
-	UPD2(Z16, Z15, Z17, Z18, Z12, Z13)
-t7_store:
-	PUT2(Z16, Z0, Z1)
-	PUT2(Z16, Z2, Z3)
-	PUT2(Z16, Z4, Z5)
-	PUT2(Z16, Z6, Z7)
-	PUT2(Z16, Z8, Z9)
-	PUT2(Z16, Z10, Z11)
-	PUT2(Z16, Z12, Z13)
+	ROWS(0x7f)
+	VPXORD Z14, Z14, Z14
+	VUNPCKLPS Z2, Z0, Z15
+	VUNPCKHPS Z2, Z0, Z16
+	VUNPCKLPS Z6, Z4, Z17
+	VUNPCKHPS Z6, Z4, Z18
+	VUNPCKLPS Z10, Z8, Z19
+	VUNPCKHPS Z10, Z8, Z20
+	VUNPCKLPS Z14, Z12, Z21
+	VUNPCKHPS Z14, Z12, Z22
+	VUNPCKLPD Z17, Z15, Z23
+	VUNPCKHPD Z17, Z15, Z24
+	VUNPCKLPD Z18, Z16, Z25
+	VUNPCKHPD Z18, Z16, Z26
+	VUNPCKLPD Z21, Z19, Z27
+	VUNPCKHPD Z21, Z19, Z28
+	VUNPCKLPD Z22, Z20, Z29
+	VUNPCKHPD Z22, Z20, Z30
+	VSHUFF32X4 $0x88, Z27, Z23, Z31
+	VSHUFF32X4 $0xdd, Z27, Z23, Z0
+	VSHUFF32X4 $0x88, Z14, Z31, Z2
+	VSHUFF32X4 $0x88, Z14, Z0, Z4
+	VSHUFF32X4 $0xdd, Z14, Z31, Z6
+	VSHUFF32X4 $0xdd, Z14, Z0, Z8
+	VSHUFF32X4 $0x88, Z28, Z24, Z10
+	VSHUFF32X4 $0xdd, Z28, Z24, Z12
+	VSHUFF32X4 $0x88, Z14, Z10, Z15
+	VSHUFF32X4 $0x88, Z14, Z12, Z17
+	VSHUFF32X4 $0xdd, Z14, Z10, Z16
+	VSHUFF32X4 $0xdd, Z14, Z12, Z18
+	VSHUFF32X4 $0x88, Z29, Z25, Z19
+	VSHUFF32X4 $0xdd, Z29, Z25, Z21
+	VSHUFF32X4 $0x88, Z14, Z19, Z20
+	VSHUFF32X4 $0x88, Z14, Z21, Z22
+	VSHUFF32X4 $0xdd, Z14, Z19, Z23
+	VSHUFF32X4 $0xdd, Z14, Z21, Z27
+	VSHUFF32X4 $0x88, Z30, Z26, Z31
+	VSHUFF32X4 $0xdd, Z30, Z26, Z0
+	VSHUFF32X4 $0x88, Z14, Z31, Z24
+	VSHUFF32X4 $0x88, Z14, Z0, Z28
+	VSHUFF32X4 $0xdd, Z14, Z31, Z10
+	VSHUFF32X4 $0xdd, Z14, Z0, Z12
+	TESTL R12, R12
+	JZ t7_h0_put
+	VBROADCASTSS beta+76(FP), Z25
+	UPDROW(0, R13, t7_h0_done, Z25, Z29, Z2)
+	UPDROW(1, R13, t7_h0_done, Z25, Z29, Z15)
+	UPDROW(2, R13, t7_h0_done, Z25, Z29, Z20)
+	UPDROW(3, R13, t7_h0_done, Z25, Z29, Z24)
+	UPDROW(4, R13, t7_h0_done, Z25, Z29, Z4)
+	UPDROW(5, R13, t7_h0_done, Z25, Z29, Z17)
+	UPDROW(6, R13, t7_h0_done, Z25, Z29, Z22)
+	UPDROW(7, R13, t7_h0_done, Z25, Z29, Z28)
+	UPDROW(8, R13, t7_h0_done, Z25, Z29, Z6)
+	UPDROW(9, R13, t7_h0_done, Z25, Z29, Z16)
+	UPDROW(10, R13, t7_h0_done, Z25, Z29, Z23)
+	UPDROW(11, R13, t7_h0_done, Z25, Z29, Z10)
+	UPDROW(12, R13, t7_h0_done, Z25, Z29, Z8)
+	UPDROW(13, R13, t7_h0_done, Z25, Z29, Z18)
+	UPDROW(14, R13, t7_h0_done, Z25, Z29, Z27)
+	UPDROW(15, R13, t7_h0_done, Z25, Z29, Z12)
+	JMP t7_h0_done
+t7_h0_put:
+	PUTROW(0, R13, t7_h0_done, Z2)
+	PUTROW(1, R13, t7_h0_done, Z15)
+	PUTROW(2, R13, t7_h0_done, Z20)
+	PUTROW(3, R13, t7_h0_done, Z24)
+	PUTROW(4, R13, t7_h0_done, Z4)
+	PUTROW(5, R13, t7_h0_done, Z17)
+	PUTROW(6, R13, t7_h0_done, Z22)
+	PUTROW(7, R13, t7_h0_done, Z28)
+	PUTROW(8, R13, t7_h0_done, Z6)
+	PUTROW(9, R13, t7_h0_done, Z16)
+	PUTROW(10, R13, t7_h0_done, Z23)
+	PUTROW(11, R13, t7_h0_done, Z10)
+	PUTROW(12, R13, t7_h0_done, Z8)
+	PUTROW(13, R13, t7_h0_done, Z18)
+	PUTROW(14, R13, t7_h0_done, Z27)
+	PUTROW(15, R13, t7_h0_done, Z12)
+t7_h0_done:
+	TESTQ R14, R14
+	JZ t7_end
+	MOVQ R10, DX
+	VPXORD Z0, Z0, Z0
+	VUNPCKLPS Z3, Z1, Z2
+	VUNPCKHPS Z3, Z1, Z4
+	VUNPCKLPS Z7, Z5, Z6
+	VUNPCKHPS Z7, Z5, Z8
+	VUNPCKLPS Z11, Z9, Z10
+	VUNPCKHPS Z11, Z9, Z12
+	VUNPCKLPS Z0, Z13, Z14
+	VUNPCKHPS Z0, Z13, Z15
+	VUNPCKLPD Z6, Z2, Z16
+	VUNPCKHPD Z6, Z2, Z17
+	VUNPCKLPD Z8, Z4, Z18
+	VUNPCKHPD Z8, Z4, Z19
+	VUNPCKLPD Z14, Z10, Z20
+	VUNPCKHPD Z14, Z10, Z21
+	VUNPCKLPD Z15, Z12, Z22
+	VUNPCKHPD Z15, Z12, Z23
+	VSHUFF32X4 $0x88, Z20, Z16, Z24
+	VSHUFF32X4 $0xdd, Z20, Z16, Z25
+	VSHUFF32X4 $0x88, Z0, Z24, Z26
+	VSHUFF32X4 $0x88, Z0, Z25, Z27
+	VSHUFF32X4 $0xdd, Z0, Z24, Z28
+	VSHUFF32X4 $0xdd, Z0, Z25, Z29
+	VSHUFF32X4 $0x88, Z21, Z17, Z30
+	VSHUFF32X4 $0xdd, Z21, Z17, Z31
+	VSHUFF32X4 $0x88, Z0, Z30, Z1
+	VSHUFF32X4 $0x88, Z0, Z31, Z3
+	VSHUFF32X4 $0xdd, Z0, Z30, Z5
+	VSHUFF32X4 $0xdd, Z0, Z31, Z7
+	VSHUFF32X4 $0x88, Z22, Z18, Z9
+	VSHUFF32X4 $0xdd, Z22, Z18, Z11
+	VSHUFF32X4 $0x88, Z0, Z9, Z13
+	VSHUFF32X4 $0x88, Z0, Z11, Z2
+	VSHUFF32X4 $0xdd, Z0, Z9, Z6
+	VSHUFF32X4 $0xdd, Z0, Z11, Z4
+	VSHUFF32X4 $0x88, Z23, Z19, Z8
+	VSHUFF32X4 $0xdd, Z23, Z19, Z10
+	VSHUFF32X4 $0x88, Z0, Z8, Z14
+	VSHUFF32X4 $0x88, Z0, Z10, Z12
+	VSHUFF32X4 $0xdd, Z0, Z8, Z15
+	VSHUFF32X4 $0xdd, Z0, Z10, Z16
+	TESTL R12, R12
+	JZ t7_h1_put
+	VBROADCASTSS beta+76(FP), Z20
+	UPDROW(0, R14, t7_end, Z20, Z24, Z26)
+	UPDROW(1, R14, t7_end, Z20, Z24, Z1)
+	UPDROW(2, R14, t7_end, Z20, Z24, Z13)
+	UPDROW(3, R14, t7_end, Z20, Z24, Z14)
+	UPDROW(4, R14, t7_end, Z20, Z24, Z27)
+	UPDROW(5, R14, t7_end, Z20, Z24, Z3)
+	UPDROW(6, R14, t7_end, Z20, Z24, Z2)
+	UPDROW(7, R14, t7_end, Z20, Z24, Z12)
+	UPDROW(8, R14, t7_end, Z20, Z24, Z28)
+	UPDROW(9, R14, t7_end, Z20, Z24, Z5)
+	UPDROW(10, R14, t7_end, Z20, Z24, Z6)
+	UPDROW(11, R14, t7_end, Z20, Z24, Z15)
+	UPDROW(12, R14, t7_end, Z20, Z24, Z29)
+	UPDROW(13, R14, t7_end, Z20, Z24, Z7)
+	UPDROW(14, R14, t7_end, Z20, Z24, Z4)
+	UPDROW(15, R14, t7_end, Z20, Z24, Z16)
+	JMP t7_end
+t7_h1_put:
+	PUTROW(0, R14, t7_end, Z26)
+	PUTROW(1, R14, t7_end, Z1)
+	PUTROW(2, R14, t7_end, Z13)
+	PUTROW(3, R14, t7_end, Z14)
+	PUTROW(4, R14, t7_end, Z27)
+	PUTROW(5, R14, t7_end, Z3)
+	PUTROW(6, R14, t7_end, Z2)
+	PUTROW(7, R14, t7_end, Z12)
+	PUTROW(8, R14, t7_end, Z28)
+	PUTROW(9, R14, t7_end, Z5)
+	PUTROW(10, R14, t7_end, Z6)
+	PUTROW(11, R14, t7_end, Z15)
+	PUTROW(12, R14, t7_end, Z29)
+	PUTROW(13, R14, t7_end, Z7)
+	PUTROW(14, R14, t7_end, Z4)
+	PUTROW(15, R14, t7_end, Z16)
+t7_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T8(SB), NOSPLIT, $8-88
+TEXT ·sgemm512T8(SB), NOSPLIT, $8-80
 	ARGS
 	FLUSH_ON
 	ZERO2(Z0, Z1)
@@ -355,7 +1337,7 @@ t8_loop:
 	FMA2(24, Z16, Z17, Z18, Z12, Z13)
 	FMA2(28, Z16, Z17, Z18, Z14, Z15)
 	NEXTK(t8_loop)
-	EPILOGUE1(Z16)
+	EPILOGUE(Z16)
 	MUL2(Z16, Z0, Z1)
 	MUL2(Z16, Z2, Z3)
 	MUL2(Z16, Z4, Z5)
@@ -364,28 +1346,172 @@ t8_loop:
 	MUL2(Z16, Z10, Z11)
 	MUL2(Z16, Z12, Z13)
 	MUL2(Z16, Z14, Z15)
-	EPILOGUE2(t8_store, Z18, Z17)
-	UPD2(Z18, Z17, Z19, Z20, Z0, Z1)
-	UPD2(Z18, Z17, Z19, Z20, Z2, Z3)
-	UPD2(Z18, Z17, Z19, Z20, Z4, Z5)
-	UPD2(Z18, Z17, Z19, Z20, Z6, Z7)
-	UPD2(Z18, Z17, Z19, Z20, Z8, Z9)
-	UPD2(Z18, Z17, Z19, Z20, Z10, Z11)
-	UPD2(Z18, Z17, Z19, Z20, Z12, Z13)
-	UPD2(Z18, Z17, Z19, Z20, Z14, Z15)
-t8_store:
-	PUT2(Z18, Z0, Z1)
-	PUT2(Z18, Z2, Z3)
-	PUT2(Z18, Z4, Z5)
-	PUT2(Z18, Z6, Z7)
-	PUT2(Z18, Z8, Z9)
-	PUT2(Z18, Z10, Z11)
-	PUT2(Z18, Z12, Z13)
-	PUT2(Z18, Z14, Z15)
+	ROWS(0xff)
+	VPXORD Z16, Z16, Z16
+	VUNPCKLPS Z2, Z0, Z17
+	VUNPCKHPS Z2, Z0, Z18
+	VUNPCKLPS Z6, Z4, Z19
+	VUNPCKHPS Z6, Z4, Z20
+	VUNPCKLPS Z10, Z8, Z21
+	VUNPCKHPS Z10, Z8, Z22
+	VUNPCKLPS Z14, Z12, Z23
+	VUNPCKHPS Z14, Z12, Z24
+	VUNPCKLPD Z19, Z17, Z25
+	VUNPCKHPD Z19, Z17, Z26
+	VUNPCKLPD Z20, Z18, Z27
+	VUNPCKHPD Z20, Z18, Z28
+	VUNPCKLPD Z23, Z21, Z29
+	VUNPCKHPD Z23, Z21, Z30
+	VUNPCKLPD Z24, Z22, Z31
+	VUNPCKHPD Z24, Z22, Z0
+	VSHUFF32X4 $0x88, Z29, Z25, Z2
+	VSHUFF32X4 $0xdd, Z29, Z25, Z4
+	VSHUFF32X4 $0x88, Z16, Z2, Z6
+	VSHUFF32X4 $0x88, Z16, Z4, Z8
+	VSHUFF32X4 $0xdd, Z16, Z2, Z10
+	VSHUFF32X4 $0xdd, Z16, Z4, Z12
+	VSHUFF32X4 $0x88, Z30, Z26, Z14
+	VSHUFF32X4 $0xdd, Z30, Z26, Z17
+	VSHUFF32X4 $0x88, Z16, Z14, Z19
+	VSHUFF32X4 $0x88, Z16, Z17, Z18
+	VSHUFF32X4 $0xdd, Z16, Z14, Z20
+	VSHUFF32X4 $0xdd, Z16, Z17, Z21
+	VSHUFF32X4 $0x88, Z31, Z27, Z23
+	VSHUFF32X4 $0xdd, Z31, Z27, Z22
+	VSHUFF32X4 $0x88, Z16, Z23, Z24
+	VSHUFF32X4 $0x88, Z16, Z22, Z25
+	VSHUFF32X4 $0xdd, Z16, Z23, Z29
+	VSHUFF32X4 $0xdd, Z16, Z22, Z2
+	VSHUFF32X4 $0x88, Z0, Z28, Z4
+	VSHUFF32X4 $0xdd, Z0, Z28, Z26
+	VSHUFF32X4 $0x88, Z16, Z4, Z30
+	VSHUFF32X4 $0x88, Z16, Z26, Z14
+	VSHUFF32X4 $0xdd, Z16, Z4, Z17
+	VSHUFF32X4 $0xdd, Z16, Z26, Z27
+	TESTL R12, R12
+	JZ t8_h0_put
+	VBROADCASTSS beta+76(FP), Z31
+	UPDROW(0, R13, t8_h0_done, Z31, Z23, Z6)
+	UPDROW(1, R13, t8_h0_done, Z31, Z23, Z19)
+	UPDROW(2, R13, t8_h0_done, Z31, Z23, Z24)
+	UPDROW(3, R13, t8_h0_done, Z31, Z23, Z30)
+	UPDROW(4, R13, t8_h0_done, Z31, Z23, Z8)
+	UPDROW(5, R13, t8_h0_done, Z31, Z23, Z18)
+	UPDROW(6, R13, t8_h0_done, Z31, Z23, Z25)
+	UPDROW(7, R13, t8_h0_done, Z31, Z23, Z14)
+	UPDROW(8, R13, t8_h0_done, Z31, Z23, Z10)
+	UPDROW(9, R13, t8_h0_done, Z31, Z23, Z20)
+	UPDROW(10, R13, t8_h0_done, Z31, Z23, Z29)
+	UPDROW(11, R13, t8_h0_done, Z31, Z23, Z17)
+	UPDROW(12, R13, t8_h0_done, Z31, Z23, Z12)
+	UPDROW(13, R13, t8_h0_done, Z31, Z23, Z21)
+	UPDROW(14, R13, t8_h0_done, Z31, Z23, Z2)
+	UPDROW(15, R13, t8_h0_done, Z31, Z23, Z27)
+	JMP t8_h0_done
+t8_h0_put:
+	PUTROW(0, R13, t8_h0_done, Z6)
+	PUTROW(1, R13, t8_h0_done, Z19)
+	PUTROW(2, R13, t8_h0_done, Z24)
+	PUTROW(3, R13, t8_h0_done, Z30)
+	PUTROW(4, R13, t8_h0_done, Z8)
+	PUTROW(5, R13, t8_h0_done, Z18)
+	PUTROW(6, R13, t8_h0_done, Z25)
+	PUTROW(7, R13, t8_h0_done, Z14)
+	PUTROW(8, R13, t8_h0_done, Z10)
+	PUTROW(9, R13, t8_h0_done, Z20)
+	PUTROW(10, R13, t8_h0_done, Z29)
+	PUTROW(11, R13, t8_h0_done, Z17)
+	PUTROW(12, R13, t8_h0_done, Z12)
+	PUTROW(13, R13, t8_h0_done, Z21)
+	PUTROW(14, R13, t8_h0_done, Z2)
+	PUTROW(15, R13, t8_h0_done, Z27)
+t8_h0_done:
+	TESTQ R14, R14
+	JZ t8_end
+	MOVQ R10, DX
+	VPXORD Z0, Z0, Z0
+	VUNPCKLPS Z3, Z1, Z2
+	VUNPCKHPS Z3, Z1, Z4
+	VUNPCKLPS Z7, Z5, Z6
+	VUNPCKHPS Z7, Z5, Z8
+	VUNPCKLPS Z11, Z9, Z10
+	VUNPCKHPS Z11, Z9, Z12
+	VUNPCKLPS Z15, Z13, Z14
+	VUNPCKHPS Z15, Z13, Z16
+	VUNPCKLPD Z6, Z2, Z17
+	VUNPCKHPD Z6, Z2, Z18
+	VUNPCKLPD Z8, Z4, Z19
+	VUNPCKHPD Z8, Z4, Z20
+	VUNPCKLPD Z14, Z10, Z21
+	VUNPCKHPD Z14, Z10, Z22
+	VUNPCKLPD Z16, Z12, Z23
+	VUNPCKHPD Z16, Z12, Z24
+	VSHUFF32X4 $0x88, Z21, Z17, Z25
+	VSHUFF32X4 $0xdd, Z21, Z17, Z26
+	VSHUFF32X4 $0x88, Z0, Z25, Z27
+	VSHUFF32X4 $0x88, Z0, Z26, Z28
+	VSHUFF32X4 $0xdd, Z0, Z25, Z29
+	VSHUFF32X4 $0xdd, Z0, Z26, Z30
+	VSHUFF32X4 $0x88, Z22, Z18, Z31
+	VSHUFF32X4 $0xdd, Z22, Z18, Z1
+	VSHUFF32X4 $0x88, Z0, Z31, Z3
+	VSHUFF32X4 $0x88, Z0, Z1, Z5
+	VSHUFF32X4 $0xdd, Z0, Z31, Z7
+	VSHUFF32X4 $0xdd, Z0, Z1, Z9
+	VSHUFF32X4 $0x88, Z23, Z19, Z11
+	VSHUFF32X4 $0xdd, Z23, Z19, Z13
+	VSHUFF32X4 $0x88, Z0, Z11, Z15
+	VSHUFF32X4 $0x88, Z0, Z13, Z2
+	VSHUFF32X4 $0xdd, Z0, Z11, Z6
+	VSHUFF32X4 $0xdd, Z0, Z13, Z4
+	VSHUFF32X4 $0x88, Z24, Z20, Z8
+	VSHUFF32X4 $0xdd, Z24, Z20, Z10
+	VSHUFF32X4 $0x88, Z0, Z8, Z14
+	VSHUFF32X4 $0x88, Z0, Z10, Z12
+	VSHUFF32X4 $0xdd, Z0, Z8, Z16
+	VSHUFF32X4 $0xdd, Z0, Z10, Z17
+	TESTL R12, R12
+	JZ t8_h1_put
+	VBROADCASTSS beta+76(FP), Z21
+	UPDROW(0, R14, t8_end, Z21, Z25, Z27)
+	UPDROW(1, R14, t8_end, Z21, Z25, Z3)
+	UPDROW(2, R14, t8_end, Z21, Z25, Z15)
+	UPDROW(3, R14, t8_end, Z21, Z25, Z14)
+	UPDROW(4, R14, t8_end, Z21, Z25, Z28)
+	UPDROW(5, R14, t8_end, Z21, Z25, Z5)
+	UPDROW(6, R14, t8_end, Z21, Z25, Z2)
+	UPDROW(7, R14, t8_end, Z21, Z25, Z12)
+	UPDROW(8, R14, t8_end, Z21, Z25, Z29)
+	UPDROW(9, R14, t8_end, Z21, Z25, Z7)
+	UPDROW(10, R14, t8_end, Z21, Z25, Z6)
+	UPDROW(11, R14, t8_end, Z21, Z25, Z16)
+	UPDROW(12, R14, t8_end, Z21, Z25, Z30)
+	UPDROW(13, R14, t8_end, Z21, Z25, Z9)
+	UPDROW(14, R14, t8_end, Z21, Z25, Z4)
+	UPDROW(15, R14, t8_end, Z21, Z25, Z17)
+	JMP t8_end
+t8_h1_put:
+	PUTROW(0, R14, t8_end, Z27)
+	PUTROW(1, R14, t8_end, Z3)
+	PUTROW(2, R14, t8_end, Z15)
+	PUTROW(3, R14, t8_end, Z14)
+	PUTROW(4, R14, t8_end, Z28)
+	PUTROW(5, R14, t8_end, Z5)
+	PUTROW(6, R14, t8_end, Z2)
+	PUTROW(7, R14, t8_end, Z12)
+	PUTROW(8, R14, t8_end, Z29)
+	PUTROW(9, R14, t8_end, Z7)
+	PUTROW(10, R14, t8_end, Z6)
+	PUTROW(11, R14, t8_end, Z16)
+	PUTROW(12, R14, t8_end, Z30)
+	PUTROW(13, R14, t8_end, Z9)
+	PUTROW(14, R14, t8_end, Z4)
+	PUTROW(15, R14, t8_end, Z17)
+t8_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T9(SB), NOSPLIT, $8-88
+TEXT ·sgemm512T9(SB), NOSPLIT, $8-80
 	ARGS
 	FLUSH_ON
 	ZERO2(Z0, Z1)
@@ -409,7 +1535,7 @@ t9_loop:
 	FMA2(28, Z18, Z19, Z20, Z14, Z15)
 	FMA2(32, Z18, Z19, Z20, Z16, Z17)
 	NEXTK(t9_loop)
-	EPILOGUE1(Z18)
+	EPILOGUE(Z18)
 	MUL2(Z18, Z0, Z1)
 	MUL2(Z18, Z2, Z3)
 	MUL2(Z18, Z4, Z5)
@@ -419,30 +1545,200 @@ t9_loop:
 	MUL2(Z18, Z12, Z13)
 	MUL2(Z18, Z14, Z15)
 	MUL2(Z18, Z16, Z17)
-	EPILOGUE2(t9_store, Z20, Z19)
-	UPD2(Z20, Z19, Z21, Z22, Z0, Z1)
-	UPD2(Z20, Z19, Z21, Z22, Z2, Z3)
-	UPD2(Z20, Z19, Z21, Z22, Z4, Z5)
-	UPD2(Z20, Z19, Z21, Z22, Z6, Z7)
-	UPD2(Z20, Z19, Z21, Z22, Z8, Z9)
-	UPD2(Z20, Z19, Z21, Z22, Z10, Z11)
-	UPD2(Z20, Z19, Z21, Z22, Z12, Z13)
-	UPD2(Z20, Z19, Z21, Z22, Z14, Z15)
-	UPD2(Z20, Z19, Z21, Z22, Z16, Z17)
-t9_store:
-	PUT2(Z20, Z0, Z1)
-	PUT2(Z20, Z2, Z3)
-	PUT2(Z20, Z4, Z5)
-	PUT2(Z20, Z6, Z7)
-	PUT2(Z20, Z8, Z9)
-	PUT2(Z20, Z10, Z11)
-	PUT2(Z20, Z12, Z13)
-	PUT2(Z20, Z14, Z15)
-	PUT2(Z20, Z16, Z17)
+	ROWS(0x1ff)
+	VPXORD Z18, Z18, Z18
+	VUNPCKLPS Z2, Z0, Z19
+	VUNPCKHPS Z2, Z0, Z20
+	VUNPCKLPS Z6, Z4, Z21
+	VUNPCKHPS Z6, Z4, Z22
+	VUNPCKLPS Z10, Z8, Z23
+	VUNPCKHPS Z10, Z8, Z24
+	VUNPCKLPS Z14, Z12, Z25
+	VUNPCKHPS Z14, Z12, Z26
+	VUNPCKLPS Z18, Z16, Z27
+	VUNPCKHPS Z18, Z16, Z28
+	VUNPCKLPD Z21, Z19, Z29
+	VUNPCKHPD Z21, Z19, Z30
+	VUNPCKLPD Z22, Z20, Z31
+	VUNPCKHPD Z22, Z20, Z0
+	VUNPCKLPD Z25, Z23, Z2
+	VUNPCKHPD Z25, Z23, Z4
+	VUNPCKLPD Z26, Z24, Z6
+	VUNPCKHPD Z26, Z24, Z8
+	VUNPCKLPD Z18, Z27, Z10
+	VUNPCKHPD Z18, Z27, Z12
+	VUNPCKLPD Z18, Z28, Z14
+	VUNPCKHPD Z18, Z28, Z16
+	VSHUFF32X4 $0x88, Z2, Z29, Z19
+	VSHUFF32X4 $0xdd, Z2, Z29, Z21
+	VSHUFF32X4 $0x88, Z18, Z10, Z20
+	VSHUFF32X4 $0xdd, Z18, Z10, Z22
+	VSHUFF32X4 $0x88, Z20, Z19, Z23
+	VSHUFF32X4 $0x88, Z22, Z21, Z25
+	VSHUFF32X4 $0xdd, Z20, Z19, Z24
+	VSHUFF32X4 $0xdd, Z22, Z21, Z26
+	VSHUFF32X4 $0x88, Z4, Z30, Z27
+	VSHUFF32X4 $0xdd, Z4, Z30, Z28
+	VSHUFF32X4 $0x88, Z18, Z12, Z29
+	VSHUFF32X4 $0xdd, Z18, Z12, Z2
+	VSHUFF32X4 $0x88, Z29, Z27, Z10
+	VSHUFF32X4 $0x88, Z2, Z28, Z19
+	VSHUFF32X4 $0xdd, Z29, Z27, Z20
+	VSHUFF32X4 $0xdd, Z2, Z28, Z21
+	VSHUFF32X4 $0x88, Z6, Z31, Z22
+	VSHUFF32X4 $0xdd, Z6, Z31, Z30
+	VSHUFF32X4 $0x88, Z18, Z14, Z4
+	VSHUFF32X4 $0xdd, Z18, Z14, Z12
+	VSHUFF32X4 $0x88, Z4, Z22, Z27
+	VSHUFF32X4 $0x88, Z12, Z30, Z29
+	VSHUFF32X4 $0xdd, Z4, Z22, Z28
+	VSHUFF32X4 $0xdd, Z12, Z30, Z2
+	VSHUFF32X4 $0x88, Z8, Z0, Z31
+	VSHUFF32X4 $0xdd, Z8, Z0, Z6
+	VSHUFF32X4 $0x88, Z18, Z16, Z14
+	VSHUFF32X4 $0xdd, Z18, Z16, Z22
+	VSHUFF32X4 $0x88, Z14, Z31, Z4
+	VSHUFF32X4 $0x88, Z22, Z6, Z30
+	VSHUFF32X4 $0xdd, Z14, Z31, Z12
+	VSHUFF32X4 $0xdd, Z22, Z6, Z0
+	TESTL R12, R12
+	JZ t9_h0_put
+	VBROADCASTSS beta+76(FP), Z8
+	UPDROW(0, R13, t9_h0_done, Z8, Z16, Z23)
+	UPDROW(1, R13, t9_h0_done, Z8, Z16, Z10)
+	UPDROW(2, R13, t9_h0_done, Z8, Z16, Z27)
+	UPDROW(3, R13, t9_h0_done, Z8, Z16, Z4)
+	UPDROW(4, R13, t9_h0_done, Z8, Z16, Z25)
+	UPDROW(5, R13, t9_h0_done, Z8, Z16, Z19)
+	UPDROW(6, R13, t9_h0_done, Z8, Z16, Z29)
+	UPDROW(7, R13, t9_h0_done, Z8, Z16, Z30)
+	UPDROW(8, R13, t9_h0_done, Z8, Z16, Z24)
+	UPDROW(9, R13, t9_h0_done, Z8, Z16, Z20)
+	UPDROW(10, R13, t9_h0_done, Z8, Z16, Z28)
+	UPDROW(11, R13, t9_h0_done, Z8, Z16, Z12)
+	UPDROW(12, R13, t9_h0_done, Z8, Z16, Z26)
+	UPDROW(13, R13, t9_h0_done, Z8, Z16, Z21)
+	UPDROW(14, R13, t9_h0_done, Z8, Z16, Z2)
+	UPDROW(15, R13, t9_h0_done, Z8, Z16, Z0)
+	JMP t9_h0_done
+t9_h0_put:
+	PUTROW(0, R13, t9_h0_done, Z23)
+	PUTROW(1, R13, t9_h0_done, Z10)
+	PUTROW(2, R13, t9_h0_done, Z27)
+	PUTROW(3, R13, t9_h0_done, Z4)
+	PUTROW(4, R13, t9_h0_done, Z25)
+	PUTROW(5, R13, t9_h0_done, Z19)
+	PUTROW(6, R13, t9_h0_done, Z29)
+	PUTROW(7, R13, t9_h0_done, Z30)
+	PUTROW(8, R13, t9_h0_done, Z24)
+	PUTROW(9, R13, t9_h0_done, Z20)
+	PUTROW(10, R13, t9_h0_done, Z28)
+	PUTROW(11, R13, t9_h0_done, Z12)
+	PUTROW(12, R13, t9_h0_done, Z26)
+	PUTROW(13, R13, t9_h0_done, Z21)
+	PUTROW(14, R13, t9_h0_done, Z2)
+	PUTROW(15, R13, t9_h0_done, Z0)
+t9_h0_done:
+	TESTQ R14, R14
+	JZ t9_end
+	MOVQ R10, DX
+	VPXORD Z0, Z0, Z0
+	VUNPCKLPS Z3, Z1, Z2
+	VUNPCKHPS Z3, Z1, Z4
+	VUNPCKLPS Z7, Z5, Z6
+	VUNPCKHPS Z7, Z5, Z8
+	VUNPCKLPS Z11, Z9, Z10
+	VUNPCKHPS Z11, Z9, Z12
+	VUNPCKLPS Z15, Z13, Z14
+	VUNPCKHPS Z15, Z13, Z16
+	VUNPCKLPS Z0, Z17, Z18
+	VUNPCKHPS Z0, Z17, Z19
+	VUNPCKLPD Z6, Z2, Z20
+	VUNPCKHPD Z6, Z2, Z21
+	VUNPCKLPD Z8, Z4, Z22
+	VUNPCKHPD Z8, Z4, Z23
+	VUNPCKLPD Z14, Z10, Z24
+	VUNPCKHPD Z14, Z10, Z25
+	VUNPCKLPD Z16, Z12, Z26
+	VUNPCKHPD Z16, Z12, Z27
+	VUNPCKLPD Z0, Z18, Z28
+	VUNPCKHPD Z0, Z18, Z29
+	VUNPCKLPD Z0, Z19, Z30
+	VUNPCKHPD Z0, Z19, Z31
+	VSHUFF32X4 $0x88, Z24, Z20, Z1
+	VSHUFF32X4 $0xdd, Z24, Z20, Z3
+	VSHUFF32X4 $0x88, Z0, Z28, Z5
+	VSHUFF32X4 $0xdd, Z0, Z28, Z7
+	VSHUFF32X4 $0x88, Z5, Z1, Z9
+	VSHUFF32X4 $0x88, Z7, Z3, Z11
+	VSHUFF32X4 $0xdd, Z5, Z1, Z13
+	VSHUFF32X4 $0xdd, Z7, Z3, Z15
+	VSHUFF32X4 $0x88, Z25, Z21, Z17
+	VSHUFF32X4 $0xdd, Z25, Z21, Z2
+	VSHUFF32X4 $0x88, Z0, Z29, Z6
+	VSHUFF32X4 $0xdd, Z0, Z29, Z4
+	VSHUFF32X4 $0x88, Z6, Z17, Z8
+	VSHUFF32X4 $0x88, Z4, Z2, Z10
+	VSHUFF32X4 $0xdd, Z6, Z17, Z14
+	VSHUFF32X4 $0xdd, Z4, Z2, Z12
+	VSHUFF32X4 $0x88, Z26, Z22, Z16
+	VSHUFF32X4 $0xdd, Z26, Z22, Z18
+	VSHUFF32X4 $0x88, Z0, Z30, Z19
+	VSHUFF32X4 $0xdd, Z0, Z30, Z20
+	VSHUFF32X4 $0x88, Z19, Z16, Z24
+	VSHUFF32X4 $0x88, Z20, Z18, Z28
+	VSHUFF32X4 $0xdd, Z19, Z16, Z1
+	VSHUFF32X4 $0xdd, Z20, Z18, Z5
+	VSHUFF32X4 $0x88, Z27, Z23, Z3
+	VSHUFF32X4 $0xdd, Z27, Z23, Z7
+	VSHUFF32X4 $0x88, Z0, Z31, Z21
+	VSHUFF32X4 $0xdd, Z0, Z31, Z25
+	VSHUFF32X4 $0x88, Z21, Z3, Z29
+	VSHUFF32X4 $0x88, Z25, Z7, Z17
+	VSHUFF32X4 $0xdd, Z21, Z3, Z6
+	VSHUFF32X4 $0xdd, Z25, Z7, Z2
+	TESTL R12, R12
+	JZ t9_h1_put
+	VBROADCASTSS beta+76(FP), Z4
+	UPDROW(0, R14, t9_end, Z4, Z22, Z9)
+	UPDROW(1, R14, t9_end, Z4, Z22, Z8)
+	UPDROW(2, R14, t9_end, Z4, Z22, Z24)
+	UPDROW(3, R14, t9_end, Z4, Z22, Z29)
+	UPDROW(4, R14, t9_end, Z4, Z22, Z11)
+	UPDROW(5, R14, t9_end, Z4, Z22, Z10)
+	UPDROW(6, R14, t9_end, Z4, Z22, Z28)
+	UPDROW(7, R14, t9_end, Z4, Z22, Z17)
+	UPDROW(8, R14, t9_end, Z4, Z22, Z13)
+	UPDROW(9, R14, t9_end, Z4, Z22, Z14)
+	UPDROW(10, R14, t9_end, Z4, Z22, Z1)
+	UPDROW(11, R14, t9_end, Z4, Z22, Z6)
+	UPDROW(12, R14, t9_end, Z4, Z22, Z15)
+	UPDROW(13, R14, t9_end, Z4, Z22, Z12)
+	UPDROW(14, R14, t9_end, Z4, Z22, Z5)
+	UPDROW(15, R14, t9_end, Z4, Z22, Z2)
+	JMP t9_end
+t9_h1_put:
+	PUTROW(0, R14, t9_end, Z9)
+	PUTROW(1, R14, t9_end, Z8)
+	PUTROW(2, R14, t9_end, Z24)
+	PUTROW(3, R14, t9_end, Z29)
+	PUTROW(4, R14, t9_end, Z11)
+	PUTROW(5, R14, t9_end, Z10)
+	PUTROW(6, R14, t9_end, Z28)
+	PUTROW(7, R14, t9_end, Z17)
+	PUTROW(8, R14, t9_end, Z13)
+	PUTROW(9, R14, t9_end, Z14)
+	PUTROW(10, R14, t9_end, Z1)
+	PUTROW(11, R14, t9_end, Z6)
+	PUTROW(12, R14, t9_end, Z15)
+	PUTROW(13, R14, t9_end, Z12)
+	PUTROW(14, R14, t9_end, Z5)
+	PUTROW(15, R14, t9_end, Z2)
+t9_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T10(SB), NOSPLIT, $8-88
+TEXT ·sgemm512T10(SB), NOSPLIT, $8-80
 	ARGS
 	FLUSH_ON
 	ZERO2(Z0, Z1)
@@ -468,7 +1764,7 @@ t10_loop:
 	FMA2(32, Z20, Z21, Z22, Z16, Z17)
 	FMA2(36, Z20, Z21, Z22, Z18, Z19)
 	NEXTK(t10_loop)
-	EPILOGUE1(Z20)
+	EPILOGUE(Z20)
 	MUL2(Z20, Z0, Z1)
 	MUL2(Z20, Z2, Z3)
 	MUL2(Z20, Z4, Z5)
@@ -479,32 +1775,200 @@ t10_loop:
 	MUL2(Z20, Z14, Z15)
 	MUL2(Z20, Z16, Z17)
 	MUL2(Z20, Z18, Z19)
-	EPILOGUE2(t10_store, Z22, Z21)
-	UPD2(Z22, Z21, Z23, Z24, Z0, Z1)
-	UPD2(Z22, Z21, Z23, Z24, Z2, Z3)
-	UPD2(Z22, Z21, Z23, Z24, Z4, Z5)
-	UPD2(Z22, Z21, Z23, Z24, Z6, Z7)
-	UPD2(Z22, Z21, Z23, Z24, Z8, Z9)
-	UPD2(Z22, Z21, Z23, Z24, Z10, Z11)
-	UPD2(Z22, Z21, Z23, Z24, Z12, Z13)
-	UPD2(Z22, Z21, Z23, Z24, Z14, Z15)
-	UPD2(Z22, Z21, Z23, Z24, Z16, Z17)
-	UPD2(Z22, Z21, Z23, Z24, Z18, Z19)
-t10_store:
-	PUT2(Z22, Z0, Z1)
-	PUT2(Z22, Z2, Z3)
-	PUT2(Z22, Z4, Z5)
-	PUT2(Z22, Z6, Z7)
-	PUT2(Z22, Z8, Z9)
-	PUT2(Z22, Z10, Z11)
-	PUT2(Z22, Z12, Z13)
-	PUT2(Z22, Z14, Z15)
-	PUT2(Z22, Z16, Z17)
-	PUT2(Z22, Z18, Z19)
+	ROWS(0x3ff)
+	VPXORD Z20, Z20, Z20
+	VUNPCKLPS Z2, Z0, Z21
+	VUNPCKHPS Z2, Z0, Z22
+	VUNPCKLPS Z6, Z4, Z23
+	VUNPCKHPS Z6, Z4, Z24
+	VUNPCKLPS Z10, Z8, Z25
+	VUNPCKHPS Z10, Z8, Z26
+	VUNPCKLPS Z14, Z12, Z27
+	VUNPCKHPS Z14, Z12, Z28
+	VUNPCKLPS Z18, Z16, Z29
+	VUNPCKHPS Z18, Z16, Z30
+	VUNPCKLPD Z23, Z21, Z31
+	VUNPCKHPD Z23, Z21, Z0
+	VUNPCKLPD Z24, Z22, Z2
+	VUNPCKHPD Z24, Z22, Z4
+	VUNPCKLPD Z27, Z25, Z6
+	VUNPCKHPD Z27, Z25, Z8
+	VUNPCKLPD Z28, Z26, Z10
+	VUNPCKHPD Z28, Z26, Z12
+	VUNPCKLPD Z20, Z29, Z14
+	VUNPCKHPD Z20, Z29, Z16
+	VUNPCKLPD Z20, Z30, Z18
+	VUNPCKHPD Z20, Z30, Z21
+	VSHUFF32X4 $0x88, Z6, Z31, Z23
+	VSHUFF32X4 $0xdd, Z6, Z31, Z22
+	VSHUFF32X4 $0x88, Z20, Z14, Z24
+	VSHUFF32X4 $0xdd, Z20, Z14, Z25
+	VSHUFF32X4 $0x88, Z24, Z23, Z27
+	VSHUFF32X4 $0x88, Z25, Z22, Z26
+	VSHUFF32X4 $0xdd, Z24, Z23, Z28
+	VSHUFF32X4 $0xdd, Z25, Z22, Z29
+	VSHUFF32X4 $0x88, Z8, Z0, Z30
+	VSHUFF32X4 $0xdd, Z8, Z0, Z31
+	VSHUFF32X4 $0x88, Z20, Z16, Z6
+	VSHUFF32X4 $0xdd, Z20, Z16, Z14
+	VSHUFF32X4 $0x88, Z6, Z30, Z23
+	VSHUFF32X4 $0x88, Z14, Z31, Z24
+	VSHUFF32X4 $0xdd, Z6, Z30, Z22
+	VSHUFF32X4 $0xdd, Z14, Z31, Z25
+	VSHUFF32X4 $0x88, Z10, Z2, Z0
+	VSHUFF32X4 $0xdd, Z10, Z2, Z8
+	VSHUFF32X4 $0x88, Z20, Z18, Z16
+	VSHUFF32X4 $0xdd, Z20, Z18, Z30
+	VSHUFF32X4 $0x88, Z16, Z0, Z6
+	VSHUFF32X4 $0x88, Z30, Z8, Z31
+	VSHUFF32X4 $0xdd, Z16, Z0, Z14
+	VSHUFF32X4 $0xdd, Z30, Z8, Z2
+	VSHUFF32X4 $0x88, Z12, Z4, Z10
+	VSHUFF32X4 $0xdd, Z12, Z4, Z18
+	VSHUFF32X4 $0x88, Z20, Z21, Z0
+	VSHUFF32X4 $0xdd, Z20, Z21, Z16
+	VSHUFF32X4 $0x88, Z0, Z10, Z8
+	VSHUFF32X4 $0x88, Z16, Z18, Z30
+	VSHUFF32X4 $0xdd, Z0, Z10, Z4
+	VSHUFF32X4 $0xdd, Z16, Z18, Z12
+	TESTL R12, R12
+	JZ t10_h0_put
+	VBROADCASTSS beta+76(FP), Z21
+	UPDROW(0, R13, t10_h0_done, Z21, Z10, Z27)
+	UPDROW(1, R13, t10_h0_done, Z21, Z10, Z23)
+	UPDROW(2, R13, t10_h0_done, Z21, Z10, Z6)
+	UPDROW(3, R13, t10_h0_done, Z21, Z10, Z8)
+	UPDROW(4, R13, t10_h0_done, Z21, Z10, Z26)
+	UPDROW(5, R13, t10_h0_done, Z21, Z10, Z24)
+	UPDROW(6, R13, t10_h0_done, Z21, Z10, Z31)
+	UPDROW(7, R13, t10_h0_done, Z21, Z10, Z30)
+	UPDROW(8, R13, t10_h0_done, Z21, Z10, Z28)
+	UPDROW(9, R13, t10_h0_done, Z21, Z10, Z22)
+	UPDROW(10, R13, t10_h0_done, Z21, Z10, Z14)
+	UPDROW(11, R13, t10_h0_done, Z21, Z10, Z4)
+	UPDROW(12, R13, t10_h0_done, Z21, Z10, Z29)
+	UPDROW(13, R13, t10_h0_done, Z21, Z10, Z25)
+	UPDROW(14, R13, t10_h0_done, Z21, Z10, Z2)
+	UPDROW(15, R13, t10_h0_done, Z21, Z10, Z12)
+	JMP t10_h0_done
+t10_h0_put:
+	PUTROW(0, R13, t10_h0_done, Z27)
+	PUTROW(1, R13, t10_h0_done, Z23)
+	PUTROW(2, R13, t10_h0_done, Z6)
+	PUTROW(3, R13, t10_h0_done, Z8)
+	PUTROW(4, R13, t10_h0_done, Z26)
+	PUTROW(5, R13, t10_h0_done, Z24)
+	PUTROW(6, R13, t10_h0_done, Z31)
+	PUTROW(7, R13, t10_h0_done, Z30)
+	PUTROW(8, R13, t10_h0_done, Z28)
+	PUTROW(9, R13, t10_h0_done, Z22)
+	PUTROW(10, R13, t10_h0_done, Z14)
+	PUTROW(11, R13, t10_h0_done, Z4)
+	PUTROW(12, R13, t10_h0_done, Z29)
+	PUTROW(13, R13, t10_h0_done, Z25)
+	PUTROW(14, R13, t10_h0_done, Z2)
+	PUTROW(15, R13, t10_h0_done, Z12)
+t10_h0_done:
+	TESTQ R14, R14
+	JZ t10_end
+	MOVQ R10, DX
+	VPXORD Z0, Z0, Z0
+	VUNPCKLPS Z3, Z1, Z2
+	VUNPCKHPS Z3, Z1, Z4
+	VUNPCKLPS Z7, Z5, Z6
+	VUNPCKHPS Z7, Z5, Z8
+	VUNPCKLPS Z11, Z9, Z10
+	VUNPCKHPS Z11, Z9, Z12
+	VUNPCKLPS Z15, Z13, Z14
+	VUNPCKHPS Z15, Z13, Z16
+	VUNPCKLPS Z19, Z17, Z18
+	VUNPCKHPS Z19, Z17, Z20
+	VUNPCKLPD Z6, Z2, Z21
+	VUNPCKHPD Z6, Z2, Z22
+	VUNPCKLPD Z8, Z4, Z23
+	VUNPCKHPD Z8, Z4, Z24
+	VUNPCKLPD Z14, Z10, Z25
+	VUNPCKHPD Z14, Z10, Z26
+	VUNPCKLPD Z16, Z12, Z27
+	VUNPCKHPD Z16, Z12, Z28
+	VUNPCKLPD Z0, Z18, Z29
+	VUNPCKHPD Z0, Z18, Z30
+	VUNPCKLPD Z0, Z20, Z31
+	VUNPCKHPD Z0, Z20, Z1
+	VSHUFF32X4 $0x88, Z25, Z21, Z3
+	VSHUFF32X4 $0xdd, Z25, Z21, Z5
+	VSHUFF32X4 $0x88, Z0, Z29, Z7
+	VSHUFF32X4 $0xdd, Z0, Z29, Z9
+	VSHUFF32X4 $0x88, Z7, Z3, Z11
+	VSHUFF32X4 $0x88, Z9, Z5, Z13
+	VSHUFF32X4 $0xdd, Z7, Z3, Z15
+	VSHUFF32X4 $0xdd, Z9, Z5, Z17
+	VSHUFF32X4 $0x88, Z26, Z22, Z19
+	VSHUFF32X4 $0xdd, Z26, Z22, Z2
+	VSHUFF32X4 $0x88, Z0, Z30, Z6
+	VSHUFF32X4 $0xdd, Z0, Z30, Z4
+	VSHUFF32X4 $0x88, Z6, Z19, Z8
+	VSHUFF32X4 $0x88, Z4, Z2, Z10
+	VSHUFF32X4 $0xdd, Z6, Z19, Z14
+	VSHUFF32X4 $0xdd, Z4, Z2, Z12
+	VSHUFF32X4 $0x88, Z27, Z23, Z16
+	VSHUFF32X4 $0xdd, Z27, Z23, Z18
+	VSHUFF32X4 $0x88, Z0, Z31, Z20
+	VSHUFF32X4 $0xdd, Z0, Z31, Z21
+	VSHUFF32X4 $0x88, Z20, Z16, Z25
+	VSHUFF32X4 $0x88, Z21, Z18, Z29
+	VSHUFF32X4 $0xdd, Z20, Z16, Z3
+	VSHUFF32X4 $0xdd, Z21, Z18, Z7
+	VSHUFF32X4 $0x88, Z28, Z24, Z5
+	VSHUFF32X4 $0xdd, Z28, Z24, Z9
+	VSHUFF32X4 $0x88, Z0, Z1, Z22
+	VSHUFF32X4 $0xdd, Z0, Z1, Z26
+	VSHUFF32X4 $0x88, Z22, Z5, Z30
+	VSHUFF32X4 $0x88, Z26, Z9, Z19
+	VSHUFF32X4 $0xdd, Z22, Z5, Z6
+	VSHUFF32X4 $0xdd, Z26, Z9, Z2
+	TESTL R12, R12
+	JZ t10_h1_put
+	VBROADCASTSS beta+76(FP), Z4
+	UPDROW(0, R14, t10_end, Z4, Z23, Z11)
+	UPDROW(1, R14, t10_end, Z4, Z23, Z8)
+	UPDROW(2, R14, t10_end, Z4, Z23, Z25)
+	UPDROW(3, R14, t10_end, Z4, Z23, Z30)
+	UPDROW(4, R14, t10_end, Z4, Z23, Z13)
+	UPDROW(5, R14, t10_end, Z4, Z23, Z10)
+	UPDROW(6, R14, t10_end, Z4, Z23, Z29)
+	UPDROW(7, R14, t10_end, Z4, Z23, Z19)
+	UPDROW(8, R14, t10_end, Z4, Z23, Z15)
+	UPDROW(9, R14, t10_end, Z4, Z23, Z14)
+	UPDROW(10, R14, t10_end, Z4, Z23, Z3)
+	UPDROW(11, R14, t10_end, Z4, Z23, Z6)
+	UPDROW(12, R14, t10_end, Z4, Z23, Z17)
+	UPDROW(13, R14, t10_end, Z4, Z23, Z12)
+	UPDROW(14, R14, t10_end, Z4, Z23, Z7)
+	UPDROW(15, R14, t10_end, Z4, Z23, Z2)
+	JMP t10_end
+t10_h1_put:
+	PUTROW(0, R14, t10_end, Z11)
+	PUTROW(1, R14, t10_end, Z8)
+	PUTROW(2, R14, t10_end, Z25)
+	PUTROW(3, R14, t10_end, Z30)
+	PUTROW(4, R14, t10_end, Z13)
+	PUTROW(5, R14, t10_end, Z10)
+	PUTROW(6, R14, t10_end, Z29)
+	PUTROW(7, R14, t10_end, Z19)
+	PUTROW(8, R14, t10_end, Z15)
+	PUTROW(9, R14, t10_end, Z14)
+	PUTROW(10, R14, t10_end, Z3)
+	PUTROW(11, R14, t10_end, Z6)
+	PUTROW(12, R14, t10_end, Z17)
+	PUTROW(13, R14, t10_end, Z12)
+	PUTROW(14, R14, t10_end, Z7)
+	PUTROW(15, R14, t10_end, Z2)
+t10_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T11(SB), NOSPLIT, $8-88
+TEXT ·sgemm512T11(SB), NOSPLIT, $8-80
 	ARGS
 	FLUSH_ON
 	ZERO2(Z0, Z1)
@@ -532,7 +1996,7 @@ t11_loop:
 	FMA2(36, Z22, Z23, Z24, Z18, Z19)
 	FMA2(40, Z22, Z23, Z24, Z20, Z21)
 	NEXTK(t11_loop)
-	EPILOGUE1(Z22)
+	EPILOGUE(Z22)
 	MUL2(Z22, Z0, Z1)
 	MUL2(Z22, Z2, Z3)
 	MUL2(Z22, Z4, Z5)
@@ -544,34 +2008,204 @@ t11_loop:
 	MUL2(Z22, Z16, Z17)
 	MUL2(Z22, Z18, Z19)
 	MUL2(Z22, Z20, Z21)
-	EPILOGUE2(t11_store, Z24, Z23)
-	UPD2(Z24, Z23, Z25, Z26, Z0, Z1)
-	UPD2(Z24, Z23, Z25, Z26, Z2, Z3)
-	UPD2(Z24, Z23, Z25, Z26, Z4, Z5)
-	UPD2(Z24, Z23, Z25, Z26, Z6, Z7)
-	UPD2(Z24, Z23, Z25, Z26, Z8, Z9)
-	UPD2(Z24, Z23, Z25, Z26, Z10, Z11)
-	UPD2(Z24, Z23, Z25, Z26, Z12, Z13)
-	UPD2(Z24, Z23, Z25, Z26, Z14, Z15)
-	UPD2(Z24, Z23, Z25, Z26, Z16, Z17)
-	UPD2(Z24, Z23, Z25, Z26, Z18, Z19)
-	UPD2(Z24, Z23, Z25, Z26, Z20, Z21)
-t11_store:
-	PUT2(Z24, Z0, Z1)
-	PUT2(Z24, Z2, Z3)
-	PUT2(Z24, Z4, Z5)
-	PUT2(Z24, Z6, Z7)
-	PUT2(Z24, Z8, Z9)
-	PUT2(Z24, Z10, Z11)
-	PUT2(Z24, Z12, Z13)
-	PUT2(Z24, Z14, Z15)
-	PUT2(Z24, Z16, Z17)
-	PUT2(Z24, Z18, Z19)
-	PUT2(Z24, Z20, Z21)
+	ROWS(0x7ff)
+	VPXORD Z22, Z22, Z22
+	VUNPCKLPS Z2, Z0, Z23
+	VUNPCKHPS Z2, Z0, Z24
+	VUNPCKLPS Z6, Z4, Z25
+	VUNPCKHPS Z6, Z4, Z26
+	VUNPCKLPS Z10, Z8, Z27
+	VUNPCKHPS Z10, Z8, Z28
+	VUNPCKLPS Z14, Z12, Z29
+	VUNPCKHPS Z14, Z12, Z30
+	VUNPCKLPS Z18, Z16, Z31
+	VUNPCKHPS Z18, Z16, Z0
+	VUNPCKLPS Z22, Z20, Z2
+	VUNPCKHPS Z22, Z20, Z4
+	VUNPCKLPD Z25, Z23, Z6
+	VUNPCKHPD Z25, Z23, Z8
+	VUNPCKLPD Z26, Z24, Z10
+	VUNPCKHPD Z26, Z24, Z12
+	VUNPCKLPD Z29, Z27, Z14
+	VUNPCKHPD Z29, Z27, Z16
+	VUNPCKLPD Z30, Z28, Z18
+	VUNPCKHPD Z30, Z28, Z20
+	VUNPCKLPD Z2, Z31, Z23
+	VUNPCKHPD Z2, Z31, Z25
+	VUNPCKLPD Z4, Z0, Z24
+	VUNPCKHPD Z4, Z0, Z26
+	VSHUFF32X4 $0x88, Z14, Z6, Z27
+	VSHUFF32X4 $0xdd, Z14, Z6, Z29
+	VSHUFF32X4 $0x88, Z22, Z23, Z28
+	VSHUFF32X4 $0xdd, Z22, Z23, Z30
+	VSHUFF32X4 $0x88, Z28, Z27, Z31
+	VSHUFF32X4 $0x88, Z30, Z29, Z2
+	VSHUFF32X4 $0xdd, Z28, Z27, Z0
+	VSHUFF32X4 $0xdd, Z30, Z29, Z4
+	VSHUFF32X4 $0x88, Z16, Z8, Z6
+	VSHUFF32X4 $0xdd, Z16, Z8, Z14
+	VSHUFF32X4 $0x88, Z22, Z25, Z23
+	VSHUFF32X4 $0xdd, Z22, Z25, Z27
+	VSHUFF32X4 $0x88, Z23, Z6, Z28
+	VSHUFF32X4 $0x88, Z27, Z14, Z29
+	VSHUFF32X4 $0xdd, Z23, Z6, Z30
+	VSHUFF32X4 $0xdd, Z27, Z14, Z8
+	VSHUFF32X4 $0x88, Z18, Z10, Z16
+	VSHUFF32X4 $0xdd, Z18, Z10, Z25
+	VSHUFF32X4 $0x88, Z22, Z24, Z6
+	VSHUFF32X4 $0xdd, Z22, Z24, Z23
+	VSHUFF32X4 $0x88, Z6, Z16, Z14
+	VSHUFF32X4 $0x88, Z23, Z25, Z27
+	VSHUFF32X4 $0xdd, Z6, Z16, Z10
+	VSHUFF32X4 $0xdd, Z23, Z25, Z18
+	VSHUFF32X4 $0x88, Z20, Z12, Z24
+	VSHUFF32X4 $0xdd, Z20, Z12, Z16
+	VSHUFF32X4 $0x88, Z22, Z26, Z6
+	VSHUFF32X4 $0xdd, Z22, Z26, Z25
+	VSHUFF32X4 $0x88, Z6, Z24, Z23
+	VSHUFF32X4 $0x88, Z25, Z16, Z12
+	VSHUFF32X4 $0xdd, Z6, Z24, Z20
+	VSHUFF32X4 $0xdd, Z25, Z16, Z26
+	TESTL R12, R12
+	JZ t11_h0_put
+	VBROADCASTSS beta+76(FP), Z24
+	UPDROW(0, R13, t11_h0_done, Z24, Z6, Z31)
+	UPDROW(1, R13, t11_h0_done, Z24, Z6, Z28)
+	UPDROW(2, R13, t11_h0_done, Z24, Z6, Z14)
+	UPDROW(3, R13, t11_h0_done, Z24, Z6, Z23)
+	UPDROW(4, R13, t11_h0_done, Z24, Z6, Z2)
+	UPDROW(5, R13, t11_h0_done, Z24, Z6, Z29)
+	UPDROW(6, R13, t11_h0_done, Z24, Z6, Z27)
+	UPDROW(7, R13, t11_h0_done, Z24, Z6, Z12)
+	UPDROW(8, R13, t11_h0_done, Z24, Z6, Z0)
+	UPDROW(9, R13, t11_h0_done, Z24, Z6, Z30)
+	UPDROW(10, R13, t11_h0_done, Z24, Z6, Z10)
+	UPDROW(11, R13, t11_h0_done, Z24, Z6, Z20)
+	UPDROW(12, R13, t11_h0_done, Z24, Z6, Z4)
+	UPDROW(13, R13, t11_h0_done, Z24, Z6, Z8)
+	UPDROW(14, R13, t11_h0_done, Z24, Z6, Z18)
+	UPDROW(15, R13, t11_h0_done, Z24, Z6, Z26)
+	JMP t11_h0_done
+t11_h0_put:
+	PUTROW(0, R13, t11_h0_done, Z31)
+	PUTROW(1, R13, t11_h0_done, Z28)
+	PUTROW(2, R13, t11_h0_done, Z14)
+	PUTROW(3, R13, t11_h0_done, Z23)
+	PUTROW(4, R13, t11_h0_done, Z2)
+	PUTROW(5, R13, t11_h0_done, Z29)
+	PUTROW(6, R13, t11_h0_done, Z27)
+	PUTROW(7, R13, t11_h0_done, Z12)
+	PUTROW(8, R13, t11_h0_done, Z0)
+	PUTROW(9, R13, t11_h0_done, Z30)
+	PUTROW(10, R13, t11_h0_done, Z10)
+	PUTROW(11, R13, t11_h0_done, Z20)
+	PUTROW(12, R13, t11_h0_done, Z4)
+	PUTROW(13, R13, t11_h0_done, Z8)
+	PUTROW(14, R13, t11_h0_done, Z18)
+	PUTROW(15, R13, t11_h0_done, Z26)
+t11_h0_done:
+	TESTQ R14, R14
+	JZ t11_end
+	MOVQ R10, DX
+	VPXORD Z0, Z0, Z0
+	VUNPCKLPS Z3, Z1, Z2
+	VUNPCKHPS Z3, Z1, Z4
+	VUNPCKLPS Z7, Z5, Z6
+	VUNPCKHPS Z7, Z5, Z8
+	VUNPCKLPS Z11, Z9, Z10
+	VUNPCKHPS Z11, Z9, Z12
+	VUNPCKLPS Z15, Z13, Z14
+	VUNPCKHPS Z15, Z13, Z16
+	VUNPCKLPS Z19, Z17, Z18
+	VUNPCKHPS Z19, Z17, Z20
+	VUNPCKLPS Z0, Z21, Z22
+	VUNPCKHPS Z0, Z21, Z23
+	VUNPCKLPD Z6, Z2, Z24
+	VUNPCKHPD Z6, Z2, Z25
+	VUNPCKLPD Z8, Z4, Z26
+	VUNPCKHPD Z8, Z4, Z27
+	VUNPCKLPD Z14, Z10, Z28
+	VUNPCKHPD Z14, Z10, Z29
+	VUNPCKLPD Z16, Z12, Z30
+	VUNPCKHPD Z16, Z12, Z31
+	VUNPCKLPD Z22, Z18, Z1
+	VUNPCKHPD Z22, Z18, Z3
+	VUNPCKLPD Z23, Z20, Z5
+	VUNPCKHPD Z23, Z20, Z7
+	VSHUFF32X4 $0x88, Z28, Z24, Z9
+	VSHUFF32X4 $0xdd, Z28, Z24, Z11
+	VSHUFF32X4 $0x88, Z0, Z1, Z13
+	VSHUFF32X4 $0xdd, Z0, Z1, Z15
+	VSHUFF32X4 $0x88, Z13, Z9, Z17
+	VSHUFF32X4 $0x88, Z15, Z11, Z19
+	VSHUFF32X4 $0xdd, Z13, Z9, Z21
+	VSHUFF32X4 $0xdd, Z15, Z11, Z2
+	VSHUFF32X4 $0x88, Z29, Z25, Z6
+	VSHUFF32X4 $0xdd, Z29, Z25, Z4
+	VSHUFF32X4 $0x88, Z0, Z3, Z8
+	VSHUFF32X4 $0xdd, Z0, Z3, Z10
+	VSHUFF32X4 $0x88, Z8, Z6, Z14
+	VSHUFF32X4 $0x88, Z10, Z4, Z12
+	VSHUFF32X4 $0xdd, Z8, Z6, Z16
+	VSHUFF32X4 $0xdd, Z10, Z4, Z18
+	VSHUFF32X4 $0x88, Z30, Z26, Z22
+	VSHUFF32X4 $0xdd, Z30, Z26, Z20
+	VSHUFF32X4 $0x88, Z0, Z5, Z23
+	VSHUFF32X4 $0xdd, Z0, Z5, Z24
+	VSHUFF32X4 $0x88, Z23, Z22, Z28
+	VSHUFF32X4 $0x88, Z24, Z20, Z1
+	VSHUFF32X4 $0xdd, Z23, Z22, Z9
+	VSHUFF32X4 $0xdd, Z24, Z20, Z13
+	VSHUFF32X4 $0x88, Z31, Z27, Z11
+	VSHUFF32X4 $0xdd, Z31, Z27, Z15
+	VSHUFF32X4 $0x88, Z0, Z7, Z25
+	VSHUFF32X4 $0xdd, Z0, Z7, Z29
+	VSHUFF32X4 $0x88, Z25, Z11, Z3
+	VSHUFF32X4 $0x88, Z29, Z15, Z6
+	VSHUFF32X4 $0xdd, Z25, Z11, Z8
+	VSHUFF32X4 $0xdd, Z29, Z15, Z4
+	TESTL R12, R12
+	JZ t11_h1_put
+	VBROADCASTSS beta+76(FP), Z10
+	UPDROW(0, R14, t11_end, Z10, Z26, Z17)
+	UPDROW(1, R14, t11_end, Z10, Z26, Z14)
+	UPDROW(2, R14, t11_end, Z10, Z26, Z28)
+	UPDROW(3, R14, t11_end, Z10, Z26, Z3)
+	UPDROW(4, R14, t11_end, Z10, Z26, Z19)
+	UPDROW(5, R14, t11_end, Z10, Z26, Z12)
+	UPDROW(6, R14, t11_end, Z10, Z26, Z1)
+	UPDROW(7, R14, t11_end, Z10, Z26, Z6)
+	UPDROW(8, R14, t11_end, Z10, Z26, Z21)
+	UPDROW(9, R14, t11_end, Z10, Z26, Z16)
+	UPDROW(10, R14, t11_end, Z10, Z26, Z9)
+	UPDROW(11, R14, t11_end, Z10, Z26, Z8)
+	UPDROW(12, R14, t11_end, Z10, Z26, Z2)
+	UPDROW(13, R14, t11_end, Z10, Z26, Z18)
+	UPDROW(14, R14, t11_end, Z10, Z26, Z13)
+	UPDROW(15, R14, t11_end, Z10, Z26, Z4)
+	JMP t11_end
+t11_h1_put:
+	PUTROW(0, R14, t11_end, Z17)
+	PUTROW(1, R14, t11_end, Z14)
+	PUTROW(2, R14, t11_end, Z28)
+	PUTROW(3, R14, t11_end, Z3)
+	PUTROW(4, R14, t11_end, Z19)
+	PUTROW(5, R14, t11_end, Z12)
+	PUTROW(6, R14, t11_end, Z1)
+	PUTROW(7, R14, t11_end, Z6)
+	PUTROW(8, R14, t11_end, Z21)
+	PUTROW(9, R14, t11_end, Z16)
+	PUTROW(10, R14, t11_end, Z9)
+	PUTROW(11, R14, t11_end, Z8)
+	PUTROW(12, R14, t11_end, Z2)
+	PUTROW(13, R14, t11_end, Z18)
+	PUTROW(14, R14, t11_end, Z13)
+	PUTROW(15, R14, t11_end, Z4)
+t11_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T12(SB), NOSPLIT, $8-88
+TEXT ·sgemm512T12(SB), NOSPLIT, $8-80
 	ARGS
 	FLUSH_ON
 	ZERO2(Z0, Z1)
@@ -601,7 +2235,7 @@ t12_loop:
 	FMA2(40, Z24, Z25, Z26, Z20, Z21)
 	FMA2(44, Z24, Z25, Z26, Z22, Z23)
 	NEXTK(t12_loop)
-	EPILOGUE1(Z24)
+	EPILOGUE(Z24)
 	MUL2(Z24, Z0, Z1)
 	MUL2(Z24, Z2, Z3)
 	MUL2(Z24, Z4, Z5)
@@ -614,36 +2248,204 @@ t12_loop:
 	MUL2(Z24, Z18, Z19)
 	MUL2(Z24, Z20, Z21)
 	MUL2(Z24, Z22, Z23)
-	EPILOGUE2(t12_store, Z26, Z25)
-	UPD2(Z26, Z25, Z27, Z28, Z0, Z1)
-	UPD2(Z26, Z25, Z27, Z28, Z2, Z3)
-	UPD2(Z26, Z25, Z27, Z28, Z4, Z5)
-	UPD2(Z26, Z25, Z27, Z28, Z6, Z7)
-	UPD2(Z26, Z25, Z27, Z28, Z8, Z9)
-	UPD2(Z26, Z25, Z27, Z28, Z10, Z11)
-	UPD2(Z26, Z25, Z27, Z28, Z12, Z13)
-	UPD2(Z26, Z25, Z27, Z28, Z14, Z15)
-	UPD2(Z26, Z25, Z27, Z28, Z16, Z17)
-	UPD2(Z26, Z25, Z27, Z28, Z18, Z19)
-	UPD2(Z26, Z25, Z27, Z28, Z20, Z21)
-	UPD2(Z26, Z25, Z27, Z28, Z22, Z23)
-t12_store:
-	PUT2(Z26, Z0, Z1)
-	PUT2(Z26, Z2, Z3)
-	PUT2(Z26, Z4, Z5)
-	PUT2(Z26, Z6, Z7)
-	PUT2(Z26, Z8, Z9)
-	PUT2(Z26, Z10, Z11)
-	PUT2(Z26, Z12, Z13)
-	PUT2(Z26, Z14, Z15)
-	PUT2(Z26, Z16, Z17)
-	PUT2(Z26, Z18, Z19)
-	PUT2(Z26, Z20, Z21)
-	PUT2(Z26, Z22, Z23)
+	ROWS(0xfff)
+	VPXORD Z24, Z24, Z24
+	VUNPCKLPS Z2, Z0, Z25
+	VUNPCKHPS Z2, Z0, Z26
+	VUNPCKLPS Z6, Z4, Z27
+	VUNPCKHPS Z6, Z4, Z28
+	VUNPCKLPS Z10, Z8, Z29
+	VUNPCKHPS Z10, Z8, Z30
+	VUNPCKLPS Z14, Z12, Z31
+	VUNPCKHPS Z14, Z12, Z0
+	VUNPCKLPS Z18, Z16, Z2
+	VUNPCKHPS Z18, Z16, Z4
+	VUNPCKLPS Z22, Z20, Z6
+	VUNPCKHPS Z22, Z20, Z8
+	VUNPCKLPD Z27, Z25, Z10
+	VUNPCKHPD Z27, Z25, Z12
+	VUNPCKLPD Z28, Z26, Z14
+	VUNPCKHPD Z28, Z26, Z16
+	VUNPCKLPD Z31, Z29, Z18
+	VUNPCKHPD Z31, Z29, Z20
+	VUNPCKLPD Z0, Z30, Z22
+	VUNPCKHPD Z0, Z30, Z25
+	VUNPCKLPD Z6, Z2, Z27
+	VUNPCKHPD Z6, Z2, Z26
+	VUNPCKLPD Z8, Z4, Z28
+	VUNPCKHPD Z8, Z4, Z29
+	VSHUFF32X4 $0x88, Z18, Z10, Z31
+	VSHUFF32X4 $0xdd, Z18, Z10, Z30
+	VSHUFF32X4 $0x88, Z24, Z27, Z0
+	VSHUFF32X4 $0xdd, Z24, Z27, Z2
+	VSHUFF32X4 $0x88, Z0, Z31, Z6
+	VSHUFF32X4 $0x88, Z2, Z30, Z4
+	VSHUFF32X4 $0xdd, Z0, Z31, Z8
+	VSHUFF32X4 $0xdd, Z2, Z30, Z10
+	VSHUFF32X4 $0x88, Z20, Z12, Z18
+	VSHUFF32X4 $0xdd, Z20, Z12, Z27
+	VSHUFF32X4 $0x88, Z24, Z26, Z31
+	VSHUFF32X4 $0xdd, Z24, Z26, Z0
+	VSHUFF32X4 $0x88, Z31, Z18, Z30
+	VSHUFF32X4 $0x88, Z0, Z27, Z2
+	VSHUFF32X4 $0xdd, Z31, Z18, Z12
+	VSHUFF32X4 $0xdd, Z0, Z27, Z20
+	VSHUFF32X4 $0x88, Z22, Z14, Z26
+	VSHUFF32X4 $0xdd, Z22, Z14, Z18
+	VSHUFF32X4 $0x88, Z24, Z28, Z31
+	VSHUFF32X4 $0xdd, Z24, Z28, Z27
+	VSHUFF32X4 $0x88, Z31, Z26, Z0
+	VSHUFF32X4 $0x88, Z27, Z18, Z14
+	VSHUFF32X4 $0xdd, Z31, Z26, Z22
+	VSHUFF32X4 $0xdd, Z27, Z18, Z28
+	VSHUFF32X4 $0x88, Z25, Z16, Z26
+	VSHUFF32X4 $0xdd, Z25, Z16, Z31
+	VSHUFF32X4 $0x88, Z24, Z29, Z18
+	VSHUFF32X4 $0xdd, Z24, Z29, Z27
+	VSHUFF32X4 $0x88, Z18, Z26, Z16
+	VSHUFF32X4 $0x88, Z27, Z31, Z25
+	VSHUFF32X4 $0xdd, Z18, Z26, Z29
+	VSHUFF32X4 $0xdd, Z27, Z31, Z26
+	TESTL R12, R12
+	JZ t12_h0_put
+	VBROADCASTSS beta+76(FP), Z18
+	UPDROW(0, R13, t12_h0_done, Z18, Z31, Z6)
+	UPDROW(1, R13, t12_h0_done, Z18, Z31, Z30)
+	UPDROW(2, R13, t12_h0_done, Z18, Z31, Z0)
+	UPDROW(3, R13, t12_h0_done, Z18, Z31, Z16)
+	UPDROW(4, R13, t12_h0_done, Z18, Z31, Z4)
+	UPDROW(5, R13, t12_h0_done, Z18, Z31, Z2)
+	UPDROW(6, R13, t12_h0_done, Z18, Z31, Z14)
+	UPDROW(7, R13, t12_h0_done, Z18, Z31, Z25)
+	UPDROW(8, R13, t12_h0_done, Z18, Z31, Z8)
+	UPDROW(9, R13, t12_h0_done, Z18, Z31, Z12)
+	UPDROW(10, R13, t12_h0_done, Z18, Z31, Z22)
+	UPDROW(11, R13, t12_h0_done, Z18, Z31, Z29)
+	UPDROW(12, R13, t12_h0_done, Z18, Z31, Z10)
+	UPDROW(13, R13, t12_h0_done, Z18, Z31, Z20)
+	UPDROW(14, R13, t12_h0_done, Z18, Z31, Z28)
+	UPDROW(15, R13, t12_h0_done, Z18, Z31, Z26)
+	JMP t12_h0_done
+t12_h0_put:
+	PUTROW(0, R13, t12_h0_done, Z6)
+	PUTROW(1, R13, t12_h0_done, Z30)
+	PUTROW(2, R13, t12_h0_done, Z0)
+	PUTROW(3, R13, t12_h0_done, Z16)
+	PUTROW(4, R13, t12_h0_done, Z4)
+	PUTROW(5, R13, t12_h0_done, Z2)
+	PUTROW(6, R13, t12_h0_done, Z14)
+	PUTROW(7, R13, t12_h0_done, Z25)
+	PUTROW(8, R13, t12_h0_done, Z8)
+	PUTROW(9, R13, t12_h0_done, Z12)
+	PUTROW(10, R13, t12_h0_done, Z22)
+	PUTROW(11, R13, t12_h0_done, Z29)
+	PUTROW(12, R13, t12_h0_done, Z10)
+	PUTROW(13, R13, t12_h0_done, Z20)
+	PUTROW(14, R13, t12_h0_done, Z28)
+	PUTROW(15, R13, t12_h0_done, Z26)
+t12_h0_done:
+	TESTQ R14, R14
+	JZ t12_end
+	MOVQ R10, DX
+	VPXORD Z0, Z0, Z0
+	VUNPCKLPS Z3, Z1, Z2
+	VUNPCKHPS Z3, Z1, Z4
+	VUNPCKLPS Z7, Z5, Z6
+	VUNPCKHPS Z7, Z5, Z8
+	VUNPCKLPS Z11, Z9, Z10
+	VUNPCKHPS Z11, Z9, Z12
+	VUNPCKLPS Z15, Z13, Z14
+	VUNPCKHPS Z15, Z13, Z16
+	VUNPCKLPS Z19, Z17, Z18
+	VUNPCKHPS Z19, Z17, Z20
+	VUNPCKLPS Z23, Z21, Z22
+	VUNPCKHPS Z23, Z21, Z24
+	VUNPCKLPD Z6, Z2, Z25
+	VUNPCKHPD Z6, Z2, Z26
+	VUNPCKLPD Z8, Z4, Z27
+	VUNPCKHPD Z8, Z4, Z28
+	VUNPCKLPD Z14, Z10, Z29
+	VUNPCKHPD Z14, Z10, Z30
+	VUNPCKLPD Z16, Z12, Z31
+	VUNPCKHPD Z16, Z12, Z1
+	VUNPCKLPD Z22, Z18, Z3
+	VUNPCKHPD Z22, Z18, Z5
+	VUNPCKLPD Z24, Z20, Z7
+	VUNPCKHPD Z24, Z20, Z9
+	VSHUFF32X4 $0x88, Z29, Z25, Z11
+	VSHUFF32X4 $0xdd, Z29, Z25, Z13
+	VSHUFF32X4 $0x88, Z0, Z3, Z15
+	VSHUFF32X4 $0xdd, Z0, Z3, Z17
+	VSHUFF32X4 $0x88, Z15, Z11, Z19
+	VSHUFF32X4 $0x88, Z17, Z13, Z21
+	VSHUFF32X4 $0xdd, Z15, Z11, Z23
+	VSHUFF32X4 $0xdd, Z17, Z13, Z2
+	VSHUFF32X4 $0x88, Z30, Z26, Z6
+	VSHUFF32X4 $0xdd, Z30, Z26, Z4
+	VSHUFF32X4 $0x88, Z0, Z5, Z8
+	VSHUFF32X4 $0xdd, Z0, Z5, Z10
+	VSHUFF32X4 $0x88, Z8, Z6, Z14
+	VSHUFF32X4 $0x88, Z10, Z4, Z12
+	VSHUFF32X4 $0xdd, Z8, Z6, Z16
+	VSHUFF32X4 $0xdd, Z10, Z4, Z18
+	VSHUFF32X4 $0x88, Z31, Z27, Z22
+	VSHUFF32X4 $0xdd, Z31, Z27, Z20
+	VSHUFF32X4 $0x88, Z0, Z7, Z24
+	VSHUFF32X4 $0xdd, Z0, Z7, Z25
+	VSHUFF32X4 $0x88, Z24, Z22, Z29
+	VSHUFF32X4 $0x88, Z25, Z20, Z3
+	VSHUFF32X4 $0xdd, Z24, Z22, Z11
+	VSHUFF32X4 $0xdd, Z25, Z20, Z15
+	VSHUFF32X4 $0x88, Z1, Z28, Z13
+	VSHUFF32X4 $0xdd, Z1, Z28, Z17
+	VSHUFF32X4 $0x88, Z0, Z9, Z26
+	VSHUFF32X4 $0xdd, Z0, Z9, Z30
+	VSHUFF32X4 $0x88, Z26, Z13, Z5
+	VSHUFF32X4 $0x88, Z30, Z17, Z6
+	VSHUFF32X4 $0xdd, Z26, Z13, Z8
+	VSHUFF32X4 $0xdd, Z30, Z17, Z4
+	TESTL R12, R12
+	JZ t12_h1_put
+	VBROADCASTSS beta+76(FP), Z10
+	UPDROW(0, R14, t12_end, Z10, Z27, Z19)
+	UPDROW(1, R14, t12_end, Z10, Z27, Z14)
+	UPDROW(2, R14, t12_end, Z10, Z27, Z29)
+	UPDROW(3, R14, t12_end, Z10, Z27, Z5)
+	UPDROW(4, R14, t12_end, Z10, Z27, Z21)
+	UPDROW(5, R14, t12_end, Z10, Z27, Z12)
+	UPDROW(6, R14, t12_end, Z10, Z27, Z3)
+	UPDROW(7, R14, t12_end, Z10, Z27, Z6)
+	UPDROW(8, R14, t12_end, Z10, Z27, Z23)
+	UPDROW(9, R14, t12_end, Z10, Z27, Z16)
+	UPDROW(10, R14, t12_end, Z10, Z27, Z11)
+	UPDROW(11, R14, t12_end, Z10, Z27, Z8)
+	UPDROW(12, R14, t12_end, Z10, Z27, Z2)
+	UPDROW(13, R14, t12_end, Z10, Z27, Z18)
+	UPDROW(14, R14, t12_end, Z10, Z27, Z15)
+	UPDROW(15, R14, t12_end, Z10, Z27, Z4)
+	JMP t12_end
+t12_h1_put:
+	PUTROW(0, R14, t12_end, Z19)
+	PUTROW(1, R14, t12_end, Z14)
+	PUTROW(2, R14, t12_end, Z29)
+	PUTROW(3, R14, t12_end, Z5)
+	PUTROW(4, R14, t12_end, Z21)
+	PUTROW(5, R14, t12_end, Z12)
+	PUTROW(6, R14, t12_end, Z3)
+	PUTROW(7, R14, t12_end, Z6)
+	PUTROW(8, R14, t12_end, Z23)
+	PUTROW(9, R14, t12_end, Z16)
+	PUTROW(10, R14, t12_end, Z11)
+	PUTROW(11, R14, t12_end, Z8)
+	PUTROW(12, R14, t12_end, Z2)
+	PUTROW(13, R14, t12_end, Z18)
+	PUTROW(14, R14, t12_end, Z15)
+	PUTROW(15, R14, t12_end, Z4)
+t12_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T13(SB), NOSPLIT, $8-88
+TEXT ·sgemm512T13(SB), NOSPLIT, $8-80
 	ARGS
 	FLUSH_ON
 	ZERO2(Z0, Z1)
@@ -675,7 +2477,7 @@ t13_loop:
 	FMA2(44, Z26, Z27, Z28, Z22, Z23)
 	FMA2(48, Z26, Z27, Z28, Z24, Z25)
 	NEXTK(t13_loop)
-	EPILOGUE1(Z26)
+	EPILOGUE(Z26)
 	MUL2(Z26, Z0, Z1)
 	MUL2(Z26, Z2, Z3)
 	MUL2(Z26, Z4, Z5)
@@ -689,33 +2491,211 @@ t13_loop:
 	MUL2(Z26, Z20, Z21)
 	MUL2(Z26, Z22, Z23)
 	MUL2(Z26, Z24, Z25)
-	EPILOGUE2(t13_store, Z28, Z27)
-	UPD2(Z28, Z27, Z29, Z30, Z0, Z1)
-	UPD2(Z28, Z27, Z29, Z30, Z2, Z3)
-	UPD2(Z28, Z27, Z29, Z30, Z4, Z5)
-	UPD2(Z28, Z27, Z29, Z30, Z6, Z7)
-	UPD2(Z28, Z27, Z29, Z30, Z8, Z9)
-	UPD2(Z28, Z27, Z29, Z30, Z10, Z11)
-	UPD2(Z28, Z27, Z29, Z30, Z12, Z13)
-	UPD2(Z28, Z27, Z29, Z30, Z14, Z15)
-	UPD2(Z28, Z27, Z29, Z30, Z16, Z17)
-	UPD2(Z28, Z27, Z29, Z30, Z18, Z19)
-	UPD2(Z28, Z27, Z29, Z30, Z20, Z21)
-	UPD2(Z28, Z27, Z29, Z30, Z22, Z23)
-	UPD2(Z28, Z27, Z29, Z30, Z24, Z25)
-t13_store:
-	PUT2(Z28, Z0, Z1)
-	PUT2(Z28, Z2, Z3)
-	PUT2(Z28, Z4, Z5)
-	PUT2(Z28, Z6, Z7)
-	PUT2(Z28, Z8, Z9)
-	PUT2(Z28, Z10, Z11)
-	PUT2(Z28, Z12, Z13)
-	PUT2(Z28, Z14, Z15)
-	PUT2(Z28, Z16, Z17)
-	PUT2(Z28, Z18, Z19)
-	PUT2(Z28, Z20, Z21)
-	PUT2(Z28, Z22, Z23)
-	PUT2(Z28, Z24, Z25)
+	ROWS(0x1fff)
+	VPXORD Z26, Z26, Z26
+	VUNPCKLPS Z2, Z0, Z27
+	VUNPCKHPS Z2, Z0, Z28
+	VUNPCKLPS Z6, Z4, Z29
+	VUNPCKHPS Z6, Z4, Z30
+	VUNPCKLPS Z10, Z8, Z31
+	VUNPCKHPS Z10, Z8, Z0
+	VUNPCKLPS Z14, Z12, Z2
+	VUNPCKHPS Z14, Z12, Z4
+	VUNPCKLPS Z18, Z16, Z6
+	VUNPCKHPS Z18, Z16, Z8
+	VUNPCKLPS Z22, Z20, Z10
+	VUNPCKHPS Z22, Z20, Z12
+	VUNPCKLPS Z26, Z24, Z14
+	VUNPCKHPS Z26, Z24, Z16
+	VUNPCKLPD Z29, Z27, Z18
+	VUNPCKHPD Z29, Z27, Z20
+	VUNPCKLPD Z30, Z28, Z22
+	VUNPCKHPD Z30, Z28, Z24
+	VUNPCKLPD Z2, Z31, Z27
+	VUNPCKHPD Z2, Z31, Z29
+	VUNPCKLPD Z4, Z0, Z28
+	VUNPCKHPD Z4, Z0, Z30
+	VUNPCKLPD Z10, Z6, Z31
+	VUNPCKHPD Z10, Z6, Z2
+	VUNPCKLPD Z12, Z8, Z0
+	VUNPCKHPD Z12, Z8, Z4
+	VUNPCKLPD Z26, Z14, Z6
+	VUNPCKHPD Z26, Z14, Z10
+	VUNPCKLPD Z26, Z16, Z8
+	VUNPCKHPD Z26, Z16, Z12
+	VSHUFF32X4 $0x88, Z27, Z18, Z14
+	VSHUFF32X4 $0xdd, Z27, Z18, Z16
+	VSHUFF32X4 $0x88, Z6, Z31, Z18
+	VSHUFF32X4 $0xdd, Z6, Z31, Z27
+	VSHUFF32X4 $0x88, Z18, Z14, Z31
+	VSHUFF32X4 $0x88, Z27, Z16, Z6
+	VSHUFF32X4 $0xdd, Z18, Z14, Z14
+	VSHUFF32X4 $0xdd, Z27, Z16, Z18
+	VSHUFF32X4 $0x88, Z29, Z20, Z16
+	VSHUFF32X4 $0xdd, Z29, Z20, Z27
+	VSHUFF32X4 $0x88, Z10, Z2, Z20
+	VSHUFF32X4 $0xdd, Z10, Z2, Z29
+	VSHUFF32X4 $0x88, Z20, Z16, Z2
+	VSHUFF32X4 $0x88, Z29, Z27, Z10
+	VSHUFF32X4 $0xdd, Z20, Z16, Z16
+	VSHUFF32X4 $0xdd, Z29, Z27, Z20
+	VSHUFF32X4 $0x88, Z28, Z22, Z27
+	VSHUFF32X4 $0xdd, Z28, Z22, Z29
+	VSHUFF32X4 $0x88, Z8, Z0, Z22
+	VSHUFF32X4 $0xdd, Z8, Z0, Z28
+	VSHUFF32X4 $0x88, Z22, Z27, Z0
+	VSHUFF32X4 $0x88, Z28, Z29, Z8
+	VSHUFF32X4 $0xdd, Z22, Z27, Z27
+	VSHUFF32X4 $0xdd, Z28, Z29, Z22
+	VSHUFF32X4 $0x88, Z30, Z24, Z29
+	VSHUFF32X4 $0xdd, Z30, Z24, Z28
+	VSHUFF32X4 $0x88, Z12, Z4, Z24
+	VSHUFF32X4 $0xdd, Z12, Z4, Z30
+	VSHUFF32X4 $0x88, Z24, Z29, Z4
+	VSHUFF32X4 $0x88, Z30, Z28, Z12
+	VSHUFF32X4 $0xdd, Z24, Z29, Z29
+	VSHUFF32X4 $0xdd, Z30, Z28, Z24
+	TESTL R12, R12
+	JZ t13_h0_put
+	VBROADCASTSS beta+76(FP), Z28
+	UPDROW(0, R13, t13_h0_done, Z28, Z30, Z31)
+	UPDROW(1, R13, t13_h0_done, Z28, Z30, Z2)
+	UPDROW(2, R13, t13_h0_done, Z28, Z30, Z0)
+	UPDROW(3, R13, t13_h0_done, Z28, Z30, Z4)
+	UPDROW(4, R13, t13_h0_done, Z28, Z30, Z6)
+	UPDROW(5, R13, t13_h0_done, Z28, Z30, Z10)
+	UPDROW(6, R13, t13_h0_done, Z28, Z30, Z8)
+	UPDROW(7, R13, t13_h0_done, Z28, Z30, Z12)
+	UPDROW(8, R13, t13_h0_done, Z28, Z30, Z14)
+	UPDROW(9, R13, t13_h0_done, Z28, Z30, Z16)
+	UPDROW(10, R13, t13_h0_done, Z28, Z30, Z27)
+	UPDROW(11, R13, t13_h0_done, Z28, Z30, Z29)
+	UPDROW(12, R13, t13_h0_done, Z28, Z30, Z18)
+	UPDROW(13, R13, t13_h0_done, Z28, Z30, Z20)
+	UPDROW(14, R13, t13_h0_done, Z28, Z30, Z22)
+	UPDROW(15, R13, t13_h0_done, Z28, Z30, Z24)
+	JMP t13_h0_done
+t13_h0_put:
+	PUTROW(0, R13, t13_h0_done, Z31)
+	PUTROW(1, R13, t13_h0_done, Z2)
+	PUTROW(2, R13, t13_h0_done, Z0)
+	PUTROW(3, R13, t13_h0_done, Z4)
+	PUTROW(4, R13, t13_h0_done, Z6)
+	PUTROW(5, R13, t13_h0_done, Z10)
+	PUTROW(6, R13, t13_h0_done, Z8)
+	PUTROW(7, R13, t13_h0_done, Z12)
+	PUTROW(8, R13, t13_h0_done, Z14)
+	PUTROW(9, R13, t13_h0_done, Z16)
+	PUTROW(10, R13, t13_h0_done, Z27)
+	PUTROW(11, R13, t13_h0_done, Z29)
+	PUTROW(12, R13, t13_h0_done, Z18)
+	PUTROW(13, R13, t13_h0_done, Z20)
+	PUTROW(14, R13, t13_h0_done, Z22)
+	PUTROW(15, R13, t13_h0_done, Z24)
+t13_h0_done:
+	TESTQ R14, R14
+	JZ t13_end
+	MOVQ R10, DX
+	VPXORD Z0, Z0, Z0
+	VUNPCKLPS Z3, Z1, Z2
+	VUNPCKHPS Z3, Z1, Z4
+	VUNPCKLPS Z7, Z5, Z6
+	VUNPCKHPS Z7, Z5, Z8
+	VUNPCKLPS Z11, Z9, Z10
+	VUNPCKHPS Z11, Z9, Z12
+	VUNPCKLPS Z15, Z13, Z14
+	VUNPCKHPS Z15, Z13, Z16
+	VUNPCKLPS Z19, Z17, Z18
+	VUNPCKHPS Z19, Z17, Z20
+	VUNPCKLPS Z23, Z21, Z22
+	VUNPCKHPS Z23, Z21, Z24
+	VUNPCKLPS Z0, Z25, Z26
+	VUNPCKHPS Z0, Z25, Z27
+	VUNPCKLPD Z6, Z2, Z28
+	VUNPCKHPD Z6, Z2, Z29
+	VUNPCKLPD Z8, Z4, Z30
+	VUNPCKHPD Z8, Z4, Z31
+	VUNPCKLPD Z14, Z10, Z1
+	VUNPCKHPD Z14, Z10, Z3
+	VUNPCKLPD Z16, Z12, Z5
+	VUNPCKHPD Z16, Z12, Z7
+	VUNPCKLPD Z22, Z18, Z9
+	VUNPCKHPD Z22, Z18, Z11
+	VUNPCKLPD Z24, Z20, Z13
+	VUNPCKHPD Z24, Z20, Z15
+	VUNPCKLPD Z0, Z26, Z17
+	VUNPCKHPD Z0, Z26, Z19
+	VUNPCKLPD Z0, Z27, Z21
+	VUNPCKHPD Z0, Z27, Z23
+	VSHUFF32X4 $0x88, Z1, Z28, Z25
+	VSHUFF32X4 $0xdd, Z1, Z28, Z2
+	VSHUFF32X4 $0x88, Z17, Z9, Z6
+	VSHUFF32X4 $0xdd, Z17, Z9, Z4
+	VSHUFF32X4 $0x88, Z6, Z25, Z8
+	VSHUFF32X4 $0x88, Z4, Z2, Z10
+	VSHUFF32X4 $0xdd, Z6, Z25, Z14
+	VSHUFF32X4 $0xdd, Z4, Z2, Z12
+	VSHUFF32X4 $0x88, Z3, Z29, Z16
+	VSHUFF32X4 $0xdd, Z3, Z29, Z18
+	VSHUFF32X4 $0x88, Z19, Z11, Z22
+	VSHUFF32X4 $0xdd, Z19, Z11, Z20
+	VSHUFF32X4 $0x88, Z22, Z16, Z24
+	VSHUFF32X4 $0x88, Z20, Z18, Z26
+	VSHUFF32X4 $0xdd, Z22, Z16, Z27
+	VSHUFF32X4 $0xdd, Z20, Z18, Z28
+	VSHUFF32X4 $0x88, Z5, Z30, Z1
+	VSHUFF32X4 $0xdd, Z5, Z30, Z9
+	VSHUFF32X4 $0x88, Z21, Z13, Z17
+	VSHUFF32X4 $0xdd, Z21, Z13, Z25
+	VSHUFF32X4 $0x88, Z17, Z1, Z6
+	VSHUFF32X4 $0x88, Z25, Z9, Z2
+	VSHUFF32X4 $0xdd, Z17, Z1, Z4
+	VSHUFF32X4 $0xdd, Z25, Z9, Z29
+	VSHUFF32X4 $0x88, Z7, Z31, Z3
+	VSHUFF32X4 $0xdd, Z7, Z31, Z11
+	VSHUFF32X4 $0x88, Z23, Z15, Z19
+	VSHUFF32X4 $0xdd, Z23, Z15, Z16
+	VSHUFF32X4 $0x88, Z19, Z3, Z22
+	VSHUFF32X4 $0x88, Z16, Z11, Z18
+	VSHUFF32X4 $0xdd, Z19, Z3, Z20
+	VSHUFF32X4 $0xdd, Z16, Z11, Z30
+	TESTL R12, R12
+	JZ t13_h1_put
+	VBROADCASTSS beta+76(FP), Z5
+	UPDROW(0, R14, t13_end, Z5, Z13, Z8)
+	UPDROW(1, R14, t13_end, Z5, Z13, Z24)
+	UPDROW(2, R14, t13_end, Z5, Z13, Z6)
+	UPDROW(3, R14, t13_end, Z5, Z13, Z22)
+	UPDROW(4, R14, t13_end, Z5, Z13, Z10)
+	UPDROW(5, R14, t13_end, Z5, Z13, Z26)
+	UPDROW(6, R14, t13_end, Z5, Z13, Z2)
+	UPDROW(7, R14, t13_end, Z5, Z13, Z18)
+	UPDROW(8, R14, t13_end, Z5, Z13, Z14)
+	UPDROW(9, R14, t13_end, Z5, Z13, Z27)
+	UPDROW(10, R14, t13_end, Z5, Z13, Z4)
+	UPDROW(11, R14, t13_end, Z5, Z13, Z20)
+	UPDROW(12, R14, t13_end, Z5, Z13, Z12)
+	UPDROW(13, R14, t13_end, Z5, Z13, Z28)
+	UPDROW(14, R14, t13_end, Z5, Z13, Z29)
+	UPDROW(15, R14, t13_end, Z5, Z13, Z30)
+	JMP t13_end
+t13_h1_put:
+	PUTROW(0, R14, t13_end, Z8)
+	PUTROW(1, R14, t13_end, Z24)
+	PUTROW(2, R14, t13_end, Z6)
+	PUTROW(3, R14, t13_end, Z22)
+	PUTROW(4, R14, t13_end, Z10)
+	PUTROW(5, R14, t13_end, Z26)
+	PUTROW(6, R14, t13_end, Z2)
+	PUTROW(7, R14, t13_end, Z18)
+	PUTROW(8, R14, t13_end, Z14)
+	PUTROW(9, R14, t13_end, Z27)
+	PUTROW(10, R14, t13_end, Z4)
+	PUTROW(11, R14, t13_end, Z20)
+	PUTROW(12, R14, t13_end, Z12)
+	PUTROW(13, R14, t13_end, Z28)
+	PUTROW(14, R14, t13_end, Z29)
+	PUTROW(15, R14, t13_end, Z30)
+t13_end:
 	VZEROUPPER
 	RET

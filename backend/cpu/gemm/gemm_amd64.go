@@ -288,40 +288,40 @@ func packRagged[T scalar](dst, src []T, ld, kb, cols, nr int) bool {
 // by scripts/gen-gemm512t.py; see colTile).
 //
 //go:noescape
-func sgemm512T1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+func sgemm512T1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+func sgemm512T2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+func sgemm512T3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+func sgemm512T4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T5(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+func sgemm512T5(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T6(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+func sgemm512T6(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T7(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+func sgemm512T7(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T8(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+func sgemm512T8(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T9(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+func sgemm512T9(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T10(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+func sgemm512T10(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T11(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+func sgemm512T11(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T12(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+func sgemm512T12(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T13(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+func sgemm512T13(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)

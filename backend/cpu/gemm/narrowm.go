@@ -14,9 +14,8 @@ import "sync/atomic"
 // slices, so the bits are the same (TestColumnTilesChangeNoProduct).
 
 // colTile is one column-tile kernel: C[0:32, 0:w] (rows below lo|hi<<16 only) of an A whose
-// column kk lies at a[kk*lda:], B's row kk at b[kk*ldb:] and C's row 16·h at c[16·h·ldc:], its
-// rows idx apart (in elements).
-type colTile func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, idx *[16]int32)
+// column kk lies at a[kk*lda:], B's row kk at b[kk*ldb:] and C's row i at c[i*ldc:].
+type colTile func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 // widestColTile is the widest column tile (gemm512t_amd64.s).
 const widestColTile = 13
@@ -34,7 +33,6 @@ type colTask struct {
 	alpha, beta   float32
 	a, b, c       []float32
 	lda, ldb, ldc int
-	idx           [16]int32
 	bufs          [][]float32 // one packed column panel of A (kc×32) per Range call
 	nextBuf       atomic.Int32
 }
@@ -65,9 +63,6 @@ func (e *Engine) colGemm(ks *kernelSet, transA bool, m, n, k int, alpha float32,
 	t.cols, t.transA, t.m, t.n, t.k, t.alpha, t.beta = ks.narrow.cols, transA, m, n, k, alpha, beta
 	t.a, t.b, t.c, t.lda, t.ldb, t.ldc = a, b, c, lda, ldb, ldc
 	t.kc = evenBlock(k, blocksFor(ks.narrow.b32).kc, 1) // the 14×16 tiles' slices
-	for i := range t.idx {
-		t.idx[i] = int32(i * ldc)
-	}
 	workers := 1
 	if e.pool != nil {
 		workers = e.pool.Workers()
@@ -126,7 +121,7 @@ func (t *colTask) tile(buf []float32, tile int) {
 		_ = t.b[(pc+kb-1)*t.ldb+t.n-1]
 		for j0 := 0; j0 < t.n; {
 			w := min(w1, t.n-j0)
-			t.cols[w](kb, ap, alda, &t.b[pc*t.ldb+j0], t.ldb, &t.c[i0*t.ldc+j0], t.ldc, lo, hi, t.alpha, beta, &t.idx)
+			t.cols[w](kb, ap, alda, &t.b[pc*t.ldb+j0], t.ldb, &t.c[i0*t.ldc+j0], t.ldc, lo, hi, t.alpha, beta)
 			j0 += w
 		}
 	}
