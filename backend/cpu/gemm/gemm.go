@@ -64,8 +64,12 @@ func (e *Engine) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 		return err
 	}
 	ks := kernels()
+	if useTransposingTiles(ks, transA, transB, m, n, k, alpha) {
+		e.rowGemm(ks, ks.narrow.trows[n], 16, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return nil
+	}
 	if useRowTiles(ks, transA, transB, m, n, k, alpha, lda) {
-		e.rowGemm(ks, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		e.rowGemm(ks, ks.narrow.rowm, 14, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return nil
 	}
 	if useColTiles(ks, transA, transB, m, n, k, alpha, ldc) {

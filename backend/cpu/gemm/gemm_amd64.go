@@ -32,6 +32,8 @@ var (
 		cols: &[widestColTile + 1]colTile{nil, sgemm512T1, sgemm512T2, sgemm512T3, sgemm512T4, sgemm512T5, sgemm512T6, sgemm512T7,
 			sgemm512T8, sgemm512T9, sgemm512T10, sgemm512T11, sgemm512T12, sgemm512T13},
 		rowm: sgemm512RowM,
+		trows: &[16]rowTile{nil, sgemm512TR1, sgemm512TR2, sgemm512TR3, sgemm512TR4, sgemm512TR5, sgemm512TR6, sgemm512TR7,
+			sgemm512TR8, sgemm512TR9, sgemm512TR10, sgemm512TR11, sgemm512TR12, sgemm512TR13, sgemm512TR14, sgemm512TR15},
 	}
 )
 
@@ -325,3 +327,51 @@ func sgemm512T12(k int, a *float32, lda int, b *float32, ldb int, c *float32, ld
 
 //go:noescape
 func sgemm512T13(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+
+// sgemm512TR1 ... sgemm512TR15 are the transposing tiles of 1 to 15 columns (gemm512t_amd64.s,
+// written by scripts/gen-gemm512t.py; see rowTile and useTransposingTiles).
+//
+//go:noescape
+func sgemm512TR1(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TR2(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TR3(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TR4(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TR5(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TR6(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TR7(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TR8(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TR9(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TR10(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TR11(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TR12(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TR13(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TR14(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TR15(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)

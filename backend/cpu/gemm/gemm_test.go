@@ -451,13 +451,16 @@ func operands[T scalar](s shape) (a []T, lda int, b []T, ldb int, c []T) {
 var benchShapes = append(append([]shape(nil), mlpShapes[:5]...), shape{"square_512", false, false, 512, 512, 512})
 
 // bigShapes are the products of one training step of the MLP 784-1024-1024-10 at batch 1024
-// (the third layer's are small and left out): forward, input gradient and weight gradient.
+// (forward, input gradient and weight gradient of each layer, the 10-class one last).
 var bigShapes = []shape{
 	{"fwd1_1024x784x1024", false, false, 1024, 1024, 784},
 	{"fwd2_1024x1024x1024", false, false, 1024, 1024, 1024},
 	{"dX2_1024x1024x1024T", false, true, 1024, 1024, 1024},
 	{"dW1_784Tx1024x1024", true, false, 784, 1024, 1024},
 	{"dW2_1024Tx1024x1024", true, false, 1024, 1024, 1024},
+	{"fwd3_1024x1024x10", false, false, 1024, 10, 1024},
+	{"dX3_1024x10x1024T", false, true, 1024, 1024, 10},
+	{"dW3_1024Tx1024x10", true, false, 1024, 10, 1024},
 }
 
 func trans(t bool) blas.Transpose {

@@ -18,16 +18,32 @@ import (
 // NaNs (which it must not read) and 1, and operands whose products and C values are subnormal
 // (the kernels run under FTZ/DAZ; the 14×16 tiles' merge with beta does not).
 func TestColumnTilesChangeNoProduct(t *testing.T) {
-	t.Cleanup(func() { rowTiles = true })
-	rowTiles = false // A not transposed would take them
+	t.Cleanup(func() { rowTiles, transposingTiles = true, true })
+	rowTiles, transposingTiles = false, false // A not transposed would take them
 	requireSameProducts(t, "column tiles", func(on bool) { colTiles = on }, func() { colTiles = true })
 }
 
 // TestRowTilesChangeNoProduct: the masked row tiles give the bits of the 14×16 tiles, and of the
-// column tiles where those took the product.
+// column tiles where those took the product (the transposing tiles off, which would take every
+// product of 16 rows or more).
 func TestRowTilesChangeNoProduct(t *testing.T) {
+	t.Cleanup(func() { transposingTiles = true })
+	transposingTiles = false
 	requireSameProducts(t, "row tiles", func(on bool) { rowTiles = on }, func() { rowTiles = true })
 	requireSameProducts(t, "row tiles against column tiles", func(on bool) { rowTiles, colTiles = on, !on }, func() { rowTiles, colTiles = true, true })
+}
+
+// TestTransposingTilesChangeNoProduct: the transposing tiles give the bits of the 14×16 tiles,
+// of the masked row tiles and of the column tiles, each where it would take the product.
+func TestTransposingTilesChangeNoProduct(t *testing.T) {
+	t.Cleanup(func() { rowTiles, colTiles = true, true })
+	set := func(on bool) { transposingTiles = on }
+	reset := func() { transposingTiles = true }
+	requireSameProducts(t, "transposing tiles against row tiles", set, reset)
+	rowTiles = false
+	requireSameProducts(t, "transposing tiles against column tiles", set, reset)
+	colTiles = false
+	requireSameProducts(t, "transposing tiles against 14×16 tiles", set, reset)
 }
 
 // requireSameProducts runs products of 1 to 15 columns, A transposed or not, with set(false)
@@ -105,8 +121,10 @@ func requireSameProducts(t *testing.T, what string, set func(on bool), reset fun
 	}
 }
 
-// TestRowTilesTaken: the products that take the masked row tiles are the float32 ones of 9 to 15
-// columns, at least 14 rows, A and B not transposed (at AVX-512), nothing else.
+// TestRowTilesTaken: useRowTiles accepts the float32 products of 9 to 15 columns, at least 14
+// rows, A and B not transposed (at AVX-512), nothing else. Sgemm asks useTransposingTiles first,
+// which takes those of 16 rows or more (TestTransposingTilesTaken), so the row tiles compute
+// those of 14 and 15 rows, or all of them with the transposing tiles off.
 func TestRowTilesTaken(t *testing.T) {
 	if cpufeat.Detected() < cpufeat.AVX512 {
 		t.Skip("no AVX-512 on this CPU: the row tiles are not used")
@@ -147,10 +165,44 @@ func TestRowTilesTaken(t *testing.T) {
 	require.False(t, useRowTiles(kernels(), false, false, 128, 10, 256, 1, 256), "AVX2 has no row tiles")
 }
 
+// TestTransposingTilesTaken: the products that take the transposing tiles are the float32 ones
+// of 1 to 15 columns and at least 16 rows, A and B not transposed (at AVX-512), whatever the
+// L1's ways, nothing else.
+func TestTransposingTilesTaken(t *testing.T) {
+	if cpufeat.Detected() < cpufeat.AVX512 {
+		t.Skip("no AVX-512 on this CPU: the transposing tiles are not used")
+	}
+	useLevel(t, cpufeat.AVX512)
+	ks := kernels()
+	for _, c := range []struct {
+		transA, transB bool
+		m, n, k        int
+		alpha          float32
+		want           bool
+		why            string
+	}{
+		{false, false, 128, 10, 256, 1, true, "the 10-class layer's forward pass"},
+		{false, false, 1024, 10, 1024, 1, true, "the same at batch 1024, rows that collide"},
+		{false, false, 16, 1, 1, 1, true, "one tile, one column, one step of k"},
+		{false, false, 100, 15, 7, 0.5, true, "15 columns"},
+		{false, false, 15, 10, 256, 1, false, "fewer rows than a tile"},
+		{false, false, 128, 16, 256, 1, false, "16 columns: the 14×16 tiles keep every lane"},
+		{true, false, 256, 10, 128, 1, false, "A transposed: the column tiles read it in place"},
+		{false, true, 128, 10, 256, 1, false, "B transposed"},
+		{false, false, 128, 10, 256, 0, false, "alpha 0: C is only scaled"},
+		{false, false, 128, 10, 0, 1, false, "k 0: C is only scaled"},
+	} {
+		require.Equal(t, c.want, useTransposingTiles(ks, c.transA, c.transB, c.m, c.n, c.k, c.alpha), c.why)
+	}
+	useLevel(t, cpufeat.AVX2)
+	require.False(t, useTransposingTiles(kernels(), false, false, 128, 10, 256, 1), "AVX2 has no transposing tiles")
+}
+
 // TestColumnTilesTaken: useColTiles accepts the float32 products of 1 to 15 columns with B not
 // transposed (at AVX-512), with A transposed or at most 11 columns, nothing else (Sgemm asks
-// useRowTiles first, which takes A not transposed from 9 columns and 14 rows on:
-// TestRowTilesTaken); and a fresh Engine takes one whose A is transposed.
+// useTransposingTiles and useRowTiles first, which take A not transposed from 16 rows on, and
+// from 9 columns and 14 rows on: TestTransposingTilesTaken, TestRowTilesTaken); and a fresh
+// Engine takes one whose A is transposed.
 func TestColumnTilesTaken(t *testing.T) {
 	if cpufeat.Detected() < cpufeat.AVX512 {
 		t.Skip("no AVX-512 on this CPU: the column tiles are not used")

@@ -41,9 +41,40 @@ func useRowTiles(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32,
 // and the column tiles, which keep all, are faster despite packing A (see useRowTiles).
 const rowTilesMin = 9
 
-// rowTask is one product on masked row tiles in flight: a parallel.Task over its 14-row tiles.
+// Transposing tiles. The masked row tiles keep n of 16 lanes (10 for the 10-class layer); the
+// column tiles keep all 16 but need A's columns, which for a non-transposed A means packing it
+// into transposed panels first (packColPanel, a pass of its own). The transposing tile
+// (sgemm512TRw, w = 1..15, gemm512t_amd64.s) computes C[0:16, 0:w] with the column tiles'
+// lanes (one vector of 16 rows per column of C) from A's 16 rows read in place: 16 steps of k
+// at a time, it loads a 16×16 block of A and transposes it in registers (64 shuffles) into A's
+// 16 columns, then B's element of each column is broadcast inside the FMA, 16·w FMAs a block.
+// The shuffles are the packing's, without its stores and reloads, and they run beside the FMAs.
+// The accumulators are transposed back into C's 16 rows, which are written under the mask of the
+// w columns. Each element of C is the 14×16 tiles' chain and epilogue in their kc slices, as in
+// the masked row tiles, so the bits are theirs (TestTransposingTilesChangeNoProduct). A tile
+// of 16 rows needs 16 of them: the rows past the last whole 16 are the last rows of a tile
+// that starts 16 rows before the end, which stores only those, and a product of 14 or 15 rows
+// takes the masked row tiles. One core of the Zen 4, GFLOP/s (before, on the masked row tiles
+// for n >= 9 or the column tiles with A packed below, → transposing tiles), 128×256 · 256×n:
+// n = 1 13 → 19, 2 20 → 32, 4 33 → 50, 8 62 → 85, 9 53 → 76, 10 57 → 83, 12 74 → 93, 14 87 →
+// 97, 15 92 → 96; 1024×1024 · 1024×n (A's rows collide in its 8-way L1, where the masked row
+// tiles decline): n = 1 11 → 18, 4 36 → 58, 8 55 → 82, 10 59 → 84, 12 53 → 91, 15 62 → 93.
+// Unlike the masked row tiles, they read A's colliding rows in place: each block uses every
+// line it loads at once.
+var transposingTiles = true
+
+// useTransposingTiles reports whether the float32 product runs on transposing tiles: A and B
+// not transposed, fewer than 16 columns, at least 16 rows.
+func useTransposingTiles(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32) bool {
+	return transposingTiles && narrowTiles && ks.narrow != nil && ks.narrow.trows != nil && !transA && !transB &&
+		n >= 1 && n < 16 && m >= 16 && k >= 1 && alpha != 0
+}
+
+// rowTask is one product on masked row tiles or transposing tiles in flight: a parallel.Task
+// over its h-row tiles (14 or 16).
 type rowTask struct {
 	tile          rowTile
+	h             int
 	m, n, k, kc   int
 	mask          uint32
 	alpha, beta   float32
@@ -51,12 +82,13 @@ type rowTask struct {
 	lda, ldb, ldc int
 }
 
-// rowGemm computes C = alpha·A·B + beta·C on masked row tiles (m >= 14), on the Engine's
-// workers where the product is large enough to split.
-func (e *Engine) rowGemm(ks *kernelSet, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	tiles := (m + 13) / 14
+// rowGemm computes C = alpha·A·B + beta·C on tiles of h rows (m >= h): the masked row tiles
+// (h = 14) or the transposing tiles (16), on the Engine's workers where the product is large
+// enough to split.
+func (e *Engine) rowGemm(ks *kernelSet, tile rowTile, h, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	tiles := (m + h - 1) / h
 	t := &e.rt
-	t.tile, t.m, t.n, t.k, t.alpha, t.beta = ks.narrow.rowm, m, n, k, alpha, beta
+	t.tile, t.h, t.m, t.n, t.k, t.alpha, t.beta = tile, h, m, n, k, alpha, beta
 	t.kc = evenBlock(k, blocksFor(ks.narrow.b32).kc, 1) // the 14×16 tiles' slices
 	t.mask = 1<<n - 1
 	t.a, t.b, t.c, t.lda, t.ldb, t.ldc = a, b, c, lda, ldb, ldc
@@ -68,18 +100,19 @@ func (e *Engine) rowGemm(ks *kernelSet, m, n, k int, alpha float32, a []float32,
 	t.a, t.b, t.c = nil, nil, nil
 }
 
-// Range computes the 14-row tiles [lo, hi) of C; the last one, when m is not a multiple of 14,
-// starts at row m-14 and stores only the rows from 14·tile on.
+// Range computes the h-row tiles [lo, hi) of C; the last one, when m is not a multiple of h,
+// starts at row m-h and stores only the rows from h·tile on.
 func (t *rowTask) Range(lo, hi int) {
 	_ = t.b[(t.k-1)*t.ldb+t.n-1]
+	h := t.h
 	for tile := lo; tile < hi; tile++ {
-		i0, rows := tile*14, uint32(1<<14-1)
-		if i0+14 > t.m {
-			i0 = t.m - 14
-			rows &^= 1<<(tile*14-i0) - 1
+		i0, rows := tile*h, uint32(1<<h-1)
+		if i0+h > t.m {
+			i0 = t.m - h
+			rows &^= 1<<(tile*h-i0) - 1
 		}
-		_ = t.a[(i0+13)*t.lda+t.k-1]
-		_ = t.c[(i0+13)*t.ldc+t.n-1]
+		_ = t.a[(i0+h-1)*t.lda+t.k-1]
+		_ = t.c[(i0+h-1)*t.ldc+t.n-1]
 		for pc := 0; pc < t.k; pc += t.kc {
 			kb := min(t.kc, t.k-pc)
 			beta := t.beta
