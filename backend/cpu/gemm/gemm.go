@@ -64,7 +64,7 @@ func (e *Engine) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 		return err
 	}
 	ks := kernels()
-	if useTransposingTiles(ks, transA, transB, m, n, k, alpha) {
+	if useTransposingTiles(ks, transA, transB, m, n, k, alpha, lda) {
 		e.rowGemm(ks, ks.narrow.trows[n], 16, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return nil
 	}

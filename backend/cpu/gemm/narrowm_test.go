@@ -34,16 +34,26 @@ func TestRowTilesChangeNoProduct(t *testing.T) {
 }
 
 // TestTransposingTilesChangeNoProduct: the transposing tiles give the bits of the 14×16 tiles,
-// of the masked row tiles and of the column tiles, each where it would take the product.
+// of the masked row tiles and of the column tiles, each where it would take the product, with
+// transposingDepth as it is and with every depth taken (so that every width meets every tail of
+// k).
 func TestTransposingTilesChangeNoProduct(t *testing.T) {
-	t.Cleanup(func() { rowTiles, colTiles = true, true })
+	depth := transposingDepth
+	t.Cleanup(func() { rowTiles, colTiles, transposingDepth = true, true, depth })
 	set := func(on bool) { transposingTiles = on }
 	reset := func() { transposingTiles = true }
-	requireSameProducts(t, "transposing tiles against row tiles", set, reset)
-	rowTiles = false
-	requireSameProducts(t, "transposing tiles against column tiles", set, reset)
-	colTiles = false
-	requireSameProducts(t, "transposing tiles against 14×16 tiles", set, reset)
+	for _, every := range []bool{false, true} {
+		transposingDepth = depth
+		if every {
+			transposingDepth = [16]int{}
+		}
+		rowTiles, colTiles = true, true
+		requireSameProducts(t, "transposing tiles against row tiles", set, reset)
+		rowTiles = false
+		requireSameProducts(t, "transposing tiles against column tiles", set, reset)
+		colTiles = false
+		requireSameProducts(t, "transposing tiles against 14×16 tiles", set, reset)
+	}
 }
 
 // requireSameProducts runs products of 1 to 15 columns, A transposed or not, with set(false)
@@ -123,8 +133,7 @@ func requireSameProducts(t *testing.T, what string, set func(on bool), reset fun
 
 // TestRowTilesTaken: useRowTiles accepts the float32 products of 9 to 15 columns, at least 14
 // rows, A and B not transposed (at AVX-512), nothing else. Sgemm asks useTransposingTiles first,
-// which takes those of 16 rows or more (TestTransposingTilesTaken), so the row tiles compute
-// those of 14 and 15 rows, or all of them with the transposing tiles off.
+// which takes those of 16 rows or more and deep enough (TestTransposingTilesTaken).
 func TestRowTilesTaken(t *testing.T) {
 	if cpufeat.Detected() < cpufeat.AVX512 {
 		t.Skip("no AVX-512 on this CPU: the row tiles are not used")
@@ -166,42 +175,53 @@ func TestRowTilesTaken(t *testing.T) {
 }
 
 // TestTransposingTilesTaken: the products that take the transposing tiles are the float32 ones
-// of 1 to 15 columns and at least 16 rows, A and B not transposed (at AVX-512), whatever the
-// L1's ways, nothing else.
+// of 1 to 15 columns and at least 16 rows, A and B not transposed (at AVX-512), from 9 columns
+// on only as deep as transposingDepth asks or with A's rows colliding in L1, nothing else.
 func TestTransposingTilesTaken(t *testing.T) {
 	if cpufeat.Detected() < cpufeat.AVX512 {
 		t.Skip("no AVX-512 on this CPU: the transposing tiles are not used")
 	}
 	useLevel(t, cpufeat.AVX512)
 	ks := kernels()
+	old := aliasedRowsInPlace
+	defer func() { aliasedRowsInPlace = old }()
 	for _, c := range []struct {
 		transA, transB bool
-		m, n, k        int
+		m, n, k, lda   int
 		alpha          float32
+		inPlace        bool // aliasedRowsInPlace: an L1 of 12 ways or more
 		want           bool
 		why            string
 	}{
-		{false, false, 128, 10, 256, 1, true, "the 10-class layer's forward pass"},
-		{false, false, 1024, 10, 1024, 1, true, "the same at batch 1024, rows that collide"},
-		{false, false, 16, 1, 1, 1, true, "one tile, one column, one step of k"},
-		{false, false, 100, 15, 7, 0.5, true, "15 columns"},
-		{false, false, 15, 10, 256, 1, false, "fewer rows than a tile"},
-		{false, false, 128, 16, 256, 1, false, "16 columns: the 14×16 tiles keep every lane"},
-		{true, false, 256, 10, 128, 1, false, "A transposed: the column tiles read it in place"},
-		{false, true, 128, 10, 256, 1, false, "B transposed"},
-		{false, false, 128, 10, 256, 0, false, "alpha 0: C is only scaled"},
-		{false, false, 128, 10, 0, 1, false, "k 0: C is only scaled"},
+		{false, false, 128, 10, 256, 256, 1, true, true, "the 10-class layer's forward pass"},
+		{false, false, 1024, 10, 1024, 1024, 1, false, true, "the same at batch 1024, rows that collide"},
+		{false, false, 1024, 15, 16, 1024, 1, false, true, "rows that collide, shallow and 15 columns"},
+		{false, false, 16, 1, 1, 1, 1, true, true, "one tile, one column, one step of k"},
+		{false, false, 100, 8, 3, 3, 0.5, true, true, "8 columns, shallow: A is not packed"},
+		{false, false, 128, 10, 47, 47, 1, true, false, "10 columns, shallower than 48: the row tiles"},
+		{false, false, 128, 10, 48, 48, 1, true, true, "10 columns, 48 deep"},
+		{false, false, 128, 14, 127, 127, 1, true, false, "14 columns, shallower than 128"},
+		{false, false, 128, 14, 128, 128, 1, true, true, "14 columns, 128 deep"},
+		{false, false, 128, 15, 1024, 1024, 1, true, false, "15 columns, rows apart: the row tiles at every depth"},
+		{false, false, 15, 10, 256, 256, 1, true, false, "fewer rows than a tile"},
+		{false, false, 128, 16, 256, 256, 1, true, false, "16 columns: the 14×16 tiles keep every lane"},
+		{true, false, 256, 10, 128, 256, 1, true, false, "A transposed: the column tiles read it in place"},
+		{false, true, 128, 10, 256, 256, 1, true, false, "B transposed"},
+		{false, false, 128, 10, 256, 256, 0, true, false, "alpha 0: C is only scaled"},
+		{false, false, 128, 10, 0, 1, 1, true, false, "k 0: C is only scaled"},
 	} {
-		require.Equal(t, c.want, useTransposingTiles(ks, c.transA, c.transB, c.m, c.n, c.k, c.alpha), c.why)
+		aliasedRowsInPlace = c.inPlace
+		require.Equal(t, c.want, useTransposingTiles(ks, c.transA, c.transB, c.m, c.n, c.k, c.alpha, c.lda), c.why)
 	}
 	useLevel(t, cpufeat.AVX2)
-	require.False(t, useTransposingTiles(kernels(), false, false, 128, 10, 256, 1), "AVX2 has no transposing tiles")
+	require.False(t, useTransposingTiles(kernels(), false, false, 128, 10, 256, 1, 256), "AVX2 has no transposing tiles")
 }
 
 // TestColumnTilesTaken: useColTiles accepts the float32 products of 1 to 15 columns with B not
 // transposed (at AVX-512), with A transposed or at most 11 columns, nothing else (Sgemm asks
-// useTransposingTiles and useRowTiles first, which take A not transposed from 16 rows on, and
-// from 9 columns and 14 rows on: TestTransposingTilesTaken, TestRowTilesTaken); and a fresh
+// useTransposingTiles and useRowTiles first, which take A not transposed from 16 rows on (9
+// columns or more only deep enough), and from 9 columns and 14 rows on:
+// TestTransposingTilesTaken, TestRowTilesTaken); and a fresh
 // Engine takes one whose A is transposed.
 func TestColumnTilesTaken(t *testing.T) {
 	if cpufeat.Detected() < cpufeat.AVX512 {

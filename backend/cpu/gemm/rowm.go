@@ -1,5 +1,7 @@
 package gemm
 
+import "math"
+
 // Masked row tiles. A product of fewer than 16 columns with A not transposed (the 10-class
 // output layer's forward pass, 128×256 · 256×10) runs on the 14×16 tiles with one ragged tile
 // per row panel, computed into a scratch tile and merged into C in Go, or on the column tiles,
@@ -57,18 +59,35 @@ const rowTilesMin = 9
 // takes the masked row tiles. One core of the Zen 4, GFLOP/s (before, on the masked row tiles
 // for n >= 9 or the column tiles with A packed below, → transposing tiles), 128×256 · 256×n:
 // n = 1 13 → 19, 2 20 → 32, 4 33 → 50, 8 62 → 85, 9 53 → 76, 10 57 → 83, 12 74 → 93, 14 87 →
-// 97, 15 92 → 96; 1024×1024 · 1024×n (A's rows collide in its 8-way L1, where the masked row
-// tiles decline): n = 1 11 → 18, 4 36 → 58, 8 55 → 82, 10 59 → 84, 12 53 → 91, 15 62 → 93.
-// Unlike the masked row tiles, they read A's colliding rows in place: each block uses every
-// line it loads at once.
+// 97, 15 92 → 96 (and 1.01-1.03 of the time at 512×256 · 256×15: parity); 1024×1024 · 1024×n
+// (A's rows collide in its 8-way L1, where the masked row tiles decline): n = 1 11 → 18, 4 36 →
+// 58, 8 55 → 82, 10 59 → 84, 12 53 → 91, 15 62 → 93. Unlike the masked row tiles, they read
+// A's colliding rows in place: each block uses every line it loads at once. A tile's transposes
+// (64 shuffles a block, and the accumulators') are a fixed cost, so against the masked row
+// tiles, which keep n of 16 lanes but pay nothing for it, they win only from a depth that
+// grows with n (transposingDepth); against the column tiles' packing (n < rowTilesMin) at
+// every depth (512×k · k×n, time on transposing tiles / before: n = 1, k = 1 0.70; n = 4,
+// k = 4 0.49-0.56, k = 8 0.36-0.41; n = 8, k = 1 0.70).
 var transposingTiles = true
 
 // useTransposingTiles reports whether the float32 product runs on transposing tiles: A and B
-// not transposed, fewer than 16 columns, at least 16 rows.
-func useTransposingTiles(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32) bool {
+// not transposed, fewer than 16 columns, at least 16 rows, and where the masked row tiles would
+// take it (9 columns or more, A's rows apart in L1) a depth of transposingDepth[n] or more.
+func useTransposingTiles(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, lda int) bool {
 	return transposingTiles && narrowTiles && ks.narrow != nil && ks.narrow.trows != nil && !transA && !transB &&
-		n >= 1 && n < 16 && m >= 16 && k >= 1 && alpha != 0
+		n >= 1 && n < 16 && m >= 16 && k >= 1 && alpha != 0 &&
+		(n < rowTilesMin || k >= transposingDepth[n] || packsCollidingRows(lda, 4))
 }
+
+// transposingDepth[n] is the least depth at which the transposing tiles take a product of n >=
+// rowTilesMin columns from the masked row tiles. One core of the Zen 4, 512×k · k×n, time on
+// transposing tiles / on masked row tiles (2-3 interleaved rounds): n = 9, k = 24 0.95-0.98, 32
+// 0.85, 128 0.69-0.73; n = 10, k = 24 1.03-1.21, 32 0.85-1.03, 48 0.80-0.97, 128 0.74-0.81; n =
+// 12, k = 24 1.12, 32 0.95-0.98, 128 0.86-0.88; n = 13, k = 32 1.01-1.03, 40 1.06-1.10, 48
+// 0.98-0.99, 64 0.95-0.97; n = 14, k = 64 1.02, 128 0.98-0.99, 256 0.96-0.97; n = 15, k = 16
+// 1.12-1.14, 128 1.02-1.03, 256 1.01-1.03, 512 1.01-1.02 (never: math.MaxInt). Shallow products
+// lose most (n = 10, k = 6 1.19-1.27, k = 1 2.1-2.3).
+var transposingDepth = [16]int{9: 48, 10: 48, 11: 48, 12: 48, 13: 48, 14: 128, 15: math.MaxInt}
 
 // rowTask is one product on masked row tiles or transposing tiles in flight: a parallel.Task
 // over its h-row tiles (14 or 16).
