@@ -38,6 +38,7 @@ type Engine struct {
 	d    gemmTask[float64]
 	ct   colTask
 	rt   rowTask
+	sh   shallowTask
 }
 
 // New returns an Engine that splits large products over pool's workers. A nil pool makes the
@@ -70,6 +71,10 @@ func (e *Engine) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 	}
 	if useRowTiles(ks, transA, transB, m, n, k, alpha, lda) {
 		e.rowGemm(ks, ks.narrow.rowm, 14, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return nil
+	}
+	if useShallowTiles(ks, transA, transB, m, n, k, alpha, beta) {
+		e.shallowGemm(ks, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return nil
 	}
 	if useColTiles(ks, transA, transB, m, n, k, alpha, ldc) {

@@ -24,6 +24,8 @@ var (
 		b32: blocking{mr: 14, nr: 32, mc: 168, kc: 256, nc: 512, rowsOuter: true},
 		k64: dgemmKernel14x16, b64: blocking{mr: 14, nr: 16, mc: 84, kc: 256, nc: 256, rowsOuter: true},
 		narrow: &avx512Narrow,
+		shallow: &[17]shallowTile{nil, sgemm512TB1, sgemm512TB2, sgemm512TB3, sgemm512TB4, sgemm512TB5, sgemm512TB6, sgemm512TB7, sgemm512TB8,
+			sgemm512TB9, sgemm512TB10, sgemm512TB11, sgemm512TB12, sgemm512TB13, sgemm512TB14, sgemm512TB15, sgemm512TB16},
 	}
 	// avx512Narrow is the float32 set for products of at most 16 columns (see kernelSet.narrow).
 	avx512Narrow = kernelSet{
@@ -375,3 +377,54 @@ func sgemm512TR14(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32,
 
 //go:noescape
 func sgemm512TR15(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+
+// sgemm512TB1 ... sgemm512TB16 are the shallow tiles of depth 1 to 16 (gemm512t_amd64.s, written
+// by scripts/gen-gemm512t.py; see shallowTile).
+//
+//go:noescape
+func sgemm512TB1(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TB2(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TB3(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TB4(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TB5(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TB6(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TB7(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TB8(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TB9(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TB10(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TB11(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TB12(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TB13(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TB14(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TB15(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemm512TB16(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)

@@ -22,6 +22,8 @@ type kernelSet struct {
 	narrow *kernelSet
 	// cols, if set (in a narrow set), are the column tiles for w = 1..widestColTile columns (narrowm.go).
 	cols *[widestColTile + 1]colTile
+	// shallow, if set, are the shallow tiles for B transposed and depths 1..16 (shallow.go).
+	shallow *[17]shallowTile
 	// trows, if set (in a narrow set), are the transposing tiles for w = 1..15 columns (rowm.go).
 	trows *[16]rowTile
 	// rowm, if set (in a narrow set), is the masked 14-row tile (rowm.go).

@@ -59,16 +59,39 @@ func TestTransposingTilesChangeNoProduct(t *testing.T) {
 // requireSameProducts runs products of 1 to 15 columns, A transposed or not, with set(false)
 // and set(true), and requires the same bits of C (and C past its rows untouched).
 func requireSameProducts(t *testing.T, what string, set func(on bool), reset func()) {
-	if cpufeat.Detected() < cpufeat.AVX512 {
-		t.Skip("no AVX-512 on this CPU: the column and row tiles are not used")
-	}
-	t.Cleanup(reset)
 	var ms []int
 	for m := 1; m <= 33; m++ {
 		ms = append(ms, m)
 	}
 	ms = append(ms, 48, 64, 100, 128)
 	ks := []int{1, 3, 7, 16, 256, 300}
+	var ps []product
+	for n := 1; n < 16; n++ {
+		for mi, m := range ms {
+			k := ks[(mi+n)%len(ks)]
+			for _, transA := range []bool{false, true} {
+				ps = append(ps, product{transA, false, m, n, k})
+			}
+		}
+	}
+	requireSameBits(t, what, set, reset, ps)
+}
+
+// product is one product's transposes and dimensions.
+type product struct {
+	transA, transB bool
+	m, n, k        int
+}
+
+// requireSameBits runs the products with set(false) and set(true), in every AVX-512
+// configuration, with leading dimensions past the rows, alpha and beta values that round, beta
+// ±0 over a C holding NaNs (which it must not read) and 1, and operands whose products and C
+// values are subnormal, and requires the same bits of C (and C past its rows untouched).
+func requireSameBits(t *testing.T, what string, set func(on bool), reset func(), ps []product) {
+	if cpufeat.Detected() < cpufeat.AVX512 {
+		t.Skip("no AVX-512 on this CPU: the tiles are not used")
+	}
+	t.Cleanup(reset)
 	for ci, cfg := range configs() {
 		if cfg.level != cpufeat.AVX512 {
 			continue
@@ -76,53 +99,55 @@ func requireSameProducts(t *testing.T, what string, set func(on bool), reset fun
 		t.Run(cfg.name, func(t *testing.T) {
 			e := setConfig(t, cfg)
 			rng := rand.New(rand.NewPCG(31, uint64(ci)))
-			for n := 1; n < 16; n++ {
-				for mi, m := range ms {
-					k := ks[(mi+n)%len(ks)]
-					for _, transA := range []bool{false, true} {
-						lda, ldb, ldc := k+3, n+2, n+1
-						if transA {
-							lda = m + 5
+			for _, p := range ps {
+				transA, transB, m, n, k := p.transA, p.transB, p.m, p.n, p.k
+				lda, ldb, ldc := k+3, n+2, n+1
+				if transA {
+					lda = m + 5
+				}
+				if transB {
+					ldb = k + 2
+				}
+				rowsA, rowsB := m, k
+				if transA {
+					rowsA = k
+				}
+				if transB {
+					rowsB = n
+				}
+				a, b := randSlice[float32](rng, rowsA*lda), randSlice[float32](rng, rowsB*ldb)
+				for i := 0; i < len(a); i += 7 {
+					a[i] *= 1e-20 // products of 1e-40: subnormal
+				}
+				for i := 0; i < len(b); i += 5 {
+					b[i] *= 1e-19
+				}
+				c0 := randSlice[float32](rng, m*ldc)
+				for i := 0; i < len(c0); i += 3 {
+					c0[i] *= 1e-39
+				}
+				for _, sc := range [][2]float32{{1, 0}, {0.75, 0.3}, {-2, 1}, {0.1, -1.7}, {1.5, float32(math.Copysign(0, -1))}} {
+					alpha, beta := sc[0], sc[1]
+					start := append([]float32(nil), c0...)
+					if beta == 0 {
+						for i := range start {
+							start[i] = float32(math.NaN())
 						}
-						rowsA := m
-						if transA {
-							rowsA = k
+					}
+					var got [2][]float32
+					for i, on := range []bool{false, true} {
+						set(on)
+						got[i] = append([]float32(nil), start...)
+						require.NoError(t, e.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, got[i], ldc))
+					}
+					for i := range got[0] {
+						if i%ldc >= n { // past a row of C: untouched
+							require.Equal(t, math.Float32bits(start[i]), math.Float32bits(got[1][i]), "C[%d] past its row", i)
+							continue
 						}
-						a, b := randSlice[float32](rng, rowsA*lda), randSlice[float32](rng, k*ldb)
-						for i := 0; i < len(a); i += 7 {
-							a[i] *= 1e-20 // products of 1e-40: subnormal
-						}
-						for i := 0; i < len(b); i += 5 {
-							b[i] *= 1e-19
-						}
-						c0 := randSlice[float32](rng, m*ldc)
-						for i := 0; i < len(c0); i += 3 {
-							c0[i] *= 1e-39
-						}
-						for _, sc := range [][2]float32{{1, 0}, {0.75, 0.3}, {-2, 1}, {0.1, -1.7}, {1.5, float32(math.Copysign(0, -1))}} {
-							alpha, beta := sc[0], sc[1]
-							start := append([]float32(nil), c0...)
-							if beta == 0 {
-								for i := range start {
-									start[i] = float32(math.NaN())
-								}
-							}
-							var got [2][]float32
-							for i, on := range []bool{false, true} {
-								set(on)
-								got[i] = append([]float32(nil), start...)
-								require.NoError(t, e.Sgemm(transA, false, m, n, k, alpha, a, lda, b, ldb, beta, got[i], ldc))
-							}
-							for i := range got[0] {
-								if i%ldc >= n { // past a row of C: untouched
-									require.Equal(t, math.Float32bits(start[i]), math.Float32bits(got[1][i]), "C[%d] past its row", i)
-									continue
-								}
-								if math.Float32bits(got[0][i]) != math.Float32bits(got[1][i]) {
-									require.Failf(t, "bits differ", "%s: m=%d n=%d k=%d transA=%v alpha=%v beta=%v: C[%d] (row %d, column %d) %v (%#08x) on, %v (%#08x) off",
-										what, m, n, k, transA, alpha, beta, i, i/ldc, i%ldc, got[1][i], math.Float32bits(got[1][i]), got[0][i], math.Float32bits(got[0][i]))
-								}
-							}
+						if math.Float32bits(got[0][i]) != math.Float32bits(got[1][i]) {
+							require.Failf(t, "bits differ", "%s: m=%d n=%d k=%d transA=%v transB=%v alpha=%v beta=%v: C[%d] (row %d, column %d) %v (%#08x) on, %v (%#08x) off",
+								what, m, n, k, transA, transB, alpha, beta, i, i/ldc, i%ldc, got[1][i], math.Float32bits(got[1][i]), got[0][i], math.Float32bits(got[0][i]))
 						}
 					}
 				}
