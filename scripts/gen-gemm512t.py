@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Writes backend/cpu/gemm/gemm512t_amd64.s: the column tiles sgemm512T1..13 (narrowm.go) and
-the transposing tiles sgemm512TR1..15 (rowm.go).
+"""Writes backend/cpu/gemm/gemm512t_amd64.s: the column tiles sgemm512T1..13 (narrowm.go), the
+transposing tiles sgemm512TR1..15 (rowm.go) and the shallow tiles sgemm512TB1..16 (shallow.go).
 
-The kernels of each kind differ only in their number of columns w; each is the same macros or
+The kernels of each kind differ only in their number of columns w (or depth k); each is the same macros or
 instructions listed w times, on the registers past its accumulators, and the in-register
 transposes (transpose16) are allocated here. Run from the repository root after changing the macros or the skeleton here; with a path
 argument it writes there instead (.ci/run checks the committed file against it)."""
