@@ -156,6 +156,16 @@ func requireSameBits(t *testing.T, what string, set func(on bool), reset func(),
 	}
 }
 
+// takenCase is one row of a table of products and whether a tile family's use function takes
+// them.
+type takenCase struct {
+	transA, transB bool
+	m, n, k        int
+	alpha          float32
+	want           bool
+	why            string
+}
+
 // TestRowTilesTaken: useRowTiles accepts the float32 products of 9 to 15 columns, at least 14
 // rows, A and B not transposed (at AVX-512), nothing else. Sgemm asks useTransposingTiles first,
 // which takes those of 16 rows or more and deep enough (TestTransposingTilesTaken).
@@ -168,13 +178,7 @@ func TestRowTilesTaken(t *testing.T) {
 	old := aliasedRowsInPlace
 	defer func() { aliasedRowsInPlace = old }()
 	aliasedRowsInPlace = true // the table: an L1 of 12 ways (lda = k)
-	for _, c := range []struct {
-		transA, transB bool
-		m, n, k        int
-		alpha          float32
-		want           bool
-		why            string
-	}{
+	for _, c := range []takenCase{
 		{false, false, 128, 10, 256, 1, true, "the 10-class layer's forward pass"},
 		{false, false, 1024, 10, 1024, 1, true, "the same at batch 1024"},
 		{false, false, 14, 9, 1, 1, true, "one tile, 9 columns"},
@@ -254,13 +258,7 @@ func TestColumnTilesTaken(t *testing.T) {
 	}
 	useLevel(t, cpufeat.AVX512)
 	ks := kernels()
-	for _, c := range []struct {
-		transA, transB bool
-		m, n, k        int
-		alpha          float32
-		want           bool
-		why            string
-	}{
+	for _, c := range []takenCase{
 		{true, false, 256, 10, 128, 1, true, "the 10-class layer's weight gradient"},
 		{true, false, 128, 15, 256, 1, true, "15 columns, A transposed"},
 		{false, false, 128, 8, 256, 1, true, "8 columns, A packed"},

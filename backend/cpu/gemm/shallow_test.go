@@ -36,13 +36,7 @@ func TestShallowTilesTaken(t *testing.T) {
 	}
 	useLevel(t, cpufeat.AVX512)
 	ks := kernels()
-	for _, c := range []struct {
-		transA, transB bool
-		m, n, k        int
-		alpha          float32
-		want           bool
-		why            string
-	}{
+	for _, c := range []takenCase{
 		{false, true, 128, 256, 10, 1, true, "the 10-class layer's input gradient"},
 		{false, true, 1024, 1024, 10, 1, true, "the same at batch 1024"},
 		{false, true, 1, 16, 1, 1, true, "one row, one block, depth 1"},
