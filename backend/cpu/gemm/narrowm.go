@@ -47,8 +47,8 @@ type colTask struct {
 // columns wide (one pass where there were two), A packed: n = 8 54 → 64, 9 59 → 69, 10 63-67 →
 // 70-74, 11 72 → 76, 12 79 → 78-79, 13 84 → 80. Sgemm asks useTransposingTiles and useRowTiles
 // (rowm.go) first, which take A not transposed from 16 rows on (from 9 columns only deep enough)
-// and from 9 columns and 14 rows on, so the column tiles keep A transposed, and the products
-// of fewer than 16 rows or shallower than transposingDepth that the row tiles do not take.
+// and from 9 columns and 14 rows on, so the column tiles keep A transposed, and A not
+// transposed only below 16 rows.
 func useColTiles(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, ldc int) bool {
 	return colTiles && narrowTiles && ks.narrow != nil && ks.narrow.cols != nil && !transB &&
 		n >= 1 && n < 16 && (transA || n <= colTilesPacked) && m >= 1 && k >= 1 && alpha != 0 && 15*ldc < 1<<31
