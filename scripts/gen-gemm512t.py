@@ -361,18 +361,19 @@ def kernel_tr(w):
 
 
 TB_HEADER = r'''
-// Shallow tiles for B transposed (shallow.go): C[0:m, 0:16·blocks] = alpha·A·Bᵀ + beta·C for a
+// Shallow tiles for B transposed (shallow.go): C[0:m, 0:16·blocks] = alpha·A·Bᵀ (C overwritten: Sgemm
+// gives them beta ±0 only, see useShallowTiles) for a
 // depth k of at most 16 (sgemm512TBk, k = 1..16), B stored n×k (row j of B is column j of
 // op(B)), A m×k, both read in place. Per block of 16 columns: B's 16 rows (k floats each, loaded
 // under the mask of k lanes) are transposed in registers into op(B)'s k rows over the block's
 // 16 columns, which stay in registers while every row of A streams past: per row of C one
 // accumulator, k FMAs with A's element broadcast from memory, in order of k from zero (the
-// chain of the 14×32 tiles), then as their epilogue does, under FTZ/DAZ, alpha·acc where alpha
-// is not 1 and acc + beta·C (one FMA) where beta is not ±0, stored under the column mask (K6).
+// chain of the 14×32 tiles), then as their epilogue does with beta ±0, under FTZ/DAZ, alpha·acc
+// where alpha is not 1, stored under the column mask (K6).
 // Rows go 8 at a time, then one at a time. As in ROW16, the broadcast is the FMA's memory
 // operand, so a NaN times a NaN carries the other factor's payload than in the 14×32 tiles.
 //
-// func sgemm512TBk(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+// func sgemm512TBk(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)
 
 // TBARGS: A's rows 0 and 4 of a group in SI and R11 (row stride R8 bytes, three rows R10); C's
 // in DX and R12 (R9, R13); B's row stride in R14; blocks in BX; the column mask in K6, the mask
@@ -422,12 +423,12 @@ TB_HEADER = r'''
 
 
 def kernel_tb(k):
-    """sgemm512TB{k}: see TB_HEADER. Registers: op(B)'s k rows, then 8 accumulators, alpha or
-    beta (Z31); the transpose's block and temporaries before the rows loop."""
+    """sgemm512TB{k}: see TB_HEADER. Registers: op(B)'s k rows, then 8 accumulators,
+    alpha (Z31); the transpose's block and temporaries before the rows loop."""
     name = f"tb{k}"
     arow = ["(SI)", "(SI)(R8*1)", "(SI)(R8*2)", "(SI)(R10*1)", "(R11)", "(R11)(R8*1)", "(R11)(R8*2)", "(R11)(R10*1)"]
     crow = ["(DX)", "(DX)(R9*1)", "(DX)(R9*2)", "(DX)(R13*1)", "(R12)", "(R12)(R9*1)", "(R12)(R9*2)", "(R12)(R13*1)"]
-    L = [f"TEXT ·sgemm512TB{k}(SB), NOSPLIT, $8-76", f"\tTBARGS({(1 << k) - 1:#x})", "\tFLUSH_ON", f"{name}_block:", "\tTBBLOCK"]
+    L = [f"TEXT ·sgemm512TB{k}(SB), NOSPLIT, $8-72", f"\tTBARGS({(1 << k) - 1:#x})", "\tFLUSH_ON", f"{name}_block:", "\tTBBLOCK"]
     blk = [f"Z{r}" for r in range(16)]
     for r in range(16):
         L += [f"\tVMOVUPS.Z (AX), K1, {blk[r]}"] + (["\tADDQ R14, AX"] if r < 15 else [])
@@ -456,10 +457,7 @@ def kernel_tb(k):
         out += ["\tMOVL alpha+68(FP), AX", "\tCMPL AX, $0x3f800000", f"\tJEQ {name}_{tag}_unit",
                 f"\tVBROADCASTSS alpha+68(FP), {al}"]
         out += [f"\tVMULPS {al}, {z}, {z}" for z in acc[:n]]
-        out += [f"{name}_{tag}_unit:", "\tMOVL beta+72(FP), AX", "\tANDL $0x7fffffff, AX", f"\tJZ {name}_{tag}_put",
-                f"\tVBROADCASTSS beta+72(FP), {al}"]
-        out += [f"\tVFMADD231PS {crow[r]}, {al}, K6, {acc[r]}" for r in range(n)]
-        out += [f"{name}_{tag}_put:"]
+        out += [f"{name}_{tag}_unit:"]
         out += [f"\tVMOVUPS {acc[r]}, K6, {crow[r]}" for r in range(n)]
         return out
 

@@ -31,7 +31,7 @@ func BenchmarkTileChoices(b *testing.B) {
 		cs = append(cs, choice{"transposing", &transposingTiles, false, 128, n, 256})
 	}
 	cs = append(cs, choice{"transposing", &transposingTiles, false, 1024, 10, 1024}, choice{"transposing", &transposingTiles, false, 128, 10, 84})
-	for _, k := range []int{1, 4, 10, 16} {
+	for _, k := range []int{1, 2, 3, 4, 10, 16} {
 		cs = append(cs, choice{"shallow", &shallowTiles, true, 128, 256, k})
 	}
 	cs = append(cs, choice{"shallow", &shallowTiles, true, 1024, 1024, 10}, choice{"shallow", &shallowTiles, true, 128, 40, 10})

@@ -74,7 +74,7 @@ func (e *Engine) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 		return nil
 	}
 	if useShallowTiles(ks, transA, transB, m, n, k, alpha, beta) {
-		e.shallowGemm(ks, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		e.shallowGemm(ks, m, n, k, alpha, a, lda, b, ldb, c, ldc)
 		return nil
 	}
 	if useColTiles(ks, transA, transB, m, n, k, alpha, ldc) {

@@ -191,18 +191,19 @@
 	JCC skip; \
 	VMOVUPS r, K6, (DX)
 
-// Shallow tiles for B transposed (shallow.go): C[0:m, 0:16·blocks] = alpha·A·Bᵀ + beta·C for a
+// Shallow tiles for B transposed (shallow.go): C[0:m, 0:16·blocks] = alpha·A·Bᵀ (C overwritten: Sgemm
+// gives them beta ±0 only, see useShallowTiles) for a
 // depth k of at most 16 (sgemm512TBk, k = 1..16), B stored n×k (row j of B is column j of
 // op(B)), A m×k, both read in place. Per block of 16 columns: B's 16 rows (k floats each, loaded
 // under the mask of k lanes) are transposed in registers into op(B)'s k rows over the block's
 // 16 columns, which stay in registers while every row of A streams past: per row of C one
 // accumulator, k FMAs with A's element broadcast from memory, in order of k from zero (the
-// chain of the 14×32 tiles), then as their epilogue does, under FTZ/DAZ, alpha·acc where alpha
-// is not 1 and acc + beta·C (one FMA) where beta is not ±0, stored under the column mask (K6).
+// chain of the 14×32 tiles), then as their epilogue does with beta ±0, under FTZ/DAZ, alpha·acc
+// where alpha is not 1, stored under the column mask (K6).
 // Rows go 8 at a time, then one at a time. As in ROW16, the broadcast is the FMA's memory
 // operand, so a NaN times a NaN carries the other factor's payload than in the 14×32 tiles.
 //
-// func sgemm512TBk(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+// func sgemm512TBk(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)
 
 // TBARGS: A's rows 0 and 4 of a group in SI and R11 (row stride R8 bytes, three rows R10); C's
 // in DX and R12 (R9, R13); B's row stride in R14; blocks in BX; the column mask in K6, the mask
@@ -12245,7 +12246,7 @@ tr15_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TB1(SB), NOSPLIT, $8-76
+TEXT ·sgemm512TB1(SB), NOSPLIT, $8-72
 	TBARGS(0x1)
 	FLUSH_ON
 tb1_block:
@@ -12329,19 +12330,6 @@ tb1_eight:
 	VMULPS Z31, Z22, Z22
 	VMULPS Z31, Z23, Z23
 tb1_r8_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb1_r8_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-	VFMADD231PS (DX)(R9*1), Z31, K6, Z17
-	VFMADD231PS (DX)(R9*2), Z31, K6, Z18
-	VFMADD231PS (DX)(R13*1), Z31, K6, Z19
-	VFMADD231PS (R12), Z31, K6, Z20
-	VFMADD231PS (R12)(R9*1), Z31, K6, Z21
-	VFMADD231PS (R12)(R9*2), Z31, K6, Z22
-	VFMADD231PS (R12)(R13*1), Z31, K6, Z23
-tb1_r8_put:
 	VMOVUPS Z16, K6, (DX)
 	VMOVUPS Z17, K6, (DX)(R9*1)
 	VMOVUPS Z18, K6, (DX)(R9*2)
@@ -12365,12 +12353,6 @@ tb1_one:
 	VBROADCASTSS alpha+68(FP), Z31
 	VMULPS Z31, Z16, Z16
 tb1_r1_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb1_r1_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-tb1_r1_put:
 	VMOVUPS Z16, K6, (DX)
 	ADDQ R8, SI
 	ADDQ R9, DX
@@ -12382,7 +12364,7 @@ tb1_next:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TB2(SB), NOSPLIT, $8-76
+TEXT ·sgemm512TB2(SB), NOSPLIT, $8-72
 	TBARGS(0x3)
 	FLUSH_ON
 tb2_block:
@@ -12482,19 +12464,6 @@ tb2_eight:
 	VMULPS Z31, Z22, Z22
 	VMULPS Z31, Z23, Z23
 tb2_r8_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb2_r8_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-	VFMADD231PS (DX)(R9*1), Z31, K6, Z17
-	VFMADD231PS (DX)(R9*2), Z31, K6, Z18
-	VFMADD231PS (DX)(R13*1), Z31, K6, Z19
-	VFMADD231PS (R12), Z31, K6, Z20
-	VFMADD231PS (R12)(R9*1), Z31, K6, Z21
-	VFMADD231PS (R12)(R9*2), Z31, K6, Z22
-	VFMADD231PS (R12)(R13*1), Z31, K6, Z23
-tb2_r8_put:
 	VMOVUPS Z16, K6, (DX)
 	VMOVUPS Z17, K6, (DX)(R9*1)
 	VMOVUPS Z18, K6, (DX)(R9*2)
@@ -12519,12 +12488,6 @@ tb2_one:
 	VBROADCASTSS alpha+68(FP), Z31
 	VMULPS Z31, Z16, Z16
 tb2_r1_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb2_r1_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-tb2_r1_put:
 	VMOVUPS Z16, K6, (DX)
 	ADDQ R8, SI
 	ADDQ R9, DX
@@ -12536,7 +12499,7 @@ tb2_next:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TB3(SB), NOSPLIT, $8-76
+TEXT ·sgemm512TB3(SB), NOSPLIT, $8-72
 	TBARGS(0x7)
 	FLUSH_ON
 tb3_block:
@@ -12660,19 +12623,6 @@ tb3_eight:
 	VMULPS Z31, Z22, Z22
 	VMULPS Z31, Z23, Z23
 tb3_r8_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb3_r8_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-	VFMADD231PS (DX)(R9*1), Z31, K6, Z17
-	VFMADD231PS (DX)(R9*2), Z31, K6, Z18
-	VFMADD231PS (DX)(R13*1), Z31, K6, Z19
-	VFMADD231PS (R12), Z31, K6, Z20
-	VFMADD231PS (R12)(R9*1), Z31, K6, Z21
-	VFMADD231PS (R12)(R9*2), Z31, K6, Z22
-	VFMADD231PS (R12)(R13*1), Z31, K6, Z23
-tb3_r8_put:
 	VMOVUPS Z16, K6, (DX)
 	VMOVUPS Z17, K6, (DX)(R9*1)
 	VMOVUPS Z18, K6, (DX)(R9*2)
@@ -12698,12 +12648,6 @@ tb3_one:
 	VBROADCASTSS alpha+68(FP), Z31
 	VMULPS Z31, Z16, Z16
 tb3_r1_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb3_r1_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-tb3_r1_put:
 	VMOVUPS Z16, K6, (DX)
 	ADDQ R8, SI
 	ADDQ R9, DX
@@ -12715,7 +12659,7 @@ tb3_next:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TB4(SB), NOSPLIT, $8-76
+TEXT ·sgemm512TB4(SB), NOSPLIT, $8-72
 	TBARGS(0xf)
 	FLUSH_ON
 tb4_block:
@@ -12855,19 +12799,6 @@ tb4_eight:
 	VMULPS Z31, Z22, Z22
 	VMULPS Z31, Z23, Z23
 tb4_r8_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb4_r8_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-	VFMADD231PS (DX)(R9*1), Z31, K6, Z17
-	VFMADD231PS (DX)(R9*2), Z31, K6, Z18
-	VFMADD231PS (DX)(R13*1), Z31, K6, Z19
-	VFMADD231PS (R12), Z31, K6, Z20
-	VFMADD231PS (R12)(R9*1), Z31, K6, Z21
-	VFMADD231PS (R12)(R9*2), Z31, K6, Z22
-	VFMADD231PS (R12)(R13*1), Z31, K6, Z23
-tb4_r8_put:
 	VMOVUPS Z16, K6, (DX)
 	VMOVUPS Z17, K6, (DX)(R9*1)
 	VMOVUPS Z18, K6, (DX)(R9*2)
@@ -12894,12 +12825,6 @@ tb4_one:
 	VBROADCASTSS alpha+68(FP), Z31
 	VMULPS Z31, Z16, Z16
 tb4_r1_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb4_r1_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-tb4_r1_put:
 	VMOVUPS Z16, K6, (DX)
 	ADDQ R8, SI
 	ADDQ R9, DX
@@ -12911,7 +12836,7 @@ tb4_next:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TB5(SB), NOSPLIT, $8-76
+TEXT ·sgemm512TB5(SB), NOSPLIT, $8-72
 	TBARGS(0x1f)
 	FLUSH_ON
 tb5_block:
@@ -13063,19 +12988,6 @@ tb5_eight:
 	VMULPS Z31, Z22, Z22
 	VMULPS Z31, Z23, Z23
 tb5_r8_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb5_r8_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-	VFMADD231PS (DX)(R9*1), Z31, K6, Z17
-	VFMADD231PS (DX)(R9*2), Z31, K6, Z18
-	VFMADD231PS (DX)(R13*1), Z31, K6, Z19
-	VFMADD231PS (R12), Z31, K6, Z20
-	VFMADD231PS (R12)(R9*1), Z31, K6, Z21
-	VFMADD231PS (R12)(R9*2), Z31, K6, Z22
-	VFMADD231PS (R12)(R13*1), Z31, K6, Z23
-tb5_r8_put:
 	VMOVUPS Z16, K6, (DX)
 	VMOVUPS Z17, K6, (DX)(R9*1)
 	VMOVUPS Z18, K6, (DX)(R9*2)
@@ -13103,12 +13015,6 @@ tb5_one:
 	VBROADCASTSS alpha+68(FP), Z31
 	VMULPS Z31, Z16, Z16
 tb5_r1_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb5_r1_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-tb5_r1_put:
 	VMOVUPS Z16, K6, (DX)
 	ADDQ R8, SI
 	ADDQ R9, DX
@@ -13120,7 +13026,7 @@ tb5_next:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TB6(SB), NOSPLIT, $8-76
+TEXT ·sgemm512TB6(SB), NOSPLIT, $8-72
 	TBARGS(0x3f)
 	FLUSH_ON
 tb6_block:
@@ -13284,19 +13190,6 @@ tb6_eight:
 	VMULPS Z31, Z22, Z22
 	VMULPS Z31, Z23, Z23
 tb6_r8_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb6_r8_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-	VFMADD231PS (DX)(R9*1), Z31, K6, Z17
-	VFMADD231PS (DX)(R9*2), Z31, K6, Z18
-	VFMADD231PS (DX)(R13*1), Z31, K6, Z19
-	VFMADD231PS (R12), Z31, K6, Z20
-	VFMADD231PS (R12)(R9*1), Z31, K6, Z21
-	VFMADD231PS (R12)(R9*2), Z31, K6, Z22
-	VFMADD231PS (R12)(R13*1), Z31, K6, Z23
-tb6_r8_put:
 	VMOVUPS Z16, K6, (DX)
 	VMOVUPS Z17, K6, (DX)(R9*1)
 	VMOVUPS Z18, K6, (DX)(R9*2)
@@ -13325,12 +13218,6 @@ tb6_one:
 	VBROADCASTSS alpha+68(FP), Z31
 	VMULPS Z31, Z16, Z16
 tb6_r1_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb6_r1_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-tb6_r1_put:
 	VMOVUPS Z16, K6, (DX)
 	ADDQ R8, SI
 	ADDQ R9, DX
@@ -13342,7 +13229,7 @@ tb6_next:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TB7(SB), NOSPLIT, $8-76
+TEXT ·sgemm512TB7(SB), NOSPLIT, $8-72
 	TBARGS(0x7f)
 	FLUSH_ON
 tb7_block:
@@ -13518,19 +13405,6 @@ tb7_eight:
 	VMULPS Z31, Z22, Z22
 	VMULPS Z31, Z23, Z23
 tb7_r8_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb7_r8_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-	VFMADD231PS (DX)(R9*1), Z31, K6, Z17
-	VFMADD231PS (DX)(R9*2), Z31, K6, Z18
-	VFMADD231PS (DX)(R13*1), Z31, K6, Z19
-	VFMADD231PS (R12), Z31, K6, Z20
-	VFMADD231PS (R12)(R9*1), Z31, K6, Z21
-	VFMADD231PS (R12)(R9*2), Z31, K6, Z22
-	VFMADD231PS (R12)(R13*1), Z31, K6, Z23
-tb7_r8_put:
 	VMOVUPS Z16, K6, (DX)
 	VMOVUPS Z17, K6, (DX)(R9*1)
 	VMOVUPS Z18, K6, (DX)(R9*2)
@@ -13560,12 +13434,6 @@ tb7_one:
 	VBROADCASTSS alpha+68(FP), Z31
 	VMULPS Z31, Z16, Z16
 tb7_r1_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb7_r1_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-tb7_r1_put:
 	VMOVUPS Z16, K6, (DX)
 	ADDQ R8, SI
 	ADDQ R9, DX
@@ -13577,7 +13445,7 @@ tb7_next:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TB8(SB), NOSPLIT, $8-76
+TEXT ·sgemm512TB8(SB), NOSPLIT, $8-72
 	TBARGS(0xff)
 	FLUSH_ON
 tb8_block:
@@ -13765,19 +13633,6 @@ tb8_eight:
 	VMULPS Z31, Z22, Z22
 	VMULPS Z31, Z23, Z23
 tb8_r8_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb8_r8_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-	VFMADD231PS (DX)(R9*1), Z31, K6, Z17
-	VFMADD231PS (DX)(R9*2), Z31, K6, Z18
-	VFMADD231PS (DX)(R13*1), Z31, K6, Z19
-	VFMADD231PS (R12), Z31, K6, Z20
-	VFMADD231PS (R12)(R9*1), Z31, K6, Z21
-	VFMADD231PS (R12)(R9*2), Z31, K6, Z22
-	VFMADD231PS (R12)(R13*1), Z31, K6, Z23
-tb8_r8_put:
 	VMOVUPS Z16, K6, (DX)
 	VMOVUPS Z17, K6, (DX)(R9*1)
 	VMOVUPS Z18, K6, (DX)(R9*2)
@@ -13808,12 +13663,6 @@ tb8_one:
 	VBROADCASTSS alpha+68(FP), Z31
 	VMULPS Z31, Z16, Z16
 tb8_r1_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb8_r1_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-tb8_r1_put:
 	VMOVUPS Z16, K6, (DX)
 	ADDQ R8, SI
 	ADDQ R9, DX
@@ -13825,7 +13674,7 @@ tb8_next:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TB9(SB), NOSPLIT, $8-76
+TEXT ·sgemm512TB9(SB), NOSPLIT, $8-72
 	TBARGS(0x1ff)
 	FLUSH_ON
 tb9_block:
@@ -14023,19 +13872,6 @@ tb9_eight:
 	VMULPS Z31, Z22, Z22
 	VMULPS Z31, Z23, Z23
 tb9_r8_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb9_r8_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-	VFMADD231PS (DX)(R9*1), Z31, K6, Z17
-	VFMADD231PS (DX)(R9*2), Z31, K6, Z18
-	VFMADD231PS (DX)(R13*1), Z31, K6, Z19
-	VFMADD231PS (R12), Z31, K6, Z20
-	VFMADD231PS (R12)(R9*1), Z31, K6, Z21
-	VFMADD231PS (R12)(R9*2), Z31, K6, Z22
-	VFMADD231PS (R12)(R13*1), Z31, K6, Z23
-tb9_r8_put:
 	VMOVUPS Z16, K6, (DX)
 	VMOVUPS Z17, K6, (DX)(R9*1)
 	VMOVUPS Z18, K6, (DX)(R9*2)
@@ -14067,12 +13903,6 @@ tb9_one:
 	VBROADCASTSS alpha+68(FP), Z31
 	VMULPS Z31, Z16, Z16
 tb9_r1_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb9_r1_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-tb9_r1_put:
 	VMOVUPS Z16, K6, (DX)
 	ADDQ R8, SI
 	ADDQ R9, DX
@@ -14084,7 +13914,7 @@ tb9_next:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TB10(SB), NOSPLIT, $8-76
+TEXT ·sgemm512TB10(SB), NOSPLIT, $8-72
 	TBARGS(0x3ff)
 	FLUSH_ON
 tb10_block:
@@ -14292,19 +14122,6 @@ tb10_eight:
 	VMULPS Z31, Z22, Z22
 	VMULPS Z31, Z23, Z23
 tb10_r8_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb10_r8_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-	VFMADD231PS (DX)(R9*1), Z31, K6, Z17
-	VFMADD231PS (DX)(R9*2), Z31, K6, Z18
-	VFMADD231PS (DX)(R13*1), Z31, K6, Z19
-	VFMADD231PS (R12), Z31, K6, Z20
-	VFMADD231PS (R12)(R9*1), Z31, K6, Z21
-	VFMADD231PS (R12)(R9*2), Z31, K6, Z22
-	VFMADD231PS (R12)(R13*1), Z31, K6, Z23
-tb10_r8_put:
 	VMOVUPS Z16, K6, (DX)
 	VMOVUPS Z17, K6, (DX)(R9*1)
 	VMOVUPS Z18, K6, (DX)(R9*2)
@@ -14337,12 +14154,6 @@ tb10_one:
 	VBROADCASTSS alpha+68(FP), Z31
 	VMULPS Z31, Z16, Z16
 tb10_r1_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb10_r1_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-tb10_r1_put:
 	VMOVUPS Z16, K6, (DX)
 	ADDQ R8, SI
 	ADDQ R9, DX
@@ -14354,7 +14165,7 @@ tb10_next:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TB11(SB), NOSPLIT, $8-76
+TEXT ·sgemm512TB11(SB), NOSPLIT, $8-72
 	TBARGS(0x7ff)
 	FLUSH_ON
 tb11_block:
@@ -14572,19 +14383,6 @@ tb11_eight:
 	VMULPS Z31, Z22, Z22
 	VMULPS Z31, Z23, Z23
 tb11_r8_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb11_r8_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-	VFMADD231PS (DX)(R9*1), Z31, K6, Z17
-	VFMADD231PS (DX)(R9*2), Z31, K6, Z18
-	VFMADD231PS (DX)(R13*1), Z31, K6, Z19
-	VFMADD231PS (R12), Z31, K6, Z20
-	VFMADD231PS (R12)(R9*1), Z31, K6, Z21
-	VFMADD231PS (R12)(R9*2), Z31, K6, Z22
-	VFMADD231PS (R12)(R13*1), Z31, K6, Z23
-tb11_r8_put:
 	VMOVUPS Z16, K6, (DX)
 	VMOVUPS Z17, K6, (DX)(R9*1)
 	VMOVUPS Z18, K6, (DX)(R9*2)
@@ -14618,12 +14416,6 @@ tb11_one:
 	VBROADCASTSS alpha+68(FP), Z31
 	VMULPS Z31, Z16, Z16
 tb11_r1_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb11_r1_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-tb11_r1_put:
 	VMOVUPS Z16, K6, (DX)
 	ADDQ R8, SI
 	ADDQ R9, DX
@@ -14635,7 +14427,7 @@ tb11_next:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TB12(SB), NOSPLIT, $8-76
+TEXT ·sgemm512TB12(SB), NOSPLIT, $8-72
 	TBARGS(0xfff)
 	FLUSH_ON
 tb12_block:
@@ -14863,19 +14655,6 @@ tb12_eight:
 	VMULPS Z31, Z22, Z22
 	VMULPS Z31, Z23, Z23
 tb12_r8_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb12_r8_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-	VFMADD231PS (DX)(R9*1), Z31, K6, Z17
-	VFMADD231PS (DX)(R9*2), Z31, K6, Z18
-	VFMADD231PS (DX)(R13*1), Z31, K6, Z19
-	VFMADD231PS (R12), Z31, K6, Z20
-	VFMADD231PS (R12)(R9*1), Z31, K6, Z21
-	VFMADD231PS (R12)(R9*2), Z31, K6, Z22
-	VFMADD231PS (R12)(R13*1), Z31, K6, Z23
-tb12_r8_put:
 	VMOVUPS Z16, K6, (DX)
 	VMOVUPS Z17, K6, (DX)(R9*1)
 	VMOVUPS Z18, K6, (DX)(R9*2)
@@ -14910,12 +14689,6 @@ tb12_one:
 	VBROADCASTSS alpha+68(FP), Z31
 	VMULPS Z31, Z16, Z16
 tb12_r1_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb12_r1_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-tb12_r1_put:
 	VMOVUPS Z16, K6, (DX)
 	ADDQ R8, SI
 	ADDQ R9, DX
@@ -14927,7 +14700,7 @@ tb12_next:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TB13(SB), NOSPLIT, $8-76
+TEXT ·sgemm512TB13(SB), NOSPLIT, $8-72
 	TBARGS(0x1fff)
 	FLUSH_ON
 tb13_block:
@@ -15165,19 +14938,6 @@ tb13_eight:
 	VMULPS Z31, Z22, Z22
 	VMULPS Z31, Z23, Z23
 tb13_r8_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb13_r8_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-	VFMADD231PS (DX)(R9*1), Z31, K6, Z17
-	VFMADD231PS (DX)(R9*2), Z31, K6, Z18
-	VFMADD231PS (DX)(R13*1), Z31, K6, Z19
-	VFMADD231PS (R12), Z31, K6, Z20
-	VFMADD231PS (R12)(R9*1), Z31, K6, Z21
-	VFMADD231PS (R12)(R9*2), Z31, K6, Z22
-	VFMADD231PS (R12)(R13*1), Z31, K6, Z23
-tb13_r8_put:
 	VMOVUPS Z16, K6, (DX)
 	VMOVUPS Z17, K6, (DX)(R9*1)
 	VMOVUPS Z18, K6, (DX)(R9*2)
@@ -15213,12 +14973,6 @@ tb13_one:
 	VBROADCASTSS alpha+68(FP), Z31
 	VMULPS Z31, Z16, Z16
 tb13_r1_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb13_r1_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-tb13_r1_put:
 	VMOVUPS Z16, K6, (DX)
 	ADDQ R8, SI
 	ADDQ R9, DX
@@ -15230,7 +14984,7 @@ tb13_next:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TB14(SB), NOSPLIT, $8-76
+TEXT ·sgemm512TB14(SB), NOSPLIT, $8-72
 	TBARGS(0x3fff)
 	FLUSH_ON
 tb14_block:
@@ -15478,19 +15232,6 @@ tb14_eight:
 	VMULPS Z31, Z22, Z22
 	VMULPS Z31, Z23, Z23
 tb14_r8_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb14_r8_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-	VFMADD231PS (DX)(R9*1), Z31, K6, Z17
-	VFMADD231PS (DX)(R9*2), Z31, K6, Z18
-	VFMADD231PS (DX)(R13*1), Z31, K6, Z19
-	VFMADD231PS (R12), Z31, K6, Z20
-	VFMADD231PS (R12)(R9*1), Z31, K6, Z21
-	VFMADD231PS (R12)(R9*2), Z31, K6, Z22
-	VFMADD231PS (R12)(R13*1), Z31, K6, Z23
-tb14_r8_put:
 	VMOVUPS Z16, K6, (DX)
 	VMOVUPS Z17, K6, (DX)(R9*1)
 	VMOVUPS Z18, K6, (DX)(R9*2)
@@ -15527,12 +15268,6 @@ tb14_one:
 	VBROADCASTSS alpha+68(FP), Z31
 	VMULPS Z31, Z16, Z16
 tb14_r1_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb14_r1_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-tb14_r1_put:
 	VMOVUPS Z16, K6, (DX)
 	ADDQ R8, SI
 	ADDQ R9, DX
@@ -15544,7 +15279,7 @@ tb14_next:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TB15(SB), NOSPLIT, $8-76
+TEXT ·sgemm512TB15(SB), NOSPLIT, $8-72
 	TBARGS(0x7fff)
 	FLUSH_ON
 tb15_block:
@@ -15802,19 +15537,6 @@ tb15_eight:
 	VMULPS Z31, Z22, Z22
 	VMULPS Z31, Z23, Z23
 tb15_r8_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb15_r8_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-	VFMADD231PS (DX)(R9*1), Z31, K6, Z17
-	VFMADD231PS (DX)(R9*2), Z31, K6, Z18
-	VFMADD231PS (DX)(R13*1), Z31, K6, Z19
-	VFMADD231PS (R12), Z31, K6, Z20
-	VFMADD231PS (R12)(R9*1), Z31, K6, Z21
-	VFMADD231PS (R12)(R9*2), Z31, K6, Z22
-	VFMADD231PS (R12)(R13*1), Z31, K6, Z23
-tb15_r8_put:
 	VMOVUPS Z16, K6, (DX)
 	VMOVUPS Z17, K6, (DX)(R9*1)
 	VMOVUPS Z18, K6, (DX)(R9*2)
@@ -15852,12 +15574,6 @@ tb15_one:
 	VBROADCASTSS alpha+68(FP), Z31
 	VMULPS Z31, Z16, Z16
 tb15_r1_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb15_r1_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-tb15_r1_put:
 	VMOVUPS Z16, K6, (DX)
 	ADDQ R8, SI
 	ADDQ R9, DX
@@ -15869,7 +15585,7 @@ tb15_next:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TB16(SB), NOSPLIT, $8-76
+TEXT ·sgemm512TB16(SB), NOSPLIT, $8-72
 	TBARGS(0xffff)
 	FLUSH_ON
 tb16_block:
@@ -16137,19 +15853,6 @@ tb16_eight:
 	VMULPS Z31, Z22, Z22
 	VMULPS Z31, Z23, Z23
 tb16_r8_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb16_r8_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-	VFMADD231PS (DX)(R9*1), Z31, K6, Z17
-	VFMADD231PS (DX)(R9*2), Z31, K6, Z18
-	VFMADD231PS (DX)(R13*1), Z31, K6, Z19
-	VFMADD231PS (R12), Z31, K6, Z20
-	VFMADD231PS (R12)(R9*1), Z31, K6, Z21
-	VFMADD231PS (R12)(R9*2), Z31, K6, Z22
-	VFMADD231PS (R12)(R13*1), Z31, K6, Z23
-tb16_r8_put:
 	VMOVUPS Z16, K6, (DX)
 	VMOVUPS Z17, K6, (DX)(R9*1)
 	VMOVUPS Z18, K6, (DX)(R9*2)
@@ -16188,12 +15891,6 @@ tb16_one:
 	VBROADCASTSS alpha+68(FP), Z31
 	VMULPS Z31, Z16, Z16
 tb16_r1_unit:
-	MOVL beta+72(FP), AX
-	ANDL $0x7fffffff, AX
-	JZ tb16_r1_put
-	VBROADCASTSS beta+72(FP), Z31
-	VFMADD231PS (DX), Z31, K6, Z16
-tb16_r1_put:
 	VMOVUPS Z16, K6, (DX)
 	ADDQ R8, SI
 	ADDQ R9, DX

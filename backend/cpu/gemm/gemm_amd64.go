@@ -382,49 +382,49 @@ func sgemm512TR15(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32,
 // by scripts/gen-gemm512t.py; see shallowTile).
 //
 //go:noescape
-func sgemm512TB1(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+func sgemm512TB1(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)
 
 //go:noescape
-func sgemm512TB2(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+func sgemm512TB2(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)
 
 //go:noescape
-func sgemm512TB3(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+func sgemm512TB3(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)
 
 //go:noescape
-func sgemm512TB4(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+func sgemm512TB4(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)
 
 //go:noescape
-func sgemm512TB5(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+func sgemm512TB5(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)
 
 //go:noescape
-func sgemm512TB6(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+func sgemm512TB6(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)
 
 //go:noescape
-func sgemm512TB7(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+func sgemm512TB7(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)
 
 //go:noescape
-func sgemm512TB8(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+func sgemm512TB8(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)
 
 //go:noescape
-func sgemm512TB9(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+func sgemm512TB9(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)
 
 //go:noescape
-func sgemm512TB10(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+func sgemm512TB10(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)
 
 //go:noescape
-func sgemm512TB11(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+func sgemm512TB11(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)
 
 //go:noescape
-func sgemm512TB12(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+func sgemm512TB12(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)
 
 //go:noescape
-func sgemm512TB13(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+func sgemm512TB13(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)
 
 //go:noescape
-func sgemm512TB14(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+func sgemm512TB14(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)
 
 //go:noescape
-func sgemm512TB15(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+func sgemm512TB15(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)
 
 //go:noescape
-func sgemm512TB16(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+func sgemm512TB16(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)

@@ -8,15 +8,14 @@ import "sync/atomic"
 // through 10 steps of k only, against 28 stores. The shallow tile (sgemm512TBk, k = 1..16,
 // gemm512t_amd64.s) packs nothing: per block of 16 columns it transposes B's 16 rows of k in
 // registers into op(B)'s k rows, which stay there while every row of A streams past, each row of
-// C one chain of k FMAs from zero, as in the 14×32 tiles, with their epilogue (alpha·acc under
-// FTZ/DAZ), so the bits are theirs (TestShallowTilesChangeNoProduct). The kernels also compute
-// acc + beta·C as the 14×32 tiles' whole tiles do, but Sgemm gives them beta = 0 only (see
-// useShallowTiles).
+// C one chain of k FMAs from zero, as in the 14×32 tiles, with their epilogue for beta ±0
+// (alpha·acc under FTZ/DAZ), so the bits are theirs (TestShallowTilesChangeNoProduct). They
+// overwrite C: Sgemm gives them beta ±0 only (see useShallowTiles).
 
-// shallowTile computes C[0:m, 0:16·blocks] = alpha·A·Bᵀ + beta·C for B stored n×k (row j at
+// shallowTile computes C[0:m, 0:16·blocks] = alpha·A·Bᵀ (C not read) for B stored n×k (row j at
 // b[j*ldb:], k floats read), A m×k (row i at a[i*lda:]), C's row i at c[i*ldc:], storing the
 // columns of the set bits of mask in each block of 16.
-type shallowTile func(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha, beta float32)
+type shallowTile func(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)
 
 // shallowTiles enables the shallow tiles; tests turn it off to check that the bits do not depend
 // on it.
@@ -38,18 +37,18 @@ func useShallowTiles(ks *kernelSet, transA, transB bool, m, n, k int, alpha, bet
 type shallowTask struct {
 	tile          shallowTile
 	m, n, k       int
-	alpha, beta   float32
+	alpha         float32
 	a, b, c       []float32
 	lda, ldb, ldc int
 	pad           [][16 * 16]float32 // a ragged last block's B rows, zero-padded, per Range call
 	nextPad       atomic.Int32
 }
 
-// shallowGemm computes C = alpha·A·Bᵀ + beta·C on shallow tiles, on the Engine's workers where
-// the product is large enough to split.
-func (e *Engine) shallowGemm(ks *kernelSet, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// shallowGemm computes C = alpha·A·Bᵀ (beta ±0: C not read) on shallow tiles, on the Engine's
+// workers where the product is large enough to split.
+func (e *Engine) shallowGemm(ks *kernelSet, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	t := &e.sh
-	t.tile, t.m, t.n, t.k, t.alpha, t.beta = ks.shallow[k], m, n, k, alpha, beta
+	t.tile, t.m, t.n, t.k, t.alpha = ks.shallow[k], m, n, k, alpha
 	t.a, t.b, t.c, t.lda, t.ldb, t.ldc = a, b, c, lda, ldb, ldc
 	workers := 1
 	if e.pool != nil {
@@ -77,7 +76,7 @@ func (t *shallowTask) Range(lo, hi int) {
 	whole := min(hi, t.n/16)
 	if whole > lo {
 		_ = t.b[(whole*16-1)*t.ldb+t.k-1]
-		t.tile(&t.a[0], t.lda, &t.b[lo*16*t.ldb], t.ldb, &t.c[lo*16], t.ldc, t.m, whole-lo, 1<<16-1, t.alpha, t.beta)
+		t.tile(&t.a[0], t.lda, &t.b[lo*16*t.ldb], t.ldb, &t.c[lo*16], t.ldc, t.m, whole-lo, 1<<16-1, t.alpha)
 	}
 	if hi > whole && whole*16 < t.n {
 		cols := t.n - whole*16
@@ -85,6 +84,6 @@ func (t *shallowTask) Range(lo, hi int) {
 		for j := range cols {
 			copy(pad[j*16:j*16+t.k], t.b[(whole*16+j)*t.ldb:][:t.k])
 		}
-		t.tile(&t.a[0], t.lda, &pad[0], 16, &t.c[whole*16], t.ldc, t.m, 1, 1<<cols-1, t.alpha, t.beta)
+		t.tile(&t.a[0], t.lda, &pad[0], 16, &t.c[whole*16], t.ldc, t.m, 1, 1<<cols-1, t.alpha)
 	}
 }
