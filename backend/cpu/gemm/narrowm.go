@@ -8,10 +8,13 @@ import "sync/atomic"
 // 32 rows × w columns of C (w <= 13, two 16-row vectors per column), A's column loaded as two
 // vectors and B's element broadcast, so that every lane is a row of C that exists. n <= 13 is
 // one pass of w = n columns, 14 and 15 two passes of about n/2 (the 2w accumulators and the
-// epilogue's 5 registers must fit in 32). One pass reads A's panel once: the 10-class weight
-// gradient (256ᵀ×128 · 128×10) ran at 62-63% of the one-core peak in two passes of 5 columns. Each element of C is the same float32 chain over k
-// in order with the same epilogue as in the 14×16 tiles (see gemm512t_amd64.s), in the same kc
-// slices, so the bits are the same (TestColumnTilesChangeNoProduct).
+// loop's 3 registers must fit in 32, as must one half's w accumulators beside the other half's 16
+// transposed rows, beta and a temporary in the epilogue; 14 would fit too since the epilogue
+// transposes instead of gathering, not measured). One pass reads A's panel once: the 10-class
+// weight gradient (256ᵀ×128 · 128×10) ran at 62-63% of the one-core peak in two passes of 5
+// columns. Each element of C is the same float32 chain over k in order with the same epilogue
+// as in the 14×16 tiles (see gemm512t_amd64.s), in the same kc slices, so the bits are the same
+// (TestColumnTilesChangeNoProduct).
 
 // colTile is one column-tile kernel: C[0:32, 0:w] (rows below lo|hi<<16 only) of an A whose
 // column kk lies at a[kk*lda:], B's row kk at b[kk*ldb:] and C's row i at c[i*ldc:].
