@@ -66,11 +66,11 @@ func (e *Engine) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 	}
 	ks := kernels()
 	if useTransposingTiles(ks, transA, transB, m, n, k, alpha, lda) {
-		e.rowGemm(ks, ks.narrow.trows[n], 16, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		e.rowGemm(ks, nil, ks.narrow.trows[n], 16, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return nil
 	}
 	if useRowTiles(ks, transA, transB, m, n, k, alpha, lda) {
-		e.rowGemm(ks, ks.narrow.rowm, 14, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		e.rowGemm(ks, ks.narrow.rowm, nil, 14, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return nil
 	}
 	if useShallowTiles(ks, transA, transB, m, n, k, alpha, beta) {

@@ -19,24 +19,39 @@
 // written under the mask of the w columns. The 2w scatters this replaces were on Zen 4 a sixth
 // of the 10-class weight gradient's time. AVX-512F.
 //
-// func sgemm512Tw(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+// func sgemm512Tw(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+//
+// k steps in slices of kc, as the transposing tiles below run them (see there): the sums of
+// the slices before the last stay in column form on the stack; with more than one slice beta
+// must be ±0 (colTask.tile gives a product with another beta, or an A packed a slice at a time,
+// one call a slice).
 
 #include "flush_amd64.h"
 
-// ARGS loads the arguments: k in CX, A in SI (row stride R8 bytes), B in DI (R9), the row masks
-// in K3 and K4.
+// ARGS loads the arguments: k in R14, kc in R15, A in SI (row stride R8 bytes), B in DI (R9),
+// the row masks in K3 and K4; BX (the slices done) zero.
 #define ARGS \
-	MOVQ k+0(FP), CX; \
-	MOVQ a+8(FP), SI; \
-	MOVQ lda+16(FP), R8; \
+	MOVQ k+0(FP), R14; \
+	MOVQ kc+8(FP), R15; \
+	MOVQ a+16(FP), SI; \
+	MOVQ lda+24(FP), R8; \
 	SHLQ $2, R8; \
-	MOVQ b+24(FP), DI; \
-	MOVQ ldb+32(FP), R9; \
+	MOVQ b+32(FP), DI; \
+	MOVQ ldb+40(FP), R9; \
 	SHLQ $2, R9; \
-	MOVQ lo+56(FP), AX; \
+	MOVQ lo+64(FP), AX; \
 	KMOVW AX, K3; \
-	MOVQ hi+64(FP), AX; \
-	KMOVW AX, K4
+	MOVQ hi+72(FP), AX; \
+	KMOVW AX, K4; \
+	XORL BX, BX
+
+// SLICE: the next slice's steps in CX (kc or what is left, R14 less them). A and B are where
+// the last slice left them.
+#define SLICE \
+	MOVQ R15, CX; \
+	CMPQ R14, R15; \
+	CMOVQLT R14, CX; \
+	SUBQ CX, R14
 
 #define ZERO2(z0, z1) \
 	VPXORD z0, z0, z0; \
@@ -66,7 +81,7 @@
 
 // EPILOGUE(al): alpha in al, to scale the accumulators.
 #define EPILOGUE(al) \
-	VBROADCASTSS alpha+72(FP), al
+	VBROADCASTSS alpha+80(FP), al
 
 // ROWS: FTZ/DAZ off, then row 0 of the tile in DX, row 16 in R10, the row stride (bytes) in R11,
 // the row masks in R13 and R14, beta's bits but the sign in R12 (zero for ±0), the mask of the w
@@ -74,15 +89,15 @@
 // (transpose16 in the generator), and each row that exists is stored under K6.
 #define ROWS(cols) \
 	FLUSH_OFF; \
-	MOVQ c+40(FP), DX; \
-	MOVQ ldc+48(FP), R11; \
+	MOVQ c+48(FP), DX; \
+	MOVQ ldc+56(FP), R11; \
 	SHLQ $2, R11; \
 	MOVQ R11, R10; \
 	SHLQ $4, R10; \
 	ADDQ DX, R10; \
-	MOVQ lo+56(FP), R13; \
-	MOVQ hi+64(FP), R14; \
-	MOVL beta+76(FP), R12; \
+	MOVQ lo+64(FP), R13; \
+	MOVQ hi+72(FP), R14; \
+	MOVL beta+84(FP), R12; \
 	ANDL $0x7fffffff, R12; \
 	MOVL $cols, AX; \
 	KMOVW AX, K6
@@ -119,22 +134,50 @@
 // the column mask. As in ROW16, the broadcast is the FMA's memory operand, so a NaN times a NaN
 // carries B's payload. AVX-512F.
 //
-// func sgemm512TRw(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+// func sgemm512TRw(k, kc int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+//
+// k steps in slices of kc (the last one shorter): each element of C is one chain a slice, as
+// the 14×16 tiles' driver computes it, slice by slice with beta for the first and 1 after; but
+// the sums of the slices before the last stay in column form on the stack instead of being
+// transposed into C and read back. Per slice t = alpha·acc under FTZ/DAZ; the first slice's t
+// is the sum, each later one's t + sum without FTZ/DAZ (the driver's t + 1·C: 1·C is C, the
+// sum being a result, never a signalling NaN). With more than one slice beta must be ±0, C being
+// overwritten (rowTask.Range gives a product with another beta one call a slice); with one,
+// the epilogue is the single slice's, beta included. (Calling once a slice, the tile's epilogue
+// and C's round trip cost fwd3 at batch 1024, four slices of 256, a tenth of its rate on Zen 4.)
 
-// TRARGS: k in CX, A's rows 0, 4, 8 and 12 in SI, R11, R12 and R13 (row stride R8 bytes, three
-// rows R10), B in DI (row stride R9 bytes).
+// TRARGS: k in R14 (TRSLICE leaves there the steps after its slice), kc in R15; where the
+// slice's A starts in DX (row stride R8 bytes, three rows R10), its B in BX (row stride R9).
 #define TRARGS \
-	MOVQ k+0(FP), CX; \
-	MOVQ a+8(FP), SI; \
-	MOVQ lda+40(FP), R8; \
+	MOVQ k+0(FP), R14; \
+	MOVQ kc+8(FP), R15; \
+	MOVQ a+16(FP), DX; \
+	MOVQ lda+48(FP), R8; \
 	SHLQ $2, R8; \
 	LEAQ (R8)(R8*2), R10; \
+	MOVQ b+24(FP), BX; \
+	MOVQ ldb+56(FP), R9; \
+	SHLQ $2, R9
+
+// TRSLICE: the next slice's steps in CX (kc or what is left, R14 less them); its A's rows 0,
+// 4, 8 and 12 in SI, R11, R12 and R13 from DX, and B in DI from BX.
+#define TRSLICE \
+	MOVQ R15, CX; \
+	CMPQ R14, R15; \
+	CMOVQLT R14, CX; \
+	SUBQ CX, R14; \
+	MOVQ DX, SI; \
 	LEAQ (SI)(R8*4), R11; \
 	LEAQ (R11)(R8*4), R12; \
 	LEAQ (R12)(R8*4), R13; \
-	MOVQ b+16(FP), DI; \
-	MOVQ ldb+48(FP), R9; \
-	SHLQ $2, R9
+	MOVQ BX, DI
+
+// TRADVANCE: DX and BX on to the next slice (kc steps on).
+#define TRADVANCE \
+	LEAQ (DX)(R15*4), DX; \
+	MOVQ R15, AX; \
+	IMULQ R9, AX; \
+	ADDQ AX, BX
 
 // TRMASK(epi): on to epi if no step is left, else the mask of the last CX < 16 steps in K1.
 #define TRMASK(epi) \
@@ -165,13 +208,13 @@
 // beta's bits but the sign in R12 (zero for ±0), the column mask in K6.
 #define TRROWS \
 	FLUSH_OFF; \
-	MOVQ c+24(FP), DX; \
-	MOVQ ldc+32(FP), R11; \
+	MOVQ c+32(FP), DX; \
+	MOVQ ldc+40(FP), R11; \
 	SHLQ $2, R11; \
-	MOVL rows+60(FP), R13; \
-	MOVL beta+68(FP), R12; \
+	MOVL rows+68(FP), R13; \
+	MOVL beta+76(FP), R12; \
 	ANDL $0x7fffffff, R12; \
-	MOVL mask+56(FP), AX; \
+	MOVL mask+64(FP), AX; \
 	KMOVW AX, K6
 
 // TRUPD(i, skip, be, t, r): on to skip unless row i is stored (bit i of R13), else row r = r +
@@ -250,9 +293,11 @@
 	DECQ BX; \
 	JNZ loop
 
-TEXT ·sgemm512T1(SB), NOSPLIT, $8-80
+TEXT ·sgemm512T1(SB), $1680-88
 	ARGS
 	FLUSH_ON
+t1_slice:
+	SLICE
 	ZERO2(Z0, Z1)
 t1_loop:
 	ALOAD(Z2, Z3)
@@ -260,6 +305,27 @@ t1_loop:
 	NEXTK(t1_loop)
 	EPILOGUE(Z2)
 	MUL2(Z2, Z0, Z1)
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE t1_epi
+	TESTQ BX, BX
+	JNZ t1_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	JMP t1_next
+t1_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	TESTQ R14, R14
+	JZ t1_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	FLUSH_ON
+t1_next:
+	INCQ BX
+	JMP t1_slice
+t1_epi:
 	ROWS(0x1)
 	VPXORD Z2, Z2, Z2
 	VUNPCKLPS Z2, Z0, Z3
@@ -294,7 +360,7 @@ t1_loop:
 	VSHUFF32X4 $0xdd, Z2, Z28, Z0
 	TESTL R12, R12
 	JZ t1_h0_put
-	VBROADCASTSS beta+76(FP), Z3
+	VBROADCASTSS beta+84(FP), Z3
 	UPDROW(0, R13, t1_h0_done, Z3, Z4, Z11)
 	UPDROW(1, R13, t1_h0_done, Z3, Z4, Z17)
 	UPDROW(2, R13, t1_h0_done, Z3, Z4, Z23)
@@ -366,7 +432,7 @@ t1_h0_done:
 	VSHUFF32X4 $0xdd, Z0, Z27, Z31
 	TESTL R12, R12
 	JZ t1_h1_put
-	VBROADCASTSS beta+76(FP), Z1
+	VBROADCASTSS beta+84(FP), Z1
 	UPDROW(0, R14, t1_end, Z1, Z2, Z10)
 	UPDROW(1, R14, t1_end, Z1, Z2, Z16)
 	UPDROW(2, R14, t1_end, Z1, Z2, Z22)
@@ -405,9 +471,11 @@ t1_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T2(SB), NOSPLIT, $8-80
+TEXT ·sgemm512T2(SB), $1680-88
 	ARGS
 	FLUSH_ON
+t2_slice:
+	SLICE
 	ZERO2(Z0, Z1)
 	ZERO2(Z2, Z3)
 t2_loop:
@@ -418,6 +486,33 @@ t2_loop:
 	EPILOGUE(Z4)
 	MUL2(Z4, Z0, Z1)
 	MUL2(Z4, Z2, Z3)
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE t2_epi
+	TESTQ BX, BX
+	JNZ t2_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	JMP t2_next
+t2_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	TESTQ R14, R14
+	JZ t2_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	FLUSH_ON
+t2_next:
+	INCQ BX
+	JMP t2_slice
+t2_epi:
 	ROWS(0x3)
 	VPXORD Z4, Z4, Z4
 	VUNPCKLPS Z2, Z0, Z5
@@ -452,7 +547,7 @@ t2_loop:
 	VSHUFF32X4 $0xdd, Z4, Z30, Z5
 	TESTL R12, R12
 	JZ t2_h0_put
-	VBROADCASTSS beta+76(FP), Z6
+	VBROADCASTSS beta+84(FP), Z6
 	UPDROW(0, R13, t2_h0_done, Z6, Z7, Z13)
 	UPDROW(1, R13, t2_h0_done, Z6, Z7, Z19)
 	UPDROW(2, R13, t2_h0_done, Z6, Z7, Z25)
@@ -524,7 +619,7 @@ t2_h0_done:
 	VSHUFF32X4 $0xdd, Z0, Z28, Z1
 	TESTL R12, R12
 	JZ t2_h1_put
-	VBROADCASTSS beta+76(FP), Z3
+	VBROADCASTSS beta+84(FP), Z3
 	UPDROW(0, R14, t2_end, Z3, Z2, Z11)
 	UPDROW(1, R14, t2_end, Z3, Z2, Z17)
 	UPDROW(2, R14, t2_end, Z3, Z2, Z23)
@@ -563,9 +658,11 @@ t2_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T3(SB), NOSPLIT, $8-80
+TEXT ·sgemm512T3(SB), $1680-88
 	ARGS
 	FLUSH_ON
+t3_slice:
+	SLICE
 	ZERO2(Z0, Z1)
 	ZERO2(Z2, Z3)
 	ZERO2(Z4, Z5)
@@ -579,6 +676,39 @@ t3_loop:
 	MUL2(Z6, Z0, Z1)
 	MUL2(Z6, Z2, Z3)
 	MUL2(Z6, Z4, Z5)
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE t3_epi
+	TESTQ BX, BX
+	JNZ t3_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	JMP t3_next
+t3_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	TESTQ R14, R14
+	JZ t3_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	FLUSH_ON
+t3_next:
+	INCQ BX
+	JMP t3_slice
+t3_epi:
 	ROWS(0x7)
 	VPXORD Z6, Z6, Z6
 	VUNPCKLPS Z2, Z0, Z7
@@ -615,7 +745,7 @@ t3_loop:
 	VSHUFF32X4 $0xdd, Z6, Z4, Z10
 	TESTL R12, R12
 	JZ t3_h0_put
-	VBROADCASTSS beta+76(FP), Z11
+	VBROADCASTSS beta+84(FP), Z11
 	UPDROW(0, R13, t3_h0_done, Z11, Z15, Z17)
 	UPDROW(1, R13, t3_h0_done, Z11, Z15, Z23)
 	UPDROW(2, R13, t3_h0_done, Z11, Z15, Z29)
@@ -689,7 +819,7 @@ t3_h0_done:
 	VSHUFF32X4 $0xdd, Z0, Z31, Z2
 	TESTL R12, R12
 	JZ t3_h1_put
-	VBROADCASTSS beta+76(FP), Z6
+	VBROADCASTSS beta+84(FP), Z6
 	UPDROW(0, R14, t3_end, Z6, Z4, Z14)
 	UPDROW(1, R14, t3_end, Z6, Z4, Z20)
 	UPDROW(2, R14, t3_end, Z6, Z4, Z26)
@@ -728,9 +858,11 @@ t3_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T4(SB), NOSPLIT, $8-80
+TEXT ·sgemm512T4(SB), $1680-88
 	ARGS
 	FLUSH_ON
+t4_slice:
+	SLICE
 	ZERO2(Z0, Z1)
 	ZERO2(Z2, Z3)
 	ZERO2(Z4, Z5)
@@ -747,6 +879,45 @@ t4_loop:
 	MUL2(Z8, Z2, Z3)
 	MUL2(Z8, Z4, Z5)
 	MUL2(Z8, Z6, Z7)
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE t4_epi
+	TESTQ BX, BX
+	JNZ t4_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	JMP t4_next
+t4_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	VADDPS sum-456(SP), Z6, Z6
+	VADDPS sum-520(SP), Z7, Z7
+	TESTQ R14, R14
+	JZ t4_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	FLUSH_ON
+t4_next:
+	INCQ BX
+	JMP t4_slice
+t4_epi:
 	ROWS(0xf)
 	VPXORD Z8, Z8, Z8
 	VUNPCKLPS Z2, Z0, Z9
@@ -783,7 +954,7 @@ t4_loop:
 	VSHUFF32X4 $0xdd, Z8, Z9, Z13
 	TESTL R12, R12
 	JZ t4_h0_put
-	VBROADCASTSS beta+76(FP), Z17
+	VBROADCASTSS beta+84(FP), Z17
 	UPDROW(0, R13, t4_h0_done, Z17, Z18, Z19)
 	UPDROW(1, R13, t4_h0_done, Z17, Z18, Z25)
 	UPDROW(2, R13, t4_h0_done, Z17, Z18, Z31)
@@ -857,7 +1028,7 @@ t4_h0_done:
 	VSHUFF32X4 $0xdd, Z0, Z1, Z2
 	TESTL R12, R12
 	JZ t4_h1_put
-	VBROADCASTSS beta+76(FP), Z6
+	VBROADCASTSS beta+84(FP), Z6
 	UPDROW(0, R14, t4_end, Z6, Z4, Z15)
 	UPDROW(1, R14, t4_end, Z6, Z4, Z21)
 	UPDROW(2, R14, t4_end, Z6, Z4, Z27)
@@ -896,9 +1067,11 @@ t4_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T5(SB), NOSPLIT, $8-80
+TEXT ·sgemm512T5(SB), $1680-88
 	ARGS
 	FLUSH_ON
+t5_slice:
+	SLICE
 	ZERO2(Z0, Z1)
 	ZERO2(Z2, Z3)
 	ZERO2(Z4, Z5)
@@ -918,6 +1091,51 @@ t5_loop:
 	MUL2(Z10, Z4, Z5)
 	MUL2(Z10, Z6, Z7)
 	MUL2(Z10, Z8, Z9)
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE t5_epi
+	TESTQ BX, BX
+	JNZ t5_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	JMP t5_next
+t5_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	VADDPS sum-456(SP), Z6, Z6
+	VADDPS sum-520(SP), Z7, Z7
+	VADDPS sum-584(SP), Z8, Z8
+	VADDPS sum-648(SP), Z9, Z9
+	TESTQ R14, R14
+	JZ t5_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	FLUSH_ON
+t5_next:
+	INCQ BX
+	JMP t5_slice
+t5_epi:
 	ROWS(0x1f)
 	VPXORD Z10, Z10, Z10
 	VUNPCKLPS Z2, Z0, Z11
@@ -960,7 +1178,7 @@ t5_loop:
 	VSHUFF32X4 $0xdd, Z10, Z21, Z22
 	TESTL R12, R12
 	JZ t5_h0_put
-	VBROADCASTSS beta+76(FP), Z31
+	VBROADCASTSS beta+84(FP), Z31
 	UPDROW(0, R13, t5_h0_done, Z31, Z0, Z27)
 	UPDROW(1, R13, t5_h0_done, Z31, Z0, Z2)
 	UPDROW(2, R13, t5_h0_done, Z31, Z0, Z12)
@@ -1040,7 +1258,7 @@ t5_h0_done:
 	VSHUFF32X4 $0xdd, Z0, Z4, Z12
 	TESTL R12, R12
 	JZ t5_h1_put
-	VBROADCASTSS beta+76(FP), Z16
+	VBROADCASTSS beta+84(FP), Z16
 	UPDROW(0, R14, t5_end, Z16, Z20, Z22)
 	UPDROW(1, R14, t5_end, Z16, Z20, Z28)
 	UPDROW(2, R14, t5_end, Z16, Z20, Z5)
@@ -1079,9 +1297,11 @@ t5_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T6(SB), NOSPLIT, $8-80
+TEXT ·sgemm512T6(SB), $1680-88
 	ARGS
 	FLUSH_ON
+t6_slice:
+	SLICE
 	ZERO2(Z0, Z1)
 	ZERO2(Z2, Z3)
 	ZERO2(Z4, Z5)
@@ -1104,6 +1324,57 @@ t6_loop:
 	MUL2(Z12, Z6, Z7)
 	MUL2(Z12, Z8, Z9)
 	MUL2(Z12, Z10, Z11)
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE t6_epi
+	TESTQ BX, BX
+	JNZ t6_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	JMP t6_next
+t6_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	VADDPS sum-456(SP), Z6, Z6
+	VADDPS sum-520(SP), Z7, Z7
+	VADDPS sum-584(SP), Z8, Z8
+	VADDPS sum-648(SP), Z9, Z9
+	VADDPS sum-712(SP), Z10, Z10
+	VADDPS sum-776(SP), Z11, Z11
+	TESTQ R14, R14
+	JZ t6_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	FLUSH_ON
+t6_next:
+	INCQ BX
+	JMP t6_slice
+t6_epi:
 	ROWS(0x3f)
 	VPXORD Z12, Z12, Z12
 	VUNPCKLPS Z2, Z0, Z13
@@ -1146,7 +1417,7 @@ t6_loop:
 	VSHUFF32X4 $0xdd, Z12, Z27, Z2
 	TESTL R12, R12
 	JZ t6_h0_put
-	VBROADCASTSS beta+76(FP), Z4
+	VBROADCASTSS beta+84(FP), Z4
 	UPDROW(0, R13, t6_h0_done, Z4, Z21, Z29)
 	UPDROW(1, R13, t6_h0_done, Z4, Z21, Z6)
 	UPDROW(2, R13, t6_h0_done, Z4, Z21, Z16)
@@ -1226,7 +1497,7 @@ t6_h0_done:
 	VSHUFF32X4 $0xdd, Z0, Z4, Z13
 	TESTL R12, R12
 	JZ t6_h1_put
-	VBROADCASTSS beta+76(FP), Z17
+	VBROADCASTSS beta+84(FP), Z17
 	UPDROW(0, R14, t6_end, Z17, Z21, Z23)
 	UPDROW(1, R14, t6_end, Z17, Z21, Z29)
 	UPDROW(2, R14, t6_end, Z17, Z21, Z7)
@@ -1265,9 +1536,11 @@ t6_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T7(SB), NOSPLIT, $8-80
+TEXT ·sgemm512T7(SB), $1680-88
 	ARGS
 	FLUSH_ON
+t7_slice:
+	SLICE
 	ZERO2(Z0, Z1)
 	ZERO2(Z2, Z3)
 	ZERO2(Z4, Z5)
@@ -1293,6 +1566,63 @@ t7_loop:
 	MUL2(Z14, Z8, Z9)
 	MUL2(Z14, Z10, Z11)
 	MUL2(Z14, Z12, Z13)
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE t7_epi
+	TESTQ BX, BX
+	JNZ t7_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	VMOVUPS Z13, sum-904(SP)
+	JMP t7_next
+t7_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	VADDPS sum-456(SP), Z6, Z6
+	VADDPS sum-520(SP), Z7, Z7
+	VADDPS sum-584(SP), Z8, Z8
+	VADDPS sum-648(SP), Z9, Z9
+	VADDPS sum-712(SP), Z10, Z10
+	VADDPS sum-776(SP), Z11, Z11
+	VADDPS sum-840(SP), Z12, Z12
+	VADDPS sum-904(SP), Z13, Z13
+	TESTQ R14, R14
+	JZ t7_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	VMOVUPS Z13, sum-904(SP)
+	FLUSH_ON
+t7_next:
+	INCQ BX
+	JMP t7_slice
+t7_epi:
 	ROWS(0x7f)
 	VPXORD Z14, Z14, Z14
 	VUNPCKLPS Z2, Z0, Z15
@@ -1337,7 +1667,7 @@ t7_loop:
 	VSHUFF32X4 $0xdd, Z14, Z0, Z12
 	TESTL R12, R12
 	JZ t7_h0_put
-	VBROADCASTSS beta+76(FP), Z25
+	VBROADCASTSS beta+84(FP), Z25
 	UPDROW(0, R13, t7_h0_done, Z25, Z29, Z2)
 	UPDROW(1, R13, t7_h0_done, Z25, Z29, Z15)
 	UPDROW(2, R13, t7_h0_done, Z25, Z29, Z20)
@@ -1419,7 +1749,7 @@ t7_h0_done:
 	VSHUFF32X4 $0xdd, Z0, Z10, Z16
 	TESTL R12, R12
 	JZ t7_h1_put
-	VBROADCASTSS beta+76(FP), Z20
+	VBROADCASTSS beta+84(FP), Z20
 	UPDROW(0, R14, t7_end, Z20, Z24, Z26)
 	UPDROW(1, R14, t7_end, Z20, Z24, Z1)
 	UPDROW(2, R14, t7_end, Z20, Z24, Z13)
@@ -1458,9 +1788,11 @@ t7_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T8(SB), NOSPLIT, $8-80
+TEXT ·sgemm512T8(SB), $1680-88
 	ARGS
 	FLUSH_ON
+t8_slice:
+	SLICE
 	ZERO2(Z0, Z1)
 	ZERO2(Z2, Z3)
 	ZERO2(Z4, Z5)
@@ -1489,6 +1821,69 @@ t8_loop:
 	MUL2(Z16, Z10, Z11)
 	MUL2(Z16, Z12, Z13)
 	MUL2(Z16, Z14, Z15)
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE t8_epi
+	TESTQ BX, BX
+	JNZ t8_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	VMOVUPS Z13, sum-904(SP)
+	VMOVUPS Z14, sum-968(SP)
+	VMOVUPS Z15, sum-1032(SP)
+	JMP t8_next
+t8_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	VADDPS sum-456(SP), Z6, Z6
+	VADDPS sum-520(SP), Z7, Z7
+	VADDPS sum-584(SP), Z8, Z8
+	VADDPS sum-648(SP), Z9, Z9
+	VADDPS sum-712(SP), Z10, Z10
+	VADDPS sum-776(SP), Z11, Z11
+	VADDPS sum-840(SP), Z12, Z12
+	VADDPS sum-904(SP), Z13, Z13
+	VADDPS sum-968(SP), Z14, Z14
+	VADDPS sum-1032(SP), Z15, Z15
+	TESTQ R14, R14
+	JZ t8_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	VMOVUPS Z13, sum-904(SP)
+	VMOVUPS Z14, sum-968(SP)
+	VMOVUPS Z15, sum-1032(SP)
+	FLUSH_ON
+t8_next:
+	INCQ BX
+	JMP t8_slice
+t8_epi:
 	ROWS(0xff)
 	VPXORD Z16, Z16, Z16
 	VUNPCKLPS Z2, Z0, Z17
@@ -1533,7 +1928,7 @@ t8_loop:
 	VSHUFF32X4 $0xdd, Z16, Z26, Z27
 	TESTL R12, R12
 	JZ t8_h0_put
-	VBROADCASTSS beta+76(FP), Z31
+	VBROADCASTSS beta+84(FP), Z31
 	UPDROW(0, R13, t8_h0_done, Z31, Z23, Z6)
 	UPDROW(1, R13, t8_h0_done, Z31, Z23, Z19)
 	UPDROW(2, R13, t8_h0_done, Z31, Z23, Z24)
@@ -1615,7 +2010,7 @@ t8_h0_done:
 	VSHUFF32X4 $0xdd, Z0, Z10, Z17
 	TESTL R12, R12
 	JZ t8_h1_put
-	VBROADCASTSS beta+76(FP), Z21
+	VBROADCASTSS beta+84(FP), Z21
 	UPDROW(0, R14, t8_end, Z21, Z25, Z27)
 	UPDROW(1, R14, t8_end, Z21, Z25, Z3)
 	UPDROW(2, R14, t8_end, Z21, Z25, Z15)
@@ -1654,9 +2049,11 @@ t8_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T9(SB), NOSPLIT, $8-80
+TEXT ·sgemm512T9(SB), $1680-88
 	ARGS
 	FLUSH_ON
+t9_slice:
+	SLICE
 	ZERO2(Z0, Z1)
 	ZERO2(Z2, Z3)
 	ZERO2(Z4, Z5)
@@ -1688,6 +2085,75 @@ t9_loop:
 	MUL2(Z18, Z12, Z13)
 	MUL2(Z18, Z14, Z15)
 	MUL2(Z18, Z16, Z17)
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE t9_epi
+	TESTQ BX, BX
+	JNZ t9_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	VMOVUPS Z13, sum-904(SP)
+	VMOVUPS Z14, sum-968(SP)
+	VMOVUPS Z15, sum-1032(SP)
+	VMOVUPS Z16, sum-1096(SP)
+	VMOVUPS Z17, sum-1160(SP)
+	JMP t9_next
+t9_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	VADDPS sum-456(SP), Z6, Z6
+	VADDPS sum-520(SP), Z7, Z7
+	VADDPS sum-584(SP), Z8, Z8
+	VADDPS sum-648(SP), Z9, Z9
+	VADDPS sum-712(SP), Z10, Z10
+	VADDPS sum-776(SP), Z11, Z11
+	VADDPS sum-840(SP), Z12, Z12
+	VADDPS sum-904(SP), Z13, Z13
+	VADDPS sum-968(SP), Z14, Z14
+	VADDPS sum-1032(SP), Z15, Z15
+	VADDPS sum-1096(SP), Z16, Z16
+	VADDPS sum-1160(SP), Z17, Z17
+	TESTQ R14, R14
+	JZ t9_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	VMOVUPS Z13, sum-904(SP)
+	VMOVUPS Z14, sum-968(SP)
+	VMOVUPS Z15, sum-1032(SP)
+	VMOVUPS Z16, sum-1096(SP)
+	VMOVUPS Z17, sum-1160(SP)
+	FLUSH_ON
+t9_next:
+	INCQ BX
+	JMP t9_slice
+t9_epi:
 	ROWS(0x1ff)
 	VPXORD Z18, Z18, Z18
 	VUNPCKLPS Z2, Z0, Z19
@@ -1746,7 +2212,7 @@ t9_loop:
 	VSHUFF32X4 $0xdd, Z22, Z6, Z0
 	TESTL R12, R12
 	JZ t9_h0_put
-	VBROADCASTSS beta+76(FP), Z8
+	VBROADCASTSS beta+84(FP), Z8
 	UPDROW(0, R13, t9_h0_done, Z8, Z16, Z23)
 	UPDROW(1, R13, t9_h0_done, Z8, Z16, Z10)
 	UPDROW(2, R13, t9_h0_done, Z8, Z16, Z27)
@@ -1842,7 +2308,7 @@ t9_h0_done:
 	VSHUFF32X4 $0xdd, Z25, Z7, Z2
 	TESTL R12, R12
 	JZ t9_h1_put
-	VBROADCASTSS beta+76(FP), Z4
+	VBROADCASTSS beta+84(FP), Z4
 	UPDROW(0, R14, t9_end, Z4, Z22, Z9)
 	UPDROW(1, R14, t9_end, Z4, Z22, Z8)
 	UPDROW(2, R14, t9_end, Z4, Z22, Z24)
@@ -1881,9 +2347,11 @@ t9_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T10(SB), NOSPLIT, $8-80
+TEXT ·sgemm512T10(SB), $1680-88
 	ARGS
 	FLUSH_ON
+t10_slice:
+	SLICE
 	ZERO2(Z0, Z1)
 	ZERO2(Z2, Z3)
 	ZERO2(Z4, Z5)
@@ -1918,6 +2386,81 @@ t10_loop:
 	MUL2(Z20, Z14, Z15)
 	MUL2(Z20, Z16, Z17)
 	MUL2(Z20, Z18, Z19)
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE t10_epi
+	TESTQ BX, BX
+	JNZ t10_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	VMOVUPS Z13, sum-904(SP)
+	VMOVUPS Z14, sum-968(SP)
+	VMOVUPS Z15, sum-1032(SP)
+	VMOVUPS Z16, sum-1096(SP)
+	VMOVUPS Z17, sum-1160(SP)
+	VMOVUPS Z18, sum-1224(SP)
+	VMOVUPS Z19, sum-1288(SP)
+	JMP t10_next
+t10_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	VADDPS sum-456(SP), Z6, Z6
+	VADDPS sum-520(SP), Z7, Z7
+	VADDPS sum-584(SP), Z8, Z8
+	VADDPS sum-648(SP), Z9, Z9
+	VADDPS sum-712(SP), Z10, Z10
+	VADDPS sum-776(SP), Z11, Z11
+	VADDPS sum-840(SP), Z12, Z12
+	VADDPS sum-904(SP), Z13, Z13
+	VADDPS sum-968(SP), Z14, Z14
+	VADDPS sum-1032(SP), Z15, Z15
+	VADDPS sum-1096(SP), Z16, Z16
+	VADDPS sum-1160(SP), Z17, Z17
+	VADDPS sum-1224(SP), Z18, Z18
+	VADDPS sum-1288(SP), Z19, Z19
+	TESTQ R14, R14
+	JZ t10_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	VMOVUPS Z13, sum-904(SP)
+	VMOVUPS Z14, sum-968(SP)
+	VMOVUPS Z15, sum-1032(SP)
+	VMOVUPS Z16, sum-1096(SP)
+	VMOVUPS Z17, sum-1160(SP)
+	VMOVUPS Z18, sum-1224(SP)
+	VMOVUPS Z19, sum-1288(SP)
+	FLUSH_ON
+t10_next:
+	INCQ BX
+	JMP t10_slice
+t10_epi:
 	ROWS(0x3ff)
 	VPXORD Z20, Z20, Z20
 	VUNPCKLPS Z2, Z0, Z21
@@ -1976,7 +2519,7 @@ t10_loop:
 	VSHUFF32X4 $0xdd, Z16, Z18, Z12
 	TESTL R12, R12
 	JZ t10_h0_put
-	VBROADCASTSS beta+76(FP), Z21
+	VBROADCASTSS beta+84(FP), Z21
 	UPDROW(0, R13, t10_h0_done, Z21, Z10, Z27)
 	UPDROW(1, R13, t10_h0_done, Z21, Z10, Z23)
 	UPDROW(2, R13, t10_h0_done, Z21, Z10, Z6)
@@ -2072,7 +2615,7 @@ t10_h0_done:
 	VSHUFF32X4 $0xdd, Z26, Z9, Z2
 	TESTL R12, R12
 	JZ t10_h1_put
-	VBROADCASTSS beta+76(FP), Z4
+	VBROADCASTSS beta+84(FP), Z4
 	UPDROW(0, R14, t10_end, Z4, Z23, Z11)
 	UPDROW(1, R14, t10_end, Z4, Z23, Z8)
 	UPDROW(2, R14, t10_end, Z4, Z23, Z25)
@@ -2111,9 +2654,11 @@ t10_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T11(SB), NOSPLIT, $8-80
+TEXT ·sgemm512T11(SB), $1680-88
 	ARGS
 	FLUSH_ON
+t11_slice:
+	SLICE
 	ZERO2(Z0, Z1)
 	ZERO2(Z2, Z3)
 	ZERO2(Z4, Z5)
@@ -2151,6 +2696,87 @@ t11_loop:
 	MUL2(Z22, Z16, Z17)
 	MUL2(Z22, Z18, Z19)
 	MUL2(Z22, Z20, Z21)
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE t11_epi
+	TESTQ BX, BX
+	JNZ t11_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	VMOVUPS Z13, sum-904(SP)
+	VMOVUPS Z14, sum-968(SP)
+	VMOVUPS Z15, sum-1032(SP)
+	VMOVUPS Z16, sum-1096(SP)
+	VMOVUPS Z17, sum-1160(SP)
+	VMOVUPS Z18, sum-1224(SP)
+	VMOVUPS Z19, sum-1288(SP)
+	VMOVUPS Z20, sum-1352(SP)
+	VMOVUPS Z21, sum-1416(SP)
+	JMP t11_next
+t11_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	VADDPS sum-456(SP), Z6, Z6
+	VADDPS sum-520(SP), Z7, Z7
+	VADDPS sum-584(SP), Z8, Z8
+	VADDPS sum-648(SP), Z9, Z9
+	VADDPS sum-712(SP), Z10, Z10
+	VADDPS sum-776(SP), Z11, Z11
+	VADDPS sum-840(SP), Z12, Z12
+	VADDPS sum-904(SP), Z13, Z13
+	VADDPS sum-968(SP), Z14, Z14
+	VADDPS sum-1032(SP), Z15, Z15
+	VADDPS sum-1096(SP), Z16, Z16
+	VADDPS sum-1160(SP), Z17, Z17
+	VADDPS sum-1224(SP), Z18, Z18
+	VADDPS sum-1288(SP), Z19, Z19
+	VADDPS sum-1352(SP), Z20, Z20
+	VADDPS sum-1416(SP), Z21, Z21
+	TESTQ R14, R14
+	JZ t11_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	VMOVUPS Z13, sum-904(SP)
+	VMOVUPS Z14, sum-968(SP)
+	VMOVUPS Z15, sum-1032(SP)
+	VMOVUPS Z16, sum-1096(SP)
+	VMOVUPS Z17, sum-1160(SP)
+	VMOVUPS Z18, sum-1224(SP)
+	VMOVUPS Z19, sum-1288(SP)
+	VMOVUPS Z20, sum-1352(SP)
+	VMOVUPS Z21, sum-1416(SP)
+	FLUSH_ON
+t11_next:
+	INCQ BX
+	JMP t11_slice
+t11_epi:
 	ROWS(0x7ff)
 	VPXORD Z22, Z22, Z22
 	VUNPCKLPS Z2, Z0, Z23
@@ -2211,7 +2837,7 @@ t11_loop:
 	VSHUFF32X4 $0xdd, Z25, Z16, Z26
 	TESTL R12, R12
 	JZ t11_h0_put
-	VBROADCASTSS beta+76(FP), Z24
+	VBROADCASTSS beta+84(FP), Z24
 	UPDROW(0, R13, t11_h0_done, Z24, Z6, Z31)
 	UPDROW(1, R13, t11_h0_done, Z24, Z6, Z28)
 	UPDROW(2, R13, t11_h0_done, Z24, Z6, Z14)
@@ -2309,7 +2935,7 @@ t11_h0_done:
 	VSHUFF32X4 $0xdd, Z29, Z15, Z4
 	TESTL R12, R12
 	JZ t11_h1_put
-	VBROADCASTSS beta+76(FP), Z10
+	VBROADCASTSS beta+84(FP), Z10
 	UPDROW(0, R14, t11_end, Z10, Z26, Z17)
 	UPDROW(1, R14, t11_end, Z10, Z26, Z14)
 	UPDROW(2, R14, t11_end, Z10, Z26, Z28)
@@ -2348,9 +2974,11 @@ t11_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T12(SB), NOSPLIT, $8-80
+TEXT ·sgemm512T12(SB), $1680-88
 	ARGS
 	FLUSH_ON
+t12_slice:
+	SLICE
 	ZERO2(Z0, Z1)
 	ZERO2(Z2, Z3)
 	ZERO2(Z4, Z5)
@@ -2391,6 +3019,93 @@ t12_loop:
 	MUL2(Z24, Z18, Z19)
 	MUL2(Z24, Z20, Z21)
 	MUL2(Z24, Z22, Z23)
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE t12_epi
+	TESTQ BX, BX
+	JNZ t12_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	VMOVUPS Z13, sum-904(SP)
+	VMOVUPS Z14, sum-968(SP)
+	VMOVUPS Z15, sum-1032(SP)
+	VMOVUPS Z16, sum-1096(SP)
+	VMOVUPS Z17, sum-1160(SP)
+	VMOVUPS Z18, sum-1224(SP)
+	VMOVUPS Z19, sum-1288(SP)
+	VMOVUPS Z20, sum-1352(SP)
+	VMOVUPS Z21, sum-1416(SP)
+	VMOVUPS Z22, sum-1480(SP)
+	VMOVUPS Z23, sum-1544(SP)
+	JMP t12_next
+t12_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	VADDPS sum-456(SP), Z6, Z6
+	VADDPS sum-520(SP), Z7, Z7
+	VADDPS sum-584(SP), Z8, Z8
+	VADDPS sum-648(SP), Z9, Z9
+	VADDPS sum-712(SP), Z10, Z10
+	VADDPS sum-776(SP), Z11, Z11
+	VADDPS sum-840(SP), Z12, Z12
+	VADDPS sum-904(SP), Z13, Z13
+	VADDPS sum-968(SP), Z14, Z14
+	VADDPS sum-1032(SP), Z15, Z15
+	VADDPS sum-1096(SP), Z16, Z16
+	VADDPS sum-1160(SP), Z17, Z17
+	VADDPS sum-1224(SP), Z18, Z18
+	VADDPS sum-1288(SP), Z19, Z19
+	VADDPS sum-1352(SP), Z20, Z20
+	VADDPS sum-1416(SP), Z21, Z21
+	VADDPS sum-1480(SP), Z22, Z22
+	VADDPS sum-1544(SP), Z23, Z23
+	TESTQ R14, R14
+	JZ t12_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	VMOVUPS Z13, sum-904(SP)
+	VMOVUPS Z14, sum-968(SP)
+	VMOVUPS Z15, sum-1032(SP)
+	VMOVUPS Z16, sum-1096(SP)
+	VMOVUPS Z17, sum-1160(SP)
+	VMOVUPS Z18, sum-1224(SP)
+	VMOVUPS Z19, sum-1288(SP)
+	VMOVUPS Z20, sum-1352(SP)
+	VMOVUPS Z21, sum-1416(SP)
+	VMOVUPS Z22, sum-1480(SP)
+	VMOVUPS Z23, sum-1544(SP)
+	FLUSH_ON
+t12_next:
+	INCQ BX
+	JMP t12_slice
+t12_epi:
 	ROWS(0xfff)
 	VPXORD Z24, Z24, Z24
 	VUNPCKLPS Z2, Z0, Z25
@@ -2451,7 +3166,7 @@ t12_loop:
 	VSHUFF32X4 $0xdd, Z27, Z31, Z26
 	TESTL R12, R12
 	JZ t12_h0_put
-	VBROADCASTSS beta+76(FP), Z18
+	VBROADCASTSS beta+84(FP), Z18
 	UPDROW(0, R13, t12_h0_done, Z18, Z31, Z6)
 	UPDROW(1, R13, t12_h0_done, Z18, Z31, Z30)
 	UPDROW(2, R13, t12_h0_done, Z18, Z31, Z0)
@@ -2549,7 +3264,7 @@ t12_h0_done:
 	VSHUFF32X4 $0xdd, Z30, Z17, Z4
 	TESTL R12, R12
 	JZ t12_h1_put
-	VBROADCASTSS beta+76(FP), Z10
+	VBROADCASTSS beta+84(FP), Z10
 	UPDROW(0, R14, t12_end, Z10, Z27, Z19)
 	UPDROW(1, R14, t12_end, Z10, Z27, Z14)
 	UPDROW(2, R14, t12_end, Z10, Z27, Z29)
@@ -2588,9 +3303,11 @@ t12_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512T13(SB), NOSPLIT, $8-80
+TEXT ·sgemm512T13(SB), $1680-88
 	ARGS
 	FLUSH_ON
+t13_slice:
+	SLICE
 	ZERO2(Z0, Z1)
 	ZERO2(Z2, Z3)
 	ZERO2(Z4, Z5)
@@ -2634,6 +3351,99 @@ t13_loop:
 	MUL2(Z26, Z20, Z21)
 	MUL2(Z26, Z22, Z23)
 	MUL2(Z26, Z24, Z25)
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE t13_epi
+	TESTQ BX, BX
+	JNZ t13_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	VMOVUPS Z13, sum-904(SP)
+	VMOVUPS Z14, sum-968(SP)
+	VMOVUPS Z15, sum-1032(SP)
+	VMOVUPS Z16, sum-1096(SP)
+	VMOVUPS Z17, sum-1160(SP)
+	VMOVUPS Z18, sum-1224(SP)
+	VMOVUPS Z19, sum-1288(SP)
+	VMOVUPS Z20, sum-1352(SP)
+	VMOVUPS Z21, sum-1416(SP)
+	VMOVUPS Z22, sum-1480(SP)
+	VMOVUPS Z23, sum-1544(SP)
+	VMOVUPS Z24, sum-1608(SP)
+	VMOVUPS Z25, sum-1672(SP)
+	JMP t13_next
+t13_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	VADDPS sum-456(SP), Z6, Z6
+	VADDPS sum-520(SP), Z7, Z7
+	VADDPS sum-584(SP), Z8, Z8
+	VADDPS sum-648(SP), Z9, Z9
+	VADDPS sum-712(SP), Z10, Z10
+	VADDPS sum-776(SP), Z11, Z11
+	VADDPS sum-840(SP), Z12, Z12
+	VADDPS sum-904(SP), Z13, Z13
+	VADDPS sum-968(SP), Z14, Z14
+	VADDPS sum-1032(SP), Z15, Z15
+	VADDPS sum-1096(SP), Z16, Z16
+	VADDPS sum-1160(SP), Z17, Z17
+	VADDPS sum-1224(SP), Z18, Z18
+	VADDPS sum-1288(SP), Z19, Z19
+	VADDPS sum-1352(SP), Z20, Z20
+	VADDPS sum-1416(SP), Z21, Z21
+	VADDPS sum-1480(SP), Z22, Z22
+	VADDPS sum-1544(SP), Z23, Z23
+	VADDPS sum-1608(SP), Z24, Z24
+	VADDPS sum-1672(SP), Z25, Z25
+	TESTQ R14, R14
+	JZ t13_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	VMOVUPS Z13, sum-904(SP)
+	VMOVUPS Z14, sum-968(SP)
+	VMOVUPS Z15, sum-1032(SP)
+	VMOVUPS Z16, sum-1096(SP)
+	VMOVUPS Z17, sum-1160(SP)
+	VMOVUPS Z18, sum-1224(SP)
+	VMOVUPS Z19, sum-1288(SP)
+	VMOVUPS Z20, sum-1352(SP)
+	VMOVUPS Z21, sum-1416(SP)
+	VMOVUPS Z22, sum-1480(SP)
+	VMOVUPS Z23, sum-1544(SP)
+	VMOVUPS Z24, sum-1608(SP)
+	VMOVUPS Z25, sum-1672(SP)
+	FLUSH_ON
+t13_next:
+	INCQ BX
+	JMP t13_slice
+t13_epi:
 	ROWS(0x1fff)
 	VPXORD Z26, Z26, Z26
 	VUNPCKLPS Z2, Z0, Z27
@@ -2700,7 +3510,7 @@ t13_loop:
 	VSHUFF32X4 $0xdd, Z30, Z28, Z24
 	TESTL R12, R12
 	JZ t13_h0_put
-	VBROADCASTSS beta+76(FP), Z28
+	VBROADCASTSS beta+84(FP), Z28
 	UPDROW(0, R13, t13_h0_done, Z28, Z30, Z31)
 	UPDROW(1, R13, t13_h0_done, Z28, Z30, Z2)
 	UPDROW(2, R13, t13_h0_done, Z28, Z30, Z0)
@@ -2804,7 +3614,7 @@ t13_h0_done:
 	VSHUFF32X4 $0xdd, Z16, Z11, Z30
 	TESTL R12, R12
 	JZ t13_h1_put
-	VBROADCASTSS beta+76(FP), Z5
+	VBROADCASTSS beta+84(FP), Z5
 	UPDROW(0, R14, t13_end, Z5, Z13, Z8)
 	UPDROW(1, R14, t13_end, Z5, Z13, Z24)
 	UPDROW(2, R14, t13_end, Z5, Z13, Z6)
@@ -2843,9 +3653,11 @@ t13_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TR1(SB), NOSPLIT, $8-72
+TEXT ·sgemm512TR1(SB), $1032-80
 	TRARGS
 	FLUSH_ON
+tr1_slice:
+	TRSLICE
 	VPXORD Z0, Z0, Z0
 	CMPQ CX, $16
 	JLT tr1_last
@@ -2964,7 +3776,7 @@ tr1_loop:
 	ADDQ R9, DI
 	TRNEXT(tr1_loop)
 tr1_last:
-	TRMASK(tr1_epi)
+	TRMASK(tr1_sliced)
 	VMOVUPS.Z (SI), K1, Z1
 	VMOVUPS.Z (SI)(R8*1), K1, Z2
 	VMOVUPS.Z (SI)(R8*2), K1, Z3
@@ -3046,39 +3858,57 @@ tr1_last:
 	VSHUFF32X4 $0x88, Z27, Z11, Z29
 	VSHUFF32X4 $0xdd, Z27, Z11, Z4
 	VFMADD231PS.BCST 0(DI), Z23, Z0
-	TRSTEP(1, tr1_epi)
+	TRSTEP(1, tr1_sliced)
 	VFMADD231PS.BCST 0(DI), Z31, Z0
-	TRSTEP(2, tr1_epi)
+	TRSTEP(2, tr1_sliced)
 	VFMADD231PS.BCST 0(DI), Z20, Z0
-	TRSTEP(3, tr1_epi)
+	TRSTEP(3, tr1_sliced)
 	VFMADD231PS.BCST 0(DI), Z28, Z0
-	TRSTEP(4, tr1_epi)
+	TRSTEP(4, tr1_sliced)
 	VFMADD231PS.BCST 0(DI), Z24, Z0
-	TRSTEP(5, tr1_epi)
+	TRSTEP(5, tr1_sliced)
 	VFMADD231PS.BCST 0(DI), Z1, Z0
-	TRSTEP(6, tr1_epi)
+	TRSTEP(6, tr1_sliced)
 	VFMADD231PS.BCST 0(DI), Z21, Z0
-	TRSTEP(7, tr1_epi)
+	TRSTEP(7, tr1_sliced)
 	VFMADD231PS.BCST 0(DI), Z29, Z0
-	TRSTEP(8, tr1_epi)
+	TRSTEP(8, tr1_sliced)
 	VFMADD231PS.BCST 0(DI), Z22, Z0
-	TRSTEP(9, tr1_epi)
+	TRSTEP(9, tr1_sliced)
 	VFMADD231PS.BCST 0(DI), Z30, Z0
-	TRSTEP(10, tr1_epi)
+	TRSTEP(10, tr1_sliced)
 	VFMADD231PS.BCST 0(DI), Z18, Z0
-	TRSTEP(11, tr1_epi)
+	TRSTEP(11, tr1_sliced)
 	VFMADD231PS.BCST 0(DI), Z26, Z0
-	TRSTEP(12, tr1_epi)
+	TRSTEP(12, tr1_sliced)
 	VFMADD231PS.BCST 0(DI), Z25, Z0
-	TRSTEP(13, tr1_epi)
+	TRSTEP(13, tr1_sliced)
 	VFMADD231PS.BCST 0(DI), Z2, Z0
-	TRSTEP(14, tr1_epi)
+	TRSTEP(14, tr1_sliced)
 	VFMADD231PS.BCST 0(DI), Z3, Z0
-	TRSTEP(15, tr1_epi)
+	TRSTEP(15, tr1_sliced)
 	VFMADD231PS.BCST 0(DI), Z4, Z0
-tr1_epi:
-	VBROADCASTSS alpha+64(FP), Z1
+tr1_sliced:
+	VBROADCASTSS alpha+72(FP), Z1
 	VMULPS Z1, Z0, Z0
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE tr1_epi
+	CMPQ DX, a+16(FP)
+	JNE tr1_more
+	VMOVUPS Z0, sum-72(SP)
+	JMP tr1_next
+tr1_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	TESTQ R14, R14
+	JZ tr1_epi
+	VMOVUPS Z0, sum-72(SP)
+	FLUSH_ON
+tr1_next:
+	TRADVANCE
+	JMP tr1_slice
+tr1_epi:
 	TRROWS
 	VPXORD Z1, Z1, Z1
 	VUNPCKLPS Z1, Z0, Z2
@@ -3113,7 +3943,7 @@ tr1_epi:
 	VSHUFF32X4 $0xdd, Z1, Z27, Z31
 	TESTL R12, R12
 	JZ tr1_put
-	VBROADCASTSS beta+68(FP), Z0
+	VBROADCASTSS beta+76(FP), Z0
 	TRUPD(0, tr1_u0, Z0, Z2, Z10)
 tr1_u0:
 	ADDQ R11, DX
@@ -3216,9 +4046,11 @@ tr1_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TR2(SB), NOSPLIT, $8-72
+TEXT ·sgemm512TR2(SB), $1032-80
 	TRARGS
 	FLUSH_ON
+tr2_slice:
+	TRSLICE
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	CMPQ CX, $16
@@ -3354,7 +4186,7 @@ tr2_loop:
 	ADDQ R9, DI
 	TRNEXT(tr2_loop)
 tr2_last:
-	TRMASK(tr2_epi)
+	TRMASK(tr2_sliced)
 	VMOVUPS.Z (SI), K1, Z2
 	VMOVUPS.Z (SI)(R8*1), K1, Z3
 	VMOVUPS.Z (SI)(R8*2), K1, Z4
@@ -3437,55 +4269,76 @@ tr2_last:
 	VSHUFF32X4 $0xdd, Z30, Z17, Z10
 	VFMADD231PS.BCST 0(DI), Z23, Z0
 	VFMADD231PS.BCST 4(DI), Z23, Z1
-	TRSTEP(1, tr2_epi)
+	TRSTEP(1, tr2_sliced)
 	VFMADD231PS.BCST 0(DI), Z31, Z0
 	VFMADD231PS.BCST 4(DI), Z31, Z1
-	TRSTEP(2, tr2_epi)
+	TRSTEP(2, tr2_sliced)
 	VFMADD231PS.BCST 0(DI), Z21, Z0
 	VFMADD231PS.BCST 4(DI), Z21, Z1
-	TRSTEP(3, tr2_epi)
+	TRSTEP(3, tr2_sliced)
 	VFMADD231PS.BCST 0(DI), Z29, Z0
 	VFMADD231PS.BCST 4(DI), Z29, Z1
-	TRSTEP(4, tr2_epi)
+	TRSTEP(4, tr2_sliced)
 	VFMADD231PS.BCST 0(DI), Z26, Z0
 	VFMADD231PS.BCST 4(DI), Z26, Z1
-	TRSTEP(5, tr2_epi)
+	TRSTEP(5, tr2_sliced)
 	VFMADD231PS.BCST 0(DI), Z4, Z0
 	VFMADD231PS.BCST 4(DI), Z4, Z1
-	TRSTEP(6, tr2_epi)
+	TRSTEP(6, tr2_sliced)
 	VFMADD231PS.BCST 0(DI), Z5, Z0
 	VFMADD231PS.BCST 4(DI), Z5, Z1
-	TRSTEP(7, tr2_epi)
+	TRSTEP(7, tr2_sliced)
 	VFMADD231PS.BCST 0(DI), Z6, Z0
 	VFMADD231PS.BCST 4(DI), Z6, Z1
-	TRSTEP(8, tr2_epi)
+	TRSTEP(8, tr2_sliced)
 	VFMADD231PS.BCST 0(DI), Z25, Z0
 	VFMADD231PS.BCST 4(DI), Z25, Z1
-	TRSTEP(9, tr2_epi)
+	TRSTEP(9, tr2_sliced)
 	VFMADD231PS.BCST 0(DI), Z3, Z0
 	VFMADD231PS.BCST 4(DI), Z3, Z1
-	TRSTEP(10, tr2_epi)
+	TRSTEP(10, tr2_sliced)
 	VFMADD231PS.BCST 0(DI), Z24, Z0
 	VFMADD231PS.BCST 4(DI), Z24, Z1
-	TRSTEP(11, tr2_epi)
+	TRSTEP(11, tr2_sliced)
 	VFMADD231PS.BCST 0(DI), Z2, Z0
 	VFMADD231PS.BCST 4(DI), Z2, Z1
-	TRSTEP(12, tr2_epi)
+	TRSTEP(12, tr2_sliced)
 	VFMADD231PS.BCST 0(DI), Z28, Z0
 	VFMADD231PS.BCST 4(DI), Z28, Z1
-	TRSTEP(13, tr2_epi)
+	TRSTEP(13, tr2_sliced)
 	VFMADD231PS.BCST 0(DI), Z8, Z0
 	VFMADD231PS.BCST 4(DI), Z8, Z1
-	TRSTEP(14, tr2_epi)
+	TRSTEP(14, tr2_sliced)
 	VFMADD231PS.BCST 0(DI), Z9, Z0
 	VFMADD231PS.BCST 4(DI), Z9, Z1
-	TRSTEP(15, tr2_epi)
+	TRSTEP(15, tr2_sliced)
 	VFMADD231PS.BCST 0(DI), Z10, Z0
 	VFMADD231PS.BCST 4(DI), Z10, Z1
-tr2_epi:
-	VBROADCASTSS alpha+64(FP), Z2
+tr2_sliced:
+	VBROADCASTSS alpha+72(FP), Z2
 	VMULPS Z2, Z0, Z0
 	VMULPS Z2, Z1, Z1
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE tr2_epi
+	CMPQ DX, a+16(FP)
+	JNE tr2_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	JMP tr2_next
+tr2_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	TESTQ R14, R14
+	JZ tr2_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	FLUSH_ON
+tr2_next:
+	TRADVANCE
+	JMP tr2_slice
+tr2_epi:
 	TRROWS
 	VPXORD Z2, Z2, Z2
 	VUNPCKLPS Z1, Z0, Z3
@@ -3520,7 +4373,7 @@ tr2_epi:
 	VSHUFF32X4 $0xdd, Z2, Z28, Z0
 	TESTL R12, R12
 	JZ tr2_put
-	VBROADCASTSS beta+68(FP), Z1
+	VBROADCASTSS beta+76(FP), Z1
 	TRUPD(0, tr2_u0, Z1, Z3, Z11)
 tr2_u0:
 	ADDQ R11, DX
@@ -3623,9 +4476,11 @@ tr2_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TR3(SB), NOSPLIT, $8-72
+TEXT ·sgemm512TR3(SB), $1032-80
 	TRARGS
 	FLUSH_ON
+tr3_slice:
+	TRSLICE
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -3778,7 +4633,7 @@ tr3_loop:
 	ADDQ R9, DI
 	TRNEXT(tr3_loop)
 tr3_last:
-	TRMASK(tr3_epi)
+	TRMASK(tr3_sliced)
 	VMOVUPS.Z (SI), K1, Z3
 	VMOVUPS.Z (SI)(R8*1), K1, Z4
 	VMOVUPS.Z (SI)(R8*2), K1, Z5
@@ -3862,71 +4717,95 @@ tr3_last:
 	VFMADD231PS.BCST 0(DI), Z26, Z0
 	VFMADD231PS.BCST 4(DI), Z26, Z1
 	VFMADD231PS.BCST 8(DI), Z26, Z2
-	TRSTEP(1, tr3_epi)
+	TRSTEP(1, tr3_sliced)
 	VFMADD231PS.BCST 0(DI), Z5, Z0
 	VFMADD231PS.BCST 4(DI), Z5, Z1
 	VFMADD231PS.BCST 8(DI), Z5, Z2
-	TRSTEP(2, tr3_epi)
+	TRSTEP(2, tr3_sliced)
 	VFMADD231PS.BCST 0(DI), Z24, Z0
 	VFMADD231PS.BCST 4(DI), Z24, Z1
 	VFMADD231PS.BCST 8(DI), Z24, Z2
-	TRSTEP(3, tr3_epi)
+	TRSTEP(3, tr3_sliced)
 	VFMADD231PS.BCST 0(DI), Z3, Z0
 	VFMADD231PS.BCST 4(DI), Z3, Z1
 	VFMADD231PS.BCST 8(DI), Z3, Z2
-	TRSTEP(4, tr3_epi)
+	TRSTEP(4, tr3_sliced)
 	VFMADD231PS.BCST 0(DI), Z29, Z0
 	VFMADD231PS.BCST 4(DI), Z29, Z1
 	VFMADD231PS.BCST 8(DI), Z29, Z2
-	TRSTEP(5, tr3_epi)
+	TRSTEP(5, tr3_sliced)
 	VFMADD231PS.BCST 0(DI), Z10, Z0
 	VFMADD231PS.BCST 4(DI), Z10, Z1
 	VFMADD231PS.BCST 8(DI), Z10, Z2
-	TRSTEP(6, tr3_epi)
+	TRSTEP(6, tr3_sliced)
 	VFMADD231PS.BCST 0(DI), Z11, Z0
 	VFMADD231PS.BCST 4(DI), Z11, Z1
 	VFMADD231PS.BCST 8(DI), Z11, Z2
-	TRSTEP(7, tr3_epi)
+	TRSTEP(7, tr3_sliced)
 	VFMADD231PS.BCST 0(DI), Z12, Z0
 	VFMADD231PS.BCST 4(DI), Z12, Z1
 	VFMADD231PS.BCST 8(DI), Z12, Z2
-	TRSTEP(8, tr3_epi)
+	TRSTEP(8, tr3_sliced)
 	VFMADD231PS.BCST 0(DI), Z27, Z0
 	VFMADD231PS.BCST 4(DI), Z27, Z1
 	VFMADD231PS.BCST 8(DI), Z27, Z2
-	TRSTEP(9, tr3_epi)
+	TRSTEP(9, tr3_sliced)
 	VFMADD231PS.BCST 0(DI), Z6, Z0
 	VFMADD231PS.BCST 4(DI), Z6, Z1
 	VFMADD231PS.BCST 8(DI), Z6, Z2
-	TRSTEP(10, tr3_epi)
+	TRSTEP(10, tr3_sliced)
 	VFMADD231PS.BCST 0(DI), Z7, Z0
 	VFMADD231PS.BCST 4(DI), Z7, Z1
 	VFMADD231PS.BCST 8(DI), Z7, Z2
-	TRSTEP(11, tr3_epi)
+	TRSTEP(11, tr3_sliced)
 	VFMADD231PS.BCST 0(DI), Z8, Z0
 	VFMADD231PS.BCST 4(DI), Z8, Z1
 	VFMADD231PS.BCST 8(DI), Z8, Z2
-	TRSTEP(12, tr3_epi)
+	TRSTEP(12, tr3_sliced)
 	VFMADD231PS.BCST 0(DI), Z28, Z0
 	VFMADD231PS.BCST 4(DI), Z28, Z1
 	VFMADD231PS.BCST 8(DI), Z28, Z2
-	TRSTEP(13, tr3_epi)
+	TRSTEP(13, tr3_sliced)
 	VFMADD231PS.BCST 0(DI), Z14, Z0
 	VFMADD231PS.BCST 4(DI), Z14, Z1
 	VFMADD231PS.BCST 8(DI), Z14, Z2
-	TRSTEP(14, tr3_epi)
+	TRSTEP(14, tr3_sliced)
 	VFMADD231PS.BCST 0(DI), Z15, Z0
 	VFMADD231PS.BCST 4(DI), Z15, Z1
 	VFMADD231PS.BCST 8(DI), Z15, Z2
-	TRSTEP(15, tr3_epi)
+	TRSTEP(15, tr3_sliced)
 	VFMADD231PS.BCST 0(DI), Z16, Z0
 	VFMADD231PS.BCST 4(DI), Z16, Z1
 	VFMADD231PS.BCST 8(DI), Z16, Z2
-tr3_epi:
-	VBROADCASTSS alpha+64(FP), Z3
+tr3_sliced:
+	VBROADCASTSS alpha+72(FP), Z3
 	VMULPS Z3, Z0, Z0
 	VMULPS Z3, Z1, Z1
 	VMULPS Z3, Z2, Z2
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE tr3_epi
+	CMPQ DX, a+16(FP)
+	JNE tr3_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	JMP tr3_next
+tr3_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	TESTQ R14, R14
+	JZ tr3_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	FLUSH_ON
+tr3_next:
+	TRADVANCE
+	JMP tr3_slice
+tr3_epi:
 	TRROWS
 	VPXORD Z3, Z3, Z3
 	VUNPCKLPS Z1, Z0, Z4
@@ -3963,7 +4842,7 @@ tr3_epi:
 	VSHUFF32X4 $0xdd, Z3, Z31, Z4
 	TESTL R12, R12
 	JZ tr3_put
-	VBROADCASTSS beta+68(FP), Z6
+	VBROADCASTSS beta+76(FP), Z6
 	TRUPD(0, tr3_u0, Z6, Z5, Z14)
 tr3_u0:
 	ADDQ R11, DX
@@ -4066,9 +4945,11 @@ tr3_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TR4(SB), NOSPLIT, $8-72
+TEXT ·sgemm512TR4(SB), $1032-80
 	TRARGS
 	FLUSH_ON
+tr4_slice:
+	TRSLICE
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -4238,7 +5119,7 @@ tr4_loop:
 	ADDQ R9, DI
 	TRNEXT(tr4_loop)
 tr4_last:
-	TRMASK(tr4_epi)
+	TRMASK(tr4_sliced)
 	VMOVUPS.Z (SI), K1, Z4
 	VMOVUPS.Z (SI)(R8*1), K1, Z5
 	VMOVUPS.Z (SI)(R8*2), K1, Z6
@@ -4323,87 +5204,114 @@ tr4_last:
 	VFMADD231PS.BCST 4(DI), Z28, Z1
 	VFMADD231PS.BCST 8(DI), Z28, Z2
 	VFMADD231PS.BCST 12(DI), Z28, Z3
-	TRSTEP(1, tr4_epi)
+	TRSTEP(1, tr4_sliced)
 	VFMADD231PS.BCST 0(DI), Z8, Z0
 	VFMADD231PS.BCST 4(DI), Z8, Z1
 	VFMADD231PS.BCST 8(DI), Z8, Z2
 	VFMADD231PS.BCST 12(DI), Z8, Z3
-	TRSTEP(2, tr4_epi)
+	TRSTEP(2, tr4_sliced)
 	VFMADD231PS.BCST 0(DI), Z9, Z0
 	VFMADD231PS.BCST 4(DI), Z9, Z1
 	VFMADD231PS.BCST 8(DI), Z9, Z2
 	VFMADD231PS.BCST 12(DI), Z9, Z3
-	TRSTEP(3, tr4_epi)
+	TRSTEP(3, tr4_sliced)
 	VFMADD231PS.BCST 0(DI), Z10, Z0
 	VFMADD231PS.BCST 4(DI), Z10, Z1
 	VFMADD231PS.BCST 8(DI), Z10, Z2
 	VFMADD231PS.BCST 12(DI), Z10, Z3
-	TRSTEP(4, tr4_epi)
+	TRSTEP(4, tr4_sliced)
 	VFMADD231PS.BCST 0(DI), Z29, Z0
 	VFMADD231PS.BCST 4(DI), Z29, Z1
 	VFMADD231PS.BCST 8(DI), Z29, Z2
 	VFMADD231PS.BCST 12(DI), Z29, Z3
-	TRSTEP(5, tr4_epi)
+	TRSTEP(5, tr4_sliced)
 	VFMADD231PS.BCST 0(DI), Z16, Z0
 	VFMADD231PS.BCST 4(DI), Z16, Z1
 	VFMADD231PS.BCST 8(DI), Z16, Z2
 	VFMADD231PS.BCST 12(DI), Z16, Z3
-	TRSTEP(6, tr4_epi)
+	TRSTEP(6, tr4_sliced)
 	VFMADD231PS.BCST 0(DI), Z17, Z0
 	VFMADD231PS.BCST 4(DI), Z17, Z1
 	VFMADD231PS.BCST 8(DI), Z17, Z2
 	VFMADD231PS.BCST 12(DI), Z17, Z3
-	TRSTEP(7, tr4_epi)
+	TRSTEP(7, tr4_sliced)
 	VFMADD231PS.BCST 0(DI), Z18, Z0
 	VFMADD231PS.BCST 4(DI), Z18, Z1
 	VFMADD231PS.BCST 8(DI), Z18, Z2
 	VFMADD231PS.BCST 12(DI), Z18, Z3
-	TRSTEP(8, tr4_epi)
+	TRSTEP(8, tr4_sliced)
 	VFMADD231PS.BCST 0(DI), Z30, Z0
 	VFMADD231PS.BCST 4(DI), Z30, Z1
 	VFMADD231PS.BCST 8(DI), Z30, Z2
 	VFMADD231PS.BCST 12(DI), Z30, Z3
-	TRSTEP(9, tr4_epi)
+	TRSTEP(9, tr4_sliced)
 	VFMADD231PS.BCST 0(DI), Z12, Z0
 	VFMADD231PS.BCST 4(DI), Z12, Z1
 	VFMADD231PS.BCST 8(DI), Z12, Z2
 	VFMADD231PS.BCST 12(DI), Z12, Z3
-	TRSTEP(10, tr4_epi)
+	TRSTEP(10, tr4_sliced)
 	VFMADD231PS.BCST 0(DI), Z13, Z0
 	VFMADD231PS.BCST 4(DI), Z13, Z1
 	VFMADD231PS.BCST 8(DI), Z13, Z2
 	VFMADD231PS.BCST 12(DI), Z13, Z3
-	TRSTEP(11, tr4_epi)
+	TRSTEP(11, tr4_sliced)
 	VFMADD231PS.BCST 0(DI), Z14, Z0
 	VFMADD231PS.BCST 4(DI), Z14, Z1
 	VFMADD231PS.BCST 8(DI), Z14, Z2
 	VFMADD231PS.BCST 12(DI), Z14, Z3
-	TRSTEP(12, tr4_epi)
+	TRSTEP(12, tr4_sliced)
 	VFMADD231PS.BCST 0(DI), Z31, Z0
 	VFMADD231PS.BCST 4(DI), Z31, Z1
 	VFMADD231PS.BCST 8(DI), Z31, Z2
 	VFMADD231PS.BCST 12(DI), Z31, Z3
-	TRSTEP(13, tr4_epi)
+	TRSTEP(13, tr4_sliced)
 	VFMADD231PS.BCST 0(DI), Z20, Z0
 	VFMADD231PS.BCST 4(DI), Z20, Z1
 	VFMADD231PS.BCST 8(DI), Z20, Z2
 	VFMADD231PS.BCST 12(DI), Z20, Z3
-	TRSTEP(14, tr4_epi)
+	TRSTEP(14, tr4_sliced)
 	VFMADD231PS.BCST 0(DI), Z22, Z0
 	VFMADD231PS.BCST 4(DI), Z22, Z1
 	VFMADD231PS.BCST 8(DI), Z22, Z2
 	VFMADD231PS.BCST 12(DI), Z22, Z3
-	TRSTEP(15, tr4_epi)
+	TRSTEP(15, tr4_sliced)
 	VFMADD231PS.BCST 0(DI), Z21, Z0
 	VFMADD231PS.BCST 4(DI), Z21, Z1
 	VFMADD231PS.BCST 8(DI), Z21, Z2
 	VFMADD231PS.BCST 12(DI), Z21, Z3
-tr4_epi:
-	VBROADCASTSS alpha+64(FP), Z4
+tr4_sliced:
+	VBROADCASTSS alpha+72(FP), Z4
 	VMULPS Z4, Z0, Z0
 	VMULPS Z4, Z1, Z1
 	VMULPS Z4, Z2, Z2
 	VMULPS Z4, Z3, Z3
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE tr4_epi
+	CMPQ DX, a+16(FP)
+	JNE tr4_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	JMP tr4_next
+tr4_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	TESTQ R14, R14
+	JZ tr4_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	FLUSH_ON
+tr4_next:
+	TRADVANCE
+	JMP tr4_slice
+tr4_epi:
 	TRROWS
 	VPXORD Z4, Z4, Z4
 	VUNPCKLPS Z1, Z0, Z5
@@ -4440,7 +5348,7 @@ tr4_epi:
 	VSHUFF32X4 $0xdd, Z4, Z0, Z5
 	TESTL R12, R12
 	JZ tr4_put
-	VBROADCASTSS beta+68(FP), Z7
+	VBROADCASTSS beta+76(FP), Z7
 	TRUPD(0, tr4_u0, Z7, Z6, Z15)
 tr4_u0:
 	ADDQ R11, DX
@@ -4543,9 +5451,11 @@ tr4_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TR5(SB), NOSPLIT, $8-72
+TEXT ·sgemm512TR5(SB), $1032-80
 	TRARGS
 	FLUSH_ON
+tr5_slice:
+	TRSLICE
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -4732,7 +5642,7 @@ tr5_loop:
 	ADDQ R9, DI
 	TRNEXT(tr5_loop)
 tr5_last:
-	TRMASK(tr5_epi)
+	TRMASK(tr5_sliced)
 	VMOVUPS.Z (SI), K1, Z5
 	VMOVUPS.Z (SI)(R8*1), K1, Z6
 	VMOVUPS.Z (SI)(R8*2), K1, Z7
@@ -4818,103 +5728,133 @@ tr5_last:
 	VFMADD231PS.BCST 8(DI), Z31, Z2
 	VFMADD231PS.BCST 12(DI), Z31, Z3
 	VFMADD231PS.BCST 16(DI), Z31, Z4
-	TRSTEP(1, tr5_epi)
+	TRSTEP(1, tr5_sliced)
 	VFMADD231PS.BCST 0(DI), Z14, Z0
 	VFMADD231PS.BCST 4(DI), Z14, Z1
 	VFMADD231PS.BCST 8(DI), Z14, Z2
 	VFMADD231PS.BCST 12(DI), Z14, Z3
 	VFMADD231PS.BCST 16(DI), Z14, Z4
-	TRSTEP(2, tr5_epi)
+	TRSTEP(2, tr5_sliced)
 	VFMADD231PS.BCST 0(DI), Z15, Z0
 	VFMADD231PS.BCST 4(DI), Z15, Z1
 	VFMADD231PS.BCST 8(DI), Z15, Z2
 	VFMADD231PS.BCST 12(DI), Z15, Z3
 	VFMADD231PS.BCST 16(DI), Z15, Z4
-	TRSTEP(3, tr5_epi)
+	TRSTEP(3, tr5_sliced)
 	VFMADD231PS.BCST 0(DI), Z16, Z0
 	VFMADD231PS.BCST 4(DI), Z16, Z1
 	VFMADD231PS.BCST 8(DI), Z16, Z2
 	VFMADD231PS.BCST 12(DI), Z16, Z3
 	VFMADD231PS.BCST 16(DI), Z16, Z4
-	TRSTEP(4, tr5_epi)
+	TRSTEP(4, tr5_sliced)
 	VFMADD231PS.BCST 0(DI), Z5, Z0
 	VFMADD231PS.BCST 4(DI), Z5, Z1
 	VFMADD231PS.BCST 8(DI), Z5, Z2
 	VFMADD231PS.BCST 12(DI), Z5, Z3
 	VFMADD231PS.BCST 16(DI), Z5, Z4
-	TRSTEP(5, tr5_epi)
+	TRSTEP(5, tr5_sliced)
 	VFMADD231PS.BCST 0(DI), Z23, Z0
 	VFMADD231PS.BCST 4(DI), Z23, Z1
 	VFMADD231PS.BCST 8(DI), Z23, Z2
 	VFMADD231PS.BCST 12(DI), Z23, Z3
 	VFMADD231PS.BCST 16(DI), Z23, Z4
-	TRSTEP(6, tr5_epi)
+	TRSTEP(6, tr5_sliced)
 	VFMADD231PS.BCST 0(DI), Z22, Z0
 	VFMADD231PS.BCST 4(DI), Z22, Z1
 	VFMADD231PS.BCST 8(DI), Z22, Z2
 	VFMADD231PS.BCST 12(DI), Z22, Z3
 	VFMADD231PS.BCST 16(DI), Z22, Z4
-	TRSTEP(7, tr5_epi)
+	TRSTEP(7, tr5_sliced)
 	VFMADD231PS.BCST 0(DI), Z24, Z0
 	VFMADD231PS.BCST 4(DI), Z24, Z1
 	VFMADD231PS.BCST 8(DI), Z24, Z2
 	VFMADD231PS.BCST 12(DI), Z24, Z3
 	VFMADD231PS.BCST 16(DI), Z24, Z4
-	TRSTEP(8, tr5_epi)
+	TRSTEP(8, tr5_sliced)
 	VFMADD231PS.BCST 0(DI), Z30, Z0
 	VFMADD231PS.BCST 4(DI), Z30, Z1
 	VFMADD231PS.BCST 8(DI), Z30, Z2
 	VFMADD231PS.BCST 12(DI), Z30, Z3
 	VFMADD231PS.BCST 16(DI), Z30, Z4
-	TRSTEP(9, tr5_epi)
+	TRSTEP(9, tr5_sliced)
 	VFMADD231PS.BCST 0(DI), Z18, Z0
 	VFMADD231PS.BCST 4(DI), Z18, Z1
 	VFMADD231PS.BCST 8(DI), Z18, Z2
 	VFMADD231PS.BCST 12(DI), Z18, Z3
 	VFMADD231PS.BCST 16(DI), Z18, Z4
-	TRSTEP(10, tr5_epi)
+	TRSTEP(10, tr5_sliced)
 	VFMADD231PS.BCST 0(DI), Z19, Z0
 	VFMADD231PS.BCST 4(DI), Z19, Z1
 	VFMADD231PS.BCST 8(DI), Z19, Z2
 	VFMADD231PS.BCST 12(DI), Z19, Z3
 	VFMADD231PS.BCST 16(DI), Z19, Z4
-	TRSTEP(11, tr5_epi)
+	TRSTEP(11, tr5_sliced)
 	VFMADD231PS.BCST 0(DI), Z20, Z0
 	VFMADD231PS.BCST 4(DI), Z20, Z1
 	VFMADD231PS.BCST 8(DI), Z20, Z2
 	VFMADD231PS.BCST 12(DI), Z20, Z3
 	VFMADD231PS.BCST 16(DI), Z20, Z4
-	TRSTEP(12, tr5_epi)
+	TRSTEP(12, tr5_sliced)
 	VFMADD231PS.BCST 0(DI), Z6, Z0
 	VFMADD231PS.BCST 4(DI), Z6, Z1
 	VFMADD231PS.BCST 8(DI), Z6, Z2
 	VFMADD231PS.BCST 12(DI), Z6, Z3
 	VFMADD231PS.BCST 16(DI), Z6, Z4
-	TRSTEP(13, tr5_epi)
+	TRSTEP(13, tr5_sliced)
 	VFMADD231PS.BCST 0(DI), Z27, Z0
 	VFMADD231PS.BCST 4(DI), Z27, Z1
 	VFMADD231PS.BCST 8(DI), Z27, Z2
 	VFMADD231PS.BCST 12(DI), Z27, Z3
 	VFMADD231PS.BCST 16(DI), Z27, Z4
-	TRSTEP(14, tr5_epi)
+	TRSTEP(14, tr5_sliced)
 	VFMADD231PS.BCST 0(DI), Z8, Z0
 	VFMADD231PS.BCST 4(DI), Z8, Z1
 	VFMADD231PS.BCST 8(DI), Z8, Z2
 	VFMADD231PS.BCST 12(DI), Z8, Z3
 	VFMADD231PS.BCST 16(DI), Z8, Z4
-	TRSTEP(15, tr5_epi)
+	TRSTEP(15, tr5_sliced)
 	VFMADD231PS.BCST 0(DI), Z28, Z0
 	VFMADD231PS.BCST 4(DI), Z28, Z1
 	VFMADD231PS.BCST 8(DI), Z28, Z2
 	VFMADD231PS.BCST 12(DI), Z28, Z3
 	VFMADD231PS.BCST 16(DI), Z28, Z4
-tr5_epi:
-	VBROADCASTSS alpha+64(FP), Z5
+tr5_sliced:
+	VBROADCASTSS alpha+72(FP), Z5
 	VMULPS Z5, Z0, Z0
 	VMULPS Z5, Z1, Z1
 	VMULPS Z5, Z2, Z2
 	VMULPS Z5, Z3, Z3
 	VMULPS Z5, Z4, Z4
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE tr5_epi
+	CMPQ DX, a+16(FP)
+	JNE tr5_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	JMP tr5_next
+tr5_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	TESTQ R14, R14
+	JZ tr5_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	FLUSH_ON
+tr5_next:
+	TRADVANCE
+	JMP tr5_slice
+tr5_epi:
 	TRROWS
 	VPXORD Z5, Z5, Z5
 	VUNPCKLPS Z1, Z0, Z6
@@ -4957,7 +5897,7 @@ tr5_epi:
 	VSHUFF32X4 $0xdd, Z5, Z7, Z12
 	TESTL R12, R12
 	JZ tr5_put
-	VBROADCASTSS beta+68(FP), Z16
+	VBROADCASTSS beta+76(FP), Z16
 	TRUPD(0, tr5_u0, Z16, Z20, Z22)
 tr5_u0:
 	ADDQ R11, DX
@@ -5060,9 +6000,11 @@ tr5_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TR6(SB), NOSPLIT, $8-72
+TEXT ·sgemm512TR6(SB), $1032-80
 	TRARGS
 	FLUSH_ON
+tr6_slice:
+	TRSLICE
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -5266,7 +6208,7 @@ tr6_loop:
 	ADDQ R9, DI
 	TRNEXT(tr6_loop)
 tr6_last:
-	TRMASK(tr6_epi)
+	TRMASK(tr6_sliced)
 	VMOVUPS.Z (SI), K1, Z6
 	VMOVUPS.Z (SI)(R8*1), K1, Z7
 	VMOVUPS.Z (SI)(R8*2), K1, Z8
@@ -5353,119 +6295,152 @@ tr6_last:
 	VFMADD231PS.BCST 12(DI), Z31, Z3
 	VFMADD231PS.BCST 16(DI), Z31, Z4
 	VFMADD231PS.BCST 20(DI), Z31, Z5
-	TRSTEP(1, tr6_epi)
+	TRSTEP(1, tr6_sliced)
 	VFMADD231PS.BCST 0(DI), Z20, Z0
 	VFMADD231PS.BCST 4(DI), Z20, Z1
 	VFMADD231PS.BCST 8(DI), Z20, Z2
 	VFMADD231PS.BCST 12(DI), Z20, Z3
 	VFMADD231PS.BCST 16(DI), Z20, Z4
 	VFMADD231PS.BCST 20(DI), Z20, Z5
-	TRSTEP(2, tr6_epi)
+	TRSTEP(2, tr6_sliced)
 	VFMADD231PS.BCST 0(DI), Z21, Z0
 	VFMADD231PS.BCST 4(DI), Z21, Z1
 	VFMADD231PS.BCST 8(DI), Z21, Z2
 	VFMADD231PS.BCST 12(DI), Z21, Z3
 	VFMADD231PS.BCST 16(DI), Z21, Z4
 	VFMADD231PS.BCST 20(DI), Z21, Z5
-	TRSTEP(3, tr6_epi)
+	TRSTEP(3, tr6_sliced)
 	VFMADD231PS.BCST 0(DI), Z22, Z0
 	VFMADD231PS.BCST 4(DI), Z22, Z1
 	VFMADD231PS.BCST 8(DI), Z22, Z2
 	VFMADD231PS.BCST 12(DI), Z22, Z3
 	VFMADD231PS.BCST 16(DI), Z22, Z4
 	VFMADD231PS.BCST 20(DI), Z22, Z5
-	TRSTEP(4, tr6_epi)
+	TRSTEP(4, tr6_sliced)
 	VFMADD231PS.BCST 0(DI), Z8, Z0
 	VFMADD231PS.BCST 4(DI), Z8, Z1
 	VFMADD231PS.BCST 8(DI), Z8, Z2
 	VFMADD231PS.BCST 12(DI), Z8, Z3
 	VFMADD231PS.BCST 16(DI), Z8, Z4
 	VFMADD231PS.BCST 20(DI), Z8, Z5
-	TRSTEP(5, tr6_epi)
+	TRSTEP(5, tr6_sliced)
 	VFMADD231PS.BCST 0(DI), Z27, Z0
 	VFMADD231PS.BCST 4(DI), Z27, Z1
 	VFMADD231PS.BCST 8(DI), Z27, Z2
 	VFMADD231PS.BCST 12(DI), Z27, Z3
 	VFMADD231PS.BCST 16(DI), Z27, Z4
 	VFMADD231PS.BCST 20(DI), Z27, Z5
-	TRSTEP(6, tr6_epi)
+	TRSTEP(6, tr6_sliced)
 	VFMADD231PS.BCST 0(DI), Z9, Z0
 	VFMADD231PS.BCST 4(DI), Z9, Z1
 	VFMADD231PS.BCST 8(DI), Z9, Z2
 	VFMADD231PS.BCST 12(DI), Z9, Z3
 	VFMADD231PS.BCST 16(DI), Z9, Z4
 	VFMADD231PS.BCST 20(DI), Z9, Z5
-	TRSTEP(7, tr6_epi)
+	TRSTEP(7, tr6_sliced)
 	VFMADD231PS.BCST 0(DI), Z29, Z0
 	VFMADD231PS.BCST 4(DI), Z29, Z1
 	VFMADD231PS.BCST 8(DI), Z29, Z2
 	VFMADD231PS.BCST 12(DI), Z29, Z3
 	VFMADD231PS.BCST 16(DI), Z29, Z4
 	VFMADD231PS.BCST 20(DI), Z29, Z5
-	TRSTEP(8, tr6_epi)
+	TRSTEP(8, tr6_sliced)
 	VFMADD231PS.BCST 0(DI), Z7, Z0
 	VFMADD231PS.BCST 4(DI), Z7, Z1
 	VFMADD231PS.BCST 8(DI), Z7, Z2
 	VFMADD231PS.BCST 12(DI), Z7, Z3
 	VFMADD231PS.BCST 16(DI), Z7, Z4
 	VFMADD231PS.BCST 20(DI), Z7, Z5
-	TRSTEP(9, tr6_epi)
+	TRSTEP(9, tr6_sliced)
 	VFMADD231PS.BCST 0(DI), Z23, Z0
 	VFMADD231PS.BCST 4(DI), Z23, Z1
 	VFMADD231PS.BCST 8(DI), Z23, Z2
 	VFMADD231PS.BCST 12(DI), Z23, Z3
 	VFMADD231PS.BCST 16(DI), Z23, Z4
 	VFMADD231PS.BCST 20(DI), Z23, Z5
-	TRSTEP(10, tr6_epi)
+	TRSTEP(10, tr6_sliced)
 	VFMADD231PS.BCST 0(DI), Z25, Z0
 	VFMADD231PS.BCST 4(DI), Z25, Z1
 	VFMADD231PS.BCST 8(DI), Z25, Z2
 	VFMADD231PS.BCST 12(DI), Z25, Z3
 	VFMADD231PS.BCST 16(DI), Z25, Z4
 	VFMADD231PS.BCST 20(DI), Z25, Z5
-	TRSTEP(11, tr6_epi)
+	TRSTEP(11, tr6_sliced)
 	VFMADD231PS.BCST 0(DI), Z26, Z0
 	VFMADD231PS.BCST 4(DI), Z26, Z1
 	VFMADD231PS.BCST 8(DI), Z26, Z2
 	VFMADD231PS.BCST 12(DI), Z26, Z3
 	VFMADD231PS.BCST 16(DI), Z26, Z4
 	VFMADD231PS.BCST 20(DI), Z26, Z5
-	TRSTEP(12, tr6_epi)
+	TRSTEP(12, tr6_sliced)
 	VFMADD231PS.BCST 0(DI), Z10, Z0
 	VFMADD231PS.BCST 4(DI), Z10, Z1
 	VFMADD231PS.BCST 8(DI), Z10, Z2
 	VFMADD231PS.BCST 12(DI), Z10, Z3
 	VFMADD231PS.BCST 16(DI), Z10, Z4
 	VFMADD231PS.BCST 20(DI), Z10, Z5
-	TRSTEP(13, tr6_epi)
+	TRSTEP(13, tr6_sliced)
 	VFMADD231PS.BCST 0(DI), Z30, Z0
 	VFMADD231PS.BCST 4(DI), Z30, Z1
 	VFMADD231PS.BCST 8(DI), Z30, Z2
 	VFMADD231PS.BCST 12(DI), Z30, Z3
 	VFMADD231PS.BCST 16(DI), Z30, Z4
 	VFMADD231PS.BCST 20(DI), Z30, Z5
-	TRSTEP(14, tr6_epi)
+	TRSTEP(14, tr6_sliced)
 	VFMADD231PS.BCST 0(DI), Z12, Z0
 	VFMADD231PS.BCST 4(DI), Z12, Z1
 	VFMADD231PS.BCST 8(DI), Z12, Z2
 	VFMADD231PS.BCST 12(DI), Z12, Z3
 	VFMADD231PS.BCST 16(DI), Z12, Z4
 	VFMADD231PS.BCST 20(DI), Z12, Z5
-	TRSTEP(15, tr6_epi)
+	TRSTEP(15, tr6_sliced)
 	VFMADD231PS.BCST 0(DI), Z13, Z0
 	VFMADD231PS.BCST 4(DI), Z13, Z1
 	VFMADD231PS.BCST 8(DI), Z13, Z2
 	VFMADD231PS.BCST 12(DI), Z13, Z3
 	VFMADD231PS.BCST 16(DI), Z13, Z4
 	VFMADD231PS.BCST 20(DI), Z13, Z5
-tr6_epi:
-	VBROADCASTSS alpha+64(FP), Z6
+tr6_sliced:
+	VBROADCASTSS alpha+72(FP), Z6
 	VMULPS Z6, Z0, Z0
 	VMULPS Z6, Z1, Z1
 	VMULPS Z6, Z2, Z2
 	VMULPS Z6, Z3, Z3
 	VMULPS Z6, Z4, Z4
 	VMULPS Z6, Z5, Z5
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE tr6_epi
+	CMPQ DX, a+16(FP)
+	JNE tr6_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	JMP tr6_next
+tr6_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	TESTQ R14, R14
+	JZ tr6_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	FLUSH_ON
+tr6_next:
+	TRADVANCE
+	JMP tr6_slice
+tr6_epi:
 	TRROWS
 	VPXORD Z6, Z6, Z6
 	VUNPCKLPS Z1, Z0, Z7
@@ -5508,7 +6483,7 @@ tr6_epi:
 	VSHUFF32X4 $0xdd, Z6, Z8, Z13
 	TESTL R12, R12
 	JZ tr6_put
-	VBROADCASTSS beta+68(FP), Z17
+	VBROADCASTSS beta+76(FP), Z17
 	TRUPD(0, tr6_u0, Z17, Z21, Z23)
 tr6_u0:
 	ADDQ R11, DX
@@ -5611,9 +6586,11 @@ tr6_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TR7(SB), NOSPLIT, $8-72
+TEXT ·sgemm512TR7(SB), $1032-80
 	TRARGS
 	FLUSH_ON
+tr7_slice:
+	TRSLICE
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -5834,7 +6811,7 @@ tr7_loop:
 	ADDQ R9, DI
 	TRNEXT(tr7_loop)
 tr7_last:
-	TRMASK(tr7_epi)
+	TRMASK(tr7_sliced)
 	VMOVUPS.Z (SI), K1, Z7
 	VMOVUPS.Z (SI)(R8*1), K1, Z8
 	VMOVUPS.Z (SI)(R8*2), K1, Z9
@@ -5922,7 +6899,7 @@ tr7_last:
 	VFMADD231PS.BCST 16(DI), Z9, Z4
 	VFMADD231PS.BCST 20(DI), Z9, Z5
 	VFMADD231PS.BCST 24(DI), Z9, Z6
-	TRSTEP(1, tr7_epi)
+	TRSTEP(1, tr7_sliced)
 	VFMADD231PS.BCST 0(DI), Z26, Z0
 	VFMADD231PS.BCST 4(DI), Z26, Z1
 	VFMADD231PS.BCST 8(DI), Z26, Z2
@@ -5930,7 +6907,7 @@ tr7_last:
 	VFMADD231PS.BCST 16(DI), Z26, Z4
 	VFMADD231PS.BCST 20(DI), Z26, Z5
 	VFMADD231PS.BCST 24(DI), Z26, Z6
-	TRSTEP(2, tr7_epi)
+	TRSTEP(2, tr7_sliced)
 	VFMADD231PS.BCST 0(DI), Z27, Z0
 	VFMADD231PS.BCST 4(DI), Z27, Z1
 	VFMADD231PS.BCST 8(DI), Z27, Z2
@@ -5938,7 +6915,7 @@ tr7_last:
 	VFMADD231PS.BCST 16(DI), Z27, Z4
 	VFMADD231PS.BCST 20(DI), Z27, Z5
 	VFMADD231PS.BCST 24(DI), Z27, Z6
-	TRSTEP(3, tr7_epi)
+	TRSTEP(3, tr7_sliced)
 	VFMADD231PS.BCST 0(DI), Z29, Z0
 	VFMADD231PS.BCST 4(DI), Z29, Z1
 	VFMADD231PS.BCST 8(DI), Z29, Z2
@@ -5946,7 +6923,7 @@ tr7_last:
 	VFMADD231PS.BCST 16(DI), Z29, Z4
 	VFMADD231PS.BCST 20(DI), Z29, Z5
 	VFMADD231PS.BCST 24(DI), Z29, Z6
-	TRSTEP(4, tr7_epi)
+	TRSTEP(4, tr7_sliced)
 	VFMADD231PS.BCST 0(DI), Z12, Z0
 	VFMADD231PS.BCST 4(DI), Z12, Z1
 	VFMADD231PS.BCST 8(DI), Z12, Z2
@@ -5954,7 +6931,7 @@ tr7_last:
 	VFMADD231PS.BCST 16(DI), Z12, Z4
 	VFMADD231PS.BCST 20(DI), Z12, Z5
 	VFMADD231PS.BCST 24(DI), Z12, Z6
-	TRSTEP(5, tr7_epi)
+	TRSTEP(5, tr7_sliced)
 	VFMADD231PS.BCST 0(DI), Z8, Z0
 	VFMADD231PS.BCST 4(DI), Z8, Z1
 	VFMADD231PS.BCST 8(DI), Z8, Z2
@@ -5962,7 +6939,7 @@ tr7_last:
 	VFMADD231PS.BCST 16(DI), Z8, Z4
 	VFMADD231PS.BCST 20(DI), Z8, Z5
 	VFMADD231PS.BCST 24(DI), Z8, Z6
-	TRSTEP(6, tr7_epi)
+	TRSTEP(6, tr7_sliced)
 	VFMADD231PS.BCST 0(DI), Z18, Z0
 	VFMADD231PS.BCST 4(DI), Z18, Z1
 	VFMADD231PS.BCST 8(DI), Z18, Z2
@@ -5970,7 +6947,7 @@ tr7_last:
 	VFMADD231PS.BCST 16(DI), Z18, Z4
 	VFMADD231PS.BCST 20(DI), Z18, Z5
 	VFMADD231PS.BCST 24(DI), Z18, Z6
-	TRSTEP(7, tr7_epi)
+	TRSTEP(7, tr7_sliced)
 	VFMADD231PS.BCST 0(DI), Z19, Z0
 	VFMADD231PS.BCST 4(DI), Z19, Z1
 	VFMADD231PS.BCST 8(DI), Z19, Z2
@@ -5978,7 +6955,7 @@ tr7_last:
 	VFMADD231PS.BCST 16(DI), Z19, Z4
 	VFMADD231PS.BCST 20(DI), Z19, Z5
 	VFMADD231PS.BCST 24(DI), Z19, Z6
-	TRSTEP(8, tr7_epi)
+	TRSTEP(8, tr7_sliced)
 	VFMADD231PS.BCST 0(DI), Z10, Z0
 	VFMADD231PS.BCST 4(DI), Z10, Z1
 	VFMADD231PS.BCST 8(DI), Z10, Z2
@@ -5986,7 +6963,7 @@ tr7_last:
 	VFMADD231PS.BCST 16(DI), Z10, Z4
 	VFMADD231PS.BCST 20(DI), Z10, Z5
 	VFMADD231PS.BCST 24(DI), Z10, Z6
-	TRSTEP(9, tr7_epi)
+	TRSTEP(9, tr7_sliced)
 	VFMADD231PS.BCST 0(DI), Z30, Z0
 	VFMADD231PS.BCST 4(DI), Z30, Z1
 	VFMADD231PS.BCST 8(DI), Z30, Z2
@@ -5994,7 +6971,7 @@ tr7_last:
 	VFMADD231PS.BCST 16(DI), Z30, Z4
 	VFMADD231PS.BCST 20(DI), Z30, Z5
 	VFMADD231PS.BCST 24(DI), Z30, Z6
-	TRSTEP(10, tr7_epi)
+	TRSTEP(10, tr7_sliced)
 	VFMADD231PS.BCST 0(DI), Z13, Z0
 	VFMADD231PS.BCST 4(DI), Z13, Z1
 	VFMADD231PS.BCST 8(DI), Z13, Z2
@@ -6002,7 +6979,7 @@ tr7_last:
 	VFMADD231PS.BCST 16(DI), Z13, Z4
 	VFMADD231PS.BCST 20(DI), Z13, Z5
 	VFMADD231PS.BCST 24(DI), Z13, Z6
-	TRSTEP(11, tr7_epi)
+	TRSTEP(11, tr7_sliced)
 	VFMADD231PS.BCST 0(DI), Z7, Z0
 	VFMADD231PS.BCST 4(DI), Z7, Z1
 	VFMADD231PS.BCST 8(DI), Z7, Z2
@@ -6010,7 +6987,7 @@ tr7_last:
 	VFMADD231PS.BCST 16(DI), Z7, Z4
 	VFMADD231PS.BCST 20(DI), Z7, Z5
 	VFMADD231PS.BCST 24(DI), Z7, Z6
-	TRSTEP(12, tr7_epi)
+	TRSTEP(12, tr7_sliced)
 	VFMADD231PS.BCST 0(DI), Z11, Z0
 	VFMADD231PS.BCST 4(DI), Z11, Z1
 	VFMADD231PS.BCST 8(DI), Z11, Z2
@@ -6018,7 +6995,7 @@ tr7_last:
 	VFMADD231PS.BCST 16(DI), Z11, Z4
 	VFMADD231PS.BCST 20(DI), Z11, Z5
 	VFMADD231PS.BCST 24(DI), Z11, Z6
-	TRSTEP(13, tr7_epi)
+	TRSTEP(13, tr7_sliced)
 	VFMADD231PS.BCST 0(DI), Z31, Z0
 	VFMADD231PS.BCST 4(DI), Z31, Z1
 	VFMADD231PS.BCST 8(DI), Z31, Z2
@@ -6026,7 +7003,7 @@ tr7_last:
 	VFMADD231PS.BCST 16(DI), Z31, Z4
 	VFMADD231PS.BCST 20(DI), Z31, Z5
 	VFMADD231PS.BCST 24(DI), Z31, Z6
-	TRSTEP(14, tr7_epi)
+	TRSTEP(14, tr7_sliced)
 	VFMADD231PS.BCST 0(DI), Z14, Z0
 	VFMADD231PS.BCST 4(DI), Z14, Z1
 	VFMADD231PS.BCST 8(DI), Z14, Z2
@@ -6034,7 +7011,7 @@ tr7_last:
 	VFMADD231PS.BCST 16(DI), Z14, Z4
 	VFMADD231PS.BCST 20(DI), Z14, Z5
 	VFMADD231PS.BCST 24(DI), Z14, Z6
-	TRSTEP(15, tr7_epi)
+	TRSTEP(15, tr7_sliced)
 	VFMADD231PS.BCST 0(DI), Z15, Z0
 	VFMADD231PS.BCST 4(DI), Z15, Z1
 	VFMADD231PS.BCST 8(DI), Z15, Z2
@@ -6042,8 +7019,8 @@ tr7_last:
 	VFMADD231PS.BCST 16(DI), Z15, Z4
 	VFMADD231PS.BCST 20(DI), Z15, Z5
 	VFMADD231PS.BCST 24(DI), Z15, Z6
-tr7_epi:
-	VBROADCASTSS alpha+64(FP), Z7
+tr7_sliced:
+	VBROADCASTSS alpha+72(FP), Z7
 	VMULPS Z7, Z0, Z0
 	VMULPS Z7, Z1, Z1
 	VMULPS Z7, Z2, Z2
@@ -6051,6 +7028,42 @@ tr7_epi:
 	VMULPS Z7, Z4, Z4
 	VMULPS Z7, Z5, Z5
 	VMULPS Z7, Z6, Z6
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE tr7_epi
+	CMPQ DX, a+16(FP)
+	JNE tr7_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	JMP tr7_next
+tr7_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	VADDPS sum-456(SP), Z6, Z6
+	TESTQ R14, R14
+	JZ tr7_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	FLUSH_ON
+tr7_next:
+	TRADVANCE
+	JMP tr7_slice
+tr7_epi:
 	TRROWS
 	VPXORD Z7, Z7, Z7
 	VUNPCKLPS Z1, Z0, Z8
@@ -6095,7 +7108,7 @@ tr7_epi:
 	VSHUFF32X4 $0xdd, Z7, Z12, Z16
 	TESTL R12, R12
 	JZ tr7_put
-	VBROADCASTSS beta+68(FP), Z20
+	VBROADCASTSS beta+76(FP), Z20
 	TRUPD(0, tr7_u0, Z20, Z24, Z26)
 tr7_u0:
 	ADDQ R11, DX
@@ -6198,9 +7211,11 @@ tr7_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TR8(SB), NOSPLIT, $8-72
+TEXT ·sgemm512TR8(SB), $1032-80
 	TRARGS
 	FLUSH_ON
+tr8_slice:
+	TRSLICE
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -6438,7 +7453,7 @@ tr8_loop:
 	ADDQ R9, DI
 	TRNEXT(tr8_loop)
 tr8_last:
-	TRMASK(tr8_epi)
+	TRMASK(tr8_sliced)
 	VMOVUPS.Z (SI), K1, Z8
 	VMOVUPS.Z (SI)(R8*1), K1, Z9
 	VMOVUPS.Z (SI)(R8*2), K1, Z10
@@ -6527,7 +7542,7 @@ tr8_last:
 	VFMADD231PS.BCST 20(DI), Z12, Z5
 	VFMADD231PS.BCST 24(DI), Z12, Z6
 	VFMADD231PS.BCST 28(DI), Z12, Z7
-	TRSTEP(1, tr8_epi)
+	TRSTEP(1, tr8_sliced)
 	VFMADD231PS.BCST 0(DI), Z8, Z0
 	VFMADD231PS.BCST 4(DI), Z8, Z1
 	VFMADD231PS.BCST 8(DI), Z8, Z2
@@ -6536,7 +7551,7 @@ tr8_last:
 	VFMADD231PS.BCST 20(DI), Z8, Z5
 	VFMADD231PS.BCST 24(DI), Z8, Z6
 	VFMADD231PS.BCST 28(DI), Z8, Z7
-	TRSTEP(2, tr8_epi)
+	TRSTEP(2, tr8_sliced)
 	VFMADD231PS.BCST 0(DI), Z16, Z0
 	VFMADD231PS.BCST 4(DI), Z16, Z1
 	VFMADD231PS.BCST 8(DI), Z16, Z2
@@ -6545,7 +7560,7 @@ tr8_last:
 	VFMADD231PS.BCST 20(DI), Z16, Z5
 	VFMADD231PS.BCST 24(DI), Z16, Z6
 	VFMADD231PS.BCST 28(DI), Z16, Z7
-	TRSTEP(3, tr8_epi)
+	TRSTEP(3, tr8_sliced)
 	VFMADD231PS.BCST 0(DI), Z17, Z0
 	VFMADD231PS.BCST 4(DI), Z17, Z1
 	VFMADD231PS.BCST 8(DI), Z17, Z2
@@ -6554,7 +7569,7 @@ tr8_last:
 	VFMADD231PS.BCST 20(DI), Z17, Z5
 	VFMADD231PS.BCST 24(DI), Z17, Z6
 	VFMADD231PS.BCST 28(DI), Z17, Z7
-	TRSTEP(4, tr8_epi)
+	TRSTEP(4, tr8_sliced)
 	VFMADD231PS.BCST 0(DI), Z13, Z0
 	VFMADD231PS.BCST 4(DI), Z13, Z1
 	VFMADD231PS.BCST 8(DI), Z13, Z2
@@ -6563,7 +7578,7 @@ tr8_last:
 	VFMADD231PS.BCST 20(DI), Z13, Z5
 	VFMADD231PS.BCST 24(DI), Z13, Z6
 	VFMADD231PS.BCST 28(DI), Z13, Z7
-	TRSTEP(5, tr8_epi)
+	TRSTEP(5, tr8_sliced)
 	VFMADD231PS.BCST 0(DI), Z10, Z0
 	VFMADD231PS.BCST 4(DI), Z10, Z1
 	VFMADD231PS.BCST 8(DI), Z10, Z2
@@ -6572,7 +7587,7 @@ tr8_last:
 	VFMADD231PS.BCST 20(DI), Z10, Z5
 	VFMADD231PS.BCST 24(DI), Z10, Z6
 	VFMADD231PS.BCST 28(DI), Z10, Z7
-	TRSTEP(6, tr8_epi)
+	TRSTEP(6, tr8_sliced)
 	VFMADD231PS.BCST 0(DI), Z20, Z0
 	VFMADD231PS.BCST 4(DI), Z20, Z1
 	VFMADD231PS.BCST 8(DI), Z20, Z2
@@ -6581,7 +7596,7 @@ tr8_last:
 	VFMADD231PS.BCST 20(DI), Z20, Z5
 	VFMADD231PS.BCST 24(DI), Z20, Z6
 	VFMADD231PS.BCST 28(DI), Z20, Z7
-	TRSTEP(7, tr8_epi)
+	TRSTEP(7, tr8_sliced)
 	VFMADD231PS.BCST 0(DI), Z21, Z0
 	VFMADD231PS.BCST 4(DI), Z21, Z1
 	VFMADD231PS.BCST 8(DI), Z21, Z2
@@ -6590,7 +7605,7 @@ tr8_last:
 	VFMADD231PS.BCST 20(DI), Z21, Z5
 	VFMADD231PS.BCST 24(DI), Z21, Z6
 	VFMADD231PS.BCST 28(DI), Z21, Z7
-	TRSTEP(8, tr8_epi)
+	TRSTEP(8, tr8_sliced)
 	VFMADD231PS.BCST 0(DI), Z14, Z0
 	VFMADD231PS.BCST 4(DI), Z14, Z1
 	VFMADD231PS.BCST 8(DI), Z14, Z2
@@ -6599,7 +7614,7 @@ tr8_last:
 	VFMADD231PS.BCST 20(DI), Z14, Z5
 	VFMADD231PS.BCST 24(DI), Z14, Z6
 	VFMADD231PS.BCST 28(DI), Z14, Z7
-	TRSTEP(9, tr8_epi)
+	TRSTEP(9, tr8_sliced)
 	VFMADD231PS.BCST 0(DI), Z9, Z0
 	VFMADD231PS.BCST 4(DI), Z9, Z1
 	VFMADD231PS.BCST 8(DI), Z9, Z2
@@ -6608,7 +7623,7 @@ tr8_last:
 	VFMADD231PS.BCST 20(DI), Z9, Z5
 	VFMADD231PS.BCST 24(DI), Z9, Z6
 	VFMADD231PS.BCST 28(DI), Z9, Z7
-	TRSTEP(10, tr8_epi)
+	TRSTEP(10, tr8_sliced)
 	VFMADD231PS.BCST 0(DI), Z24, Z0
 	VFMADD231PS.BCST 4(DI), Z24, Z1
 	VFMADD231PS.BCST 8(DI), Z24, Z2
@@ -6617,7 +7632,7 @@ tr8_last:
 	VFMADD231PS.BCST 20(DI), Z24, Z5
 	VFMADD231PS.BCST 24(DI), Z24, Z6
 	VFMADD231PS.BCST 28(DI), Z24, Z7
-	TRSTEP(11, tr8_epi)
+	TRSTEP(11, tr8_sliced)
 	VFMADD231PS.BCST 0(DI), Z26, Z0
 	VFMADD231PS.BCST 4(DI), Z26, Z1
 	VFMADD231PS.BCST 8(DI), Z26, Z2
@@ -6626,7 +7641,7 @@ tr8_last:
 	VFMADD231PS.BCST 20(DI), Z26, Z5
 	VFMADD231PS.BCST 24(DI), Z26, Z6
 	VFMADD231PS.BCST 28(DI), Z26, Z7
-	TRSTEP(12, tr8_epi)
+	TRSTEP(12, tr8_sliced)
 	VFMADD231PS.BCST 0(DI), Z15, Z0
 	VFMADD231PS.BCST 4(DI), Z15, Z1
 	VFMADD231PS.BCST 8(DI), Z15, Z2
@@ -6635,7 +7650,7 @@ tr8_last:
 	VFMADD231PS.BCST 20(DI), Z15, Z5
 	VFMADD231PS.BCST 24(DI), Z15, Z6
 	VFMADD231PS.BCST 28(DI), Z15, Z7
-	TRSTEP(13, tr8_epi)
+	TRSTEP(13, tr8_sliced)
 	VFMADD231PS.BCST 0(DI), Z11, Z0
 	VFMADD231PS.BCST 4(DI), Z11, Z1
 	VFMADD231PS.BCST 8(DI), Z11, Z2
@@ -6644,7 +7659,7 @@ tr8_last:
 	VFMADD231PS.BCST 20(DI), Z11, Z5
 	VFMADD231PS.BCST 24(DI), Z11, Z6
 	VFMADD231PS.BCST 28(DI), Z11, Z7
-	TRSTEP(14, tr8_epi)
+	TRSTEP(14, tr8_sliced)
 	VFMADD231PS.BCST 0(DI), Z28, Z0
 	VFMADD231PS.BCST 4(DI), Z28, Z1
 	VFMADD231PS.BCST 8(DI), Z28, Z2
@@ -6653,7 +7668,7 @@ tr8_last:
 	VFMADD231PS.BCST 20(DI), Z28, Z5
 	VFMADD231PS.BCST 24(DI), Z28, Z6
 	VFMADD231PS.BCST 28(DI), Z28, Z7
-	TRSTEP(15, tr8_epi)
+	TRSTEP(15, tr8_sliced)
 	VFMADD231PS.BCST 0(DI), Z30, Z0
 	VFMADD231PS.BCST 4(DI), Z30, Z1
 	VFMADD231PS.BCST 8(DI), Z30, Z2
@@ -6662,8 +7677,8 @@ tr8_last:
 	VFMADD231PS.BCST 20(DI), Z30, Z5
 	VFMADD231PS.BCST 24(DI), Z30, Z6
 	VFMADD231PS.BCST 28(DI), Z30, Z7
-tr8_epi:
-	VBROADCASTSS alpha+64(FP), Z8
+tr8_sliced:
+	VBROADCASTSS alpha+72(FP), Z8
 	VMULPS Z8, Z0, Z0
 	VMULPS Z8, Z1, Z1
 	VMULPS Z8, Z2, Z2
@@ -6672,6 +7687,45 @@ tr8_epi:
 	VMULPS Z8, Z5, Z5
 	VMULPS Z8, Z6, Z6
 	VMULPS Z8, Z7, Z7
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE tr8_epi
+	CMPQ DX, a+16(FP)
+	JNE tr8_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	JMP tr8_next
+tr8_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	VADDPS sum-456(SP), Z6, Z6
+	VADDPS sum-520(SP), Z7, Z7
+	TESTQ R14, R14
+	JZ tr8_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	FLUSH_ON
+tr8_next:
+	TRADVANCE
+	JMP tr8_slice
+tr8_epi:
 	TRROWS
 	VPXORD Z8, Z8, Z8
 	VUNPCKLPS Z1, Z0, Z9
@@ -6716,7 +7770,7 @@ tr8_epi:
 	VSHUFF32X4 $0xdd, Z8, Z13, Z17
 	TESTL R12, R12
 	JZ tr8_put
-	VBROADCASTSS beta+68(FP), Z21
+	VBROADCASTSS beta+76(FP), Z21
 	TRUPD(0, tr8_u0, Z21, Z25, Z27)
 tr8_u0:
 	ADDQ R11, DX
@@ -6819,9 +7873,11 @@ tr8_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TR9(SB), NOSPLIT, $8-72
+TEXT ·sgemm512TR9(SB), $1032-80
 	TRARGS
 	FLUSH_ON
+tr9_slice:
+	TRSLICE
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -7076,7 +8132,7 @@ tr9_loop:
 	ADDQ R9, DI
 	TRNEXT(tr9_loop)
 tr9_last:
-	TRMASK(tr9_epi)
+	TRMASK(tr9_sliced)
 	VMOVUPS.Z (SI), K1, Z9
 	VMOVUPS.Z (SI)(R8*1), K1, Z10
 	VMOVUPS.Z (SI)(R8*2), K1, Z11
@@ -7166,7 +8222,7 @@ tr9_last:
 	VFMADD231PS.BCST 24(DI), Z16, Z6
 	VFMADD231PS.BCST 28(DI), Z16, Z7
 	VFMADD231PS.BCST 32(DI), Z16, Z8
-	TRSTEP(1, tr9_epi)
+	TRSTEP(1, tr9_sliced)
 	VFMADD231PS.BCST 0(DI), Z13, Z0
 	VFMADD231PS.BCST 4(DI), Z13, Z1
 	VFMADD231PS.BCST 8(DI), Z13, Z2
@@ -7176,7 +8232,7 @@ tr9_last:
 	VFMADD231PS.BCST 24(DI), Z13, Z6
 	VFMADD231PS.BCST 28(DI), Z13, Z7
 	VFMADD231PS.BCST 32(DI), Z13, Z8
-	TRSTEP(2, tr9_epi)
+	TRSTEP(2, tr9_sliced)
 	VFMADD231PS.BCST 0(DI), Z31, Z0
 	VFMADD231PS.BCST 4(DI), Z31, Z1
 	VFMADD231PS.BCST 8(DI), Z31, Z2
@@ -7186,7 +8242,7 @@ tr9_last:
 	VFMADD231PS.BCST 24(DI), Z31, Z6
 	VFMADD231PS.BCST 28(DI), Z31, Z7
 	VFMADD231PS.BCST 32(DI), Z31, Z8
-	TRSTEP(3, tr9_epi)
+	TRSTEP(3, tr9_sliced)
 	VFMADD231PS.BCST 0(DI), Z30, Z0
 	VFMADD231PS.BCST 4(DI), Z30, Z1
 	VFMADD231PS.BCST 8(DI), Z30, Z2
@@ -7196,7 +8252,7 @@ tr9_last:
 	VFMADD231PS.BCST 24(DI), Z30, Z6
 	VFMADD231PS.BCST 28(DI), Z30, Z7
 	VFMADD231PS.BCST 32(DI), Z30, Z8
-	TRSTEP(4, tr9_epi)
+	TRSTEP(4, tr9_sliced)
 	VFMADD231PS.BCST 0(DI), Z17, Z0
 	VFMADD231PS.BCST 4(DI), Z17, Z1
 	VFMADD231PS.BCST 8(DI), Z17, Z2
@@ -7206,7 +8262,7 @@ tr9_last:
 	VFMADD231PS.BCST 24(DI), Z17, Z6
 	VFMADD231PS.BCST 28(DI), Z17, Z7
 	VFMADD231PS.BCST 32(DI), Z17, Z8
-	TRSTEP(5, tr9_epi)
+	TRSTEP(5, tr9_sliced)
 	VFMADD231PS.BCST 0(DI), Z14, Z0
 	VFMADD231PS.BCST 4(DI), Z14, Z1
 	VFMADD231PS.BCST 8(DI), Z14, Z2
@@ -7216,7 +8272,7 @@ tr9_last:
 	VFMADD231PS.BCST 24(DI), Z14, Z6
 	VFMADD231PS.BCST 28(DI), Z14, Z7
 	VFMADD231PS.BCST 32(DI), Z14, Z8
-	TRSTEP(6, tr9_epi)
+	TRSTEP(6, tr9_sliced)
 	VFMADD231PS.BCST 0(DI), Z12, Z0
 	VFMADD231PS.BCST 4(DI), Z12, Z1
 	VFMADD231PS.BCST 8(DI), Z12, Z2
@@ -7226,7 +8282,7 @@ tr9_last:
 	VFMADD231PS.BCST 24(DI), Z12, Z6
 	VFMADD231PS.BCST 28(DI), Z12, Z7
 	VFMADD231PS.BCST 32(DI), Z12, Z8
-	TRSTEP(7, tr9_epi)
+	TRSTEP(7, tr9_sliced)
 	VFMADD231PS.BCST 0(DI), Z22, Z0
 	VFMADD231PS.BCST 4(DI), Z22, Z1
 	VFMADD231PS.BCST 8(DI), Z22, Z2
@@ -7236,7 +8292,7 @@ tr9_last:
 	VFMADD231PS.BCST 24(DI), Z22, Z6
 	VFMADD231PS.BCST 28(DI), Z22, Z7
 	VFMADD231PS.BCST 32(DI), Z22, Z8
-	TRSTEP(8, tr9_epi)
+	TRSTEP(8, tr9_sliced)
 	VFMADD231PS.BCST 0(DI), Z15, Z0
 	VFMADD231PS.BCST 4(DI), Z15, Z1
 	VFMADD231PS.BCST 8(DI), Z15, Z2
@@ -7246,7 +8302,7 @@ tr9_last:
 	VFMADD231PS.BCST 24(DI), Z15, Z6
 	VFMADD231PS.BCST 28(DI), Z15, Z7
 	VFMADD231PS.BCST 32(DI), Z15, Z8
-	TRSTEP(9, tr9_epi)
+	TRSTEP(9, tr9_sliced)
 	VFMADD231PS.BCST 0(DI), Z11, Z0
 	VFMADD231PS.BCST 4(DI), Z11, Z1
 	VFMADD231PS.BCST 8(DI), Z11, Z2
@@ -7256,7 +8312,7 @@ tr9_last:
 	VFMADD231PS.BCST 24(DI), Z11, Z6
 	VFMADD231PS.BCST 28(DI), Z11, Z7
 	VFMADD231PS.BCST 32(DI), Z11, Z8
-	TRSTEP(10, tr9_epi)
+	TRSTEP(10, tr9_sliced)
 	VFMADD231PS.BCST 0(DI), Z27, Z0
 	VFMADD231PS.BCST 4(DI), Z27, Z1
 	VFMADD231PS.BCST 8(DI), Z27, Z2
@@ -7266,7 +8322,7 @@ tr9_last:
 	VFMADD231PS.BCST 24(DI), Z27, Z6
 	VFMADD231PS.BCST 28(DI), Z27, Z7
 	VFMADD231PS.BCST 32(DI), Z27, Z8
-	TRSTEP(11, tr9_epi)
+	TRSTEP(11, tr9_sliced)
 	VFMADD231PS.BCST 0(DI), Z26, Z0
 	VFMADD231PS.BCST 4(DI), Z26, Z1
 	VFMADD231PS.BCST 8(DI), Z26, Z2
@@ -7276,7 +8332,7 @@ tr9_last:
 	VFMADD231PS.BCST 24(DI), Z26, Z6
 	VFMADD231PS.BCST 28(DI), Z26, Z7
 	VFMADD231PS.BCST 32(DI), Z26, Z8
-	TRSTEP(12, tr9_epi)
+	TRSTEP(12, tr9_sliced)
 	VFMADD231PS.BCST 0(DI), Z18, Z0
 	VFMADD231PS.BCST 4(DI), Z18, Z1
 	VFMADD231PS.BCST 8(DI), Z18, Z2
@@ -7286,7 +8342,7 @@ tr9_last:
 	VFMADD231PS.BCST 24(DI), Z18, Z6
 	VFMADD231PS.BCST 28(DI), Z18, Z7
 	VFMADD231PS.BCST 32(DI), Z18, Z8
-	TRSTEP(13, tr9_epi)
+	TRSTEP(13, tr9_sliced)
 	VFMADD231PS.BCST 0(DI), Z19, Z0
 	VFMADD231PS.BCST 4(DI), Z19, Z1
 	VFMADD231PS.BCST 8(DI), Z19, Z2
@@ -7296,7 +8352,7 @@ tr9_last:
 	VFMADD231PS.BCST 24(DI), Z19, Z6
 	VFMADD231PS.BCST 28(DI), Z19, Z7
 	VFMADD231PS.BCST 32(DI), Z19, Z8
-	TRSTEP(14, tr9_epi)
+	TRSTEP(14, tr9_sliced)
 	VFMADD231PS.BCST 0(DI), Z20, Z0
 	VFMADD231PS.BCST 4(DI), Z20, Z1
 	VFMADD231PS.BCST 8(DI), Z20, Z2
@@ -7306,7 +8362,7 @@ tr9_last:
 	VFMADD231PS.BCST 24(DI), Z20, Z6
 	VFMADD231PS.BCST 28(DI), Z20, Z7
 	VFMADD231PS.BCST 32(DI), Z20, Z8
-	TRSTEP(15, tr9_epi)
+	TRSTEP(15, tr9_sliced)
 	VFMADD231PS.BCST 0(DI), Z21, Z0
 	VFMADD231PS.BCST 4(DI), Z21, Z1
 	VFMADD231PS.BCST 8(DI), Z21, Z2
@@ -7316,8 +8372,8 @@ tr9_last:
 	VFMADD231PS.BCST 24(DI), Z21, Z6
 	VFMADD231PS.BCST 28(DI), Z21, Z7
 	VFMADD231PS.BCST 32(DI), Z21, Z8
-tr9_epi:
-	VBROADCASTSS alpha+64(FP), Z9
+tr9_sliced:
+	VBROADCASTSS alpha+72(FP), Z9
 	VMULPS Z9, Z0, Z0
 	VMULPS Z9, Z1, Z1
 	VMULPS Z9, Z2, Z2
@@ -7327,6 +8383,48 @@ tr9_epi:
 	VMULPS Z9, Z6, Z6
 	VMULPS Z9, Z7, Z7
 	VMULPS Z9, Z8, Z8
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE tr9_epi
+	CMPQ DX, a+16(FP)
+	JNE tr9_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	JMP tr9_next
+tr9_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	VADDPS sum-456(SP), Z6, Z6
+	VADDPS sum-520(SP), Z7, Z7
+	VADDPS sum-584(SP), Z8, Z8
+	TESTQ R14, R14
+	JZ tr9_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	FLUSH_ON
+tr9_next:
+	TRADVANCE
+	JMP tr9_slice
+tr9_epi:
 	TRROWS
 	VPXORD Z9, Z9, Z9
 	VUNPCKLPS Z1, Z0, Z10
@@ -7385,7 +8483,7 @@ tr9_epi:
 	VSHUFF32X4 $0xdd, Z25, Z3, Z10
 	TESTL R12, R12
 	JZ tr9_put
-	VBROADCASTSS beta+68(FP), Z11
+	VBROADCASTSS beta+76(FP), Z11
 	TRUPD(0, tr9_u0, Z11, Z22, Z4)
 tr9_u0:
 	ADDQ R11, DX
@@ -7488,9 +8586,11 @@ tr9_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TR10(SB), NOSPLIT, $8-72
+TEXT ·sgemm512TR10(SB), $1032-80
 	TRARGS
 	FLUSH_ON
+tr10_slice:
+	TRSLICE
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -7762,7 +8862,7 @@ tr10_loop:
 	ADDQ R9, DI
 	TRNEXT(tr10_loop)
 tr10_last:
-	TRMASK(tr10_epi)
+	TRMASK(tr10_sliced)
 	VMOVUPS.Z (SI), K1, Z10
 	VMOVUPS.Z (SI)(R8*1), K1, Z11
 	VMOVUPS.Z (SI)(R8*2), K1, Z12
@@ -7853,7 +8953,7 @@ tr10_last:
 	VFMADD231PS.BCST 28(DI), Z17, Z7
 	VFMADD231PS.BCST 32(DI), Z17, Z8
 	VFMADD231PS.BCST 36(DI), Z17, Z9
-	TRSTEP(1, tr10_epi)
+	TRSTEP(1, tr10_sliced)
 	VFMADD231PS.BCST 0(DI), Z15, Z0
 	VFMADD231PS.BCST 4(DI), Z15, Z1
 	VFMADD231PS.BCST 8(DI), Z15, Z2
@@ -7864,7 +8964,7 @@ tr10_last:
 	VFMADD231PS.BCST 28(DI), Z15, Z7
 	VFMADD231PS.BCST 32(DI), Z15, Z8
 	VFMADD231PS.BCST 36(DI), Z15, Z9
-	TRSTEP(2, tr10_epi)
+	TRSTEP(2, tr10_sliced)
 	VFMADD231PS.BCST 0(DI), Z31, Z0
 	VFMADD231PS.BCST 4(DI), Z31, Z1
 	VFMADD231PS.BCST 8(DI), Z31, Z2
@@ -7875,7 +8975,7 @@ tr10_last:
 	VFMADD231PS.BCST 28(DI), Z31, Z7
 	VFMADD231PS.BCST 32(DI), Z31, Z8
 	VFMADD231PS.BCST 36(DI), Z31, Z9
-	TRSTEP(3, tr10_epi)
+	TRSTEP(3, tr10_sliced)
 	VFMADD231PS.BCST 0(DI), Z11, Z0
 	VFMADD231PS.BCST 4(DI), Z11, Z1
 	VFMADD231PS.BCST 8(DI), Z11, Z2
@@ -7886,7 +8986,7 @@ tr10_last:
 	VFMADD231PS.BCST 28(DI), Z11, Z7
 	VFMADD231PS.BCST 32(DI), Z11, Z8
 	VFMADD231PS.BCST 36(DI), Z11, Z9
-	TRSTEP(4, tr10_epi)
+	TRSTEP(4, tr10_sliced)
 	VFMADD231PS.BCST 0(DI), Z20, Z0
 	VFMADD231PS.BCST 4(DI), Z20, Z1
 	VFMADD231PS.BCST 8(DI), Z20, Z2
@@ -7897,7 +8997,7 @@ tr10_last:
 	VFMADD231PS.BCST 28(DI), Z20, Z7
 	VFMADD231PS.BCST 32(DI), Z20, Z8
 	VFMADD231PS.BCST 36(DI), Z20, Z9
-	TRSTEP(5, tr10_epi)
+	TRSTEP(5, tr10_sliced)
 	VFMADD231PS.BCST 0(DI), Z21, Z0
 	VFMADD231PS.BCST 4(DI), Z21, Z1
 	VFMADD231PS.BCST 8(DI), Z21, Z2
@@ -7908,7 +9008,7 @@ tr10_last:
 	VFMADD231PS.BCST 28(DI), Z21, Z7
 	VFMADD231PS.BCST 32(DI), Z21, Z8
 	VFMADD231PS.BCST 36(DI), Z21, Z9
-	TRSTEP(6, tr10_epi)
+	TRSTEP(6, tr10_sliced)
 	VFMADD231PS.BCST 0(DI), Z22, Z0
 	VFMADD231PS.BCST 4(DI), Z22, Z1
 	VFMADD231PS.BCST 8(DI), Z22, Z2
@@ -7919,7 +9019,7 @@ tr10_last:
 	VFMADD231PS.BCST 28(DI), Z22, Z7
 	VFMADD231PS.BCST 32(DI), Z22, Z8
 	VFMADD231PS.BCST 36(DI), Z22, Z9
-	TRSTEP(7, tr10_epi)
+	TRSTEP(7, tr10_sliced)
 	VFMADD231PS.BCST 0(DI), Z23, Z0
 	VFMADD231PS.BCST 4(DI), Z23, Z1
 	VFMADD231PS.BCST 8(DI), Z23, Z2
@@ -7930,7 +9030,7 @@ tr10_last:
 	VFMADD231PS.BCST 28(DI), Z23, Z7
 	VFMADD231PS.BCST 32(DI), Z23, Z8
 	VFMADD231PS.BCST 36(DI), Z23, Z9
-	TRSTEP(8, tr10_epi)
+	TRSTEP(8, tr10_sliced)
 	VFMADD231PS.BCST 0(DI), Z19, Z0
 	VFMADD231PS.BCST 4(DI), Z19, Z1
 	VFMADD231PS.BCST 8(DI), Z19, Z2
@@ -7941,7 +9041,7 @@ tr10_last:
 	VFMADD231PS.BCST 28(DI), Z19, Z7
 	VFMADD231PS.BCST 32(DI), Z19, Z8
 	VFMADD231PS.BCST 36(DI), Z19, Z9
-	TRSTEP(9, tr10_epi)
+	TRSTEP(9, tr10_sliced)
 	VFMADD231PS.BCST 0(DI), Z18, Z0
 	VFMADD231PS.BCST 4(DI), Z18, Z1
 	VFMADD231PS.BCST 8(DI), Z18, Z2
@@ -7952,7 +9052,7 @@ tr10_last:
 	VFMADD231PS.BCST 28(DI), Z18, Z7
 	VFMADD231PS.BCST 32(DI), Z18, Z8
 	VFMADD231PS.BCST 36(DI), Z18, Z9
-	TRSTEP(10, tr10_epi)
+	TRSTEP(10, tr10_sliced)
 	VFMADD231PS.BCST 0(DI), Z16, Z0
 	VFMADD231PS.BCST 4(DI), Z16, Z1
 	VFMADD231PS.BCST 8(DI), Z16, Z2
@@ -7963,7 +9063,7 @@ tr10_last:
 	VFMADD231PS.BCST 28(DI), Z16, Z7
 	VFMADD231PS.BCST 32(DI), Z16, Z8
 	VFMADD231PS.BCST 36(DI), Z16, Z9
-	TRSTEP(11, tr10_epi)
+	TRSTEP(11, tr10_sliced)
 	VFMADD231PS.BCST 0(DI), Z13, Z0
 	VFMADD231PS.BCST 4(DI), Z13, Z1
 	VFMADD231PS.BCST 8(DI), Z13, Z2
@@ -7974,7 +9074,7 @@ tr10_last:
 	VFMADD231PS.BCST 28(DI), Z13, Z7
 	VFMADD231PS.BCST 32(DI), Z13, Z8
 	VFMADD231PS.BCST 36(DI), Z13, Z9
-	TRSTEP(12, tr10_epi)
+	TRSTEP(12, tr10_sliced)
 	VFMADD231PS.BCST 0(DI), Z24, Z0
 	VFMADD231PS.BCST 4(DI), Z24, Z1
 	VFMADD231PS.BCST 8(DI), Z24, Z2
@@ -7985,7 +9085,7 @@ tr10_last:
 	VFMADD231PS.BCST 28(DI), Z24, Z7
 	VFMADD231PS.BCST 32(DI), Z24, Z8
 	VFMADD231PS.BCST 36(DI), Z24, Z9
-	TRSTEP(13, tr10_epi)
+	TRSTEP(13, tr10_sliced)
 	VFMADD231PS.BCST 0(DI), Z25, Z0
 	VFMADD231PS.BCST 4(DI), Z25, Z1
 	VFMADD231PS.BCST 8(DI), Z25, Z2
@@ -7996,7 +9096,7 @@ tr10_last:
 	VFMADD231PS.BCST 28(DI), Z25, Z7
 	VFMADD231PS.BCST 32(DI), Z25, Z8
 	VFMADD231PS.BCST 36(DI), Z25, Z9
-	TRSTEP(14, tr10_epi)
+	TRSTEP(14, tr10_sliced)
 	VFMADD231PS.BCST 0(DI), Z26, Z0
 	VFMADD231PS.BCST 4(DI), Z26, Z1
 	VFMADD231PS.BCST 8(DI), Z26, Z2
@@ -8007,7 +9107,7 @@ tr10_last:
 	VFMADD231PS.BCST 28(DI), Z26, Z7
 	VFMADD231PS.BCST 32(DI), Z26, Z8
 	VFMADD231PS.BCST 36(DI), Z26, Z9
-	TRSTEP(15, tr10_epi)
+	TRSTEP(15, tr10_sliced)
 	VFMADD231PS.BCST 0(DI), Z28, Z0
 	VFMADD231PS.BCST 4(DI), Z28, Z1
 	VFMADD231PS.BCST 8(DI), Z28, Z2
@@ -8018,8 +9118,8 @@ tr10_last:
 	VFMADD231PS.BCST 28(DI), Z28, Z7
 	VFMADD231PS.BCST 32(DI), Z28, Z8
 	VFMADD231PS.BCST 36(DI), Z28, Z9
-tr10_epi:
-	VBROADCASTSS alpha+64(FP), Z10
+tr10_sliced:
+	VBROADCASTSS alpha+72(FP), Z10
 	VMULPS Z10, Z0, Z0
 	VMULPS Z10, Z1, Z1
 	VMULPS Z10, Z2, Z2
@@ -8030,6 +9130,51 @@ tr10_epi:
 	VMULPS Z10, Z7, Z7
 	VMULPS Z10, Z8, Z8
 	VMULPS Z10, Z9, Z9
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE tr10_epi
+	CMPQ DX, a+16(FP)
+	JNE tr10_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	JMP tr10_next
+tr10_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	VADDPS sum-456(SP), Z6, Z6
+	VADDPS sum-520(SP), Z7, Z7
+	VADDPS sum-584(SP), Z8, Z8
+	VADDPS sum-648(SP), Z9, Z9
+	TESTQ R14, R14
+	JZ tr10_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	FLUSH_ON
+tr10_next:
+	TRADVANCE
+	JMP tr10_slice
+tr10_epi:
 	TRROWS
 	VPXORD Z10, Z10, Z10
 	VUNPCKLPS Z1, Z0, Z11
@@ -8088,7 +9233,7 @@ tr10_epi:
 	VSHUFF32X4 $0xdd, Z26, Z4, Z11
 	TESTL R12, R12
 	JZ tr10_put
-	VBROADCASTSS beta+68(FP), Z12
+	VBROADCASTSS beta+76(FP), Z12
 	TRUPD(0, tr10_u0, Z12, Z23, Z5)
 tr10_u0:
 	ADDQ R11, DX
@@ -8191,9 +9336,11 @@ tr10_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TR11(SB), NOSPLIT, $8-72
+TEXT ·sgemm512TR11(SB), $1032-80
 	TRARGS
 	FLUSH_ON
+tr11_slice:
+	TRSLICE
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -8482,7 +9629,7 @@ tr11_loop:
 	ADDQ R9, DI
 	TRNEXT(tr11_loop)
 tr11_last:
-	TRMASK(tr11_epi)
+	TRMASK(tr11_sliced)
 	VMOVUPS.Z (SI), K1, Z11
 	VMOVUPS.Z (SI)(R8*1), K1, Z12
 	VMOVUPS.Z (SI)(R8*2), K1, Z13
@@ -8574,7 +9721,7 @@ tr11_last:
 	VFMADD231PS.BCST 32(DI), Z21, Z8
 	VFMADD231PS.BCST 36(DI), Z21, Z9
 	VFMADD231PS.BCST 40(DI), Z21, Z10
-	TRSTEP(1, tr11_epi)
+	TRSTEP(1, tr11_sliced)
 	VFMADD231PS.BCST 0(DI), Z19, Z0
 	VFMADD231PS.BCST 4(DI), Z19, Z1
 	VFMADD231PS.BCST 8(DI), Z19, Z2
@@ -8586,7 +9733,7 @@ tr11_last:
 	VFMADD231PS.BCST 32(DI), Z19, Z8
 	VFMADD231PS.BCST 36(DI), Z19, Z9
 	VFMADD231PS.BCST 40(DI), Z19, Z10
-	TRSTEP(2, tr11_epi)
+	TRSTEP(2, tr11_sliced)
 	VFMADD231PS.BCST 0(DI), Z18, Z0
 	VFMADD231PS.BCST 4(DI), Z18, Z1
 	VFMADD231PS.BCST 8(DI), Z18, Z2
@@ -8598,7 +9745,7 @@ tr11_last:
 	VFMADD231PS.BCST 32(DI), Z18, Z8
 	VFMADD231PS.BCST 36(DI), Z18, Z9
 	VFMADD231PS.BCST 40(DI), Z18, Z10
-	TRSTEP(3, tr11_epi)
+	TRSTEP(3, tr11_sliced)
 	VFMADD231PS.BCST 0(DI), Z17, Z0
 	VFMADD231PS.BCST 4(DI), Z17, Z1
 	VFMADD231PS.BCST 8(DI), Z17, Z2
@@ -8610,7 +9757,7 @@ tr11_last:
 	VFMADD231PS.BCST 32(DI), Z17, Z8
 	VFMADD231PS.BCST 36(DI), Z17, Z9
 	VFMADD231PS.BCST 40(DI), Z17, Z10
-	TRSTEP(4, tr11_epi)
+	TRSTEP(4, tr11_sliced)
 	VFMADD231PS.BCST 0(DI), Z26, Z0
 	VFMADD231PS.BCST 4(DI), Z26, Z1
 	VFMADD231PS.BCST 8(DI), Z26, Z2
@@ -8622,7 +9769,7 @@ tr11_last:
 	VFMADD231PS.BCST 32(DI), Z26, Z8
 	VFMADD231PS.BCST 36(DI), Z26, Z9
 	VFMADD231PS.BCST 40(DI), Z26, Z10
-	TRSTEP(5, tr11_epi)
+	TRSTEP(5, tr11_sliced)
 	VFMADD231PS.BCST 0(DI), Z27, Z0
 	VFMADD231PS.BCST 4(DI), Z27, Z1
 	VFMADD231PS.BCST 8(DI), Z27, Z2
@@ -8634,7 +9781,7 @@ tr11_last:
 	VFMADD231PS.BCST 32(DI), Z27, Z8
 	VFMADD231PS.BCST 36(DI), Z27, Z9
 	VFMADD231PS.BCST 40(DI), Z27, Z10
-	TRSTEP(6, tr11_epi)
+	TRSTEP(6, tr11_sliced)
 	VFMADD231PS.BCST 0(DI), Z29, Z0
 	VFMADD231PS.BCST 4(DI), Z29, Z1
 	VFMADD231PS.BCST 8(DI), Z29, Z2
@@ -8646,7 +9793,7 @@ tr11_last:
 	VFMADD231PS.BCST 32(DI), Z29, Z8
 	VFMADD231PS.BCST 36(DI), Z29, Z9
 	VFMADD231PS.BCST 40(DI), Z29, Z10
-	TRSTEP(7, tr11_epi)
+	TRSTEP(7, tr11_sliced)
 	VFMADD231PS.BCST 0(DI), Z28, Z0
 	VFMADD231PS.BCST 4(DI), Z28, Z1
 	VFMADD231PS.BCST 8(DI), Z28, Z2
@@ -8658,7 +9805,7 @@ tr11_last:
 	VFMADD231PS.BCST 32(DI), Z28, Z8
 	VFMADD231PS.BCST 36(DI), Z28, Z9
 	VFMADD231PS.BCST 40(DI), Z28, Z10
-	TRSTEP(8, tr11_epi)
+	TRSTEP(8, tr11_sliced)
 	VFMADD231PS.BCST 0(DI), Z22, Z0
 	VFMADD231PS.BCST 4(DI), Z22, Z1
 	VFMADD231PS.BCST 8(DI), Z22, Z2
@@ -8670,7 +9817,7 @@ tr11_last:
 	VFMADD231PS.BCST 32(DI), Z22, Z8
 	VFMADD231PS.BCST 36(DI), Z22, Z9
 	VFMADD231PS.BCST 40(DI), Z22, Z10
-	TRSTEP(9, tr11_epi)
+	TRSTEP(9, tr11_sliced)
 	VFMADD231PS.BCST 0(DI), Z23, Z0
 	VFMADD231PS.BCST 4(DI), Z23, Z1
 	VFMADD231PS.BCST 8(DI), Z23, Z2
@@ -8682,7 +9829,7 @@ tr11_last:
 	VFMADD231PS.BCST 32(DI), Z23, Z8
 	VFMADD231PS.BCST 36(DI), Z23, Z9
 	VFMADD231PS.BCST 40(DI), Z23, Z10
-	TRSTEP(10, tr11_epi)
+	TRSTEP(10, tr11_sliced)
 	VFMADD231PS.BCST 0(DI), Z24, Z0
 	VFMADD231PS.BCST 4(DI), Z24, Z1
 	VFMADD231PS.BCST 8(DI), Z24, Z2
@@ -8694,7 +9841,7 @@ tr11_last:
 	VFMADD231PS.BCST 32(DI), Z24, Z8
 	VFMADD231PS.BCST 36(DI), Z24, Z9
 	VFMADD231PS.BCST 40(DI), Z24, Z10
-	TRSTEP(11, tr11_epi)
+	TRSTEP(11, tr11_sliced)
 	VFMADD231PS.BCST 0(DI), Z25, Z0
 	VFMADD231PS.BCST 4(DI), Z25, Z1
 	VFMADD231PS.BCST 8(DI), Z25, Z2
@@ -8706,7 +9853,7 @@ tr11_last:
 	VFMADD231PS.BCST 32(DI), Z25, Z8
 	VFMADD231PS.BCST 36(DI), Z25, Z9
 	VFMADD231PS.BCST 40(DI), Z25, Z10
-	TRSTEP(12, tr11_epi)
+	TRSTEP(12, tr11_sliced)
 	VFMADD231PS.BCST 0(DI), Z30, Z0
 	VFMADD231PS.BCST 4(DI), Z30, Z1
 	VFMADD231PS.BCST 8(DI), Z30, Z2
@@ -8718,7 +9865,7 @@ tr11_last:
 	VFMADD231PS.BCST 32(DI), Z30, Z8
 	VFMADD231PS.BCST 36(DI), Z30, Z9
 	VFMADD231PS.BCST 40(DI), Z30, Z10
-	TRSTEP(13, tr11_epi)
+	TRSTEP(13, tr11_sliced)
 	VFMADD231PS.BCST 0(DI), Z31, Z0
 	VFMADD231PS.BCST 4(DI), Z31, Z1
 	VFMADD231PS.BCST 8(DI), Z31, Z2
@@ -8730,7 +9877,7 @@ tr11_last:
 	VFMADD231PS.BCST 32(DI), Z31, Z8
 	VFMADD231PS.BCST 36(DI), Z31, Z9
 	VFMADD231PS.BCST 40(DI), Z31, Z10
-	TRSTEP(14, tr11_epi)
+	TRSTEP(14, tr11_sliced)
 	VFMADD231PS.BCST 0(DI), Z12, Z0
 	VFMADD231PS.BCST 4(DI), Z12, Z1
 	VFMADD231PS.BCST 8(DI), Z12, Z2
@@ -8742,7 +9889,7 @@ tr11_last:
 	VFMADD231PS.BCST 32(DI), Z12, Z8
 	VFMADD231PS.BCST 36(DI), Z12, Z9
 	VFMADD231PS.BCST 40(DI), Z12, Z10
-	TRSTEP(15, tr11_epi)
+	TRSTEP(15, tr11_sliced)
 	VFMADD231PS.BCST 0(DI), Z11, Z0
 	VFMADD231PS.BCST 4(DI), Z11, Z1
 	VFMADD231PS.BCST 8(DI), Z11, Z2
@@ -8754,8 +9901,8 @@ tr11_last:
 	VFMADD231PS.BCST 32(DI), Z11, Z8
 	VFMADD231PS.BCST 36(DI), Z11, Z9
 	VFMADD231PS.BCST 40(DI), Z11, Z10
-tr11_epi:
-	VBROADCASTSS alpha+64(FP), Z11
+tr11_sliced:
+	VBROADCASTSS alpha+72(FP), Z11
 	VMULPS Z11, Z0, Z0
 	VMULPS Z11, Z1, Z1
 	VMULPS Z11, Z2, Z2
@@ -8767,6 +9914,54 @@ tr11_epi:
 	VMULPS Z11, Z8, Z8
 	VMULPS Z11, Z9, Z9
 	VMULPS Z11, Z10, Z10
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE tr11_epi
+	CMPQ DX, a+16(FP)
+	JNE tr11_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	JMP tr11_next
+tr11_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	VADDPS sum-456(SP), Z6, Z6
+	VADDPS sum-520(SP), Z7, Z7
+	VADDPS sum-584(SP), Z8, Z8
+	VADDPS sum-648(SP), Z9, Z9
+	VADDPS sum-712(SP), Z10, Z10
+	TESTQ R14, R14
+	JZ tr11_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	FLUSH_ON
+tr11_next:
+	TRADVANCE
+	JMP tr11_slice
+tr11_epi:
 	TRROWS
 	VPXORD Z11, Z11, Z11
 	VUNPCKLPS Z1, Z0, Z12
@@ -8827,7 +10022,7 @@ tr11_epi:
 	VSHUFF32X4 $0xdd, Z29, Z7, Z13
 	TESTL R12, R12
 	JZ tr11_put
-	VBROADCASTSS beta+68(FP), Z16
+	VBROADCASTSS beta+76(FP), Z16
 	TRUPD(0, tr11_u0, Z16, Z26, Z8)
 tr11_u0:
 	ADDQ R11, DX
@@ -8930,9 +10125,11 @@ tr11_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TR12(SB), NOSPLIT, $8-72
+TEXT ·sgemm512TR12(SB), $1032-80
 	TRARGS
 	FLUSH_ON
+tr12_slice:
+	TRSLICE
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -9238,7 +10435,7 @@ tr12_loop:
 	ADDQ R9, DI
 	TRNEXT(tr12_loop)
 tr12_last:
-	TRMASK(tr12_epi)
+	TRMASK(tr12_sliced)
 	VMOVUPS.Z (SI), K1, Z12
 	VMOVUPS.Z (SI)(R8*1), K1, Z13
 	VMOVUPS.Z (SI)(R8*2), K1, Z14
@@ -9331,7 +10528,7 @@ tr12_last:
 	VFMADD231PS.BCST 36(DI), Z24, Z9
 	VFMADD231PS.BCST 40(DI), Z24, Z10
 	VFMADD231PS.BCST 44(DI), Z24, Z11
-	TRSTEP(1, tr12_epi)
+	TRSTEP(1, tr12_sliced)
 	VFMADD231PS.BCST 0(DI), Z25, Z0
 	VFMADD231PS.BCST 4(DI), Z25, Z1
 	VFMADD231PS.BCST 8(DI), Z25, Z2
@@ -9344,7 +10541,7 @@ tr12_last:
 	VFMADD231PS.BCST 36(DI), Z25, Z9
 	VFMADD231PS.BCST 40(DI), Z25, Z10
 	VFMADD231PS.BCST 44(DI), Z25, Z11
-	TRSTEP(2, tr12_epi)
+	TRSTEP(2, tr12_sliced)
 	VFMADD231PS.BCST 0(DI), Z26, Z0
 	VFMADD231PS.BCST 4(DI), Z26, Z1
 	VFMADD231PS.BCST 8(DI), Z26, Z2
@@ -9357,7 +10554,7 @@ tr12_last:
 	VFMADD231PS.BCST 36(DI), Z26, Z9
 	VFMADD231PS.BCST 40(DI), Z26, Z10
 	VFMADD231PS.BCST 44(DI), Z26, Z11
-	TRSTEP(3, tr12_epi)
+	TRSTEP(3, tr12_sliced)
 	VFMADD231PS.BCST 0(DI), Z27, Z0
 	VFMADD231PS.BCST 4(DI), Z27, Z1
 	VFMADD231PS.BCST 8(DI), Z27, Z2
@@ -9370,7 +10567,7 @@ tr12_last:
 	VFMADD231PS.BCST 36(DI), Z27, Z9
 	VFMADD231PS.BCST 40(DI), Z27, Z10
 	VFMADD231PS.BCST 44(DI), Z27, Z11
-	TRSTEP(4, tr12_epi)
+	TRSTEP(4, tr12_sliced)
 	VFMADD231PS.BCST 0(DI), Z12, Z0
 	VFMADD231PS.BCST 4(DI), Z12, Z1
 	VFMADD231PS.BCST 8(DI), Z12, Z2
@@ -9383,7 +10580,7 @@ tr12_last:
 	VFMADD231PS.BCST 36(DI), Z12, Z9
 	VFMADD231PS.BCST 40(DI), Z12, Z10
 	VFMADD231PS.BCST 44(DI), Z12, Z11
-	TRSTEP(5, tr12_epi)
+	TRSTEP(5, tr12_sliced)
 	VFMADD231PS.BCST 0(DI), Z14, Z0
 	VFMADD231PS.BCST 4(DI), Z14, Z1
 	VFMADD231PS.BCST 8(DI), Z14, Z2
@@ -9396,7 +10593,7 @@ tr12_last:
 	VFMADD231PS.BCST 36(DI), Z14, Z9
 	VFMADD231PS.BCST 40(DI), Z14, Z10
 	VFMADD231PS.BCST 44(DI), Z14, Z11
-	TRSTEP(6, tr12_epi)
+	TRSTEP(6, tr12_sliced)
 	VFMADD231PS.BCST 0(DI), Z13, Z0
 	VFMADD231PS.BCST 4(DI), Z13, Z1
 	VFMADD231PS.BCST 8(DI), Z13, Z2
@@ -9409,7 +10606,7 @@ tr12_last:
 	VFMADD231PS.BCST 36(DI), Z13, Z9
 	VFMADD231PS.BCST 40(DI), Z13, Z10
 	VFMADD231PS.BCST 44(DI), Z13, Z11
-	TRSTEP(7, tr12_epi)
+	TRSTEP(7, tr12_sliced)
 	VFMADD231PS.BCST 0(DI), Z15, Z0
 	VFMADD231PS.BCST 4(DI), Z15, Z1
 	VFMADD231PS.BCST 8(DI), Z15, Z2
@@ -9422,7 +10619,7 @@ tr12_last:
 	VFMADD231PS.BCST 36(DI), Z15, Z9
 	VFMADD231PS.BCST 40(DI), Z15, Z10
 	VFMADD231PS.BCST 44(DI), Z15, Z11
-	TRSTEP(8, tr12_epi)
+	TRSTEP(8, tr12_sliced)
 	VFMADD231PS.BCST 0(DI), Z28, Z0
 	VFMADD231PS.BCST 4(DI), Z28, Z1
 	VFMADD231PS.BCST 8(DI), Z28, Z2
@@ -9435,7 +10632,7 @@ tr12_last:
 	VFMADD231PS.BCST 36(DI), Z28, Z9
 	VFMADD231PS.BCST 40(DI), Z28, Z10
 	VFMADD231PS.BCST 44(DI), Z28, Z11
-	TRSTEP(9, tr12_epi)
+	TRSTEP(9, tr12_sliced)
 	VFMADD231PS.BCST 0(DI), Z30, Z0
 	VFMADD231PS.BCST 4(DI), Z30, Z1
 	VFMADD231PS.BCST 8(DI), Z30, Z2
@@ -9448,7 +10645,7 @@ tr12_last:
 	VFMADD231PS.BCST 36(DI), Z30, Z9
 	VFMADD231PS.BCST 40(DI), Z30, Z10
 	VFMADD231PS.BCST 44(DI), Z30, Z11
-	TRSTEP(10, tr12_epi)
+	TRSTEP(10, tr12_sliced)
 	VFMADD231PS.BCST 0(DI), Z29, Z0
 	VFMADD231PS.BCST 4(DI), Z29, Z1
 	VFMADD231PS.BCST 8(DI), Z29, Z2
@@ -9461,7 +10658,7 @@ tr12_last:
 	VFMADD231PS.BCST 36(DI), Z29, Z9
 	VFMADD231PS.BCST 40(DI), Z29, Z10
 	VFMADD231PS.BCST 44(DI), Z29, Z11
-	TRSTEP(11, tr12_epi)
+	TRSTEP(11, tr12_sliced)
 	VFMADD231PS.BCST 0(DI), Z31, Z0
 	VFMADD231PS.BCST 4(DI), Z31, Z1
 	VFMADD231PS.BCST 8(DI), Z31, Z2
@@ -9474,7 +10671,7 @@ tr12_last:
 	VFMADD231PS.BCST 36(DI), Z31, Z9
 	VFMADD231PS.BCST 40(DI), Z31, Z10
 	VFMADD231PS.BCST 44(DI), Z31, Z11
-	TRSTEP(12, tr12_epi)
+	TRSTEP(12, tr12_sliced)
 	VFMADD231PS.BCST 0(DI), Z16, Z0
 	VFMADD231PS.BCST 4(DI), Z16, Z1
 	VFMADD231PS.BCST 8(DI), Z16, Z2
@@ -9487,7 +10684,7 @@ tr12_last:
 	VFMADD231PS.BCST 36(DI), Z16, Z9
 	VFMADD231PS.BCST 40(DI), Z16, Z10
 	VFMADD231PS.BCST 44(DI), Z16, Z11
-	TRSTEP(13, tr12_epi)
+	TRSTEP(13, tr12_sliced)
 	VFMADD231PS.BCST 0(DI), Z18, Z0
 	VFMADD231PS.BCST 4(DI), Z18, Z1
 	VFMADD231PS.BCST 8(DI), Z18, Z2
@@ -9500,7 +10697,7 @@ tr12_last:
 	VFMADD231PS.BCST 36(DI), Z18, Z9
 	VFMADD231PS.BCST 40(DI), Z18, Z10
 	VFMADD231PS.BCST 44(DI), Z18, Z11
-	TRSTEP(14, tr12_epi)
+	TRSTEP(14, tr12_sliced)
 	VFMADD231PS.BCST 0(DI), Z17, Z0
 	VFMADD231PS.BCST 4(DI), Z17, Z1
 	VFMADD231PS.BCST 8(DI), Z17, Z2
@@ -9513,7 +10710,7 @@ tr12_last:
 	VFMADD231PS.BCST 36(DI), Z17, Z9
 	VFMADD231PS.BCST 40(DI), Z17, Z10
 	VFMADD231PS.BCST 44(DI), Z17, Z11
-	TRSTEP(15, tr12_epi)
+	TRSTEP(15, tr12_sliced)
 	VFMADD231PS.BCST 0(DI), Z19, Z0
 	VFMADD231PS.BCST 4(DI), Z19, Z1
 	VFMADD231PS.BCST 8(DI), Z19, Z2
@@ -9526,8 +10723,8 @@ tr12_last:
 	VFMADD231PS.BCST 36(DI), Z19, Z9
 	VFMADD231PS.BCST 40(DI), Z19, Z10
 	VFMADD231PS.BCST 44(DI), Z19, Z11
-tr12_epi:
-	VBROADCASTSS alpha+64(FP), Z12
+tr12_sliced:
+	VBROADCASTSS alpha+72(FP), Z12
 	VMULPS Z12, Z0, Z0
 	VMULPS Z12, Z1, Z1
 	VMULPS Z12, Z2, Z2
@@ -9540,6 +10737,57 @@ tr12_epi:
 	VMULPS Z12, Z9, Z9
 	VMULPS Z12, Z10, Z10
 	VMULPS Z12, Z11, Z11
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE tr12_epi
+	CMPQ DX, a+16(FP)
+	JNE tr12_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	JMP tr12_next
+tr12_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	VADDPS sum-456(SP), Z6, Z6
+	VADDPS sum-520(SP), Z7, Z7
+	VADDPS sum-584(SP), Z8, Z8
+	VADDPS sum-648(SP), Z9, Z9
+	VADDPS sum-712(SP), Z10, Z10
+	VADDPS sum-776(SP), Z11, Z11
+	TESTQ R14, R14
+	JZ tr12_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	FLUSH_ON
+tr12_next:
+	TRADVANCE
+	JMP tr12_slice
+tr12_epi:
 	TRROWS
 	VPXORD Z12, Z12, Z12
 	VUNPCKLPS Z1, Z0, Z13
@@ -9600,7 +10848,7 @@ tr12_epi:
 	VSHUFF32X4 $0xdd, Z30, Z8, Z14
 	TESTL R12, R12
 	JZ tr12_put
-	VBROADCASTSS beta+68(FP), Z17
+	VBROADCASTSS beta+76(FP), Z17
 	TRUPD(0, tr12_u0, Z17, Z27, Z9)
 tr12_u0:
 	ADDQ R11, DX
@@ -9703,9 +10951,11 @@ tr12_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TR13(SB), NOSPLIT, $8-72
+TEXT ·sgemm512TR13(SB), $1032-80
 	TRARGS
 	FLUSH_ON
+tr13_slice:
+	TRSLICE
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -10028,7 +11278,7 @@ tr13_loop:
 	ADDQ R9, DI
 	TRNEXT(tr13_loop)
 tr13_last:
-	TRMASK(tr13_epi)
+	TRMASK(tr13_sliced)
 	VMOVUPS.Z (SI), K1, Z13
 	VMOVUPS.Z (SI)(R8*1), K1, Z14
 	VMOVUPS.Z (SI)(R8*2), K1, Z15
@@ -10122,7 +11372,7 @@ tr13_last:
 	VFMADD231PS.BCST 40(DI), Z31, Z10
 	VFMADD231PS.BCST 44(DI), Z31, Z11
 	VFMADD231PS.BCST 48(DI), Z31, Z12
-	TRSTEP(1, tr13_epi)
+	TRSTEP(1, tr13_sliced)
 	VFMADD231PS.BCST 0(DI), Z30, Z0
 	VFMADD231PS.BCST 4(DI), Z30, Z1
 	VFMADD231PS.BCST 8(DI), Z30, Z2
@@ -10136,7 +11386,7 @@ tr13_last:
 	VFMADD231PS.BCST 40(DI), Z30, Z10
 	VFMADD231PS.BCST 44(DI), Z30, Z11
 	VFMADD231PS.BCST 48(DI), Z30, Z12
-	TRSTEP(2, tr13_epi)
+	TRSTEP(2, tr13_sliced)
 	VFMADD231PS.BCST 0(DI), Z13, Z0
 	VFMADD231PS.BCST 4(DI), Z13, Z1
 	VFMADD231PS.BCST 8(DI), Z13, Z2
@@ -10150,7 +11400,7 @@ tr13_last:
 	VFMADD231PS.BCST 40(DI), Z13, Z10
 	VFMADD231PS.BCST 44(DI), Z13, Z11
 	VFMADD231PS.BCST 48(DI), Z13, Z12
-	TRSTEP(3, tr13_epi)
+	TRSTEP(3, tr13_sliced)
 	VFMADD231PS.BCST 0(DI), Z14, Z0
 	VFMADD231PS.BCST 4(DI), Z14, Z1
 	VFMADD231PS.BCST 8(DI), Z14, Z2
@@ -10164,7 +11414,7 @@ tr13_last:
 	VFMADD231PS.BCST 40(DI), Z14, Z10
 	VFMADD231PS.BCST 44(DI), Z14, Z11
 	VFMADD231PS.BCST 48(DI), Z14, Z12
-	TRSTEP(4, tr13_epi)
+	TRSTEP(4, tr13_sliced)
 	VFMADD231PS.BCST 0(DI), Z20, Z0
 	VFMADD231PS.BCST 4(DI), Z20, Z1
 	VFMADD231PS.BCST 8(DI), Z20, Z2
@@ -10178,7 +11428,7 @@ tr13_last:
 	VFMADD231PS.BCST 40(DI), Z20, Z10
 	VFMADD231PS.BCST 44(DI), Z20, Z11
 	VFMADD231PS.BCST 48(DI), Z20, Z12
-	TRSTEP(5, tr13_epi)
+	TRSTEP(5, tr13_sliced)
 	VFMADD231PS.BCST 0(DI), Z19, Z0
 	VFMADD231PS.BCST 4(DI), Z19, Z1
 	VFMADD231PS.BCST 8(DI), Z19, Z2
@@ -10192,7 +11442,7 @@ tr13_last:
 	VFMADD231PS.BCST 40(DI), Z19, Z10
 	VFMADD231PS.BCST 44(DI), Z19, Z11
 	VFMADD231PS.BCST 48(DI), Z19, Z12
-	TRSTEP(6, tr13_epi)
+	TRSTEP(6, tr13_sliced)
 	VFMADD231PS.BCST 0(DI), Z21, Z0
 	VFMADD231PS.BCST 4(DI), Z21, Z1
 	VFMADD231PS.BCST 8(DI), Z21, Z2
@@ -10206,7 +11456,7 @@ tr13_last:
 	VFMADD231PS.BCST 40(DI), Z21, Z10
 	VFMADD231PS.BCST 44(DI), Z21, Z11
 	VFMADD231PS.BCST 48(DI), Z21, Z12
-	TRSTEP(7, tr13_epi)
+	TRSTEP(7, tr13_sliced)
 	VFMADD231PS.BCST 0(DI), Z22, Z0
 	VFMADD231PS.BCST 4(DI), Z22, Z1
 	VFMADD231PS.BCST 8(DI), Z22, Z2
@@ -10220,7 +11470,7 @@ tr13_last:
 	VFMADD231PS.BCST 40(DI), Z22, Z10
 	VFMADD231PS.BCST 44(DI), Z22, Z11
 	VFMADD231PS.BCST 48(DI), Z22, Z12
-	TRSTEP(8, tr13_epi)
+	TRSTEP(8, tr13_sliced)
 	VFMADD231PS.BCST 0(DI), Z16, Z0
 	VFMADD231PS.BCST 4(DI), Z16, Z1
 	VFMADD231PS.BCST 8(DI), Z16, Z2
@@ -10234,7 +11484,7 @@ tr13_last:
 	VFMADD231PS.BCST 40(DI), Z16, Z10
 	VFMADD231PS.BCST 44(DI), Z16, Z11
 	VFMADD231PS.BCST 48(DI), Z16, Z12
-	TRSTEP(9, tr13_epi)
+	TRSTEP(9, tr13_sliced)
 	VFMADD231PS.BCST 0(DI), Z15, Z0
 	VFMADD231PS.BCST 4(DI), Z15, Z1
 	VFMADD231PS.BCST 8(DI), Z15, Z2
@@ -10248,7 +11498,7 @@ tr13_last:
 	VFMADD231PS.BCST 40(DI), Z15, Z10
 	VFMADD231PS.BCST 44(DI), Z15, Z11
 	VFMADD231PS.BCST 48(DI), Z15, Z12
-	TRSTEP(10, tr13_epi)
+	TRSTEP(10, tr13_sliced)
 	VFMADD231PS.BCST 0(DI), Z17, Z0
 	VFMADD231PS.BCST 4(DI), Z17, Z1
 	VFMADD231PS.BCST 8(DI), Z17, Z2
@@ -10262,7 +11512,7 @@ tr13_last:
 	VFMADD231PS.BCST 40(DI), Z17, Z10
 	VFMADD231PS.BCST 44(DI), Z17, Z11
 	VFMADD231PS.BCST 48(DI), Z17, Z12
-	TRSTEP(11, tr13_epi)
+	TRSTEP(11, tr13_sliced)
 	VFMADD231PS.BCST 0(DI), Z18, Z0
 	VFMADD231PS.BCST 4(DI), Z18, Z1
 	VFMADD231PS.BCST 8(DI), Z18, Z2
@@ -10276,7 +11526,7 @@ tr13_last:
 	VFMADD231PS.BCST 40(DI), Z18, Z10
 	VFMADD231PS.BCST 44(DI), Z18, Z11
 	VFMADD231PS.BCST 48(DI), Z18, Z12
-	TRSTEP(12, tr13_epi)
+	TRSTEP(12, tr13_sliced)
 	VFMADD231PS.BCST 0(DI), Z24, Z0
 	VFMADD231PS.BCST 4(DI), Z24, Z1
 	VFMADD231PS.BCST 8(DI), Z24, Z2
@@ -10290,7 +11540,7 @@ tr13_last:
 	VFMADD231PS.BCST 40(DI), Z24, Z10
 	VFMADD231PS.BCST 44(DI), Z24, Z11
 	VFMADD231PS.BCST 48(DI), Z24, Z12
-	TRSTEP(13, tr13_epi)
+	TRSTEP(13, tr13_sliced)
 	VFMADD231PS.BCST 0(DI), Z25, Z0
 	VFMADD231PS.BCST 4(DI), Z25, Z1
 	VFMADD231PS.BCST 8(DI), Z25, Z2
@@ -10304,7 +11554,7 @@ tr13_last:
 	VFMADD231PS.BCST 40(DI), Z25, Z10
 	VFMADD231PS.BCST 44(DI), Z25, Z11
 	VFMADD231PS.BCST 48(DI), Z25, Z12
-	TRSTEP(14, tr13_epi)
+	TRSTEP(14, tr13_sliced)
 	VFMADD231PS.BCST 0(DI), Z26, Z0
 	VFMADD231PS.BCST 4(DI), Z26, Z1
 	VFMADD231PS.BCST 8(DI), Z26, Z2
@@ -10318,7 +11568,7 @@ tr13_last:
 	VFMADD231PS.BCST 40(DI), Z26, Z10
 	VFMADD231PS.BCST 44(DI), Z26, Z11
 	VFMADD231PS.BCST 48(DI), Z26, Z12
-	TRSTEP(15, tr13_epi)
+	TRSTEP(15, tr13_sliced)
 	VFMADD231PS.BCST 0(DI), Z27, Z0
 	VFMADD231PS.BCST 4(DI), Z27, Z1
 	VFMADD231PS.BCST 8(DI), Z27, Z2
@@ -10332,8 +11582,8 @@ tr13_last:
 	VFMADD231PS.BCST 40(DI), Z27, Z10
 	VFMADD231PS.BCST 44(DI), Z27, Z11
 	VFMADD231PS.BCST 48(DI), Z27, Z12
-tr13_epi:
-	VBROADCASTSS alpha+64(FP), Z13
+tr13_sliced:
+	VBROADCASTSS alpha+72(FP), Z13
 	VMULPS Z13, Z0, Z0
 	VMULPS Z13, Z1, Z1
 	VMULPS Z13, Z2, Z2
@@ -10347,6 +11597,60 @@ tr13_epi:
 	VMULPS Z13, Z10, Z10
 	VMULPS Z13, Z11, Z11
 	VMULPS Z13, Z12, Z12
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE tr13_epi
+	CMPQ DX, a+16(FP)
+	JNE tr13_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	JMP tr13_next
+tr13_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	VADDPS sum-456(SP), Z6, Z6
+	VADDPS sum-520(SP), Z7, Z7
+	VADDPS sum-584(SP), Z8, Z8
+	VADDPS sum-648(SP), Z9, Z9
+	VADDPS sum-712(SP), Z10, Z10
+	VADDPS sum-776(SP), Z11, Z11
+	VADDPS sum-840(SP), Z12, Z12
+	TESTQ R14, R14
+	JZ tr13_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	FLUSH_ON
+tr13_next:
+	TRADVANCE
+	JMP tr13_slice
+tr13_epi:
 	TRROWS
 	VPXORD Z13, Z13, Z13
 	VUNPCKLPS Z1, Z0, Z14
@@ -10413,7 +11717,7 @@ tr13_epi:
 	VSHUFF32X4 $0xdd, Z21, Z5, Z30
 	TESTL R12, R12
 	JZ tr13_put
-	VBROADCASTSS beta+68(FP), Z2
+	VBROADCASTSS beta+76(FP), Z2
 	TRUPD(0, tr13_u0, Z2, Z6, Z17)
 tr13_u0:
 	ADDQ R11, DX
@@ -10516,9 +11820,11 @@ tr13_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TR14(SB), NOSPLIT, $8-72
+TEXT ·sgemm512TR14(SB), $1032-80
 	TRARGS
 	FLUSH_ON
+tr14_slice:
+	TRSLICE
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -10858,7 +12164,7 @@ tr14_loop:
 	ADDQ R9, DI
 	TRNEXT(tr14_loop)
 tr14_last:
-	TRMASK(tr14_epi)
+	TRMASK(tr14_sliced)
 	VMOVUPS.Z (SI), K1, Z14
 	VMOVUPS.Z (SI)(R8*1), K1, Z15
 	VMOVUPS.Z (SI)(R8*2), K1, Z16
@@ -10953,7 +12259,7 @@ tr14_last:
 	VFMADD231PS.BCST 44(DI), Z17, Z11
 	VFMADD231PS.BCST 48(DI), Z17, Z12
 	VFMADD231PS.BCST 52(DI), Z17, Z13
-	TRSTEP(1, tr14_epi)
+	TRSTEP(1, tr14_sliced)
 	VFMADD231PS.BCST 0(DI), Z19, Z0
 	VFMADD231PS.BCST 4(DI), Z19, Z1
 	VFMADD231PS.BCST 8(DI), Z19, Z2
@@ -10968,7 +12274,7 @@ tr14_last:
 	VFMADD231PS.BCST 44(DI), Z19, Z11
 	VFMADD231PS.BCST 48(DI), Z19, Z12
 	VFMADD231PS.BCST 52(DI), Z19, Z13
-	TRSTEP(2, tr14_epi)
+	TRSTEP(2, tr14_sliced)
 	VFMADD231PS.BCST 0(DI), Z20, Z0
 	VFMADD231PS.BCST 4(DI), Z20, Z1
 	VFMADD231PS.BCST 8(DI), Z20, Z2
@@ -10983,7 +12289,7 @@ tr14_last:
 	VFMADD231PS.BCST 44(DI), Z20, Z11
 	VFMADD231PS.BCST 48(DI), Z20, Z12
 	VFMADD231PS.BCST 52(DI), Z20, Z13
-	TRSTEP(3, tr14_epi)
+	TRSTEP(3, tr14_sliced)
 	VFMADD231PS.BCST 0(DI), Z22, Z0
 	VFMADD231PS.BCST 4(DI), Z22, Z1
 	VFMADD231PS.BCST 8(DI), Z22, Z2
@@ -10998,7 +12304,7 @@ tr14_last:
 	VFMADD231PS.BCST 44(DI), Z22, Z11
 	VFMADD231PS.BCST 48(DI), Z22, Z12
 	VFMADD231PS.BCST 52(DI), Z22, Z13
-	TRSTEP(4, tr14_epi)
+	TRSTEP(4, tr14_sliced)
 	VFMADD231PS.BCST 0(DI), Z25, Z0
 	VFMADD231PS.BCST 4(DI), Z25, Z1
 	VFMADD231PS.BCST 8(DI), Z25, Z2
@@ -11013,7 +12319,7 @@ tr14_last:
 	VFMADD231PS.BCST 44(DI), Z25, Z11
 	VFMADD231PS.BCST 48(DI), Z25, Z12
 	VFMADD231PS.BCST 52(DI), Z25, Z13
-	TRSTEP(5, tr14_epi)
+	TRSTEP(5, tr14_sliced)
 	VFMADD231PS.BCST 0(DI), Z27, Z0
 	VFMADD231PS.BCST 4(DI), Z27, Z1
 	VFMADD231PS.BCST 8(DI), Z27, Z2
@@ -11028,7 +12334,7 @@ tr14_last:
 	VFMADD231PS.BCST 44(DI), Z27, Z11
 	VFMADD231PS.BCST 48(DI), Z27, Z12
 	VFMADD231PS.BCST 52(DI), Z27, Z13
-	TRSTEP(6, tr14_epi)
+	TRSTEP(6, tr14_sliced)
 	VFMADD231PS.BCST 0(DI), Z31, Z0
 	VFMADD231PS.BCST 4(DI), Z31, Z1
 	VFMADD231PS.BCST 8(DI), Z31, Z2
@@ -11043,7 +12349,7 @@ tr14_last:
 	VFMADD231PS.BCST 44(DI), Z31, Z11
 	VFMADD231PS.BCST 48(DI), Z31, Z12
 	VFMADD231PS.BCST 52(DI), Z31, Z13
-	TRSTEP(7, tr14_epi)
+	TRSTEP(7, tr14_sliced)
 	VFMADD231PS.BCST 0(DI), Z15, Z0
 	VFMADD231PS.BCST 4(DI), Z15, Z1
 	VFMADD231PS.BCST 8(DI), Z15, Z2
@@ -11058,7 +12364,7 @@ tr14_last:
 	VFMADD231PS.BCST 44(DI), Z15, Z11
 	VFMADD231PS.BCST 48(DI), Z15, Z12
 	VFMADD231PS.BCST 52(DI), Z15, Z13
-	TRSTEP(8, tr14_epi)
+	TRSTEP(8, tr14_sliced)
 	VFMADD231PS.BCST 0(DI), Z21, Z0
 	VFMADD231PS.BCST 4(DI), Z21, Z1
 	VFMADD231PS.BCST 8(DI), Z21, Z2
@@ -11073,7 +12379,7 @@ tr14_last:
 	VFMADD231PS.BCST 44(DI), Z21, Z11
 	VFMADD231PS.BCST 48(DI), Z21, Z12
 	VFMADD231PS.BCST 52(DI), Z21, Z13
-	TRSTEP(9, tr14_epi)
+	TRSTEP(9, tr14_sliced)
 	VFMADD231PS.BCST 0(DI), Z23, Z0
 	VFMADD231PS.BCST 4(DI), Z23, Z1
 	VFMADD231PS.BCST 8(DI), Z23, Z2
@@ -11088,7 +12394,7 @@ tr14_last:
 	VFMADD231PS.BCST 44(DI), Z23, Z11
 	VFMADD231PS.BCST 48(DI), Z23, Z12
 	VFMADD231PS.BCST 52(DI), Z23, Z13
-	TRSTEP(10, tr14_epi)
+	TRSTEP(10, tr14_sliced)
 	VFMADD231PS.BCST 0(DI), Z24, Z0
 	VFMADD231PS.BCST 4(DI), Z24, Z1
 	VFMADD231PS.BCST 8(DI), Z24, Z2
@@ -11103,7 +12409,7 @@ tr14_last:
 	VFMADD231PS.BCST 44(DI), Z24, Z11
 	VFMADD231PS.BCST 48(DI), Z24, Z12
 	VFMADD231PS.BCST 52(DI), Z24, Z13
-	TRSTEP(11, tr14_epi)
+	TRSTEP(11, tr14_sliced)
 	VFMADD231PS.BCST 0(DI), Z26, Z0
 	VFMADD231PS.BCST 4(DI), Z26, Z1
 	VFMADD231PS.BCST 8(DI), Z26, Z2
@@ -11118,7 +12424,7 @@ tr14_last:
 	VFMADD231PS.BCST 44(DI), Z26, Z11
 	VFMADD231PS.BCST 48(DI), Z26, Z12
 	VFMADD231PS.BCST 52(DI), Z26, Z13
-	TRSTEP(12, tr14_epi)
+	TRSTEP(12, tr14_sliced)
 	VFMADD231PS.BCST 0(DI), Z28, Z0
 	VFMADD231PS.BCST 4(DI), Z28, Z1
 	VFMADD231PS.BCST 8(DI), Z28, Z2
@@ -11133,7 +12439,7 @@ tr14_last:
 	VFMADD231PS.BCST 44(DI), Z28, Z11
 	VFMADD231PS.BCST 48(DI), Z28, Z12
 	VFMADD231PS.BCST 52(DI), Z28, Z13
-	TRSTEP(13, tr14_epi)
+	TRSTEP(13, tr14_sliced)
 	VFMADD231PS.BCST 0(DI), Z29, Z0
 	VFMADD231PS.BCST 4(DI), Z29, Z1
 	VFMADD231PS.BCST 8(DI), Z29, Z2
@@ -11148,7 +12454,7 @@ tr14_last:
 	VFMADD231PS.BCST 44(DI), Z29, Z11
 	VFMADD231PS.BCST 48(DI), Z29, Z12
 	VFMADD231PS.BCST 52(DI), Z29, Z13
-	TRSTEP(14, tr14_epi)
+	TRSTEP(14, tr14_sliced)
 	VFMADD231PS.BCST 0(DI), Z30, Z0
 	VFMADD231PS.BCST 4(DI), Z30, Z1
 	VFMADD231PS.BCST 8(DI), Z30, Z2
@@ -11163,7 +12469,7 @@ tr14_last:
 	VFMADD231PS.BCST 44(DI), Z30, Z11
 	VFMADD231PS.BCST 48(DI), Z30, Z12
 	VFMADD231PS.BCST 52(DI), Z30, Z13
-	TRSTEP(15, tr14_epi)
+	TRSTEP(15, tr14_sliced)
 	VFMADD231PS.BCST 0(DI), Z14, Z0
 	VFMADD231PS.BCST 4(DI), Z14, Z1
 	VFMADD231PS.BCST 8(DI), Z14, Z2
@@ -11178,8 +12484,8 @@ tr14_last:
 	VFMADD231PS.BCST 44(DI), Z14, Z11
 	VFMADD231PS.BCST 48(DI), Z14, Z12
 	VFMADD231PS.BCST 52(DI), Z14, Z13
-tr14_epi:
-	VBROADCASTSS alpha+64(FP), Z14
+tr14_sliced:
+	VBROADCASTSS alpha+72(FP), Z14
 	VMULPS Z14, Z0, Z0
 	VMULPS Z14, Z1, Z1
 	VMULPS Z14, Z2, Z2
@@ -11194,6 +12500,63 @@ tr14_epi:
 	VMULPS Z14, Z11, Z11
 	VMULPS Z14, Z12, Z12
 	VMULPS Z14, Z13, Z13
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE tr14_epi
+	CMPQ DX, a+16(FP)
+	JNE tr14_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	VMOVUPS Z13, sum-904(SP)
+	JMP tr14_next
+tr14_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	VADDPS sum-456(SP), Z6, Z6
+	VADDPS sum-520(SP), Z7, Z7
+	VADDPS sum-584(SP), Z8, Z8
+	VADDPS sum-648(SP), Z9, Z9
+	VADDPS sum-712(SP), Z10, Z10
+	VADDPS sum-776(SP), Z11, Z11
+	VADDPS sum-840(SP), Z12, Z12
+	VADDPS sum-904(SP), Z13, Z13
+	TESTQ R14, R14
+	JZ tr14_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	VMOVUPS Z13, sum-904(SP)
+	FLUSH_ON
+tr14_next:
+	TRADVANCE
+	JMP tr14_slice
+tr14_epi:
 	TRROWS
 	VPXORD Z14, Z14, Z14
 	VUNPCKLPS Z1, Z0, Z15
@@ -11260,7 +12623,7 @@ tr14_epi:
 	VSHUFF32X4 $0xdd, Z22, Z6, Z31
 	TESTL R12, R12
 	JZ tr14_put
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+76(FP), Z3
 	TRUPD(0, tr14_u0, Z3, Z7, Z18)
 tr14_u0:
 	ADDQ R11, DX
@@ -11363,9 +12726,11 @@ tr14_end:
 	VZEROUPPER
 	RET
 
-TEXT ·sgemm512TR15(SB), NOSPLIT, $8-72
+TEXT ·sgemm512TR15(SB), $1032-80
 	TRARGS
 	FLUSH_ON
+tr15_slice:
+	TRSLICE
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -11722,7 +13087,7 @@ tr15_loop:
 	ADDQ R9, DI
 	TRNEXT(tr15_loop)
 tr15_last:
-	TRMASK(tr15_epi)
+	TRMASK(tr15_sliced)
 	VMOVUPS.Z (SI), K1, Z15
 	VMOVUPS.Z (SI)(R8*1), K1, Z16
 	VMOVUPS.Z (SI)(R8*2), K1, Z17
@@ -11818,7 +13183,7 @@ tr15_last:
 	VFMADD231PS.BCST 48(DI), Z25, Z12
 	VFMADD231PS.BCST 52(DI), Z25, Z13
 	VFMADD231PS.BCST 56(DI), Z25, Z14
-	TRSTEP(1, tr15_epi)
+	TRSTEP(1, tr15_sliced)
 	VFMADD231PS.BCST 0(DI), Z26, Z0
 	VFMADD231PS.BCST 4(DI), Z26, Z1
 	VFMADD231PS.BCST 8(DI), Z26, Z2
@@ -11834,7 +13199,7 @@ tr15_last:
 	VFMADD231PS.BCST 48(DI), Z26, Z12
 	VFMADD231PS.BCST 52(DI), Z26, Z13
 	VFMADD231PS.BCST 56(DI), Z26, Z14
-	TRSTEP(2, tr15_epi)
+	TRSTEP(2, tr15_sliced)
 	VFMADD231PS.BCST 0(DI), Z28, Z0
 	VFMADD231PS.BCST 4(DI), Z28, Z1
 	VFMADD231PS.BCST 8(DI), Z28, Z2
@@ -11850,7 +13215,7 @@ tr15_last:
 	VFMADD231PS.BCST 48(DI), Z28, Z12
 	VFMADD231PS.BCST 52(DI), Z28, Z13
 	VFMADD231PS.BCST 56(DI), Z28, Z14
-	TRSTEP(3, tr15_epi)
+	TRSTEP(3, tr15_sliced)
 	VFMADD231PS.BCST 0(DI), Z27, Z0
 	VFMADD231PS.BCST 4(DI), Z27, Z1
 	VFMADD231PS.BCST 8(DI), Z27, Z2
@@ -11866,7 +13231,7 @@ tr15_last:
 	VFMADD231PS.BCST 48(DI), Z27, Z12
 	VFMADD231PS.BCST 52(DI), Z27, Z13
 	VFMADD231PS.BCST 56(DI), Z27, Z14
-	TRSTEP(4, tr15_epi)
+	TRSTEP(4, tr15_sliced)
 	VFMADD231PS.BCST 0(DI), Z17, Z0
 	VFMADD231PS.BCST 4(DI), Z17, Z1
 	VFMADD231PS.BCST 8(DI), Z17, Z2
@@ -11882,7 +13247,7 @@ tr15_last:
 	VFMADD231PS.BCST 48(DI), Z17, Z12
 	VFMADD231PS.BCST 52(DI), Z17, Z13
 	VFMADD231PS.BCST 56(DI), Z17, Z14
-	TRSTEP(5, tr15_epi)
+	TRSTEP(5, tr15_sliced)
 	VFMADD231PS.BCST 0(DI), Z18, Z0
 	VFMADD231PS.BCST 4(DI), Z18, Z1
 	VFMADD231PS.BCST 8(DI), Z18, Z2
@@ -11898,7 +13263,7 @@ tr15_last:
 	VFMADD231PS.BCST 48(DI), Z18, Z12
 	VFMADD231PS.BCST 52(DI), Z18, Z13
 	VFMADD231PS.BCST 56(DI), Z18, Z14
-	TRSTEP(6, tr15_epi)
+	TRSTEP(6, tr15_sliced)
 	VFMADD231PS.BCST 0(DI), Z20, Z0
 	VFMADD231PS.BCST 4(DI), Z20, Z1
 	VFMADD231PS.BCST 8(DI), Z20, Z2
@@ -11914,7 +13279,7 @@ tr15_last:
 	VFMADD231PS.BCST 48(DI), Z20, Z12
 	VFMADD231PS.BCST 52(DI), Z20, Z13
 	VFMADD231PS.BCST 56(DI), Z20, Z14
-	TRSTEP(7, tr15_epi)
+	TRSTEP(7, tr15_sliced)
 	VFMADD231PS.BCST 0(DI), Z19, Z0
 	VFMADD231PS.BCST 4(DI), Z19, Z1
 	VFMADD231PS.BCST 8(DI), Z19, Z2
@@ -11930,7 +13295,7 @@ tr15_last:
 	VFMADD231PS.BCST 48(DI), Z19, Z12
 	VFMADD231PS.BCST 52(DI), Z19, Z13
 	VFMADD231PS.BCST 56(DI), Z19, Z14
-	TRSTEP(8, tr15_epi)
+	TRSTEP(8, tr15_sliced)
 	VFMADD231PS.BCST 0(DI), Z29, Z0
 	VFMADD231PS.BCST 4(DI), Z29, Z1
 	VFMADD231PS.BCST 8(DI), Z29, Z2
@@ -11946,7 +13311,7 @@ tr15_last:
 	VFMADD231PS.BCST 48(DI), Z29, Z12
 	VFMADD231PS.BCST 52(DI), Z29, Z13
 	VFMADD231PS.BCST 56(DI), Z29, Z14
-	TRSTEP(9, tr15_epi)
+	TRSTEP(9, tr15_sliced)
 	VFMADD231PS.BCST 0(DI), Z21, Z0
 	VFMADD231PS.BCST 4(DI), Z21, Z1
 	VFMADD231PS.BCST 8(DI), Z21, Z2
@@ -11962,7 +13327,7 @@ tr15_last:
 	VFMADD231PS.BCST 48(DI), Z21, Z12
 	VFMADD231PS.BCST 52(DI), Z21, Z13
 	VFMADD231PS.BCST 56(DI), Z21, Z14
-	TRSTEP(10, tr15_epi)
+	TRSTEP(10, tr15_sliced)
 	VFMADD231PS.BCST 0(DI), Z22, Z0
 	VFMADD231PS.BCST 4(DI), Z22, Z1
 	VFMADD231PS.BCST 8(DI), Z22, Z2
@@ -11978,7 +13343,7 @@ tr15_last:
 	VFMADD231PS.BCST 48(DI), Z22, Z12
 	VFMADD231PS.BCST 52(DI), Z22, Z13
 	VFMADD231PS.BCST 56(DI), Z22, Z14
-	TRSTEP(11, tr15_epi)
+	TRSTEP(11, tr15_sliced)
 	VFMADD231PS.BCST 0(DI), Z24, Z0
 	VFMADD231PS.BCST 4(DI), Z24, Z1
 	VFMADD231PS.BCST 8(DI), Z24, Z2
@@ -11994,7 +13359,7 @@ tr15_last:
 	VFMADD231PS.BCST 48(DI), Z24, Z12
 	VFMADD231PS.BCST 52(DI), Z24, Z13
 	VFMADD231PS.BCST 56(DI), Z24, Z14
-	TRSTEP(12, tr15_epi)
+	TRSTEP(12, tr15_sliced)
 	VFMADD231PS.BCST 0(DI), Z30, Z0
 	VFMADD231PS.BCST 4(DI), Z30, Z1
 	VFMADD231PS.BCST 8(DI), Z30, Z2
@@ -12010,7 +13375,7 @@ tr15_last:
 	VFMADD231PS.BCST 48(DI), Z30, Z12
 	VFMADD231PS.BCST 52(DI), Z30, Z13
 	VFMADD231PS.BCST 56(DI), Z30, Z14
-	TRSTEP(13, tr15_epi)
+	TRSTEP(13, tr15_sliced)
 	VFMADD231PS.BCST 0(DI), Z31, Z0
 	VFMADD231PS.BCST 4(DI), Z31, Z1
 	VFMADD231PS.BCST 8(DI), Z31, Z2
@@ -12026,7 +13391,7 @@ tr15_last:
 	VFMADD231PS.BCST 48(DI), Z31, Z12
 	VFMADD231PS.BCST 52(DI), Z31, Z13
 	VFMADD231PS.BCST 56(DI), Z31, Z14
-	TRSTEP(14, tr15_epi)
+	TRSTEP(14, tr15_sliced)
 	VFMADD231PS.BCST 0(DI), Z16, Z0
 	VFMADD231PS.BCST 4(DI), Z16, Z1
 	VFMADD231PS.BCST 8(DI), Z16, Z2
@@ -12042,7 +13407,7 @@ tr15_last:
 	VFMADD231PS.BCST 48(DI), Z16, Z12
 	VFMADD231PS.BCST 52(DI), Z16, Z13
 	VFMADD231PS.BCST 56(DI), Z16, Z14
-	TRSTEP(15, tr15_epi)
+	TRSTEP(15, tr15_sliced)
 	VFMADD231PS.BCST 0(DI), Z15, Z0
 	VFMADD231PS.BCST 4(DI), Z15, Z1
 	VFMADD231PS.BCST 8(DI), Z15, Z2
@@ -12058,8 +13423,8 @@ tr15_last:
 	VFMADD231PS.BCST 48(DI), Z15, Z12
 	VFMADD231PS.BCST 52(DI), Z15, Z13
 	VFMADD231PS.BCST 56(DI), Z15, Z14
-tr15_epi:
-	VBROADCASTSS alpha+64(FP), Z15
+tr15_sliced:
+	VBROADCASTSS alpha+72(FP), Z15
 	VMULPS Z15, Z0, Z0
 	VMULPS Z15, Z1, Z1
 	VMULPS Z15, Z2, Z2
@@ -12075,6 +13440,66 @@ tr15_epi:
 	VMULPS Z15, Z12, Z12
 	VMULPS Z15, Z13, Z13
 	VMULPS Z15, Z14, Z14
+	MOVQ k+0(FP), AX
+	CMPQ AX, R15
+	JLE tr15_epi
+	CMPQ DX, a+16(FP)
+	JNE tr15_more
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	VMOVUPS Z13, sum-904(SP)
+	VMOVUPS Z14, sum-968(SP)
+	JMP tr15_next
+tr15_more:
+	FLUSH_OFF
+	VADDPS sum-72(SP), Z0, Z0
+	VADDPS sum-136(SP), Z1, Z1
+	VADDPS sum-200(SP), Z2, Z2
+	VADDPS sum-264(SP), Z3, Z3
+	VADDPS sum-328(SP), Z4, Z4
+	VADDPS sum-392(SP), Z5, Z5
+	VADDPS sum-456(SP), Z6, Z6
+	VADDPS sum-520(SP), Z7, Z7
+	VADDPS sum-584(SP), Z8, Z8
+	VADDPS sum-648(SP), Z9, Z9
+	VADDPS sum-712(SP), Z10, Z10
+	VADDPS sum-776(SP), Z11, Z11
+	VADDPS sum-840(SP), Z12, Z12
+	VADDPS sum-904(SP), Z13, Z13
+	VADDPS sum-968(SP), Z14, Z14
+	TESTQ R14, R14
+	JZ tr15_epi
+	VMOVUPS Z0, sum-72(SP)
+	VMOVUPS Z1, sum-136(SP)
+	VMOVUPS Z2, sum-200(SP)
+	VMOVUPS Z3, sum-264(SP)
+	VMOVUPS Z4, sum-328(SP)
+	VMOVUPS Z5, sum-392(SP)
+	VMOVUPS Z6, sum-456(SP)
+	VMOVUPS Z7, sum-520(SP)
+	VMOVUPS Z8, sum-584(SP)
+	VMOVUPS Z9, sum-648(SP)
+	VMOVUPS Z10, sum-712(SP)
+	VMOVUPS Z11, sum-776(SP)
+	VMOVUPS Z12, sum-840(SP)
+	VMOVUPS Z13, sum-904(SP)
+	VMOVUPS Z14, sum-968(SP)
+	FLUSH_ON
+tr15_next:
+	TRADVANCE
+	JMP tr15_slice
+tr15_epi:
 	TRROWS
 	VPXORD Z15, Z15, Z15
 	VUNPCKLPS Z1, Z0, Z16
@@ -12143,7 +13568,7 @@ tr15_epi:
 	VSHUFF32X4 $0xdd, Z26, Z9, Z2
 	TESTL R12, R12
 	JZ tr15_put
-	VBROADCASTSS beta+68(FP), Z6
+	VBROADCASTSS beta+76(FP), Z6
 	TRUPD(0, tr15_u0, Z6, Z10, Z22)
 tr15_u0:
 	ADDQ R11, DX

@@ -34,7 +34,7 @@ var (
 		cols: &[widestColTile + 1]colTile{nil, sgemm512T1, sgemm512T2, sgemm512T3, sgemm512T4, sgemm512T5, sgemm512T6, sgemm512T7,
 			sgemm512T8, sgemm512T9, sgemm512T10, sgemm512T11, sgemm512T12, sgemm512T13},
 		rowm: sgemm512RowM,
-		trows: &[16]rowTile{nil, sgemm512TR1, sgemm512TR2, sgemm512TR3, sgemm512TR4, sgemm512TR5, sgemm512TR6, sgemm512TR7,
+		trows: &[16]slicedTile{nil, sgemm512TR1, sgemm512TR2, sgemm512TR3, sgemm512TR4, sgemm512TR5, sgemm512TR6, sgemm512TR7,
 			sgemm512TR8, sgemm512TR9, sgemm512TR10, sgemm512TR11, sgemm512TR12, sgemm512TR13, sgemm512TR14, sgemm512TR15},
 	}
 )
@@ -292,91 +292,91 @@ func packRagged[T scalar](dst, src []T, ld, kb, cols, nr int) bool {
 // by scripts/gen-gemm512t.py; see colTile).
 //
 //go:noescape
-func sgemm512T1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+func sgemm512T1(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+func sgemm512T2(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+func sgemm512T3(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+func sgemm512T4(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T5(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+func sgemm512T5(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T6(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+func sgemm512T6(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T7(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+func sgemm512T7(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T8(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+func sgemm512T8(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T9(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+func sgemm512T9(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T10(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+func sgemm512T10(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T11(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+func sgemm512T11(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T12(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+func sgemm512T12(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 //go:noescape
-func sgemm512T13(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+func sgemm512T13(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
 
 // sgemm512TR1 ... sgemm512TR15 are the transposing tiles of 1 to 15 columns (gemm512t_amd64.s,
-// written by scripts/gen-gemm512t.py; see rowTile and useTransposingTiles).
+// written by scripts/gen-gemm512t.py; see slicedTile and useTransposingTiles).
 //
 //go:noescape
-func sgemm512TR1(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+func sgemm512TR1(k, kc int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
 
 //go:noescape
-func sgemm512TR2(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+func sgemm512TR2(k, kc int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
 
 //go:noescape
-func sgemm512TR3(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+func sgemm512TR3(k, kc int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
 
 //go:noescape
-func sgemm512TR4(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+func sgemm512TR4(k, kc int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
 
 //go:noescape
-func sgemm512TR5(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+func sgemm512TR5(k, kc int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
 
 //go:noescape
-func sgemm512TR6(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+func sgemm512TR6(k, kc int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
 
 //go:noescape
-func sgemm512TR7(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+func sgemm512TR7(k, kc int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
 
 //go:noescape
-func sgemm512TR8(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+func sgemm512TR8(k, kc int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
 
 //go:noescape
-func sgemm512TR9(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+func sgemm512TR9(k, kc int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
 
 //go:noescape
-func sgemm512TR10(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+func sgemm512TR10(k, kc int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
 
 //go:noescape
-func sgemm512TR11(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+func sgemm512TR11(k, kc int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
 
 //go:noescape
-func sgemm512TR12(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+func sgemm512TR12(k, kc int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
 
 //go:noescape
-func sgemm512TR13(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+func sgemm512TR13(k, kc int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
 
 //go:noescape
-func sgemm512TR14(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+func sgemm512TR14(k, kc int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
 
 //go:noescape
-func sgemm512TR15(k int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
+func sgemm512TR15(k, kc int, a, b, c *float32, ldc, lda, ldb int, mask, rows uint32, alpha, beta float32)
 
 // sgemm512TB1 ... sgemm512TB16 are the shallow tiles of depth 1 to 16 (gemm512t_amd64.s, written
 // by scripts/gen-gemm512t.py; see shallowTile).

@@ -25,7 +25,7 @@ type kernelSet struct {
 	// shallow, if set, are the shallow tiles for B transposed and depths 1..16 (shallow.go).
 	shallow *[17]shallowTile
 	// trows, if set (in a narrow set), are the transposing tiles for w = 1..15 columns (rowm.go).
-	trows *[16]rowTile
+	trows *[16]slicedTile
 	// rowm, if set (in a narrow set), is the masked 14-row tile (rowm.go).
 	rowm rowTile
 }

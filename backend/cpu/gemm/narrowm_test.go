@@ -370,3 +370,65 @@ func TestAliasedRowsInPlaceFollowsTheL1(t *testing.T) {
 	}
 	t.Logf("L1 data cache: %d ways; aliased rows of A in place: %v", cpufeat.L1DataWays(), aliasedRowsInPlace)
 }
+
+// TestSliceSumsKeepSubnormals: the sums of a product's kc slices are added without FTZ/DAZ,
+// as the 14×16 tiles' driver adds each slice into C, also where a kernel keeps them in registers
+// or on its stack (the transposing and column tiles). Each row of op(A) has one element in each
+// of three slices: 1.5e-38 and -1.3e-38, whose sum is the subnormal 2e-39 (FTZ would flush
+// it), then 2e-38 in even rows (DAZ would read the running sum as 0: 2e-38 instead of 2.2e-38)
+// and 0 in odd ones (2e-39 is the result). Random products rarely make a sum of slices subnormal, so
+// requireSameProducts alone did not see the slice sums added under FTZ.
+func TestSliceSumsKeepSubnormals(t *testing.T) {
+	first, second, third := float32(1.5e-38), float32(-1.3e-38), float32(2e-38)
+	sum := second + first
+	for _, v := range []float32{first, second, third} {
+		require.GreaterOrEqual(t, math.Abs(float64(v)), 0x1p-126, "each product must be normal")
+	}
+	require.Less(t, math.Abs(float64(sum)), 0x1p-126, "the sum of the first two slices must be subnormal")
+	want := [2]float32{third + sum, 0 + sum}
+	for _, cfg := range configs() {
+		t.Run(cfg.name, func(t *testing.T) {
+			e := setConfig(t, cfg)
+			ks := kernels()
+			kc := blocksFor(ks.b32).kc
+			if ks.narrow != nil {
+				kc = blocksFor(ks.narrow.b32).kc
+			}
+			for _, transA := range []bool{false, true} {
+				for _, n := range []int{4, 10} {
+					m, k := 48, 3*kc
+					lda := k + 3
+					if transA {
+						lda = m + 5
+					}
+					a := make([]float32, max(m, k)*lda)
+					at := func(i, p int) *float32 { // op(A)[i, p]
+						if transA {
+							return &a[p*lda+i]
+						}
+						return &a[i*lda+p]
+					}
+					for i := range m {
+						*at(i, 0), *at(i, kc) = first, second
+						if i%2 == 0 {
+							*at(i, 2*kc) = third
+						}
+					}
+					b := make([]float32, k*n)
+					for i := range b {
+						b[i] = 1
+					}
+					c := make([]float32, m*n)
+					require.NoError(t, e.Sgemm(transA, false, m, n, k, 1, a, lda, b, n, 0, c, n))
+					for i, v := range c {
+						w := want[i/n%2]
+						if math.Float32bits(v) != math.Float32bits(w) {
+							require.Failf(t, "a sum of slices flushed", "transA=%v m=%d n=%d k=%d (slices of %d): C[%d, %d] = %v (%#08x), want %v (%#08x)",
+								transA, m, n, k, kc, i/n, i%n, v, math.Float32bits(v), w, math.Float32bits(w))
+						}
+					}
+				}
+			}
+		})
+	}
+}
