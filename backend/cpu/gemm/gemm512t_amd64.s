@@ -28,8 +28,8 @@
 
 #include "flush_amd64.h"
 
-// ARGS loads the arguments: k in R14, kc in R15, A in SI (row stride R8 bytes), B in DI (R9),
-// the row masks in K3 and K4; BX (the slices done) zero.
+// ARGS loads the arguments: k in R14, kc in R15, A in SI (row stride R8 bytes, 16 rows R10), B
+// in DI (R9), the row masks in K3 and K4; BX (the slices done) zero.
 #define ARGS \
 	MOVQ k+0(FP), R14; \
 	MOVQ kc+8(FP), R15; \
@@ -43,7 +43,9 @@
 	KMOVW AX, K3; \
 	MOVQ hi+72(FP), AX; \
 	KMOVW AX, K4; \
-	XORL BX, BX
+	XORL BX, BX; \
+	MOVQ R8, R10; \
+	SHLQ $4, R10
 
 // SLICE: the next slice's steps in CX (kc or what is left, R14 less them). A and B are where
 // the last slice left them.
@@ -57,8 +59,15 @@
 	VPXORD z0, z0, z0; \
 	VPXORD z1, z1, z1
 
-// ALOAD(a0, a1): A's column for this step of k, rows 0-15 in a0 and 16-31 in a1.
+// ALOAD(a0, a1): A's column for this step of k, rows 0-15 in a0 and 16-31 in a1, and the
+// column 16 steps on prefetched into L1. A read in place (the weight gradient, A transposed)
+// has its columns a row of the stored matrix apart, 4 KiB at batch 1024: each step is on a page
+// of its own, where the hardware prefetchers do not follow. One core of Zen 4, 1024ᵀ×1024 ·
+// 1024×10: 76-80% of the peak → 88-92% (3 interleaved rounds; 12 to 32 steps on alike, the
+// same into L2 alike; 256ᵀ×128 · 128×10 unchanged).
 #define ALOAD(a0, a1) \
+	PREFETCHT0 (SI)(R10*1); \
+	PREFETCHT0 64(SI)(R10*1); \
 	VMOVUPS.Z (SI), K3, a0; \
 	VMOVUPS.Z 64(SI), K4, a1
 
