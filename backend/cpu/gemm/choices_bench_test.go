@@ -11,40 +11,56 @@ import (
 )
 
 // BenchmarkTileChoices times products that the transposing tiles (rowm.go) and the shallow
-// tiles (shallow.go) take, each with the tiles on and off in every iteration (off: the path
-// Sgemm takes without them), on one locked thread per CPU second at the AVX-512 level: the
-// crossovers their rules encode, measured beside their baseline in one process. GF-on and
-// GF-off are GFLOP/s, on/off the ratio of the times (below 1: the tiles are faster); the names
-// give m×k×n.
+// tiles (shallow.go) take at the AVX-512 level, and the column tiles (narrowm.go) at AVX2, each
+// with the tiles on and off in every iteration (off: the path Sgemm takes without them), on one
+// locked thread per CPU second: the crossovers their rules encode, measured beside their
+// baseline in one process. GF-on and GF-off are GFLOP/s, on/off the ratio of the times (below
+// 1: the tiles are faster); the names give m×k×n, with a T after m where A is transposed.
 func BenchmarkTileChoices(b *testing.B) {
-	if cpufeat.Detected() < cpufeat.AVX512 {
-		b.Skip("no AVX-512 on this CPU")
+	if cpufeat.Detected() < cpufeat.AVX2 {
+		b.Skip("no AVX2 on this CPU")
 	}
 	type choice struct {
-		tiles   string
-		knob    *bool
-		transB  bool
-		m, n, k int
+		tiles          string
+		level          cpufeat.Level
+		knob           *bool
+		transA, transB bool
+		m, n, k        int
 	}
 	var cs []choice
-	for _, n := range []int{1, 4, 8, 10, 12, 14, 15} {
-		cs = append(cs, choice{"transposing", &transposingTiles, false, 128, n, 256})
+	if cpufeat.Detected() >= cpufeat.AVX512 {
+		for _, n := range []int{1, 4, 8, 10, 12, 14, 15} {
+			cs = append(cs, choice{"transposing", cpufeat.AVX512, &transposingTiles, false, false, 128, n, 256})
+		}
+		cs = append(cs, choice{"transposing", cpufeat.AVX512, &transposingTiles, false, false, 1024, 10, 1024},
+			choice{"transposing", cpufeat.AVX512, &transposingTiles, false, false, 128, 10, 84})
+		for _, k := range []int{1, 2, 3, 4, 10, 16} {
+			cs = append(cs, choice{"shallow", cpufeat.AVX512, &shallowTiles, false, true, 128, 256, k})
+		}
+		cs = append(cs, choice{"shallow", cpufeat.AVX512, &shallowTiles, false, true, 1024, 1024, 10},
+			choice{"shallow", cpufeat.AVX512, &shallowTiles, false, true, 128, 40, 10})
 	}
-	cs = append(cs, choice{"transposing", &transposingTiles, false, 1024, 10, 1024}, choice{"transposing", &transposingTiles, false, 128, 10, 84})
-	for _, k := range []int{1, 2, 3, 4, 10, 16} {
-		cs = append(cs, choice{"shallow", &shallowTiles, true, 128, 256, k})
+	for _, n := range []int{1, 4, 6, 8, 10, 11, 12, 13, 14, 15} {
+		cs = append(cs, choice{"avx2-columns", cpufeat.AVX2, &colTiles, false, false, 128, n, 256},
+			choice{"avx2-columns", cpufeat.AVX2, &colTiles, true, false, 256, n, 128})
 	}
-	cs = append(cs, choice{"shallow", &shallowTiles, true, 1024, 1024, 10}, choice{"shallow", &shallowTiles, true, 128, 40, 10})
+	cs = append(cs, choice{"avx2-columns", cpufeat.AVX2, &colTiles, false, false, 1024, 10, 1024},
+		choice{"avx2-columns", cpufeat.AVX2, &colTiles, true, false, 1024, 10, 1024},
+		choice{"avx2-columns", cpufeat.AVX2, &colTiles, false, false, 128, 10, 16},
+		choice{"avx2-columns", cpufeat.AVX2, &colTiles, true, false, 128, 10, 16})
 	e := New(nil)
 	for _, c := range cs {
 		rng := rand.New(rand.NewPCG(1, 2))
 		a, bm, cm := randSlice[float32](rng, c.m*c.k), randSlice[float32](rng, c.n*c.k), make([]float32, c.m*c.n)
-		ldb := c.n
+		ldb, lda, ta := c.n, c.k, ""
 		if c.transB {
 			ldb = c.k
 		}
-		b.Run(fmt.Sprintf("%s/%dx%dx%d", c.tiles, c.m, c.k, c.n), func(b *testing.B) {
-			useLevel(b, cpufeat.AVX512)
+		if c.transA {
+			lda, ta = c.m, "T"
+		}
+		b.Run(fmt.Sprintf("%s/%d%sx%dx%d", c.tiles, c.m, ta, c.k, c.n), func(b *testing.B) {
+			useLevel(b, c.level)
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			defer func() { *c.knob = true }()
@@ -53,7 +69,7 @@ func BenchmarkTileChoices(b *testing.B) {
 				for i, on := range []bool{false, true} {
 					*c.knob = on
 					c0 := threadCPU()
-					if err := e.Sgemm(false, c.transB, c.m, c.n, c.k, 1, a, c.k, bm, ldb, 0, cm, c.n); err != nil {
+					if err := e.Sgemm(c.transA, c.transB, c.m, c.n, c.k, 1, a, lda, bm, ldb, 0, cm, c.n); err != nil {
 						b.Fatal(err)
 					}
 					d[i] += threadCPU() - c0

@@ -18,6 +18,7 @@ var (
 		k32: sgemmKernel6x16, k4: sgemmKernel4x16, s32: sgemmSweep6x16, s4: sgemmSweep4x16,
 		b32: blocking{mr: 6, nr: 16, mc: 168, kc: 256, nc: 4080},
 		k64: dgemmKernel6x8, s64: dgemmSweep6x8, b64: blocking{mr: 6, nr: 8, mc: 72, kc: 256, nc: 4080},
+		cols16: &[widestColTile + 1]colTile{nil, sgemm2T1, sgemm2T2, sgemm2T3, sgemm2T4, sgemm2T5, sgemm2T6},
 	}
 	avx512Kernels = kernelSet{
 		k32: sgemmKernel14x32, col32: sgemm512Col, r32: sgemm512Row, col8: sgemm512Col8, r8: sgemm512Row8,
@@ -250,6 +251,23 @@ func copyPanelsAVX2[T scalar](dst, src []T, ld, kb, panels, cols int) bool {
 	return true
 }
 
+// copyRows32s is copyRows32 (pack_amd64.s; ld in elements, kb positive).
+//
+//go:noescape
+func copyRows32s(dst, src *float32, ld, kb int)
+
+// copyRows32 copies kb rows of 32 float32, row p from src[p*ld:] to dst[32*p:] (packColPanel32),
+// and reports whether it did: not at the Generic level.
+func copyRows32(dst, src []float32, ld, kb int) bool {
+	if cpufeat.Current() == cpufeat.Generic || kb < 1 {
+		return false
+	}
+	_ = src[(kb-1)*ld+31]
+	_ = dst[32*kb-1]
+	copyRows32s(&dst[0], &src[0], ld, kb)
+	return true
+}
+
 // packRows6s is packRows6Asm for float32 (pack_amd64.s).
 //
 //go:noescape
@@ -428,3 +446,24 @@ func sgemm512TB15(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, 
 
 //go:noescape
 func sgemm512TB16(a *float32, lda int, b *float32, ldb int, c *float32, ldc, m, blocks int, mask uint32, alpha float32)
+
+// sgemm2T1 ... sgemm2T6 are the AVX2 column tiles of 1 to 6 columns (gemm2t_amd64.s, written by
+// scripts/gen-gemm2t.py; see colTile and tileAVX2).
+//
+//go:noescape
+func sgemm2T1(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+
+//go:noescape
+func sgemm2T2(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+
+//go:noescape
+func sgemm2T3(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+
+//go:noescape
+func sgemm2T4(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+
+//go:noescape
+func sgemm2T5(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+
+//go:noescape
+func sgemm2T6(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)

@@ -27,6 +27,9 @@ func copyPanels14[T scalar](dst, src []T, ld, kb, panels int) bool { return fals
 // copyPanelsAVX2 does nothing without assembly: the Go loops of packA and packB pack everything.
 func copyPanelsAVX2[T scalar](dst, src []T, ld, kb, panels, cols int) bool { return false }
 
+// copyRows32 does nothing without assembly: packColPanel32's Go loop packs everything.
+func copyRows32(dst, src []float32, ld, kb int) bool { return false }
+
 // packRows6Asm does nothing without assembly: packRows6 packs everything.
 func packRows6Asm[T scalar](dst, src []T, off, ld, kb int) int { return 0 }
 

@@ -22,6 +22,8 @@ type kernelSet struct {
 	narrow *kernelSet
 	// cols, if set (in a narrow set), are the column tiles for w = 1..widestColTile columns (narrowm.go).
 	cols *[widestColTile + 1]colTile
+	// cols16, if set (AVX2), are the 16-row column tiles for w = 1..widestColTile16 columns (narrowm.go).
+	cols16 *[widestColTile + 1]colTile
 	// shallow, if set, are the shallow tiles for B transposed and depths 1..16 (shallow.go).
 	shallow *[17]shallowTile
 	// trows, if set (in a narrow set), are the transposing tiles for w = 1..15 columns (rowm.go).

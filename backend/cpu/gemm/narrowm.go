@@ -35,12 +35,13 @@ var colTiles = true
 // long-lived struct inside the Engine so that handing it to the pool allocates nothing.
 type colTask struct {
 	cols          *[widestColTile + 1]colTile
+	avx2          bool // the AVX2 tiles: 16 rows, A always packed, two tiles a panel of 32
 	transA        bool
 	m, n, k, kc   int
 	alpha, beta   float32
 	a, b, c       []float32
 	lda, ldb, ldc int
-	bufs          [][]float32 // one packed column panel of A (kc×32) per Range call
+	bufs          [][]float32 // one packed column panel of A (kc×h) per Range call
 	nextBuf       atomic.Int32
 }
 
@@ -56,9 +57,27 @@ type colTask struct {
 // (rowm.go) first, which take A not transposed from 16 rows on (from 9 columns only deep enough)
 // and from 9 columns and 14 rows on, so the column tiles keep A transposed, and A not
 // transposed only below 16 rows.
+//
+// At AVX2 (16-row tiles, A always packed: tileAVX2) they take every product of 1-15 columns
+// with B not transposed: one core of Zen 4 at AVX2, GFLOP/s (6×16 tiles → column tiles),
+// 128×256 · 256×n: n = 1 3 → 8, 4 14 → 33, 8 22-25 → 42-46, 10 29-31 → 49-51, 11 34-40 → 54-58,
+// 12 30-41 → 48-61, 13 42-46 → 57-60, 14 39-47 → 54-61, 15 47-48 → 61; A transposed, 256ᵀ×128 ·
+// 128×n: n = 1 3 → 12-13, 4 13-14 → 47-48, 8 23-26 → 56-60, 10 29-35 → 61-69, 12 41 → 74-75, 15
+// 47-49 → 65-72; 1024×1024 · 1024×10 40-42 → 53-55, 1024ᵀ×1024 · 1024×10 19-20 → 51-55
+// (BenchmarkTileChoices, 2 rounds).
 func useColTiles(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, ldc int) bool {
-	return colTiles && narrowTiles && ks.narrow != nil && ks.narrow.cols != nil && !transB &&
-		n >= 1 && n < 16 && (transA || n <= colTilesPacked) && m >= 1 && k >= 1 && alpha != 0 && 15*ldc < 1<<31
+	cols, avx2 := colTilesOf(ks)
+	return colTiles && narrowTiles && cols != nil && !transB &&
+		n >= 1 && n < 16 && (transA || avx2 || n <= colTilesPacked) && m >= 1 && k >= 1 && alpha != 0 && 15*ldc < 1<<31
+}
+
+// colTilesOf returns the column tiles of ks and whether they are the AVX2 ones (ks.cols16, see
+// tileAVX2), else the AVX-512 ones (in the narrow set), or nil.
+func colTilesOf(ks *kernelSet) (*[widestColTile + 1]colTile, bool) {
+	if ks.narrow != nil && ks.narrow.cols != nil {
+		return ks.narrow.cols, false
+	}
+	return ks.cols16, ks.cols16 != nil
 }
 
 // colTilesPacked is the widest product whose A is packed for the column tiles (see useColTiles).
@@ -69,9 +88,14 @@ const colTilesPacked = 11
 // need nothing from each other.
 func (e *Engine) colGemm(ks *kernelSet, transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	t := &e.ct
-	t.cols, t.transA, t.m, t.n, t.k, t.alpha, t.beta = ks.narrow.cols, transA, m, n, k, alpha, beta
+	t.cols, t.avx2 = colTilesOf(ks)
+	t.transA, t.m, t.n, t.k, t.alpha, t.beta = transA, m, n, k, alpha, beta
 	t.a, t.b, t.c, t.lda, t.ldb, t.ldc = a, b, c, lda, ldb, ldc
-	t.kc = evenBlock(k, blocksFor(ks.narrow.b32).kc, 1) // the 14×16 tiles' slices
+	bk := ks.b32
+	if ks.narrow != nil {
+		bk = ks.narrow.b32
+	}
+	t.kc = evenBlock(k, blocksFor(bk).kc, 1) // the 14×16 (AVX2: 6×16) tiles' slices
 	workers := 1
 	if e.pool != nil {
 		workers = e.pool.Workers()
@@ -92,7 +116,10 @@ func (e *Engine) colGemm(ks *kernelSet, transA bool, m, n, k int, alpha float32,
 // Range computes the 32-row tiles [lo, hi) of C.
 func (t *colTask) Range(lo, hi int) {
 	buf := &t.bufs[t.nextBuf.Add(1)-1]
-	if !t.transA {
+	switch {
+	case t.avx2 && t.beta == 0:
+		*buf = grow(*buf, t.k*32)
+	case t.avx2 || !t.transA:
 		*buf = grow(*buf, t.kc*32)
 	}
 	for tile := lo; tile < hi; tile++ {
@@ -105,6 +132,10 @@ func (t *colTask) Range(lo, hi int) {
 // place where A is transposed: its columns are then rows of the stored matrix). A transposed
 // A with beta ±0 takes every slice in one call of each column pass.
 func (t *colTask) tile(buf []float32, tile int) {
+	if t.avx2 {
+		t.tileAVX2(buf, tile)
+		return
+	}
 	i0 := tile * 32
 	rows := min(32, t.m-i0)
 	lo, hi := 1<<min(rows, 16)-1, 1<<max(rows-16, 0)-1
@@ -143,6 +174,78 @@ func (t *colTask) tile(buf []float32, tile int) {
 			w := min(w1, t.n-j0)
 			t.cols[w](kb, kb, ap, alda, &t.b[pc*t.ldb+j0], t.ldb, &t.c[i0*t.ldc+j0], t.ldc, lo, hi, t.alpha, beta)
 			j0 += w
+		}
+	}
+}
+
+// tileAVX2 computes rows 32·tile.. of C on the AVX2 column tiles (16 rows × at most
+// widestColTile16 columns: two tiles a panel, and a product of 7-12 columns in two passes over
+// it, 13-15 in three). Their A is always packed, op(A)'s 32 rows of a step in two lines of the
+// panel. Read in place, a transposed A's step would be one line for the tile of 16 rows, and
+// at batch 1024, where those lines are 4 KiB apart, on a page each: 1024ᵀ×1024 · 1024×10 ran at
+// 37-40% of the AVX2 peak in place on Zen 4 (8-row tiles; with lda 1040 about 70%), and a copy
+// of such a panel ran at 25 GB/s with 16 rows a step, 43 GB/s with 32 (one core, 1024 rows 4 KiB
+// apart). With beta ±0 the panel holds all of k, and each tile runs its slices in one call;
+// with another beta, one slice at a time.
+func (t *colTask) tileAVX2(buf []float32, tile int) {
+	i0 := tile * 32
+	rows := min(32, t.m-i0)
+	passes := (t.n + widestColTile16 - 1) / widestColTile16
+	w1 := (t.n + passes - 1) / passes
+	_ = t.c[(i0+rows-1)*t.ldc+t.n-1]
+	step := t.kc
+	if t.beta == 0 {
+		step = t.k
+	}
+	for pc := 0; pc < t.k; pc += step {
+		kb := min(step, t.k-pc)
+		beta := t.beta
+		if pc > 0 {
+			beta = 1
+		}
+		packColPanel32(buf, t.transA, t.a, t.lda, i0, rows, pc, kb)
+		_ = t.b[(pc+kb-1)*t.ldb+t.n-1]
+		for h := 0; h*16 < rows; h++ {
+			lo := 1<<min(rows-h*16, 16) - 1 // the panel's rows past rows hold stale values, not stored
+			for j0 := 0; j0 < t.n; {
+				w := min(w1, t.n-j0)
+				t.cols[w](kb, t.kc, &buf[h*16], 32, &t.b[pc*t.ldb+j0], t.ldb, &t.c[(i0+h*16)*t.ldc+j0], t.ldc, lo, 0, t.alpha, beta)
+				j0 += w
+			}
+		}
+	}
+}
+
+// widestColTile16 is the widest AVX2 column tile (gemm2t_amd64.s): its 2w accumulators, A's two
+// vectors and B's broadcast fit in 16 registers.
+const widestColTile16 = 6
+
+// packColPanel32 packs op(A)'s rows i0..i0+rows (at most 32) and columns pc..pc+kb as the AVX2
+// column tiles read it, dst[kk*32 + r] = op(A)[i0+r, pc+kk]: a transposed A's 32 floats a step
+// are a row of the stored matrix (copyRows32), a non-transposed A's are 8×8 transposes
+// (transpose8) of its rows for the multiples of 8 columns; the rest a Go loop. The rows past
+// rows are left as they are (the tiles do not store them).
+func packColPanel32(dst []float32, transA bool, a []float32, lda, i0, rows, pc, kb int) {
+	if transA {
+		if rows == 32 && copyRows32(dst, a[pc*lda+i0:], lda, kb) {
+			return
+		}
+		for kk := range kb {
+			copy(dst[kk*32:kk*32+rows], a[(pc+kk)*lda+i0:])
+		}
+		return
+	}
+	for h := 0; h*8 < rows; h++ {
+		r0, r1 := h*8, min(rows, h*8+8)
+		done := 0
+		if r1-r0 == 8 {
+			done = transpose8(dst[r0:], a[(i0+r0)*lda+pc:], lda, kb, 32)
+		}
+		for r := r0; r < r1; r++ {
+			src := a[(i0+r)*lda+pc:][:kb]
+			for kk := done; kk < kb; kk++ {
+				dst[kk*32+r] = src[kk]
+			}
 		}
 	}
 }

@@ -88,12 +88,12 @@ type product struct {
 // ±0 over a C holding NaNs (which it must not read) and 1, and operands whose products and C
 // values are subnormal, and requires the same bits of C (and C past its rows untouched).
 func requireSameBits(t *testing.T, what string, set func(on bool), reset func(), ps []product) {
-	if cpufeat.Detected() < cpufeat.AVX512 {
-		t.Skip("no AVX-512 on this CPU: the tiles are not used")
+	if cpufeat.Detected() < cpufeat.AVX2 {
+		t.Skip("no AVX2 on this CPU: the tiles are not used")
 	}
 	t.Cleanup(reset)
 	for ci, cfg := range configs() {
-		if cfg.level != cpufeat.AVX512 {
+		if cfg.level != cpufeat.AVX512 && cfg.level != cpufeat.AVX2 { // AVX2 has the column tiles only
 			continue
 		}
 		t.Run(cfg.name, func(t *testing.T) {
@@ -254,7 +254,7 @@ func TestTransposingTilesTaken(t *testing.T) {
 // Engine takes one whose A is transposed.
 func TestColumnTilesTaken(t *testing.T) {
 	if cpufeat.Detected() < cpufeat.AVX512 {
-		t.Skip("no AVX-512 on this CPU: the column tiles are not used")
+		t.Skip("no AVX-512 on this CPU: the AVX-512 column tiles are not used")
 	}
 	useLevel(t, cpufeat.AVX512)
 	ks := kernels()
@@ -275,8 +275,32 @@ func TestColumnTilesTaken(t *testing.T) {
 	var e Engine // a fresh Engine whose first product has A transposed (no packing buffer yet)
 	a, b, c := make([]float32, 256*128), make([]float32, 256*10), make([]float32, 128*10)
 	require.NoError(t, e.Sgemm(true, false, 128, 10, 256, 1, a, 128, b, 10, 0, c, 10))
+}
+
+// TestColumnTilesTakenAVX2: at AVX2 useColTiles accepts the float32 products of 1 to 15 columns
+// with B not transposed, A either way (its 16-row tiles pack A always), nothing else; and a
+// fresh Engine runs both kinds.
+func TestColumnTilesTakenAVX2(t *testing.T) {
+	if cpufeat.Detected() < cpufeat.AVX2 {
+		t.Skip("no AVX2 on this CPU: the column tiles are not used")
+	}
 	useLevel(t, cpufeat.AVX2)
-	require.False(t, useColTiles(kernels(), true, false, 128, 10, 256, 1, 10), "AVX2 has no column tiles")
+	ks := kernels()
+	for _, c := range []takenCase{
+		{true, false, 256, 10, 128, 1, true, "the 10-class layer's weight gradient"},
+		{false, false, 128, 10, 256, 1, true, "the 10-class layer's forward pass"},
+		{false, false, 128, 15, 256, 1, true, "15 columns, A packed"},
+		{true, false, 1, 1, 1, 1, true, "one element"},
+		{false, false, 128, 16, 256, 1, false, "16 columns: the 6×16 tiles keep every lane"},
+		{false, true, 128, 10, 256, 1, false, "B transposed"},
+		{false, false, 128, 10, 256, 0, false, "alpha 0 only scales C"},
+	} {
+		require.Equal(t, c.want, useColTiles(ks, c.transA, c.transB, c.m, c.n, c.k, c.alpha, c.n), c.why)
+	}
+	var e Engine
+	a, b, c := make([]float32, 256*128), make([]float32, 256*10), make([]float32, 128*10)
+	require.NoError(t, e.Sgemm(false, false, 128, 10, 256, 1, a, 256, b, 10, 0, c, 10))
+	require.NoError(t, e.Sgemm(true, false, 128, 10, 256, 1, a, 128, b, 10, 0, c, 10))
 }
 
 // TestAliasedRowsInPlaceChangeNoProduct: a non-transposed A whose rows alias in L1 (leading
