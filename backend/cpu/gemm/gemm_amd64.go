@@ -18,7 +18,8 @@ var (
 		k32: sgemmKernel6x16, k4: sgemmKernel4x16, s32: sgemmSweep6x16, s4: sgemmSweep4x16,
 		b32: blocking{mr: 6, nr: 16, mc: 168, kc: 256, nc: 4080},
 		k64: dgemmKernel6x8, s64: dgemmSweep6x8, b64: blocking{mr: 6, nr: 8, mc: 72, kc: 256, nc: 4080},
-		cols16: &[widestColTile + 1]colTile{nil, sgemm2T1, sgemm2T2, sgemm2T3, sgemm2T4, sgemm2T5, sgemm2T6},
+		cols16:    &[widestColTile + 1]colTile{nil, sgemm2T1, sgemm2T2, sgemm2T3, sgemm2T4, sgemm2T5, sgemm2T6},
+		copying16: &[widestColTile16 + 1]copyingTile{nil, sgemm2TC1, sgemm2TC2, sgemm2TC3, sgemm2TC4, sgemm2TC5, sgemm2TC6},
 	}
 	avx512Kernels = kernelSet{
 		k32: sgemmKernel14x32, col32: sgemm512Col, r32: sgemm512Row, col8: sgemm512Col8, r8: sgemm512Row8,
@@ -467,3 +468,24 @@ func sgemm2T5(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, l
 
 //go:noescape
 func sgemm2T6(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32)
+
+// sgemm2TC1 ... sgemm2TC6 are sgemm2T1 ... sgemm2T6 copying the next panel of a transposed A as
+// they compute (gemm2t_amd64.s; see copyingTile and rangeAhead).
+//
+//go:noescape
+func sgemm2TC1(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, src *float32, ld int, dst *float32)
+
+//go:noescape
+func sgemm2TC2(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, src *float32, ld int, dst *float32)
+
+//go:noescape
+func sgemm2TC3(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, src *float32, ld int, dst *float32)
+
+//go:noescape
+func sgemm2TC4(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, src *float32, ld int, dst *float32)
+
+//go:noescape
+func sgemm2TC5(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, src *float32, ld int, dst *float32)
+
+//go:noescape
+func sgemm2TC6(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, src *float32, ld int, dst *float32)

@@ -24,6 +24,8 @@ type kernelSet struct {
 	cols *[widestColTile + 1]colTile
 	// cols16, if set (AVX2), are the 16-row column tiles for w = 1..widestColTile16 columns (narrowm.go).
 	cols16 *[widestColTile + 1]colTile
+	// copying16, if set with cols16, are those tiles copying the next panel of a transposed A.
+	copying16 *[widestColTile16 + 1]copyingTile
 	// shallow, if set, are the shallow tiles for B transposed and depths 1..16 (shallow.go).
 	shallow *[17]shallowTile
 	// trows, if set (in a narrow set), are the transposing tiles for w = 1..15 columns (rowm.go).

@@ -35,7 +35,8 @@ var colTiles = true
 // long-lived struct inside the Engine so that handing it to the pool allocates nothing.
 type colTask struct {
 	cols          *[widestColTile + 1]colTile
-	avx2          bool // the AVX2 tiles: 16 rows, A always packed, two tiles a panel of 32
+	copying       *[widestColTile16 + 1]copyingTile // the AVX2 tiles' copying twins (rangeAhead)
+	avx2          bool                              // the AVX2 tiles: 16 rows, A always packed, two tiles a panel of 32
 	transA        bool
 	m, n, k, kc   int
 	alpha, beta   float32
@@ -89,6 +90,10 @@ const colTilesPacked = 11
 func (e *Engine) colGemm(ks *kernelSet, transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	t := &e.ct
 	t.cols, t.avx2 = colTilesOf(ks)
+	t.copying = nil
+	if t.avx2 {
+		t.copying = ks.copying16
+	}
 	t.transA, t.m, t.n, t.k, t.alpha, t.beta = transA, m, n, k, alpha, beta
 	t.a, t.b, t.c, t.lda, t.ldb, t.ldc = a, b, c, lda, ldb, ldc
 	bk := ks.b32
@@ -117,6 +122,10 @@ func (e *Engine) colGemm(ks *kernelSet, transA bool, m, n, k int, alpha float32,
 func (t *colTask) Range(lo, hi int) {
 	buf := &t.bufs[t.nextBuf.Add(1)-1]
 	switch {
+	case t.ahead():
+		*buf = grow(*buf, 2*t.k*32)
+		t.rangeAhead(*buf, lo, hi)
+		return
 	case t.avx2 && t.beta == 0:
 		*buf = grow(*buf, t.k*32)
 	case t.avx2 || !t.transA:
@@ -212,6 +221,58 @@ func (t *colTask) tileAVX2(buf []float32, tile int) {
 				t.cols[w](kb, t.kc, &buf[h*16], 32, &t.b[pc*t.ldb+j0], t.ldb, &t.c[(i0+h*16)*t.ldc+j0], t.ldc, lo, 0, t.alpha, beta)
 				j0 += w
 			}
+		}
+	}
+}
+
+// copyingTile is a colTile that also copies k rows of 32 floats, row p from src[p*ld:] to
+// dst[32*p:], as it computes: the next panel of a transposed A (rangeAhead).
+type copyingTile func(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, src *float32, ld int, dst *float32)
+
+// ahead reports whether the product runs on rangeAhead: the AVX2 tiles, A transposed, beta ±0.
+func (t *colTask) ahead() bool {
+	return t.avx2 && t.copying != nil && t.transA && t.beta == 0
+}
+
+// rangeAhead computes the 32-row tiles [lo, hi) of C as tileAVX2 does for a transposed A and
+// beta ±0, but each tile's first call copies the next tile's panel (where that tile has 32 rows)
+// into the other half of buf while it computes, so that the copy's loads, a row of the stored
+// matrix a step, overlap the FMAs instead of running alone (see tileAVX2).
+func (t *colTask) rangeAhead(buf []float32, lo, hi int) {
+	size := t.k * 32
+	cur, next := buf[:size], buf[size:2*size]
+	passes := (t.n + widestColTile16 - 1) / widestColTile16
+	w1 := (t.n + passes - 1) / passes
+	_ = t.b[(t.k-1)*t.ldb+t.n-1]
+	packed := false // cur holds this tile's panel
+	for tile := lo; tile < hi; tile++ {
+		i0 := tile * 32
+		rows := min(32, t.m-i0)
+		_ = t.c[(i0+rows-1)*t.ldc+t.n-1]
+		if !packed {
+			packColPanel32(cur, true, t.a, t.lda, i0, rows, 0, t.k)
+		}
+		ahead := tile+1 < hi && t.m-i0 >= 64
+		if ahead {
+			_ = t.a[(t.k-1)*t.lda+i0+63]
+		}
+		packed = ahead
+		for h := 0; h*16 < rows; h++ {
+			lo := 1<<min(rows-h*16, 16) - 1
+			for j0 := 0; j0 < t.n; {
+				w := min(w1, t.n-j0)
+				c := &t.c[(i0+h*16)*t.ldc+j0]
+				if ahead {
+					t.copying[w](t.k, t.kc, &cur[h*16], 32, &t.b[j0], t.ldb, c, t.ldc, lo, 0, t.alpha, t.beta, &t.a[i0+32], t.lda, &next[0])
+					ahead = false
+				} else {
+					t.cols[w](t.k, t.kc, &cur[h*16], 32, &t.b[j0], t.ldb, c, t.ldc, lo, 0, t.alpha, t.beta)
+				}
+				j0 += w
+			}
+		}
+		if packed {
+			cur, next = next, cur
 		}
 	}
 }
