@@ -126,7 +126,7 @@ func (t *colTask) Range(lo, hi int) {
 		*buf = grow(*buf, 2*t.k*32)
 		t.rangeAhead(*buf, lo, hi)
 		return
-	case t.avx2 && t.beta == 0:
+	case t.wholePanel():
 		*buf = grow(*buf, t.k*32)
 	case t.avx2 || !t.transA:
 		*buf = grow(*buf, t.kc*32)
@@ -203,7 +203,7 @@ func (t *colTask) tileAVX2(buf []float32, tile int) {
 	w1 := (t.n + passes - 1) / passes
 	_ = t.c[(i0+rows-1)*t.ldc+t.n-1]
 	step := t.kc
-	if t.beta == 0 {
+	if t.wholePanel() {
 		step = t.k
 	}
 	for pc := 0; pc < t.k; pc += step {
@@ -229,10 +229,23 @@ func (t *colTask) tileAVX2(buf []float32, tile int) {
 // dst[32*p:], as it computes: the next panel of a transposed A (rangeAhead).
 type copyingTile func(k, kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc, lo, hi int, alpha, beta float32, src *float32, ld int, dst *float32)
 
-// ahead reports whether the product runs on rangeAhead: the AVX2 tiles, A transposed, beta ±0.
+// ahead reports whether the product runs on rangeAhead: the AVX2 tiles, A transposed, beta ±0,
+// a panel of all of k small enough (wholePanel).
 func (t *colTask) ahead() bool {
-	return t.avx2 && t.copying != nil && t.transA && t.beta == 0
+	return t.copying != nil && t.transA && t.wholePanel()
 }
+
+// wholePanel reports whether the AVX2 tiles pack all of k into one panel and run its slices in
+// one call: beta ±0 and k at most maxPanelK, so that a deep product (a reduction over a large
+// batch) does not allocate 128 bytes a step of k for its panels. Deeper ones pack a slice at a
+// time, with the same bits.
+func (t *colTask) wholePanel() bool {
+	return t.avx2 && t.beta == 0 && t.k <= maxPanelK
+}
+
+// maxPanelK is the deepest product whose AVX2 panels hold all of k: 512 KiB a panel, two for
+// rangeAhead's double buffer, per worker. A variable so that tests can take the other path.
+var maxPanelK = 4096
 
 // rangeAhead computes the 32-row tiles [lo, hi) of C as tileAVX2 does for a transposed A and
 // beta ±0, but each tile's first call copies the next tile's panel (where that tile has 32 rows)

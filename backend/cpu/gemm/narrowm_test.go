@@ -17,10 +17,16 @@ import (
 // 32-row tile is the last one stored in some product) and larger ones, alpha and beta values that round, beta ±0 over a C holding
 // NaNs (which it must not read) and 1, and operands whose products and C values are subnormal
 // (the kernels run under FTZ/DAZ; the 14×16 tiles' merge with beta does not).
+//
+// At AVX2 also with maxPanelK under most depths, so that beta ±0 takes the panels of one slice
+// too.
 func TestColumnTilesChangeNoProduct(t *testing.T) {
-	t.Cleanup(func() { rowTiles, transposingTiles = true, true })
+	panelK := maxPanelK
+	t.Cleanup(func() { rowTiles, transposingTiles, maxPanelK = true, true, panelK })
 	rowTiles, transposingTiles = false, false // A not transposed would take them
 	requireSameProducts(t, "column tiles", func(on bool) { colTiles = on }, func() { colTiles = true })
+	maxPanelK = 8
+	requireSameProducts(t, "column tiles, AVX2 panels of a slice", func(on bool) { colTiles = on }, func() { colTiles = true })
 }
 
 // TestRowTilesChangeNoProduct: the masked row tiles give the bits of the 14×16 tiles, and of the
