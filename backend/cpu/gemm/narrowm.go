@@ -42,7 +42,7 @@ type colTask struct {
 	alpha, beta   float32
 	a, b, c       []float32
 	lda, ldb, ldc int
-	bufs          [][]float32 // one packed column panel of A (kc×h) per Range call
+	bufs          [][]float32 // per Range call, A's packed panel (kc×32; AVX2: k×32 with wholePanel, twice for rangeAhead)
 	nextBuf       atomic.Int32
 }
 
