@@ -194,12 +194,21 @@ def transpose16(cols, free, need=16):
     ops = [o for o in ops if o[4] in live]
     rows = [r if i < need else None for i, r in enumerate(rows)]
 
+    return allocate(ops, cols, rows[:need], free, "VPXORD")
+
+
+def allocate(ops, cols, rows, free, xor):
+    """Allocates registers for the two-source shuffles ops ((mnemonic, imm, x, y, out), the
+    values' names; None is a zero column) of a transpose of the registers cols into the values
+    rows, from free: a value's register is free again after the operation that reads it last,
+    and the zero columns read one register zeroed with xor (VPXORD, or AVX2's VXORPS). Returns
+    the lines, the rows' registers and the registers left free. Shared with gen-gemm2t.py."""
     last = {}
     for n, (_, _, x, y, _) in enumerate(ops):
         for val in (x, y):
             if val is not None:
                 last[val] = n
-    for r in rows[:need]:
+    for r in rows:
         last[r] = len(ops)
     free = list(free)
     reg = {c: c for c in cols}
@@ -207,7 +216,7 @@ def transpose16(cols, free, need=16):
     zero = None
     if any(x is None or y is None for _, _, x, y, _ in ops):
         zero = free.pop(0)
-        lines.append(f"\tVPXORD {zero}, {zero}, {zero}")
+        lines.append(f"\t{xor} {zero}, {zero}, {zero}")
     for n, (mn, imm, x, y, out) in enumerate(ops):
         rx, ry = (reg[x] if x else zero), (reg[y] if y else zero)
         for val in (x, y):  # an instruction reads its sources before it writes
@@ -218,7 +227,25 @@ def transpose16(cols, free, need=16):
         lines.append(f"\t{mn} {pre}{ry}, {rx}, {reg[out]}")
     if zero is not None:
         free.append(zero)
-    return lines, [reg[r] for r in rows[:need]], free
+    return lines, [reg[r] for r in rows], free
+
+
+def slice_end(lab, accs, sums, later, advance):
+    """The end of a kc slice in a tile that runs every slice in one call (see TR_HEADER), t =
+    alpha·acc already in accs: one slice on to {lab}_epi (its own epilogue, beta included);
+    the first of several (later, a test and its jump, says which are not) stores t as the sum
+    at sums; a later one adds the sum without FTZ/DAZ and goes on to {lab}_epi if it was the last
+    (R14 zero), else stores it. Then advance, and on to the next slice. Shared with
+    gen-gemm2t.py."""
+    test, jump = later
+    L = ["\tMOVQ k+0(FP), AX", "\tCMPQ AX, R15", f"\tJLE {lab}_epi", f"\t{test}", f"\t{jump} {lab}_more"]
+    L += [f"\tVMOVUPS {z}, {m}" for z, m in zip(accs, sums)]
+    L += [f"\tJMP {lab}_next", f"{lab}_more:", "\tFLUSH_OFF"]
+    L += [f"\tVADDPS {m}, {z}, {z}" for z, m in zip(accs, sums)]
+    L += ["\tTESTQ R14, R14", f"\tJZ {lab}_epi"]
+    L += [f"\tVMOVUPS {z}, {m}" for z, m in zip(accs, sums)]
+    L += ["\tFLUSH_ON", f"{lab}_next:", f"\t{advance}", f"\tJMP {lab}_slice"]
+    return L
 
 
 def kernel(w):
@@ -237,13 +264,7 @@ def kernel(w):
     lines += [f"\tMUL2({a0}, {a}, {b})" for a, b in pairs]
     # One slice: its epilogue, beta included. The first of several: t is the sum. A later one:
     # t + sum (FTZ/DAZ off), the sum again unless it is the last, whose sum goes to C's rows.
-    lines += ["\tMOVQ k+0(FP), AX", "\tCMPQ AX, R15", f"\tJLE t{w}_epi", "\tTESTQ BX, BX", f"\tJNZ t{w}_more"]
-    lines += [f"\tVMOVUPS {z}, {m}" for z, m in zip(accs, sums)]
-    lines += [f"\tJMP t{w}_next", f"t{w}_more:", "\tFLUSH_OFF"]
-    lines += [f"\tVADDPS {m}, {z}, {z}" for z, m in zip(accs, sums)]
-    lines += ["\tTESTQ R14, R14", f"\tJZ t{w}_epi"]
-    lines += [f"\tVMOVUPS {z}, {m}" for z, m in zip(accs, sums)]
-    lines += ["\tFLUSH_ON", f"t{w}_next:", "\tINCQ BX", f"\tJMP t{w}_slice"]
+    lines += slice_end(f"t{w}", accs, sums, ("TESTQ BX, BX", "JNZ"), "INCQ BX")
     lines += [f"t{w}_epi:", f"\tROWS({(1 << w) - 1:#x})"]
     for h in range(2):
         cols = [p[h] for p in pairs]
@@ -417,13 +438,7 @@ def kernel_tr(w):
     # again unless it is the last, whose sum goes to C's rows.
     L += [f"tr{w}_sliced:", f"\tVBROADCASTSS alpha+72(FP), {blk[0]}"]
     L += [f"\tVMULPS {blk[0]}, {z}, {z}" for z in acc]
-    L += ["\tMOVQ k+0(FP), AX", "\tCMPQ AX, R15", f"\tJLE tr{w}_epi", "\tCMPQ DX, a+16(FP)", f"\tJNE tr{w}_more"]
-    L += [f"\tVMOVUPS {z}, {m}" for z, m in zip(acc, sums)]
-    L += [f"\tJMP tr{w}_next", f"tr{w}_more:", "\tFLUSH_OFF"]
-    L += [f"\tVADDPS {m}, {z}, {z}" for z, m in zip(acc, sums)]
-    L += ["\tTESTQ R14, R14", f"\tJZ tr{w}_epi"]
-    L += [f"\tVMOVUPS {z}, {m}" for z, m in zip(acc, sums)]
-    L += ["\tFLUSH_ON", f"tr{w}_next:", "\tTRADVANCE", f"\tJMP tr{w}_slice"]
+    L += slice_end(f"tr{w}", acc, sums, ("CMPQ DX, a+16(FP)", "JNE"), "TRADVANCE")
     L += [f"tr{w}_epi:", "\tTRROWS"]
     tl, rows, free = transpose16(acc, [f"Z{i}" for i in range(w, 32)])
     L += tl
@@ -550,14 +565,20 @@ def kernel_tb(k):
 
 import sys
 
-out = sys.argv[1] if len(sys.argv) > 1 else "backend/cpu/gemm/gemm512t_amd64.s"
-with open(out, "w") as f:
-    f.write(HEADER)
-    f.write(TR_HEADER)
-    f.write(TB_HEADER)
-    for w in range(1, WIDEST + 1):
-        f.write("\n" + kernel(w))
-    for w in range(1, 16):
-        f.write("\n" + kernel_tr(w))
-    for k in range(1, 17):
-        f.write("\n" + kernel_tb(k))
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else "backend/cpu/gemm/gemm512t_amd64.s"
+    with open(out, "w") as f:
+        f.write(HEADER)
+        f.write(TR_HEADER)
+        f.write(TB_HEADER)
+        for w in range(1, WIDEST + 1):
+            f.write("\n" + kernel(w))
+        for w in range(1, 16):
+            f.write("\n" + kernel_tr(w))
+        for k in range(1, 17):
+            f.write("\n" + kernel_tb(k))
+
+
+if __name__ == "__main__":
+    main()

@@ -199,8 +199,7 @@ func (t *colTask) tile(buf []float32, tile int) {
 func (t *colTask) tileAVX2(buf []float32, tile int) {
 	i0 := tile * 32
 	rows := min(32, t.m-i0)
-	passes := (t.n + widestColTile16 - 1) / widestColTile16
-	w1 := (t.n + passes - 1) / passes
+	w1 := passWidth16(t.n)
 	_ = t.c[(i0+rows-1)*t.ldc+t.n-1]
 	step := t.kc
 	if t.wholePanel() {
@@ -254,8 +253,7 @@ var maxPanelK = 4096
 func (t *colTask) rangeAhead(buf []float32, lo, hi int) {
 	size := t.k * 32
 	cur, next := buf[:size], buf[size:2*size]
-	passes := (t.n + widestColTile16 - 1) / widestColTile16
-	w1 := (t.n + passes - 1) / passes
+	w1 := passWidth16(t.n)
 	_ = t.b[(t.k-1)*t.ldb+t.n-1]
 	packed := false // cur holds this tile's panel
 	for tile := lo; tile < hi; tile++ {
@@ -293,6 +291,13 @@ func (t *colTask) rangeAhead(buf []float32, lo, hi int) {
 // widestColTile16 is the widest AVX2 column tile (gemm2t_amd64.s): its 2w accumulators, A's two
 // vectors and B's broadcast fit in 16 registers.
 const widestColTile16 = 6
+
+// passWidth16 is the width of the AVX2 column tiles' passes over a product of n columns: n in
+// as few passes of at most widestColTile16 as can be, of equal width but the last.
+func passWidth16(n int) int {
+	passes := (n + widestColTile16 - 1) / widestColTile16
+	return (n + passes - 1) / passes
+}
 
 // packColPanel32 packs op(A)'s rows i0..i0+rows (at most 32) and columns pc..pc+kb as the AVX2
 // column tiles read it, dst[kk*32 + r] = op(A)[i0+r, pc+kk]: a transposed A's 32 floats a step
